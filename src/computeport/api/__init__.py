@@ -1,0 +1,1 @@
+"""The REST API: a FastAPI app whose endpoints are thin calls into domain services."""

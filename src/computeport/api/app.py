@@ -1,0 +1,35 @@
+"""The FastAPI application factory: settings in, app out; no module-level state."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from computeport import __version__
+from computeport.api.problems import install_problem_handlers
+from computeport.api.state import AppState
+from computeport.settings import Settings
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    """Build the API (and, once mounted, the web portal) for one deployment."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="computeport",
+        version=__version__,
+        description="Subsidised AI compute: applications, awards, jobs, usage, ledger, reports.",
+    )
+    app.state.cp = state or AppState.from_settings(settings)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    """Each domain's router; added here as domains land."""
+    return []

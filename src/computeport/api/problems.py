@@ -1,0 +1,71 @@
+"""RFC 9457 problem+json for every error: domain errors, validation errors and HTTP errors.
+
+One handler renders them all so clients see one shape: ``type``, ``title``, ``status``,
+``detail`` and, where the input was wrong, ``errors`` naming each field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from computeport.kit.errors import DomainError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://computeport.dev/problems/"
+
+
+def problem(status: int, title: str, detail: str, type_slug: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + type_slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
+    return problem(
+        exc.status_code,
+        exc.title,
+        exc.message,
+        exc.type_slug,
+        field=exc.field,
+        errors=errors,
+        **{k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool)},
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_path(err.get("loc", ())), "message": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    status = 400 if any(err.get("type") == "json_invalid" for err in exc.errors()) else 422
+    return problem(status, "Invalid input", detail, "validation-failed", errors=errors)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,1 @@
+"""Cluster back ends behind one ``ClusterBackend`` protocol: ``sim`` (default) and ``slurm``."""

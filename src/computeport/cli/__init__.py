@@ -1,0 +1,1 @@
+"""The ``computeport`` command line (Typer + Rich)."""

@@ -1,0 +1,27 @@
+"""``computeport``: one Typer app; each domain adds a sub-command group in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from computeport import __version__
+
+app = typer.Typer(
+    name="computeport",
+    help="Run a publicly subsidised AI supercomputing centre.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def _register() -> None:
+    """Attach the sub-command groups (imported here so `computeport --help` lists them)."""
+
+
+_register()

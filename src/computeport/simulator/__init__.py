@@ -1,0 +1,1 @@
+"""The discrete-event simulator: engine, workload readers and generators, metrics."""

@@ -1,0 +1,1 @@
+"""Background loops: the virtual cluster's clock, ingest, notifications."""
