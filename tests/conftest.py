@@ -19,7 +19,11 @@ from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
 from computeport.kit import decimal_context
 from computeport.kit.clock import ManualClock
-from tests.support.databases import fresh_postgres_database, worker_suffix
+from tests.support.databases import (
+    drop_postgres_database,
+    fresh_postgres_database,
+    worker_suffix,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRACES = SHARED / "traces"
@@ -41,14 +45,18 @@ def clock() -> ManualClock:
 def db_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
+    pg_url = None
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
         engine = make_engine(f"sqlite:///{path}")
     else:
-        engine = make_engine(fresh_postgres_database(f"cp_test_{worker_suffix()}"))
+        pg_url = fresh_postgres_database(f"cp_test_{worker_suffix()}")
+        engine = make_engine(pg_url)
     create_schema(engine)
     yield engine
     engine.dispose()
+    if pg_url is not None:
+        drop_postgres_database(pg_url)
 
 
 @pytest.fixture

@@ -61,7 +61,25 @@ def fresh_postgres_database(name: str) -> str:
 
 
 def worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per pytest process, so parallel runs (xdist workers, several checkouts) never share."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the database a test run created (best effort: the server may be gone)."""
+    parsed = make_url(url)
+    name = parsed.database
+    admin = make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception:  # noqa: S110 - cleanup only; a leftover database harms nothing
+        pass
+    finally:
+        admin.dispose()
 
 
 def dispose(engine: Engine) -> None:
