@@ -61,7 +61,7 @@ def fresh_postgres_database(name: str) -> str:
 
 
 def worker_suffix() -> str:
-    """Unique per pytest process, so parallel runs (xdist workers, several checkouts) never share."""
+    """Unique per pytest process, so parallel runs (xdist workers, checkouts) never share."""
     return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
@@ -76,7 +76,7 @@ def drop_postgres_database(url: str) -> None:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except Exception:  # noqa: S110 - cleanup only; a leftover database harms nothing
+    except Exception:
         pass
     finally:
         admin.dispose()
