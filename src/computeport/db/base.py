@@ -6,12 +6,23 @@ engines hand back aware UTC datetimes and refuses naive ones on the way in.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, TypeDecorator, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    MetaData,
+    Numeric,
+    String,
+    TypeDecorator,
+    Uuid,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,6 +71,14 @@ class Base(DeclarativeBase):
         Decimal: Numeric(18, 8),
         int: BigInteger().with_variant(BigInteger(), "postgresql"),
         str: String(),
+        enum.StrEnum: Enum(
+            enum.StrEnum,
+            native_enum=False,
+            length=32,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
     }
 
 
