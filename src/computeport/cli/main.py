@@ -22,6 +22,9 @@ def version() -> None:
 
 def _register() -> None:
     """Attach the sub-command groups (imported here so `computeport --help` lists them)."""
+    from computeport.cli import db
+
+    app.add_typer(db.app, name="db")
 
 
 _register()
