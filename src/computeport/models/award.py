@@ -11,6 +11,7 @@ import enum
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -93,3 +94,64 @@ class AwardLine(IdMixin, Base):
     gpu_hours: Mapped[int] = mapped_column(BigInteger)
 
     award: Mapped[Award] = relationship(back_populates="lines")
+
+
+class MovementKind(enum.StrEnum):
+    """Why the envelope's commitment moved; the ledger posts one journal per movement."""
+
+    COMMIT = "commit"  # a committee decision committed the award's cap
+    TOP_UP = "top_up"  # an amendment raised the cap
+    TERMINATION = "termination"  # early termination released the unconsumed rest
+    EXPIRY = "expiry"  # the award ended; the unconsumed rest returned
+
+
+class EnvelopeMovement(IdMixin, Base):
+    """An append-only change of one award's commitment against its scheme's envelope.
+
+    Invariant (tested): for every award, ``committed_minor`` equals the sum of its movements'
+    ``delta_minor``; so a scheme's committed total equals the sum of its movements.  Rows are
+    never updated or deleted: the ledger derives its envelope journals from them, keyed by id.
+    """
+
+    __tablename__ = "envelope_movement"
+
+    scheme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scheme.id"), index=True)
+    award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("award.id"), index=True)
+    delta_minor: Mapped[int] = mapped_column(BigInteger)
+    """Signed cents: positive commits more of the envelope, negative returns some."""
+    kind: Mapped[MovementKind]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+
+
+class AmendmentKind(enum.StrEnum):
+    """A change the committee makes to an award after the decision."""
+
+    TOP_UP = "top_up"  # more GPU-hours and/or a higher HK$ cap
+    EXTENSION = "extension"  # a later end date
+    TERMINATION = "termination"  # ended early; commitment shrinks to what was consumed
+    EXPIRY = "expiry"  # reached its end date (recorded by the expiry job)
+
+
+class AwardAmendment(IdMixin, Base):
+    """One amendment of an award, kept as history (what changed, by whom, why)."""
+
+    __tablename__ = "award_amendment"
+
+    award_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("award.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[AmendmentKind]
+    cap_delta_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu_hours_delta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Added GPU-hours per accelerator type, e.g. ``{"h800": 10000}``."""
+    previous_ends_at: Mapped[datetime | None] = mapped_column(default=None)
+    new_ends_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
