@@ -1,0 +1,1 @@
+"""The scheme's envelope: total, committed, consumed, remaining, per applicant category."""

@@ -1,0 +1,1 @@
+"""Notifications through an outbox: rows written with the event, sent later over SMTP."""
