@@ -32,4 +32,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
 def _routers() -> list[APIRouter]:
     """Each domain's router; added here as domains land."""
-    return []
+    from computeport.identity.endpoints import router as identity_router
+
+    routers: list[APIRouter] = [identity_router]
+    return routers

@@ -1,0 +1,1 @@
+"""Organisations, users, memberships and roles; API tokens and passwords; the request's subject."""

@@ -1,0 +1,86 @@
+"""The FastAPI authentication dependency: ``CurrentSubject``.
+
+A request is authenticated by ``Authorization: Bearer cpt_…`` (API clients) or, for the web
+portal, by a ``user_id`` in a signed session cookie (Starlette's ``SessionMiddleware``, when the
+portal installs it).  A missing or bad credential is 401 problem+json;
+wrong roles are checked by the service or by
+:func:`require_roles` (403).
+
+Usage::
+
+    @router.get("/things")
+    def list_things(subject: CurrentSubject, session: SessionDep) -> ...:
+        subject.require(Role.SCHEME_OFFICER)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from computeport.api.deps import ClockDep, SessionDep
+from computeport.identity.errors import InvalidCredentials
+from computeport.identity.service import authenticate_token, authenticate_user_id
+from computeport.identity.subject import Subject
+from computeport.models.identity import Role
+
+SESSION_USER_KEY = "user_id"
+"""The key the web portal stores the signed-in user's id under in its session cookie."""
+
+
+class MissingCredentials(InvalidCredentials):
+    title = "Not authenticated"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise InvalidCredentials("use 'Authorization: Bearer cpt_…'", field="authorization")
+    return value.strip()
+
+
+def optional_subject(request: Request, session: SessionDep, clock: ClockDep) -> Subject | None:
+    """The caller if any credential is presented (a bad one is still 401), else ``None``."""
+    token = _bearer(request)
+    if token is not None:
+        return authenticate_token(session, token, clock.now())
+    if "session" in request.scope:
+        raw = request.session.get(SESSION_USER_KEY)
+        if raw:
+            try:
+                user_id = uuid.UUID(str(raw))
+            except ValueError:
+                raise InvalidCredentials("your session is corrupt; sign in again") from None
+            return authenticate_user_id(session, user_id)
+    return None
+
+
+def current_subject(
+    subject: Annotated[Subject | None, Depends(optional_subject)],
+) -> Subject:
+    """The authenticated caller, or 401."""
+    if subject is None:
+        raise MissingCredentials(
+            "authentication required: send 'Authorization: Bearer <API token>'"
+        )
+    return subject
+
+
+CurrentSubject = Annotated[Subject, Depends(current_subject)]
+OptionalSubject = Annotated[Subject | None, Depends(optional_subject)]
+
+
+def require_roles(*roles: Role) -> Callable[[Subject], Subject]:
+    """A dependency factory: ``Depends(require_roles(Role.OPERATOR))`` → 403 for other roles."""
+
+    def dependency(subject: CurrentSubject) -> Subject:
+        subject.require(*roles)
+        return subject
+
+    return dependency

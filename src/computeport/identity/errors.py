@@ -1,0 +1,25 @@
+"""Typed errors of the identity domain (rendered as problem+json by the API)."""
+
+from __future__ import annotations
+
+from computeport.kit.errors import Conflict, NotAuthenticated, NotFound
+
+
+class OrganisationNotFound(NotFound):
+    title = "Organisation not found"
+
+
+class UserNotFound(NotFound):
+    title = "User not found"
+
+
+class TokenNotFound(NotFound):
+    title = "Token not found"
+
+
+class InvalidCredentials(NotAuthenticated):
+    title = "Invalid credentials"
+
+
+class DuplicateIdentity(Conflict):
+    title = "Already exists"

@@ -1,0 +1,65 @@
+"""Identity API behaviour beyond permissions: tokens shown once, bad input, /me."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from computeport.models.identity import Role
+from tests.api.fixtures import Actors
+from tests.api.permission_suite import assert_problem
+
+
+class TestTokensApi:
+    def test_token_is_shown_once_then_revocable(self, client: TestClient, actors: Actors) -> None:
+        me = actors.nobody()
+        created = client.post("/api/v1/tokens", json={"name": "laptop"}, headers=me.headers)
+        assert created.status_code == 201
+        secret = created.json()["token"]
+        listed = client.get("/api/v1/tokens", headers=me.headers).json()
+        assert all("token" not in t for t in listed)
+        new_headers = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/api/v1/me", headers=new_headers).status_code == 200
+        revoked = client.delete(f"/api/v1/tokens/{created.json()['id']}", headers=me.headers)
+        assert revoked.status_code == 200
+        assert_problem(client.get("/api/v1/me", headers=new_headers), 401)
+
+    def test_me_lists_roles(self, client: TestClient, actors: Actors) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER, Role.REVIEWER)
+        body = client.get("/api/v1/me", headers=officer.headers).json()
+        assert body["staff_roles"] == ["reviewer", "scheme_officer"]
+        assert body["organisations"] == {}
+
+
+class TestBadInput:
+    def test_unknown_category_names_the_field(self, client: TestClient, actors: Actors) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        body = assert_problem(
+            client.post(
+                "/api/v1/organisations",
+                json={"name": "X", "category": "pirate"},
+                headers=officer.headers,
+            ),
+            422,
+        )
+        assert body["errors"][0]["field"] == "category"
+
+    def test_malformed_json_is_400(self, client: TestClient, actors: Actors) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        response = client.post(
+            "/api/v1/organisations",
+            content=b'{"name": ',
+            headers={**officer.headers, "content-type": "application/json"},
+        )
+        assert_problem(response, 400)
+
+    def test_duplicate_organisation_is_409(self, client: TestClient, actors: Actors) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        payload = {"name": "Same Name Ltd", "category": "enterprise"}
+        assert (
+            client.post("/api/v1/organisations", json=payload, headers=officer.headers).status_code
+            == 201
+        )
+        body = assert_problem(
+            client.post("/api/v1/organisations", json=payload, headers=officer.headers), 409
+        )
+        assert body["field"] == "name"
