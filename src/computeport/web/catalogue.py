@@ -1,0 +1,86 @@
+# ruff: noqa: E501 - one message per line reads best in a catalogue
+"""The zh-Hant message catalogue: English message → Traditional Chinese (Hong Kong usage).
+
+Keys are the English text used in templates and routes (``_("…")``); ``tests/web`` checks that
+every message used has an entry here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ZH_HANT: Final[dict[str, str]] = {
+    # Layout and navigation
+    "computeport": "computeport",
+    "AI Supercomputing Centre portal": "人工智能超算中心入口網站",
+    "Skip to content": "跳至內容",
+    "Home": "主頁",
+    "Operations": "中心營運",
+    "Scheme": "資助計劃",
+    "Applications": "申請",
+    "Awards": "資助批核",
+    "Jobs": "作業",
+    "Invoices": "發票",
+    "Funder": "資助方",
+    "Review": "評審",
+    "Committee": "委員會",
+    "Capacity": "算力規劃",
+    "Reports": "報告",
+    "Language": "語言",
+    "Sign in": "登入",
+    "Sign out": "登出",
+    "Signed in as {name}": "已登入：{name}",
+    "Email": "電郵",
+    "Password": "密碼",
+    "Sign in with single sign-on": "以單一登入方式登入",
+    "or": "或",
+    "Demo logins": "示範帳戶",
+    "Email or password is wrong.": "電郵或密碼不正確。",
+    "Enter your email.": "請輸入電郵。",
+    "Enter your password.": "請輸入密碼。",
+    "Your session expired or the form was stale; please try again.": "工作階段已過期或表格已失效，請重試。",
+    "Page not found": "找不到頁面",
+    "The page does not exist, or you do not have access to it.": "頁面不存在，或您沒有權限查看。",
+    "Not allowed": "不獲准許",
+    "Your role does not allow this page.": "您的角色無權查看此頁。",
+    "Something went wrong": "發生錯誤",
+    "Back to the home page": "返回主頁",
+    "Times are Hong Kong time (HKT).": "時間以香港時間（HKT）顯示。",
+    "Download CSV": "下載 CSV",
+    "No data yet.": "暫無數據。",
+    "Save": "儲存",
+    "Submit": "提交",
+    "Cancel": "取消",
+    "Edit": "編輯",
+    "View": "查看",
+    "Status": "狀態",
+    "Reference": "編號",
+    "Title": "標題",
+    "Organisation": "機構",
+    "Category": "類別",
+    "Sector": "行業",
+    "Month": "月份",
+    "Total": "總計",
+    "Updated {when}": "更新於 {when}",
+    "Waiting for the {service} service": "等待{service}服務",
+    "This section appears once that service is installed.": "此部分將在該服務安裝後顯示。",
+    # Roles
+    "operator": "營運人員",
+    "scheme_officer": "計劃主任",
+    "committee_member": "委員會成員",
+    "reviewer": "評審員",
+    "funder": "資助方",
+    "org_admin": "機構管理員",
+    "member": "機構成員",
+    # Home
+    "Welcome, {name}": "歡迎，{name}",
+    "Your pages": "您的頁面",
+    "Centre operations: utilisation, queues, jobs and nodes.": "中心營運：使用率、隊列、作業及節點。",
+    "The HK$3B envelope, applications and awards.": "港幣三十億元資助總額、申請及批核。",
+    "Your organisation's applications, awards, jobs and invoices.": "貴機構的申請、資助、作業及發票。",
+    "The scheme's key figures, read-only.": "計劃主要數據（唯讀）。",
+    "Applications assigned to you for review.": "分派予您評審的申請。",
+    "Recommendations waiting for a decision.": "等待決定的推薦。",
+    "Installed PFLOPS against the targets.": "已安裝算力與目標比較。",
+    "Usage reports and the funder's yearly report.": "使用報告及資助方年度報告。",
+}

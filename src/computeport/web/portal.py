@@ -1,0 +1,121 @@
+"""Mount the portal on the FastAPI app: sessions, static files, error pages and the page routers.
+
+``create_app`` calls :func:`mount_portal` once; the API keeps its problem+json errors, while
+requests tagged as pages (``request.state.web_page``) get HTML error pages and anonymous page
+visits are redirected to the login page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import cast
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ExceptionHandler
+
+from computeport.kit.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from computeport.settings import Settings
+from computeport.web import assets
+from computeport.web.deps import LoginRequired
+from computeport.web.routes import ROUTERS
+from computeport.web.security import SESSION_COOKIE, CsrfFailed
+from computeport.web.templating import render
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_MAX_AGE_SECONDS = 12 * 3600
+
+
+def _is_page(request: Request) -> bool:
+    if getattr(request.state, "web_page", False):
+        return True
+    path = request.url.path
+    wants_html = "text/html" in request.headers.get("accept", "")
+    return wants_html and not path.startswith(("/api/", "/openapi", "/docs", "/metrics"))
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": title, "message": message},
+        status_code=status,
+    )
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    api_domain = app.exception_handlers.get(DomainError)
+    api_http = app.exception_handlers.get(StarletteHTTPException)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        if not _is_page(request):
+            assert api_domain is not None
+            return await _call(api_domain, request, exc)
+        if isinstance(exc, NotAuthenticated):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if isinstance(exc, CsrfFailed):
+            return _error_page(
+                request,
+                403,
+                "Not allowed",
+                "Your session expired or the form was stale; please try again.",
+            )
+        if isinstance(exc, NotFound):
+            return _error_page(
+                request,
+                404,
+                "Page not found",
+                "The page does not exist, or you do not have access to it.",
+            )
+        if isinstance(exc, PermissionDenied):
+            return _error_page(request, 403, "Not allowed", "Your role does not allow this page.")
+        return _error_page(request, exc.status_code, "Something went wrong", exc.message)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if _is_page(request) and exc.status_code == 404:
+            return _error_page(
+                request,
+                404,
+                "Page not found",
+                "The page does not exist, or you do not have access to it.",
+            )
+        assert api_http is not None
+        return await _call(api_http, request, exc)
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+async def _call(handler: ExceptionHandler, request: Request, exc: Exception) -> Response:
+    """Delegate to the API's own (async) problem+json handler."""
+    api_handler = cast(Callable[[Request, Exception], Awaitable[Response]], handler)
+    return await api_handler(request, exc)
+
+
+def mount_portal(app: FastAPI, settings: Settings) -> None:
+    """Add the portal to ``app`` (call after the API's problem handlers are installed)."""
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_SECONDS,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+    )
+    _install_error_pages(app)
+    app.include_router(assets.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router)

@@ -1,0 +1,9 @@
+"""The portal's page routers, one module per area; :data:`ROUTERS` is what the portal mounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from computeport.web.routes import auth, home
+
+ROUTERS: list[APIRouter] = [auth.router, home.router]

@@ -1,0 +1,139 @@
+"""Portal test fixtures: the whole app (API + portal) on the test session, and signed-in browsers.
+
+Like ``tests.api.fixtures``, the page unit of work is overridden to use the test ``session``
+inside a SAVEPOINT per request, so every page test runs on SQLite and PostgreSQL and leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from computeport.api.deps import db_session
+from computeport.api.state import AppState
+from computeport.cli.serve import build_app
+from computeport.db.engine import make_session_factory
+from computeport.kit.clock import ManualClock
+from computeport.models.identity import Organisation, Role, User
+from computeport.settings import Settings
+from computeport.web.deps import page_session
+from tests.factories import identity as identity_factory
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "page has no CSRF token"
+    return found.group(1)
+
+
+@dataclass
+class Browser:
+    """A test client with helpers for forms: every POST carries the page's CSRF token."""
+
+    client: TestClient
+
+    def get(self, url: str) -> object:
+        return self.client.get(url, follow_redirects=False)
+
+    def csrf(self, url: str = "/login") -> str:
+        return csrf_of(self.client.get(url).text)
+
+    def post_form(self, url: str, data: dict[str, str], *, from_page: str = "/login") -> object:
+        payload = {"csrf_token": self.csrf(from_page), **data}
+        return self.client.post(url, data=payload, follow_redirects=False)
+
+    def login(self, email: str, password: str = PASSWORD) -> None:
+        response = self.client.post(
+            "/login",
+            data={"csrf_token": self.csrf(), "email": email, "password": password, "next": "/"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+
+
+@dataclass
+class People:
+    """One user per role, two applicant organisations."""
+
+    org_a: Organisation
+    org_b: Organisation
+    operator: User
+    officer: User
+    committee: User
+    reviewer: User
+    funder: User
+    applicant_a: User
+    applicant_b: User
+
+
+@pytest.fixture
+def portal_settings(tmp_path: Path) -> Settings:
+    return Settings(database_url="sqlite://", attachments_dir=tmp_path / "attachments")
+
+
+@pytest.fixture
+def portal_app(
+    session: Session, db_engine: Engine, clock: ManualClock, portal_settings: Settings
+) -> FastAPI:
+    state = AppState(portal_settings, db_engine, make_session_factory(db_engine), clock)
+    application = build_app(portal_settings, state)
+
+    def _session() -> Iterator[Session]:
+        nested = session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+        else:
+            if nested.is_active:
+                nested.commit()
+
+    application.dependency_overrides[page_session] = _session
+    application.dependency_overrides[db_session] = _session
+    return application
+
+
+@pytest.fixture
+def browser(portal_app: FastAPI) -> Iterator[Browser]:
+    with TestClient(portal_app) as test_client:
+        yield Browser(test_client)
+
+
+@pytest.fixture
+def people(session: Session, clock: ManualClock) -> People:
+    at = clock.now()
+
+    def staff(role: Role) -> User:
+        return identity_factory.user(session, roles=(role,), password=PASSWORD, at=at)
+
+    org_a = identity_factory.organisation(session, name="Alpha AI Lab", at=at)
+    org_b = identity_factory.organisation(session, name="Beta Robotics", at=at)
+    return People(
+        org_a=org_a,
+        org_b=org_b,
+        operator=staff(Role.OPERATOR),
+        officer=staff(Role.SCHEME_OFFICER),
+        committee=staff(Role.COMMITTEE_MEMBER),
+        reviewer=staff(Role.REVIEWER),
+        funder=staff(Role.FUNDER),
+        applicant_a=identity_factory.user(
+            session, roles=(Role.ORG_ADMIN,), organisation=org_a, password=PASSWORD, at=at
+        ),
+        applicant_b=identity_factory.user(
+            session, roles=(Role.ORG_ADMIN,), organisation=org_b, password=PASSWORD, at=at
+        ),
+    )
