@@ -26,5 +26,9 @@ def _register() -> None:
 
     app.add_typer(db.app, name="db")
 
+    from computeport.cli import serve
+
+    app.command("serve")(serve.serve)
+
 
 _register()
