@@ -1,1 +1,35 @@
-"""The discrete-event simulator: engine, workload readers and generators, metrics."""
+"""The discrete-event simulator: engine, workload readers and generators, metrics.
+
+Replay a workload::
+
+    from computeport.scheduling import ClusterSpec, PolicyConfig
+    from computeport.simulator import read_trace, simulate
+
+    workload = read_trace(path, "philly")
+    result = simulate(workload.jobs, ClusterSpec.homogeneous(2816, 8), PolicyConfig())
+    result.metrics.to_dict()          # result.json's metrics
+    result.jobs                       # JobResult per job, input order
+
+Run a live cluster step by step (the embedded virtual cluster, capacity planning): see
+:class:`Engine` — ``submit``, ``cancel``, ``run_until``, ``running``, ``pending`` (with
+reasons), ``take_accounting``, ``results``. Synthetic workloads: :func:`generate_workload`,
+:func:`fit_workload_model`.
+"""
+
+from computeport.simulator.engine import Engine
+from computeport.simulator.metrics import GroupMetrics, Metrics, Summary, compute_metrics
+from computeport.simulator.records import AccountingRecord, JobResult, JobStatus
+from computeport.simulator.run import SimulationResult, simulate
+
+__all__ = [
+    "AccountingRecord",
+    "Engine",
+    "GroupMetrics",
+    "JobResult",
+    "JobStatus",
+    "Metrics",
+    "SimulationResult",
+    "Summary",
+    "compute_metrics",
+    "simulate",
+]

@@ -1,0 +1,242 @@
+"""Placement state of one partition: which GPUs are free, and where a job would go.
+
+:class:`NodePool` (placement ``node``) keeps, per free-GPU count ``f``, the sorted indices of
+the nodes with exactly ``f`` free GPUs, so best fit ("the fitting node with the fewest free
+GPUs, then the lowest index") is a scan over at most ``G`` buckets, and whole nodes for a gang
+are the front of the ``f = G`` bucket. :class:`GpuPool` (placement ``pool``) is one counter.
+
+Both also answer the EASY question "when and where could this job start if running jobs end at
+their estimates?" (:meth:`NodePool.plan`, :meth:`GpuPool.plan`), walking running jobs in
+estimated-end order on a scratch copy of only the nodes they touch.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, insort
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+__all__ = ["GpuPool", "NodePool", "Pool", "RunningJob"]
+
+
+class RunningJob(Protocol):
+    """What a plan needs of a running job."""
+
+    g: int
+    k: int
+    nodes: tuple[int, ...]
+
+
+class NodePool:
+    """Nodes of ``gpus_per_node`` GPUs with best-fit placement and whole-node gangs."""
+
+    def __init__(self, node_count: int, gpus_per_node: int) -> None:
+        self.node_count = node_count
+        self.G = gpus_per_node
+        self.total = node_count * gpus_per_node
+        self.free_total = self.total
+        self.free = [gpus_per_node] * node_count
+        self.buckets: list[list[int]] = [[] for _ in range(gpus_per_node + 1)]
+        self.buckets[gpus_per_node] = list(range(node_count))
+
+    # -- shape ---------------------------------------------------------------------------
+    def shape(self, gpus: int, nodes: int) -> tuple[int, int]:
+        """``(g, k)``: ``k = 0`` for a one-node job, else the whole nodes a gang takes."""
+        if nodes <= 1 and gpus <= self.G:
+            return gpus, 0
+        return gpus, max(nodes, -(-gpus // self.G))
+
+    def capacity_for(self, g: int, k: int) -> bool:
+        """Whether the job could ever fit (else it is rejected)."""
+        return k <= self.node_count if k else g <= self.G
+
+    def held(self, g: int, k: int) -> int:
+        """GPUs a job occupies: a gang holds its nodes whole."""
+        return k * self.G if k else g
+
+    # -- queries ---------------------------------------------------------------------------
+    def maxfree(self) -> int:
+        b = self.buckets
+        for f in range(self.G, 0, -1):
+            if b[f]:
+                return f
+        return 0
+
+    def fits(self, g: int, k: int) -> bool:
+        if k:
+            return len(self.buckets[self.G]) >= k
+        b = self.buckets
+        return any(b[f] for f in range(g, self.G + 1))
+
+    def fits_outside(self, g: int, k: int, pinned: Collection[int]) -> bool:
+        """Whether the job fits now on nodes not in ``pinned``."""
+        b = self.buckets
+        if k:
+            whole = b[self.G]
+            if len(whole) - len(pinned) >= k:
+                return True
+            return sum(1 for n in whole if n not in pinned) >= k
+        for f in range(g, self.G + 1):
+            bucket = b[f]
+            if len(bucket) > len(pinned):
+                return True
+            if any(n not in pinned for n in bucket):
+                return True
+        return False
+
+    def best_fit(
+        self, g: int, k: int, excluded: Collection[int] | None = None
+    ) -> tuple[int, ...] | None:
+        """The nodes best fit gives the job now, or ``None`` if it does not fit."""
+        b = self.buckets
+        if k:
+            whole = b[self.G]
+            if not excluded:
+                return tuple(whole[:k]) if len(whole) >= k else None
+            chosen = [n for n in whole if n not in excluded][:k]
+            return tuple(chosen) if len(chosen) == k else None
+        for f in range(g, self.G + 1):
+            bucket = b[f]
+            if not bucket:
+                continue
+            if not excluded:
+                return (bucket[0],)
+            for n in bucket:
+                if n not in excluded:
+                    return (n,)
+        return None
+
+    # -- changes ---------------------------------------------------------------------------
+    def _move(self, node: int, new_free: int) -> None:
+        old = self.free[node]
+        bucket = self.buckets[old]
+        del bucket[bisect_left(bucket, node)]
+        insort(self.buckets[new_free], node)
+        self.free[node] = new_free
+
+    def allocate(self, nodes: Sequence[int], g: int, k: int) -> None:
+        if k:
+            for n in nodes:
+                self._move(n, 0)
+            self.free_total -= k * self.G
+        else:
+            n = nodes[0]
+            self._move(n, self.free[n] - g)
+            self.free_total -= g
+
+    def release(self, nodes: Sequence[int], g: int, k: int) -> None:
+        if k:
+            for n in nodes:
+                self._move(n, self.G)
+            self.free_total += k * self.G
+        else:
+            n = nodes[0]
+            self._move(n, self.free[n] + g)
+            self.free_total += g
+
+    # -- EASY ------------------------------------------------------------------------------
+    def plan(
+        self,
+        g: int,
+        k: int,
+        running: Sequence[tuple[int, int]],
+        runs: Sequence[RunningJob],
+        now_s: int,
+        excluded: Collection[int] = (),
+    ) -> tuple[int, tuple[int, ...]] | None:
+        """``(shadow time, pinned nodes)`` for a blocked job, or ``None`` if it never fits.
+
+        ``running`` is ``(estimated end, run index)`` sorted; jobs past their estimate are
+        taken to end now. The pinned nodes are those best fit would give the job at the shadow
+        time.
+        """
+        G = self.G
+        free = self.free
+        scratch: dict[int, int] = {}
+        i, n = 0, len(running)
+        whole = [x for x in self.buckets[G] if x not in excluded] if k else []
+        newly: list[int] = []
+        while i < n:
+            t0 = running[i][0]
+            touched: list[int] = []
+            while i < n and running[i][0] == t0:
+                r = runs[running[i][1]]
+                add = G if r.k else r.g
+                for node in r.nodes:
+                    scratch[node] = scratch.get(node, free[node]) + add
+                    touched.append(node)
+                i += 1
+            at = t0 if t0 > now_s else now_s
+            if k:
+                for node in touched:
+                    if scratch[node] == G and node not in excluded and node not in newly:
+                        newly.append(node)
+                if len(whole) + len(newly) >= k:
+                    return at, tuple(sorted(heapq.nsmallest(k, whole + newly)))
+            else:
+                best: tuple[int, int] | None = None
+                for node in touched:
+                    f = scratch[node]
+                    if f >= g and node not in excluded and (best is None or (f, node) < best):
+                        best = (f, node)
+                if best is not None:
+                    return at, (best[1],)
+        return None
+
+
+class GpuPool:
+    """A partition's GPUs as one fungible pool (placement ``pool``)."""
+
+    def __init__(self, gpus: int) -> None:
+        self.total = gpus
+        self.free_total = gpus
+
+    def shape(self, gpus: int, nodes: int) -> tuple[int, int]:
+        return gpus, 0
+
+    def capacity_for(self, g: int, k: int) -> bool:
+        return g <= self.total
+
+    def held(self, g: int, k: int) -> int:
+        return g
+
+    def maxfree(self) -> int:
+        return self.free_total
+
+    def fits(self, g: int, k: int) -> bool:
+        return g <= self.free_total
+
+    def best_fit(
+        self, g: int, k: int, excluded: Collection[int] | None = None
+    ) -> tuple[int, ...] | None:
+        return () if g <= self.free_total else None
+
+    def allocate(self, nodes: Sequence[int], g: int, k: int) -> None:
+        self.free_total -= g
+
+    def release(self, nodes: Sequence[int], g: int, k: int) -> None:
+        self.free_total += g
+
+    def plan(
+        self,
+        g: int,
+        running: Sequence[tuple[int, int]],
+        runs: Sequence[RunningJob],
+        now_s: int,
+        withheld: int = 0,
+    ) -> tuple[int, int] | None:
+        """``(shadow time, GPUs left over at the shadow time after the job)``."""
+        f = self.free_total - withheld
+        i, n = 0, len(running)
+        while i < n:
+            t0 = running[i][0]
+            while i < n and running[i][0] == t0:
+                f += runs[running[i][1]].g
+                i += 1
+            if f >= g:
+                return (t0 if t0 > now_s else now_s), f - g
+        return None
+
+
+Pool = NodePool | GpuPool

@@ -1,0 +1,140 @@
+"""The pending queue of one partition, indexed so backfill does not rescan it every event.
+
+Jobs are kept by their integer sort key (see :mod:`computeport.scheduling.policy`) in one sorted
+list (queue order) and, per shape ``(gpus, whole nodes)``, in a :class:`ShapeClass` split into
+estimate bands (``estimate.bit_length()``: powers of two). Backfill asks each shape that fits
+now for "the first job in queue order" or "the first job whose estimate is ≤ D"; the answer is
+the front of each qualifying band plus a scan of the one band that straddles D. Admitting the
+smallest such key repeatedly is the same as scanning the whole queue in order (admitting a job
+only ever takes resources away), at a cost that depends on the number of shapes, not jobs.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterator
+
+__all__ = ["PendingQueue", "QueueEntry", "ShapeClass"]
+
+
+class QueueEntry:
+    """What the queue needs of a pending job (the engine's run record satisfies it)."""
+
+    __slots__ = ("est", "g", "k", "key")
+
+    def __init__(self, key: int, g: int, k: int, est: int) -> None:
+        self.key = key
+        self.g = g
+        self.k = k
+        self.est = est
+
+
+class ShapeClass:
+    """Pending jobs of one shape, by key, split into estimate bands."""
+
+    __slots__ = ("bands", "count", "g", "k")
+
+    def __init__(self, g: int, k: int) -> None:
+        self.g = g
+        self.k = k
+        self.count = 0
+        self.bands: dict[int, list[int]] = {}
+
+    def add(self, key: int, est: int) -> None:
+        band = self.bands.get(est.bit_length())
+        if band is None:
+            self.bands[est.bit_length()] = [key]
+        else:
+            insort(band, key)
+        self.count += 1
+
+    def remove(self, key: int, est: int) -> None:
+        band = self.bands[est.bit_length()]
+        del band[bisect_left(band, key)]
+        if not band:
+            del self.bands[est.bit_length()]
+        self.count -= 1
+
+    def first(self) -> int:
+        return min(band[0] for band in self.bands.values())
+
+    def first_with_est_at_most(self, limit: int, entries: dict[int, QueueEntry]) -> int | None:
+        """The smallest key whose estimate is ≤ ``limit`` (``None`` if none)."""
+        if limit <= 0:
+            return None
+        full = (limit + 1).bit_length() - 1  # bands b with 2^b − 1 ≤ limit hold only such jobs
+        straddle = limit.bit_length()
+        best: int | None = None
+        for b, band in self.bands.items():
+            if b <= full:
+                key = band[0]
+            elif b == straddle:
+                key = -1
+                for candidate in band:
+                    if best is not None and candidate > best:
+                        break
+                    if entries[candidate].est <= limit:
+                        key = candidate
+                        break
+                if key < 0:
+                    continue
+            else:
+                continue
+            if best is None or key < best:
+                best = key
+        return best
+
+
+class PendingQueue:
+    """Pending jobs of one partition in queue order, with per-shape indexes."""
+
+    __slots__ = ("entries", "keys", "shapes")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.entries: dict[int, QueueEntry] = {}
+        self.shapes: dict[tuple[int, int], ShapeClass] = {}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[QueueEntry]:
+        entries = self.entries
+        return (entries[k] for k in self.keys)
+
+    def add(self, entry: QueueEntry) -> None:
+        keys = self.keys
+        if not keys or entry.key > keys[-1]:
+            keys.append(entry.key)
+        else:
+            insort(keys, entry.key)
+        self.entries[entry.key] = entry
+        shape = (entry.g, entry.k)
+        cls = self.shapes.get(shape)
+        if cls is None:
+            cls = self.shapes[shape] = ShapeClass(entry.g, entry.k)
+        cls.add(entry.key, entry.est)
+
+    def remove(self, entry: QueueEntry) -> None:
+        keys = self.keys
+        if keys[0] == entry.key:
+            del keys[0]
+        else:
+            del keys[bisect_left(keys, entry.key)]
+        del self.entries[entry.key]
+        shape = (entry.g, entry.k)
+        cls = self.shapes[shape]
+        cls.remove(entry.key, entry.est)
+        if not cls.count:
+            del self.shapes[shape]
+
+    def rekey(self, new_keys: dict[int, int]) -> None:
+        """Give entries new keys (a dynamic order's periodic recalculation): ``old → new``."""
+        entries = list(self.entries.values())
+        self.keys = []
+        self.entries = {}
+        self.shapes = {}
+        for entry in entries:
+            entry.key = new_keys[entry.key]
+        for entry in sorted(entries, key=lambda e: e.key):
+            self.add(entry)

@@ -1,0 +1,295 @@
+"""The cluster state a scheduling pass works on: pools, queues, running jobs, quota use.
+
+The engine owns one :class:`ClusterState` and changes it only through its methods (start,
+finish, preempt, cancel, enqueue); a pass (:class:`computeport.scheduling.Scheduler`) reads it
+as the snapshot of one instant and decides. Everything is integer seconds and integer GPUs.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+
+from computeport.scheduling.decision import JobState, format_instant
+from computeport.scheduling.fairshare import DecayedUsage
+from computeport.scheduling.inventory import ClusterSpec
+from computeport.scheduling.job import Job, Qos, estimate_s
+from computeport.scheduling.policy import Placement, PolicyConfig, QueueOrder, make_order
+from computeport.scheduling.pools import GpuPool, NodePool
+from computeport.scheduling.queue import PendingQueue, QueueEntry
+from computeport.scheduling.quota import ProjectQuota, QuotaUse
+from computeport.scheduling.reservation import Reservation
+
+__all__ = ["ClusterState", "JobRun"]
+
+
+class JobRun(QueueEntry):
+    """The engine's mutable record of one job (its queue entry while pending)."""
+
+    __slots__ = (
+        "attempts",
+        "end",
+        "est_end",
+        "ix",
+        "job",
+        "lost_gpu_s",
+        "nodes",
+        "part",
+        "rank",
+        "reason",
+        "start",
+        "state",
+    )
+
+    def __init__(self, ix: int, job: Job, rank: int, part: int, g: int, k: int, est: int) -> None:
+        super().__init__(0, g, k, est)
+        self.ix = ix
+        self.job = job
+        self.rank = rank
+        self.part = part
+        self.state = JobState.FUTURE
+        self.start = -1
+        self.end = -1
+        self.est_end = -1
+        self.nodes: tuple[int, ...] = ()
+        self.attempts = 0
+        self.lost_gpu_s = 0
+        self.reason = ""
+
+
+class ClusterState:
+    """Pools, pending queues, running jobs, quota use and reservations of one cluster."""
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        policy: PolicyConfig,
+        quotas: dict[str, ProjectQuota] | None = None,
+        origin_s: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.policy = policy
+        self.origin_s = origin_s
+        self.node_placement = policy.placement is Placement.NODE
+        self.pools: list[NodePool | GpuPool] = [
+            NodePool(p.node_count, p.node_type.gpus_per_node)
+            if self.node_placement
+            else GpuPool(p.gpus)
+            for p in spec.partitions
+        ]
+        self.queues = [PendingQueue() for _ in spec.partitions]
+        self.running: list[list[tuple[int, int]]] = [[] for _ in spec.partitions]
+        self.scavengers: list[dict[int, JobRun]] = [{} for _ in spec.partitions]
+        self.runs: list[JobRun] = []
+        self.quotas: dict[str, ProjectQuota] = dict(quotas or {})
+        self.use: dict[str, QuotaUse] = {}
+        self.held: dict[str, list[JobRun]] = {}
+        self.reservations: list[Reservation] = []
+        self.usage = DecayedUsage(policy.weights.half_life_s, dict(policy.shares))
+        self.order: QueueOrder = make_order(policy, self.usage, spec.gpus)
+        self.dirty = [False] * len(spec.partitions)
+        self.last_recalc_s = 0
+        self.busy_gpus = 0
+        self.preemptions = 0
+        self.heads: list[tuple[int, int] | None] = [None] * len(spec.partitions)
+        """Per partition, the blocked head of the last pass and its shadow time (EASY)."""
+
+    # -- admission ---------------------------------------------------------------------------
+    def new_run(self, job: Job, rank: int) -> JobRun:
+        """Register a job; its partition is ``-1`` when no partition can ever run it."""
+        part = self.spec.route(job.partition, job.gpu_type)
+        est = estimate_s(job, self.policy.estimates)
+        if part is None:
+            run = JobRun(len(self.runs), job, rank, -1, job.gpus, 0, est)
+        else:
+            pool = self.pools[part]
+            g, k = pool.shape(job.gpus, job.nodes)
+            run = JobRun(len(self.runs), job, rank, part, g, k, est)
+            if not pool.capacity_for(g, k):
+                run.part = -1
+        self.runs.append(run)
+        return run
+
+    def enqueue(self, run: JobRun, now_s: int) -> None:
+        """Put a job in its partition's queue (arrival or requeue)."""
+        run.state = JobState.PENDING
+        run.key = self.order.key(run.job, run.est, run.rank, now_s)
+        run.reason = ""
+        quota = self.quotas.get(run.job.account)
+        if quota is not None:
+            blocked = self.quota_block(run, quota)
+            if blocked:
+                self.hold(run, blocked)
+                return
+        self.queues[run.part].add(run)
+        self.dirty[run.part] = True
+
+    # -- quotas ------------------------------------------------------------------------------
+    def quota_use(self, account: str) -> QuotaUse:
+        use = self.use.get(account)
+        if use is None:
+            use = self.use[account] = QuotaUse()
+        return use
+
+    def quota_block(self, run: JobRun, quota: ProjectQuota) -> str:
+        """``""`` if the job may start under its project's quota, else the waiting reason."""
+        use = self.quota_use(run.job.account)
+        if not quota.budget_gpu_s.allows(use.committed_gpu_s + run.g * run.est):
+            return "waiting: budget"
+        if not quota.gpu_cap.allows(use.gpus_in_use + run.g):
+            return "waiting: GPU cap"
+        return ""
+
+    def hold(self, run: JobRun, reason: str) -> None:
+        """Take a job out of the queue until its project's use changes."""
+        run.reason = reason
+        self.held.setdefault(run.job.account, []).append(run)
+
+    def set_quota(self, account: str, quota: ProjectQuota, now_s: int) -> None:
+        self.quotas[account] = quota
+        self._release_held(account, now_s)
+
+    def _release_held(self, account: str, now_s: int) -> None:
+        runs = self.held.pop(account, None)
+        if runs:
+            for run in sorted(runs, key=lambda r: r.rank):
+                self.enqueue(run, now_s)
+
+    # -- running -----------------------------------------------------------------------------
+    def start(self, run: JobRun, nodes: tuple[int, ...], now_s: int) -> None:
+        part = run.part
+        self.queues[part].remove(run)
+        pool = self.pools[part]
+        pool.allocate(nodes, run.g, run.k)
+        self.busy_gpus += pool.held(run.g, run.k)
+        run.state = JobState.RUNNING
+        run.nodes = nodes
+        run.start = now_s
+        run.end = now_s + run.job.run_s
+        run.est_end = now_s + run.est
+        run.attempts += 1
+        run.reason = ""
+        running = self.running[part]
+        entry = (run.est_end, run.ix)
+        if not running or entry > running[-1]:
+            running.append(entry)
+        else:
+            insort(running, entry)
+        job = run.job
+        if job.qos is Qos.SCAVENGER:
+            self.scavengers[part][run.ix] = run
+        if self.quotas:
+            use = self.quota_use(job.account)
+            use.reserved_gpu_s += run.g * run.est
+            use.gpus_in_use += run.g
+
+    def stop(self, run: JobRun, now_s: int, state: JobState) -> None:
+        """End the running attempt of a job (finished, preempted or cancelled)."""
+        part = run.part
+        pool = self.pools[part]
+        pool.release(run.nodes, run.g, run.k)
+        self.busy_gpus -= pool.held(run.g, run.k)
+        running = self.running[part]
+        del running[bisect_left(running, (run.est_end, run.ix))]
+        job = run.job
+        if job.qos is Qos.SCAVENGER:
+            del self.scavengers[part][run.ix]
+        run.state = state
+        run.end = now_s
+        used = run.g * (now_s - run.start)
+        if self.order.dynamic:
+            self.usage.decay_to(now_s)
+            self.usage.add(job.account, float(used))
+        if self.quotas:
+            use = self.quota_use(job.account)
+            use.reserved_gpu_s -= run.g * run.est
+            use.gpus_in_use -= run.g
+            use.used_gpu_s += used
+            if job.account in self.held:
+                self._release_held(job.account, now_s)
+        self.dirty[part] = True
+
+    def preempt(self, run: JobRun, now_s: int, by: JobRun) -> None:
+        """Stop a scavenger job for ``by`` and requeue it; its work so far is lost."""
+        self.stop(run, now_s, JobState.PENDING)
+        run.lost_gpu_s += run.g * (now_s - run.start)
+        self.preemptions += 1
+        self.enqueue(run, now_s)
+        if run.state is JobState.PENDING and not run.reason:
+            run.reason = f"preempted by job {by.job.job_id}"
+
+    def dequeue(self, run: JobRun) -> None:
+        """Remove a pending job (cancelled) from its queue or from the held list."""
+        held = self.held.get(run.job.account)
+        if held is not None and run in held:
+            held.remove(run)
+            return
+        self.queues[run.part].remove(run)
+        self.dirty[run.part] = True
+
+    # -- reservations ------------------------------------------------------------------------
+    def add_reservation(self, reservation: Reservation) -> None:
+        self.reservations.append(reservation)
+        if 0 <= reservation.partition < len(self.dirty):
+            self.dirty[reservation.partition] = True
+
+    def active_reservations(self, part: int, now_s: int) -> list[Reservation]:
+        """Reservations of a partition that are not over yet (pruning the ended ones)."""
+        if not self.reservations:
+            return []
+        self.reservations = [r for r in self.reservations if r.end_s > now_s]
+        return [r for r in self.reservations if r.partition == part]
+
+    def excluded_nodes(
+        self, reservations: Iterable[Reservation], account: str, start_s: int, end_s: int
+    ) -> frozenset[int]:
+        nodes: set[int] = set()
+        for r in reservations:
+            if r.overlaps(start_s, end_s) and not r.admits(account):
+                nodes.update(r.nodes)
+        return frozenset(nodes)
+
+    def withheld_gpus(
+        self, reservations: Iterable[Reservation], account: str, start_s: int, end_s: int
+    ) -> int:
+        return sum(
+            r.gpus for r in reservations if r.overlaps(start_s, end_s) and not r.admits(account)
+        )
+
+    # -- dynamic order ----------------------------------------------------------------------
+    def recalculate_priorities(self, now_s: int) -> None:
+        """Re-key every pending job (multifactor's periodic recalculation)."""
+        self.last_recalc_s = now_s
+        order = self.order
+        if self.order.dynamic:
+            self.usage.decay_to(now_s)
+            # running jobs' usage since the last charge is added when they stop
+        for part, queue in enumerate(self.queues):
+            if not len(queue):
+                continue
+            new_keys = {
+                entry.key: order.key(run.job, run.est, run.rank, now_s)
+                for entry in queue.entries.values()
+                for run in (self._as_run(entry),)
+            }
+            queue.rekey(new_keys)
+            self.dirty[part] = True
+
+    @staticmethod
+    def _as_run(entry: QueueEntry) -> JobRun:
+        assert isinstance(entry, JobRun)
+        return entry
+
+    # -- reading -----------------------------------------------------------------------------
+    def waiting_reason(self, run: JobRun) -> str:
+        """The reason a pending job waits, in words a user can read."""
+        if run.reason:
+            return run.reason
+        head = self.heads[run.part] if run.part >= 0 else None
+        if head is not None and head[0] == run.ix:
+            when = format_instant(head[1], self.origin_s)
+            return f"waiting: resources, reserved for {when}"
+        queue = self.queues[run.part]
+        if len(queue) and queue.keys[0] == run.key:
+            return "waiting: resources"
+        return "waiting: priority"
