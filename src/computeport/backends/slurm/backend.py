@@ -1,0 +1,186 @@
+"""``SlurmBackend``: the :class:`~computeport.backends.protocol.ClusterBackend` on real Slurm.
+
+Everything goes through Slurm's client commands (``sacctmgr``, ``sbatch``, ``scancel``,
+``squeue/sinfo/sacct --json``, ``scontrol``) via one :class:`SlurmRunner`, so there is one
+place for timeouts, retries and argv discipline.  slurmrestd is optional (see ``rest.py``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from computeport.backends.protocol import (
+    AccountingRecord,
+    DesiredState,
+    JobInfo,
+    JobNotFound,
+    JobRejected,
+    JobSpec,
+    NodeInfo,
+    PartitionInfo,
+    ProvisioningPlan,
+)
+from computeport.backends.slurm.provisioning import apply_change, plan_changes, read_actual_state
+from computeport.backends.slurm.runner import RetryPolicy, SlurmCommandFailed, SlurmRunner
+from computeport.backends.slurm.sacct import (
+    EXIT_CODE_FORMAT,
+    parse_exit_codes,
+    parse_sacct_json,
+    sacct_time,
+)
+from computeport.backends.slurm.sinfo import parse_partitions, parse_sinfo_json
+from computeport.backends.slurm.squeue import parse_sbatch_parsable, parse_squeue_json
+
+__all__ = ["JOB_ENVIRONMENT", "SlurmBackend", "SlurmConfig"]
+
+JOB_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+"""What a submitted job inherits from sbatch: nothing of computeport's own environment."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmConfig:
+    """How to reach one Slurm cluster."""
+
+    cluster: str
+    slurm_conf: Path | None = None
+    default_partition: str | None = None
+    timeout_seconds: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    operator_users: frozenset[str] = frozenset()
+    """Cancels by these users (maintenance) make a record not chargeable."""
+
+
+class SlurmBackend:
+    """Provision awards, run jobs and read accounting on one Slurm cluster."""
+
+    def __init__(self, config: SlurmConfig, runner: SlurmRunner | None = None) -> None:
+        self.config = config
+        self.runner = runner or SlurmRunner(
+            slurm_conf=config.slurm_conf,
+            timeout_seconds=config.timeout_seconds,
+            retry=config.retry,
+        )
+
+    @property
+    def cluster(self) -> str:
+        return self.config.cluster
+
+    # ------------------------------------------------------------------------ provisioning
+
+    def plan(self, desired: DesiredState) -> ProvisioningPlan:
+        return plan_changes(desired, read_actual_state(self.runner, self.cluster))
+
+    def apply(self, plan: ProvisioningPlan) -> None:
+        actual = read_actual_state(self.runner, self.cluster)
+        for change in plan.changes:
+            apply_change(self.runner, change, self.cluster, actual)
+
+    # -------------------------------------------------------------------------------- jobs
+
+    def submit_argv(self, spec: JobSpec) -> list[str]:
+        """The sbatch command for ``spec``; the script itself goes on stdin."""
+        argv = [
+            "sbatch",
+            "--parsable",
+            f"--account={spec.account}",
+            f"--job-name={spec.name}",
+            f"--time={spec.time_limit_minutes}",
+        ]
+        partition = spec.partition or self.config.default_partition
+        if partition:
+            argv.append(f"--partition={partition}")
+        if spec.gpus:
+            gres = f"gpu:{spec.gpu_type}:{spec.gpus}" if spec.gpu_type else f"gpu:{spec.gpus}"
+            argv.append(f"--gres={gres}")
+        if spec.workdir:
+            argv += [f"--chdir={spec.workdir}", f"--output={spec.workdir}/slurm-%j.out"]
+        if spec.user != _current_user():
+            # Only root may submit for another user (Slurm 22.05: --uid); production portals
+            # submit through slurmrestd with the user's own token instead.
+            argv.append(f"--uid={spec.user}")
+        return argv
+
+    def submit(self, spec: JobSpec) -> str:
+        try:
+            result = self.runner.run(
+                self.submit_argv(spec),
+                input_text=spec.script,
+                idempotent=False,
+                environment=JOB_ENVIRONMENT,
+            )
+        except SlurmCommandFailed as exc:
+            raise JobRejected(f"Slurm refused the job: {exc.message}", field="account") from None
+        return parse_sbatch_parsable(result.stdout)
+
+    def cancel(self, job_id: str) -> None:
+        if not job_id.isdigit():
+            raise JobNotFound(f"{job_id!r} is not a Slurm job id", field="job_id")
+        try:
+            result = self.runner.run(["scancel", job_id])
+        except SlurmCommandFailed as exc:
+            if "Invalid job id" in exc.stderr:
+                raise JobNotFound(f"Slurm knows no job {job_id}", field="job_id") from None
+            if "already completing or completed" in exc.stderr:
+                return
+            raise
+        if "Invalid job id" in result.stderr:
+            raise JobNotFound(f"Slurm knows no job {job_id}", field="job_id")
+
+    def jobs(self, *, account: str | None = None) -> list[JobInfo]:
+        jobs = parse_squeue_json(self.runner.run_json(["squeue", "--json"]))
+        return [j for j in jobs if account is None or j.account == account]
+
+    def job(self, job_id: str) -> JobInfo:
+        for job in self.jobs():
+            if job.job_id == job_id:
+                return job
+        raise JobNotFound(f"Slurm holds no job {job_id}", field="job_id")
+
+    # --------------------------------------------------------------------------- inventory
+
+    def nodes(self) -> list[NodeInfo]:
+        return parse_sinfo_json(self.runner.run_json(["sinfo", "--json"]))
+
+    def partitions(self) -> list[PartitionInfo]:
+        text = self.runner.run(["scontrol", "show", "partition", "--oneliner"]).stdout
+        return parse_partitions(self.nodes(), text)
+
+    # -------------------------------------------------------------------------- accounting
+
+    def accounting(self, since: datetime, until: datetime) -> list[AccountingRecord]:
+        """Allocations that ended in [since, until): ``sacct --json -X`` plus exit codes."""
+        window = [
+            "--allusers",
+            "--allocations",
+            f"--clusters={self.cluster}",
+            f"--starttime={sacct_time(since - timedelta(seconds=1))}",
+            f"--endtime={sacct_time(until + timedelta(seconds=1))}",
+        ]
+        data = self.runner.run_json(["sacct", "--json", *window])
+        codes_text = self.runner.run(
+            ["sacct", "--parsable2", "--noheader", *window, f"--format={EXIT_CODE_FORMAT}"]
+        ).stdout
+        return parse_sacct_json(
+            data,
+            cluster=self.cluster,
+            since=since,
+            until=until,
+            exit_codes=parse_exit_codes(codes_text),
+            operator_users=self.config.operator_users,
+        )
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for our uid
+        return str(os.getuid())
+
+
+def operator_users(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(n.strip() for n in names if n.strip())
