@@ -1,0 +1,1 @@
+"""Committee awards: decisions, the envelope commitment, amendments, termination and expiry."""

@@ -1,0 +1,70 @@
+"""Reading awards: by id, locked for update, and the list a subject may read."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from computeport.award.errors import AwardNotFound
+from computeport.identity.subject import Subject
+from computeport.models.award import Award, AwardAmendment, AwardStatus
+
+
+def lock_award(session: Session, award_id: uuid.UUID, *, lock: bool = True) -> Award:
+    """The award (FOR UPDATE when ``lock``); take the scheme lock first (lock order)."""
+    stmt = select(Award).where(Award.id == award_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    award = session.scalars(stmt).one_or_none()
+    if award is None:
+        raise AwardNotFound(f"award {award_id} not found", field="award_id")
+    return award
+
+
+def readable_by(subject: Subject) -> Select[Award]:
+    """Awards the subject may read: all for overseers, else their organisations' only."""
+    stmt = select(Award).options(selectinload(Award.lines))
+    if not subject.sees_all_organisations:
+        stmt = stmt.where(Award.organisation_id.in_(list(subject.organisation_ids)))
+    return stmt
+
+
+def list_awards(
+    session: Session,
+    subject: Subject,
+    *,
+    status: AwardStatus | None = None,
+    organisation_id: uuid.UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Award]:
+    stmt = readable_by(subject)
+    if status is not None:
+        stmt = stmt.where(Award.status == status)
+    if organisation_id is not None:
+        stmt = stmt.where(Award.organisation_id == organisation_id)
+    stmt = stmt.order_by(Award.created_at.desc(), Award.id).limit(limit).offset(offset)
+    return list(session.scalars(stmt))
+
+
+def get_readable(session: Session, subject: Subject, award_id: uuid.UUID) -> Award:
+    """The award if the subject may read it; 404 otherwise (no existence leak)."""
+    award = session.scalars(readable_by(subject).where(Award.id == award_id)).one_or_none()
+    if award is None:
+        raise AwardNotFound(f"award {award_id} not found", field="award_id")
+    return award
+
+
+def amendments_of(session: Session, award_id: uuid.UUID) -> list[AwardAmendment]:
+    return list(
+        session.scalars(
+            select(AwardAmendment)
+            .where(AwardAmendment.award_id == award_id)
+            .order_by(AwardAmendment.at, AwardAmendment.id)
+        )
+    )
+
+
+__all__ = ["amendments_of", "get_readable", "list_awards", "lock_award", "readable_by"]

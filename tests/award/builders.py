@@ -1,0 +1,117 @@
+"""Builders for scheme, application and decision test data (shared by the award-side tests)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from computeport.kit.clock import Clock
+from computeport.models.application import Application, ApplicationStatus
+from computeport.models.award import Award
+from computeport.models.identity import Organisation, OrganisationCategory, Role, User
+from computeport.models.scheme import Scheme
+from tests.factories import identity as identity_factory
+from tests.factories.sequence import unique
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def scheme(
+    session: Session,
+    *,
+    envelope_minor: int = 3_000_000_000_00,
+    default_rate: str = "0.7",
+    max_rate: str = "0.9",
+) -> Scheme:
+    row = Scheme(
+        code=unique("S")[:16],
+        name="Test scheme",
+        envelope_minor=envelope_minor,
+        currency="HKD",
+        period_start=datetime(2024, 10, 1, tzinfo=UTC),
+        period_end=datetime(2027, 10, 1, tzinfo=UTC),
+        default_rate=Decimal(default_rate),
+        max_rate=Decimal(max_rate),
+        eligible_categories=[c.value for c in OrganisationCategory],
+        created_at=T0,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def application(
+    session: Session,
+    the_scheme: Scheme,
+    organisation: Organisation | None = None,
+    *,
+    status: ApplicationStatus = ApplicationStatus.RECOMMENDED,
+    created_by: User | None = None,
+) -> Application:
+    org = organisation or identity_factory.organisation(session)
+    n = unique("")
+    row = Application(
+        reference=f"{the_scheme.code}-2026-{int(n):04d}",
+        scheme_id=the_scheme.id,
+        organisation_id=org.id,
+        created_by_id=created_by.id if created_by else None,
+        status=status,
+        title=f"Project {n}",
+        abstract="Training a model.",
+        sector="ai",
+        accelerator_type="h800",
+        gpus=64,
+        gpu_hours=100_000,
+        duration_months=12,
+        created_at=T0,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def approval(
+    cap_minor: int = 10_000_000_00,
+    *,
+    gpu_hours: int = 100_000,
+    starts_at: datetime = START,
+    months: int = 12,
+    **extra: object,
+) -> dict[str, object]:
+    """Keyword arguments of an approving ``DecisionIn``."""
+    body: dict[str, object] = {
+        "outcome": "approve",
+        "reason": "meets the criteria",
+        "lines": [{"accelerator_type": "h800", "gpu_hours": gpu_hours}],
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(days=30 * months),
+        "cap_minor": cap_minor,
+    }
+    body.update(extra)
+    return body
+
+
+def approved_award(
+    session: Session,
+    clock: Clock,
+    the_scheme: Scheme,
+    cap_minor: int = 10_000_000_00,
+    organisation: Organisation | None = None,
+    **extra: object,
+) -> Award:
+    from computeport.award.decide import decide
+    from computeport.award.schemas import DecisionIn
+
+    app = application(session, the_scheme, organisation)
+    award = decide(
+        session, app.id, DecisionIn.model_validate(approval(cap_minor, **extra)), None, clock
+    )
+    assert award is not None
+    return award
+
+
+def org_admin(session: Session, organisation: Organisation) -> User:
+    return identity_factory.user(session, roles=(Role.ORG_ADMIN,), organisation=organisation)

@@ -1,0 +1,125 @@
+"""Many committee decisions racing for the last part of the envelope on real PostgreSQL.
+
+Each thread has its own session and commits for real (``fresh_postgres_database``), so the
+scheme-row lock (``SELECT … FOR UPDATE``) is what stands between the racers and an
+over-committed envelope.  Every round: 90% of the envelope is already committed; 40 decisions
+of equal caps start together (a barrier) and race for the rest.  Exactly as many as fit must
+win, every loser must get BudgetExceeded (no deadlock, no other error), and the committed
+total must never pass the envelope.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from computeport.award.decide import decide
+from computeport.award.schemas import DecisionIn
+from computeport.db.engine import make_engine, make_session_factory
+from computeport.db.schema import create_schema
+from computeport.kit.clock import ManualClock
+from computeport.kit.errors import BudgetExceeded
+from computeport.models.award import Award, EnvelopeMovement
+from computeport.models.identity import Organisation, OrganisationCategory
+from tests.award import builders
+from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ROUNDS = 5
+RACERS = 40
+ENVELOPE = 1_000_000_00
+ALREADY = 900_000_00
+CAP = 7_000_00  # 14 fit into the remaining HK$100,000; 26 must be refused
+
+
+@pytest.fixture(scope="module")
+def pg_engine() -> Iterator[Engine]:
+    url = fresh_postgres_database(f"cp_race_{worker_suffix()}")
+    engine = make_engine(url, pool_size=RACERS + 5, max_overflow=5)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+    drop_postgres_database(url)
+
+
+def _prepare(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    with factory() as session, session.begin():
+        scheme = builders.scheme(session, envelope_minor=ENVELOPE)
+        org = Organisation(
+            name=f"Race org {uuid.uuid4()}",
+            category=OrganisationCategory.UNIVERSITY,
+            created_at=clock.now(),
+        )
+        session.add(org)
+        session.flush()
+        builders.approved_award(session, clock, scheme, cap_minor=ALREADY, organisation=org)
+        apps = [builders.application(session, scheme, org).id for _ in range(RACERS)]
+        return scheme.id, apps
+
+
+def _race(
+    factory: sessionmaker[Session], clock: ManualClock, app_ids: list[uuid.UUID]
+) -> tuple[int, int, list[BaseException]]:
+    barrier = threading.Barrier(len(app_ids))
+    won: list[uuid.UUID] = []
+    refused: list[uuid.UUID] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    body = DecisionIn.model_validate(builders.approval(CAP))
+
+    def run(app_id: uuid.UUID) -> None:
+        barrier.wait()
+        try:
+            with factory() as session, session.begin():
+                decide(session, app_id, body, None, clock)
+            with lock:
+                won.append(app_id)
+        except BudgetExceeded:
+            with lock:
+                refused.append(app_id)
+        except BaseException as exc:  # a deadlock or anything else fails the test
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in app_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return len(won), len(refused), errors
+
+
+def test_racing_decisions_never_over_commit(pg_engine: Engine) -> None:
+    factory = make_session_factory(pg_engine)
+    clock = ManualClock(builders.START - timedelta(days=1))
+    trials = violations = 0
+    for _ in range(ROUNDS):
+        scheme_id, app_ids = _prepare(factory, clock)
+        won, refused, errors = _race(factory, clock, app_ids)
+        assert errors == []
+        trials += len(app_ids)
+        with factory() as session:
+            committed = session.scalar(
+                select(func.sum(Award.committed_minor)).where(Award.scheme_id == scheme_id)
+            )
+            moved = session.scalar(
+                select(func.sum(EnvelopeMovement.delta_minor)).where(
+                    EnvelopeMovement.scheme_id == scheme_id
+                )
+            )
+        if committed is None or committed > ENVELOPE:
+            violations += 1
+        assert committed == moved == ALREADY + won * CAP
+        assert won == (ENVELOPE - ALREADY) // CAP
+        assert refused == RACERS - won
+    print(f"race: {ROUNDS} rounds, {trials} racing decisions, {violations} over-commitments")
+    assert violations == 0
