@@ -7,6 +7,7 @@ nothing behind.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from computeport.api.deps import db_session
 from computeport.api.state import AppState
 from computeport.cli.serve import build_app
 from computeport.db.engine import make_session_factory
+from computeport.identity.passwords import hash_password
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import Organisation, Role, User
 from computeport.settings import Settings
@@ -113,12 +115,23 @@ def browser(portal_app: FastAPI) -> Iterator[Browser]:
         yield Browser(test_client)
 
 
+@functools.cache
+def _password_hash() -> str:
+    """Hashed once per run: argon2 is slow on purpose, and seven users per test add up."""
+    return hash_password(PASSWORD)
+
+
+def with_password(user: User) -> User:
+    user.password_hash = _password_hash()
+    return user
+
+
 @pytest.fixture
 def people(session: Session, clock: ManualClock) -> People:
     at = clock.now()
 
     def staff(role: Role) -> User:
-        return identity_factory.user(session, roles=(role,), password=PASSWORD, at=at)
+        return with_password(identity_factory.user(session, roles=(role,), at=at))
 
     org_a = identity_factory.organisation(session, name="Alpha AI Lab", at=at)
     org_b = identity_factory.organisation(session, name="Beta Robotics", at=at)
@@ -130,10 +143,10 @@ def people(session: Session, clock: ManualClock) -> People:
         committee=staff(Role.COMMITTEE_MEMBER),
         reviewer=staff(Role.REVIEWER),
         funder=staff(Role.FUNDER),
-        applicant_a=identity_factory.user(
-            session, roles=(Role.ORG_ADMIN,), organisation=org_a, password=PASSWORD, at=at
+        applicant_a=with_password(
+            identity_factory.user(session, roles=(Role.ORG_ADMIN,), organisation=org_a, at=at)
         ),
-        applicant_b=identity_factory.user(
-            session, roles=(Role.ORG_ADMIN,), organisation=org_b, password=PASSWORD, at=at
+        applicant_b=with_password(
+            identity_factory.user(session, roles=(Role.ORG_ADMIN,), organisation=org_b, at=at)
         ),
     )

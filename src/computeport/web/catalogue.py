@@ -1,7 +1,7 @@
 # ruff: noqa: E501 - one message per line reads best in a catalogue
 """The zh-Hant message catalogue: English message → Traditional Chinese (Hong Kong usage).
 
-Keys are the English text used in templates and routes (``_("…")``); ``tests/web`` checks that
+Keys are the English text used in templates and routes; ``tests/web`` checks that
 every message used has an entry here.
 """
 
@@ -83,4 +83,49 @@ ZH_HANT: Final[dict[str, str]] = {
     "Recommendations waiting for a decision.": "等待決定的推薦。",
     "Installed PFLOPS against the targets.": "已安裝算力與目標比較。",
     "Usage reports and the funder's yearly report.": "使用報告及資助方年度報告。",
+    # Statuses and categories
+    "draft": "草稿",
+    "submitted": "已提交",
+    "under_review": "評審中",
+    "revision_requested": "要求修訂",
+    "recommended": "獲推薦",
+    "not_recommended": "不獲推薦",
+    "approved": "已批准",
+    "rejected": "已拒絕",
+    "withdrawn": "已撤回",
+    "active": "生效中",
+    "suspended": "已暫停",
+    "expired": "已屆滿",
+    "terminated": "已終止",
+    "university": "大學",
+    "rd_centre": "研發中心",
+    "enterprise": "企業",
+    "government": "政府部門",
+    # Scheme page
+    "Envelope": "資助總額",
+    "Envelope {total} · {start} to {end}": "資助總額 {total} · {start} 至 {end}",
+    "Committed": "已承擔",
+    "Consumed": "已使用",
+    "Remaining": "餘額",
+    "of the envelope": "佔資助總額",
+    "uncommitted": "未承擔",
+    "Forecast exhaustion": "預計用盡日期",
+    "no forecast yet": "暫無預測",
+    "at the last 3 months' pace": "按最近三個月的速度",
+    "Average subsidy rate": "平均資助比率",
+    "from charges": "按實際收費計算",
+    "from award rates": "按批核比率計算",
+    "Envelope use": "資助總額使用情況",
+    "Applications funnel": "申請漏斗",
+    "Submitted": "已提交",
+    "Under review": "評審中",
+    "Recommended": "獲推薦",
+    "Approved": "已批准",
+    "Committed by applicant category": "按申請者類別劃分的承擔額",
+    "Subsidy and co-payment per month (HK$)": "每月資助及共付額（港元）",
+    "Committed by sector (HK$)": "按行業劃分的承擔額（港元）",
+    "Committed (HK$)": "承擔額（港元）",
+    "Subsidy": "資助",
+    "Co-payment": "共付額",
+    "Awards by applicant category": "按申請者類別劃分的資助",
 }

@@ -58,7 +58,7 @@ def negotiate(accept_language: str | None) -> Locale:
 
 
 def translator(locale: Locale) -> Translate:
-    """``_("Hello {name}", name=…)`` in ``locale``; an untranslated message stays English."""
+    """``_("Welcome, {name}", name="Ada")`` in ``locale``; an untranslated message stays English."""
     table = ZH_HANT if locale == "zh-Hant" else {}
 
     def _(message: str, **values: object) -> str:

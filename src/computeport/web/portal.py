@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import cast
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,7 +22,7 @@ from starlette.types import ExceptionHandler
 from computeport.kit.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from computeport.settings import Settings
 from computeport.web import assets
-from computeport.web.deps import LoginRequired
+from computeport.web.deps import LoginRequired, mark_page
 from computeport.web.routes import ROUTERS
 from computeport.web.security import SESSION_COOKIE, CsrfFailed
 from computeport.web.templating import render
@@ -118,4 +118,4 @@ def mount_portal(app: FastAPI, settings: Settings) -> None:
     app.include_router(assets.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(mark_page)])

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from computeport.web.routes import auth, home
+from computeport.web.routes import auth, home, scheme
 
-ROUTERS: list[APIRouter] = [auth.router, home.router]
+ROUTERS: list[APIRouter] = [auth.router, home.router, scheme.router]
