@@ -6,8 +6,13 @@ from computeport.models import (
     audit,
     award,
     identity,
+    invoicing,
+    ledger,
+    metering,
     notification,
+    pricing,
     progress,
+    review,
     scheme,
 )
 
@@ -17,7 +22,12 @@ __all__ = [
     "audit",
     "award",
     "identity",
+    "invoicing",
+    "ledger",
+    "metering",
     "notification",
+    "pricing",
     "progress",
+    "review",
     "scheme",
 ]

@@ -1,0 +1,1 @@
+"""Rating usage, posting it to the ledger, payments, credit control, burn-down and forecasts."""

@@ -1,0 +1,628 @@
+"""Rate the unposted usage records and post them to the ledger, one batch per call.
+
+How a batch goes (each step set-based; the caller commits, so a batch is all or nothing):
+
+1. take the billing lock and read the cursor: records with ``id`` above it, in id order;
+2. corrections: a record whose key already has an earlier row supersedes it — the earlier
+   row's current rating is reversed (a −1 row), and the award's cap is re-run from there;
+3. rate each record (:mod:`computeport.billing.rating`); records on an award's cap are rated
+   per award in (job end, cluster, job id) order.  When a record arrives late (its key sorts
+   before ratings already made for that award) the award's later ratings are re-rated as if
+   it had arrived in order: every one whose amounts change gets a reversal row and a new
+   rating row (unchanged ones are left alone — reversing and re-posting them would net to
+   the same balances);
+4. write the rating rows (``usage_charge``) and one balanced journal for the batch
+   (key ``usage:<first id>-<last id>``), advance the cursor — all in the caller's transaction.
+
+Postings per rating row of charge L = subsidy S + co-payment P (reversals negated)::
+
+    Dr subsidy_receivable:<award>  S     Dr envelope_consumed:<award>  S
+    Dr receivable:<organisation>   P     Cr envelope_committed:<award> S
+    Cr revenue:gpu                 L
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from computeport.billing.arith import Price, Rate
+from computeport.billing.bulk import BulkWriter
+from computeport.billing.lock import advance, lock_billing
+from computeport.billing.rating import (
+    Amounts,
+    OrderKey,
+    credited,
+    order_key,
+    outside_award,
+    pay_as_you_go,
+    within_award,
+)
+from computeport.kit.clock import Clock
+from computeport.kit.errors import DomainError
+from computeport.ledger.accounts import AccountBook
+from computeport.ledger.envelope import post_envelope_movements
+from computeport.ledger.journal import write_journal
+from computeport.metering.directory import AccountDirectory, AwardTerms
+from computeport.models.ledger import AccountKind, JournalKind
+from computeport.models.metering import ChargeKind
+from computeport.pricing.service import PriceBook
+
+BATCH = 50_000
+
+CHARGE_COLUMNS = (
+    "record_id",
+    "sign",
+    "kind",
+    "award_id",
+    "organisation_id",
+    "accelerator_type",
+    "cluster",
+    "job_id",
+    "submit_time",
+    "end_time",
+    "period",
+    "gpu_seconds",
+    "list_minor",
+    "subsidy_minor",
+    "copay_minor",
+    "credited_minor",
+    "price_version_id",
+    "journal_id",
+    "rated_at",
+)
+_CHARGE_SELECT = (
+    "SELECT id, record_id, sign, kind, award_id, organisation_id, accelerator_type, cluster, "
+    "job_id, submit_time, end_time, period, gpu_seconds, list_minor, subsidy_minor, "
+    "copay_minor, credited_minor, price_version_id FROM usage_charge"
+)
+
+
+class PostingError(DomainError):
+    """A stored record cannot be rated (its account or price disappeared since ingest)."""
+
+    status_code = 409
+
+
+@dataclass
+class PostReport:
+    """What one call of :func:`post_usage` did."""
+
+    records: int = 0
+    charges: int = 0
+    reversals: int = 0
+    rerated: int = 0
+    superseded: int = 0
+    journals: int = 0
+    last_record_id: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    awards_touched: set[uuid.UUID] = field(default_factory=set)
+
+    def merge(self, other: PostReport) -> None:
+        self.records += other.records
+        self.charges += other.charges
+        self.reversals += other.reversals
+        self.rerated += other.rerated
+        self.superseded += other.superseded
+        self.journals += other.journals
+        self.last_record_id = max(self.last_record_id, other.last_record_id)
+        self.by_kind.update(other.by_kind)
+        self.awards_touched |= other.awards_touched
+
+
+@dataclass(slots=True)
+class _Item:
+    """One thing to (re-)rate on an award's cap: a new record, or a stored rating."""
+
+    record_id: int
+    key: OrderKey
+    award: AwardTerms
+    organisation_id: uuid.UUID
+    accelerator_type: str
+    cluster: str
+    job_id: str
+    submit_raw: Any
+    end_raw: Any
+    period: str
+    gpu_seconds: int
+    full_list: int
+    price_version_id: Any
+    current: Amounts | None = None
+    """The stored rating (None for a new record)."""
+
+
+@dataclass(slots=True)
+class _AwardCap:
+    consumed: int
+    max_key: OrderKey | None
+
+
+@dataclass
+class RatingState:
+    """Per-award cap state carried across batches of one run (checked against the cursor)."""
+
+    position: int = -1
+    caps: dict[uuid.UUID, _AwardCap] = field(default_factory=dict)
+
+
+class _Codec:
+    """Raw driver values of datetimes → epoch seconds and UTC month."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+
+    def epoch(self, raw: Any) -> float:
+        if self.postgres:
+            return float(raw.timestamp())
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC).timestamp()
+
+    def period(self, raw: Any) -> str:
+        if self.postgres:
+            d = raw.astimezone(UTC)
+            return f"{d.year:04d}-{d.month:02d}"
+        return str(raw[:7])
+
+    def uuid(self, raw: Any) -> uuid.UUID | None:
+        if raw is None or isinstance(raw, uuid.UUID):
+            return raw
+        return uuid.UUID(hex=str(raw))
+
+
+class _Batch:
+    """The rows and postings one batch produces."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.rows: list[tuple[Any, ...]] = []
+        self.report = PostReport()
+        # (kind, owner) → amount
+        self.lines: dict[tuple[AccountKind, uuid.UUID | None], int] = defaultdict(int)
+
+    def emit(
+        self,
+        sign: int,
+        amounts: Amounts,
+        *,
+        record_id: int,
+        award_id: uuid.UUID | None,
+        organisation_id: uuid.UUID,
+        accelerator_type: str,
+        cluster: str,
+        job_id: str,
+        submit_raw: Any,
+        end_raw: Any,
+        period: str,
+        gpu_seconds: int,
+        price_version_id: Any,
+    ) -> None:
+        s = amounts.subsidy_minor * sign
+        p = amounts.copay_minor * sign
+        total = amounts.list_minor * sign
+        self.rows.append(
+            (
+                record_id,
+                sign,
+                amounts.kind.value,
+                award_id,
+                organisation_id,
+                accelerator_type,
+                cluster,
+                job_id,
+                submit_raw,
+                end_raw,
+                period,
+                gpu_seconds * sign,
+                total,
+                s,
+                p,
+                amounts.credited_minor * sign,
+                price_version_id,
+                None,  # journal id, filled in once the journal exists
+                self.now,
+            )
+        )
+        if sign > 0:
+            self.report.charges += 1
+            self.report.by_kind[amounts.kind.value] += 1
+        else:
+            self.report.reversals += 1
+        if s:
+            assert award_id is not None
+            self.lines[(AccountKind.SUBSIDY_RECEIVABLE, award_id)] += s
+            self.lines[(AccountKind.ENVELOPE_CONSUMED, award_id)] += s
+            self.lines[(AccountKind.ENVELOPE_COMMITTED, award_id)] -= s
+        if p:
+            self.lines[(AccountKind.RECEIVABLE, organisation_id)] += p
+        if total:
+            self.lines[(AccountKind.REVENUE, None)] -= total
+
+    def emit_item(self, sign: int, amounts: Amounts, item: _Item) -> None:
+        self.emit(
+            sign,
+            amounts,
+            record_id=item.record_id,
+            award_id=item.award.id,
+            organisation_id=item.organisation_id,
+            accelerator_type=item.accelerator_type,
+            cluster=item.cluster,
+            job_id=item.job_id,
+            submit_raw=item.submit_raw,
+            end_raw=item.end_raw,
+            period=item.period,
+            gpu_seconds=item.gpu_seconds,
+            price_version_id=item.price_version_id,
+        )
+
+
+@dataclass(slots=True)
+class _Stored:
+    """A stored record's current rating, summed over its charge rows."""
+
+    record_id: int
+    active: bool
+    kind: ChargeKind
+    award_id: uuid.UUID | None
+    organisation_id: uuid.UUID
+    accelerator_type: str
+    cluster: str
+    job_id: str
+    submit_raw: Any
+    end_raw: Any
+    period: str
+    gpu_seconds: int
+    amounts: Amounts
+    price_version_id: Any
+
+
+def _stored(rows: Iterable[tuple[Any, ...]], codec: _Codec) -> dict[int, _Stored]:
+    """Fold charge rows (see ``_CHARGE_SELECT``) into each record's current rating."""
+    acc: dict[int, list[Any]] = {}
+    for r in sorted(rows, key=lambda r: r[0]):
+        (_, rid, sign, kind, award, org, accel, cluster, job, sub, end, period, gs, lst, sub_m,
+         cop, cred, pv) = r
+        entry = acc.get(rid)
+        if entry is None:
+            entry = acc[rid] = [0, kind, award, org, accel, cluster, job, sub, end, period, 0, 0, 0,
+                                0, 0, pv]
+        entry[0] += sign
+        if sign > 0:
+            entry[1] = kind
+            entry[15] = pv
+        entry[10] += gs
+        entry[11] += lst
+        entry[12] += sub_m
+        entry[13] += cop
+        entry[14] += cred
+    out: dict[int, _Stored] = {}
+    for rid, e in acc.items():
+        out[rid] = _Stored(
+            record_id=rid,
+            active=e[0] == 1,
+            kind=ChargeKind(e[1]),
+            award_id=codec.uuid(e[2]),
+            organisation_id=codec.uuid(e[3]) or uuid.UUID(int=0),
+            accelerator_type=e[4],
+            cluster=e[5],
+            job_id=e[6],
+            submit_raw=e[7],
+            end_raw=e[8],
+            period=e[9],
+            gpu_seconds=int(e[10]),
+            amounts=Amounts(ChargeKind(e[1]), int(e[11]), int(e[12]), int(e[13]), int(e[14])),
+            price_version_id=e[15],
+        )
+    return out
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def _is_cap_item(s: _Stored) -> bool:
+    return s.active and s.award_id is not None and s.kind is not ChargeKind.CREDITED
+
+
+def post_usage(
+    session: Session,
+    clock: Clock,
+    *,
+    batch_size: int = BATCH,
+    state: RatingState | None = None,
+) -> PostReport:
+    """Rate and post the next batch of unposted records (at most ``batch_size``).
+
+    Returns a report with ``records == 0`` when nothing was left.  Never commits.
+    """
+    position = lock_billing(session)
+    post_envelope_movements(session, clock)
+    state = state if state is not None else RatingState()
+    if state.position != position:
+        state.caps.clear()
+    writer = BulkWriter(session)
+    codec = _Codec(writer.is_postgres)
+    records = writer.fetch(
+        "SELECT id, cluster, job_id, submit_time, account, qos, accelerator_type, end_time, "
+        "chargeable, gpu_seconds FROM usage_record WHERE id > ? ORDER BY id LIMIT ?",
+        (position, batch_size),
+    )
+    if not records:
+        state.position = position
+        return PostReport(last_record_id=position)
+    first_id, last_id = records[0][0], records[-1][0]
+    directory = AccountDirectory.load(session)
+    prices = PriceBook.load(session)
+    now = clock.now()
+    batch = _Batch(now)
+    batch.report.records = len(records)
+    batch.report.last_record_id = last_id
+
+    # 2. corrections: earlier rows of the same keys.
+    superseded: set[int] = set()
+    pairs = writer.fetch(
+        "SELECT n.id, o.id FROM usage_record n JOIN usage_record o ON o.cluster = n.cluster "
+        "AND o.job_id = n.job_id AND o.submit_time = n.submit_time AND o.id < n.id "
+        "WHERE n.id > ? AND n.id <= ?",
+        (position, last_id),
+    )
+    old_ids = sorted({o for _, o in pairs})
+    superseded.update(o for o in old_ids if o > position)
+    retracted: dict[uuid.UUID, list[_Stored]] = defaultdict(list)
+    retracted_ids: set[int] = set()
+    stored_old: dict[int, _Stored] = {}
+    for chunk in _chunks([o for o in old_ids if o <= position]):
+        marks = ", ".join("?" * len(chunk))
+        stored_old.update(
+            _stored(writer.fetch(f"{_CHARGE_SELECT} WHERE record_id IN ({marks})", chunk), codec)
+        )
+    rates: dict[uuid.UUID, Rate] = {}
+
+    def cap_of(award: AwardTerms) -> _AwardCap:
+        cap = state.caps.get(award.id)
+        if cap is None:
+            cap = _load_cap(writer, codec, award.id)
+            state.caps[award.id] = cap
+        return cap
+
+    for old in stored_old.values():
+        if not old.active:
+            continue
+        batch.emit(
+            -1,
+            old.amounts,
+            record_id=old.record_id,
+            award_id=old.award_id,
+            organisation_id=old.organisation_id,
+            accelerator_type=old.accelerator_type,
+            cluster=old.cluster,
+            job_id=old.job_id,
+            submit_raw=old.submit_raw,
+            end_raw=old.end_raw,
+            period=old.period,
+            gpu_seconds=old.gpu_seconds,
+            price_version_id=old.price_version_id,
+        )
+        if _is_cap_item(old):
+            assert old.award_id is not None
+            terms = directory.award_by_id.get(old.award_id)
+            if terms is not None:
+                cap_of(terms).consumed -= old.amounts.subsidy_minor
+                retracted[old.award_id].append(old)
+                retracted_ids.add(old.record_id)
+                batch.report.awards_touched.add(old.award_id)
+
+    # 3. rate the new records.
+    price_cache: dict[tuple[Any, str], Price] = {}
+    on_cap: dict[uuid.UUID, list[_Item]] = defaultdict(list)
+    for rid, cluster, job_id, submit_raw, account, qos, accel, end_raw, chargeable, gs in records:
+        if rid in superseded:
+            batch.report.superseded += 1
+            continue
+        end_epoch = codec.epoch(end_raw)
+        entry = prices.at(accel, end_epoch)
+        if entry is None:
+            raise PostingError(f"usage record {rid}: no {accel} price at its end")
+        pkey = (entry.id, qos)
+        price = price_cache.get(pkey)
+        if price is None:
+            price = Price(entry.price_per_gpu_hour * 100 * prices.multiplier(qos))
+            price_cache[pkey] = price
+        full_list = price.charge(gs)
+        period = codec.period(end_raw)
+        award = directory.awards.get(account)
+        if award is not None:
+            org_id = award.organisation_id
+            in_dates = award.starts_epoch <= end_epoch < award.ends_epoch
+            if in_dates and chargeable:
+                on_cap[award.id].append(
+                    _Item(rid, order_key(end_epoch, cluster, job_id, codec.epoch(submit_raw)),
+                          award, org_id, accel, cluster, job_id, submit_raw, end_raw, period,
+                          gs, full_list, entry.id)
+                )
+                continue
+            if not chargeable:
+                amounts = credited(full_list)
+                award_id: uuid.UUID | None = award.id if in_dates else None
+            else:
+                amounts = outside_award(full_list, award.over_cap_policy)
+                award_id = None
+        else:
+            found = directory.organisations.get(account)
+            if found is None:
+                raise PostingError(f"usage record {rid}: account {account!r} is unknown")
+            org_id = found
+            award_id = None
+            amounts = credited(full_list) if not chargeable else pay_as_you_go(full_list)
+        batch.emit(
+            1,
+            amounts,
+            record_id=rid,
+            award_id=award_id,
+            organisation_id=org_id,
+            accelerator_type=accel,
+            cluster=cluster,
+            job_id=job_id,
+            submit_raw=submit_raw,
+            end_raw=end_raw,
+            period=period,
+            gpu_seconds=gs,
+            price_version_id=entry.id,
+        )
+
+    # The cap, per award, in order.
+    for award_id in sorted(set(on_cap) | set(retracted), key=str):
+        terms = directory.award_by_id[award_id]
+        rate = rates.get(award_id)
+        if rate is None:
+            rate = rates[award_id] = Rate(terms.subsidy_rate)
+        _rate_award(writer, codec, batch, terms, rate, cap_of(terms), on_cap.get(award_id, []),
+                    retracted.get(award_id, []), retracted_ids)
+        batch.report.awards_touched.add(award_id)
+
+    # 4. one journal, the rows, the cursor.
+    book = AccountBook(session, clock)
+    lines: list[tuple[uuid.UUID, int]] = []
+    for (kind, owner), amount in batch.lines.items():
+        if amount == 0:
+            continue
+        terms = directory.award_by_id.get(owner) if owner is not None else None
+        account_id = book.id_for(
+            kind,
+            award_id=owner if kind is not AccountKind.RECEIVABLE else None,
+            organisation_id=owner if kind is AccountKind.RECEIVABLE else None,
+            scheme_id=terms.scheme_id if terms is not None else None,
+        )
+        lines.append((account_id, amount))
+    journal_id = write_journal(
+        session,
+        clock,
+        key=f"usage:{first_id}-{last_id}",
+        kind=JournalKind.USAGE,
+        lines=lines,
+        occurred_at=now,
+        description=f"Usage records {first_id}–{last_id}: {batch.report.charges} ratings, "
+        f"{batch.report.reversals} reversals",
+    )
+    if journal_id is not None:
+        batch.report.journals = 1
+        rows = [(*row[:17], journal_id, row[18]) for row in batch.rows]
+    else:
+        rows = batch.rows
+    writer.insert("usage_charge", CHARGE_COLUMNS, rows)
+    advance(session, last_id)
+    state.position = last_id
+    return batch.report
+
+
+def _load_cap(writer: BulkWriter, codec: _Codec, award_id: uuid.UUID) -> _AwardCap:
+    consumed = writer.fetch(
+        "SELECT COALESCE(SUM(subsidy_minor), 0) FROM usage_charge WHERE award_id = ?", (award_id,)
+    )[0][0]
+    last = writer.fetch(
+        "SELECT cluster, job_id, submit_time, end_time FROM usage_charge WHERE award_id = ? "
+        "AND end_time = (SELECT MAX(end_time) FROM usage_charge WHERE award_id = ?)",
+        (award_id, award_id),
+    )
+    max_key = max(
+        (order_key(codec.epoch(e), c, j, codec.epoch(s)) for c, j, s, e in last), default=None
+    )
+    return _AwardCap(int(consumed or 0), max_key)
+
+
+def _rate_award(
+    writer: BulkWriter,
+    codec: _Codec,
+    batch: _Batch,
+    terms: AwardTerms,
+    rate: Rate,
+    cap: _AwardCap,
+    new: list[_Item],
+    retracted: list[_Stored],
+    retracted_ids: set[int],
+) -> None:
+    """Consume the award's cap for ``new`` in order, re-rating later ratings if needed."""
+    policy = terms.over_cap_policy
+    changed = [i.key for i in new] + [
+        order_key(codec.epoch(r.end_raw), r.cluster, r.job_id, codec.epoch(r.submit_raw))
+        for r in retracted
+    ]
+    if not changed:
+        return
+    kmin = min(changed)
+    items = sorted(new, key=lambda i: i.key)
+    if not retracted and (cap.max_key is None or kmin > cap.max_key):
+        for item in items:
+            amounts = within_award(item.full_list, rate, terms.cap_minor - cap.consumed, policy)
+            cap.consumed += amounts.subsidy_minor
+            batch.emit_item(1, amounts, item)
+        cap.max_key = items[-1].key
+        return
+    # A late record (or a retraction): re-rate the tail from kmin, as if in order.
+    kmin_raw = min(
+        [(i.key, i.end_raw) for i in new]
+        + [
+            (order_key(codec.epoch(r.end_raw), r.cluster, r.job_id, codec.epoch(r.submit_raw)),
+             r.end_raw)
+            for r in retracted
+        ],
+        key=lambda kv: kv[0],
+    )[1]
+    stored = _stored(
+        writer.fetch(f"{_CHARGE_SELECT} WHERE award_id = ? AND end_time >= ?",
+                     (terms.id, kmin_raw)),
+        codec,
+    )
+    tail: list[_Item] = []
+    for s in stored.values():
+        if not _is_cap_item(s) or s.record_id in retracted_ids:
+            continue
+        key = order_key(codec.epoch(s.end_raw), s.cluster, s.job_id, codec.epoch(s.submit_raw))
+        if key < kmin:
+            continue
+        tail.append(
+            _Item(s.record_id, key, terms, s.organisation_id, s.accelerator_type, s.cluster,
+                  s.job_id, s.submit_raw, s.end_raw, s.period, s.gpu_seconds,
+                  s.amounts.list_minor + s.amounts.credited_minor, s.price_version_id,
+                  current=s.amounts)
+        )
+    running = cap.consumed - sum(
+        t.current.subsidy_minor for t in tail if t.current is not None
+    )
+    for item in sorted(tail + items, key=lambda i: i.key):
+        amounts = within_award(item.full_list, rate, terms.cap_minor - running, policy)
+        running += amounts.subsidy_minor
+        if item.current is None:
+            batch.emit_item(1, amounts, item)
+        elif item.current != amounts:
+            batch.emit_item(-1, item.current, item)
+            batch.emit_item(1, amounts, item)
+            batch.report.rerated += 1
+    cap.consumed = running
+    top = max((i.key for i in tail + items), default=None)
+    if top is not None and (cap.max_key is None or top > cap.max_key):
+        cap.max_key = top
+
+
+def post_all(session: Session, clock: Clock, *, batch_size: int = BATCH) -> PostReport:
+    """Post every pending record in this unit of work (tests, small runs)."""
+    total = PostReport()
+    state = RatingState()
+    while True:
+        report = post_usage(session, clock, batch_size=batch_size, state=state)
+        if report.records == 0:
+            break
+        total.merge(report)
+    return total
+
+
+__all__ = ["BATCH", "PostReport", "PostingError", "RatingState", "post_all", "post_usage"]
+
+
+_ = Decimal  # Decimal prices flow through PriceBook entries

@@ -1,0 +1,1 @@
+"""Usage records from the back ends: validation, quarantine and idempotent batched ingest."""

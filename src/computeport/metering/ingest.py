@@ -1,0 +1,270 @@
+"""Idempotent, batched ingest of accounting records into ``usage_record``.
+
+The rules (DESIGN.md, issue 5):
+
+- the same record ingested again changes nothing (unique ``(cluster, job_id, submit_time,
+  digest)``, insert … on conflict do nothing);
+- a record whose key exists with other content is a correction: it is stored as a new row and
+  posting reverses the old row's rating (:mod:`computeport.billing.posting`); rows are never
+  edited;
+- a record that cannot be billed goes to ``usage_quarantine`` with the reason (unknown
+  account, unknown accelerator type or no price at the job's end, negative duration, an end
+  after the injected clock's now) and is counted in the report — never silently dropped;
+- writes are set-based (:class:`~computeport.billing.bulk.BulkWriter`) and the function never
+  commits: the caller's unit of work does, so a crash loses at most the uncommitted batch and
+  a rerun converges to the uninterrupted result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from computeport.backends.protocol import AccountingRecord, UsageSink
+from computeport.billing.bulk import BulkWriter
+from computeport.billing.lock import lock_billing
+from computeport.kit.clock import Clock
+from computeport.metering.directory import AccountDirectory
+from computeport.models.metering import QuarantineReason
+from computeport.pricing.service import PriceBook
+
+DEFAULT_ACCELERATOR = "h800"
+"""The type assumed when a record has only the untyped GPU TRES (AISC runs H800 only)."""
+
+BATCH = 20_000
+
+_RECORD_COLUMNS = (
+    "cluster",
+    "job_id",
+    "submit_time",
+    "digest",
+    "account",
+    "user_name",
+    "partition",
+    "qos",
+    "accelerator_type",
+    "gpus",
+    "start_time",
+    "end_time",
+    "state",
+    "chargeable",
+    "exit_code",
+    "gpu_seconds",
+    "ingested_at",
+)
+_QUARANTINE_COLUMNS = (
+    "cluster",
+    "job_id",
+    "submit_time",
+    "digest",
+    "reason",
+    "detail",
+    "payload",
+    "ingested_at",
+)
+_KEY = ("cluster", "job_id", "submit_time", "digest")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did."""
+
+    received: int = 0
+    new: int = 0
+    duplicates: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: IngestReport) -> None:
+        self.received += other.received
+        self.new += other.new
+        self.duplicates += other.duplicates
+        self.quarantined.update(other.quarantined)
+
+
+def accelerator_of(record: AccountingRecord) -> str:
+    return (record.gpu_type or DEFAULT_ACCELERATOR).strip().lower()
+
+
+def digest_of(record: AccountingRecord, accelerator: str) -> str:
+    """16 hex digits over the billable content: equal records, equal digests."""
+    start = record.start_time.timestamp() if record.start_time is not None else ""
+    text = (
+        f"{record.account}|{record.user}|{record.partition}|{record.qos}|{accelerator}|"
+        f"{record.gpus}|{start}|{record.end_time.timestamp()}|{record.state}|"
+        f"{record.chargeable}|{record.exit_code}|{record.gpu_seconds}"
+    )
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _payload(record: AccountingRecord) -> str:
+    def iso(d: datetime | None) -> str | None:
+        return None if d is None else d.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    return json.dumps(
+        {
+            "cluster": record.cluster,
+            "job_id": record.job_id,
+            "submit_time": iso(record.submit_time),
+            "account": record.account,
+            "user": record.user,
+            "partition": record.partition,
+            "gpus": record.gpus,
+            "gpu_type": record.gpu_type,
+            "start_time": iso(record.start_time),
+            "end_time": iso(record.end_time),
+            "state": str(record.state),
+            "exit_code": record.exit_code,
+            "elapsed_seconds": record.elapsed_seconds,
+            "gpu_seconds": record.gpu_seconds,
+            "chargeable": record.chargeable,
+            "cancelled_by": record.cancelled_by,
+            "qos": record.qos,
+        },
+        sort_keys=True,
+    )
+
+
+def check(
+    record: AccountingRecord,
+    accelerator: str,
+    now_epoch: float,
+    directory: AccountDirectory,
+    prices: PriceBook,
+) -> tuple[QuarantineReason, str] | None:
+    """Why ``record`` cannot be billed, or None when it can."""
+    end = record.end_time.timestamp()
+    if end > now_epoch:
+        return QuarantineReason.FROM_THE_FUTURE, f"ends {record.end_time.isoformat()}"
+    if (
+        record.gpu_seconds < 0
+        or record.elapsed_seconds < 0
+        or (record.start_time is not None and record.start_time > record.end_time)
+    ):
+        return QuarantineReason.NEGATIVE_DURATION, (
+            f"start {record.start_time}, end {record.end_time}, gpu_seconds {record.gpu_seconds}"
+        )
+    if not directory.knows(record.account):
+        return QuarantineReason.UNKNOWN_ACCOUNT, f"account {record.account!r}"
+    if not prices.knows(accelerator):
+        return QuarantineReason.UNKNOWN_ACCELERATOR, f"accelerator type {accelerator!r}"
+    if prices.at(accelerator, end) is None:
+        return QuarantineReason.NO_PRICE, f"no {accelerator} price at {record.end_time}"
+    return None
+
+
+def ingest_usage(
+    session: Session,
+    clock: Clock,
+    records: Iterable[AccountingRecord],
+    *,
+    batch_size: int = BATCH,
+) -> IngestReport:
+    """Store new records, skip ones already stored, quarantine bad ones; never commits."""
+    lock_billing(session)
+    directory = AccountDirectory.load(session)
+    prices = PriceBook.load(session)
+    writer = BulkWriter(session)
+    report = IngestReport()
+    batch: list[AccountingRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            report.merge(_ingest_batch(writer, clock, batch, directory, prices))
+            batch = []
+    if batch:
+        report.merge(_ingest_batch(writer, clock, batch, directory, prices))
+    return report
+
+
+def _ingest_batch(
+    writer: BulkWriter,
+    clock: Clock,
+    batch: Sequence[AccountingRecord],
+    directory: AccountDirectory,
+    prices: PriceBook,
+) -> IngestReport:
+    now = clock.now()
+    now_epoch = now.timestamp()
+    report = IngestReport(received=len(batch))
+    good: list[tuple[object, ...]] = []
+    bad: list[tuple[object, ...]] = []
+    seen: set[tuple[str, str, datetime, str]] = set()
+    for r in batch:
+        acc = accelerator_of(r)
+        digest = digest_of(r, acc)
+        key = (r.cluster, r.job_id, r.submit_time, digest)
+        if key in seen:
+            continue
+        seen.add(key)
+        problem = check(r, acc, now_epoch, directory, prices)
+        if problem is not None:
+            bad.append(
+                (r.cluster, r.job_id, r.submit_time, digest, str(problem[0]), problem[1],
+                 _payload(r), now)
+            )
+            continue
+        good.append(
+            (
+                r.cluster,
+                r.job_id,
+                r.submit_time,
+                digest,
+                r.account,
+                r.user,
+                r.partition,
+                r.qos or "normal",
+                acc,
+                r.gpus,
+                r.start_time,
+                r.end_time,
+                str(r.state),
+                r.chargeable,
+                r.exit_code,
+                r.gpu_seconds,
+                now,
+            )
+        )
+    report.new = writer.insert("usage_record", _RECORD_COLUMNS, good, conflict=_KEY)
+    report.duplicates = len(batch) - report.new - len(bad)
+    if bad:
+        writer.insert("usage_quarantine", _QUARANTINE_COLUMNS, bad, conflict=_KEY)
+        report.quarantined.update(str(b[4]) for b in bad)
+    return report
+
+
+class BillingUsageSink:
+    """The :class:`~computeport.backends.protocol.UsageSink` billing offers the back ends.
+
+    It writes through the session it is given and never commits (the ingest job does).
+    """
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.last_report = IngestReport()
+
+    def accept(self, records: Sequence[AccountingRecord]) -> int:
+        """Ingest ``records``; return how many were new (quarantined ones are not)."""
+        self.last_report = ingest_usage(self.session, self.clock, records)
+        return self.last_report.new
+
+
+def _sink_check(sink: BillingUsageSink) -> UsageSink:
+    return sink  # mypy proves BillingUsageSink satisfies the protocol
+
+
+__all__ = [
+    "DEFAULT_ACCELERATOR",
+    "BillingUsageSink",
+    "IngestReport",
+    "accelerator_of",
+    "check",
+    "digest_of",
+    "ingest_usage",
+]

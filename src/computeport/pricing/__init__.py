@@ -1,0 +1,1 @@
+"""The price list: versions per accelerator type, QOS multipliers, the assumed seed price."""
