@@ -1,0 +1,268 @@
+"""Reconcile: desired awards vs actual Slurm state → a typed, ordered, idempotent diff."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from computeport.backends.protocol import (
+    AddMember,
+    AttachQos,
+    AwardAllocation,
+    AwardState,
+    Change,
+    CreateAccount,
+    CreateQos,
+    DeleteAccount,
+    DeleteQos,
+    DesiredState,
+    MoveAccount,
+    ProvisioningConflict,
+    QosLimits,
+    RemoveMember,
+    UpdateQos,
+)
+from computeport.backends.slurm.provisioning import ActualState, change_argv, plan_changes
+from computeport.backends.slurm.sacctmgr import (
+    SlurmAccount,
+    SlurmQos,
+    parse_accounts,
+    parse_associations,
+    parse_qos,
+    parse_users,
+)
+from computeport.kit.errors import ValidationFailed
+from tests.backends.slurm.recorded_data import text
+
+EMPTY = ActualState(
+    accounts={
+        "root": SlurmAccount("root", "default root account", "root", "", frozenset({"normal"}))
+    },
+    qos={"normal": SlurmQos("normal", "Normal QOS default", frozenset(), {}, {}, None, None)},
+    members=frozenset({("root", "root")}),
+    user_default_account={"root": "root"},
+)
+
+
+def award(name: str = "aw1", org: str = "org_a", members: tuple[str, ...] = ("alice",), **kw):  # type: ignore[no-untyped-def]
+    return AwardAllocation(name, org, frozenset(members), kw.pop("gpu_minutes", 600), **kw)
+
+
+def recorded_state() -> ActualState:
+    accounts = {a.name: a for a in parse_accounts(text("sacctmgr-show-account.txt"))}
+    assocs = parse_associations(text("sacctmgr-show-assoc.txt"))
+    merged = {}
+    for a in assocs:
+        if not a.user and a.account in accounts:
+            merged[a.account] = replace(
+                accounts[a.account], parent=a.parent, qos=a.qos, default_qos=a.default_qos
+            )
+    return ActualState(
+        accounts=merged,
+        qos={q.name: q for q in parse_qos(text("sacctmgr-show-qos.txt"))},
+        members=frozenset((a.account, a.user) for a in assocs if a.user),
+        user_default_account=parse_users(text("sacctmgr-show-user.txt")),
+    )
+
+
+def simulate(actual: ActualState, changes: tuple[Change, ...]) -> ActualState:
+    """What Slurm would hold after ``changes`` (a model of sacctmgr for property tests)."""
+    accounts = dict(actual.accounts)
+    qos = dict(actual.qos)
+    members = set(actual.members)
+    defaults = dict(actual.user_default_account)
+    for c in changes:
+        match c:
+            case CreateAccount(name=n, parent=p, role=role):
+                accounts[n] = SlurmAccount(
+                    n, f"computeport:{role}", "computeport", p, frozenset({"normal"})
+                )
+            case MoveAccount(name=n, parent=p):
+                accounts[n] = replace(accounts[n], parent=p)
+            case CreateQos(name=n, limits=lim) | UpdateQos(name=n, after=lim):
+                qos[n] = SlurmQos(
+                    n,
+                    "computeport:award",
+                    frozenset({"NoDecay"}),
+                    {"gres/gpu": lim.gpu_minutes},
+                    {} if lim.gpu_cap is None else {"gres/gpu": lim.gpu_cap},
+                    0 if lim.paused else None,
+                    0 if lim.paused else None,
+                )
+            case AttachQos(account=a, qos=q):
+                accounts[a] = replace(accounts[a], qos=frozenset({q}), default_qos=q)
+            case AddMember(account=a, user=u):
+                members.add((a, u))
+                defaults.setdefault(u, a)
+            case RemoveMember(account=a, user=u):
+                members.discard((a, u))
+            case DeleteAccount(name=n):
+                del accounts[n]
+            case DeleteQos(name=n):
+                del qos[n]
+    return ActualState(accounts, qos, frozenset(members), defaults)
+
+
+def test_a_new_award_becomes_org_qos_account_attachment_and_members() -> None:
+    plan = plan_changes(DesiredState((award(members=("alice", "bob")),)), EMPTY)
+    assert plan.changes == (
+        CreateAccount("org_a", "root", "org"),
+        CreateQos("aw1", QosLimits(600, None, False)),
+        CreateAccount("aw1", "org_a", "award"),
+        AttachQos("aw1", "aw1"),
+        AddMember("aw1", "alice"),
+        AddMember("aw1", "bob"),
+    )
+
+
+def test_recorded_cluster_against_its_own_desired_state_is_a_no_op() -> None:
+    desired = DesiredState(
+        (
+            award("aw1", "org_a", ("nobody",), gpu_minutes=600, gpu_cap=16),
+            award("aw3", "org_b", ("nobody", "root"), gpu_minutes=60),
+        )
+    )
+    assert plan_changes(desired, recorded_state()).empty
+
+
+def test_budget_cap_and_pause_changes_are_qos_updates() -> None:
+    actual = recorded_state()
+    desired = DesiredState(
+        (
+            award("aw1", "org_a", ("nobody",), gpu_minutes=900, gpu_cap=None),
+            award("aw3", "org_b", ("nobody", "root"), gpu_minutes=60, state=AwardState.PAUSED),
+        )
+    )
+    plan = plan_changes(desired, actual)
+    assert plan.changes == (
+        UpdateQos("aw1", QosLimits(600, 16, False), QosLimits(900, None, False)),
+        UpdateQos("aw3", QosLimits(60, None, False), QosLimits(60, None, True)),
+    )
+    argv = change_argv(plan.changes[1], "cpci")
+    assert "GrpSubmitJobs=0" in argv
+    assert "GrpJobs=0" in argv
+    assert "GrpTRESMins=gres/gpu=60" in argv
+    assert "Flags=NoDecay" in argv
+    assert "GrpTRES=gres/gpu=-1" in change_argv(plan.changes[0], "cpci")
+
+
+def test_members_are_added_and_removed() -> None:
+    desired = DesiredState(
+        (
+            award("aw1", "org_a", ("carol",), gpu_minutes=600, gpu_cap=16),
+            award("aw3", "org_b", ("nobody", "root"), gpu_minutes=60),
+        )
+    )
+    plan = plan_changes(desired, recorded_state())
+    assert plan.changes == (AddMember("aw1", "carol"), RemoveMember("aw1", "nobody"))
+
+
+def test_only_what_computeport_created_is_removed() -> None:
+    plan = plan_changes(DesiredState(), recorded_state())
+    deletes = [c for c in plan.changes if isinstance(c, DeleteAccount | DeleteQos)]
+    assert deletes == [
+        DeleteAccount("aw1"),
+        DeleteAccount("aw3"),
+        DeleteAccount("org_a"),
+        DeleteAccount("org_b"),
+        DeleteQos("aw1"),
+        DeleteQos("aw3"),
+    ]
+    assert not any("root" in c.describe().split() or "normal" in c.describe() for c in deletes)
+    # members go before their accounts
+    removes = [c for c in plan.changes if isinstance(c, RemoveMember)]
+    assert plan.changes.index(removes[-1]) < plan.changes.index(deletes[0])
+
+
+def test_an_unmarked_account_of_the_same_name_is_a_conflict() -> None:
+    actual = replace(
+        EMPTY,
+        accounts={**EMPTY.accounts, "aw1": SlurmAccount("aw1", "hand made", "x", "root")},
+    )
+    with pytest.raises(ProvisioningConflict, match="did not create"):
+        plan_changes(DesiredState((award(),)), actual)
+
+
+def test_an_existing_unmarked_org_account_is_used_not_recreated_nor_deleted() -> None:
+    actual = replace(
+        EMPTY, accounts={**EMPTY.accounts, "org_a": SlurmAccount("org_a", "ops", "x", "root")}
+    )
+    plan = plan_changes(DesiredState((award(),)), actual)
+    assert CreateAccount("org_a", "root", "org") not in plan.changes
+    after = simulate(actual, plan.changes)
+    assert DeleteAccount("org_a") not in plan_changes(DesiredState(), after).changes
+
+
+def test_moving_an_award_to_another_organisation() -> None:
+    first = simulate(EMPTY, plan_changes(DesiredState((award(),)), EMPTY).changes)
+    plan = plan_changes(DesiredState((award(org="org_z"),)), first)
+    assert MoveAccount("aw1", "org_a", "org_z") in plan.changes
+    assert DeleteAccount("org_a") in plan.changes
+
+
+def test_add_member_sets_a_default_account_only_when_needed() -> None:
+    assert "DefaultAccount=aw1" in change_argv(AddMember("aw1", "alice"), "c", EMPTY)
+    assert "DefaultAccount=aw1" not in change_argv(AddMember("aw1", "root"), "c", EMPTY)
+
+
+def test_every_argv_is_a_list_of_plain_words() -> None:
+    plan = plan_changes(DesiredState((award(members=("alice",), gpu_cap=8),)), recorded_state())
+    for change in plan.changes:
+        argv = change_argv(change, "cpci")
+        assert argv[:2] == ["sacctmgr", "-i"]
+        assert all(isinstance(a, str) and a and not any(ch in a for ch in ";&|`$\n") for a in argv)
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("account_name", {"name": "Bad Name"}),
+        ("org_account", {"org": "1org"}),
+        ("members", {"members": ("no spaces",)}),
+        ("gpu_minutes", {"gpu_minutes": -1}),
+        ("account_name", {"name": "same", "org": "same"}),
+    ],
+)
+def test_bad_desired_input_names_the_field(field: str, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        award(**kwargs)  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_duplicate_award_accounts_are_refused() -> None:
+    with pytest.raises(ValidationFailed, match="twice"):
+        DesiredState((award(), award()))
+
+
+names = st.sampled_from(["aw1", "aw2", "aw3", "aw4"])
+orgs = st.sampled_from(["org_a", "org_b"])
+users = st.frozensets(st.sampled_from(["alice", "bob", "carol", "root"]), max_size=3)
+allocations = st.builds(
+    AwardAllocation,
+    account_name=names,
+    org_account=orgs,
+    members=users,
+    gpu_minutes=st.integers(0, 10_000),
+    gpu_cap=st.none() | st.integers(1, 64),
+    state=st.sampled_from(list(AwardState)),
+)
+desired_states = st.lists(allocations, max_size=4, unique_by=lambda a: a.account_name).map(
+    lambda allocs: DesiredState(tuple(allocs))
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=desired_states, after=desired_states)
+def test_reconcile_converges_and_then_is_a_no_op(before: DesiredState, after: DesiredState) -> None:
+    """From any state computeport made, one plan reaches the desired state; a second is empty."""
+    start = simulate(EMPTY, plan_changes(before, EMPTY).changes)
+    assert plan_changes(before, start).empty
+    end = simulate(start, plan_changes(after, start).changes)
+    assert plan_changes(after, end).empty
+    # the operator's own things survive every reconcile
+    assert "root" in end.accounts
+    assert "normal" in end.qos
+    assert ("root", "root") in end.members
