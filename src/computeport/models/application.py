@@ -105,3 +105,19 @@ class ApplicationAttachment(IdMixin, TimestampMixin, Base):
     )
 
     application: Mapped[Application] = relationship(back_populates="attachments")
+
+
+class ReferenceCounter(Base):
+    """The last sequence number used for application references of one scheme and year.
+
+    Locked ``FOR UPDATE`` while a reference is allocated, so concurrent drafts on PostgreSQL
+    get distinct, gap-free numbers (``AISS-2026-0001``, ``-0002``, …).
+    """
+
+    __tablename__ = "application_reference_counter"
+
+    scheme_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("scheme.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,1 @@
+"""Applications for subsidised compute: drafts, submission, the workflow, estimates, attachments."""

@@ -1,0 +1,1 @@
+"""The subsidy scheme: envelope, period, rates, eligible categories, rubric, and calls."""
