@@ -30,5 +30,9 @@ def _register() -> None:
 
     app.command("serve")(serve.serve)
 
+    from computeport.cli import simulate
+
+    app.command("simulate")(simulate.simulate_command)
+
 
 _register()

@@ -100,7 +100,8 @@ class Metrics:
     def to_dict(self) -> dict[str, object]:
         return {
             "jobs": self.jobs,
-            "rejected": self.rejected,
+            "rejected": len(self.rejected),
+            "rejected_jobs": self.rejected,
             "gpus": self.gpus,
             "makespan_s": self.makespan_s,
             "utilisation": self.utilisation,
