@@ -35,4 +35,9 @@ def _routers() -> list[APIRouter]:
     from computeport.identity.endpoints import router as identity_router
 
     routers: list[APIRouter] = [identity_router]
+    from computeport.award.endpoints import router as award_router
+    from computeport.envelope.endpoints import router as envelope_router
+    from computeport.progress.endpoints import router as progress_router
+
+    routers += [award_router, envelope_router, progress_router]
     return routers

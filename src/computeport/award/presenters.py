@@ -1,0 +1,68 @@
+"""Turning an award into what the API shows: lines with released hours, tranches with state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from computeport.award.schemas import AwardLineRead, AwardRead, TrancheRead
+from computeport.models.award import Award
+from computeport.models.progress import ProgressReport
+from computeport.progress.tranches import released_gpu_hours_by_line, tranche_state, tranches_of
+
+
+def award_read(session: Session, award: Award, now: datetime) -> AwardRead:
+    tranches = tranches_of(session, award)
+    gating = [t.gating_report_id for t in tranches if t.gating_report_id is not None]
+    reports = (
+        {
+            r.id: r
+            for r in session.scalars(select(ProgressReport).where(ProgressReport.id.in_(gating)))
+        }
+        if gating
+        else {}
+    )
+    lines = {line.accelerator_type: line.gpu_hours for line in award.lines}
+    released = released_gpu_hours_by_line(
+        lines, [t.share_bp for t in tranches], [t.released_at is not None for t in tranches]
+    )
+    return AwardRead(
+        id=award.id,
+        reference=award.reference,
+        application_id=award.application_id,
+        scheme_id=award.scheme_id,
+        organisation_id=award.organisation_id,
+        status=award.status,
+        starts_at=award.starts_at,
+        ends_at=award.ends_at,
+        subsidy_rate=award.subsidy_rate,
+        rate_reason=award.rate_reason,
+        cap_minor=award.cap_minor,
+        committed_minor=award.committed_minor,
+        currency=award.currency,
+        over_cap_policy=award.over_cap_policy,
+        gpu_cap=award.gpu_cap,
+        terms=award.terms,
+        slurm_account=award.slurm_account,
+        lines=[
+            AwardLineRead(accelerator_type=k, gpu_hours=v, released_gpu_hours=released.get(k, 0))
+            for k, v in lines.items()
+        ],
+        tranches=[
+            TrancheRead(
+                sequence=t.sequence,
+                share_bp=t.share_bp,
+                state=tranche_state(
+                    t, reports.get(t.gating_report_id) if t.gating_report_id else None, now
+                ).value,
+                released_at=t.released_at,
+                gating_report_id=t.gating_report_id,
+            )
+            for t in tranches
+        ],
+    )
+
+
+__all__ = ["award_read"]

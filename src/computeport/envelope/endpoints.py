@@ -1,0 +1,33 @@
+"""GET /api/v1/envelope: the scheme's money for the committee, officers, operators and funder."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from computeport.api.deps import SessionDep
+from computeport.envelope.schemas import EnvelopeRead
+from computeport.envelope.service import envelope_figures, get_scheme
+from computeport.identity.auth import CurrentSubject
+from computeport.models.identity import Role
+
+router = APIRouter(prefix="/api/v1", tags=["envelope"])
+
+READERS = (Role.OPERATOR, Role.SCHEME_OFFICER, Role.COMMITTEE_MEMBER, Role.FUNDER)
+
+
+@router.get("/envelope", response_model=EnvelopeRead, responses={403: {}, 404: {}})
+def get_envelope(
+    subject: CurrentSubject,
+    session: SessionDep,
+    scheme: str | None = None,
+    scheme_id: uuid.UUID | None = None,
+) -> EnvelopeRead:
+    """Total, committed, consumed, remaining, per category (the only scheme if none named)."""
+    subject.require(*READERS)
+    found = get_scheme(session, scheme_id=scheme_id, code=scheme)
+    return EnvelopeRead.of(envelope_figures(session, found))
+
+
+__all__ = ["router"]
