@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from computeport.backends.protocol import NodeState
 from computeport.models.application import ApplicationStatus
 from computeport.models.award import AwardStatus
 from computeport.models.identity import OrganisationCategory, Role
 from computeport.web import catalogue
 from computeport.web.i18n import negotiate, normalise, translator
 from computeport.web.routes.home import DESCRIPTIONS
+from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.templating import navigation
 from computeport.web.views.scheme import FUNNEL
 
@@ -35,6 +37,8 @@ def used_messages() -> set[str]:
     found.update(s.value for s in ApplicationStatus)
     found.update(s.value for s in AwardStatus)
     found.update(c.value for c in OrganisationCategory)
+    found.update(REASON_LABELS.values())
+    found.update(s.value for s in NodeState)
     return found
 
 

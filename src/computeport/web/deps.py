@@ -13,6 +13,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from computeport.backends.protocol import ClusterBackend
 from computeport.identity.errors import InvalidCredentials
 from computeport.identity.service import authenticate_user_id, get_user
 from computeport.kit.clock import Clock
@@ -66,8 +67,15 @@ def page_clock(request: Request) -> Clock:
     return portal_state(request).clock
 
 
+def cluster_backend(request: Request) -> ClusterBackend | None:
+    """The cluster back end the app runs with (the demo's virtual cluster, or Slurm), if any."""
+    backend = getattr(request.app.state, "cluster", None)
+    return backend if isinstance(backend, ClusterBackend) else None
+
+
 PageSession = Annotated[Session, Depends(page_session)]
 PageClock = Annotated[Clock, Depends(page_clock)]
+PageCluster = Annotated[ClusterBackend | None, Depends(cluster_backend)]
 
 
 def optional_viewer(request: Request, session: PageSession) -> Viewer | None:

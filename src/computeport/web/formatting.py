@@ -59,10 +59,12 @@ def gpu_hours(gpu_seconds: int | None) -> str:
     return f"{hours:,}"
 
 
-def percent(value: Decimal | None, places: int = 1) -> str:
-    """A ratio in [0, 1] as a percentage: ``Decimal('0.8123')`` → ``81.2%``."""
+def percent(value: Decimal | float | None, places: int = 1) -> str:
+    """A ratio as a percentage: ``Decimal('0.8123')`` → ``81.2%`` (floats: display ratios)."""
     if value is None:
         return "—"
+    if isinstance(value, float):
+        value = Decimal(str(round(value, 6)))
     return f"{number(value * 100, places)}%"
 
 

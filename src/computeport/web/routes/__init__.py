@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from computeport.web.routes import auth, home, scheme
+from computeport.web.routes import auth, home, ops, scheme
 
-ROUTERS: list[APIRouter] = [auth.router, home.router, scheme.router]
+ROUTERS: list[APIRouter] = [auth.router, home.router, ops.router, scheme.router]

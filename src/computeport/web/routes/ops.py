@@ -1,0 +1,129 @@
+"""Centre operations: utilisation against capacity and the 90% line, queues and waits, jobs with
+the scheduler's reasons, nodes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from computeport.models.identity import Role
+from computeport.web import charts
+from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
+from computeport.web.i18n import translator
+from computeport.web.templating import render
+from computeport.web.views import ops
+
+router = APIRouter(include_in_schema=False)
+
+OPS_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER)
+UTILISATION_TARGET = 0.9
+
+REASON_LABELS = {
+    "none": "Not waiting",
+    "budget": "Award budget used up",
+    "resources": "Waiting for free GPUs",
+    "priority": "Others ahead in the queue",
+    "limit": "Award GPU cap reached",
+    "paused": "Award paused or job held",
+    "dependency": "Waiting on another job",
+    "other": "Other",
+}
+"""The normalised pending reasons (``PendingReason``) in words."""
+
+
+def bucket_for(days: int) -> timedelta:
+    """Chart resolution for a window: about a hundred points whatever the window."""
+    if days <= 2:
+        return timedelta(minutes=30)
+    if days <= 7:
+        return timedelta(hours=1)
+    if days <= 31:
+        return timedelta(hours=4)
+    return timedelta(days=1)
+
+
+@router.get("/ops")
+def ops_page(
+    request: Request,
+    viewer: CurrentViewer,
+    session: PageSession,
+    clock: PageClock,
+    cluster: PageCluster,
+    days: int = Query(14, ge=1, le=120),
+) -> Response:
+    viewer.require(*OPS_READERS)
+    _ = translator(viewer.locale)
+    now = clock.now()
+    step = bucket_for(days)
+    until = now
+    since = now - timedelta(days=days)
+    live = ops.live_cluster(cluster) if cluster is not None else None
+    running = live.running if live else []
+    by_partition = ops.gpus_in_use(
+        ops.finished_intervals(session, since, until, "partition")
+        + ops.running_intervals(running, now, "partition"),
+        since,
+        until,
+        step,
+    )
+    by_type = ops.gpus_in_use(
+        ops.finished_intervals(session, since, until, "type")
+        + ops.running_intervals(running, now, "type"),
+        since,
+        until,
+        step,
+    )
+    capacity = live.gpus if live else 0
+    waits = ops.daily_waits(session, since, until)
+    specs = {
+        "partition": charts.stacked_area(
+            by_partition.x,
+            list(by_partition.groups.items()),
+            y_title=_("GPUs in use"),
+            capacity=[capacity] * len(by_partition.x) if capacity else None,
+            capacity_label=_("Installed GPUs"),
+            threshold=UTILISATION_TARGET,
+            threshold_label=_("90% utilisation"),
+        ),
+        "type": charts.stacked_area(
+            by_type.x,
+            list(by_type.groups.items()),
+            y_title=_("GPUs in use"),
+            capacity=[capacity] * len(by_type.x) if capacity else None,
+            capacity_label=_("Installed GPUs"),
+            threshold=UTILISATION_TARGET,
+            threshold_label=_("90% utilisation"),
+        ),
+        "waits": charts.lines(
+            waits.x,
+            [
+                ("p50", [round(v / 3600, 2) for v in waits.p50]),
+                ("p90", [round(v / 3600, 2) for v in waits.p90]),
+                ("p99", [round(v / 3600, 2) for v in waits.p99]),
+            ],
+            y_title=_("Wait (hours)"),
+        ),
+    }
+    total = by_partition.total()
+    average_use = sum(total) / len(total) if total else 0.0
+    window_utilisation = (average_use / capacity) if capacity else None
+    recent = sorted(waits.p50[-7:])
+    return render(
+        request,
+        "ops.html",
+        {
+            "live": live,
+            "charts": specs,
+            "days": days,
+            "now": now,
+            "window_utilisation": window_utilisation,
+            "median_wait": ops.percentile(recent, 50) if recent else None,
+            "p90_wait": waits.p90[-1] if waits.p90 else None,
+            "has_history": bool(total and any(total)),
+            "reason_labels": REASON_LABELS,
+        },
+        viewer=viewer,
+        active="ops",
+    )
