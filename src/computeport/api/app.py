@@ -35,6 +35,11 @@ def _routers() -> list[APIRouter]:
     from computeport.identity.endpoints import router as identity_router
 
     routers: list[APIRouter] = [identity_router]
+    from computeport.application.endpoints import router as application_router
+    from computeport.review.endpoints import router as review_router
+    from computeport.scheme.endpoints import router as scheme_router
+
+    routers += [scheme_router, application_router, review_router]
     from computeport.award.endpoints import router as award_router
     from computeport.envelope.endpoints import router as envelope_router
     from computeport.progress.endpoints import router as progress_router

@@ -1,0 +1,1 @@
+"""Review: reviewer assignments, conflict declarations, rubric scores, the panel view."""
