@@ -34,5 +34,10 @@ def _register() -> None:
 
     app.command("simulate")(simulate.simulate_command)
 
+    from computeport.cli import award, notify
+
+    app.add_typer(award.app, name="award")
+    app.add_typer(notify.app, name="notify")
+
 
 _register()
