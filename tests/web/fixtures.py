@@ -11,6 +11,8 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,9 @@ from computeport.db.engine import make_session_factory
 from computeport.identity.passwords import hash_password
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import Organisation, Role, User
+from computeport.models.scheme import Scheme
+from computeport.scheme import service as schemes
+from computeport.scheme.rubric import CriterionSpec
 from computeport.settings import Settings
 from computeport.web.deps import page_session
 from tests.factories import identity as identity_factory
@@ -150,3 +155,25 @@ def people(session: Session, clock: ManualClock) -> People:
             identity_factory.user(session, roles=(Role.ORG_ADMIN,), organisation=org_b, at=at)
         ),
     )
+
+
+def open_scheme(session: Session, clock: ManualClock) -> Scheme:
+    """A scheme with a two-criterion rubric and a rolling call open now."""
+    at = clock.now()
+    scheme = schemes.create_scheme(
+        session,
+        code="AISS",
+        name="AI Subsidy Scheme",
+        envelope_minor=3_000_000_000_00,
+        period_start=at - timedelta(days=365),
+        period_end=at + timedelta(days=730),
+        criteria=[
+            CriterionSpec("alignment", "Alignment with I&T and AI needs", Decimal("0.6")),
+            CriterionSpec("reasonableness", "Reasonable compute request", Decimal("0.4")),
+        ],
+        at=at,
+    )
+    schemes.create_call(
+        session, scheme.id, name="Rolling", opens_at=at - timedelta(days=30), closes_at=None, at=at
+    )
+    return scheme

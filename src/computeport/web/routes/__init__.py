@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from computeport.web.routes import auth, home, ops, scheme
+from computeport.web.routes import applicant, auth, home, ops, scheme
 
-ROUTERS: list[APIRouter] = [auth.router, home.router, ops.router, scheme.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    home.router,
+    ops.router,
+    scheme.router,
+    applicant.router,
+]

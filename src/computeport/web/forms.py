@@ -1,0 +1,135 @@
+"""Reading posted forms: typed values out, and an error next to each field that was wrong.
+
+A page validates what the browser sent (types, ranges, required fields) with :class:`Form`, then
+calls the service; a :class:`~computeport.kit.errors.DomainError` naming a field is shown next
+to that field too (:meth:`Form.absorb`), anything else at the top of the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+from starlette.datastructures import FormData
+
+from computeport.kit.errors import DomainError
+from computeport.web.formatting import HONG_KONG
+from computeport.web.i18n import Translate
+
+
+@dataclass
+class Form:
+    """A posted form being read; ``errors`` maps field names to messages for people."""
+
+    data: FormData
+    _: Translate
+    errors: dict[str, str] = field(default_factory=dict)
+    form_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.form_error is None
+
+    def raw(self, name: str) -> str:
+        value = self.data.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 20000) -> str:
+        value = self.raw(name)
+        if required and not value:
+            self.errors[name] = self._("This field is required.")
+        elif len(value) > max_length:
+            self.errors[name] = self._("At most {n} characters.", n=max_length)
+        return value
+
+    def integer(
+        self, name: str, *, minimum: int, maximum: int, required: bool = True
+    ) -> int | None:
+        value = self.raw(name).replace(",", "")
+        if not value:
+            if required:
+                self.errors[name] = self._("This field is required.")
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            self.errors[name] = self._("Enter a whole number.")
+            return None
+        if not minimum <= number <= maximum:
+            self.errors[name] = self._(
+                "Enter a number from {lo} to {hi}.", lo=f"{minimum:,}", hi=f"{maximum:,}"
+            )
+            return None
+        return number
+
+    def money_minor(self, name: str, *, required: bool = True) -> int | None:
+        """HK$ as typed by a person (``1,250,000.50``) → cents; never via float."""
+        value = self.raw(name).replace(",", "").removeprefix("HK$").strip()
+        if not value:
+            if required:
+                self.errors[name] = self._("This field is required.")
+            return None
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            self.errors[name] = self._("Enter an amount in HK$, e.g. 1,250,000.00.")
+            return None
+        cents = amount * 100
+        if not amount.is_finite() or amount <= 0 or cents != cents.to_integral_value():
+            self.errors[name] = self._("Enter a positive amount with at most two decimals.")
+            return None
+        return int(cents)
+
+    def decimal(self, name: str, *, minimum: Decimal, maximum: Decimal) -> Decimal | None:
+        value = self.raw(name)
+        if not value:
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            self.errors[name] = self._("Enter a number.")
+            return None
+        if not number.is_finite() or not minimum <= number <= maximum:
+            self.errors[name] = self._("Enter a number from {lo} to {hi}.", lo=minimum, hi=maximum)
+            return None
+        return number
+
+    def hk_date(self, name: str, *, required: bool = True) -> datetime | None:
+        """A date picked in Hong Kong → the aware UTC instant of its midnight (HKT)."""
+        value = self.raw(name)
+        if not value:
+            if required:
+                self.errors[name] = self._("This field is required.")
+            return None
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            self.errors[name] = self._("Enter a date as YYYY-MM-DD.")
+            return None
+        return datetime.combine(day, time(0), tzinfo=HONG_KONG).astimezone(UTC)
+
+    def choice(self, name: str, options: Iterable[str], *, required: bool = True) -> str | None:
+        value = self.raw(name)
+        allowed = list(options)
+        if not value and not required:
+            return None
+        if value not in allowed:
+            self.errors[name] = self._("Choose one of the options.")
+            return None
+        return value
+
+    def absorb(self, error: DomainError, known_fields: Iterable[str]) -> None:
+        """Show a service's error next to its field when the form has that field."""
+        known = set(known_fields)
+        full = error.field or ""
+        name = full.split(".")[-1]
+        target = full if full in known else name if name in known else None
+        if target is None:
+            self.form_error = error.message
+            return
+        message = error.message
+        for prefix in (f"{full}: ", f"{name}: "):
+            message = message.removeprefix(prefix)
+        self.errors[target] = message
