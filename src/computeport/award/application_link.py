@@ -1,7 +1,8 @@
 """Moving the application when the committee decides, through the application workflow.
 
 Kept in one small module so the award domain depends on one function of the application
-domain, not on its internals.
+domain (:func:`computeport.application.service.transition`, which checks the application's
+transition table and writes the audit record), not on its internals.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from computeport.audit.service import record_transition
+from computeport.application.service import transition
 from computeport.award.errors import ApplicationNotFound
 from computeport.kit.clock import Clock
 from computeport.kit.errors import IllegalTransition
@@ -62,10 +63,7 @@ def move_application(
 ) -> None:
     """Record the committee's decision on the application (status, decided_at, audit)."""
     ensure_decidable(application, to)
-    source = application.status
-    application.status = to
-    application.decided_at = clock.now()
-    record_transition(session, application, source, to, actor_id, reason, clock.now())
+    transition(session, application, to, actor_id=actor_id, reason=reason, at=clock.now())
 
 
 __all__ = ["DECIDABLE", "ensure_decidable", "lock_application", "move_application"]
