@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from computeport.backends.protocol import NodeState
-from computeport.models.application import ApplicationStatus
+from computeport.models.application import ApplicationStatus, WorkloadKind
 from computeport.models.award import AwardStatus
 from computeport.models.identity import OrganisationCategory, Role
+from computeport.models.review import AssignmentStatus
 from computeport.web import catalogue
 from computeport.web.i18n import negotiate, normalise, translator
+from computeport.web.routes.applicant import SECTORS
 from computeport.web.routes.home import DESCRIPTIONS
 from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.templating import navigation
@@ -39,6 +41,9 @@ def used_messages() -> set[str]:
     found.update(c.value for c in OrganisationCategory)
     found.update(REASON_LABELS.values())
     found.update(s.value for s in NodeState)
+    found.update(s.value for s in AssignmentStatus)
+    found.update(w.value for w in WorkloadKind)
+    found.update(SECTORS)
     return found
 
 

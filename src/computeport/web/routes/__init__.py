@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from computeport.web.routes import applicant, auth, home, ops, scheme
+from computeport.web.routes import applicant, auth, committee, home, ops, review, scheme
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -12,4 +12,6 @@ ROUTERS: list[APIRouter] = [
     ops.router,
     scheme.router,
     applicant.router,
+    review.router,
+    committee.router,
 ]
