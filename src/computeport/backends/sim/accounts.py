@@ -1,0 +1,148 @@
+"""The virtual cluster's accounting database: accounts, QOS and user associations.
+
+It is the simulated twin of what ``sacctmgr`` keeps, held as the same typed rows the Slurm
+back end reads (:class:`~computeport.backends.slurm.sacctmgr.SlurmAccount`,
+:class:`~computeport.backends.slurm.sacctmgr.SlurmQos`), so planning reuses the Slurm back
+end's pure diff (:func:`~computeport.backends.slurm.provisioning.plan_changes`) and both back
+ends produce the *same* typed plan for the same desired and actual state.  Applying a change
+that is already made is a no-op, as ``sacctmgr`` says "Nothing new added".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from computeport.backends.protocol import (
+    AddMember,
+    AttachQos,
+    Change,
+    CreateAccount,
+    CreateQos,
+    DeleteAccount,
+    DeleteQos,
+    MoveAccount,
+    QosLimits,
+    RemoveMember,
+    UpdateQos,
+)
+from computeport.backends.slurm.provisioning import (
+    AWARD_DESCRIPTION,
+    ORG_DESCRIPTION,
+    ORGANIZATION,
+    ActualState,
+)
+from computeport.backends.slurm.sacctmgr import SlurmAccount, SlurmQos
+
+__all__ = ["GPU_TRES", "AccountBook"]
+
+GPU_TRES = "gres/gpu"
+
+
+def _qos_row(name: str, limits: QosLimits) -> SlurmQos:
+    paused = 0 if limits.paused else None
+    return SlurmQos(
+        name=name,
+        description=AWARD_DESCRIPTION,
+        flags=frozenset({"NoDecay"}),
+        grp_tres_mins={GPU_TRES: limits.gpu_minutes},
+        grp_tres={} if limits.gpu_cap is None else {GPU_TRES: limits.gpu_cap},
+        grp_submit_jobs=paused,
+        grp_jobs=paused,
+    )
+
+
+@dataclass
+class AccountBook:
+    """Accounts (with their place in the tree), QOS and (account, user) associations."""
+
+    accounts: dict[str, SlurmAccount] = field(default_factory=dict)
+    qos: dict[str, SlurmQos] = field(default_factory=dict)
+    members: set[tuple[str, str]] = field(default_factory=set)
+
+    def actual(self) -> ActualState:
+        """The book as the Slurm back end's planner reads a cluster."""
+        defaults: dict[str, str] = {}
+        for account, user in sorted(self.members):
+            defaults.setdefault(user, account)
+        return ActualState(
+            accounts=dict(self.accounts),
+            qos=dict(self.qos),
+            members=frozenset(self.members),
+            user_default_account=defaults,
+        )
+
+    def apply(self, change: Change) -> None:
+        """Make one change; a change that is already made changes nothing."""
+        match change:
+            case CreateAccount(name=name, parent=parent, role=role):
+                if name not in self.accounts:
+                    descr = ORG_DESCRIPTION if role == "org" else AWARD_DESCRIPTION
+                    self.accounts[name] = SlurmAccount(name, descr, ORGANIZATION, parent=parent)
+            case MoveAccount(name=name, parent=parent):
+                if name in self.accounts:
+                    self.accounts[name] = replace(self.accounts[name], parent=parent)
+            case CreateQos(name=name, limits=limits):
+                self.qos.setdefault(name, _qos_row(name, limits))
+            case UpdateQos(name=name, after=after):
+                self.qos[name] = _qos_row(name, after)
+            case AttachQos(account=account, qos=qos):
+                if account in self.accounts:
+                    self.accounts[account] = replace(
+                        self.accounts[account], qos=frozenset({qos}), default_qos=qos
+                    )
+            case AddMember(account=account, user=user):
+                self.members.add((account, user))
+            case RemoveMember(account=account, user=user):
+                self.members.discard((account, user))
+            case DeleteAccount(name=name):
+                self.accounts.pop(name, None)
+                self.members = {(a, u) for a, u in self.members if a != name}
+            case DeleteQos(name=name):
+                self.qos.pop(name, None)
+
+    def limits_of(self, account: str) -> QosLimits | None:
+        """The limits of the account's QOS, ``None`` when it has none (no limits)."""
+        row = self.accounts.get(account)
+        if row is None or not row.default_qos or row.default_qos not in self.qos:
+            return None
+        return self.qos[row.default_qos].limits
+
+    def is_member(self, account: str, user: str) -> bool:
+        return (account, user) in self.members
+
+    # -- persistence: a JSON snapshot -----------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accounts": [
+                [a.name, a.description, a.organization, a.parent, sorted(a.qos), a.default_qos]
+                for a in sorted(self.accounts.values(), key=lambda a: a.name)
+            ],
+            "qos": [
+                [
+                    q.name,
+                    q.description,
+                    sorted(q.flags),
+                    dict(q.grp_tres_mins),
+                    dict(q.grp_tres),
+                    q.grp_submit_jobs,
+                    q.grp_jobs,
+                ]
+                for q in sorted(self.qos.values(), key=lambda q: q.name)
+            ],
+            "members": sorted([a, u] for a, u in self.members),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AccountBook:
+        book = cls()
+        for name, descr, org, parent, qos, default_qos in data["accounts"]:
+            book.accounts[name] = SlurmAccount(
+                name, descr, org, parent=parent, qos=frozenset(qos), default_qos=default_qos
+            )
+        for name, descr, flags, mins, tres, submit, jobs in data["qos"]:
+            book.qos[name] = SlurmQos(
+                name, descr, frozenset(flags), dict(mins), dict(tres), submit, jobs
+            )
+        book.members = {(a, u) for a, u in data["members"]}
+        return book
