@@ -6,6 +6,7 @@ from computeport.models import (
     audit,
     award,
     identity,
+    ingest_cursor,
     invoicing,
     ledger,
     metering,
@@ -14,6 +15,7 @@ from computeport.models import (
     progress,
     review,
     scheme,
+    sim_cluster,
 )
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "audit",
     "award",
     "identity",
+    "ingest_cursor",
     "invoicing",
     "ledger",
     "metering",
@@ -30,4 +33,5 @@ __all__ = [
     "progress",
     "review",
     "scheme",
+    "sim_cluster",
 ]
