@@ -56,14 +56,49 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+SQLITE_CACHE_KIB = 256 * 1024
+"""Page cache for bulk work on SQLite: index maintenance on a million rows thrashes the
+default 2 MiB cache."""
+
+
 class BulkWriter:
-    """Writes many rows at once through the session's DBAPI connection."""
+    """Writes many rows at once through the session's DBAPI connection.
+
+    Rows may be given as Python values (encoded here) or pre-encoded with :meth:`dt`,
+    :meth:`uuid` and :meth:`flag` (``encoded=True``), which the hot paths do once per value.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         connection = session.connection()
         self.dialect = connection.dialect.name
-        self.raw: Any = connection.connection.driver_connection
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        self.raw: Any = raw
+        if not self.is_postgres:
+            cursor = self.raw.cursor()
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            cursor.close()
+
+    def dt(self, value: datetime | None) -> Any:
+        """A datetime as this database stores it (pre-encoding)."""
+        if value is None:
+            return None
+        if self.is_postgres:
+            return value.astimezone(UTC).isoformat(" ", "microseconds")
+        return sqlite_datetime(value)
+
+    def uuid(self, value: uuid.UUID | None) -> Any:
+        if value is None:
+            return None
+        return str(value) if self.is_postgres else value.hex
+
+    def flag(self, value: bool) -> Any:
+        if self.is_postgres:
+            return "t" if value else "f"
+        return 1 if value else 0
 
     @property
     def is_postgres(self) -> bool:
@@ -91,7 +126,7 @@ class BulkWriter:
             return 0
         cols = ", ".join(columns)
         if self.is_postgres:
-            return self._pg_insert(table, columns, rows, conflict)
+            return self._pg_insert(table, columns, rows, conflict, encoded)
         marks = ", ".join("?" * len(columns))
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - names are ours
         if conflict:
@@ -104,12 +139,29 @@ class BulkWriter:
         finally:
             cursor.close()
 
-    def _copy(self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+    def _copy(
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Row],
+        encoded: bool = False,
+    ) -> None:
         cols = ", ".join(columns)
+        esc = _COPY_ESCAPES
         with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             chunk: list[str] = []
             for row in rows:
-                chunk.append("\t".join([_copy_text(v) for v in row]))
+                if encoded:
+                    line = "\t".join(
+                        [
+                            "\\N" if v is None else v.translate(esc) if type(v) is str else str(v)
+                            for v in row
+                        ]
+                    )
+                else:
+                    line = "\t".join([_copy_text(v) for v in row])
+                chunk.append(line)
                 if len(chunk) >= 5000:
                     copy.write("\n".join(chunk) + "\n")
                     chunk.clear()
@@ -122,11 +174,12 @@ class BulkWriter:
         columns: Sequence[str],
         rows: Sequence[Row],
         conflict: Sequence[str] | None,
+        encoded: bool,
     ) -> int:
         cursor = self.raw.cursor()
         try:
             if not conflict:
-                self._copy(cursor, table, columns, rows)
+                self._copy(cursor, table, columns, rows, encoded)
                 return len(rows)
             stage = f"_stage_{table}"
             cols = ", ".join(columns)
@@ -136,7 +189,11 @@ class BulkWriter:
             )
             cursor.execute(f"TRUNCATE {stage}")
             self._copy(
-                cursor, stage, [*columns, "_seq"], [(*row, i) for i, row in enumerate(rows)]
+                cursor,
+                stage,
+                [*columns, "_seq"],
+                [(*row, i) for i, row in enumerate(rows)],
+                encoded,
             )
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ORDER BY _seq "  # noqa: S608

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from computeport.billing.arith import Price, Rate
 from computeport.billing.bulk import BulkWriter
 from computeport.billing.lock import advance, lock_billing
+from computeport.billing.notices import THRESHOLDS, notify_burn_down
 from computeport.billing.rating import (
     Amounts,
     OrderKey,
@@ -142,6 +143,8 @@ class _Item:
 class _AwardCap:
     consumed: int
     max_key: OrderKey | None
+    refused: bool = False
+    """Some rating was refused (``refuse`` terms): the cap binds below its amount."""
 
 
 @dataclass
@@ -160,14 +163,26 @@ class _Codec:
 
     def epoch(self, raw: Any) -> float:
         if self.postgres:
-            return float(raw.timestamp())
-        return datetime.fromisoformat(raw).replace(tzinfo=UTC).timestamp()
+            return float(int(raw.timestamp()))
+        return float(int(datetime.fromisoformat(raw).replace(tzinfo=UTC).timestamp()))
 
     def period(self, raw: Any) -> str:
         if self.postgres:
             d = raw.astimezone(UTC)
             return f"{d.year:04d}-{d.month:02d}"
         return str(raw[:7])
+
+    def epoch_sql(self, column: str) -> str:
+        """SQL for a timestamp column as whole epoch seconds (Slurm times are whole seconds)."""
+        if self.postgres:
+            return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+        return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+    def period_sql(self, column: str) -> str:
+        """SQL for the UTC month ``YYYY-MM`` of a timestamp column."""
+        if self.postgres:
+            return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"
+        return f"substr({column}, 1, 7)"
 
     def uuid(self, raw: Any) -> uuid.UUID | None:
         if raw is None or isinstance(raw, uuid.UUID):
@@ -176,14 +191,26 @@ class _Codec:
 
 
 class _Batch:
-    """The rows and postings one batch produces."""
+    """The rows (pre-encoded for the database) and postings one batch produces."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, writer: BulkWriter, now: datetime) -> None:
+        self.writer = writer
         self.now = now
-        self.rows: list[tuple[Any, ...]] = []
+        self.now_db = writer.dt(now)
+        self.rows: list[list[Any]] = []
         self.report = PostReport()
-        # (kind, owner) → amount
-        self.lines: dict[tuple[AccountKind, uuid.UUID | None], int] = defaultdict(int)
+        self._enc: dict[uuid.UUID, Any] = {}
+        # (award id, organisation id) → [subsidy, co-payment, list]
+        self.sums: dict[tuple[uuid.UUID | None, uuid.UUID], list[int]] = {}
+
+    def enc(self, value: Any) -> Any:
+        """A UUID as the database stores it (strings from the driver pass through)."""
+        if value is None or isinstance(value, str):
+            return value
+        found = self._enc.get(value)
+        if found is None:
+            found = self._enc[value] = self.writer.uuid(value)
+        return found
 
     def emit(
         self,
@@ -206,12 +233,12 @@ class _Batch:
         p = amounts.copay_minor * sign
         total = amounts.list_minor * sign
         self.rows.append(
-            (
+            [
                 record_id,
                 sign,
                 amounts.kind.value,
-                award_id,
-                organisation_id,
+                self.enc(award_id),
+                self.enc(organisation_id),
                 accelerator_type,
                 cluster,
                 job_id,
@@ -223,25 +250,38 @@ class _Batch:
                 s,
                 p,
                 amounts.credited_minor * sign,
-                price_version_id,
+                self.enc(price_version_id),
                 None,  # journal id, filled in once the journal exists
-                self.now,
-            )
+                self.now_db,
+            ]
         )
         if sign > 0:
             self.report.charges += 1
             self.report.by_kind[amounts.kind.value] += 1
         else:
             self.report.reversals += 1
-        if s:
-            assert award_id is not None
-            self.lines[(AccountKind.SUBSIDY_RECEIVABLE, award_id)] += s
-            self.lines[(AccountKind.ENVELOPE_CONSUMED, award_id)] += s
-            self.lines[(AccountKind.ENVELOPE_COMMITTED, award_id)] -= s
-        if p:
-            self.lines[(AccountKind.RECEIVABLE, organisation_id)] += p
-        if total:
-            self.lines[(AccountKind.REVENUE, None)] -= total
+        if s or p or total:
+            key = (award_id if s else None, organisation_id)
+            acc = self.sums.get(key)
+            if acc is None:
+                acc = self.sums[key] = [0, 0, 0]
+            acc[0] += s
+            acc[1] += p
+            acc[2] += total
+
+    def lines(self) -> dict[tuple[AccountKind, uuid.UUID | None], int]:
+        """The batch's postings per (account kind, owner)."""
+        out: dict[tuple[AccountKind, uuid.UUID | None], int] = defaultdict(int)
+        for (award_id, organisation_id), (s, p, total) in self.sums.items():
+            if s:
+                out[(AccountKind.SUBSIDY_RECEIVABLE, award_id)] += s
+                out[(AccountKind.ENVELOPE_CONSUMED, award_id)] += s
+                out[(AccountKind.ENVELOPE_COMMITTED, award_id)] -= s
+            if p:
+                out[(AccountKind.RECEIVABLE, organisation_id)] += p
+            if total:
+                out[(AccountKind.REVENUE, None)] -= total
+        return out
 
     def emit_item(self, sign: int, amounts: Amounts, item: _Item) -> None:
         self.emit(
@@ -285,12 +325,46 @@ def _stored(rows: Iterable[tuple[Any, ...]], codec: _Codec) -> dict[int, _Stored
     """Fold charge rows (see ``_CHARGE_SELECT``) into each record's current rating."""
     acc: dict[int, list[Any]] = {}
     for r in sorted(rows, key=lambda r: r[0]):
-        (_, rid, sign, kind, award, org, accel, cluster, job, sub, end, period, gs, lst, sub_m,
-         cop, cred, pv) = r
+        (
+            _,
+            rid,
+            sign,
+            kind,
+            award,
+            org,
+            accel,
+            cluster,
+            job,
+            sub,
+            end,
+            period,
+            gs,
+            lst,
+            sub_m,
+            cop,
+            cred,
+            pv,
+        ) = r
         entry = acc.get(rid)
         if entry is None:
-            entry = acc[rid] = [0, kind, award, org, accel, cluster, job, sub, end, period, 0, 0, 0,
-                                0, 0, pv]
+            entry = acc[rid] = [
+                0,
+                kind,
+                award,
+                org,
+                accel,
+                cluster,
+                job,
+                sub,
+                end,
+                period,
+                0,
+                0,
+                0,
+                0,
+                0,
+                pv,
+            ]
         entry[0] += sign
         if sign > 0:
             entry[1] = kind
@@ -349,8 +423,10 @@ def post_usage(
     writer = BulkWriter(session)
     codec = _Codec(writer.is_postgres)
     records = writer.fetch(
-        "SELECT id, cluster, job_id, submit_time, account, qos, accelerator_type, end_time, "
-        "chargeable, gpu_seconds FROM usage_record WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT id, cluster, job_id, submit_time, account, qos, accelerator_type, end_time, "  # noqa: S608
+        f"chargeable, gpu_seconds, {codec.epoch_sql('end_time')}, "
+        f"{codec.epoch_sql('submit_time')}, {codec.period_sql('end_time')} "
+        "FROM usage_record WHERE id > ? ORDER BY id LIMIT ?",
         (position, batch_size),
     )
     if not records:
@@ -360,7 +436,7 @@ def post_usage(
     directory = AccountDirectory.load(session)
     prices = PriceBook.load(session)
     now = clock.now()
-    batch = _Batch(now)
+    batch = _Batch(writer, now)
     batch.report.records = len(records)
     batch.report.last_record_id = last_id
 
@@ -421,11 +497,11 @@ def post_usage(
     # 3. rate the new records.
     price_cache: dict[tuple[Any, str], Price] = {}
     on_cap: dict[uuid.UUID, list[_Item]] = defaultdict(list)
-    for rid, cluster, job_id, submit_raw, account, qos, accel, end_raw, chargeable, gs in records:
+    for (rid, cluster, job_id, submit_raw, account, qos, accel, end_raw, chargeable, gs,
+         end_epoch, submit_epoch, period) in records:
         if rid in superseded:
             batch.report.superseded += 1
             continue
-        end_epoch = codec.epoch(end_raw)
         entry = prices.at(accel, end_epoch)
         if entry is None:
             raise PostingError(f"usage record {rid}: no {accel} price at its end")
@@ -435,16 +511,27 @@ def post_usage(
             price = Price(entry.price_per_gpu_hour * 100 * prices.multiplier(qos))
             price_cache[pkey] = price
         full_list = price.charge(gs)
-        period = codec.period(end_raw)
         award = directory.awards.get(account)
         if award is not None:
             org_id = award.organisation_id
             in_dates = award.starts_epoch <= end_epoch < award.ends_epoch
             if in_dates and chargeable:
                 on_cap[award.id].append(
-                    _Item(rid, order_key(end_epoch, cluster, job_id, codec.epoch(submit_raw)),
-                          award, org_id, accel, cluster, job_id, submit_raw, end_raw, period,
-                          gs, full_list, entry.id)
+                    _Item(
+                        rid,
+                        order_key(end_epoch, cluster, job_id, submit_epoch),
+                        award,
+                        org_id,
+                        accel,
+                        cluster,
+                        job_id,
+                        submit_raw,
+                        end_raw,
+                        period,
+                        gs,
+                        full_list,
+                        entry.id,
+                    )
                 )
                 continue
             if not chargeable:
@@ -482,14 +569,23 @@ def post_usage(
         rate = rates.get(award_id)
         if rate is None:
             rate = rates[award_id] = Rate(terms.subsidy_rate)
-        _rate_award(writer, codec, batch, terms, rate, cap_of(terms), on_cap.get(award_id, []),
-                    retracted.get(award_id, []), retracted_ids)
+        _rate_award(
+            writer,
+            codec,
+            batch,
+            terms,
+            rate,
+            cap_of(terms),
+            on_cap.get(award_id, []),
+            retracted.get(award_id, []),
+            retracted_ids,
+        )
         batch.report.awards_touched.add(award_id)
 
     # 4. one journal, the rows, the cursor.
     book = AccountBook(session, clock)
     lines: list[tuple[uuid.UUID, int]] = []
-    for (kind, owner), amount in batch.lines.items():
+    for (kind, owner), amount in sorted(batch.lines().items(), key=lambda kv: str(kv[0])):
         if amount == 0:
             continue
         terms = directory.award_by_id.get(owner) if owner is not None else None
@@ -512,11 +608,18 @@ def post_usage(
     )
     if journal_id is not None:
         batch.report.journals = 1
-        rows = [(*row[:17], journal_id, row[18]) for row in batch.rows]
-    else:
-        rows = batch.rows
-    writer.insert("usage_charge", CHARGE_COLUMNS, rows)
+        journal_db = batch.enc(journal_id)
+        for row in batch.rows:
+            row[17] = journal_db
+    writer.insert("usage_charge", CHARGE_COLUMNS, batch.rows, encoded=True)
     advance(session, last_id)
+    near_cap = {
+        a: state.caps[a].consumed
+        for a in batch.report.awards_touched
+        if a in state.caps
+        and state.caps[a].consumed * 100 >= min(THRESHOLDS) * directory.award_by_id[a].cap_minor
+    }
+    notify_burn_down(session, clock, near_cap)
     state.position = last_id
     return batch.report
 
@@ -533,7 +636,13 @@ def _load_cap(writer: BulkWriter, codec: _Codec, award_id: uuid.UUID) -> _AwardC
     max_key = max(
         (order_key(codec.epoch(e), c, j, codec.epoch(s)) for c, j, s, e in last), default=None
     )
-    return _AwardCap(int(consumed or 0), max_key)
+    refused = bool(
+        writer.fetch(
+            "SELECT 1 FROM usage_charge WHERE award_id = ? AND kind = ? LIMIT 1",
+            (award_id, ChargeKind.REFUSED.value),
+        )
+    )
+    return _AwardCap(int(consumed or 0), max_key, refused)
 
 
 def _rate_award(
@@ -559,24 +668,32 @@ def _rate_award(
     items = sorted(new, key=lambda i: i.key)
     if not retracted and (cap.max_key is None or kmin > cap.max_key):
         for item in items:
-            amounts = within_award(item.full_list, rate, terms.cap_minor - cap.consumed, policy)
-            cap.consumed += amounts.subsidy_minor
-            batch.emit_item(1, amounts, item)
+            _rate_new(batch, item, rate, terms, cap)
         cap.max_key = items[-1].key
+        return
+    # Out of order, but the cap binds nowhere: every record gets its full split in any order.
+    splits = sum(rate.split(i.full_list)[0] for i in items)
+    if not cap.refused and cap.consumed + splits <= terms.cap_minor:
+        for item in items:
+            _rate_new(batch, item, rate, terms, cap)
+        _raise_max(cap, items)
         return
     # A late record (or a retraction): re-rate the tail from kmin, as if in order.
     kmin_raw = min(
         [(i.key, i.end_raw) for i in new]
         + [
-            (order_key(codec.epoch(r.end_raw), r.cluster, r.job_id, codec.epoch(r.submit_raw)),
-             r.end_raw)
+            (
+                order_key(codec.epoch(r.end_raw), r.cluster, r.job_id, codec.epoch(r.submit_raw)),
+                r.end_raw,
+            )
             for r in retracted
         ],
         key=lambda kv: kv[0],
     )[1]
     stored = _stored(
-        writer.fetch(f"{_CHARGE_SELECT} WHERE award_id = ? AND end_time >= ?",
-                     (terms.id, kmin_raw)),
+        writer.fetch(
+            f"{_CHARGE_SELECT} WHERE award_id = ? AND end_time >= ?", (terms.id, kmin_raw)
+        ),
         codec,
     )
     tail: list[_Item] = []
@@ -587,17 +704,29 @@ def _rate_award(
         if key < kmin:
             continue
         tail.append(
-            _Item(s.record_id, key, terms, s.organisation_id, s.accelerator_type, s.cluster,
-                  s.job_id, s.submit_raw, s.end_raw, s.period, s.gpu_seconds,
-                  s.amounts.list_minor + s.amounts.credited_minor, s.price_version_id,
-                  current=s.amounts)
+            _Item(
+                s.record_id,
+                key,
+                terms,
+                s.organisation_id,
+                s.accelerator_type,
+                s.cluster,
+                s.job_id,
+                s.submit_raw,
+                s.end_raw,
+                s.period,
+                s.gpu_seconds,
+                s.amounts.list_minor + s.amounts.credited_minor,
+                s.price_version_id,
+                current=s.amounts,
+            )
         )
-    running = cap.consumed - sum(
-        t.current.subsidy_minor for t in tail if t.current is not None
-    )
+    running = cap.consumed - sum(t.current.subsidy_minor for t in tail if t.current is not None)
     for item in sorted(tail + items, key=lambda i: i.key):
         amounts = within_award(item.full_list, rate, terms.cap_minor - running, policy)
         running += amounts.subsidy_minor
+        if amounts.kind is ChargeKind.REFUSED:
+            cap.refused = True
         if item.current is None:
             batch.emit_item(1, amounts, item)
         elif item.current != amounts:
@@ -607,6 +736,21 @@ def _rate_award(
     cap.consumed = running
     top = max((i.key for i in tail + items), default=None)
     if top is not None and (cap.max_key is None or top > cap.max_key):
+        cap.max_key = top
+
+
+def _rate_new(batch: _Batch, item: _Item, rate: Rate, terms: AwardTerms, cap: _AwardCap) -> None:
+    amounts = within_award(item.full_list, rate, terms.cap_minor - cap.consumed,
+                           terms.over_cap_policy)
+    cap.consumed += amounts.subsidy_minor
+    if amounts.kind is ChargeKind.REFUSED:
+        cap.refused = True
+    batch.emit_item(1, amounts, item)
+
+
+def _raise_max(cap: _AwardCap, items: list[_Item]) -> None:
+    top = max(i.key for i in items)
+    if cap.max_key is None or top > cap.max_key:
         cap.max_key = top
 
 

@@ -51,7 +51,17 @@ class AccountBook:
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session
         self.clock = clock
-        self._ids: dict[str, uuid.UUID] = {}
+        self._ids: dict[str, uuid.UUID] | None = None
+
+    def _known(self) -> dict[str, uuid.UUID]:
+        if self._ids is None:
+            self._ids = {
+                code: account_id
+                for code, account_id in self.session.execute(
+                    select(LedgerAccount.code, LedgerAccount.id)
+                ).all()
+            }
+        return self._ids
 
     def id_for(
         self,
@@ -72,7 +82,8 @@ class AccountBook:
         else:
             owner = None
         code = account_code(kind, owner)
-        found = self._ids.get(code)
+        known = self._known()
+        found = known.get(code)
         if found is not None:
             return found
         dialect = self.session.connection().dialect.name
@@ -96,7 +107,7 @@ class AccountBook:
             select(LedgerAccount.id).where(LedgerAccount.code == code)
         )
         assert account_id is not None
-        self._ids[code] = account_id
+        known[code] = account_id
         return account_id
 
 

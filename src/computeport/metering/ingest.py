@@ -91,12 +91,20 @@ def accelerator_of(record: AccountingRecord) -> str:
     return (record.gpu_type or DEFAULT_ACCELERATOR).strip().lower()
 
 
-def digest_of(record: AccountingRecord, accelerator: str) -> str:
-    """16 hex digits over the billable content: equal records, equal digests."""
-    start = record.start_time.timestamp() if record.start_time is not None else ""
+def digest_of(
+    record: AccountingRecord, accelerator: str, start: object = None, end: object = None
+) -> str:
+    """16 hex digits over the billable content: equal records, equal digests.
+
+    ``start``/``end`` may pass the times already encoded for the database (any stable text
+    of the instant will do); by default the epoch seconds are used.
+    """
+    if end is None:
+        start = record.start_time.timestamp() if record.start_time is not None else ""
+        end = record.end_time.timestamp()
     text = (
         f"{record.account}|{record.user}|{record.partition}|{record.qos}|{accelerator}|"
-        f"{record.gpus}|{start}|{record.end_time.timestamp()}|{record.state}|"
+        f"{record.gpus}|{start}|{end}|{record.state}|"
         f"{record.chargeable}|{record.exit_code}|{record.gpu_seconds}"
     )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
@@ -191,13 +199,18 @@ def _ingest_batch(
 ) -> IngestReport:
     now = clock.now()
     now_epoch = now.timestamp()
+    dt = writer.dt
+    now_db = dt(now)
+    true, false = writer.flag(True), writer.flag(False)
     report = IngestReport(received=len(batch))
     good: list[tuple[object, ...]] = []
     bad: list[tuple[object, ...]] = []
     seen: set[tuple[str, str, datetime, str]] = set()
     for r in batch:
         acc = accelerator_of(r)
-        digest = digest_of(r, acc)
+        start_db = dt(r.start_time)
+        end_db = dt(r.end_time)
+        digest = digest_of(r, acc, start_db, end_db)
         key = (r.cluster, r.job_id, r.submit_time, digest)
         if key in seen:
             continue
@@ -213,7 +226,7 @@ def _ingest_batch(
             (
                 r.cluster,
                 r.job_id,
-                r.submit_time,
+                dt(r.submit_time),
                 digest,
                 r.account,
                 r.user,
@@ -221,16 +234,18 @@ def _ingest_batch(
                 r.qos or "normal",
                 acc,
                 r.gpus,
-                r.start_time,
-                r.end_time,
+                start_db,
+                end_db,
                 str(r.state),
-                r.chargeable,
+                true if r.chargeable else false,
                 r.exit_code,
                 r.gpu_seconds,
-                now,
+                now_db,
             )
         )
-    report.new = writer.insert("usage_record", _RECORD_COLUMNS, good, conflict=_KEY)
+    report.new = writer.insert(
+        "usage_record", _RECORD_COLUMNS, good, conflict=_KEY, encoded=True
+    )
     report.duplicates = len(batch) - report.new - len(bad)
     if bad:
         writer.insert("usage_quarantine", _QUARANTINE_COLUMNS, bad, conflict=_KEY)

@@ -1,0 +1,1 @@
+"""Monthly period close: co-payment invoices, credit notes and the funder's subsidy statements."""

@@ -1,0 +1,264 @@
+"""Closing a month: one document per organisation (and per award for the funder), numbered.
+
+What a close does, in one transaction under the billing lock (so no rating interleaves):
+
+- it takes a snapshot ``S`` = the highest ``usage_charge.id`` now;
+- the charges of the period not covered by an earlier close of the same period (ids in
+  ``(S_prev, S]``) are summed per organisation → award → accelerator type;
+- the first close of a period issues an INVOICE per organisation with usage (lines: GPU-hours,
+  list amount, subsidy, amount due, credited) and a SUBSIDY_STATEMENT per award;
+- a later close of the same period (usage or corrections that arrived after it) issues
+  adjustment documents with the next sequence: a CREDIT_NOTE where the organisation owes
+  less, a supplementary INVOICE where it owes more.  Issued documents are never changed.
+
+Re-running a close with nothing new issues nothing, and rendering a document twice gives the
+same bytes: documents are rendered only from their stored rows, and the only date in them is
+the issue date (from the clock, or given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from computeport.billing.lock import lock_billing
+from computeport.billing.notices import notify_invoices_issued
+from computeport.invoicing.periods import parse_period
+from computeport.kit.clock import Clock, ensure_aware
+from computeport.kit.errors import Conflict
+from computeport.kit.ids import uuid7
+from computeport.models.award import Award
+from computeport.models.identity import Organisation
+from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
+from computeport.models.metering import UsageCharge, UsageRecord
+
+PAYMENT_TERMS_DAYS = 30
+PAYG_LABEL = "pay-as-you-go"
+PREFIX = {
+    DocumentKind.INVOICE: "INV",
+    DocumentKind.CREDIT_NOTE: "CN",
+    DocumentKind.SUBSIDY_STATEMENT: "SUB",
+}
+
+
+class PeriodNotOver(Conflict):
+    """A month can be closed only once it has ended."""
+
+
+@dataclass
+class CloseReport:
+    """What a close issued."""
+
+    period: str
+    snapshot: int
+    documents: list[str] = field(default_factory=list)
+    unposted_records: int = 0
+    """Records ingested but not yet rated: close after ``billing post`` to include them."""
+
+
+@dataclass
+class _Line:
+    award_id: uuid.UUID | None
+    accelerator_type: str
+    jobs: int = 0
+    gpu_seconds: int = 0
+    list_minor: int = 0
+    subsidy_minor: int = 0
+    due_minor: int = 0
+    credited_minor: int = 0
+
+    def empty(self) -> bool:
+        return not (self.gpu_seconds or self.list_minor or self.subsidy_minor or self.due_minor
+                    or self.credited_minor or self.jobs)
+
+
+def _number(session: Session, kind: DocumentKind, period: str) -> str:
+    prefix = f"{PREFIX[kind]}-{period}-"
+    count = session.scalar(
+        select(func.count()).select_from(BillingDocument).where(
+            BillingDocument.number.like(f"{prefix}%")
+        )
+    )
+    return f"{prefix}{int(count or 0) + 1:04d}"
+
+
+def close_period(
+    session: Session,
+    clock: Clock,
+    period: str,
+    *,
+    issue_date: datetime | None = None,
+    render_hash: bool = True,
+) -> CloseReport:
+    """Close ``period`` (``YYYY-MM``): issue what the charges since its last close require."""
+    start, end = parse_period(period)
+    now = clock.now()
+    if now < end:
+        raise PeriodNotOver(
+            f"period {period} ends {end.isoformat()}; it cannot be closed before then",
+            field="period",
+        )
+    issued_at = ensure_aware(issue_date) if issue_date is not None else now
+    position = lock_billing(session)
+    session.flush()
+    snapshot = int(session.scalar(select(func.coalesce(func.max(UsageCharge.id), 0))) or 0)
+    previous = int(
+        session.scalar(
+            select(func.coalesce(func.max(BillingDocument.charges_through), 0)).where(
+                BillingDocument.period == period
+            )
+        )
+        or 0
+    )
+    report = CloseReport(period=period, snapshot=snapshot)
+    report.unposted_records = int(
+        session.scalar(
+            select(func.count())
+            .select_from(UsageRecord)
+            .where(UsageRecord.id > position, UsageRecord.end_time < end,
+                   UsageRecord.end_time >= start)
+        )
+        or 0
+    )
+    if snapshot <= previous:
+        return report
+    rows = session.execute(
+        select(
+            UsageCharge.organisation_id,
+            UsageCharge.award_id,
+            UsageCharge.accelerator_type,
+            func.sum(UsageCharge.sign),
+            func.sum(UsageCharge.gpu_seconds),
+            func.sum(UsageCharge.list_minor),
+            func.sum(UsageCharge.subsidy_minor),
+            func.sum(UsageCharge.copay_minor),
+            func.sum(UsageCharge.credited_minor),
+        )
+        .where(
+            UsageCharge.period == period,
+            UsageCharge.id > previous,
+            UsageCharge.id <= snapshot,
+        )
+        .group_by(UsageCharge.organisation_id, UsageCharge.award_id, UsageCharge.accelerator_type)
+    ).all()
+    by_org: dict[uuid.UUID, list[_Line]] = defaultdict(list)
+    by_award: dict[uuid.UUID, list[_Line]] = defaultdict(list)
+    for org_id, award_id, accel, jobs, gs, lst, sub, cop, cred in rows:
+        line = _Line(award_id, accel, int(jobs), int(gs), int(lst), int(sub), int(cop), int(cred))
+        if line.empty():
+            continue
+        by_org[org_id].append(line)
+        if award_id is not None:
+            by_award[award_id].append(line)
+    orgs = {
+        o.id: o
+        for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(by_org))))
+    }
+    awards = {
+        a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(by_award))))
+    }
+    refs = {a.id: a.reference for a in awards.values()}
+
+    def label(line: _Line) -> str:
+        return refs.get(line.award_id, PAYG_LABEL) if line.award_id else PAYG_LABEL
+
+    first = previous == 0 or not session.scalar(
+        select(func.count()).select_from(BillingDocument).where(BillingDocument.period == period)
+    )
+    issued: list[BillingDocument] = []
+    for org_id in sorted(by_org, key=lambda o: (orgs[o].name, str(o))):
+        lines = sorted(by_org[org_id], key=lambda ln: (label(ln), ln.accelerator_type))
+        due = sum(ln.due_minor for ln in lines)
+        kind = DocumentKind.CREDIT_NOTE if (not first and due < 0) else DocumentKind.INVOICE
+        doc = _issue(session, clock, kind, period, str(org_id), org_id, None, orgs[org_id].name,
+                     issued_at, snapshot, lines, label, render_hash)
+        report.documents.append(doc.number)
+        issued.append(doc)
+    notify_invoices_issued(session, clock, [d for d in issued if d.kind is DocumentKind.INVOICE])
+    for award_id in sorted(by_award, key=lambda a: refs[a]):
+        award = awards[award_id]
+        lines = sorted(by_award[award_id], key=lambda ln: ln.accelerator_type)
+        org = orgs[award.organisation_id]
+        doc = _issue(session, clock, DocumentKind.SUBSIDY_STATEMENT, period, str(award_id),
+                     award.organisation_id, award_id, f"{award.reference} — {org.name}",
+                     issued_at, snapshot, lines, label, render_hash)
+        report.documents.append(doc.number)
+    return report
+
+
+def _issue(
+    session: Session,
+    clock: Clock,
+    kind: DocumentKind,
+    period: str,
+    party_key: str,
+    organisation_id: uuid.UUID,
+    award_id: uuid.UUID | None,
+    party_name: str,
+    issued_at: datetime,
+    snapshot: int,
+    lines: list[_Line],
+    label: object,
+    render_hash: bool,
+) -> BillingDocument:
+    from computeport.invoicing.render import document_csv
+
+    sequence = int(
+        session.scalar(
+            select(func.count()).select_from(BillingDocument).where(
+                BillingDocument.party_key == party_key, BillingDocument.period == period
+            )
+        )
+        or 0
+    )
+    assert callable(label)
+    doc = BillingDocument(
+        id=uuid7(),
+        number=_number(session, kind, period),
+        kind=kind,
+        period=period,
+        sequence=sequence,
+        party_key=party_key,
+        organisation_id=organisation_id,
+        award_id=award_id,
+        party_name=party_name,
+        issued_at=issued_at,
+        due_at=issued_at + timedelta(days=PAYMENT_TERMS_DAYS),
+        gpu_seconds=sum(ln.gpu_seconds for ln in lines),
+        list_minor=sum(ln.list_minor for ln in lines),
+        subsidy_minor=sum(ln.subsidy_minor for ln in lines),
+        due_minor=sum(ln.due_minor for ln in lines),
+        charges_through=snapshot,
+        sha256="",
+        created_at=clock.now(),
+    )
+    doc.lines = [
+        DocumentLine(
+            id=uuid7(),
+            position=i,
+            award_id=ln.award_id,
+            award_reference=label(ln),
+            accelerator_type=ln.accelerator_type,
+            jobs=ln.jobs,
+            gpu_seconds=ln.gpu_seconds,
+            list_minor=ln.list_minor,
+            subsidy_minor=ln.subsidy_minor,
+            due_minor=ln.due_minor,
+            credited_minor=ln.credited_minor,
+        )
+        for i, ln in enumerate(lines, start=1)
+    ]
+    if render_hash:
+        doc.sha256 = hashlib.sha256(document_csv(doc).encode()).hexdigest()
+    session.add(doc)
+    session.flush()
+    return doc
+
+
+__all__ = ["PAYG_LABEL", "PAYMENT_TERMS_DAYS", "CloseReport", "PeriodNotOver", "close_period"]

@@ -1,0 +1,133 @@
+"""Rendering an issued document as CSV, HTML (Jinja2) and PDF (WeasyPrint).
+
+Deterministic by construction: everything comes from the stored document and its lines, in
+their stored order; no clock is read; the PDF carries no creation date.  Rendering the same
+document twice gives the same bytes (tested), which is what "re-running a closed period
+reproduces the same documents" means.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from computeport.kit.money import Money
+from computeport.kit.units import gpu_hours
+from computeport.models.invoicing import BillingDocument, DocumentKind
+
+_ENV = Environment(
+    loader=PackageLoader("computeport.invoicing", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    keep_trailing_newline=True,
+)
+
+TITLES = {
+    DocumentKind.INVOICE: "Invoice — co-payment for subsidised compute",
+    DocumentKind.CREDIT_NOTE: "Credit note",
+    DocumentKind.SUBSIDY_STATEMENT: "Subsidy statement",
+}
+
+
+@dataclass(frozen=True)
+class _Row:
+    award: str
+    accelerator: str
+    jobs: int
+    gpu_hours: str
+    list: str
+    subsidy: str
+    due: str
+    credited: str
+
+
+def _amount(minor: int) -> str:
+    """Plain major units with two decimals (CSV and tables): ``-1234.50``."""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def _rows(doc: BillingDocument, fmt: object = _amount) -> list[_Row]:
+    assert callable(fmt)
+    return [
+        _Row(
+            award=ln.award_reference,
+            accelerator=ln.accelerator_type,
+            jobs=ln.jobs,
+            gpu_hours=str(gpu_hours(ln.gpu_seconds)),
+            list=fmt(ln.list_minor),
+            subsidy=fmt(ln.subsidy_minor),
+            due=fmt(ln.due_minor),
+            credited=fmt(ln.credited_minor),
+        )
+        for ln in doc.lines
+    ]
+
+
+def document_csv(doc: BillingDocument) -> str:
+    """The document as CSV: a header block, then one row per line and a total row."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["number", doc.number])
+    w.writerow(["kind", doc.kind.value if hasattr(doc.kind, "value") else doc.kind])
+    w.writerow(["party", doc.party_name])
+    w.writerow(["period", doc.period])
+    w.writerow(["sequence", doc.sequence])
+    w.writerow(["issued", doc.issued_at.date().isoformat()])
+    w.writerow(["due", doc.due_at.date().isoformat()])
+    w.writerow(["currency", doc.currency])
+    w.writerow([])
+    w.writerow(
+        ["award", "accelerator", "jobs", "gpu_hours", "list", "subsidy", "amount_due", "credited"]
+    )
+    for r in _rows(doc):
+        w.writerow([r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy, r.due,
+                    r.credited])
+    w.writerow(
+        ["total", "", sum(ln.jobs for ln in doc.lines), str(gpu_hours(doc.gpu_seconds)),
+         _amount(doc.list_minor), _amount(doc.subsidy_minor), _amount(doc.due_minor),
+         _amount(sum(ln.credited_minor for ln in doc.lines))]
+    )
+    return out.getvalue()
+
+
+def document_html(doc: BillingDocument) -> str:
+    """The document as a self-contained HTML page (also the source of the PDF)."""
+    def money(minor: int) -> str:
+        return Money(minor, doc.currency).format()
+
+    kind = DocumentKind(doc.kind)
+    return _ENV.get_template("document.html.j2").render(
+        doc=doc,
+        title=TITLES[kind],
+        party_label="Funder statement for" if kind is DocumentKind.SUBSIDY_STATEMENT
+        else "Bill to",
+        issued=doc.issued_at.date().isoformat(),
+        due_date=doc.due_at.date().isoformat(),
+        show_due=kind is DocumentKind.INVOICE,
+        lines=_rows(doc, money),
+        total=_Row(
+            award="",
+            accelerator="",
+            jobs=sum(ln.jobs for ln in doc.lines),
+            gpu_hours=str(gpu_hours(doc.gpu_seconds)),
+            list=money(doc.list_minor),
+            subsidy=money(doc.subsidy_minor),
+            due=money(doc.due_minor),
+            credited=money(sum(ln.credited_minor for ln in doc.lines)),
+        ),
+    )
+
+
+def document_pdf(doc: BillingDocument) -> bytes:
+    """The document as PDF (WeasyPrint; font Noto Sans CJK TC for Chinese names)."""
+    from weasyprint import HTML
+
+    pdf: bytes = HTML(string=document_html(doc)).write_pdf()
+    return pdf
+
+
+__all__ = ["document_csv", "document_html", "document_pdf"]

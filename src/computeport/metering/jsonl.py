@@ -1,0 +1,125 @@
+"""Accounting records as JSON lines (one :class:`AccountingRecord` per line).
+
+The portable exchange format for ``computeport billing ingest FILE``: keys are the
+``AccountingRecord`` field names, times ISO 8601 with ``Z``.  A bad line raises
+:class:`ValidationFailed` naming the line and the field, and nothing is ingested.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.kit.clock import ensure_aware, isoformat_z
+from computeport.kit.errors import ValidationFailed
+
+_REQUIRED = (
+    "cluster",
+    "job_id",
+    "submit_time",
+    "account",
+    "end_time",
+    "gpus",
+    "gpu_seconds",
+)
+
+
+def _time(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{where}: not a time: {value!r}", field=where)
+    try:
+        return ensure_aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError as exc:
+        raise ValidationFailed(f"{where}: not an ISO 8601 UTC time: {value!r}",
+                               field=where) from exc
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{where}: not an integer: {value!r}", field=where)
+    return value
+
+
+def record_from_dict(data: dict[str, Any], where: str = "record") -> AccountingRecord:
+    """Build a record from one decoded line, checking types."""
+    for key in _REQUIRED:
+        if key not in data:
+            raise ValidationFailed(f"{where}: missing field {key!r}", field=key)
+    try:
+        state = JobState(str(data.get("state", "COMPLETED")))
+    except ValueError as exc:
+        raise ValidationFailed(f"{where}: unknown job state {data.get('state')!r}",
+                               field="state") from exc
+    start = data.get("start_time")
+    end = _time(data["end_time"], f"{where}.end_time")
+    start_time = _time(start, f"{where}.start_time") if start is not None else None
+    gpus = _int(data["gpus"], f"{where}.gpus")
+    gpu_seconds = _int(data["gpu_seconds"], f"{where}.gpu_seconds")
+    elapsed = data.get("elapsed_seconds")
+    if elapsed is None:
+        elapsed = int((end - start_time).total_seconds()) if start_time is not None else 0
+    return AccountingRecord(
+        cluster=str(data["cluster"]),
+        job_id=str(data["job_id"]),
+        submit_time=_time(data["submit_time"], f"{where}.submit_time"),
+        account=str(data["account"]),
+        user=str(data.get("user", "")),
+        partition=str(data.get("partition", "")),
+        gpus=gpus,
+        gpu_type=data.get("gpu_type"),
+        start_time=start_time,
+        end_time=end,
+        state=state,
+        exit_code=_int(data.get("exit_code", 0), f"{where}.exit_code"),
+        elapsed_seconds=_int(elapsed, f"{where}.elapsed_seconds"),
+        gpu_seconds=gpu_seconds,
+        chargeable=bool(data.get("chargeable", True)),
+        cancelled_by=data.get("cancelled_by"),
+        name=str(data.get("name", "")),
+        qos=str(data.get("qos", "")),
+    )
+
+
+def record_to_dict(record: AccountingRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, datetime):
+            value = isoformat_z(value)
+        elif isinstance(value, JobState):
+            value = value.value
+        out[f.name] = value
+    return out
+
+
+def read_jsonl(path: Path) -> list[AccountingRecord]:
+    """Every record of a JSON-lines file; the first bad line aborts with its number."""
+    return list(parse_lines(path.read_text(encoding="utf-8").splitlines(), str(path)))
+
+
+def parse_lines(lines: Iterable[str], name: str = "input") -> Iterator[AccountingRecord]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"{where}: not JSON ({exc.msg})", field="line") from exc
+        if not isinstance(data, dict):
+            raise ValidationFailed(f"{where}: expected an object", field="line")
+        yield record_from_dict(data, where)
+
+
+def write_jsonl(path: Path, records: Iterable[AccountingRecord]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for r in records:
+            out.write(json.dumps(record_to_dict(r), sort_keys=True) + "\n")
+
+
+__all__ = ["parse_lines", "read_jsonl", "record_from_dict", "record_to_dict", "write_jsonl"]
