@@ -39,5 +39,17 @@ def _register() -> None:
     app.add_typer(award.app, name="award")
     app.add_typer(notify.app, name="notify")
 
+    from computeport.cli import seed
+
+    app.add_typer(seed.app, name="seed")
+
+    from computeport.cli import capacity
+
+    app.add_typer(capacity.app, name="capacity")
+
+    from computeport.cli import billing
+
+    app.add_typer(billing.app, name="billing")
+
 
 _register()
