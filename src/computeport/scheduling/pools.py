@@ -69,6 +69,27 @@ class NodePool:
         b = self.buckets
         return any(b[f] for f in range(g, self.G + 1))
 
+    def caps(self, pinned: Collection[int] = ()) -> tuple[int, int, int, int]:
+        """``(max free on a node, whole free nodes)``, overall and outside ``pinned``.
+
+        A one-node job of ``g`` fits iff ``g ≤ max free``; a gang of ``k`` iff ``k ≤ whole``.
+        """
+        b = self.buckets
+        maxfree = 0
+        maxfree_out = 0
+        for f in range(self.G, 0, -1):
+            bucket = b[f]
+            if bucket:
+                if not maxfree:
+                    maxfree = f
+                if len(bucket) > len(pinned) or any(n not in pinned for n in bucket):
+                    maxfree_out = f
+                    break
+        whole = len(b[self.G])
+        free = self.free
+        whole_out = whole - sum(1 for n in pinned if free[n] == self.G)
+        return maxfree, whole, maxfree_out, whole_out
+
     def fits_outside(self, g: int, k: int, pinned: Collection[int]) -> bool:
         """Whether the job fits now on nodes not in ``pinned``."""
         b = self.buckets

@@ -50,9 +50,11 @@ class Scheduler:
     ``indexed=False`` forces the queue-scanning backfill everywhere (the reference path).
     """
 
-    def __init__(self, state: ClusterState, *, indexed: bool = True) -> None:
+    def __init__(self, state: ClusterState, *, indexed: bool = True, record: bool = True) -> None:
         self.state = state
         self.indexed = indexed
+        self.record = record
+        """``False``: starts are not returned as decisions (big replays; ``started`` has them)."""
         self.easy = state.policy.backfill is Backfill.EASY
         self.started: list[JobRun] = []
 
@@ -83,8 +85,14 @@ class Scheduler:
         if head is None or not self.easy:
             return
         pool = state.pools[part]
-        if pool.free_total == 0 or not any(pool.fits(g, k) for g, k in queue.shapes):
+        if pool.free_total == 0:
             return  # nothing could start however the reservation falls
+        if isinstance(pool, NodePool):
+            maxfree, whole, _, _ = pool.caps()
+            if not any((k <= whole) if k else (g <= maxfree) for g, k in queue.shapes):
+                return
+        elif not any(g <= pool.free_total for g, _ in queue.shapes):
+            return
         reservations = state.active_reservations(part, now)
         account = head.job.account
         running = state.running[part]
@@ -179,7 +187,8 @@ class Scheduler:
     ) -> None:
         self.state.start(run, nodes, now)
         self.started.append(run)
-        out.append(Decision(run.job.job_id, Action.START, why, now, nodes))
+        if self.record:
+            out.append(Decision(run.job.job_id, Action.START, why, now, nodes))
 
     # -- backfill ----------------------------------------------------------------------------
     def _backfill_scan(
@@ -241,10 +250,17 @@ class Scheduler:
         window = shadow - now
         while pool.free_total:
             best = -1
+            maxfree, whole, maxfree_out, whole_out = pool.caps(pinned)
             for (g, k), cls in shapes.items():
-                if not pool.fits(g, k):
+                if k:
+                    if k > whole:
+                        continue
+                    outside = k <= whole_out
+                elif g > maxfree:
                     continue
-                if pool.fits_outside(g, k, pinned):
+                else:
+                    outside = g <= maxfree_out
+                if outside:
                     key: int | None = cls.first()
                 else:
                     key = cls.first_with_est_at_most(window, entries)

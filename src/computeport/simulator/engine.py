@@ -72,7 +72,7 @@ class Engine:
         self.cluster = cluster
         self.policy = policy or PolicyConfig()
         self.state = ClusterState(cluster, self.policy, quotas, origin_s)
-        self.scheduler = Scheduler(self.state, indexed=indexed)
+        self.scheduler = Scheduler(self.state, indexed=indexed, record=keep_decisions)
         self.keep_accounting = keep_accounting
         self.keep_decisions = keep_decisions
         self.decisions: list[Decision] = []
@@ -356,31 +356,35 @@ class Engine:
     def results(self) -> list[JobResult]:
         """One result per submitted job, in submission order."""
         out: list[JobResult] = []
+        append = out.append
+        finished = JobState.FINISHED
         for run in self.state.runs:
             job = run.job
-            started = run.start >= 0 and run.state in (
-                JobState.FINISHED,
-                JobState.RUNNING,
-                JobState.CANCELLED,
-            )
-            reason = self.state.waiting_reason(run) if run.state is JobState.PENDING else run.reason
-            out.append(
+            state = run.state
+            if state is finished:
+                start: int | None = run.start
+                end: int | None = run.end
+                reason = run.reason
+            else:
+                started = run.start >= 0 and state in (JobState.RUNNING, JobState.CANCELLED)
+                start = run.start if started else None
+                end = run.end if started and state is JobState.CANCELLED else None
+                pending = state is JobState.PENDING
+                reason = self.state.waiting_reason(run) if pending else run.reason
+            append(
                 JobResult(
-                    job_id=job.job_id,
-                    submit_s=job.submit_s,
-                    start_s=run.start if started else None,
-                    end_s=run.end
-                    if run.state is JobState.FINISHED
-                    or (started and run.state is JobState.CANCELLED)
-                    else None,
-                    gpus=job.gpus,
-                    run_s=job.run_s,
-                    state=run.state,
-                    reason=reason,
-                    group=job.group,
-                    qos=str(job.qos),
-                    attempts=run.attempts,
-                    lost_gpu_s=run.lost_gpu_s,
+                    job.job_id,
+                    job.submit_s,
+                    start,
+                    end,
+                    job.gpus,
+                    job.run_s,
+                    state,
+                    reason,
+                    job.group,
+                    job.qos.value,
+                    run.attempts,
+                    run.lost_gpu_s,
                 )
             )
         return out
