@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from computeport.backends.protocol import NodeState
+from computeport.backends.protocol import JobState, NodeState
 from computeport.models.application import ApplicationStatus, WorkloadKind
 from computeport.models.award import AwardStatus
 from computeport.models.identity import OrganisationCategory, Role
+from computeport.models.invoicing import DocumentKind
 from computeport.models.review import AssignmentStatus
 from computeport.web import catalogue
 from computeport.web.i18n import negotiate, normalise, translator
@@ -44,6 +45,8 @@ def used_messages() -> set[str]:
     found.update(s.value for s in AssignmentStatus)
     found.update(w.value for w in WorkloadKind)
     found.update(SECTORS)
+    found.update(s.value.lower() for s in JobState)
+    found.update(k.value for k in DocumentKind)
     return found
 
 
@@ -94,3 +97,13 @@ def test_stored_locales_normalise() -> None:
     assert normalise("zh_HK") == "zh-Hant"
     assert normalise("zh-Hans") == "en"
     assert normalise(None) == "en"
+
+
+def test_catalogue_has_no_duplicate_keys() -> None:
+    import ast
+    import collections
+
+    tree = ast.parse(Path(catalogue.__file__).read_text(encoding="utf-8"))
+    table = next(node for node in ast.walk(tree) if isinstance(node, ast.Dict))
+    keys = [k.value for k in table.keys if isinstance(k, ast.Constant)]
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []

@@ -89,7 +89,12 @@ def optional_viewer(request: Request, session: PageSession) -> Viewer | None:
         sign_out(request)
         return None
     user = get_user(session, user_id, subject)
-    return Viewer(subject=subject, display_name=user.display_name, locale=normalise(user.locale))
+    return Viewer(
+        subject=subject,
+        display_name=user.display_name,
+        locale=normalise(user.locale),
+        posix_username=user.posix_username,
+    )
 
 
 def current_viewer(

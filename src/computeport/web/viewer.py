@@ -22,6 +22,7 @@ class Viewer:
     subject: Subject
     display_name: str
     locale: Locale
+    posix_username: str = ""
 
     @property
     def user_id(self) -> uuid.UUID:

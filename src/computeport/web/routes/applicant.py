@@ -11,23 +11,35 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from computeport.application import service as applications
 from computeport.application.errors import ApplicationNotFound
 from computeport.application.service import ComputeRequest
 from computeport.application.workflow import EDITABLE_STATES
+from computeport.award.errors import AwardNotFound
+from computeport.award.queries import get_readable, list_awards
+from computeport.backends.protocol import JobNotFound
 from computeport.envelope.service import get_scheme
 from computeport.identity.service import get_organisation
+from computeport.invoicing.render import document_csv, document_pdf
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
-from computeport.kit.errors import DomainError
+from computeport.kit.errors import DomainError, NotFound
 from computeport.models.application import Application, ApplicationStatus, Precision, WorkloadKind
+from computeport.models.award import Award, AwardStatus
 from computeport.scheme.service import open_calls
-from computeport.web.deps import CurrentViewer, PageClock, PageSession
+from computeport.web import charts
+from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
 from computeport.web.forms import Form
 from computeport.web.i18n import translator
+from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.security import checked_form
 from computeport.web.templating import render
 from computeport.web.viewer import Viewer
+from computeport.web.views.awards import award_uses, burn_down
+from computeport.web.views.invoices import organisation_document, organisation_documents
+from computeport.web.views.jobs import DEFAULT_SCRIPT, cancel_job, organisation_jobs, submit_job
+from computeport.web.views.usage import money_by_month
 
 router = APIRouter(prefix="/orgs/{organisation_id}", include_in_schema=False)
 
@@ -373,3 +385,185 @@ async def move_application(
         active="applications",
         status_code=409 if form.form_error else 400,
     )
+
+
+# -- awards, jobs, invoices ----------------------------------------------------------------
+
+
+def _awards(session: Session, viewer: Viewer, organisation_id: uuid.UUID) -> list[Award]:
+    return list_awards(session, viewer.subject, organisation_id=organisation_id, limit=500)
+
+
+@router.get("/awards")
+def award_list(
+    request: Request,
+    organisation_id: uuid.UUID,
+    viewer: CurrentViewer,
+    session: PageSession,
+) -> Response:
+    page = _base(session, viewer, organisation_id)
+    page["uses"] = award_uses(session, _awards(session, viewer, organisation_id))
+    return _page(request, "applicant/awards.html", page, viewer)
+
+
+@router.get("/awards/{award_id}")
+def award_detail(
+    request: Request,
+    organisation_id: uuid.UUID,
+    award_id: uuid.UUID,
+    viewer: CurrentViewer,
+    session: PageSession,
+    clock: PageClock,
+) -> Response:
+    page = _base(session, viewer, organisation_id)
+    award = get_readable(session, viewer.subject, award_id)
+    if award.organisation_id != organisation_id:
+        raise AwardNotFound(f"award {award_id} not found")
+    use = award_uses(session, [award])[0]
+    burn = burn_down(session, use, clock.now())
+    _ = translator(viewer.locale)
+    future = len(burn.months) - len(burn.remaining_hours)
+    padded: list[float | None] = [*burn.remaining_hours, *([None] * future)]
+    spec = charts.lines(
+        burn.months,
+        [
+            (_("GPU-hours left"), padded),
+            (_("Even pace"), burn.ideal_hours),
+        ],
+        y_title=_("GPU-hours"),
+        dashed=(_("Even pace"),),
+    )
+    months = money_by_month(session, award_id=award.id)
+    page.update(use=use, burn=burn, chart=spec, months=months)
+    return _page(request, "applicant/award.html", page, viewer)
+
+
+@router.get("/jobs")
+def job_list(
+    request: Request,
+    organisation_id: uuid.UUID,
+    viewer: CurrentViewer,
+    session: PageSession,
+    cluster: PageCluster,
+) -> Response:
+    page = _base(session, viewer, organisation_id)
+    awards = _awards(session, viewer, organisation_id)
+    page.update(
+        jobs=organisation_jobs(cluster, awards) if cluster is not None else None,
+        awards=[a for a in awards if a.status is AwardStatus.ACTIVE],
+        errors={},
+        form_error=None,
+        values={
+            "name": "train",
+            "gpus": "8",
+            "time_limit_minutes": "240",
+            "script": DEFAULT_SCRIPT,
+        },
+        reason_labels=REASON_LABELS,
+        submitted=request.query_params.get("submitted"),
+    )
+    return _page(request, "applicant/jobs.html", page, viewer)
+
+
+@router.post("/jobs")
+async def submit(
+    request: Request,
+    organisation_id: uuid.UUID,
+    viewer: CurrentViewer,
+    session: PageSession,
+    cluster: PageCluster,
+) -> Response:
+    page = _base(session, viewer, organisation_id)
+    awards = _awards(session, viewer, organisation_id)
+    form = Form(await checked_form(request), translator(viewer.locale))
+    active = [a for a in awards if a.status is AwardStatus.ACTIVE]
+    award = form.choice("award_id", [str(a.id) for a in active])
+    gpus = form.integer("gpus", minimum=1, maximum=4096)
+    limit = form.integer("time_limit_minutes", minimum=1, maximum=14 * 24 * 60)
+    name = form.text("name", max_length=64)
+    script = form.text("script", required=True, max_length=100_000)
+    if script and not script.startswith("#!"):
+        form.errors["script"] = form._("A batch script starts with #!.")
+    if cluster is None:
+        form.form_error = form._("The cluster is not connected.")
+    if form.ok and cluster is not None and award and gpus and limit:
+        try:
+            job_id = submit_job(
+                cluster,
+                active,
+                award_id=uuid.UUID(award),
+                user=viewer.posix_username,
+                name=name,
+                gpus=gpus,
+                time_limit_minutes=limit,
+                script=script.replace("\r\n", "\n") + ("" if script.endswith("\n") else "\n"),
+            )
+        except DomainError as error:
+            form.absorb(error, ("award_id", "gpus", "time_limit_minutes", "name", "script"))
+        else:
+            return RedirectResponse(
+                f"/orgs/{organisation_id}/jobs?submitted={job_id}", status_code=303
+            )
+    page.update(
+        jobs=organisation_jobs(cluster, awards) if cluster is not None else None,
+        awards=active,
+        errors=form.errors,
+        form_error=form.form_error,
+        values={n: form.raw(n) for n in ("name", "gpus", "time_limit_minutes", "script")},
+        reason_labels=REASON_LABELS,
+        submitted=None,
+    )
+    return _page(request, "applicant/jobs.html", page, viewer, status=400)
+
+
+@router.post("/jobs/{job_id}/cancel")
+async def cancel(
+    request: Request,
+    organisation_id: uuid.UUID,
+    job_id: str,
+    viewer: CurrentViewer,
+    session: PageSession,
+    cluster: PageCluster,
+) -> Response:
+    _base(session, viewer, organisation_id)
+    await checked_form(request)
+    if cluster is None:
+        raise JobNotFound(f"no job {job_id}")
+    cancel_job(cluster, _awards(session, viewer, organisation_id), job_id)
+    return RedirectResponse(f"/orgs/{organisation_id}/jobs", status_code=303)
+
+
+@router.get("/invoices")
+def invoice_list(
+    request: Request, organisation_id: uuid.UUID, viewer: CurrentViewer, session: PageSession
+) -> Response:
+    page = _base(session, viewer, organisation_id)
+    page["months"] = money_by_month(session, organisation_id=organisation_id)
+    page["documents"] = organisation_documents(session, organisation_id)
+    return _page(request, "applicant/invoices.html", page, viewer)
+
+
+@router.get("/invoices/{document_id}.{fmt}")
+def invoice_file(
+    organisation_id: uuid.UUID,
+    document_id: uuid.UUID,
+    fmt: str,
+    viewer: CurrentViewer,
+    session: PageSession,
+) -> Response:
+    """An invoice as PDF (rendered by the invoicing service) or CSV."""
+    _member(viewer, organisation_id)
+    doc = organisation_document(session, organisation_id, document_id)
+    if fmt == "pdf":
+        return Response(
+            document_pdf(doc),
+            media_type="application/pdf",
+            headers={"content-disposition": f'inline; filename="{doc.number}.pdf"'},
+        )
+    if fmt == "csv":
+        return Response(
+            document_csv(doc),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{doc.number}.csv"'},
+        )
+    raise NotFound(f"no format {fmt}")
