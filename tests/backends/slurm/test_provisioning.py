@@ -13,6 +13,7 @@ from computeport.backends.protocol import (
     AttachQos,
     AwardAllocation,
     AwardState,
+    BackendOutputInvalid,
     Change,
     CreateAccount,
     CreateQos,
@@ -25,14 +26,16 @@ from computeport.backends.protocol import (
     RemoveMember,
     UpdateQos,
 )
-from computeport.backends.slurm.provisioning import ActualState, change_argv, plan_changes
+from computeport.backends.slurm.provisioning import (
+    ActualState,
+    actual_state_from,
+    change_argv,
+    plan_changes,
+    split_sessions,
+)
 from computeport.backends.slurm.sacctmgr import (
     SlurmAccount,
     SlurmQos,
-    parse_accounts,
-    parse_associations,
-    parse_qos,
-    parse_users,
 )
 from computeport.kit.errors import ValidationFailed
 from tests.backends.slurm.recorded_data import text
@@ -52,20 +55,23 @@ def award(name: str = "aw1", org: str = "org_a", members: tuple[str, ...] = ("al
 
 
 def recorded_state() -> ActualState:
-    accounts = {a.name: a for a in parse_accounts(text("sacctmgr-show-account.txt"))}
-    assocs = parse_associations(text("sacctmgr-show-assoc.txt"))
-    merged = {}
-    for a in assocs:
-        if not a.user and a.account in accounts:
-            merged[a.account] = replace(
-                accounts[a.account], parent=a.parent, qos=a.qos, default_qos=a.default_qos
-            )
-    return ActualState(
-        accounts=merged,
-        qos={q.name: q for q in parse_qos(text("sacctmgr-show-qos.txt"))},
-        members=frozenset((a.account, a.user) for a in assocs if a.user),
-        user_default_account=parse_users(text("sacctmgr-show-user.txt")),
+    return actual_state_from(
+        text("sacctmgr-show-account.txt"),
+        text("sacctmgr-show-assoc.txt"),
+        text("sacctmgr-show-qos.txt"),
+        text("sacctmgr-show-user.txt"),
     )
+
+
+def test_one_sacctmgr_session_answers_all_four_shows() -> None:
+    """The batch read (commands on stdin) splits back into the four tables."""
+    tables = split_sessions(text("sacctmgr-show-batch.txt"), 4)
+    state = actual_state_from(*tables)
+    assert state.accounts["aw1"].parent == "org_a"
+    assert "aw1" in state.qos
+    assert ("aw1", "nobody") in state.members
+    with pytest.raises(BackendOutputInvalid, match="tables for 4 show commands"):
+        split_sessions("\n".join(text("sacctmgr-show-batch.txt").splitlines()[:-12]), 4)
 
 
 def simulate(actual: ActualState, changes: tuple[Change, ...]) -> ActualState:

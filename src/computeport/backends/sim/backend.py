@@ -57,9 +57,9 @@ from computeport.backends.slurm.provisioning import AWARD_DESCRIPTION, plan_chan
 from computeport.kit.clock import Clock, from_epoch_seconds, to_epoch_seconds
 from computeport.kit.errors import NotFound
 from computeport.kit.units import UNLIMITED, Quota
+from computeport.scheduling import Action, PolicyConfig, ProjectQuota, Qos
 from computeport.scheduling import Job as CoreJob
 from computeport.scheduling import JobState as CoreState
-from computeport.scheduling import PolicyConfig, ProjectQuota, Qos
 from computeport.simulator import AccountingRecord as CoreRecord
 from computeport.simulator import Engine
 from computeport.simulator.records import JobStatus
@@ -131,15 +131,22 @@ class SimBackend:
         config = meta.get("background")
         self.background = None if config is None else BackgroundConfig.from_json(config)
         self.engine = Engine(
-            inventory.spec, policy or PolicyConfig(), origin_s=self.origin_s, quotas={}
+            inventory.spec,
+            policy or PolicyConfig(),
+            origin_s=self.origin_s,
+            quotas={},
+            keep_decisions=True,  # preemptions are read from the decisions (see _harvest)
         )
         self.book = AccountBook()
         self._quotas: dict[str, ProjectQuota] = {}
+        self._awardees: list[tuple[str, tuple[str, ...], int]] = []
         self._meta: dict[str, _Meta] = {}
         self._next_id = 1
         self._records: list[AccountingRecord] = []
         self._record_ends: list[int] = []
         self._requeued_at: dict[str, int] = {}
+        self._starts: dict[str, int] = {}
+        self._preempted: set[tuple[str, int]] = set()
         self._recent: deque[tuple[int, str]] = deque()
         self._stream = (
             None
@@ -194,7 +201,28 @@ class SimBackend:
         self._harvest()
 
     def _harvest(self) -> None:
-        for rec in self.engine.take_accounting():
+        """Collect ended attempts: the engine's accounting plus preempted attempts.
+
+        The engine's ``take_accounting`` does not (yet) report attempts ended by preemption,
+        so they are rebuilt from its decisions: a PREEMPT ends the attempt its last START began.
+        """
+        engine = self.engine
+        ended = [(r.end_s, 0, r) for r in engine.take_accounting()]
+        for d in engine.decisions:
+            if d.action is Action.START:
+                self._starts[d.job_id] = d.at_s
+            elif d.action is Action.PREEMPT and (d.job_id, d.at_s) not in self._preempted:
+                status = engine.status(d.job_id)
+                start = self._starts.get(d.job_id, d.at_s)
+                part = self.inventory.partition(self.inventory.default)
+                rec = CoreRecord(
+                    d.job_id, "", "", "", "", part.name, part.node_type.accelerator,
+                    status.gpus, (), status.submit_s, start, d.at_s, CoreState.PENDING,
+                )  # fmt: skip
+                ended.append((d.at_s, 1, rec))
+        engine.decisions.clear()
+        ended.sort(key=lambda e: (e[0], e[1]))
+        for _, _, rec in ended:
             self._add_record(rec)
 
     # ----------------------------------------------------------------------- provisioning
@@ -233,6 +261,7 @@ class SimBackend:
             if self._quotas.get(name) != quota:
                 self.engine.set_quota(name, quota)
         self._quotas = wanted
+        self._awardees = self._list_awardees()
 
     def _paused(self, account: str) -> bool:
         limits = self.book.limits_of(account)
@@ -333,7 +362,8 @@ class SimBackend:
         draw = stream.rng.random()
         candidates = self._candidates()
         need = job.gpus * job.time_limit_s
-        pick = choose_account(candidates, need, draw)
+        fits = job.gpus <= self.inventory.partition(self.inventory.default).gpus
+        pick = choose_account(candidates, need, draw) if fits else None
         if pick is None:
             self.background_dropped += 1
             return
@@ -353,18 +383,24 @@ class SimBackend:
         self._enqueue(job_id, data, job.submit_s)
 
     def _candidates(self) -> list[Candidate]:
-        out: list[Candidate] = []
-        state = self.engine.state
+        use = self.engine.state.quota_use
+        return [
+            Candidate(name, users, budget, budget - use(name).committed_gpu_s)
+            for name, users, budget in self._awardees
+        ]
+
+    def _list_awardees(self) -> list[tuple[str, tuple[str, ...], int]]:
+        """Active award accounts with members: who background jobs may be charged to."""
+        users: dict[str, list[str]] = {}
+        for account, user in sorted(self.book.members):
+            users.setdefault(account, []).append(user)
+        out: list[tuple[str, tuple[str, ...], int]] = []
         for name, row in sorted(self.book.accounts.items()):
-            if row.description != AWARD_DESCRIPTION:
-                continue
             limits = self.book.limits_of(name)
-            users = tuple(sorted(u for a, u in self.book.members if a == name))
-            if limits is None or limits.paused or not users:
+            if row.description != AWARD_DESCRIPTION or limits is None or limits.paused:
                 continue
-            budget = limits.gpu_minutes * 60
-            room = budget - state.quota_use(name).committed_gpu_s
-            out.append(Candidate(name, users, budget, room))
+            if users.get(name):
+                out.append((name, tuple(users[name]), limits.gpu_minutes * 60))
         return out
 
     def cancel(self, job_id: str) -> None:
@@ -513,6 +549,9 @@ class SimBackend:
     def _add_record(self, rec: CoreRecord) -> None:
         meta = self._meta[rec.job_id]
         if rec.state is CoreState.PENDING:  # preempted: the attempt ends, the job requeues
+            if (rec.job_id, rec.end_s) in self._preempted:
+                return
+            self._preempted.add((rec.job_id, rec.end_s))
             state = JobState.PREEMPTED
         else:
             state = job_state(rec.state, timed_out=meta.timed_out)

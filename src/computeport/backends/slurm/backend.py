@@ -23,9 +23,15 @@ from computeport.backends.protocol import (
     JobSpec,
     NodeInfo,
     PartitionInfo,
+    ProvisioningConflict,
     ProvisioningPlan,
 )
-from computeport.backends.slurm.provisioning import apply_change, plan_changes, read_actual_state
+from computeport.backends.slurm.provisioning import (
+    DeferredChange,
+    apply_change,
+    plan_changes,
+    read_actual_state,
+)
 from computeport.backends.slurm.runner import RetryPolicy, SlurmCommandFailed, SlurmRunner
 from computeport.backends.slurm.sacct import (
     EXIT_CODE_FORMAT,
@@ -76,9 +82,25 @@ class SlurmBackend:
         return plan_changes(desired, read_actual_state(self.runner, self.cluster))
 
     def apply(self, plan: ProvisioningPlan) -> None:
+        """Apply every change; removals blocked by active jobs are reported together at the end.
+
+        Each change is one atomic sacctmgr command and re-planning is idempotent, so applying
+        the rest and retrying the deferred removals at the next reconcile converges.
+        """
+        if plan.empty:
+            return
         actual = read_actual_state(self.runner, self.cluster)
+        deferred = []
         for change in plan.changes:
-            apply_change(self.runner, change, self.cluster, actual)
+            try:
+                apply_change(self.runner, change, self.cluster, actual)
+            except DeferredChange as exc:
+                deferred.append(str(exc))
+        if deferred:
+            raise ProvisioningConflict(
+                "applied all but these removals, which wait for active jobs to end "
+                "(cancel them, or reconcile again later): " + "; ".join(deferred)
+            )
 
     # -------------------------------------------------------------------------------- jobs
 

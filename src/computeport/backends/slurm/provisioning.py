@@ -17,12 +17,14 @@ Like a controller (after ColdFront's ``slurm_check``, with a typed diff instead 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from computeport.backends.protocol import (
     AddMember,
     AttachQos,
+    BackendOutputInvalid,
     Change,
     CreateAccount,
     CreateQos,
@@ -52,13 +54,22 @@ from computeport.backends.slurm.sacctmgr import (
     parse_users,
 )
 
-__all__ = ["ActualState", "apply_change", "change_argv", "plan_changes", "read_actual_state"]
+__all__ = [
+    "ActualState",
+    "DeferredChange",
+    "actual_state_from",
+    "apply_change",
+    "change_argv",
+    "plan_changes",
+    "read_actual_state",
+]
 
 ORG_DESCRIPTION = MANAGED_PREFIX + "org"
 AWARD_DESCRIPTION = MANAGED_PREFIX + "award"
 ORGANIZATION = "computeport"
 ROOT_ACCOUNT = "root"
 GPU_TRES = "gres/gpu"
+_ACTIVE_JOBS = re.compile(r"Job\(s\) active|JobID = \d+")
 _ALREADY_DONE = ("Nothing new added", "Nothing modified", "Nothing deleted", "already exists")
 
 
@@ -72,22 +83,53 @@ class ActualState:
     user_default_account: Mapping[str, str]
 
 
+def read_commands(cluster: str) -> str:
+    """The four ``show`` commands, sent on stdin to one sacctmgr session (one connection)."""
+    return "".join(
+        f"{line}\n"
+        for line in (
+            f"show account {format_arg(ACCOUNT_FORMAT)}",
+            f"show assoc cluster={cluster} {format_arg(ASSOC_FORMAT)}",
+            f"show qos {format_arg(QOS_FORMAT)}",
+            f"show user {format_arg(USER_FORMAT)}",
+        )
+    )
+
+
+def split_sessions(text: str, expected: int) -> list[str]:
+    """sacctmgr echoes each stdin command as ``sacctmgr: <command>``; cut its output there."""
+    sections: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("sacctmgr:"):
+            sections.append([])
+        elif sections:
+            sections[-1].append(line)
+    chunks = ["\n".join(lines) for lines in sections if any(ln.strip() for ln in lines)]
+    if len(chunks) != expected:
+        raise BackendOutputInvalid(
+            f"sacctmgr printed {len(chunks)} tables for {expected} show commands"
+        )
+    return chunks
+
+
 def read_actual_state(runner: SlurmRunner, cluster: str) -> ActualState:
-    """Four ``sacctmgr show`` calls, joined into one :class:`ActualState`."""
-    base = ["sacctmgr", "--parsable2"]
-    accounts = parse_accounts(
-        runner.run([*base, "show", "account", format_arg(ACCOUNT_FORMAT)]).stdout
-    )
-    assocs = parse_associations(
-        runner.run([*base, "show", "assoc", f"cluster={cluster}", format_arg(ASSOC_FORMAT)]).stdout
-    )
-    qos = parse_qos(runner.run([*base, "show", "qos", format_arg(QOS_FORMAT)]).stdout)
-    defaults = parse_users(runner.run([*base, "show", "user", format_arg(USER_FORMAT)]).stdout)
+    """One sacctmgr session with four ``show`` commands, joined into an :class:`ActualState`."""
+    text = runner.run(["sacctmgr", "--parsable2"], input_text=read_commands(cluster)).stdout
+    accounts_text, assoc_text, qos_text, users_text = split_sessions(text, 4)
+    return actual_state_from(accounts_text, assoc_text, qos_text, users_text)
+
+
+def actual_state_from(
+    accounts_text: str, assoc_text: str, qos_text: str, users_text: str
+) -> ActualState:
+    """Join the four ``sacctmgr show … -P`` tables (also used on recorded output in tests)."""
+    accounts = parse_accounts(accounts_text)
+    assocs = parse_associations(assoc_text)
     tree = {a.account: a for a in assocs if not a.user and not a.partition}
     merged = {}
     for acc in accounts:
         node = tree.get(acc.name)
-        if node is None:  # an account without an association on this cluster
+        if node is None:  # deleted, or without an association on this cluster
             continue
         merged[acc.name] = SlurmAccount(
             name=acc.name,
@@ -97,12 +139,11 @@ def read_actual_state(runner: SlurmRunner, cluster: str) -> ActualState:
             qos=node.qos,
             default_qos=node.default_qos,
         )
-    members = frozenset((a.account, a.user) for a in assocs if a.user and not a.partition)
     return ActualState(
         accounts=merged,
-        qos={q.name: q for q in qos},
-        members=members,
-        user_default_account=defaults,
+        qos={q.name: q for q in parse_qos(qos_text)},
+        members=frozenset((a.account, a.user) for a in assocs if a.user and not a.partition),
+        user_default_account=parse_users(users_text),
     )
 
 
@@ -250,13 +291,25 @@ def change_argv(change: Change, cluster: str, actual: ActualState | None = None)
     raise AssertionError(f"unknown change {change!r}")  # pragma: no cover
 
 
+class DeferredChange(Exception):
+    """A removal Slurm refuses while the association still has jobs; retried next reconcile."""
+
+
 def apply_change(
     runner: SlurmRunner, change: Change, cluster: str, actual: ActualState | None = None
 ) -> None:
-    """Run one change; Slurm saying it was already so is success (idempotent apply)."""
+    """Run one change; Slurm saying it was already so is success (idempotent apply).
+
+    Raises :class:`DeferredChange` when a removal must wait for active jobs to end.
+    """
     try:
         runner.run(change_argv(change, cluster, actual))
     except SlurmCommandFailed as exc:
-        if any(s in exc.stderr or s in exc.stdout for s in _ALREADY_DONE):
+        said = exc.stderr + "\n" + exc.stdout
+        if any(s in said for s in _ALREADY_DONE):
             return
+        if isinstance(change, RemoveMember | DeleteAccount | DeleteQos) and _ACTIVE_JOBS.search(
+            said
+        ):
+            raise DeferredChange(f"{change.describe()}: it still has active jobs") from None
         raise

@@ -1,0 +1,264 @@
+"""The ClusterBackend contract: one test suite every back end must pass unchanged.
+
+Use it by subclassing :class:`ClusterBackendContract` in a ``test_*.py`` module and providing a
+``harness`` fixture that returns a :class:`ContractHarness` for your back end::
+
+    class TestSimContract(ClusterBackendContract):
+        @pytest.fixture
+        def harness(self) -> ContractHarness:
+            backend = SimBackend(...)
+            return ContractHarness(
+                backend=backend,
+                member="alice",                          # a user the cluster may run jobs as
+                settle=lambda done, s: backend.run_until(done, s),  # advance time until done()
+                now=backend.clock.now,
+            )
+
+``settle(condition, seconds)`` must return True as soon as ``condition()`` holds, advancing the
+cluster as needed (a simulator moves its clock; Slurm polls real time), and False once
+``seconds`` of the cluster's time have passed without it.  Every test makes its own uniquely
+named award(s) and removes them at the end (reconcile to an empty desired state), so the suite
+can share a cluster with other tests.  Jobs name ``expected_run_seconds`` for simulators.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+
+from computeport.backends.protocol import (
+    AddMember,
+    AwardAllocation,
+    AwardState,
+    ClusterBackend,
+    CreateAccount,
+    CreateQos,
+    DeleteAccount,
+    DeleteQos,
+    DesiredState,
+    JobNotFound,
+    JobRejected,
+    JobSpec,
+    JobState,
+    PendingReason,
+    RemoveMember,
+    UpdateQos,
+    reconcile,
+)
+
+_counter = itertools.count()
+
+
+@dataclass
+class ContractHarness:
+    backend: ClusterBackend
+    member: str
+    settle: Callable[[Callable[[], bool], float], bool]
+    now: Callable[[], datetime]
+    workdir: str | None = None
+    other_member: str = "root"
+    prefix: str = "ct"
+    job_timeout_seconds: float = 60.0
+
+
+class ClusterBackendContract:
+    """Behaviour every :class:`ClusterBackend` shares.  Subclasses provide ``harness``."""
+
+    @pytest.fixture
+    def harness(self) -> ContractHarness:  # pragma: no cover - overridden
+        raise NotImplementedError("provide a `harness` fixture returning a ContractHarness")
+
+    @pytest.fixture
+    def names(self, harness: ContractHarness) -> Iterator[Callable[[str], str]]:
+        """Unique account names; everything made under them is removed afterwards."""
+        run = f"{os.getpid() % 10000}{next(_counter)}"
+
+        def name(stem: str) -> str:
+            return f"{harness.prefix}{stem}{run}"
+
+        yield name
+        backend = harness.backend
+        made = [j for j in backend.jobs() if j.account.startswith(harness.prefix)]
+        for job in made:
+            if not job.state.finished:
+                backend.cancel(job.job_id)
+        harness.settle(
+            lambda: all(
+                j.state.finished for j in backend.jobs() if j.account.startswith(harness.prefix)
+            ),
+            harness.job_timeout_seconds,
+        )
+        reconcile(backend, DesiredState())
+
+    def award(
+        self,
+        harness: ContractHarness,
+        names: Callable[[str], str],
+        *,
+        gpu_minutes: int = 600,
+        members: frozenset[str] | None = None,
+        state: AwardState = AwardState.ACTIVE,
+    ) -> AwardAllocation:
+        return AwardAllocation(
+            account_name=names("aw"),
+            org_account=names("org"),
+            members=frozenset({harness.member}) if members is None else members,
+            gpu_minutes=gpu_minutes,
+            state=state,
+        )
+
+    def job(
+        self, harness: ContractHarness, account: str, *, gpus: int = 1, minutes: int = 2
+    ) -> JobSpec:
+        return JobSpec(
+            account=account,
+            user=harness.member,
+            script="#!/bin/bash\necho computeport contract\n",
+            gpus=gpus,
+            time_limit_minutes=minutes,
+            name="contract",
+            workdir=harness.workdir,
+            expected_run_seconds=2,
+        )
+
+    # --------------------------------------------------------------------------- inventory
+
+    def test_inventory_adds_up(self, harness: ContractHarness) -> None:
+        nodes = harness.backend.nodes()
+        partitions = harness.backend.partitions()
+        assert nodes
+        assert partitions
+        by_name = {n.name: n for n in nodes}
+        for part in partitions:
+            assert part.gpus == sum(by_name[n].gpus for n in part.nodes)
+            assert 0 <= part.gpus_used <= part.gpus
+        for node in nodes:
+            assert 0 <= node.gpus_used <= node.gpus
+            assert set(node.partitions) <= {p.name for p in partitions}
+
+    # ------------------------------------------------------------------------ provisioning
+
+    def test_provisioning_creates_then_is_a_no_op(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(harness, names)
+        desired = DesiredState((alloc,))
+        plan = harness.backend.plan(desired)
+        assert CreateAccount(alloc.org_account, "root", "org") in plan.changes
+        assert CreateAccount(alloc.account_name, alloc.org_account, "award") in plan.changes
+        assert CreateQos(alloc.account_name, alloc.limits) in plan.changes
+        assert AddMember(alloc.account_name, harness.member) in plan.changes
+        assert harness.backend.plan(desired) == plan  # planning never writes
+        harness.backend.apply(plan)
+        assert harness.backend.plan(desired).empty
+        harness.backend.apply(plan)  # an already-applied plan is harmless
+        assert harness.backend.plan(desired).empty
+
+    def test_changes_are_typed_and_converge(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(
+            harness, names, members=frozenset({harness.member, harness.other_member})
+        )
+        reconcile(harness.backend, DesiredState((alloc,)))
+        changed = AwardAllocation(
+            alloc.account_name,
+            alloc.org_account,
+            frozenset({harness.member}),
+            gpu_minutes=1200,
+            gpu_cap=8,
+        )
+        plan = harness.backend.plan(DesiredState((changed,)))
+        assert set(plan.changes) == {
+            UpdateQos(alloc.account_name, alloc.limits, changed.limits),
+            RemoveMember(alloc.account_name, harness.other_member),
+        }
+        harness.backend.apply(plan)
+        assert harness.backend.plan(DesiredState((changed,))).empty
+
+    def test_removal_takes_away_only_what_it_made(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(harness, names)
+        reconcile(harness.backend, DesiredState((alloc,)))
+        plan = harness.backend.plan(DesiredState())
+        assert DeleteAccount(alloc.account_name) in plan.changes
+        assert DeleteAccount(alloc.org_account) in plan.changes
+        assert DeleteQos(alloc.account_name) in plan.changes
+        assert all(getattr(c, "name", "") != "root" for c in plan.changes)
+        harness.backend.apply(plan)
+        assert harness.backend.plan(DesiredState()).empty
+
+    # -------------------------------------------------------------------------------- jobs
+
+    def test_a_job_runs_and_is_accounted_once(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(harness, names)
+        reconcile(harness.backend, DesiredState((alloc,)))
+        since = harness.now() - timedelta(seconds=2)
+        job_id = harness.backend.submit(self.job(harness, alloc.account_name, gpus=2))
+        assert job_id in {j.job_id for j in harness.backend.jobs(account=alloc.account_name)}
+        assert harness.settle(
+            lambda: harness.backend.job(job_id).state.finished, harness.job_timeout_seconds
+        )
+        info = harness.backend.job(job_id)
+        assert info.state is JobState.COMPLETED
+        assert (info.account, info.user, info.gpus) == (alloc.account_name, harness.member, 2)
+
+        def accounted() -> bool:
+            until = harness.now() + timedelta(seconds=1)
+            return any(r.job_id == job_id for r in harness.backend.accounting(since, until))
+
+        assert harness.settle(accounted, harness.job_timeout_seconds)
+        until = harness.now() + timedelta(seconds=1)
+        first = [r for r in harness.backend.accounting(since, until) if r.job_id == job_id]
+        again = [r for r in harness.backend.accounting(since, until) if r.job_id == job_id]
+        assert first == again
+        (record,) = first
+        assert (record.account, record.user, record.gpus) == (alloc.account_name, harness.member, 2)
+        assert record.state is JobState.COMPLETED
+        assert record.gpu_seconds == record.gpus * record.elapsed_seconds
+        assert record.chargeable
+        assert record.key == (harness.backend.cluster, job_id, record.submit_time)
+        assert since <= record.end_time < until
+
+    def test_a_job_over_the_budget_waits_for_budget(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(harness, names, gpu_minutes=10)
+        reconcile(harness.backend, DesiredState((alloc,)))
+        job_id = harness.backend.submit(self.job(harness, alloc.account_name, gpus=8, minutes=5))
+        assert harness.settle(
+            lambda: harness.backend.job(job_id).pending_reason is PendingReason.BUDGET,
+            harness.job_timeout_seconds,
+        )
+        assert harness.backend.job(job_id).state is JobState.PENDING
+        harness.backend.cancel(job_id)
+        assert harness.settle(
+            lambda: harness.backend.job(job_id).state is JobState.CANCELLED,
+            harness.job_timeout_seconds,
+        )
+
+    def test_a_paused_award_takes_no_jobs(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(harness, names, state=AwardState.PAUSED)
+        reconcile(harness.backend, DesiredState((alloc,)))
+        with pytest.raises(JobRejected):
+            harness.backend.submit(self.job(harness, alloc.account_name))
+
+    def test_an_unknown_account_is_rejected(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        with pytest.raises(JobRejected):
+            harness.backend.submit(self.job(harness, names("nosuch")))
+
+    def test_an_unknown_job_is_not_found(self, harness: ContractHarness) -> None:
+        with pytest.raises(JobNotFound):
+            harness.backend.job("987654321")
