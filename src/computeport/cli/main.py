@@ -26,6 +26,15 @@ def _register() -> None:
 
     app.add_typer(db.app, name="db")
 
+    from computeport.cli import application, org, review, scheme, token
+
+    app.add_typer(org.org_app, name="org")
+    app.add_typer(org.user_app, name="user")
+    app.add_typer(token.app, name="token")
+    app.add_typer(scheme.app, name="scheme")
+    app.add_typer(application.app, name="app")
+    app.add_typer(review.app, name="review")
+
     from computeport.cli import serve
 
     app.command("serve")(serve.serve)

@@ -1,0 +1,1 @@
+"""Seed data: the Cyberport scenario of DESIGN.md (``computeport seed cyberport``)."""

@@ -1,0 +1,699 @@
+"""``computeport seed cyberport``: the Cyberport scenario of DESIGN.md, idempotently.
+
+Facts (../shared/notes/cyberport-facts.md): the HK$3,000,000,000 AI Subsidy Scheme launched
+7 Oct 2024 for three years; 70% of the list price, up to 90% in exceptional cases; published
+criteria "alignment with I&T and AI development needs" 25% and "reasonableness of the
+computing power requirement" 20%; applications in rolling batches; 20+ applications and 10
+approved (over HK$300M) by mid-2025, from universities, R&D centres, enterprises and
+government departments; one approved generative-AI R&D centre serves a chat assistant to
+government departments.  The AISC runs NVIDIA H800.
+
+Assumptions (marked ``is_assumption`` in the data or stated in the scheme's notes): the
+remaining 55% of the rubric, every organisation and project name, the list price used to size
+GPU-hours (:data:`ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR`), each award's cap, dates and terms.
+
+Running it twice changes nothing: every row is found by its natural key before it is made,
+and demo tokens are derived deterministically (:mod:`computeport.seed.demo`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from computeport.application.references import next_reference
+from computeport.application.service import transition as move_application
+from computeport.audit.service import record_transition
+from computeport.award.decide import decide
+from computeport.award.schemas import AwardLineIn, DecisionIn
+from computeport.identity import service as identity
+from computeport.identity.passwords import hash_password
+from computeport.identity.repository import user_by_email
+from computeport.kit.clock import ManualClock
+from computeport.models.application import Application, ApplicationStatus, Precision, WorkloadKind
+from computeport.models.award import Award
+from computeport.models.identity import (
+    ApiToken,
+    Membership,
+    Organisation,
+    OrganisationCategory,
+    Role,
+    User,
+)
+from computeport.models.scheme import Call, Scheme
+from computeport.progress.schedule import add_months
+from computeport.progress.service import (
+    ReportIn,
+    ReviewIn,
+    reports_of,
+    review_report,
+    submit_report,
+)
+from computeport.scheme.rubric import CriterionSpec
+from computeport.scheme.service import create_call, create_scheme
+from computeport.seed.demo import DEMO_ORGANISATION, demo_logins
+from computeport.seed.names import organisation_names
+
+S = ApplicationStatus
+Cat = OrganisationCategory
+
+SCHEME_CODE = "AISS"
+ENVELOPE_MINOR = 3_000_000_000_00
+LAUNCH = datetime(2024, 10, 7, tzinfo=UTC)
+ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR = Decimal(30)
+"""Assumption: the AISC list price is not public; HK$30 per H800 GPU-hour sizes the awards."""
+
+SCHEME_NOTES = (
+    "Facts: HK$3B over three years from 7 Oct 2024; 70% of the list price, up to 90% in "
+    "exceptional cases; criteria 'alignment with I&T and AI development needs' (25%) and "
+    "'reasonableness of the computing power requirement' (20%) are published. "
+    "Assumptions: the remaining 55% of the rubric (names and weights), the list price "
+    f"(HK${ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR} per H800 GPU-hour), every organisation, "
+    "project, cap and date in the seed data."
+)
+
+CRITERIA = [
+    CriterionSpec(
+        "alignment",
+        "Alignment with I&T and AI development needs in Hong Kong",
+        Decimal("0.25"),
+        "Innovation and novelty, contribution to HK I&T and AI, economic and social impact, "
+        "collaboration and ecosystem building.",
+    ),
+    CriterionSpec(
+        "compute_reasonableness",
+        "Reasonableness of the project's computing power requirement",
+        Decimal("0.20"),
+        "Compute and duration justified by model complexity, dataset size, batch size, "
+        "precision, training vs inference; necessary, fairly sized, with a sound schedule.",
+    ),
+    CriterionSpec(
+        "capability",
+        "Technical and financial capability",
+        Decimal("0.20"),
+        "Assumption: the published page is cut off after 'Technical & fin…'; weight assumed.",
+        is_assumption=True,
+    ),
+    CriterionSpec(
+        "team",
+        "Project team",
+        Decimal("0.15"),
+        "Assumption: criterion and weight not published.",
+        is_assumption=True,
+    ),
+    CriterionSpec(
+        "impact",
+        "Expected impact and outputs",
+        Decimal("0.20"),
+        "Assumption: criterion and weight not published.",
+        is_assumption=True,
+    ),
+]
+
+CALLS = [
+    ("Rolling intake 2024-25", LAUNCH, datetime(2025, 9, 30, tzinfo=UTC)),
+    ("Rolling intake 2025-27", datetime(2025, 10, 1, tzinfo=UTC), None),
+]
+
+
+def _d(y: int, m: int, d: int = 1) -> datetime:
+    return datetime(y, m, d, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """One seeded application and, where approved, its award (all values assumptions)."""
+
+    title: str
+    category: OrganisationCategory
+    org_name: str | None  # None: the k-th seeded organisation of the category
+    sector: str
+    status: ApplicationStatus
+    created: datetime
+    cap_hkd: int = 0  # approved projects: the HK$ subsidy cap
+    months: int = 12
+    rate: str | None = None
+    rate_reason: str = ""
+    tranches: tuple[int, ...] = (10_000,)
+    model_parameters: int | None = None
+    dataset_tokens: int | None = None
+    gpus: int = 256
+    reason: str = ""
+    report_accepted: bool = False
+
+
+GENAI_CENTRE = "Harbourview Generative AI R&D Centre (assumed name)"
+
+PROJECTS: list[ProjectSpec] = [
+    ProjectSpec(
+        "Government chat assistant on a Hong Kong LLM",
+        Cat.RD_CENTRE,
+        GENAI_CENTRE,
+        "public_sector",
+        S.APPROVED,
+        _d(2024, 10, 15),
+        68_000_000,
+        30,
+        model_parameters=70_000_000_000,
+        dataset_tokens=2_000_000_000_000,
+        gpus=1024,
+    ),
+    ProjectSpec(
+        "Cantonese-English foundation language model",
+        Cat.UNIVERSITY,
+        None,
+        "language",
+        S.APPROVED,
+        _d(2024, 10, 21),
+        52_000_000,
+        24,
+        tranches=(5000, 5000),
+        model_parameters=34_000_000_000,
+        dataset_tokens=1_500_000_000_000,
+        gpus=768,
+        report_accepted=True,
+    ),
+    ProjectSpec(
+        "Generative models for battery materials discovery",
+        Cat.RD_CENTRE,
+        None,
+        "materials",
+        S.APPROVED,
+        _d(2024, 11, 4),
+        45_000_000,
+        30,
+        gpus=512,
+    ),
+    ProjectSpec(
+        "Open protein-design models for synthetic biology",
+        Cat.UNIVERSITY,
+        None,
+        "biotech",
+        S.APPROVED,
+        _d(2024, 11, 12),
+        38_000_000,
+        24,
+        rate="0.9",
+        rate_reason="Exceptional: open weights for the public research community and "
+        "unique HK synthetic-biology capability (assumed reason).",
+        gpus=512,
+    ),
+    ProjectSpec(
+        "Medical imaging foundation model for radiology triage",
+        Cat.ENTERPRISE,
+        None,
+        "healthcare",
+        S.APPROVED,
+        _d(2024, 11, 20),
+        30_000_000,
+        24,
+        gpus=384,
+    ),
+    ProjectSpec(
+        "Credit-risk language model for SME lending",
+        Cat.ENTERPRISE,
+        None,
+        "fintech",
+        S.APPROVED,
+        _d(2024, 12, 2),
+        27_000_000,
+        24,
+        gpus=256,
+    ),
+    ProjectSpec(
+        "Nowcasting rainstorms with deep learning",
+        Cat.GOVERNMENT,
+        None,
+        "public_sector",
+        S.APPROVED,
+        _d(2024, 12, 9),
+        22_000_000,
+        30,
+        gpus=256,
+    ),
+    ProjectSpec(
+        "Bilingual legal-document retrieval model",
+        Cat.ENTERPRISE,
+        None,
+        "legal",
+        S.APPROVED,
+        _d(2025, 1, 6),
+        18_000_000,
+        24,
+        gpus=128,
+    ),
+    ProjectSpec(
+        "Traffic-signal optimisation with reinforcement learning",
+        Cat.ENTERPRISE,
+        None,
+        "smart_city",
+        S.APPROVED,
+        _d(2025, 1, 20),
+        12_000_000,
+        24,
+        gpus=128,
+    ),
+    ProjectSpec(
+        "Retail demand forecasting with multimodal models",
+        Cat.ENTERPRISE,
+        DEMO_ORGANISATION,
+        "retail",
+        S.APPROVED,
+        _d(2025, 2, 3),
+        10_000_000,
+        24,
+        tranches=(5000, 5000),
+        gpus=64,
+    ),
+    ProjectSpec(
+        "Humanoid robot grasping from video",
+        Cat.ENTERPRISE,
+        None,
+        "manufacturing",
+        S.REJECTED,
+        _d(2024, 12, 16),
+        gpus=512,
+        reason="Compute request not justified by the dataset size.",
+    ),
+    ProjectSpec(
+        "Crypto trading signals from social media",
+        Cat.ENTERPRISE,
+        None,
+        "fintech",
+        S.REJECTED,
+        _d(2025, 1, 13),
+        gpus=256,
+        reason="Limited alignment with the scheme's objectives.",
+    ),
+    ProjectSpec(
+        "Weather-aware logistics routing",
+        Cat.ENTERPRISE,
+        None,
+        "logistics",
+        S.RECOMMENDED,
+        _d(2025, 3, 3),
+        gpus=128,
+    ),
+    ProjectSpec(
+        "Traditional Chinese medicine knowledge graph",
+        Cat.RD_CENTRE,
+        None,
+        "healthcare",
+        S.RECOMMENDED,
+        _d(2025, 3, 17),
+        gpus=128,
+    ),
+    ProjectSpec(
+        "Speech recognition for Cantonese call centres",
+        Cat.ENTERPRISE,
+        None,
+        "language",
+        S.NOT_RECOMMENDED,
+        _d(2025, 3, 24),
+        gpus=128,
+    ),
+    ProjectSpec(
+        "Coastal flood simulation surrogate models",
+        Cat.UNIVERSITY,
+        None,
+        "smart_city",
+        S.UNDER_REVIEW,
+        _d(2025, 4, 7),
+        gpus=256,
+    ),
+    ProjectSpec(
+        "Drug-target interaction prediction",
+        Cat.ENTERPRISE,
+        None,
+        "biotech",
+        S.UNDER_REVIEW,
+        _d(2025, 4, 14),
+        gpus=256,
+    ),
+    ProjectSpec(
+        "Video generation for advertising",
+        Cat.ENTERPRISE,
+        None,
+        "media",
+        S.REVISION_REQUESTED,
+        _d(2025, 4, 28),
+        gpus=512,
+        reason="Please justify the 512 GPUs against the stated dataset size.",
+    ),
+    ProjectSpec(
+        "Student essay feedback assistant",
+        Cat.UNIVERSITY,
+        None,
+        "education",
+        S.SUBMITTED,
+        _d(2025, 5, 12),
+        gpus=64,
+    ),
+    ProjectSpec(
+        "Port container-flow forecasting",
+        Cat.GOVERNMENT,
+        None,
+        "public_sector",
+        S.SUBMITTED,
+        _d(2025, 5, 26),
+        gpus=64,
+    ),
+    ProjectSpec(
+        "Fashion recommendation engine",
+        Cat.ENTERPRISE,
+        None,
+        "retail",
+        S.DRAFT,
+        _d(2025, 6, 2),
+        gpus=32,
+    ),
+    ProjectSpec(
+        "Autonomous minibus perception stack",
+        Cat.ENTERPRISE,
+        None,
+        "logistics",
+        S.WITHDRAWN,
+        _d(2025, 2, 10),
+        gpus=256,
+        reason="The company joined another programme.",
+    ),
+]
+
+PATHS: dict[ApplicationStatus, list[ApplicationStatus]] = {
+    S.DRAFT: [],
+    S.SUBMITTED: [S.SUBMITTED],
+    S.UNDER_REVIEW: [S.SUBMITTED, S.UNDER_REVIEW],
+    S.REVISION_REQUESTED: [S.SUBMITTED, S.UNDER_REVIEW, S.REVISION_REQUESTED],
+    S.RECOMMENDED: [S.SUBMITTED, S.UNDER_REVIEW, S.RECOMMENDED],
+    S.NOT_RECOMMENDED: [S.SUBMITTED, S.UNDER_REVIEW, S.NOT_RECOMMENDED],
+    S.APPROVED: [S.SUBMITTED, S.UNDER_REVIEW, S.RECOMMENDED],
+    S.REJECTED: [S.SUBMITTED, S.UNDER_REVIEW, S.NOT_RECOMMENDED],
+    S.WITHDRAWN: [S.SUBMITTED, S.WITHDRAWN],
+}
+"""How each target state is reached; approval and rejection then go through the committee."""
+
+
+@dataclass
+class SeedResult:
+    """What one run found and made (a second run makes nothing)."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    existing: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, made: bool) -> None:
+        bucket = self.created if made else self.existing
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values())
+
+
+def _scheme(session: Session, result: SeedResult) -> Scheme:
+    scheme = session.scalars(select(Scheme).where(Scheme.code == SCHEME_CODE)).one_or_none()
+    result.count("scheme", scheme is None)
+    if scheme is None:
+        scheme = create_scheme(
+            session,
+            code=SCHEME_CODE,
+            name="Artificial Intelligence Subsidy Scheme",
+            envelope_minor=ENVELOPE_MINOR,
+            period_start=LAUNCH,
+            period_end=LAUNCH.replace(year=LAUNCH.year + 3),
+            criteria=CRITERIA,
+            at=_d(2024, 8, 1),
+            default_rate=Decimal("0.70"),
+            max_rate=Decimal("0.90"),
+            eligible_categories=[c.value for c in OrganisationCategory],
+            notes=SCHEME_NOTES,
+        )
+    for name, opens, closes in CALLS:
+        found = session.scalar(
+            select(Call.id).where(Call.scheme_id == scheme.id, Call.name == name)
+        )
+        if found is None:
+            create_call(session, scheme.id, name=name, opens_at=opens, closes_at=closes, at=opens)
+        result.count("call", found is None)
+    return scheme
+
+
+def _organisations(session: Session, result: SeedResult) -> dict[Cat, list[Organisation]]:
+    existing = {o.name: o for o in session.scalars(select(Organisation))}
+    by_category: dict[Cat, list[Organisation]] = {c: [] for c in Cat}
+    wanted = list(organisation_names())
+    wanted.append((GENAI_CENTRE, Cat.RD_CENTRE, "public_sector"))
+    wanted.append((DEMO_ORGANISATION, Cat.ENTERPRISE, "retail"))
+    for name, category, sector in wanted:
+        org = existing.get(name)
+        if org is None:
+            org = identity.create_organisation(
+                session,
+                name=name,
+                category=category,
+                sector=sector,
+                at=LAUNCH,
+                is_assumption=True,
+            )
+        result.count("organisation", name not in existing)
+        by_category[category].append(org)
+    return by_category
+
+
+def _grant(
+    session: Session, result: SeedResult, user: User, role: Role, org: Organisation | None
+) -> None:
+    org_id = org.id if org is not None else None
+    found = session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user.id,
+            Membership.role == role,
+            Membership.organisation_id.is_(None)
+            if org_id is None
+            else Membership.organisation_id == org_id,
+        )
+    )
+    if found is None:
+        identity.grant_role(session, user_id=user.id, role=role, organisation_id=org_id, at=LAUNCH)
+    result.count("membership", found is None)
+
+
+@functools.cache
+def _demo_password_hash(password: str) -> str:
+    """argon2id is slow on purpose; the demo passwords are hashed once per process."""
+    return hash_password(password)
+
+
+def _demo_users(session: Session, result: SeedResult, demo_org: Organisation) -> None:
+    for login in demo_logins():
+        user = user_by_email(session, login.email)
+        made = user is None
+        if user is None:
+            user = identity.create_user(
+                session,
+                email=login.email,
+                display_name=login.display_name,
+                posix_username=login.posix_username,
+                password=None,
+                at=LAUNCH,
+            )
+            user.password_hash = _demo_password_hash(login.password)
+        result.count("user", made)
+        org = demo_org if login.role in (Role.ORG_ADMIN, Role.MEMBER) else None
+        _grant(session, result, user, login.role, org)
+        token = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == login.token_hash))
+        if token is None:
+            session.add(
+                ApiToken(
+                    user_id=user.id,
+                    name="demo (public, for demonstrations only)",
+                    prefix=login.token_prefix,
+                    token_hash=login.token_hash,
+                    created_at=LAUNCH,
+                )
+            )
+        result.count("token", token is None)
+    session.flush()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
+
+
+def _contact(session: Session, result: SeedResult, org: Organisation, n: int) -> User:
+    """The applicant organisation's administrator (no password: cannot sign in)."""
+    if org.name == DEMO_ORGANISATION:
+        admin = next(d for d in demo_logins() if d.role is Role.ORG_ADMIN)
+        found = user_by_email(session, admin.email)
+        assert found is not None
+        return found
+    user = user_by_email(session, f"admin@{_slug(org.name)}.example")
+    made = user is None
+    if user is None:
+        user = identity.create_user(
+            session,
+            email=f"admin@{_slug(org.name)}.example",
+            display_name=f"{org.name} admin",
+            posix_username=f"applicant{n:02d}",
+            password=None,
+            at=LAUNCH,
+        )
+    result.count("user", made)
+    _grant(session, result, user, Role.ORG_ADMIN, org)
+    return user
+
+
+def gpu_hours_for(cap_hkd: int, rate: Decimal) -> int:
+    """GPU-hours a cap buys at the assumed list price and the rate, in whole thousands."""
+    hours = Decimal(cap_hkd) / (ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR * rate)
+    return int((hours / 1000).to_integral_value(rounding=ROUND_FLOOR)) * 1000
+
+
+def _project(
+    session: Session,
+    result: SeedResult,
+    scheme: Scheme,
+    calls: list[Call],
+    org: Organisation,
+    contact: User,
+    committee: User,
+    officer: User,
+    spec: ProjectSpec,
+) -> None:
+    if session.scalar(
+        select(Application.id).where(
+            Application.scheme_id == scheme.id, Application.title == spec.title
+        )
+    ):
+        result.count("application", False)
+        return
+    result.count("application", True)
+    call = calls[0] if spec.created < calls[1].opens_at else calls[1]
+    rate = Decimal(spec.rate) if spec.rate else scheme.default_rate
+    hours = (
+        gpu_hours_for(spec.cap_hkd, rate)
+        if spec.cap_hkd
+        else spec.gpus * 24 * 30 * spec.months // 2
+    )
+    app = Application(
+        reference=next_reference(session, scheme.id, scheme.code, spec.created.year),
+        scheme_id=scheme.id,
+        call_id=call.id,
+        organisation_id=org.id,
+        created_by_id=contact.id,
+        status=S.DRAFT,
+        title=spec.title,
+        abstract=f"{spec.title} (seeded project; an assumption of the Cyberport scenario).",
+        sector=spec.sector,
+        accelerator_type="h800",
+        gpus=spec.gpus,
+        gpu_hours=hours,
+        duration_months=spec.months,
+        model_parameters=spec.model_parameters,
+        dataset_tokens=spec.dataset_tokens,
+        precision=Precision.BF16,
+        workload=WorkloadKind.TRAINING,
+        justification="Sized from model size, tokens and BF16 throughput on H800 (seed data).",
+        created_at=spec.created,
+    )
+    session.add(app)
+    session.flush()
+    record_transition(session, app, None, S.DRAFT, contact.id, "created", spec.created)
+    at = spec.created
+    for step, target in enumerate(PATHS[spec.status], start=1):
+        at = at + timedelta(days=7 * step)
+        actor = contact.id if target in (S.SUBMITTED, S.WITHDRAWN) else officer.id
+        reason = spec.reason if target in (S.REVISION_REQUESTED, S.WITHDRAWN) else ""
+        move_application(session, app, target, actor_id=actor, reason=reason or "seed", at=at)
+    if spec.status not in (S.APPROVED, S.REJECTED):
+        return
+    decided = at + timedelta(days=21)
+    clock = ManualClock(decided)
+    if spec.status is S.REJECTED:
+        decide(
+            session, app.id, DecisionIn(outcome="reject", reason=spec.reason), committee.id, clock
+        )
+        return
+    starts = add_months(decided.replace(day=1), 1)
+    award = decide(
+        session,
+        app.id,
+        DecisionIn(
+            outcome="approve",
+            reason="Recommended by the reviewers; approved by the committee (seed data).",
+            lines=[AwardLineIn(accelerator_type="h800", gpu_hours=hours)],
+            starts_at=starts,
+            ends_at=add_months(starts, spec.months),
+            subsidy_rate=rate,
+            rate_reason=spec.rate_reason,
+            cap_minor=spec.cap_hkd * 100,
+            terms="Standard AISS terms (assumed): progress reports every six months; "
+            "usage beyond the cap is charged at the list price.",
+            tranche_shares_bp=list(spec.tranches),
+            report_every_months=6,
+        ),
+        committee.id,
+        clock,
+    )
+    assert award is not None
+    if spec.report_accepted:
+        first = reports_of(session, award.id)[0]
+        clock.set(first.due_at)
+        submit_report(
+            session,
+            first.id,
+            ReportIn(
+                models_released=1,
+                papers=2,
+                products=0,
+                jobs_created=6,
+                narrative="First checkpoint trained and evaluated (seed data).",
+            ),
+            contact.id,
+            clock,
+        )
+        clock.advance(14 * 86400)
+        review_report(session, first.id, ReviewIn(outcome="accept"), committee.id, clock)
+
+
+def seed_cyberport(session: Session) -> SeedResult:
+    """Load the scenario into ``session`` (the caller commits); idempotent."""
+    result = SeedResult()
+    scheme = _scheme(session, result)
+    calls = list(
+        session.scalars(select(Call).where(Call.scheme_id == scheme.id).order_by(Call.opens_at))
+    )
+    orgs = _organisations(session, result)
+    demo_org = next(o for o in orgs[Cat.ENTERPRISE] if o.name == DEMO_ORGANISATION)
+    _demo_users(session, result, demo_org)
+    logins = {d.role: d for d in demo_logins()}
+    committee = user_by_email(session, logins[Role.COMMITTEE_MEMBER].email)
+    officer = user_by_email(session, logins[Role.SCHEME_OFFICER].email)
+    assert committee is not None
+    assert officer is not None
+    next_of: dict[Cat, int] = dict.fromkeys(Cat, 0)
+    for n, spec in enumerate(PROJECTS, start=1):
+        if spec.org_name is not None:
+            org = next(o for o in orgs[spec.category] if o.name == spec.org_name)
+        else:
+            org = orgs[spec.category][next_of[spec.category]]
+            next_of[spec.category] += 1
+        contact = _contact(session, result, org, n)
+        _project(session, result, scheme, calls, org, contact, committee, officer, spec)
+    session.flush()
+    return result
+
+
+def awards_total_minor(session: Session, scheme_id: uuid.UUID) -> int:
+    return sum(
+        a.cap_minor for a in session.scalars(select(Award).where(Award.scheme_id == scheme_id))
+    )
+
+
+__all__ = ["ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR", "PROJECTS", "SeedResult", "seed_cyberport"]
