@@ -1,0 +1,94 @@
+"""Awards in the database → the :class:`DesiredState` a back end reconciles to.
+
+The thin adapter between the award models and the protocol's plain dataclasses (the back ends
+never import models).  Per award:
+
+* account: ``Award.slurm_account`` (generated once at decision, stored); its parent is the
+  organisation's stored ``slurm_account``, or — until that is set — ``org_<first 12 hex of the
+  organisation id>``, which is stable for the organisation;
+* members: the POSIX usernames of the active users holding an applicant role (member or
+  administrator) in the award's organisation;
+* budget: the GPU-hours released so far (all accelerator types; Slurm's ``gres/gpu`` budget is
+  untyped) × 60 GPU-minutes; optional concurrent cap ``Award.gpu_cap``;
+* state: active only while the award is ACTIVE, inside [starts_at, ends_at) and not exhausted
+  under a refuse-over-cap policy; otherwise paused (expired, terminated, suspended, exhausted),
+  so history and accounts stay while no new work starts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from computeport.backends.protocol import AwardAllocation, AwardState, DesiredState
+from computeport.models.award import Award, AwardStatus, OverCapPolicy
+from computeport.models.identity import (
+    ORGANISATION_ROLES,
+    Membership,
+    Organisation,
+    User,
+)
+from computeport.progress.tranches import released_gpu_hours
+
+__all__ = ["desired_state_from_awards", "organisation_account"]
+
+
+def organisation_account(org: Organisation) -> str:
+    """The organisation's parent account: stored, else stable from its id."""
+    return org.slurm_account or f"org_{org.id.hex[:12]}"
+
+
+def _members(session: Session, organisation_id: uuid.UUID) -> frozenset[str]:
+    rows = session.scalars(
+        select(User.posix_username)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organisation_id == organisation_id,
+            Membership.role.in_(list(ORGANISATION_ROLES)),
+            User.is_active.is_(True),
+        )
+    )
+    return frozenset(rows)
+
+
+def award_state(award: Award, now: datetime, *, exhausted: bool = False) -> AwardState:
+    if award.status is not AwardStatus.ACTIVE:
+        return AwardState.PAUSED
+    if not (award.starts_at <= now < award.ends_at):
+        return AwardState.PAUSED
+    if exhausted and award.over_cap_policy is OverCapPolicy.REFUSE:
+        return AwardState.PAUSED
+    return AwardState.ACTIVE
+
+
+def desired_state_from_awards(
+    session: Session,
+    now: datetime,
+    *,
+    exhausted_award_ids: Collection[uuid.UUID] = (),
+) -> DesiredState:
+    """Every award as the cluster should see it at ``now`` (billing names the exhausted ones)."""
+    exhausted = set(exhausted_award_ids)
+    allocations = []
+    members_by_org: dict[uuid.UUID, frozenset[str]] = {}
+    for award in session.scalars(select(Award).order_by(Award.slurm_account)):
+        org = session.get(Organisation, award.organisation_id)
+        assert org is not None  # a foreign key
+        if org.id not in members_by_org:
+            members_by_org[org.id] = _members(session, org.id)
+        hours = sum(released_gpu_hours(session, award).values())
+        allocations.append(
+            AwardAllocation(
+                account_name=award.slurm_account,
+                org_account=organisation_account(org),
+                members=members_by_org[org.id],
+                gpu_minutes=hours * 60,
+                gpu_cap=award.gpu_cap,
+                state=award_state(award, now, exhausted=award.id in exhausted),
+            )
+        )
+    return DesiredState(tuple(allocations))
