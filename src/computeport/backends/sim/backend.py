@@ -157,7 +157,8 @@ class SimBackend:
         """Background arrivals no award had room for (demand beyond what was awarded)."""
         if state is None:
             if initial is not None:
-                self._record("provision", {"book": self._book_after(initial).to_json()})
+                book = self._book_after(initial).to_json()
+                self._record("provision", {"book": book, "initial": True})
         else:
             self._replay(state.events, state.position_s)
 
@@ -613,7 +614,8 @@ class SimBackend:
         self._replaying = True
         try:
             for event in events:
-                self._advance_to(event.t_s)
+                if not event.data.get("initial"):  # the initial state precedes time itself
+                    self._advance_to(event.t_s)
                 self._apply_event(event)
             self._advance_to(max(position_s, self.engine.now_s))
         finally:
