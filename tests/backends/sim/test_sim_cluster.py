@@ -18,7 +18,7 @@ from computeport.backends.protocol import (
     PendingReason,
     reconcile,
 )
-from computeport.backends.sim import MemoryJournal, cyberport_inventory
+from computeport.backends.sim import MemoryJournal, SimBackend, cyberport_inventory
 from computeport.backends.sim.store import SqlJournal
 from computeport.backends.sim.workload import BackgroundConfig
 from computeport.db.engine import make_engine, make_session_factory
@@ -178,11 +178,9 @@ def test_every_finished_job_has_exactly_one_matching_record(
             info.end_time,
             info.state,
         )
-        assert (
-            rec.gpu_seconds
-            == rec.gpus * rec.elapsed_seconds
-            == info.gpus * (rec.end_time - rec.start_time).total_seconds()
-        )
+        assert rec.start_time is not None
+        elapsed = (rec.end_time - rec.start_time).total_seconds()
+        assert rec.gpu_seconds == rec.gpus * rec.elapsed_seconds == info.gpus * elapsed
 
 
 def test_a_preempted_scavenger_attempt_is_its_own_record() -> None:
@@ -206,7 +204,9 @@ SMALL_JOBS = WorkloadModel(
 """Sizes and run times that suit an 8-node test cluster (the real fit has 128-GPU jobs)."""
 
 
-def _busy_cluster(clock: ManualClock, journal: MemoryJournal | SqlJournal, days: int = 10):  # type: ignore[no-untyped-def]
+def _busy_cluster(
+    clock: ManualClock, journal: MemoryJournal | SqlJournal, days: int = 10
+) -> SimBackend:
     allocs = tuple(
         AwardAllocation(f"aw{i}", "orga", frozenset({f"user{i}"}), 64 * 60 * 24 * 60)
         for i in range(3)
@@ -221,7 +221,7 @@ def _busy_cluster(clock: ManualClock, journal: MemoryJournal | SqlJournal, days:
     )
 
 
-def _snapshot(backend):  # type: ignore[no-untyped-def]
+def _snapshot(backend: SimBackend) -> tuple[object, ...]:
     return (
         backend.jobs(),
         backend.accounting(T0 - timedelta(days=30), backend.clock.now()),
