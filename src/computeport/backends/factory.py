@@ -1,0 +1,51 @@
+"""One deployment's cluster back end, chosen by ``Settings.backend`` (``sim`` or ``slurm``).
+
+The only place that knows both back ends; everything above gets a
+:class:`~computeport.backends.protocol.ClusterBackend` and the centre's clock.  With ``sim``
+the clock is the virtual cluster's accelerated clock, so awards, billing and the portal all
+live in the same (simulated) time; with ``slurm`` it is the wall clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from computeport.backends.protocol import ClusterBackend, DesiredState
+from computeport.kit.clock import Clock, SystemClock
+from computeport.settings import Settings
+
+__all__ = ["open_backend"]
+
+
+def open_backend(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    clock: Clock | None = None,
+    *,
+    history: timedelta | None = None,
+) -> tuple[ClusterBackend, Clock]:
+    """The back end and the clock the application should run on."""
+    if settings.backend == "slurm":
+        from computeport.backends.slurm import SlurmBackend, SlurmConfig
+
+        config = SlurmConfig(cluster=settings.slurm_cluster, slurm_conf=settings.slurm_conf)
+        return SlurmBackend(config), clock or SystemClock()
+
+    from computeport.backends.provisioning import desired_state
+    from computeport.backends.sim.factory import DEFAULT_HISTORY, open_virtual_cluster
+    from computeport.backends.sim.store import SqlJournal
+
+    def desired(now: datetime) -> DesiredState:
+        with sessions() as session:
+            return desired_state(session, now)
+
+    backend = open_virtual_cluster(
+        SqlJournal(sessions),
+        speed=settings.sim_speed,
+        desired=desired,
+        history=DEFAULT_HISTORY if history is None else history,
+        start=None if clock is None else clock.now(),
+    )
+    return backend, backend.clock

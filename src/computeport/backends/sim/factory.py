@@ -1,0 +1,74 @@
+"""Open the embedded virtual cluster of a deployment: journal, clock, inventory, workload.
+
+``open_virtual_cluster`` is what ``computeport serve`` / ``demo`` call (through
+:func:`computeport.backends.factory.open_backend`).  On the first start it creates the journal
+with the engine's time 0 ``history`` before now (the history replays at full speed on the first
+advance, so the charts are full) and provisions the awards as they are now; on a later start it
+replays the journal and the clock resumes where the cluster stopped.  The returned backend's
+``clock`` is the centre's clock: the whole application should run on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from computeport.backends.protocol import DesiredState
+from computeport.backends.sim.backend import SimBackend
+from computeport.backends.sim.inventory import SimInventory, cyberport_inventory
+from computeport.backends.sim.journal import Journal
+from computeport.backends.sim.workload import BackgroundConfig, workload_model
+from computeport.kit.clock import AcceleratedClock, Clock, from_epoch_seconds, utc_now
+
+__all__ = ["DEFAULT_HISTORY", "default_traces_dir", "open_virtual_cluster"]
+
+DEFAULT_HISTORY = timedelta(days=90)
+
+
+def default_traces_dir() -> Path:
+    """``../shared/traces`` beside the repository (absent in an installed deployment)."""
+    return Path(__file__).resolve().parents[4] / ".." / "shared" / "traces"
+
+
+def open_virtual_cluster(
+    journal: Journal,
+    *,
+    speed: float,
+    desired: Callable[[datetime], DesiredState] | None = None,
+    history: timedelta = DEFAULT_HISTORY,
+    inventory: SimInventory | None = None,
+    traces_dir: Path | None = None,
+    load: float = 0.95,
+    seed: int = 2024,
+    start: datetime | None = None,
+    monotonic: Clock | None = None,
+) -> SimBackend:
+    """The deployment's virtual cluster on an :class:`AcceleratedClock` of ``speed``.
+
+    Args:
+        journal: where it keeps its history (:class:`~computeport.backends.sim.store.SqlJournal`).
+        speed: simulated seconds per wall second (``Settings.sim_speed``; 1440 = a day a minute).
+        desired: the awards' desired state at a time (provisioned at time 0 of a new cluster).
+        history: how much simulated past a new cluster starts with.
+        traces_dir: where ``philly.csv`` is (fitted when present; built-in parameters if not).
+        start: the centre's "now" for a new cluster (default: the wall clock).
+        monotonic: the wall-time source of the accelerated clock (tests: a ManualClock).
+    """
+    inventory = inventory or cyberport_inventory()
+    state = journal.load(inventory.cluster)
+    if state is not None:
+        resume = from_epoch_seconds(int(state.meta["origin_s"]) + state.position_s)
+        clock = AcceleratedClock(resume, speed, monotonic)
+        return SimBackend(inventory, clock, journal=journal)
+    now = (start or utc_now()).replace(microsecond=0)
+    model, _source = workload_model(traces_dir if traces_dir is not None else default_traces_dir())
+    clock = AcceleratedClock(now, speed, monotonic)
+    return SimBackend(
+        inventory,
+        clock,
+        epoch=now - history,
+        background=BackgroundConfig(model=model, load=load, seed=seed),
+        journal=journal,
+        initial=desired(now) if desired is not None else None,
+    )
