@@ -35,7 +35,7 @@ from computeport.scheduling.job import Qos
 from computeport.scheduling.policy import Backfill
 from computeport.scheduling.pools import GpuPool, NodePool
 from computeport.scheduling.queue import PendingQueue
-from computeport.scheduling.reservation import Reservation
+from computeport.scheduling.reservation import FOREVER, Reservation
 from computeport.scheduling.state import ClusterState, JobRun
 
 __all__ = ["Scheduler"]
@@ -85,6 +85,7 @@ class Scheduler:
         if head is None or not self.easy:
             return
         pool = state.pools[part]
+        state.heads[part] = (head.ix, -1, now)  # shadow worked out only if someone asks
         if pool.free_total == 0:
             return  # nothing could start however the reservation falls
         if isinstance(pool, NodePool):
@@ -99,10 +100,9 @@ class Scheduler:
         if isinstance(pool, NodePool):
             excluded = state.excluded_nodes(reservations, account, now, 2**62)
             node_plan = pool.plan(head.g, head.k, running, state.runs, now, excluded)
-            if node_plan is None:
-                return
-            shadow, pinned = node_plan
-            state.heads[part] = (head.ix, shadow)
+            # None: only a reservation's end can let the head start; nothing to protect now
+            shadow, pinned = node_plan if node_plan is not None else (FOREVER, ())
+            state.heads[part] = (head.ix, shadow, now)
             if reservations or not self.indexed:
                 self._backfill_scan(part, queue, head, shadow, pinned, 0, reservations, now, out)
             else:
@@ -110,10 +110,8 @@ class Scheduler:
         else:
             withheld = state.withheld_gpus(reservations, account, now, 2**62)
             pool_plan = pool.plan(head.g, running, state.runs, now, withheld)
-            if pool_plan is None:
-                return
-            shadow, leftover = pool_plan
-            state.heads[part] = (head.ix, shadow)
+            shadow, leftover = pool_plan if pool_plan is not None else (FOREVER, pool.total)
+            state.heads[part] = (head.ix, shadow, now)
             if reservations or not self.indexed:
                 self._backfill_scan(part, queue, head, shadow, (), leftover, reservations, now, out)
             else:

@@ -91,8 +91,9 @@ class ClusterState:
         self.last_recalc_s = 0
         self.busy_gpus = 0
         self.preemptions = 0
-        self.heads: list[tuple[int, int] | None] = [None] * len(spec.partitions)
-        """Per partition, the blocked head of the last pass and its shadow time (EASY)."""
+        self.heads: list[tuple[int, int, int] | None] = [None] * len(spec.partitions)
+        """Per partition, the blocked head of the last pass, its shadow time (−1: not worked
+        out, the pass had no use for it) and the pass's time (EASY)."""
 
     # -- admission ---------------------------------------------------------------------------
     def new_run(self, job: Job, rank: int) -> JobRun:
@@ -280,6 +281,19 @@ class ClusterState:
         assert isinstance(entry, JobRun)
         return entry
 
+    def shadow_of(self, run: JobRun, now_s: int) -> int | None:
+        """When a blocked job could start if running jobs end at their estimates."""
+        pool = self.pools[run.part]
+        reservations = self.active_reservations(run.part, now_s)
+        account = run.job.account
+        if isinstance(pool, NodePool):
+            excluded = self.excluded_nodes(reservations, account, now_s, 2**62)
+            node_plan = pool.plan(run.g, run.k, self.running[run.part], self.runs, now_s, excluded)
+            return None if node_plan is None else node_plan[0]
+        withheld = self.withheld_gpus(reservations, account, now_s, 2**62)
+        pool_plan = pool.plan(run.g, self.running[run.part], self.runs, now_s, withheld)
+        return None if pool_plan is None else pool_plan[0]
+
     # -- reading -----------------------------------------------------------------------------
     def waiting_reason(self, run: JobRun) -> str:
         """The reason a pending job waits, in words a user can read."""
@@ -287,8 +301,10 @@ class ClusterState:
             return run.reason
         head = self.heads[run.part] if run.part >= 0 else None
         if head is not None and head[0] == run.ix:
-            when = format_instant(head[1], self.origin_s)
-            return f"waiting: resources, reserved for {when}"
+            shadow = head[1] if head[1] >= 0 else self.shadow_of(run, head[2])
+            if shadow is None:
+                return "waiting: resources (a reservation or drain)"
+            return f"waiting: resources, reserved for {format_instant(shadow, self.origin_s)}"
         queue = self.queues[run.part]
         if len(queue) and queue.keys[0] == run.key:
             return "waiting: resources"

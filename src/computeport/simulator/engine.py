@@ -192,6 +192,12 @@ class Engine:
         dirty = state.dirty
         keep_acc = self.keep_accounting
         p = self._arr_next
+        if True in dirty and self.now_s <= t_s and (p >= n_arr or arr_t[p] > self.now_s):
+            # a change made between instants (set_quota, cancel, a reservation): pass now
+            scheduler.run_pass(self.now_s)
+            for run in started:
+                self._push(run.end, _COMPLETION, run.ix, run.attempts)
+            started.clear()
         while True:
             if heap:
                 t = heap[0][0]
