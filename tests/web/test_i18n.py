@@ -19,6 +19,7 @@ from computeport.web.routes.applicant import SECTORS
 from computeport.web.routes.home import DESCRIPTIONS
 from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.templating import navigation
+from computeport.web.views.reports import DIMENSIONS
 from computeport.web.views.scheme import FUNNEL
 
 WEB = Path(catalogue.__file__).parent
@@ -45,6 +46,7 @@ def used_messages() -> set[str]:
     found.update(s.value for s in AssignmentStatus)
     found.update(w.value for w in WorkloadKind)
     found.update(SECTORS)
+    found.update(DIMENSIONS.values())
     found.update(s.value.lower() for s in JobState)
     found.update(k.value for k in DocumentKind)
     return found

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from computeport.web.routes import applicant, auth, committee, home, ops, review, scheme
+from computeport.web.routes import (
+    applicant,
+    auth,
+    committee,
+    home,
+    ops,
+    reports,
+    review,
+    scheme,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -14,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     applicant.router,
     review.router,
     committee.router,
+    reports.router,
 ]

@@ -52,7 +52,7 @@ def award_uses(session: Session, awards: list[Award]) -> list[AwardUse]:
         rows = session.execute(
             select(
                 UsageCharge.award_id,
-                func.coalesce(func.sum(UsageCharge.gpu_seconds * UsageCharge.sign), 0),
+                func.coalesce(func.sum(UsageCharge.gpu_seconds), 0),
                 func.coalesce(func.sum(UsageCharge.subsidy_minor), 0),
                 func.coalesce(func.sum(UsageCharge.copay_minor), 0),
             )
@@ -82,7 +82,7 @@ def burn_down(session: Session, use: AwardUse, now: datetime) -> BurnDown:
     """Month by month from the award's start to its end (HKT months for the axis)."""
     award = use.award
     rows = session.execute(
-        select(UsageCharge.period, func.sum(UsageCharge.gpu_seconds * UsageCharge.sign))
+        select(UsageCharge.period, func.sum(UsageCharge.gpu_seconds))
         .where(UsageCharge.award_id == award.id)
         .group_by(UsageCharge.period)
     ).all()

@@ -37,7 +37,7 @@ def money_by_month(
     """Charges per month, oldest first, optionally for one scheme, organisation or award."""
     stmt = select(
         UsageCharge.period,
-        func.coalesce(func.sum(UsageCharge.gpu_seconds * UsageCharge.sign), 0),
+        func.coalesce(func.sum(UsageCharge.gpu_seconds), 0),
         func.coalesce(func.sum(UsageCharge.list_minor), 0),
         func.coalesce(func.sum(UsageCharge.subsidy_minor), 0),
         func.coalesce(func.sum(UsageCharge.copay_minor), 0),

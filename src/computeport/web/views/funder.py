@@ -1,0 +1,115 @@
+"""The funder's yearly report: utilisation, subsidy paid, projects by category, GPU-hours by
+sector, applications received and decided — one calendar year (UTC months), as a page and a PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from computeport.envelope.service import EnvelopeFigures, envelope_figures, get_scheme
+from computeport.models.application import Application, ApplicationStatus
+from computeport.models.award import Award
+from computeport.models.identity import Organisation
+from computeport.models.scheme import Scheme
+from computeport.web.views.reports import ReportRow, usage_report
+from computeport.web.views.usage import MonthMoney, money_by_month
+
+
+@dataclass(frozen=True)
+class CategoryProjects:
+    category: str
+    projects: int
+    committed_minor: int
+
+
+@dataclass(frozen=True)
+class FunderReport:
+    year: int
+    scheme: Scheme
+    envelope: EnvelopeFigures
+    months: list[MonthMoney]
+    by_sector: list[ReportRow]
+    by_category_usage: list[ReportRow]
+    projects: list[CategoryProjects]
+    applications_received: int
+    applications_approved: int
+    installed_gpus: int | None
+    year_seconds: int
+
+    @property
+    def subsidy_minor(self) -> int:
+        return sum(m.subsidy_minor for m in self.months)
+
+    @property
+    def copay_minor(self) -> int:
+        return sum(m.copay_minor for m in self.months)
+
+    @property
+    def gpu_seconds(self) -> int:
+        return sum(m.gpu_seconds for m in self.months)
+
+    @property
+    def utilisation(self) -> Decimal | None:
+        """Charged GPU-seconds over installed GPU-seconds in the (elapsed part of the) year."""
+        if not self.installed_gpus or self.year_seconds <= 0:
+            return None
+        return (Decimal(self.gpu_seconds) / (self.installed_gpus * self.year_seconds)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
+
+    @property
+    def projects_total(self) -> int:
+        return sum(p.projects for p in self.projects)
+
+
+def funder_report(
+    session: Session, year: int, now: datetime, installed_gpus: int | None = None
+) -> FunderReport:
+    scheme = get_scheme(session)
+    first, last = f"{year:04d}-01", f"{year:04d}-12"
+    months = [m for m in money_by_month(session, scheme_id=scheme.id) if first <= m.period <= last]
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    end = min(datetime(year + 1, 1, 1, tzinfo=UTC), max(now, start))
+    projects = [
+        CategoryProjects(str(r[0].value if hasattr(r[0], "value") else r[0]), int(r[1]), int(r[2]))
+        for r in session.execute(
+            select(Organisation.category, func.count(Award.id), func.sum(Award.committed_minor))
+            .join(Organisation, Organisation.id == Award.organisation_id)
+            .where(Award.scheme_id == scheme.id, Award.starts_at < end, Award.ends_at > start)
+            .group_by(Organisation.category)
+            .order_by(func.count(Award.id).desc())
+        ).all()
+    ]
+    received = session.scalar(
+        select(func.count(Application.id)).where(
+            Application.scheme_id == scheme.id,
+            Application.submitted_at >= start,
+            Application.submitted_at < end,
+        )
+    )
+    approved = session.scalar(
+        select(func.count(Application.id)).where(
+            Application.scheme_id == scheme.id,
+            Application.status == ApplicationStatus.APPROVED,
+            Application.decided_at >= start,
+            Application.decided_at < end,
+        )
+    )
+    return FunderReport(
+        year=year,
+        scheme=scheme,
+        envelope=envelope_figures(session, scheme),
+        months=months,
+        by_sector=usage_report(session, "sector", since=first, until=last),
+        by_category_usage=usage_report(session, "category", since=first, until=last),
+        projects=projects,
+        applications_received=int(received or 0),
+        applications_approved=int(approved or 0),
+        installed_gpus=installed_gpus,
+        year_seconds=int((end - start).total_seconds()),
+    )
