@@ -37,7 +37,9 @@ def scheme(session: Session, clock: ManualClock) -> Scheme:
     return s
 
 
-def organisation(session: Session, clock: ManualClock, name: str, account: str | None = None) -> Organisation:
+def organisation(
+    session: Session, clock: ManualClock, name: str, account: str | None = None
+) -> Organisation:
     o = Organisation(
         name=name,
         category=OrganisationCategory.ENTERPRISE,
@@ -139,3 +141,71 @@ def job(
 
 
 __all__ = ["T0", "award", "job", "organisation", "prices", "scheme", "set_price"]
+
+
+class World:
+    """The hand-checked month of the golden tests (numbers worked out in test_golden.py).
+
+    - Alpha Labs: award A (account ``aiss-a``, 70 %, cap HK$500.00, 1–20 Oct 2026, payg
+      over the cap) and its own account ``alpha`` (pay-as-you-go);
+    - Beta University: award B (account ``aiss-b``, 90 %, cap HK$10,000.00, all of 2026).
+    Price: the assumed H800 list price, HK$28.00 per GPU-hour; scavenger QOS at half price.
+    """
+
+    def __init__(self, session: Session, clock: ManualClock) -> None:
+        self.session = session
+        self.clock = clock
+        self.scheme = scheme(session, clock)
+        self.alpha = organisation(session, clock, "Alpha Labs", "alpha")
+        self.beta = organisation(session, clock, "Beta University", "beta")
+        self.award_a = award(
+            session,
+            clock,
+            self.scheme,
+            self.alpha,
+            "aiss-a",
+            rate="0.7",
+            cap_minor=50_000,
+            starts=datetime(2026, 10, 1, tzinfo=UTC),
+            ends=datetime(2026, 10, 20, tzinfo=UTC),
+            reference=f"GOLD-{next(_seq):04d}-1",
+        )
+        self.award_b = award(
+            session,
+            clock,
+            self.scheme,
+            self.beta,
+            "aiss-b",
+            rate="0.9",
+            cap_minor=1_000_000,
+            starts=datetime(2026, 1, 1, tzinfo=UTC),
+            ends=datetime(2027, 1, 1, tzinfo=UTC),
+            reference=f"GOLD-{next(_seq):04d}-2",
+        )
+        prices(session, clock)
+
+    def october(self) -> list[AccountingRecord]:
+        def d(day: int, hour: int = 12) -> datetime:
+            return datetime(2026, 10, day, hour, tzinfo=UTC)
+
+        return [
+            job(1, "aiss-a", end=d(2), gpus=8, seconds=3600),
+            job(2, "aiss-a", end=d(3), gpus=4, seconds=9000),
+            job(3, "aiss-a", end=d(4), gpus=8, seconds=3600),
+            job(4, "aiss-a", end=d(5), gpus=1, seconds=3600),
+            job(
+                5,
+                "aiss-a",
+                end=d(6),
+                gpus=8,
+                seconds=1800,
+                state=JobState.NODE_FAIL,
+                chargeable=False,
+            ),
+            job(6, "alpha", end=d(7), gpus=2, seconds=2700),
+            job(7, "aiss-b", end=d(8), gpus=1, seconds=6),
+            job(8, "aiss-b", end=d(9), gpus=1, seconds=9, qos="scavenger"),
+            job(9, "aiss-a", end=d(25), gpus=1, seconds=7200),
+            job(10, "aiss-b", end=d(28), gpus=8, seconds=36000),
+            job(11, "aiss-b", end=datetime(2026, 11, 1, tzinfo=UTC), gpus=1, seconds=3600),
+        ]
