@@ -1,10 +1,11 @@
-"""Where "consumed" comes from: the one seam the ledger plugs into.
+"""Where "consumed" comes from: the one seam between the envelope and the ledger.
 
-Until metering and the ledger land, nothing has been consumed, so every award's consumption
-is 0.  The ledger replaces :func:`consumed_by_award`'s body (or passes its own
-:class:`ConsumedSource` to the services that take one) with the subsidy actually posted per
-award.  Everything that needs consumption — the envelope view, early termination and expiry
-(whose commitment shrinks to what was consumed) — calls through here.
+Consumed is the subsidy actually posted (DESIGN.md): the balance of each award's
+``envelope_consumed`` ledger account, read by
+:func:`computeport.ledger.queries.consumed_by_award` (0 for an award nothing was charged to).
+Everything that needs consumption — the envelope view, early termination and expiry (whose
+commitment shrinks to what was consumed) — calls through :func:`consumed_by_award` here, or
+takes a :class:`ConsumedSource` so tests can say what was consumed without posting journals.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from sqlalchemy.orm import Session
+
+from computeport.ledger import queries as ledger_queries
 
 
 class ConsumedSource(Protocol):
@@ -29,8 +32,10 @@ class ConsumedSource(Protocol):
 def consumed_by_award(
     session: Session, award_ids: Collection[uuid.UUID]
 ) -> Mapping[uuid.UUID, int]:
-    """Subsidy consumed per award in cents: 0 for every award until the ledger lands."""
-    return dict.fromkeys(award_ids, 0)
+    """Subsidy consumed per award in cents, from the ledger (0 where nothing was posted)."""
+    if not award_ids:
+        return {}
+    return ledger_queries.consumed_by_award(session, award_ids)
 
 
 __all__ = ["ConsumedSource", "consumed_by_award"]
