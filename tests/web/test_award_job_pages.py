@@ -46,7 +46,7 @@ def test_submit_and_cancel_a_job(
     scheme = builders.scheme(session)
     award = builders.approved_award(session, clock, scheme, organisation=people.org_a)
     cluster = FakeCluster(clock.now())
-    portal_app.state.cluster = cluster
+    portal_app.state.cp.backend = cluster
     browser.login(people.applicant_a.email)
     jobs_url = f"/orgs/{people.org_a.id}/jobs"
     bad: Any = browser.post_form(

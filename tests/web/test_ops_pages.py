@@ -66,7 +66,7 @@ def test_operator_sees_live_cluster_and_history(
             "3", now, state=JobState.PENDING, gpus=8, reason=PendingReason.BUDGET, account="a-7"
         ),
     ]
-    portal_app.state.cluster = cluster
+    portal_app.state.cp.backend = cluster
     session.add(
         UsageRecord(
             cluster="fake",

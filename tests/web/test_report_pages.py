@@ -111,7 +111,7 @@ def test_funder_report_page_and_pdf(
     clock: ManualClock,
     portal_app: FastAPI,
 ) -> None:
-    portal_app.state.cluster = FakeCluster(clock.now())
+    portal_app.state.cp.backend = FakeCluster(clock.now())
     browser.login(people.funder.email)
     year = (clock.now() - timedelta(days=1)).year
     page = browser.client.get(f"/reports/funder/{year}")

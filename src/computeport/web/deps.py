@@ -29,6 +29,7 @@ class PortalState(Protocol):
     settings: Settings
     sessions: sessionmaker[Session]
     clock: Clock
+    backend: ClusterBackend | None
 
 
 class LoginRequired(Exception):
@@ -68,9 +69,8 @@ def page_clock(request: Request) -> Clock:
 
 
 def cluster_backend(request: Request) -> ClusterBackend | None:
-    """The cluster back end the app runs with (the demo's virtual cluster, or Slurm), if any."""
-    backend = getattr(request.app.state, "cluster", None)
-    return backend if isinstance(backend, ClusterBackend) else None
+    """The cluster back end the app runs with (the virtual cluster, or Slurm), if any."""
+    return portal_state(request).backend
 
 
 PageSession = Annotated[Session, Depends(page_session)]
