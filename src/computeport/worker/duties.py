@@ -1,0 +1,191 @@
+"""The duties of ``computeport serve``'s worker, each a :class:`~computeport.worker.loop.Loop`.
+
+* :class:`AdvanceCluster` — moves a virtual cluster up to the centre's clock (a real cluster
+  moves by itself, so a Slurm deployment has no such loop: the difference is the back end,
+  not a branch);
+* :class:`ReconcileAwards` — awards → desired state → plan → apply, on either back end;
+* :class:`IngestUsage` — the cluster's accounting → billing's :class:`UsageSink`, resumable
+  from the high-water mark, cursor and usage committed together;
+* :class:`PostUsage` — rate the new usage and post it to the ledger;
+* :class:`ExpireAwards` — awards past their end date expire (commitments shrink);
+* :class:`DispatchOutbox` — send the queued notification e-mails.
+
+Each runs its own unit of work: a failing duty rolls back alone and is tried again next time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from computeport.backends.protocol import (
+    AccountingSource,
+    ClusterBackend,
+    DesiredState,
+    UsageSink,
+    reconcile,
+)
+from computeport.backends.slurm.ingest import ingest_accounting
+from computeport.db.engine import unit_of_work
+from computeport.kit.clock import Clock
+from computeport.worker.cursor import DbCursorStore
+from computeport.worker.loop import Periodic
+
+__all__ = [
+    "AdvanceCluster",
+    "Advancing",
+    "DispatchOutbox",
+    "ExpireAwards",
+    "IngestUsage",
+    "PostUsage",
+    "ReconcileAwards",
+]
+
+
+@runtime_checkable
+class Advancing(Protocol):
+    """A cluster that moves only when told to catch up with its clock (the virtual one)."""
+
+    def advance(self) -> datetime: ...
+
+
+class AdvanceCluster:
+    """Every tick: bring the virtual cluster up to the clock (and remember how far)."""
+
+    name = "advance-cluster"
+
+    def __init__(self, cluster: Advancing) -> None:
+        self.cluster = cluster
+
+    def tick(self, now: datetime) -> str | None:
+        reached = self.cluster.advance()
+        return f"cluster at {reached.isoformat()}"
+
+
+class ReconcileAwards(Periodic):
+    """Make the cluster match the awards (accounts, members, budgets, pauses)."""
+
+    name = "reconcile-awards"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        backend: ClusterBackend,
+        desired: Callable[[Session, datetime], DesiredState],
+        every: timedelta = timedelta(hours=1),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.backend = backend
+        self.desired = desired
+
+    def run(self, now: datetime) -> str | None:
+        with self.sessions() as session:
+            wanted = self.desired(session, now)
+        plan = reconcile(self.backend, wanted)
+        return None if plan.empty else f"{len(plan.changes)} change(s) applied"
+
+
+class IngestUsage(Periodic):
+    """Hand the cluster's finished jobs to billing, once each."""
+
+    name = "ingest-usage"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        source: AccountingSource,
+        clock: Clock,
+        sink: Callable[[Session, Clock], UsageSink],
+        *,
+        every: timedelta = timedelta(hours=1),
+        first_since: datetime | None = None,
+        window: timedelta = timedelta(days=1),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.source = source
+        self.clock = clock
+        self.sink = sink
+        self.first_since = first_since
+        self.window = window
+
+    def run(self, now: datetime) -> str | None:
+        with unit_of_work(self.sessions) as session:
+            store = DbCursorStore(session)
+            fresh = store.load(self.source.cluster) is None
+            result = ingest_accounting(
+                self.source,
+                self.sink(session, self.clock),
+                store,
+                self.clock,
+                since=self.first_since if fresh else None,
+                window=self.window,
+            )
+        return f"{result.accepted} new usage record(s)" if result.accepted else None
+
+
+class PostUsage(Periodic):
+    """Rate the ingested usage and post it to the ledger."""
+
+    name = "post-usage"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        post: Callable[[Session, Clock], object],
+        every: timedelta = timedelta(hours=1),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.clock = clock
+        self.post = post
+
+    def run(self, now: datetime) -> str | None:
+        with unit_of_work(self.sessions) as session:
+            report = self.post(session, self.clock)
+        return str(report)
+
+
+class ExpireAwards(Periodic):
+    """Expire every award whose end has passed (idempotent)."""
+
+    name = "expire-awards"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        every: timedelta = timedelta(hours=6),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.clock = clock
+
+    def run(self, now: datetime) -> str | None:
+        from computeport.award.lifecycle import expire_due
+
+        with unit_of_work(self.sessions) as session:
+            done = expire_due(session, self.clock)
+        return f"expired {', '.join(e.reference for e in done)}" if done else None
+
+
+class DispatchOutbox(Periodic):
+    """Send the notification e-mails that are due."""
+
+    name = "dispatch-outbox"
+
+    def __init__(
+        self,
+        send: Callable[[], object],
+        every: timedelta = timedelta(minutes=5),
+    ) -> None:
+        super().__init__(every)
+        self.send = send
+
+    def run(self, now: datetime) -> str | None:
+        return str(self.send())
