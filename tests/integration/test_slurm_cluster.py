@@ -49,7 +49,7 @@ from computeport.kit.clock import SystemClock
 from tests.backends.contract import ClusterBackendContract, ContractHarness
 from tests.support.databases import require
 
-pytestmark = [pytest.mark.slurm, pytest.mark.xdist_group("slurm")]
+pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 REPO = Path(__file__).resolve().parents[2]
 MEMBER = "nobody"  # exists on every Debian machine; jobs run as it via sbatch --uid
@@ -315,6 +315,29 @@ class TestAwardOnSlurm:
             cluster.backend.submit(spec(cluster, award, "#!/bin/bash\ntrue\n", gpus=1, minutes=1))
         reconcile(cluster.backend, DesiredState((award,)))
         assert cluster.backend.plan(DesiredState((award,))).empty
+
+    def test_the_cli_shows_the_cluster_and_a_dry_run(
+        self, cluster: LocalCluster, award: AwardAllocation, tmp_path: Path
+    ) -> None:
+        from typer.testing import CliRunner
+
+        from computeport.cli.slurm import app
+
+        runner = CliRunner()
+        result = runner.invoke(app, ["status", "--json", "--conf", str(cluster.conf)])
+        assert result.exit_code == 0, result.output
+        assert '"gpus": 32' in result.output
+        desired = tmp_path / "desired.yaml"
+        desired.write_text(
+            f"awards:\n  - {{account: {award.account_name}, organisation: {award.org_account},"
+            f" members: [{MEMBER}], gpu_minutes: 20}}\n"
+        )
+        args = ["reconcile", "--dry-run", "--desired", str(desired), "--conf", str(cluster.conf)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert f"~ qos {award.account_name}: 10 GPU-min" in result.output
+        assert "not applied" in result.output
+        assert cluster.backend.plan(DesiredState((award,))).empty  # nothing was applied
 
     # ------------------------------------------------------------------------------- faults
 
