@@ -60,5 +60,9 @@ def _register() -> None:
 
     app.add_typer(billing.app, name="billing")
 
+    from computeport.cli import slurm
+
+    app.add_typer(slurm.app, name="slurm")
+
 
 _register()
