@@ -47,5 +47,11 @@ def serve(
     """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz)."""
     settings = Settings()
     app = build_app(settings)
+    from computeport.worker import start_background
+
+    worker = start_background(app.state.cp)  # the cluster's clock, reconcile, ingest, expiry
     console.print(f"computeport on [bold]http://{host}:{port}[/] (API docs at /docs)")
-    run_server(app, host, port, log_level=log_level)
+    try:
+        run_server(app, host, port, log_level=log_level)
+    finally:
+        worker.stop()
