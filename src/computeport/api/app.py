@@ -46,4 +46,7 @@ def _routers() -> list[APIRouter]:
     from computeport.progress.endpoints import router as progress_router
 
     routers += [award_router, envelope_router, progress_router]
+    from computeport.jobs.endpoints import router as jobs_router
+
+    routers.append(jobs_router)
     return routers
