@@ -2,10 +2,11 @@
 
 Each thread has its own session and commits for real (``fresh_postgres_database``), so the
 scheme-row lock (``SELECT … FOR UPDATE``) is what stands between the racers and an
-over-committed envelope.  Every round: 90% of the envelope is already committed; 40 decisions
-of equal caps start together (a barrier) and race for the rest.  Exactly as many as fit must
-win, every loser must get BudgetExceeded (no deadlock, no other error), and the committed
-total must never pass the envelope.
+over-committed envelope.  Every round: 90% of the envelope is already committed; 40 racers
+asking for equal amounts start together (a barrier) and race for the rest — all decisions, or
+half decisions and half top-ups of the existing award.  Exactly as many as fit must win, every
+loser must get BudgetExceeded (no deadlock, no other error), and the committed total must
+never pass the envelope.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from computeport.award.amend import amend
 from computeport.award.decide import decide
-from computeport.award.schemas import DecisionIn
+from computeport.award.schemas import AmendmentIn, DecisionIn
 from computeport.db.engine import make_engine, make_session_factory
 from computeport.db.schema import create_schema
 from computeport.kit.clock import ManualClock
@@ -32,7 +34,7 @@ from tests.support.databases import drop_postgres_database, fresh_postgres_datab
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-ROUNDS = 5
+ROUNDS = 3
 RACERS = 40
 ENVELOPE = 1_000_000_00
 ALREADY = 900_000_00
@@ -61,14 +63,19 @@ def _prepare(
         )
         session.add(org)
         session.flush()
-        builders.approved_award(session, clock, scheme, cap_minor=ALREADY, organisation=org)
+        first = builders.approved_award(session, clock, scheme, cap_minor=ALREADY, organisation=org)
         apps = [builders.application(session, scheme, org).id for _ in range(RACERS)]
-        return scheme.id, apps
+        return scheme.id, [first.id, *apps]
 
 
 def _race(
-    factory: sessionmaker[Session], clock: ManualClock, app_ids: list[uuid.UUID]
+    factory: sessionmaker[Session],
+    clock: ManualClock,
+    app_ids: list[uuid.UUID],
+    top_up_award: uuid.UUID | None = None,
 ) -> tuple[int, int, list[BaseException]]:
+    """Race one decision per application; with ``top_up_award``, every other racer tops up
+    that award by the same amount instead."""
     barrier = threading.Barrier(len(app_ids))
     won: list[uuid.UUID] = []
     refused: list[uuid.UUID] = []
@@ -76,11 +83,16 @@ def _race(
     lock = threading.Lock()
     body = DecisionIn.model_validate(builders.approval(CAP))
 
-    def run(app_id: uuid.UUID) -> None:
+    top_up = AmendmentIn(kind="top_up", reason="race", cap_delta_minor=CAP)
+
+    def run(index: int, app_id: uuid.UUID) -> None:
         barrier.wait()
         try:
             with factory() as session, session.begin():
-                decide(session, app_id, body, None, clock)
+                if top_up_award is not None and index % 2:
+                    amend(session, top_up_award, top_up, None, clock)
+                else:
+                    decide(session, app_id, body, None, clock)
             with lock:
                 won.append(app_id)
         except BudgetExceeded:
@@ -90,7 +102,7 @@ def _race(
             with lock:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in app_ids]
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(app_ids)]
     for t in threads:
         t.start()
     for t in threads:
@@ -98,13 +110,15 @@ def _race(
     return len(won), len(refused), errors
 
 
-def test_racing_decisions_never_over_commit(pg_engine: Engine) -> None:
+@pytest.mark.parametrize("mix", ["decisions", "decisions_and_top_ups"])
+def test_racing_commitments_never_over_commit(pg_engine: Engine, mix: str) -> None:
     factory = make_session_factory(pg_engine)
     clock = ManualClock(builders.START - timedelta(days=1))
     trials = violations = 0
     for _ in range(ROUNDS):
-        scheme_id, app_ids = _prepare(factory, clock)
-        won, refused, errors = _race(factory, clock, app_ids)
+        scheme_id, (first_award, *app_ids) = _prepare(factory, clock)
+        topped = first_award if mix == "decisions_and_top_ups" else None
+        won, refused, errors = _race(factory, clock, app_ids, topped)
         assert errors == []
         trials += len(app_ids)
         with factory() as session:
@@ -121,5 +135,5 @@ def test_racing_decisions_never_over_commit(pg_engine: Engine) -> None:
         assert committed == moved == ALREADY + won * CAP
         assert won == (ENVELOPE - ALREADY) // CAP
         assert refused == RACERS - won
-    print(f"race: {ROUNDS} rounds, {trials} racing decisions, {violations} over-commitments")
+    print(f"race ({mix}): {ROUNDS} rounds, {trials} racers, {violations} over-commitments")
     assert violations == 0
