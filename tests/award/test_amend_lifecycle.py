@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import history
 from computeport.award.amend import amend
-from computeport.award.lifecycle import expire_due, terminate
+from computeport.award.lifecycle import expire_due, resume, suspend, terminate
 from computeport.award.schemas import AmendmentIn
 from computeport.envelope.service import committed_minor
 from computeport.kit.clock import ManualClock
@@ -199,3 +199,23 @@ class TestExpiry:
             )
         )
         assert total == award.committed_minor == 0
+
+
+class TestSuspension:
+    def test_suspend_keeps_the_commitment_and_resume_restores(
+        self, session: Session, clock: ManualClock
+    ) -> None:
+        scheme = builders.scheme(session)
+        award = builders.approved_award(session, clock, scheme, cap_minor=500_00)
+        with pytest.raises(IllegalTransition):
+            suspend(session, award.id, "", None, clock)  # a reason is required
+        suspend(session, award.id, "co-payment overdue", None, clock)
+        assert (award.status, award.committed_minor) == (AwardStatus.SUSPENDED, 500_00)
+        resume(session, award.id, "paid", None, clock)
+        assert award.status is AwardStatus.ACTIVE
+        transitions = [
+            (h.from_state, h.to_state)
+            for h in history(session, "award", award.id)
+            if h.action == "transition"
+        ]
+        assert transitions[-2:] == [("active", "suspended"), ("suspended", "active")]

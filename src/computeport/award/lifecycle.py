@@ -86,6 +86,26 @@ def terminate(
     return _close(session, scheme, award, AwardStatus.TERMINATED, actor_id, reason, clock, consumed)
 
 
+def suspend(
+    session: Session, award_id: uuid.UUID, reason: str, actor_id: uuid.UUID | None, clock: Clock
+) -> Award:
+    """Pause an award (e.g. an overdue co-payment): it keeps its commitment; reason needed."""
+    award = lock_award(session, award_id)
+    transition(session, award, AwardStatus.SUSPENDED, actor_id, reason, clock)
+    session.flush()
+    return award
+
+
+def resume(
+    session: Session, award_id: uuid.UUID, reason: str, actor_id: uuid.UUID | None, clock: Clock
+) -> Award:
+    """Lift a suspension (the award must not have reached its end: the expiry job ends it)."""
+    award = lock_award(session, award_id)
+    transition(session, award, AwardStatus.ACTIVE, actor_id, reason, clock)
+    session.flush()
+    return award
+
+
 @dataclass(frozen=True)
 class Expired:
     award_id: uuid.UUID
@@ -133,4 +153,4 @@ def expire_due(
     return done
 
 
-__all__ = ["Expired", "expire_due", "terminate"]
+__all__ = ["Expired", "expire_due", "resume", "suspend", "terminate"]
