@@ -61,9 +61,10 @@ def _when(value: Any, where: str, *, optional: bool = False) -> datetime | None:
 def _get(obj: Mapping[str, Any], path: str, where: str) -> Any:
     cur: Any = obj
     for part in path.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            raise BackendOutputInvalid(f"{where}: field {path!r} is missing")
-        cur = cur[part]
+        try:
+            cur = cur[part]  # decoded JSON: dicts (a hot loop; no ABC checks)
+        except (KeyError, TypeError):
+            raise BackendOutputInvalid(f"{where}: field {path!r} is missing") from None
     return cur
 
 
@@ -106,7 +107,7 @@ def parse_sacct_json(
     operators = frozenset(operator_users)
     records: dict[tuple[str, str, datetime], AccountingRecord] = {}
     for index, job in enumerate(jobs):
-        if not isinstance(job, Mapping):
+        if not isinstance(job, dict):
             raise BackendOutputInvalid(f"sacct --json: jobs[{index}] is not an object")
         record = _record(job, index, cluster, exit_codes or {}, operators)
         if record is None or not (since <= record.end_time < until):

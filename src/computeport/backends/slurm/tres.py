@@ -64,7 +64,7 @@ def gpus_from_json(entries: Iterable[Mapping[str, Any]], *, field: str = "tres")
         name, count = entry.get("name"), entry.get("count")
         if not isinstance(name, str) or not name.startswith("gpu"):
             continue
-        if not isinstance(count, int):
+        if type(count) is not int:
             raise BackendOutputInvalid(f"TRES gres/{name} has count {count!r}", field=field)
         counts[f"gres/{name}"] = counts.get(f"gres/{name}", 0) + count
     return _pick(counts)
