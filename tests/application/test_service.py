@@ -212,3 +212,28 @@ class TestMoves:
         seen = {a.id for a in service.list_applications(session, officer)}
         assert {mine.id, theirs.id} <= seen
         assert session.scalar(select(Application.id).where(Application.id == theirs.id))
+
+
+class TestNotifications:
+    def test_submission_revision_and_rejection_queue_mail(self, session: Session) -> None:
+        from computeport.models.notification import OutboxMessage
+
+        org, who = _applicant(session)
+        app = fa.application(session, organisation=org, applicant=who, status=S.SUBMITTED)
+        officer = fi.subject(session, fi.user(session, roles=(Role.SCHEME_OFFICER,)))
+        committee = fi.subject(session, fi.user(session, roles=(Role.COMMITTEE_MEMBER,)))
+        service.move(session, officer, app.id, S.UNDER_REVIEW, reason="", at=T)
+        service.move(session, officer, app.id, S.REVISION_REQUESTED, reason="budget?", at=T)
+        service.move(session, who, app.id, S.UNDER_REVIEW, reason="added", at=T)
+        service.move(session, committee, app.id, S.NOT_RECOMMENDED, reason="weak", at=T)
+        service.move(session, committee, app.id, S.REJECTED, reason="weak plan", at=T)
+        kinds = sorted(
+            session.scalars(select(OutboxMessage.kind).where(OutboxMessage.entity_id == app.id))
+        )
+        assert len(kinds) == 3
+        assert len(set(kinds)) == 3
+        bodies = " ".join(
+            session.scalars(select(OutboxMessage.body).where(OutboxMessage.entity_id == app.id))
+        )
+        assert "budget?" in bodies
+        assert app.reference in bodies

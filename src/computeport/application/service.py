@@ -37,7 +37,7 @@ from computeport.audit.service import record_transition
 from computeport.identity.errors import OrganisationNotFound
 from computeport.identity.subject import Subject
 from computeport.kit.accelerators import accelerator
-from computeport.kit.clock import ensure_aware
+from computeport.kit.clock import ManualClock, ensure_aware
 from computeport.kit.errors import Conflict, PermissionDenied, ValidationFailed
 from computeport.models.application import (
     Application,
@@ -51,6 +51,7 @@ from computeport.models.audit import AuditRecord
 from computeport.models.identity import Organisation, Role
 from computeport.models.review import AssignmentStatus
 from computeport.models.scheme import Call, Scheme
+from computeport.notification import events
 from computeport.scheme import service as schemes
 
 S = ApplicationStatus
@@ -394,7 +395,21 @@ def move(
     else:
         subject.require(*TARGET_ROLES[to])
     transition(session, application, to, actor_id=subject.user_id, reason=reason, at=at)
+    _notify(session, application, to, reason, at)
     return application
+
+
+def _notify(
+    session: Session, application: Application, to: ApplicationStatus, reason: str, at: datetime
+) -> None:
+    """Queue the applicant's e-mail for the moves they must hear about (the outbox)."""
+    clock = ManualClock(at)
+    if to is S.SUBMITTED:
+        events.notify_submission_received(session, clock, application)
+    elif to is S.REVISION_REQUESTED:
+        events.notify_revision_requested(session, clock, application, reason)
+    elif to is S.REJECTED:
+        events.notify_decision(session, clock, application, None, reason)
 
 
 # -- attachments ---------------------------------------------------------------------------
