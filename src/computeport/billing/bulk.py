@@ -209,8 +209,10 @@ class BulkWriter:
             sql = sql.replace("?", "%s")
         cursor = self.raw.cursor()
         try:
-            cursor.execute(sql, tuple(_sqlite_value(p) for p in params) if not self.is_postgres
-                           else tuple(params))
+            cursor.execute(
+                sql,
+                tuple(_sqlite_value(p) for p in params) if not self.is_postgres else tuple(params),
+            )
             return [tuple(r) for r in cursor.fetchall()]
         finally:
             cursor.close()

@@ -26,6 +26,7 @@ from computeport.models.scheme import Scheme
 
 AWARD_WINDOW = timedelta(days=30)
 SCHEME_WINDOW = timedelta(days=90)
+HORIZON = timedelta(days=365 * 100)
 
 
 class AwardNotFound(NotFound):
@@ -70,6 +71,8 @@ def _run_out(now: datetime, left: int, used_in_window: int, window: timedelta) -
     if used_in_window <= 0:
         return None
     seconds = left * window.total_seconds() / used_in_window
+    if seconds > HORIZON.total_seconds():
+        return None  # not within any horizon worth printing
     return now + timedelta(seconds=int(seconds))
 
 
@@ -166,16 +169,20 @@ def envelope_forecast(session: Session, clock: Clock, scheme_id: uuid.UUID) -> E
         or 0
     )
     consumed = sum(consumed_by_award(session, award_ids).values())
-    recent = int(
-        session.scalar(
-            select(func.coalesce(func.sum(UsageCharge.subsidy_minor), 0)).where(
-                UsageCharge.award_id.in_(award_ids),
-                UsageCharge.end_time >= now - SCHEME_WINDOW,
-                UsageCharge.end_time < now,
+    recent = (
+        int(
+            session.scalar(
+                select(func.coalesce(func.sum(UsageCharge.subsidy_minor), 0)).where(
+                    UsageCharge.award_id.in_(award_ids),
+                    UsageCharge.end_time >= now - SCHEME_WINDOW,
+                    UsageCharge.end_time < now,
+                )
             )
+            or 0
         )
-        or 0
-    ) if award_ids else 0
+        if award_ids
+        else 0
+    )
     return EnvelopeForecast(
         scheme_id=scheme_id,
         envelope_minor=scheme.envelope_minor,

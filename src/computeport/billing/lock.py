@@ -22,9 +22,7 @@ def lock_billing(session: Session, name: str = RATING_CURSOR) -> int:
     """Take the billing lock (creating the cursor row once) and return its position."""
     dialect = session.connection().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(BillingCursor).values(name=name, position=0).on_conflict_do_nothing()
-    )
+    session.execute(insert(BillingCursor).values(name=name, position=0).on_conflict_do_nothing())
     position = session.scalar(
         select(BillingCursor.position).where(BillingCursor.name == name).with_for_update()
     )

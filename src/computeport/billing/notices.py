@@ -47,9 +47,7 @@ register_template(
 )
 
 
-def notify_burn_down(
-    session: Session, clock: Clock, consumed: dict[uuid.UUID, int]
-) -> int:
+def notify_burn_down(session: Session, clock: Clock, consumed: dict[uuid.UUID, int]) -> int:
     """Tell each award's organisation when its consumption crossed 80% / 100% of its cap."""
     sent = 0
     ids = list(consumed)

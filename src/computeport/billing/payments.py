@@ -69,8 +69,9 @@ def record_payment(
     doc = document_by_number(session, number)
     if existing is not None:
         if existing.document_id != doc.id or existing.amount_minor != amount_minor:
-            raise Conflict(f"payment {reference!r} was recorded with other details",
-                           field="reference")
+            raise Conflict(
+                f"payment {reference!r} was recorded with other details", field="reference"
+            )
         return existing
     if doc.kind is not DocumentKind.INVOICE:
         raise ValidationFailed(f"{number} is not an invoice", field="number")
@@ -83,8 +84,10 @@ def record_payment(
         kind=JournalKind.PAYMENT,
         lines=[
             (book.id_for(AccountKind.CASH), amount_minor),
-            (book.id_for(AccountKind.RECEIVABLE, organisation_id=doc.organisation_id),
-             -amount_minor),
+            (
+                book.id_for(AccountKind.RECEIVABLE, organisation_id=doc.organisation_id),
+                -amount_minor,
+            ),
         ],
         occurred_at=when,
         description=f"Payment {reference} for {number}",
@@ -205,17 +208,33 @@ def credit_control(session: Session, clock: Clock) -> CreditControlReport:
         suspends = any(a.suspend_when_overdue for a in awards)
         for item in items:
             report.reminders += notify_overdue(
-                session, clock, item.document, item.outstanding_minor, suspends=suspends,
+                session,
+                clock,
+                item.document,
+                item.outstanding_minor,
+                suspends=suspends,
                 reminder=(item.days_overdue - 1) // 7,
             )
         numbers = ", ".join(i.document.number for i in items)
         for award in awards:
             if award.suspend_when_overdue and award.status is AwardStatus.ACTIVE:
-                transition(session, award, AwardStatus.SUSPENDED, None,
-                           f"co-payment overdue: {numbers}", clock)
-                session.add(CreditHoldEvent(award_id=award.id, organisation_id=org_id,
-                                            action="placed", reason=f"overdue: {numbers}",
-                                            created_at=now))
+                transition(
+                    session,
+                    award,
+                    AwardStatus.SUSPENDED,
+                    None,
+                    f"co-payment overdue: {numbers}",
+                    clock,
+                )
+                session.add(
+                    CreditHoldEvent(
+                        award_id=award.id,
+                        organisation_id=org_id,
+                        action="placed",
+                        reason=f"overdue: {numbers}",
+                        created_at=now,
+                    )
+                )
                 report.suspended.append(award.reference)
     for award_id in held:
         on_hold = session.get(Award, award_id)
@@ -224,8 +243,15 @@ def credit_control(session: Session, clock: Clock) -> CreditControlReport:
         if on_hold.status is AwardStatus.SUSPENDED:
             transition(session, on_hold, AwardStatus.ACTIVE, None, "co-payment settled", clock)
             report.reinstated.append(on_hold.reference)
-        session.add(CreditHoldEvent(award_id=on_hold.id, organisation_id=on_hold.organisation_id,
-                                    action="lifted", reason="settled", created_at=now))
+        session.add(
+            CreditHoldEvent(
+                award_id=on_hold.id,
+                organisation_id=on_hold.organisation_id,
+                action="lifted",
+                reason="settled",
+                created_at=now,
+            )
+        )
     session.flush()
     return report
 

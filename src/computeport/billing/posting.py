@@ -497,8 +497,21 @@ def post_usage(
     # 3. rate the new records.
     price_cache: dict[tuple[Any, str], Price] = {}
     on_cap: dict[uuid.UUID, list[_Item]] = defaultdict(list)
-    for (rid, cluster, job_id, submit_raw, account, qos, accel, end_raw, chargeable, gs,
-         end_epoch, submit_epoch, period) in records:
+    for (
+        rid,
+        cluster,
+        job_id,
+        submit_raw,
+        account,
+        qos,
+        accel,
+        end_raw,
+        chargeable,
+        gs,
+        end_epoch,
+        submit_epoch,
+        period,
+    ) in records:
         if rid in superseded:
             batch.report.superseded += 1
             continue
@@ -740,8 +753,9 @@ def _rate_award(
 
 
 def _rate_new(batch: _Batch, item: _Item, rate: Rate, terms: AwardTerms, cap: _AwardCap) -> None:
-    amounts = within_award(item.full_list, rate, terms.cap_minor - cap.consumed,
-                           terms.over_cap_policy)
+    amounts = within_award(
+        item.full_list, rate, terms.cap_minor - cap.consumed, terms.over_cap_policy
+    )
     cap.consumed += amounts.subsidy_minor
     if amounts.kind is ChargeKind.REFUSED:
         cap.refused = True

@@ -40,8 +40,9 @@ from computeport.pricing.service import seed_assumed_prices
 from computeport.settings import Settings
 
 app = typer.Typer(help="Usage, ledger, invoices and payments.", no_args_is_help=True)
-invoice_app = typer.Typer(help="Issued invoices, credit notes and statements.",
-                          no_args_is_help=True)
+invoice_app = typer.Typer(
+    help="Issued invoices, credit notes and statements.", no_args_is_help=True
+)
 app.add_typer(invoice_app, name="invoice")
 
 CRASH_ENV = "COMPUTEPORT_BILLING_CRASH_AFTER"
@@ -172,9 +173,15 @@ def invoice_list(
             stmt = stmt.where(BillingDocument.period == period)
         table = Table("number", "kind", "party", "period", "list", "subsidy", "due")
         for d in session.scalars(stmt):
-            table.add_row(d.number, str(d.kind), d.party_name, d.period,
-                          Money(d.list_minor).format(), Money(d.subsidy_minor).format(),
-                          Money(d.due_minor).format())
+            table.add_row(
+                d.number,
+                str(d.kind),
+                d.party_name,
+                d.period,
+                Money(d.list_minor).format(),
+                Money(d.subsidy_minor).format(),
+                Money(d.due_minor).format(),
+            )
         console.print(table)
 
 
@@ -221,8 +228,9 @@ def pay_command(
         except ValidationFailed as exc:
             raise fail(f"amount: {exc.message}") from None
         when = _parse_time(received, "--received") if received else None
-        payment = record_payment(session, clock, number=number, amount_minor=minor,
-                                 reference=reference, received_at=when)
+        payment = record_payment(
+            session, clock, number=number, amount_minor=minor, reference=reference, received_at=when
+        )
         control = credit_control(session, clock)
     console.print(f"recorded {Money(payment.amount_minor).format()} on {number}")
     if control.reinstated:
@@ -234,11 +242,16 @@ def ageing_command(now: NowOption = None) -> None:
     """Receivables by days past due, per organisation."""
     clock = _clock(now)
     with _factory() as factory, unit_of_work(factory) as session:
-        table = Table("organisation", "current", "1-30", "31-60", "61-90", "90+", "credits",
-                      "total")
+        table = Table(
+            "organisation", "current", "1-30", "31-60", "61-90", "90+", "credits", "total"
+        )
         for row in ageing(session, clock):
-            table.add_row(row.party_name, *(Money(v).format() for v in row.buckets.values()),
-                          Money(row.credits_minor).format(), Money(row.total_minor).format())
+            table.add_row(
+                row.party_name,
+                *(Money(v).format() for v in row.buckets.values()),
+                Money(row.credits_minor).format(),
+                Money(row.total_minor).format(),
+            )
         console.print(table)
 
 
@@ -270,8 +283,7 @@ def quarantine_command() -> None:
     with _factory() as factory, unit_of_work(factory) as session:
         table = Table("cluster", "job", "submit", "reason", "detail")
         for q in session.scalars(select(UsageQuarantine).order_by(UsageQuarantine.id)):
-            table.add_row(q.cluster, q.job_id, q.submit_time.isoformat(), str(q.reason),
-                          q.detail)
+            table.add_row(q.cluster, q.job_id, q.submit_time.isoformat(), str(q.reason), q.detail)
         console.print(table)
 
 
@@ -289,8 +301,10 @@ def burndown_command(reference: str, now: NowOption = None) -> None:
         f"({b.percent_used}%); runs out {b.runs_out_at.date() if b.runs_out_at else '—'}"
     )
     for a in b.by_accelerator:
-        console.print(f"  {a.accelerator_type}: {a.used_gpu_hours} of {a.awarded_gpu_hours} "
-                      f"GPU-hours; runs out {a.runs_out_at.date() if a.runs_out_at else '—'}")
+        console.print(
+            f"  {a.accelerator_type}: {a.used_gpu_hours} of {a.awarded_gpu_hours} "
+            f"GPU-hours; runs out {a.runs_out_at.date() if a.runs_out_at else '—'}"
+        )
 
 
 @app.command("seed-prices")

@@ -74,16 +74,22 @@ class _Line:
     credited_minor: int = 0
 
     def empty(self) -> bool:
-        return not (self.gpu_seconds or self.list_minor or self.subsidy_minor or self.due_minor
-                    or self.credited_minor or self.jobs)
+        return not (
+            self.gpu_seconds
+            or self.list_minor
+            or self.subsidy_minor
+            or self.due_minor
+            or self.credited_minor
+            or self.jobs
+        )
 
 
 def _number(session: Session, kind: DocumentKind, period: str) -> str:
     prefix = f"{PREFIX[kind]}-{period}-"
     count = session.scalar(
-        select(func.count()).select_from(BillingDocument).where(
-            BillingDocument.number.like(f"{prefix}%")
-        )
+        select(func.count())
+        .select_from(BillingDocument)
+        .where(BillingDocument.number.like(f"{prefix}%"))
     )
     return f"{prefix}{int(count or 0) + 1:04d}"
 
@@ -121,8 +127,9 @@ def close_period(
         session.scalar(
             select(func.count())
             .select_from(UsageRecord)
-            .where(UsageRecord.id > position, UsageRecord.end_time < end,
-                   UsageRecord.end_time >= start)
+            .where(
+                UsageRecord.id > position, UsageRecord.end_time < end, UsageRecord.end_time >= start
+            )
         )
         or 0
     )
@@ -160,9 +167,7 @@ def close_period(
         o.id: o
         for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(by_org))))
     }
-    awards = {
-        a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(by_award))))
-    }
+    awards = {a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(by_award))))}
     refs = {a.id: a.reference for a in awards.values()}
 
     def label(line: _Line) -> str:
@@ -176,8 +181,21 @@ def close_period(
         lines = sorted(by_org[org_id], key=lambda ln: (label(ln), ln.accelerator_type))
         due = sum(ln.due_minor for ln in lines)
         kind = DocumentKind.CREDIT_NOTE if (not first and due < 0) else DocumentKind.INVOICE
-        doc = _issue(session, clock, kind, period, str(org_id), org_id, None, orgs[org_id].name,
-                     issued_at, snapshot, lines, label, render_hash)
+        doc = _issue(
+            session,
+            clock,
+            kind,
+            period,
+            str(org_id),
+            org_id,
+            None,
+            orgs[org_id].name,
+            issued_at,
+            snapshot,
+            lines,
+            label,
+            render_hash,
+        )
         report.documents.append(doc.number)
         issued.append(doc)
     notify_invoices_issued(session, clock, [d for d in issued if d.kind is DocumentKind.INVOICE])
@@ -185,9 +203,21 @@ def close_period(
         award = awards[award_id]
         lines = sorted(by_award[award_id], key=lambda ln: ln.accelerator_type)
         org = orgs[award.organisation_id]
-        doc = _issue(session, clock, DocumentKind.SUBSIDY_STATEMENT, period, str(award_id),
-                     award.organisation_id, award_id, f"{award.reference} — {org.name}",
-                     issued_at, snapshot, lines, label, render_hash)
+        doc = _issue(
+            session,
+            clock,
+            DocumentKind.SUBSIDY_STATEMENT,
+            period,
+            str(award_id),
+            award.organisation_id,
+            award_id,
+            f"{award.reference} — {org.name}",
+            issued_at,
+            snapshot,
+            lines,
+            label,
+            render_hash,
+        )
         report.documents.append(doc.number)
     return report
 
@@ -211,9 +241,9 @@ def _issue(
 
     sequence = int(
         session.scalar(
-            select(func.count()).select_from(BillingDocument).where(
-                BillingDocument.party_key == party_key, BillingDocument.period == period
-            )
+            select(func.count())
+            .select_from(BillingDocument)
+            .where(BillingDocument.party_key == party_key, BillingDocument.period == period)
         )
         or 0
     )
@@ -230,6 +260,7 @@ def _issue(
         party_name=party_name,
         issued_at=issued_at,
         due_at=issued_at + timedelta(days=PAYMENT_TERMS_DAYS),
+        currency="HKD",
         gpu_seconds=sum(ln.gpu_seconds for ln in lines),
         list_minor=sum(ln.list_minor for ln in lines),
         subsidy_minor=sum(ln.subsidy_minor for ln in lines),

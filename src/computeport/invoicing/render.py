@@ -84,18 +84,27 @@ def document_csv(doc: BillingDocument) -> str:
         ["award", "accelerator", "jobs", "gpu_hours", "list", "subsidy", "amount_due", "credited"]
     )
     for r in _rows(doc):
-        w.writerow([r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy, r.due,
-                    r.credited])
+        w.writerow(
+            [r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy, r.due, r.credited]
+        )
     w.writerow(
-        ["total", "", sum(ln.jobs for ln in doc.lines), str(gpu_hours(doc.gpu_seconds)),
-         _amount(doc.list_minor), _amount(doc.subsidy_minor), _amount(doc.due_minor),
-         _amount(sum(ln.credited_minor for ln in doc.lines))]
+        [
+            "total",
+            "",
+            sum(ln.jobs for ln in doc.lines),
+            str(gpu_hours(doc.gpu_seconds)),
+            _amount(doc.list_minor),
+            _amount(doc.subsidy_minor),
+            _amount(doc.due_minor),
+            _amount(sum(ln.credited_minor for ln in doc.lines)),
+        ]
     )
     return out.getvalue()
 
 
 def document_html(doc: BillingDocument) -> str:
     """The document as a self-contained HTML page (also the source of the PDF)."""
+
     def money(minor: int) -> str:
         return Money(minor, doc.currency).format()
 
@@ -103,8 +112,7 @@ def document_html(doc: BillingDocument) -> str:
     return _ENV.get_template("document.html.j2").render(
         doc=doc,
         title=TITLES[kind],
-        party_label="Funder statement for" if kind is DocumentKind.SUBSIDY_STATEMENT
-        else "Bill to",
+        party_label="Funder statement for" if kind is DocumentKind.SUBSIDY_STATEMENT else "Bill to",
         issued=doc.issued_at.date().isoformat(),
         due_date=doc.due_at.date().isoformat(),
         show_due=kind is DocumentKind.INVOICE,

@@ -103,9 +103,7 @@ class AccountBook:
             )
             .on_conflict_do_nothing(index_elements=["code"])
         )
-        account_id = self.session.scalar(
-            select(LedgerAccount.id).where(LedgerAccount.code == code)
-        )
+        account_id = self.session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
         assert account_id is not None
         known[code] = account_id
         return account_id

@@ -218,8 +218,16 @@ def _ingest_batch(
         problem = check(r, acc, now_epoch, directory, prices)
         if problem is not None:
             bad.append(
-                (r.cluster, r.job_id, r.submit_time, digest, str(problem[0]), problem[1],
-                 _payload(r), now)
+                (
+                    r.cluster,
+                    r.job_id,
+                    r.submit_time,
+                    digest,
+                    str(problem[0]),
+                    problem[1],
+                    _payload(r),
+                    now,
+                )
             )
             continue
         good.append(
@@ -243,9 +251,7 @@ def _ingest_batch(
                 now_db,
             )
         )
-    report.new = writer.insert(
-        "usage_record", _RECORD_COLUMNS, good, conflict=_KEY, encoded=True
-    )
+    report.new = writer.insert("usage_record", _RECORD_COLUMNS, good, conflict=_KEY, encoded=True)
     report.duplicates = len(batch) - report.new - len(bad)
     if bad:
         writer.insert("usage_quarantine", _QUARANTINE_COLUMNS, bad, conflict=_KEY)

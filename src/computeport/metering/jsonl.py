@@ -35,8 +35,9 @@ def _time(value: Any, where: str) -> datetime:
     try:
         return ensure_aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError as exc:
-        raise ValidationFailed(f"{where}: not an ISO 8601 UTC time: {value!r}",
-                               field=where) from exc
+        raise ValidationFailed(
+            f"{where}: not an ISO 8601 UTC time: {value!r}", field=where
+        ) from exc
 
 
 def _int(value: Any, where: str) -> int:
@@ -53,8 +54,9 @@ def record_from_dict(data: dict[str, Any], where: str = "record") -> AccountingR
     try:
         state = JobState(str(data.get("state", "COMPLETED")))
     except ValueError as exc:
-        raise ValidationFailed(f"{where}: unknown job state {data.get('state')!r}",
-                               field="state") from exc
+        raise ValidationFailed(
+            f"{where}: unknown job state {data.get('state')!r}", field="state"
+        ) from exc
     start = data.get("start_time")
     end = _time(data["end_time"], f"{where}.end_time")
     start_time = _time(start, f"{where}.start_time") if start is not None else None

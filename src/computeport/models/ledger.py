@@ -76,9 +76,7 @@ class Journal(IdMixin, TimestampMixin, Base):
     occurred_at: Mapped[datetime]
     """When the business event happened (e.g. the payment's date); ``created_at`` is when
     it was written."""
-    reverses_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("journal.id"), default=None
-    )
+    reverses_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal.id"), default=None)
 
 
 class Posting(Base):
