@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from computeport.backends.protocol import ClusterBackend
 from computeport.models.identity import Role
 from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
@@ -25,8 +26,9 @@ router = APIRouter(include_in_schema=False)
 REPORT_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER, Role.COMMITTEE_MEMBER)
 
 
-def _installed(cluster: Any) -> int | None:
-    return sum(p.gpus for p in cluster.partitions()) if cluster is not None else None
+def _installed(cluster: ClusterBackend | None) -> int | None:
+    """Installed GPUs, counted over nodes (partitions may share nodes)."""
+    return sum(n.gpus for n in cluster.nodes()) if cluster is not None else None
 
 
 @router.get("/reports")

@@ -84,12 +84,18 @@ def gpus_in_use(
 
 
 def finished_intervals(
-    session: Session, since: datetime, until: datetime, group_by: str = "partition"
-) -> list[Interval]:
-    """Usage records that overlap [since, until) as intervals grouped by partition or type."""
-    column = UsageRecord.partition if group_by == "partition" else UsageRecord.accelerator_type
+    session: Session, since: datetime, until: datetime
+) -> tuple[list[Interval], list[Interval]]:
+    """Usage records overlapping [since, until) as intervals, grouped by partition and by
+    accelerator type (one query for both charts)."""
     rows = session.execute(
-        select(UsageRecord.start_time, UsageRecord.end_time, UsageRecord.gpus, column).where(
+        select(
+            UsageRecord.start_time,
+            UsageRecord.end_time,
+            UsageRecord.gpus,
+            UsageRecord.partition,
+            UsageRecord.accelerator_type,
+        ).where(
             and_(
                 UsageRecord.start_time.is_not(None),
                 UsageRecord.start_time < until,
@@ -97,7 +103,14 @@ def finished_intervals(
             )
         )
     ).all()
-    return [Interval(r[0], r[1], int(r[2]), str(r[3])) for r in rows if r[0] is not None]
+    by_partition: list[Interval] = []
+    by_type: list[Interval] = []
+    for start, end, gpus, partition, accelerator in rows:
+        if start is None:
+            continue
+        by_partition.append(Interval(start, end, int(gpus), str(partition)))
+        by_type.append(Interval(start, end, int(gpus), str(accelerator)))
+    return by_partition, by_type
 
 
 def running_intervals(jobs: Sequence[JobInfo], now: datetime, group_by: str) -> list[Interval]:
@@ -165,11 +178,12 @@ class LiveCluster:
 
     @property
     def gpus(self) -> int:
-        return sum(p.gpus for p in self.partitions)
+        """Installed GPUs: counted over nodes, since partitions may share nodes."""
+        return sum(n.gpus for n in self.nodes)
 
     @property
     def gpus_used(self) -> int:
-        return sum(p.gpus_used for p in self.partitions)
+        return sum(n.gpus_used for n in self.nodes)
 
     def pending_by_reason(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)

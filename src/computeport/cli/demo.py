@@ -1,0 +1,169 @@
+"""``computeport demo``: a live centre on this machine in one command.
+
+It creates (or upgrades) a SQLite database under ``var/demo/``, seeds the Cyberport scenario,
+opens the embedded virtual cluster (a few months of history replayed from a workload fitted to
+the Philly trace, then live in accelerated time), starts the background worker (advance the
+cluster, ingest and rate usage, post to the ledger, expire awards), serves the portal and the
+API at http://127.0.0.1:8000 and prints the ready-made demo logins for each role.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import inspect
+
+from computeport.cli.common import console, fail
+from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
+from computeport.db.engine import make_engine, make_session_factory, unit_of_work
+from computeport.db.schema import create_schema
+from computeport.kit.clock import SystemClock
+from computeport.settings import Settings
+
+DEMO_DIR = Path("var/demo")
+DEMO_ACCELERATOR = "h800"
+PRICES_FROM = datetime(2024, 10, 1, tzinfo=UTC)
+"""The scheme's start: the assumed price applies to all of the demo's usage."""
+DEMO_DB = DEMO_DIR / "computeport.sqlite3"
+
+
+@dataclass(frozen=True)
+class DemoLoginRow:
+    """What the login page and the terminal show of one demo login."""
+
+    role: str
+    email: str
+    password: str
+
+
+def demo_settings(directory: Path, speed: float) -> Settings:
+    """Settings of the demo deployment: SQLite under ``directory``, the virtual cluster."""
+    return Settings(
+        database_url=f"sqlite:///{directory / DEMO_DB.name}",
+        backend="sim",
+        sim_speed=speed,
+        attachments_dir=directory / "attachments",
+        secret_key="computeport-demo-only-not-secret",  # noqa: S106 - a public demo
+    )
+
+
+def prepare_database(settings: Settings) -> str:
+    """Create or upgrade the schema; returns what was done (for the terminal)."""
+    from computeport.db.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        if tables and current_revision(engine) is None:
+            # Created before the migrations shipped: only add what is missing.
+            create_schema(engine)
+            return "schema completed"
+        upgrade(engine)
+        create_schema(engine)  # tables no migration creates yet (development builds)
+        return "schema upgraded" if tables else "database created"
+    finally:
+        engine.dispose()
+
+
+def seed(settings: Settings) -> str:
+    """Seed the Cyberport scenario (idempotent) and, where none exists, the assumed H800 list
+    price (the scenario's own assumption), so usage can be rated; returns a summary."""
+    from computeport.pricing.service import PriceBook, set_price
+    from computeport.seed.cyberport import ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR, seed_cyberport
+
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            result = seed_cyberport(session)
+            if not PriceBook.load(session).knows(DEMO_ACCELERATOR):
+                set_price(
+                    session,
+                    SystemClock(),
+                    DEMO_ACCELERATOR,
+                    ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR,
+                    PRICES_FROM,
+                    is_assumption=True,
+                    note="assumed list price of the Cyberport scenario (demo)",
+                )
+    finally:
+        engine.dispose()
+    made = sum(result.created.values())
+    return f"seeded {made} records" if made else "scenario already seeded"
+
+
+def demo_logins() -> list[DemoLoginRow]:
+    from computeport.seed.demo import demo_logins as seeded
+
+    return [DemoLoginRow(d.role.value, d.email, d.password) for d in seeded()]
+
+
+def logins_table(rows: list[DemoLoginRow], url: str) -> Table:
+    table = Table(title=f"computeport demo — open {url}", title_style="bold", show_lines=False)
+    table.add_column("role", style="cyan")
+    table.add_column("email")
+    table.add_column("password", style="green")
+    for row in rows:
+        table.add_row(row.role.replace("_", " "), row.email, row.password)
+    return table
+
+
+def start_worker(state: Any) -> Any:
+    """The background loops: advance the cluster, ingest and rate usage, post, expire.
+
+    The first round runs here, before the server starts, so the replayed history is ingested
+    and rated (the charts are full) by the time the logins are printed.
+    """
+    from computeport.worker.runner import WorkerThread
+    from computeport.worker.start import build_loops
+
+    worker = WorkerThread(build_loops(state), state.clock)
+    worker.run_round()
+    return worker.start()
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per wall second (1440: a day a minute).")
+    ] = 1440.0,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its database.")
+    ] = DEMO_DIR,
+    fresh: Annotated[bool, typer.Option(help="Start again from an empty database.")] = False,
+) -> None:
+    """Seed the Cyberport scenario, start the virtual cluster and serve the portal."""
+    from computeport.api.state import AppState
+
+    if speed <= 0:
+        raise fail("--speed: must be positive")
+    started = time.monotonic()
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = demo_settings(directory, speed)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            (directory / (DEMO_DB.name + suffix)).unlink(missing_ok=True)
+    with console.status("Preparing the database…"):
+        console.print(f"• {prepare_database(settings)} ({directory / DEMO_DB.name})")
+        console.print(f"• {seed(settings)}")
+    with console.status("Opening the virtual cluster and replaying its history…"):
+        state = AppState.from_settings(settings)
+        worker = start_worker(state)
+    app = build_app(settings, state)
+    rows = demo_logins()
+    app.state.demo_logins = rows
+    url = f"http://{host}:{port}"
+    console.print(f"• ready in {time.monotonic() - started:.0f} s")
+    console.print(logins_table(rows, url))
+    console.print("Press Ctrl+C to stop. The centre lives a simulated day a minute.", style="dim")
+    try:
+        run_server(app, host, port)
+    finally:
+        if worker is not None:
+            worker.stop()
