@@ -35,9 +35,10 @@ def _register() -> None:
     app.add_typer(application.app, name="app")
     app.add_typer(review.app, name="review")
 
-    from computeport.cli import serve
+    from computeport.cli import demo, serve
 
     app.command("serve")(serve.serve)
+    app.command("demo")(demo.demo)
 
     from computeport.cli import simulate
 
