@@ -79,6 +79,8 @@ class TestDrafting:
             ({"model_parameters": -7}, "model_parameters"),
             ({"title": "  "}, "title"),
             ({"reference": "X"}, "reference"),
+            ({"gpus": None}, "gpus"),
+            ({"gpus": 1, "gpu_hours": 4465}, "gpu_hours"),
         ],
     )
     def test_bad_changes_name_the_field_and_change_nothing(
@@ -96,12 +98,12 @@ class TestDrafting:
         org, who = _applicant(session)
         app = fa.application(session, organisation=org, applicant=who, status=S.UNDER_REVIEW)
         with pytest.raises(NotEditable):
-            service.update_application(session, who, app.id, {"gpus": 8})
+            service.update_application(session, who, app.id, {"gpus": 32})
         service.transition(
             session, app, S.REVISION_REQUESTED, actor_id=None, reason="too big", at=T
         )
-        service.update_application(session, who, app.id, {"gpus": 8})
-        assert app.gpus == 8
+        service.update_application(session, who, app.id, {"gpus": 32})
+        assert app.gpus == 32
 
     def test_another_organisation_cannot_see_or_apply(self, session: Session) -> None:
         org, who = _applicant(session)

@@ -59,6 +59,7 @@ S = ApplicationStatus
 MAX_GPUS = 100_000
 MAX_GPU_HOURS = 1_000_000_000
 MAX_DURATION_MONTHS = 60
+HOURS_IN_LONGEST_MONTH = 31 * 24
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,17 @@ def _check_request(r: ComputeRequest) -> None:
         "duration_months": (r.duration_months, MAX_DURATION_MONTHS),
     }
     for name, (value, high) in bounds.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationFailed(f"{name}: must be a whole number", field=name)
         if not 1 <= value <= high:
             raise ValidationFailed(f"{name}: must be between 1 and {high:,}", field=name)
+    ceiling = r.gpus * r.duration_months * HOURS_IN_LONGEST_MONTH
+    if r.gpu_hours > ceiling:
+        raise ValidationFailed(
+            f"gpu_hours: {r.gpu_hours:,} is more than {r.gpus:,} GPUs can run in "
+            f"{r.duration_months} months ({ceiling:,} GPU-hours at 100% use)",
+            field="gpu_hours",
+        )
     for name, opt in (
         ("model_parameters", r.model_parameters),
         ("dataset_tokens", r.dataset_tokens),
@@ -233,6 +243,9 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
+NOT_NULL_FIELDS = EDITABLE_FIELDS - {"call_id", "model_parameters", "dataset_tokens"}
+
+
 def _editable(session: Session, subject: Subject, application_id: uuid.UUID) -> Application:
     application = get_application(session, subject, application_id)
     if not subject.can_act_for(application.organisation_id):
@@ -254,6 +267,9 @@ def update_application(
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationFailed(f"{name}: cannot be changed", field=name)
+    for name in NOT_NULL_FIELDS & set(changes):
+        if changes[name] is None:
+            raise ValidationFailed(f"{name}: may not be null", field=name)
     application = _editable(session, subject, application_id)
     merged = {f: getattr(application, f) for f in EDITABLE_FIELDS} | dict(changes)
     _check_request(
