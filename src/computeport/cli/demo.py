@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import inspect
 
+from computeport.api.state import AppState
 from computeport.cli.common import console, fail
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
@@ -113,6 +114,16 @@ def logins_table(rows: list[DemoLoginRow], url: str) -> Table:
     return table
 
 
+def open_state(settings: Settings, history: timedelta) -> AppState:
+    """The app's state with the virtual cluster opened on ``history`` of simulated past."""
+    from computeport.backends.factory import open_backend
+
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    backend, clock = open_backend(settings, sessions, history=history)
+    return AppState(settings, engine, sessions, clock, backend)
+
+
 def start_worker(state: Any) -> Any:
     """The background loops: advance the cluster, ingest and rate usage, post, expire.
 
@@ -137,12 +148,15 @@ def demo(
         Path, typer.Option("--dir", help="Where the demo keeps its database.")
     ] = DEMO_DIR,
     fresh: Annotated[bool, typer.Option(help="Start again from an empty database.")] = False,
+    history_days: Annotated[
+        int, typer.Option(help="Simulated past a new cluster starts with, in days.")
+    ] = 90,
 ) -> None:
     """Seed the Cyberport scenario, start the virtual cluster and serve the portal."""
-    from computeport.api.state import AppState
-
     if speed <= 0:
         raise fail("--speed: must be positive")
+    if not 0 <= history_days <= 365:
+        raise fail("--history-days: from 0 to 365")
     started = time.monotonic()
     directory.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(directory, speed)
@@ -153,7 +167,7 @@ def demo(
         console.print(f"• {prepare_database(settings)} ({directory / DEMO_DB.name})")
         console.print(f"• {seed(settings)}")
     with console.status("Opening the virtual cluster and replaying its history…"):
-        state = AppState.from_settings(settings)
+        state = open_state(settings, timedelta(days=history_days))
         worker = start_worker(state)
     app = build_app(settings, state)
     rows = demo_logins()

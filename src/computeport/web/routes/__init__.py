@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from computeport.web.routes import (
     applicant,
     auth,
+    capacity,
     committee,
     home,
     ops,
@@ -24,4 +25,5 @@ ROUTERS: list[APIRouter] = [
     review.router,
     committee.router,
     reports.router,
+    capacity.router,
 ]

@@ -1,0 +1,101 @@
+"""Running the real ``computeport demo`` for browser tests, and Chromium launch options.
+
+The demo runs as a subprocess on a free port against a temporary directory (its own SQLite
+database), with a short simulated history so it is ready in seconds; tests drive it with
+Playwright through Debian's Chromium (never a downloaded browser).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class RunningDemo:
+    url: str
+    directory: Path
+    log: Path
+
+    @property
+    def database(self) -> Path:
+        return self.directory / "computeport.sqlite3"
+
+
+@contextmanager
+def running_demo(
+    directory: Path, *, history_days: int = 3, timeout_s: float = 180
+) -> Iterator[RunningDemo]:
+    """``computeport demo`` in a subprocess until the context ends (stopped by its pid)."""
+    port = free_port()
+    log = directory / "demo.log"
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("computeport")),
+                "demo",
+                "--dir",
+                str(directory),
+                "--port",
+                str(port),
+                "--history-days",
+                str(history_days),
+                "--fresh",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"demo exited early:\n{log.read_text()}")
+                try:
+                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"demo not up after {timeout_s} s:\n{log.read_text()}")
+                time.sleep(0.5)  # polling a subprocess, not synchronising test logic
+            yield RunningDemo(url, directory, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,248 @@
+"""End to end in a real headless Chromium against the real ``computeport demo``.
+
+The demo starts (seeded Cyberport scenario, virtual cluster, worker); each role signs in and
+sees its pages; an application goes from draft to award through the browser; an applicant
+cannot open another organisation's pages; charts render as SVG with data.  Screenshots of the
+main pages go to ``artifacts/screenshots/`` (test artefacts, not committed).
+
+Skipped where Chromium is missing, except in CI where that fails the run.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+
+from computeport.seed.demo import demo_logins
+from tests.support.databases import require
+from tests.web.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    RunningDemo,
+    running_demo,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LOGINS = {d.role.value: d for d in demo_logins()}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    require(CHROMIUM.exists(), "Chromium (/usr/bin/chromium)")
+    with running_demo(tmp_path_factory.mktemp("demo")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(demo: RunningDemo) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_as(browser: object, demo: RunningDemo) -> Iterator[object]:
+    """``page_as("operator")``: a fresh browser context signed in as that demo role."""
+    contexts = []
+
+    def sign_in(role: str, locale: str = "en-GB") -> object:
+        context = browser.new_context(  # type: ignore[attr-defined]
+            viewport={"width": 1360, "height": 900}, locale=locale
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(demo.url + "/login")
+        login = LOGINS[role]
+        page.fill("#email", login.email)
+        page.fill("#password", login.password)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(re.compile(r".*/$"))
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
+
+
+def shot(page: object, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def db(demo: RunningDemo) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{demo.database}?mode=ro", uri=True)
+
+
+def test_demo_starts_and_prints_logins(demo: RunningDemo) -> None:
+    text = demo.log.read_text()
+    for login in LOGINS.values():
+        assert login.email in text
+        assert login.password in text
+    with db(demo) as conn:
+        assert conn.execute("select count(*) from award").fetchone()[0] >= 10
+        assert conn.execute("select count(*) from usage_record").fetchone()[0] > 0
+
+
+ROLE_PAGES = {
+    "operator": ["/", "/ops", "/scheme", "/capacity", "/reports"],
+    "scheme_officer": ["/", "/scheme", "/committee", "/reports"],
+    "committee_member": ["/", "/committee", "/scheme"],
+    "reviewer": ["/", "/review"],
+    "funder": ["/", "/funder", "/scheme", "/reports"],
+    "org_admin": ["/"],
+}
+
+
+@pytest.mark.parametrize("role", list(ROLE_PAGES))
+def test_each_role_signs_in_and_sees_its_pages(
+    page_as: object, demo: RunningDemo, role: str
+) -> None:
+    page = page_as(role)  # type: ignore[operator]
+    for path in ROLE_PAGES[role]:
+        response = page.goto(demo.url + path)
+        assert response is not None, path
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").first.is_visible()
+        shot(page, f"{role}-{path.strip('/') or 'home'}")
+    # Applicants' own pages hang off their organisation.
+    if role == "org_admin":
+        for label in ("Applications", "Awards", "Jobs", "Invoices"):
+            page.click(f"nav.mainnav >> text={label}")
+            page.wait_for_load_state("networkidle")
+            assert page.locator("h1").first.inner_text().startswith(label)
+            shot(page, f"applicant-{label.lower()}")
+
+
+def test_charts_render_as_svg_with_data(page_as: object, demo: RunningDemo) -> None:
+    page = page_as("operator")  # type: ignore[operator]
+    page.goto(demo.url + "/ops?days=2")
+    chart = page.locator("#chart-partition")
+    chart.locator("svg.main-svg").first.wait_for(timeout=30_000)
+    assert int(chart.get_attribute("data-rendered") or 0) >= 1
+    # The area trace has points drawn (a path with a non-empty d attribute).
+    paths = chart.locator("g.scatterlayer path.js-line, g.scatterlayer path.js-fill")
+    assert paths.count() > 0
+    assert any(len(paths.nth(i).get_attribute("d") or "") > 20 for i in range(paths.count()))
+    shot(page, "ops-chart")
+    page.goto(demo.url + "/scheme")
+    page.locator("#chart-funnel svg.main-svg").first.wait_for(timeout=30_000)
+    assert page.locator("#chart-funnel g.trace").count() >= 1
+
+
+def test_language_switch_to_traditional_chinese(page_as: object, demo: RunningDemo) -> None:
+    page = page_as("funder")  # type: ignore[operator]
+    page.select_option("#lang-select", "zh-Hant")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "zh-Hant"
+    assert "登出" in page.content()
+    page.goto(demo.url + "/funder")
+    page.wait_for_load_state("networkidle")
+    shot(page, "funder-zh-hant")
+    page.select_option("#lang-select", "en")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_applicant_cannot_open_another_organisations_pages(
+    page_as: object, demo: RunningDemo
+) -> None:
+    page = page_as("org_admin")  # type: ignore[operator]
+    own = page.locator("nav.mainnav >> text=Applications").get_attribute("href")
+    assert own is not None
+    own_org = own.split("/")[2]
+    with db(demo) as conn:
+        other_org, other_app = conn.execute(
+            "select organisation_id, id from application where organisation_id != ? limit 1",
+            (own_org.replace("-", ""),),
+        ).fetchone()
+    other_org_id = _uuid(other_org)
+    for path in (
+        f"/orgs/{other_org_id}/applications",
+        f"/orgs/{other_org_id}/applications/{_uuid(other_app)}",
+        f"/orgs/{own_org}/applications/{_uuid(other_app)}",
+        f"/orgs/{other_org_id}/jobs",
+    ):
+        response = page.goto(demo.url + path)
+        assert response is not None, path
+        assert response.status == 404, path
+        assert "Page not found" in page.content()
+
+
+def _uuid(value: object) -> str:
+    import uuid
+
+    if isinstance(value, bytes):
+        return str(uuid.UUID(bytes=value))
+    return str(uuid.UUID(str(value)))
+
+
+def test_application_from_draft_to_award(page_as: object, demo: RunningDemo) -> None:
+    applicant = page_as("org_admin")  # type: ignore[operator]
+    applicant.click("nav.mainnav >> text=Applications")
+    applicant.click("text=New application")
+    applicant.fill("#title", "Browser-made Cantonese LLM")
+    applicant.fill("#abstract", "A 7B model for Cantonese customer service.")
+    applicant.fill("#gpus", "64")
+    applicant.fill("#gpu_hours", "90000")
+    applicant.fill("#duration_months", "6")
+    applicant.fill("#justification", "Chinchilla-optimal for 140B tokens.")
+    applicant.click("button:has-text('Save draft')")
+    applicant.wait_for_load_state("networkidle")
+    reference = applicant.locator("h1 code").inner_text()
+    assert re.fullmatch(r"AISS-\d{4}-\d{4}", reference)
+    applicant.click("button:has-text('Submit application')")
+    applicant.wait_for_load_state("networkidle")
+    assert applicant.locator(".badge-submitted").first.is_visible()
+    app_url = applicant.url
+    application_id = app_url.rsplit("/", 1)[1]
+    staff_url = f"{demo.url}/committee/applications/{application_id}"
+
+    officer = page_as("scheme_officer")  # type: ignore[operator]
+    officer.goto(staff_url)
+    officer.click("button:has-text('Start review')")
+    officer.wait_for_load_state("networkidle")
+    officer.select_option("#reviewer_id", label=re.compile("Ray Reviewer"))  # type: ignore[arg-type]
+    officer.click("button:has-text('Assign')")
+    officer.wait_for_load_state("networkidle")
+
+    reviewer = page_as("reviewer")  # type: ignore[operator]
+    reviewer.goto(demo.url + "/review")
+    reviewer.locator("tr", has_text="Hidden until").last.locator("a").click()
+    reviewer.check("input[name=has_conflict][value=no]")
+    reviewer.click("button:has-text('Declare')")
+    reviewer.wait_for_load_state("networkidle")
+    assert "Browser-made Cantonese LLM" in reviewer.content()
+    for field in reviewer.locator("input[type=number][name^=score_]").all():
+        field.fill("8")
+    reviewer.click("button:has-text('Submit review')")
+    reviewer.wait_for_load_state("networkidle")
+    assert reviewer.locator(".alert-ok").is_visible()
+    shot(reviewer, "reviewer-scored")
+
+    officer.goto(staff_url)
+    assert "8.00" in officer.content()  # the side-by-side weighted total
+    officer.fill("#reason", "strong proposal")
+    officer.click("button:has-text('Recommend')")
+    officer.wait_for_load_state("networkidle")
+
+    committee = page_as("committee_member")  # type: ignore[operator]
+    committee.goto(staff_url)
+    committee.fill("#cap_minor", "1,500,000.00")
+    committee.fill("#decision-reason", "approved at the default rate")
+    shot(committee, "committee-decision")
+    committee.click("button:has-text('Approve and award')")
+    committee.wait_for_load_state("networkidle")
+    assert committee.locator(".badge-approved").first.is_visible()
+
+    applicant.goto(applicant.url.split("/applications")[0] + "/awards")
+    assert f"{reference}-A" in applicant.content()
+    shot(applicant, "applicant-awards-after-decision")
