@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -61,8 +62,9 @@ def _check(session: Session, scheme_id: uuid.UUID) -> int:
     return committed
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
