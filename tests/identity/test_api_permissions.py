@@ -8,7 +8,7 @@ from tests.api.permission_suite import Case, PermissionSuite
 
 
 class TestOrganisationPermissions(PermissionSuite):
-    cases = ("list", "get", "create", "add_member")
+    cases = ("list", "get", "create", "add_member", "remove_member")
 
     def build(self, name: str, world: World) -> Case:
         a = world.actors
@@ -28,6 +28,19 @@ class TestOrganisationPermissions(PermissionSuite):
                 allowed=a.staff(Role.SCHEME_OFFICER),
                 wrong_role=a.staff(Role.FUNDER),
                 expect=201,
+            )
+        if name == "remove_member":
+            member = a.applicant(a._orgs[0], role=Role.MEMBER)
+            membership_id = next(
+                m.id for m in member.user.memberships if m.organisation_id == org_id
+            )
+            return Case(
+                "DELETE",
+                f"/api/v1/memberships/{membership_id}",
+                allowed=owner,
+                wrong_role=member,
+                other_org=a.applicant(),
+                expect=204,
             )
         newcomer = a.nobody()
         return Case(

@@ -111,6 +111,12 @@ def add_member(
     return MembershipRead.model_validate(membership)
 
 
+@router.delete("/memberships/{membership_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_role(membership_id: uuid.UUID, subject: CurrentSubject, session: SessionDep) -> None:
+    """Take a role away (operators, scheme officers, or the organisation's administrator)."""
+    service.revoke_role(session, membership_id, revoked_by=subject)
+
+
 @router.get("/users", response_model=list[UserRead])
 def list_users(
     subject: CurrentSubject, session: SessionDep, limit: Limit = 100, offset: Offset = 0

@@ -13,6 +13,10 @@ class UserNotFound(NotFound):
     title = "User not found"
 
 
+class MembershipNotFound(NotFound):
+    title = "Membership not found"
+
+
 class TokenNotFound(NotFound):
     title = "Token not found"
 

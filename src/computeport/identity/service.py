@@ -18,6 +18,7 @@ from computeport.identity import passwords, tokens
 from computeport.identity.errors import (
     DuplicateIdentity,
     InvalidCredentials,
+    MembershipNotFound,
     OrganisationNotFound,
     TokenNotFound,
     UserNotFound,
@@ -247,8 +248,15 @@ def grant_role(
 
 def revoke_role(session: Session, membership_id: uuid.UUID, *, revoked_by: Subject) -> None:
     membership = session.get(Membership, membership_id)
-    if membership is None:
-        raise UserNotFound(f"no membership {membership_id}")
+    if membership is None or not (
+        revoked_by.sees_all_organisations
+        or membership.user_id == revoked_by.user_id
+        or (
+            membership.organisation_id is not None
+            and membership.organisation_id in revoked_by.organisation_ids
+        )
+    ):
+        raise MembershipNotFound(f"no membership {membership_id}")
     may = revoked_by.has_role(*ROLE_GRANTERS) or (
         membership.organisation_id is not None
         and revoked_by.has_organisation_role(membership.organisation_id, Role.ORG_ADMIN)
