@@ -146,6 +146,12 @@ class SimBackend:
         self._record_ends: list[int] = []
         self._requeued_at: dict[str, int] = {}
         self._starts: dict[str, int] = {}
+        self._events = 0
+        self._accelerators = {
+            name: inventory.partition(inventory.base_of(name) or name).node_type.accelerator.lower()
+            for name in inventory.partition_names()
+        }
+        self._running_view: tuple[tuple[int, ...], list[JobStatus]] | None = None
         self._preempted: set[tuple[str, int]] = set()
         self._recent: deque[tuple[int, str]] = deque()
         self._stream = (
@@ -428,7 +434,7 @@ class SimBackend:
         with self._lock:
             self._sync()
             engine = self.engine
-            statuses = engine.pending() + engine.running()
+            statuses = engine.pending() + self._running()
             horizon = engine.now_s - self.recent_s
             while self._recent and self._recent[0][0] < horizon:
                 self._recent.popleft()
@@ -456,9 +462,7 @@ class SimBackend:
         end = None
         if state.finished and meta.end_s >= 0:
             end = self._at(meta.end_s)
-        accel = self.inventory.partition(
-            self.inventory.base_of(meta.partition) or self.inventory.default
-        ).node_type.accelerator
+        accel = self._accelerators[meta.partition]
         return JobInfo(
             job_id=status.job_id,
             name=meta.name,
@@ -469,7 +473,7 @@ class SimBackend:
             reason=raw,
             pending_reason=reason,
             gpus=status.gpus,
-            gpu_type=accel.lower(),
+            gpu_type=accel,
             submit_time=self._at(meta.submit_s),
             start_time=start,
             end_time=end,
@@ -482,9 +486,29 @@ class SimBackend:
         return from_epoch_seconds(self.origin_s + t_s)
 
     # -------------------------------------------------------------------------- inventory
+    def _version(self) -> tuple[int, ...]:
+        engine = self.engine
+        return (engine.now_s, engine.passes, engine.finished, len(self._records), self._events)
+
+    def _running(self) -> list[JobStatus]:
+        """Running jobs, from the state's per-partition running lists, once per instant.
+
+        (``Engine.running()`` scans every job ever submitted, which grows with the history;
+        the portal reads jobs, nodes and partitions together, so the view is kept until the
+        cluster changes.)
+        """
+        version = self._version()
+        if self._running_view is None or self._running_view[0] != version:
+            state = self.engine.state
+            runs = [state.runs[ix] for part in state.running for _, ix in part]
+            runs.sort(key=lambda r: (r.start, r.ix))
+            statuses = [self.engine.status(r.job.job_id) for r in runs]
+            self._running_view = (version, statuses)
+        return self._running_view[1]
+
     def _node_use(self) -> dict[str, int]:
         used: dict[str, int] = {}
-        for status in self.engine.running():
+        for status in self._running():
             part = self.inventory.partition(status.partition)
             per_node = part.node_type.gpus_per_node
             share = status.gpus if len(status.nodes) == 1 else per_node
@@ -602,6 +626,7 @@ class SimBackend:
         self._apply_event(event)
 
     def _apply_event(self, event: Event) -> None:
+        self._events += 1
         if event.kind == "provision":
             self.book = AccountBook.from_json(event.data["book"])
             self._refresh_quotas()
