@@ -16,7 +16,8 @@ from computeport.identity.service import authenticate_token
 from computeport.kit.clock import ManualClock
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award, EnvelopeMovement
-from computeport.models.identity import Organisation, OrganisationCategory, User
+from computeport.models.identity import Organisation, OrganisationCategory, Role, User
+from computeport.models.review import AssignmentStatus, ReviewAssignment
 from computeport.models.scheme import Call
 from computeport.seed.cyberport import seed_cyberport
 from computeport.seed.demo import demo_logins
@@ -90,6 +91,30 @@ def test_seed_loads_the_scenario_and_is_idempotent(session: Session, clock: Manu
     user = session.scalars(select(User).where(User.email == admin.email)).one()
     assert user.password_hash is not None
     assert verify_password(user.password_hash, admin.password)
+
+    # the committee has a panel of submitted reviews for what it decided; the demo reviewer has work
+    reviewed = {
+        a.id
+        for a in apps
+        if a.status in (ApplicationStatus.APPROVED, ApplicationStatus.RECOMMENDED)
+    }
+    submitted = Counter(
+        r.application_id
+        for r in session.scalars(
+            select(ReviewAssignment).where(ReviewAssignment.status == AssignmentStatus.SUBMITTED)
+        )
+    )
+    assert all(submitted[a] == 3 for a in reviewed)
+    demo_reviewer = next(d for d in demo_logins() if d.role is Role.REVIEWER)
+    waiting = session.scalars(
+        select(ReviewAssignment)
+        .join(User, User.id == ReviewAssignment.reviewer_id)
+        .where(
+            User.email == demo_reviewer.email,
+            ReviewAssignment.status == AssignmentStatus.AWAITING_DECLARATION,
+        )
+    ).all()
+    assert waiting
 
     # running again changes nothing
     before = _counts(session)

@@ -58,8 +58,9 @@ from computeport.progress.service import (
 )
 from computeport.scheme.rubric import CriterionSpec
 from computeport.scheme.service import create_call, create_scheme
-from computeport.seed.demo import DEMO_ORGANISATION, demo_logins
+from computeport.seed.demo import DEMO_DOMAIN, DEMO_ORGANISATION, demo_logins
 from computeport.seed.names import organisation_names
+from computeport.seed.reviews import seed_reviews
 
 S = ApplicationStatus
 Cat = OrganisationCategory
@@ -522,6 +523,25 @@ def _demo_users(session: Session, result: SeedResult, demo_org: Organisation) ->
     session.flush()
 
 
+def _reviewer(session: Session, result: SeedResult, email: str, name: str, posix: str) -> User:
+    """A reviewer of the seeded panel (the demo reviewer exists already; others have no
+    password and cannot sign in)."""
+    user = user_by_email(session, email)
+    made = user is None
+    if user is None:
+        user = identity.create_user(
+            session,
+            email=email,
+            display_name=name,
+            posix_username=posix,
+            password=None,
+            at=LAUNCH,
+        )
+    result.count("user", made)
+    _grant(session, result, user, Role.REVIEWER, None)
+    return user
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
 
@@ -564,6 +584,7 @@ def _project(
     contact: User,
     committee: User,
     officer: User,
+    reviewers: list[User],
     spec: ProjectSpec,
 ) -> None:
     if session.scalar(
@@ -611,6 +632,9 @@ def _project(
         actor = contact.id if target in (S.SUBMITTED, S.WITHDRAWN) else officer.id
         reason = spec.reason if target in (S.REVISION_REQUESTED, S.WITHDRAWN) else ""
         move_application(session, app, target, actor_id=actor, reason=reason or "seed", at=at)
+        if target is S.UNDER_REVIEW:
+            seed_reviews(session, app, spec.status, officer, reviewers, at)
+            at = at + timedelta(days=7)
     if spec.status not in (S.APPROVED, S.REJECTED):
         return
     decided = at + timedelta(days=21)
@@ -677,6 +701,17 @@ def seed_cyberport(session: Session) -> SeedResult:
     officer = user_by_email(session, logins[Role.SCHEME_OFFICER].email)
     assert committee is not None
     assert officer is not None
+    reviewers = [_reviewer(session, result, logins[Role.REVIEWER].email, "", "")]
+    for n in (2, 3):
+        reviewers.append(
+            _reviewer(
+                session,
+                result,
+                f"reviewer{n}@{DEMO_DOMAIN}",
+                f"Reviewer {n} (assumed panel member)",
+                f"demo_reviewer{n}",
+            )
+        )
     next_of: dict[Cat, int] = dict.fromkeys(Cat, 0)
     for n, spec in enumerate(PROJECTS, start=1):
         if spec.org_name is not None:
@@ -685,7 +720,7 @@ def seed_cyberport(session: Session) -> SeedResult:
             org = orgs[spec.category][next_of[spec.category]]
             next_of[spec.category] += 1
         contact = _contact(session, result, org, n)
-        _project(session, result, scheme, calls, org, contact, committee, officer, spec)
+        _project(session, result, scheme, calls, org, contact, committee, officer, reviewers, spec)
     session.flush()
     return result
 
