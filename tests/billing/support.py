@@ -152,7 +152,13 @@ class World:
     Price: the assumed H800 list price, HK$28.00 per GPU-hour; scavenger QOS at half price.
     """
 
-    def __init__(self, session: Session, clock: ManualClock) -> None:
+    def __init__(
+        self,
+        session: Session,
+        clock: ManualClock,
+        ref_a: str | None = None,
+        ref_b: str | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock
         self.scheme = scheme(session, clock)
@@ -168,7 +174,7 @@ class World:
             cap_minor=50_000,
             starts=datetime(2026, 10, 1, tzinfo=UTC),
             ends=datetime(2026, 10, 20, tzinfo=UTC),
-            reference=f"GOLD-{next(_seq):04d}-1",
+            reference=ref_a or f"GOLD-{next(_seq):04d}-1",
         )
         self.award_b = award(
             session,
@@ -180,7 +186,7 @@ class World:
             cap_minor=1_000_000,
             starts=datetime(2026, 1, 1, tzinfo=UTC),
             ends=datetime(2027, 1, 1, tzinfo=UTC),
-            reference=f"GOLD-{next(_seq):04d}-2",
+            reference=ref_b or f"GOLD-{next(_seq):04d}-2",
         )
         prices(session, clock)
 

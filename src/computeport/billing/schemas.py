@@ -1,0 +1,101 @@
+"""API shapes of billing: money as integer cents with the currency, GPU-hours as strings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class DocumentLineRead(BaseModel):
+    award_reference: str
+    accelerator_type: str
+    jobs: int
+    gpu_seconds: int
+    gpu_hours: str
+    list_minor: int
+    subsidy_minor: int
+    due_minor: int
+    credited_minor: int
+
+
+class DocumentRead(BaseModel):
+    number: str
+    kind: str
+    period: str
+    sequence: int
+    organisation_id: uuid.UUID
+    award_id: uuid.UUID | None
+    party_name: str
+    issued_at: datetime
+    due_at: datetime
+    currency: str
+    gpu_seconds: int
+    list_minor: int
+    subsidy_minor: int
+    due_minor: int
+    paid_minor: int
+    outstanding_minor: int
+    lines: list[DocumentLineRead]
+
+
+class PaymentIn(BaseModel):
+    amount_minor: int
+    reference: str
+    received_at: datetime | None = None
+
+
+class PaymentRead(BaseModel):
+    reference: str
+    number: str
+    amount_minor: int
+    received_at: datetime
+
+
+class UsageRead(BaseModel):
+    """One rating row: a job's charge (sign 1) or the reversal of an earlier one (sign −1)."""
+
+    id: int
+    record_id: int
+    sign: int
+    kind: str
+    cluster: str
+    job_id: str
+    accelerator_type: str
+    end_time: datetime
+    period: str
+    award_id: uuid.UUID | None
+    organisation_id: uuid.UUID
+    gpu_seconds: int
+    list_minor: int
+    subsidy_minor: int
+    copay_minor: int
+    credited_minor: int
+
+
+class BalanceRead(BaseModel):
+    code: str
+    kind: str
+    name: str
+    balance_minor: int
+
+
+class AcceleratorBurnRead(BaseModel):
+    accelerator_type: str
+    awarded_gpu_hours: int
+    used_gpu_hours: str
+    runs_out_at: datetime | None
+
+
+class BurnDownRead(BaseModel):
+    award_id: uuid.UUID
+    reference: str
+    cap_minor: int
+    consumed_minor: int
+    percent_used: str
+    list_minor: int
+    copay_minor: int
+    subsidy_per_day_minor: int
+    runs_out_at: datetime | None
+    by_accelerator: list[AcceleratorBurnRead]
