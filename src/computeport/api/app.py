@@ -49,4 +49,7 @@ def _routers() -> list[APIRouter]:
     from computeport.jobs.endpoints import router as jobs_router
 
     routers.append(jobs_router)
+    from computeport.billing.endpoints import router as billing_router
+
+    routers.append(billing_router)
     return routers
