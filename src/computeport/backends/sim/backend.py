@@ -25,7 +25,7 @@ import threading
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,6 +66,8 @@ from computeport.simulator.records import JobStatus
 
 __all__ = ["SimBackend"]
 
+CHUNK_S = 3600
+"""Background arrivals are charged to awards an hour at a time (see ``_background_chunk``)."""
 RECENT_S = 300
 """How long a finished job stays in ``jobs()`` (Slurm's MinJobAge default)."""
 _CLOSED = ProjectQuota(Quota.of(0), Quota.of(0))
@@ -154,6 +156,7 @@ class SimBackend:
         self._running_view: tuple[tuple[int, ...], list[JobStatus]] | None = None
         self._preempted: set[tuple[str, int]] = set()
         self._recent: deque[tuple[int, str]] = deque()
+        self._next_chunk_s = 0
         self._stream = (
             None
             if self.background is None
@@ -196,15 +199,14 @@ class SimBackend:
             return self.now
 
     def _advance_to(self, t_s: int) -> None:
-        engine = self.engine
-        stream = self._stream
-        if stream is not None:
-            while stream.peek_s() <= t_s:
-                job = stream.pop()
-                engine.run_until(job.submit_s)
+        if self._stream is not None:
+            while self._next_chunk_s <= t_s:
+                at = self._next_chunk_s
+                self.engine.run_until(at)
                 self._harvest()
-                self._background_arrival(job)
-        engine.run_until(t_s)
+                self._background_chunk(at, at + CHUNK_S)
+                self._next_chunk_s = at + CHUNK_S
+        self.engine.run_until(t_s)
         self._harvest()
 
     def _harvest(self) -> None:
@@ -334,6 +336,12 @@ class SimBackend:
         return partition, base
 
     def _enqueue(self, job_id: str, data: dict[str, Any], at_s: int) -> None:
+        """A portal job: it arrives now, and is queued (maybe started) at once."""
+        self.engine.submit(self._register(job_id, data, at_s))
+        self.engine.run_until(at_s)
+        self._harvest()
+
+    def _register(self, job_id: str, data: dict[str, Any], at_s: int) -> CoreJob:
         limit_s = int(data["limit_min"]) * 60
         wanted = int(data["run_s"])
         partition = str(data["partition"])
@@ -347,47 +355,53 @@ class SimBackend:
             submit_s=at_s,
         )
         self._next_id = max(self._next_id, int(job_id) + 1)
-        self.engine.submit(
-            CoreJob(
-                job_id,
-                submit_s=at_s,
-                gpus=int(data["gpus"]),
-                run_s=min(wanted, limit_s),
-                time_limit_s=limit_s,
-                project=str(data["account"]),
-                user=str(data["user"]),
-                qos=Qos.SCAVENGER if partition == SCAVENGER else Qos.SUBSIDISED,
-                partition=str(data["base"]),
-            )
+        return CoreJob(
+            job_id,
+            submit_s=at_s,
+            gpus=int(data["gpus"]),
+            run_s=min(wanted, limit_s),
+            time_limit_s=limit_s,
+            project=str(data["account"]),
+            user=str(data["user"]),
+            qos=Qos.SCAVENGER if partition == SCAVENGER else Qos.SUBSIDISED,
+            partition=str(data["base"]),
         )
-        self.engine.run_until(at_s)  # the arrival is queued (and maybe started) at once
-        self._harvest()
 
-    def _background_arrival(self, job: CoreJob) -> None:
+    def _background_chunk(self, start_s: int, end_s: int) -> None:
+        """Charge the background arrivals of [start, end) to awards, as of ``start``.
+
+        Deciding a whole hour at its start (rooms shrink as jobs are assigned) keeps the
+        engine running in long strides; live and replay both decide at the same boundaries,
+        so they agree.
+        """
         stream = self._stream
         assert stream is not None
-        draw = stream.rng.random()
         candidates = self._candidates()
-        need = job.gpus * job.time_limit_s
-        fits = job.gpus <= self.inventory.partition(self.inventory.default).gpus
-        pick = choose_account(candidates, need, draw) if fits else None
-        if pick is None:
-            self.background_dropped += 1
-            return
-        chosen = candidates[pick]
-        job_id = str(self._next_id)
-        user = chosen.users[int(draw * 1_000_003) % len(chosen.users)]
-        data = {
-            "account": chosen.account,
-            "user": user,
-            "name": "train",
-            "partition": self.inventory.default,
-            "base": self.inventory.default,
-            "gpus": job.gpus,
-            "limit_min": max(1, -(-job.time_limit_s // 60)),
-            "run_s": job.run_s,
-        }
-        self._enqueue(job_id, data, job.submit_s)
+        largest = self.inventory.partition(self.inventory.default).gpus
+        batch: list[CoreJob] = []
+        while stream.peek_s() < end_s:
+            job = stream.pop()
+            draw = stream.rng.random()
+            need = job.gpus * job.time_limit_s
+            pick = choose_account(candidates, need, draw) if job.gpus <= largest else None
+            if pick is None:
+                self.background_dropped += 1
+                continue
+            chosen = candidates[pick]
+            candidates[pick] = replace(chosen, room_gpu_s=chosen.room_gpu_s - need)
+            data = {
+                "account": chosen.account,
+                "user": chosen.users[int(draw * 1_000_003) % len(chosen.users)],
+                "name": "train",
+                "partition": self.inventory.default,
+                "base": self.inventory.default,
+                "gpus": job.gpus,
+                "limit_min": max(1, -(-job.time_limit_s // 60)),
+                "run_s": job.run_s,
+            }
+            batch.append(self._register(str(self._next_id), data, max(job.submit_s, start_s)))
+        if batch:
+            self.engine.submit_many(batch)
 
     def _candidates(self) -> list[Candidate]:
         use = self.engine.state.quota_use
