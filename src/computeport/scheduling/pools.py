@@ -39,6 +39,11 @@ class NodePool:
         self.free = [gpus_per_node] * node_count
         self.buckets: list[list[int]] = [[] for _ in range(gpus_per_node + 1)]
         self.buckets[gpus_per_node] = list(range(node_count))
+        self.node_jobs: dict[int, dict[int, int]] = {}
+        self.node_end = [-1] * node_count
+        """Per node, the latest estimated end of its jobs (−1: idle or not tracked)."""
+        self.by_end: list[tuple[int, int]] = []
+        """``(node_end, node)`` of busy tracked nodes, sorted."""
 
     # -- shape ---------------------------------------------------------------------------
     def shape(self, gpus: int, nodes: int) -> tuple[int, int]:
@@ -136,7 +141,10 @@ class NodePool:
         insort(self.buckets[new_free], node)
         self.free[node] = new_free
 
-    def allocate(self, nodes: Sequence[int], g: int, k: int) -> None:
+    def allocate(
+        self, nodes: Sequence[int], g: int, k: int, ix: int = -1, est_end: int = 0
+    ) -> None:
+        """Take GPUs for a job; ``ix``/``est_end`` (when given) feed the whole-node index."""
         if k:
             for n in nodes:
                 self._move(n, 0)
@@ -145,8 +153,11 @@ class NodePool:
             n = nodes[0]
             self._move(n, self.free[n] - g)
             self.free_total -= g
+        if ix >= 0:
+            for n in nodes:
+                self._track(n, ix, est_end)
 
-    def release(self, nodes: Sequence[int], g: int, k: int) -> None:
+    def release(self, nodes: Sequence[int], g: int, k: int, ix: int = -1) -> None:
         if k:
             for n in nodes:
                 self._move(n, self.G)
@@ -155,6 +166,61 @@ class NodePool:
             n = nodes[0]
             self._move(n, self.free[n] + g)
             self.free_total += g
+        if ix >= 0:
+            for n in nodes:
+                self._untrack(n, ix)
+
+    # -- whole-node index: when each busy node is whole again, by estimates ------------------
+    def _track(self, node: int, ix: int, est_end: int) -> None:
+        jobs = self.node_jobs.get(node)
+        if jobs is None:
+            jobs = self.node_jobs[node] = {}
+        old = self.node_end[node]  # −1 when the node was idle
+        jobs[ix] = est_end
+        if est_end > old:
+            if old >= 0:
+                by_end = self.by_end
+                del by_end[bisect_left(by_end, (old, node))]
+            insort(self.by_end, (est_end, node))
+            self.node_end[node] = est_end
+
+    def _untrack(self, node: int, ix: int) -> None:
+        jobs = self.node_jobs[node]
+        est_end = jobs.pop(ix)
+        old = self.node_end[node]  # the latest estimated end, maybe of another job
+        if est_end != old:
+            return
+        new = max(jobs.values()) if jobs else -1
+        if new != old:
+            by_end = self.by_end
+            del by_end[bisect_left(by_end, (old, node))]
+            if new >= 0:
+                insort(by_end, (new, node))
+            self.node_end[node] = new
+
+    def _plan_gang(
+        self, k: int, now_s: int, excluded: Collection[int]
+    ) -> tuple[int, tuple[int, ...]] | None:
+        """The gang plan from the whole-node index: O(k + ties), not O(running jobs)."""
+        whole = self.buckets[self.G]
+        if excluded:
+            whole = [x for x in whole if x not in excluded]
+        need = k - len(whole)
+        if need <= 0:
+            return now_s, tuple(whole[:k])
+        later: list[int] = []
+        at = -1
+        for end, node in self.by_end:
+            if at >= 0 and end > at:
+                break
+            if node in excluded:
+                continue
+            later.append(node)
+            if at < 0 and len(later) >= need:
+                at = end if end > now_s else now_s
+        if at < 0:
+            return None
+        return at, tuple(sorted(heapq.nsmallest(k, [*whole[:k], *later])))
 
     # -- EASY ------------------------------------------------------------------------------
     def plan(
@@ -172,29 +238,38 @@ class NodePool:
         taken to end now. The pinned nodes are those best fit would give the job at the shadow
         time.
         """
+        if k:
+            return self._plan_gang(k, now_s, excluded)
         G = self.G
         free = self.free
         scratch: dict[int, int] = {}
         i, n = 0, len(running)
-        whole = [x for x in self.buckets[G] if x not in excluded] if k else []
-        newly: list[int] = []
+        if k:
+            whole = self.buckets[G]
+            if excluded:
+                whole = [x for x in whole if x not in excluded]
+            have = len(whole)
+            newly: list[int] = []
         while i < n:
-            t0 = running[i][0]
+            # one instant; every job past its estimate is taken to end now
+            at = running[i][0]
+            if at < now_s:
+                at = now_s
             touched: list[int] = []
-            while i < n and running[i][0] == t0:
+            while i < n and (running[i][0] <= at):
                 r = runs[running[i][1]]
                 add = G if r.k else r.g
                 for node in r.nodes:
                     scratch[node] = scratch.get(node, free[node]) + add
                     touched.append(node)
                 i += 1
-            at = t0 if t0 > now_s else now_s
             if k:
                 for node in touched:
-                    if scratch[node] == G and node not in excluded and node not in newly:
+                    if scratch[node] == G and node not in excluded:
+                        scratch[node] = G + 1  # counted once
                         newly.append(node)
-                if len(whole) + len(newly) >= k:
-                    return at, tuple(sorted(heapq.nsmallest(k, whole + newly)))
+                if have + len(newly) >= k:
+                    return at, tuple(sorted(heapq.nsmallest(k, [*whole[:k], *newly])))
             else:
                 best: tuple[int, int] | None = None
                 for node in touched:
@@ -233,10 +308,12 @@ class GpuPool:
     ) -> tuple[int, ...] | None:
         return () if g <= self.free_total else None
 
-    def allocate(self, nodes: Sequence[int], g: int, k: int) -> None:
+    def allocate(
+        self, nodes: Sequence[int], g: int, k: int, ix: int = -1, est_end: int = 0
+    ) -> None:
         self.free_total -= g
 
-    def release(self, nodes: Sequence[int], g: int, k: int) -> None:
+    def release(self, nodes: Sequence[int], g: int, k: int, ix: int = -1) -> None:
         self.free_total += g
 
     def plan(
@@ -251,12 +328,14 @@ class GpuPool:
         f = self.free_total - withheld
         i, n = 0, len(running)
         while i < n:
-            t0 = running[i][0]
-            while i < n and running[i][0] == t0:
+            at = running[i][0]
+            if at < now_s:
+                at = now_s  # jobs past their estimate are taken to end now
+            while i < n and running[i][0] <= at:
                 f += runs[running[i][1]].g
                 i += 1
             if f >= g:
-                return (t0 if t0 > now_s else now_s), f - g
+                return at, f - g
         return None
 
 

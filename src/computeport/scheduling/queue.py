@@ -86,52 +86,93 @@ class ShapeClass:
 
 
 class PendingQueue:
-    """Pending jobs of one partition in queue order, with per-shape indexes."""
+    """Pending jobs of one partition in queue order, with per-shape indexes.
 
-    __slots__ = ("entries", "keys", "shapes")
+    ``keys`` is sorted and may hold keys of jobs that left (removal is lazy, so taking jobs
+    from the front or middle of a 50,000-job queue costs no list shifting): a key is live iff
+    it is in ``entries``. Keys before ``lo`` are all dead. The list is compacted when dead keys
+    outnumber live ones.
+    """
+
+    __slots__ = ("dead", "entries", "keys", "lo", "shapes")
 
     def __init__(self) -> None:
         self.keys: list[int] = []
+        self.lo = 0
+        self.dead = 0
         self.entries: dict[int, QueueEntry] = {}
         self.shapes: dict[tuple[int, int], ShapeClass] = {}
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.entries)
 
     def __iter__(self) -> Iterator[QueueEntry]:
+        """Live entries in queue order (do not change the queue while iterating)."""
         entries = self.entries
-        return (entries[k] for k in self.keys)
+        return (entries[k] for k in self.keys[self.lo :] if k in entries)
+
+    def first(self) -> QueueEntry | None:
+        """The entry at the front of the queue."""
+        keys, entries = self.keys, self.entries
+        lo = self.lo
+        while lo < len(keys) and keys[lo] not in entries:
+            lo += 1
+            self.dead -= 1
+        self.lo = lo
+        return entries[keys[lo]] if lo < len(keys) else None
 
     def add(self, entry: QueueEntry) -> None:
         keys = self.keys
-        if not keys or entry.key > keys[-1]:
-            keys.append(entry.key)
+        key = entry.key
+        if not keys or key > keys[-1]:
+            keys.append(key)
         else:
-            insort(keys, entry.key)
-        self.entries[entry.key] = entry
+            at = bisect_left(keys, key, self.lo)
+            if at < len(keys) and keys[at] == key:
+                self.dead -= 1  # a dead key of this entry comes back to life (requeue)
+            else:
+                keys.insert(at, key)
+        self.entries[key] = entry
         shape = (entry.g, entry.k)
         cls = self.shapes.get(shape)
         if cls is None:
             cls = self.shapes[shape] = ShapeClass(entry.g, entry.k)
-        cls.add(entry.key, entry.est)
+        cls.add(key, entry.est)
 
     def remove(self, entry: QueueEntry) -> None:
-        keys = self.keys
-        if keys[0] == entry.key:
-            del keys[0]
-        else:
-            del keys[bisect_left(keys, entry.key)]
-        del self.entries[entry.key]
+        key = entry.key
+        del self.entries[key]
         shape = (entry.g, entry.k)
         cls = self.shapes[shape]
-        cls.remove(entry.key, entry.est)
+        cls.remove(key, entry.est)
         if not cls.count:
             del self.shapes[shape]
+        keys = self.keys
+        entries = self.entries
+        lo = self.lo
+        if lo < len(keys) and keys[lo] == key:
+            lo += 1
+            while lo < len(keys) and keys[lo] not in entries:
+                lo += 1
+                self.dead -= 1
+            self.lo = lo
+        else:
+            self.dead += 1
+            if self.dead > 2 * len(entries) + 32:
+                self.compact()
+
+    def compact(self) -> None:
+        entries = self.entries
+        self.keys = [k for k in self.keys[self.lo :] if k in entries]
+        self.lo = 0
+        self.dead = 0
 
     def rekey(self, new_keys: dict[int, int]) -> None:
         """Give entries new keys (a dynamic order's periodic recalculation): ``old → new``."""
         entries = list(self.entries.values())
         self.keys = []
+        self.lo = 0
+        self.dead = 0
         self.entries = {}
         self.shapes = {}
         for entry in entries:

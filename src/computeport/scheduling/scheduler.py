@@ -81,7 +81,8 @@ class Scheduler:
         state.heads[part] = None
         if not len(queue):
             return
-        head = self._strict(part, queue, now, out)
+        reservations = state.active_reservations(part, now) if state.reservations else []
+        head = self._strict(part, queue, reservations, now, out)
         if head is None or not self.easy:
             return
         pool = state.pools[part]
@@ -94,7 +95,6 @@ class Scheduler:
                 return
         elif not any(g <= pool.free_total for g, _ in queue.shapes):
             return
-        reservations = state.active_reservations(part, now)
         account = head.job.account
         running = state.running[part]
         if isinstance(pool, NodePool):
@@ -118,20 +118,27 @@ class Scheduler:
                 self._backfill_pool(part, queue, pool, head, shadow, leftover, now, out)
 
     def _strict(
-        self, part: int, queue: PendingQueue, now: int, out: list[Decision]
+        self,
+        part: int,
+        queue: PendingQueue,
+        reservations: list[Reservation],
+        now: int,
+        out: list[Decision],
     ) -> JobRun | None:
         """Start jobs in order while they fit; return the blocked head (``None``: none)."""
         state = self.state
         pool = state.pools[part]
-        reservations = state.active_reservations(part, now)
         quotas = state.quotas
         scavengers = state.scavengers[part]
-        keys = queue.keys
         entries = queue.entries
-        i = 0
-        while i < len(keys):
-            run = entries[keys[i]]
-            assert isinstance(run, JobRun)
+        i = queue.lo
+        while i < len(queue.keys):
+            entry = entries.get(queue.keys[i])
+            i += 1
+            if entry is None:
+                continue  # a job that left the queue
+            assert isinstance(entry, JobRun)
+            run = entry
             if quotas and self._held(run, queue, now, out):
                 continue
             nodes = self._fit(pool, run, reservations, now)
@@ -139,12 +146,12 @@ class Scheduler:
                 self._start(run, nodes, now, STARTED, out)
                 continue
             if run.job.qos is Qos.SCAVENGER:
-                i += 1
                 continue
             if scavengers and self._preempt_for(part, run, reservations, now, out):
                 nodes = self._fit(pool, run, reservations, now)
                 if nodes is not None:
                     self._start(run, nodes, now, STARTED, out)
+                    i = queue.lo  # requeued victims: walk again from the front
                     continue
             return run
         return None
@@ -207,12 +214,16 @@ class Scheduler:
         quotas = state.quotas
         keys = queue.keys
         entries = queue.entries
-        pos = bisect_left(keys, head.key) + 1
+        pos = bisect_left(keys, head.key, queue.lo) + 1
         while pos < len(keys):
             if pool.free_total == 0:
                 return
-            run = entries[keys[pos]]
-            assert isinstance(run, JobRun)
+            entry = entries.get(keys[pos])
+            pos += 1
+            if entry is None:
+                continue
+            assert isinstance(entry, JobRun)
+            run = entry
             if quotas and self._held(run, queue, now, out):
                 continue
             ends_in_time = now + run.est <= shadow
@@ -226,7 +237,6 @@ class Scheduler:
                     else:
                         nodes = None
             if nodes is None:
-                pos += 1
                 continue
             self._start(run, nodes, now, BACKFILLED, out)
 

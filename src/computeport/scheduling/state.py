@@ -161,13 +161,13 @@ class ClusterState:
         part = run.part
         self.queues[part].remove(run)
         pool = self.pools[part]
-        pool.allocate(nodes, run.g, run.k)
+        run.est_end = now_s + run.est
+        pool.allocate(nodes, run.g, run.k, run.ix, run.est_end)
         self.busy_gpus += pool.held(run.g, run.k)
         run.state = JobState.RUNNING
         run.nodes = nodes
         run.start = now_s
         run.end = now_s + run.job.run_s
-        run.est_end = now_s + run.est
         run.attempts += 1
         run.reason = ""
         running = self.running[part]
@@ -188,7 +188,7 @@ class ClusterState:
         """End the running attempt of a job (finished, preempted or cancelled)."""
         part = run.part
         pool = self.pools[part]
-        pool.release(run.nodes, run.g, run.k)
+        pool.release(run.nodes, run.g, run.k, run.ix)
         self.busy_gpus -= pool.held(run.g, run.k)
         running = self.running[part]
         del running[bisect_left(running, (run.est_end, run.ix))]
@@ -305,7 +305,6 @@ class ClusterState:
             if shadow is None:
                 return "waiting: resources (a reservation or drain)"
             return f"waiting: resources, reserved for {format_instant(shadow, self.origin_s)}"
-        queue = self.queues[run.part]
-        if len(queue) and queue.keys[0] == run.key:
+        if self.queues[run.part].first() is run:
             return "waiting: resources"
         return "waiting: priority"

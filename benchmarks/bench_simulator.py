@@ -1,0 +1,116 @@
+"""Simulator throughput (DESIGN.md budget: ≥ 20,000 jobs/s end to end).
+
+1,000,000 synthetic jobs (log-normal run times, power-of-two sizes, Poisson arrivals at 95%
+offered load, seed 1) on 4,000 GPUs in 8-GPU nodes, FIFO + EASY backfill, node placement,
+limit estimates; then the Philly trace (../shared/traces/philly.csv, 2,816 GPUs in 8-GPU nodes,
+the usual model of its 11 virtual clusters) under every queue order and backfill.
+
+Guards against: per-event costs that grow with the queue (rescanning it every event), a slower
+backfill index, a slower reader. Reports wall and CPU seconds: on a shared machine wall time
+includes other processes' share of the cores, CPU time does not.
+
+    .venv/bin/python benchmarks/bench_simulator.py [--jobs 1000000] [--skip-philly]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from computeport.scheduling import Backfill, ClusterSpec, PolicyConfig
+from computeport.simulator import simulate
+from computeport.simulator.readers import read_trace
+from computeport.simulator.synthetic import generate_workload
+
+TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "traces"
+
+
+def synthetic(console: Console, n: int) -> None:
+    w0, c0 = time.perf_counter(), time.process_time()
+    jobs = generate_workload(n, 4000, load=0.95, seed=1)
+    gen_wall = time.perf_counter() - w0
+    gc.collect()
+    gc.freeze()  # a million long-lived jobs: keep the cyclic collector off them
+    result = simulate(jobs, ClusterSpec.homogeneous(4000, 8), PolicyConfig())
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    m = result.metrics
+    table = Table(title=f"Synthetic: {n:,} jobs, 4,000 GPUs, FIFO + EASY, node, limit")
+    for col in ("phase", "value"):
+        table.add_column(col)
+    table.add_row("generate (wall s)", f"{gen_wall:.1f}")
+    table.add_row("simulate + metrics (wall s)", f"{result.sim_wall_s:.1f}")
+    table.add_row("end to end (wall s)", f"{wall:.1f}")
+    table.add_row("end to end (CPU s)", f"{cpu:.1f}")
+    table.add_row("jobs/s (wall)", f"{n / wall:,.0f}")
+    table.add_row("jobs/s (CPU)", f"{n / cpu:,.0f}")
+    table.add_row("scheduling passes", f"{result.passes:,}")
+    table.add_row("utilisation", f"{m.utilisation:.3f}")
+    table.add_row("wait mean / p95 (s)", f"{m.wait_s.mean:,.0f} / {m.wait_s.p95:,.0f}")
+    table.add_row("bounded slowdown mean", f"{m.bounded_slowdown.mean:.2f}")
+    console.print(table)
+
+
+def philly(console: Console) -> None:
+    w0 = time.perf_counter()
+    workload = read_trace(TRACES / "philly.csv", "philly")
+    read_s = time.perf_counter() - w0
+    cluster = ClusterSpec.homogeneous(2816, 8)
+    table = Table(
+        title=f"Philly: {len(workload.jobs):,} jobs on 2,816 GPUs (8/node, node placement, "
+        f"limit estimates = run times); read in {read_s:.1f} s"
+    )
+    for col in (
+        "order",
+        "backfill",
+        "jobs/s (wall)",
+        "jobs/s (CPU)",
+        "utilisation",
+        "wait mean s",
+        "wait p95 s",
+        "wait p99 s",
+        "JCT mean s",
+        "bsld mean",
+    ):
+        table.add_column(col, justify="right")
+    for order in ("fifo", "sjf", "multifactor"):
+        for backfill in Backfill:
+            w, c = time.perf_counter(), time.process_time()
+            result = simulate(workload.jobs, cluster, PolicyConfig(order=order, backfill=backfill))
+            wall, cpu = time.perf_counter() - w, time.process_time() - c
+            m = result.metrics
+            n = len(workload.jobs)
+            table.add_row(
+                order,
+                backfill.value,
+                f"{n / wall:,.0f}",
+                f"{n / cpu:,.0f}",
+                f"{m.utilisation:.3f}",
+                f"{m.wait_s.mean:,.0f}",
+                f"{m.wait_s.p95:,.0f}",
+                f"{m.wait_s.p99:,.0f}",
+                f"{m.jct_s.mean:,.0f}",
+                f"{m.bounded_slowdown.mean:.2f}",
+            )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--skip-philly", action="store_true")
+    parser.add_argument("--skip-synthetic", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    if not args.skip_synthetic:
+        synthetic(console, args.jobs)
+    if not args.skip_philly:
+        philly(console)
+
+
+if __name__ == "__main__":
+    main()
