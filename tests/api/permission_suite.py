@@ -23,8 +23,7 @@ Example::
                 wrong_role=None, other_org=world.actors.applicant(),
             )
 
-Extra tests of a resource go in a separate class (the suite parametrises every test method of
-the inheriting class by ``case_name``).
+Extra tests may sit in the same class; only tests that take ``case_name`` are parametrised.
 """
 
 from __future__ import annotations
@@ -96,11 +95,10 @@ class PermissionSuite:
 
     cases: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.cases:
-            own = list(cls.__dict__.get("pytestmark", []))
-            cls.pytestmark = [*own, pytest.mark.parametrize("case_name", cls.cases)]  # type: ignore[attr-defined]
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Parametrise the suite's tests (those taking ``case_name``) by ``cases``."""
+        if "case_name" in metafunc.fixturenames:
+            metafunc.parametrize("case_name", type(self).cases)
 
     def build(self, name: str, world: World) -> Case:
         raise NotImplementedError
