@@ -1,0 +1,164 @@
+"""Capacity planning benchmarks: the coarse job model's error, and the seed scenario's plan.
+
+    .venv/bin/python benchmarks/bench_capacity.py error [--gpus 512] [--seeds 3]
+    .venv/bin/python benchmarks/bench_capacity.py plan  [--seeds 20] [--workers 2]
+
+``error`` simulates months of a smaller case (``--gpus`` H800, Philly-fitted jobs, the seed
+scenario's policy) in full and with each coarsening of the coarse model (sampled days;
++ bundled small jobs; + a scaled-down pool) and prints the error of each metric against the
+full month, per offered load. ``plan`` runs the whole ``computeport capacity plan`` of
+``scenarios/cyberport.toml`` (plan, search, check) and prints its wall time by phase; the issue
+asks for at most 15 minutes on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from computeport.capacity.evaluate import SimSettings, job_model_for, simulate_month
+from computeport.capacity.fanout import LocalRunner
+from computeport.capacity.scenario import load_scenario
+from computeport.capacity.service import plan_capacity
+
+REPO = Path(__file__).resolve().parents[1]
+TRACES = REPO / ".." / "shared" / "traces"
+SCENARIO = REPO / "scenarios" / "cyberport.toml"
+
+
+def error(gpus: int, seeds: int, loads: list[float]) -> None:
+    scenario = load_scenario(SCENARIO)
+    model = job_model_for(scenario, str(TRACES))
+    base = SimSettings.of(scenario)
+    full = dataclasses.replace(base, model="full", max_sim_gpus=0)
+    sampled = dataclasses.replace(base, aggregate_below_gpu_hours=0, max_sim_gpus=0)
+    bundled = dataclasses.replace(base, max_sim_gpus=0)
+    scaled = dataclasses.replace(base, max_sim_gpus=int(gpus / 1.48) // 8 * 8)  # as 3,032 → 2,048
+    variants = [("sampled days", sampled), ("+ bundled", bundled), ("+ scaled pool", scaled)]
+    print(
+        f"coarse model vs full month: {gpus} GPUs, {seeds} seeds, policy "
+        f"{base.order}/{base.backfill}/{base.placement}; sample {base.sample_days} d + "
+        f"{base.warmup_days} d warm-up; bundles < {base.aggregate_below_gpu_hours} GPU-h "
+        f"into {base.bundle_gpu_hours} GPU-h; scaled pool {scaled.max_sim_gpus} GPUs"
+    )
+    header = (
+        f"{'load':>5} {'variant':<14} {'util':>6} {'Δutil':>7} {'wait50 h':>9} "
+        f"{'Δwait50':>8} {'wait90 h':>9} {'Δwait90':>8} {'unmet/offer':>11} "
+        f"{'Δunmet':>7} {'sims/s':>7} {'speed-up':>8} {'flag ok':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    worst = {name: 0.0 for name, _ in variants}
+    for load in loads:
+        demand = load * gpus * 24 * 30
+        t = time.perf_counter()
+        ref = [
+            simulate_month(
+                full, model, seed=s, month=0, month_days=30, gpus=gpus, demand_gpu_hours=demand
+            )
+            for s in range(seeds)
+        ]
+        t_full = (time.perf_counter() - t) / seeds
+        r_util = float(np.mean([o.utilisation for o in ref]))
+        r_w50 = float(np.mean([o.wait_p50_h for o in ref]))
+        r_w90 = float(np.mean([o.wait_p90_h for o in ref]))
+        r_un = float(np.mean([o.unmet_gpu_hours / o.offered_gpu_hours for o in ref]))
+        r_flag = r_util > 0.95 or r_w50 > 24
+        print(
+            f"{load:>5.2f} {'full month':<14} {r_util:>6.3f} {'':>7} {r_w50:>9.2f} {'':>8} "
+            f"{r_w90:>9.2f} {'':>8} {r_un:>11.3f} {'':>7} {1 / t_full:>7.2f} {'1.0':>8} "
+            f"{'':>7}"
+        )
+        for name, variant in variants:
+            t = time.perf_counter()
+            got = [
+                simulate_month(
+                    variant,
+                    model,
+                    seed=s,
+                    month=0,
+                    month_days=30,
+                    gpus=gpus,
+                    demand_gpu_hours=demand,
+                )
+                for s in range(seeds)
+            ]
+            t_v = (time.perf_counter() - t) / seeds
+            util = float(np.mean([o.utilisation for o in got]))
+            w50 = float(np.mean([o.wait_p50_h for o in got]))
+            w90 = float(np.mean([o.wait_p90_h for o in got]))
+            un = float(np.mean([o.unmet_gpu_hours / o.offered_gpu_hours for o in got]))
+            flag = util > 0.95 or w50 > 24
+            worst[name] = max(worst[name], abs(util - r_util))
+            print(
+                f"{'':>5} {name:<14} {util:>6.3f} {util - r_util:>+7.3f} {w50:>9.2f} "
+                f"{w50 - r_w50:>+8.2f} {w90:>9.2f} {w90 - r_w90:>+8.2f} {un:>11.3f} "
+                f"{un - r_un:>+7.3f} {1 / t_v:>7.2f} {t_full / t_v:>8.1f} "
+                f"{'yes' if flag == r_flag else 'NO':>7}"
+            )
+    print("largest |Δ utilisation|: " + ", ".join(f"{k} {v:.3f}" for k, v in worst.items()))
+
+
+def plan(seeds: int, workers: int | None) -> None:
+    scenario = load_scenario(SCENARIO)
+    phases: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        phases.setdefault(phase, time.perf_counter() - t0)
+
+    cpu0 = _cpu()
+    with LocalRunner(workers) as runner:
+        result = plan_capacity(
+            scenario, seeds=seeds, runner=runner, traces_dir=str(TRACES), progress=progress
+        )
+    wall = time.perf_counter() - t0
+    cpu = _cpu() - cpu0
+    data = result.to_dict()
+    starts = sorted(phases.items(), key=lambda kv: kv[1])
+    print(
+        f"capacity plan of {SCENARIO.name}: {scenario.months} months, {seeds} seeds, "
+        f"{runner.workers} workers"
+    )
+    print(f"{'phase':<10} {'from s':>8} {'to s':>8} {'wall s':>8}")
+    for i, (name, start) in enumerate(starts):
+        end = starts[i + 1][1] if i + 1 < len(starts) else wall
+        print(f"{name:<10} {start:>8.1f} {end:>8.1f} {end - start:>8.1f}")
+    print(f"{'total':<10} {'':>8} {'':>8} {wall:>8.1f}   (limit 900 s)")
+    print(
+        f"CPU seconds (this process and its workers): {cpu:.1f}; on a shared machine the "
+        "wall time includes other processes' share of the cores"
+    )
+    probes = len(data["recommendation"]["probes"]) if data["recommendation"] else 0
+    print(f"search probes: {probes}")
+    print(data["answer"])
+
+
+def _cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["error", "plan"])
+    parser.add_argument("--gpus", type=int, default=512)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--loads", default="0.8,0.9,1.0,1.1")
+    args = parser.parse_args(argv)
+    if args.what == "error":
+        error(args.gpus, args.seeds or 3, [float(x) for x in args.loads.split(",")])
+    else:
+        plan(args.seeds or 20, args.workers)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,419 @@
+"""Plan evaluation: every month of the horizon simulated with the real scheduling core.
+
+Each month is a steady-state snapshot (``capacity.workload``): the month's demand arrives as
+jobs on a cluster of the month's capacity (all sites pooled in reference GPUs, 8-GPU nodes),
+under the scenario's policy, driven by the simulator's :class:`Engine` — no queueing formula.
+Per month and seed: utilisation, wait percentiles (jobs never started by the window's end
+count with the wait they have had so far: a lower bound), offered and unmet GPU-hours (work
+submitted in the window and not done by its end, scaled to the month). Over seeds: p10/p50/p90
+bands; a month is *broken* when its band (p50 by default) passes a target.
+
+Work is cut into JSON-able *seed tasks* (one seed, some months) so any :class:`Runner` can fan
+them out: a local process pool, or one Slurm array element per seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from computeport.capacity.calendar import Month, horizon
+from computeport.capacity.demand import AwardDemand, MonthDemand, demand_series
+from computeport.capacity.fanout import Runner, SequentialRunner
+from computeport.capacity.scenario import Scenario, Targets
+from computeport.capacity.supply import MonthSupply, SupplyPlan
+from computeport.capacity.workload import (
+    fit_job_model,
+    model_from_dict,
+    model_to_dict,
+    month_jobs,
+)
+from computeport.scheduling.inventory import ClusterSpec
+from computeport.scheduling.job import Estimates
+from computeport.scheduling.policy import Backfill, Placement, PolicyConfig
+from computeport.simulator.engine import Engine
+from computeport.simulator.synthetic import WorkloadModel
+
+__all__ = [
+    "Band",
+    "MonthOutcome",
+    "MonthPlan",
+    "PlanEvaluation",
+    "SimSettings",
+    "check_targets",
+    "evaluate_months",
+    "evaluate_plan",
+    "job_model_for",
+    "month_seed",
+    "run_seed_task",
+    "sim_size",
+    "simulate_month",
+    "summarise",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SimSettings:
+    """How one month is simulated (the scenario's ``evaluation`` and ``policy``)."""
+
+    model: str = "coarse"
+    sample_days: int = 7
+    warmup_days: float = 1.0
+    aggregate_below_gpu_hours: float = 4.0
+    bundle_gpu_hours: float = 16.0
+    max_sim_gpus: int = 0
+    order: str = "fifo"
+    backfill: str = "easy"
+    placement: str = "node"
+    estimates: str = "limit"
+    gpus_per_node: int = 8
+
+    @staticmethod
+    def of(scenario: Scenario) -> SimSettings:
+        ev, pol = scenario.evaluation, scenario.policy
+        return SimSettings(
+            model=ev.model,
+            sample_days=ev.sample_days,
+            warmup_days=ev.warmup_days,
+            aggregate_below_gpu_hours=ev.aggregate_below_gpu_hours,
+            bundle_gpu_hours=ev.bundle_gpu_hours,
+            max_sim_gpus=ev.max_sim_gpus,
+            order=pol.order,
+            backfill=pol.backfill,
+            placement=pol.placement,
+            estimates=pol.estimates,
+            gpus_per_node=scenario.accelerator(scenario.reference_accelerator).gpus_per_node,
+        )
+
+    def policy(self) -> PolicyConfig:
+        return PolicyConfig(
+            order=self.order,
+            backfill=Backfill(self.backfill),
+            placement=Placement(self.placement),
+            estimates=Estimates(self.estimates),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MonthOutcome:
+    """One month under one seed."""
+
+    seed: int
+    month: int
+    gpus: int
+    offered_gpu_hours: float
+    delivered_gpu_hours: float
+    unmet_gpu_hours: float
+    utilisation: float
+    wait_p50_h: float
+    wait_p90_h: float
+    wait_mean_h: float
+    jobs: int
+    simulated_jobs: int
+
+
+def month_seed(seed: int, month: int) -> int:
+    """The arrival seed of (seed, month): independent of capacity, so plans compare fairly."""
+    return int(np.random.SeedSequence([seed, month, 0xCA9]).generate_state(1)[0])
+
+
+def sim_size(settings: SimSettings, gpus: int) -> int:
+    """The GPUs a month is simulated on: all of them, or a scaled-down pool (whole nodes)."""
+    per = settings.gpus_per_node
+    if settings.model == "full" or settings.max_sim_gpus <= 0 or gpus <= settings.max_sim_gpus:
+        return gpus
+    return max(per, settings.max_sim_gpus // per * per)
+
+
+def simulate_month(
+    settings: SimSettings,
+    model: WorkloadModel,
+    *,
+    seed: int,
+    month: int,
+    month_days: int,
+    gpus: int,
+    demand_gpu_hours: float,
+) -> MonthOutcome:
+    """Simulate one month on ``gpus`` reference GPUs at ``demand_gpu_hours`` of demand.
+
+    The coarse model may simulate a scaled-down pool (``max_sim_gpus``) at the same load;
+    GPU-hour figures are scaled back up.
+    """
+    coarse = settings.model == "coarse"
+    measured_days = min(settings.sample_days, month_days) if coarse else month_days
+    sim_gpus = sim_size(settings, gpus)
+    k = gpus / sim_gpus if sim_gpus else 1.0
+    mj = month_jobs(
+        model,
+        demand_gpu_hours / k / month_days,
+        measured_days,
+        settings.warmup_days,
+        month_seed(seed, month),
+        bundle_below_gpu_hours=settings.aggregate_below_gpu_hours if coarse else 0.0,
+        bundle_gpu_hours=settings.bundle_gpu_hours,
+    )
+    scale = month_days / measured_days * k
+    m0, m1 = mj.measure_from_s, mj.end_s
+    n_measured = round(sum(mj.members.values()) * scale)
+    if sim_gpus < settings.gpus_per_node:
+        offered = sum(j.gpus * j.run_s for j in mj.jobs if j.job_id in mj.members) / 3600 * scale
+        wait = (m1 - m0) / 2 / 3600
+        return MonthOutcome(
+            seed, month, gpus, offered, 0.0, offered, 0.0, wait, wait, wait, n_measured, 0
+        )
+    cluster = ClusterSpec.homogeneous(sim_gpus, settings.gpus_per_node)
+    engine = Engine(cluster, settings.policy(), keep_accounting=False)
+    engine.submit_many(mj.jobs)
+    engine.run_until(m1)
+    busy = 0.0
+    waits: list[int] = []
+    weights: list[int] = []
+    offered = unmet = 0
+    members = mj.members
+    for r in engine.results():
+        start = r.start_s
+        if start is not None:
+            busy += r.gpus * max(0, min(start + r.run_s, m1) - max(start, m0))
+        n = members.get(r.job_id)
+        if n is None:
+            continue
+        offered += r.gpus * r.run_s
+        if start is None:
+            unmet += r.gpus * r.run_s
+            start = m1
+        waits.append(start - r.submit_s)
+        weights.append(n)
+    if waits:
+        w = np.repeat(np.array(waits, dtype=np.float64), np.array(weights, dtype=np.int64))
+        p50, p90 = (float(x) / 3600 for x in np.percentile(w, [50, 90]))
+        mean = float(np.mean(w)) / 3600
+    else:
+        p50 = p90 = mean = 0.0
+    utilisation = busy / (cluster.gpus * max(1, m1 - m0))
+    return MonthOutcome(
+        seed=seed,
+        month=month,
+        gpus=gpus,
+        offered_gpu_hours=offered / 3600 * scale,
+        delivered_gpu_hours=utilisation * gpus * month_days * 24,
+        unmet_gpu_hours=unmet / 3600 * scale,
+        utilisation=utilisation,
+        wait_p50_h=p50,
+        wait_p90_h=p90,
+        wait_mean_h=mean,
+        jobs=n_measured,
+        simulated_jobs=len(mj.jobs),
+    )
+
+
+def run_seed_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """One fan-out unit: the months of one seed (JSON in, JSON out; module-level for pickling)."""
+    settings = SimSettings(**payload["settings"])
+    model = model_from_dict(payload["model"])
+    seed = int(payload["seed"])
+    out = []
+    for month, days, gpus, demand in payload["months"]:
+        outcome = simulate_month(
+            settings,
+            model,
+            seed=seed,
+            month=int(month),
+            month_days=int(days),
+            gpus=int(gpus),
+            demand_gpu_hours=float(demand),
+        )
+        out.append(asdict(outcome))
+    return {"seed": seed, "months": out}
+
+
+def job_model_for(scenario: Scenario, traces_dir: str | None) -> WorkloadModel:
+    """The scenario's fitted job model (trace path: absolute, or under ``traces_dir``)."""
+    from pathlib import Path
+
+    src = scenario.demand.workload
+    path = Path(src.trace)
+    if not path.is_absolute() and traces_dir is not None:
+        path = Path(traces_dir) / path
+    return fit_job_model(str(path), src.format, int(src.max_run_hours * 3600))
+
+
+# -- bands ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """p10 / p50 / p90 over seeds."""
+
+    p10: float
+    p50: float
+    p90: float
+
+    @staticmethod
+    def of(values: Sequence[float]) -> Band:
+        if not values:
+            return Band(0.0, 0.0, 0.0)
+        a, b, c = np.percentile(np.array(values, dtype=np.float64), [10, 50, 90])
+        return Band(round(float(a), 6), round(float(b), 6), round(float(c), 6))
+
+    def at(self, band: str) -> float:
+        return float(getattr(self, band))
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    """One month of a plan: supply, demand and the simulated service, with bands."""
+
+    index: int
+    label: str
+    gpus: int
+    pflops: float
+    supply_gpu_hours: float
+    demand_gpu_hours: Band
+    committed_gpu_hours: float
+    utilisation: Band
+    wait_p50_h: Band
+    wait_p90_h: Band
+    unmet_gpu_hours: Band
+    broken: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEvaluation:
+    months: list[MonthPlan]
+    seeds: int
+    outcomes: list[MonthOutcome] = field(repr=False)
+
+    @property
+    def first_broken(self) -> MonthPlan | None:
+        return next((m for m in self.months if m.broken), None)
+
+
+def check_targets(targets: Targets, utilisation: Band, wait: Band) -> tuple[str, ...]:
+    """Why a month breaks the targets (empty: it keeps them)."""
+    reasons = []
+    b = targets.band
+    if wait.at(b) > targets.max_median_wait_hours:
+        reasons.append(
+            f"median wait {wait.at(b):.1f} h > {targets.max_median_wait_hours:g} h ({b})"
+        )
+    if utilisation.at(b) > targets.max_utilisation:
+        reasons.append(f"utilisation {utilisation.at(b):.1%} > {targets.max_utilisation:.0%} ({b})")
+    return tuple(reasons)
+
+
+def evaluate_months(
+    scenario: Scenario,
+    supply: SupplyPlan,
+    model: WorkloadModel,
+    *,
+    seeds: Sequence[int],
+    month_indices: Sequence[int] | None = None,
+    runner: Runner | None = None,
+    awards: Sequence[AwardDemand] | None = None,
+    chunks_per_seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> PlanEvaluation:
+    """Simulate the chosen months (default: all) for every seed and summarise them in bands."""
+    months = horizon(scenario.start, scenario.months)
+    chosen = [
+        months[i] for i in (month_indices if month_indices is not None else range(len(months)))
+    ]
+    supplies = {m.index: supply.month(m) for m in chosen}
+    demands: dict[int, list[MonthDemand]] = {
+        s: demand_series(scenario, months, s, awards) for s in seeds
+    }
+    settings = SimSettings.of(scenario)
+    model_dict = model_to_dict(model)
+    tasks: list[dict[str, Any]] = []
+    per = max(1, math.ceil(len(chosen) / max(1, chunks_per_seed)))
+    for s in seeds:
+        for k in range(0, len(chosen), per):
+            part = chosen[k : k + per]
+            tasks.append(
+                {
+                    "seed": s,
+                    "settings": asdict(settings),
+                    "model": model_dict,
+                    "months": [
+                        [
+                            m.index,
+                            m.days,
+                            supplies[m.index].reference_gpus,
+                            demands[s][m.index].total,
+                        ]
+                        for m in part
+                    ],
+                }
+            )
+    runner = runner or SequentialRunner()
+    results = runner.map(run_seed_task, tasks, progress=progress)
+    outcomes = [MonthOutcome(**o) for r in results for o in r["months"]]
+    return summarise(scenario, chosen, supplies, demands, outcomes)
+
+
+def summarise(
+    scenario: Scenario,
+    chosen: Sequence[Month],
+    supplies: dict[int, MonthSupply],
+    demands: dict[int, list[MonthDemand]],
+    outcomes: Sequence[MonthOutcome],
+) -> PlanEvaluation:
+    by_month: dict[int, list[MonthOutcome]] = {}
+    for o in outcomes:
+        by_month.setdefault(o.month, []).append(o)
+    plans: list[MonthPlan] = []
+    for m in chosen:
+        got = sorted(by_month.get(m.index, []), key=lambda o: o.seed)
+        util = Band.of([o.utilisation for o in got])
+        wait = Band.of([o.wait_p50_h for o in got])
+        reasons = check_targets(scenario.targets, util, wait)
+        sup = supplies[m.index]
+        plans.append(
+            MonthPlan(
+                index=m.index,
+                label=m.label,
+                gpus=sup.reference_gpus,
+                pflops=round(sup.pflops, 3),
+                supply_gpu_hours=round(sup.gpu_hours, 3),
+                demand_gpu_hours=Band.of([d[m.index].total for d in demands.values()]),
+                committed_gpu_hours=round(next(iter(demands.values()))[m.index].committed, 3),
+                utilisation=util,
+                wait_p50_h=wait,
+                wait_p90_h=Band.of([o.wait_p90_h for o in got]),
+                unmet_gpu_hours=Band.of([o.unmet_gpu_hours for o in got]),
+                broken=bool(reasons),
+                reasons=reasons,
+            )
+        )
+    return PlanEvaluation(plans, len(demands), list(outcomes))
+
+
+def evaluate_plan(
+    scenario: Scenario,
+    supply: SupplyPlan,
+    model: WorkloadModel,
+    *,
+    seeds: int | None = None,
+    runner: Runner | None = None,
+    awards: Sequence[AwardDemand] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PlanEvaluation:
+    """Every month of the horizon, seeds ``0 … seeds − 1`` (the scenario's count by default)."""
+    n = seeds if seeds is not None else scenario.evaluation.seeds
+    workers = getattr(runner, "workers", 1)
+    return evaluate_months(
+        scenario,
+        supply,
+        model,
+        seeds=range(n),
+        runner=runner,
+        awards=awards,
+        chunks_per_seed=max(1, (4 * workers + n - 1) // n),
+        progress=progress,
+    )

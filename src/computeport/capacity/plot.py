@@ -1,0 +1,123 @@
+"""A plan as a picture (matplotlib, Agg): supply vs demand, utilisation and median-wait bands.
+
+Three panels share the month axis; each band is p10–p90 over seeds with its p50 line; the
+targets are dotted lines, the first broken month a red dashed line, and the recommended
+steps (if any) are marked on the supply panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+__all__ = ["plot_plan"]
+
+
+def _band(
+    ax: Any,
+    x: list[int],
+    months: list[dict[str, Any]],
+    key: str,
+    scale: float,
+    colour: str,
+    label: str,
+) -> None:
+    lo = [m[key]["p10"] * scale for m in months]
+    mid = [m[key]["p50"] * scale for m in months]
+    hi = [m[key]["p90"] * scale for m in months]
+    ax.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0, label=f"{label} p10–p90")
+    ax.plot(x, mid, color=colour, label=f"{label} p50")
+
+
+def plot_plan(plan: dict[str, Any], path: Path | str) -> Path:
+    """Draw ``plan`` (a :meth:`CapacityPlan.to_dict`) to a PNG at ``path``."""
+    months = plan["months"]
+    labels = [m["label"] for m in months]
+    x = list(range(len(months)))
+    fig, (ax_s, ax_u, ax_w) = plt.subplots(3, 1, figsize=(11, 10), sharex=True)
+    ax_s.step(
+        x,
+        [m["supply_gpu_hours"] / 1e6 for m in months],
+        where="post",
+        color="black",
+        label="supply",
+    )
+    ax_s.plot(
+        x,
+        [m["committed_gpu_hours"] / 1e6 for m in months],
+        ":",
+        color="grey",
+        label="committed (awards)",
+    )
+    _band(ax_s, x, months, "demand_gpu_hours", 1e-6, "tab:blue", "demand")
+    ax_s.set_ylabel("M GPU-hours / month")
+    ax_s.set_title(
+        f"{plan['scenario']}: {plan['seeds']} seeds, {plan['reference_accelerator']}-"
+        "equivalent GPU-hours"
+    )
+    _band(ax_u, x, months, "utilisation", 100.0, "tab:green", "utilisation")
+    ax_u.axhline(plan["targets"]["max_utilisation"] * 100, color="grey", linestyle=":")
+    ax_u.set_ylabel("utilisation %")
+    ax_u.set_ylim(0, 105)
+    _band(ax_w, x, months, "wait_p50_h", 1.0, "tab:red", "median wait")
+    ax_w.axhline(plan["targets"]["max_median_wait_hours"], color="grey", linestyle=":")
+    ax_w.set_ylabel("median wait (h)")
+    rec = plan.get("recommendation") or {}
+    verified = rec.get("verified")
+    if verified:
+        after = verified["months"]
+        ax_s.step(
+            x,
+            [m["supply_gpu_hours"] / 1e6 for m in after],
+            where="post",
+            color="purple",
+            linestyle="--",
+            label="supply with recommended steps",
+        )
+        ax_u.plot(
+            x,
+            [m["utilisation"]["p50"] * 100 for m in after],
+            "--",
+            color="purple",
+            label="with recommended steps p50",
+        )
+        ax_w.plot(
+            x,
+            [m["wait_p50_h"]["p50"] for m in after],
+            "--",
+            color="purple",
+            label="with recommended steps p50",
+        )
+    for step in rec.get("steps", []):
+        label = step["date"][:7]
+        if label in labels:
+            ax_s.annotate(
+                f"+{step['gpus']:,} {step['accelerator']}",
+                (labels.index(label), 0),
+                xytext=(0, 12),
+                textcoords="offset points",
+                color="purple",
+                fontsize=8,
+                arrowprops={"arrowstyle": "->", "color": "purple"},
+            )
+    broken = plan.get("first_broken")
+    if broken:
+        at = labels.index(broken["label"])
+        for ax in (ax_s, ax_u, ax_w):
+            ax.axvline(at, color="red", linestyle="--", linewidth=1)
+        ax_u.text(at, 102, f" first broken: {broken['label']}", color="red", fontsize=8)
+    step = max(1, len(x) // 20)
+    ax_w.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
+    for ax in (ax_s, ax_u, ax_w):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

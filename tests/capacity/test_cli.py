@@ -1,0 +1,121 @@
+"""``computeport capacity plan``: a plan file and a plot; bad scenarios exit 2 naming the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from computeport.cli.main import app
+
+SCENARIO = """\
+name = "tiny"
+start = 2025-01-01
+months = 2
+reference_accelerator = "H800"
+
+[[accelerators]]
+name = "H800"
+pflops_per_gpu = 0.99
+
+[[sites]]
+name = "A"
+
+  [[sites.steps]]
+  date = 2024-12-01
+  accelerator = "H800"
+  gpus = 32
+
+[demand.organisations]
+count = 4
+growth_per_year = 0
+active_share = 1.0
+gpu_hours_per_active_org_month = {per_org}
+
+[demand.workload]
+trace = "jobs.csv"
+format = "csv"
+max_run_hours = 12
+
+[evaluation]
+seeds = 2
+model = "coarse"
+sample_days = 2
+warmup_days = 0.5
+aggregate_below_gpu_hours = 1
+bundle_gpu_hours = 4
+
+[recommend]
+site = "A"
+accelerator = "H800"
+granularity_nodes = 1
+cover_months = 2
+search_seeds = 1
+"""
+
+
+def write(tmp_path: Path, per_org: str = "4000") -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SCENARIO.replace("{per_org}", per_org))
+    return path
+
+
+def test_plan_writes_json_and_png(tmp_path: Path, small_trace: Path) -> None:
+    out, png = tmp_path / "plan.json", tmp_path / "plan.png"
+    result = CliRunner().invoke(
+        app,
+        [
+            "capacity",
+            "plan",
+            str(write(tmp_path)),
+            "--out",
+            str(out),
+            "--plot",
+            str(png),
+            "--seeds",
+            "2",
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    assert [m["label"] for m in plan["months"]] == ["2025-01", "2025-02"]
+    assert plan["seeds"] == 2
+    # 4 × 4,000 GPU-h on 32 GPUs (23,808 GPU-h in January): about two thirds busy, targets kept
+    assert 0.5 < plan["months"][0]["utilisation"]["p50"] < 0.8
+    assert plan["first_broken"] is None
+    assert plan["recommendation"]["steps"] == []
+    assert "targets hold" in result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_overloaded_plan_recommends_a_step(tmp_path: Path, small_trace: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(
+        app,
+        ["capacity", "plan", str(write(tmp_path, "10000")), "--out", str(out), "--workers", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    assert plan["first_broken"]["label"] == "2025-01"
+    (step,) = plan["recommendation"]["steps"]
+    assert (step["site"], step["date"]) == ("A", "2025-01-01")
+    assert step["gpus"] % 8 == 0
+    assert "Capacity runs out in 2025-01" in plan["answer"]
+
+
+def test_bad_scenario_exits_2_naming_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(SCENARIO.replace("{per_org}", "4000").replace("gpus = 32", "gpus = -32"))
+    result = CliRunner().invoke(app, ["capacity", "plan", str(path)])
+    assert result.exit_code == 2
+    assert "sites[0].steps[0].gpus" in result.output
+    assert "(line 16)" in result.output
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["capacity", "plan", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "no such file" in " ".join(result.output.split())
