@@ -40,6 +40,7 @@ from computeport.scheduling.state import ClusterState, JobRun
 
 __all__ = ["Scheduler"]
 
+_SCAVENGER = Qos.SCAVENGER
 STARTED = "started"
 BACKFILLED = "started: backfilled"
 
@@ -145,7 +146,7 @@ class Scheduler:
             if nodes is not None:
                 self._start(run, nodes, now, STARTED, out)
                 continue
-            if run.job.qos is Qos.SCAVENGER:
+            if run.job.qos is _SCAVENGER:
                 continue
             if scavengers and self._preempt_for(part, run, reservations, now, out):
                 nodes = self._fit(pool, run, reservations, now)

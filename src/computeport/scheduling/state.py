@@ -22,6 +22,13 @@ from computeport.scheduling.reservation import Reservation
 
 __all__ = ["ClusterState", "JobRun"]
 
+# Enum members as module constants: ``Qos.SCAVENGER`` is a descriptor lookup on every access
+# in Python 3.11, and these are read once per job event.
+_FUTURE = JobState.FUTURE
+_PENDING = JobState.PENDING
+_RUNNING = JobState.RUNNING
+_SCAVENGER = Qos.SCAVENGER
+
 
 class JobRun(QueueEntry):
     """The engine's mutable record of one job (its queue entry while pending)."""
@@ -47,7 +54,7 @@ class JobRun(QueueEntry):
         self.job = job
         self.rank = rank
         self.part = part
-        self.state = JobState.FUTURE
+        self.state = _FUTURE
         self.start = -1
         self.end = -1
         self.est_end = -1
@@ -113,7 +120,7 @@ class ClusterState:
 
     def enqueue(self, run: JobRun, now_s: int) -> None:
         """Put a job in its partition's queue (arrival or requeue)."""
-        run.state = JobState.PENDING
+        run.state = _PENDING
         run.key = self.order.key(run.job, run.est, run.rank, now_s)
         run.reason = ""
         quota = self.quotas.get(run.job.account)
@@ -164,7 +171,7 @@ class ClusterState:
         run.est_end = now_s + run.est
         pool.allocate(nodes, run.g, run.k, run.ix, run.est_end)
         self.busy_gpus += pool.held(run.g, run.k)
-        run.state = JobState.RUNNING
+        run.state = _RUNNING
         run.nodes = nodes
         run.start = now_s
         run.end = now_s + run.job.run_s
@@ -177,7 +184,7 @@ class ClusterState:
         else:
             insort(running, entry)
         job = run.job
-        if job.qos is Qos.SCAVENGER:
+        if job.qos is _SCAVENGER:
             self.scavengers[part][run.ix] = run
         if self.quotas:
             use = self.quota_use(job.account)
@@ -193,7 +200,7 @@ class ClusterState:
         running = self.running[part]
         del running[bisect_left(running, (run.est_end, run.ix))]
         job = run.job
-        if job.qos is Qos.SCAVENGER:
+        if job.qos is _SCAVENGER:
             del self.scavengers[part][run.ix]
         run.state = state
         run.end = now_s
