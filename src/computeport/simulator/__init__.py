@@ -18,10 +18,13 @@ reasons), ``take_accounting``, ``results``. Synthetic workloads: :func:`generate
 
 from computeport.simulator.engine import Engine
 from computeport.simulator.metrics import GroupMetrics, Metrics, Summary, compute_metrics
+from computeport.simulator.readers import FORMATS, Workload, read_trace
 from computeport.simulator.records import AccountingRecord, JobResult, JobStatus
 from computeport.simulator.run import SimulationResult, simulate
+from computeport.simulator.synthetic import WorkloadModel, fit_workload_model, generate_workload
 
 __all__ = [
+    "FORMATS",
     "AccountingRecord",
     "Engine",
     "GroupMetrics",
@@ -30,6 +33,11 @@ __all__ = [
     "Metrics",
     "SimulationResult",
     "Summary",
+    "Workload",
+    "WorkloadModel",
     "compute_metrics",
+    "fit_workload_model",
+    "generate_workload",
+    "read_trace",
     "simulate",
 ]

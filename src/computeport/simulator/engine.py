@@ -300,7 +300,8 @@ class Engine:
 
     def running(self) -> list[JobStatus]:
         """Running jobs, by start time."""
-        runs = [r for r in self.state.runs if r.state is JobState.RUNNING]
+        state = self.state
+        runs = [state.runs[ix] for part in state.running for _, ix in part]
         runs.sort(key=lambda r: (r.start, r.ix))
         return [self._status(r) for r in runs]
 
