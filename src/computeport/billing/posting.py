@@ -54,7 +54,7 @@ from computeport.ledger.journal import write_journal
 from computeport.metering.directory import AccountDirectory, AwardTerms
 from computeport.models.ledger import AccountKind, JournalKind
 from computeport.models.metering import ChargeKind
-from computeport.pricing.service import PriceBook
+from computeport.pricing.service import PriceBook, PriceEntry
 
 BATCH = 50_000
 
@@ -135,6 +135,8 @@ class _Item:
     gpu_seconds: int
     full_list: int
     price_version_id: Any
+    award_db: Any
+    org_db: Any
     current: Amounts | None = None
     """The stored rating (None for a new record)."""
 
@@ -191,7 +193,11 @@ class _Codec:
 
 
 class _Batch:
-    """The rows (pre-encoded for the database) and postings one batch produces."""
+    """The rows (pre-encoded for the database) and postings one batch produces.
+
+    Ids arrive already encoded as the database stores them (``enc``), and the ledger sums
+    are keyed by those strings: hashing a UUID object costs more than rating a record.
+    """
 
     def __init__(self, writer: BulkWriter, now: datetime) -> None:
         self.writer = writer
@@ -199,27 +205,23 @@ class _Batch:
         self.now_db = writer.dt(now)
         self.rows: list[list[Any]] = []
         self.report = PostReport()
-        self._enc: dict[uuid.UUID, Any] = {}
-        # (award id, organisation id) → [subsidy, co-payment, list]
-        self.sums: dict[tuple[uuid.UUID | None, uuid.UUID], list[int]] = {}
+        # (award id, organisation id), encoded → [subsidy, co-payment, list]
+        self.sums: dict[tuple[Any, Any], list[int]] = {}
+        self.kinds: Counter[str] = Counter()
 
     def enc(self, value: Any) -> Any:
         """A UUID as the database stores it (strings from the driver pass through)."""
         if value is None or isinstance(value, str):
             return value
-        found = self._enc.get(value)
-        if found is None:
-            found = self._enc[value] = self.writer.uuid(value)
-        return found
+        return self.writer.uuid(value)
 
     def emit(
         self,
         sign: int,
         amounts: Amounts,
-        *,
         record_id: int,
-        award_id: uuid.UUID | None,
-        organisation_id: uuid.UUID,
+        award_db: Any,
+        org_db: Any,
         accelerator_type: str,
         cluster: str,
         job_id: str,
@@ -227,41 +229,39 @@ class _Batch:
         end_raw: Any,
         period: str,
         gpu_seconds: int,
-        price_version_id: Any,
+        pv_db: Any,
     ) -> None:
-        s = amounts.subsidy_minor * sign
-        p = amounts.copay_minor * sign
-        total = amounts.list_minor * sign
+        kind, total, s, p, credited = amounts
+        if sign < 0:
+            total, s, p, credited, gpu_seconds = -total, -s, -p, -credited, -gpu_seconds
+            self.report.reversals += 1
+        else:
+            self.kinds[kind] += 1
         self.rows.append(
             [
                 record_id,
                 sign,
-                amounts.kind.value,
-                self.enc(award_id),
-                self.enc(organisation_id),
+                kind,
+                award_db,
+                org_db,
                 accelerator_type,
                 cluster,
                 job_id,
                 submit_raw,
                 end_raw,
                 period,
-                gpu_seconds * sign,
+                gpu_seconds,
                 total,
                 s,
                 p,
-                amounts.credited_minor * sign,
-                self.enc(price_version_id),
+                credited,
+                pv_db,
                 None,  # journal id, filled in once the journal exists
                 self.now_db,
             ]
         )
-        if sign > 0:
-            self.report.charges += 1
-            self.report.by_kind[amounts.kind.value] += 1
-        else:
-            self.report.reversals += 1
         if s or p or total:
-            key = (award_id if s else None, organisation_id)
+            key = (award_db if s else None, org_db)
             acc = self.sums.get(key)
             if acc is None:
                 acc = self.sums[key] = [0, 0, 0]
@@ -269,10 +269,16 @@ class _Batch:
             acc[1] += p
             acc[2] += total
 
+    def finish_report(self) -> None:
+        self.report.charges = sum(self.kinds.values())
+        self.report.by_kind.update({str(k): v for k, v in self.kinds.items()})
+
     def lines(self) -> dict[tuple[AccountKind, uuid.UUID | None], int]:
         """The batch's postings per (account kind, owner)."""
         out: dict[tuple[AccountKind, uuid.UUID | None], int] = defaultdict(int)
-        for (award_id, organisation_id), (s, p, total) in self.sums.items():
+        for (award_db, org_db), (s, p, total) in self.sums.items():
+            award_id = _decode(award_db)
+            organisation_id = _decode(org_db)
             if s:
                 out[(AccountKind.SUBSIDY_RECEIVABLE, award_id)] += s
                 out[(AccountKind.ENVELOPE_CONSUMED, award_id)] += s
@@ -287,18 +293,24 @@ class _Batch:
         self.emit(
             sign,
             amounts,
-            record_id=item.record_id,
-            award_id=item.award.id,
-            organisation_id=item.organisation_id,
-            accelerator_type=item.accelerator_type,
-            cluster=item.cluster,
-            job_id=item.job_id,
-            submit_raw=item.submit_raw,
-            end_raw=item.end_raw,
-            period=item.period,
-            gpu_seconds=item.gpu_seconds,
-            price_version_id=item.price_version_id,
+            item.record_id,
+            item.award_db,
+            item.org_db,
+            item.accelerator_type,
+            item.cluster,
+            item.job_id,
+            item.submit_raw,
+            item.end_raw,
+            item.period,
+            item.gpu_seconds,
+            item.price_version_id,
         )
+
+
+def _decode(value: Any) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
 
 
 @dataclass(slots=True)
@@ -473,17 +485,17 @@ def post_usage(
         batch.emit(
             -1,
             old.amounts,
-            record_id=old.record_id,
-            award_id=old.award_id,
-            organisation_id=old.organisation_id,
-            accelerator_type=old.accelerator_type,
-            cluster=old.cluster,
-            job_id=old.job_id,
-            submit_raw=old.submit_raw,
-            end_raw=old.end_raw,
-            period=old.period,
-            gpu_seconds=old.gpu_seconds,
-            price_version_id=old.price_version_id,
+            old.record_id,
+            batch.enc(old.award_id),
+            batch.enc(old.organisation_id),
+            old.accelerator_type,
+            old.cluster,
+            old.job_id,
+            old.submit_raw,
+            old.end_raw,
+            old.period,
+            old.gpu_seconds,
+            batch.enc(old.price_version_id),
         )
         if _is_cap_item(old):
             assert old.award_id is not None
@@ -494,9 +506,17 @@ def post_usage(
                 retracted_ids.add(old.record_id)
                 batch.report.awards_touched.add(old.award_id)
 
-    # 3. rate the new records.
-    price_cache: dict[tuple[Any, str], Price] = {}
+    # 3. rate the new records.  Per account and per (type, QOS) everything is looked up
+    # once: the loop below runs a million times per million records.
+    enc = batch.enc
+    accounts: dict[str, tuple[AwardTerms | None, Any, Any]] = {
+        acct: (t, enc(t.id), enc(t.organisation_id)) for acct, t in directory.awards.items()
+    }
+    for acct, org in directory.organisations.items():
+        accounts.setdefault(acct, (None, None, enc(org)))
+    price_cache: dict[tuple[str, str], tuple[PriceEntry, Price, Any]] = {}
     on_cap: dict[uuid.UUID, list[_Item]] = defaultdict(list)
+    emit = batch.emit
     for (
         rid,
         cluster,
@@ -518,15 +538,17 @@ def post_usage(
         entry = prices.at(accel, end_epoch)
         if entry is None:
             raise PostingError(f"usage record {rid}: no {accel} price at its end")
-        pkey = (entry.id, qos)
-        price = price_cache.get(pkey)
-        if price is None:
-            price = Price(entry.price_per_gpu_hour * 100 * prices.multiplier(qos))
-            price_cache[pkey] = price
-        full_list = price.charge(gs)
-        award = directory.awards.get(account)
+        cached = price_cache.get((accel, qos))
+        if cached is None or cached[0] is not entry:
+            cents = entry.price_per_gpu_hour * 100 * prices.multiplier(qos)
+            cached = price_cache[(accel, qos)] = (entry, Price(cents), enc(entry.id))
+        pv_db = cached[2]
+        full_list = cached[1].charge(gs)
+        holder = accounts.get(account)
+        if holder is None:
+            raise PostingError(f"usage record {rid}: account {account!r} is unknown")
+        award, award_db, org_db = holder
         if award is not None:
-            org_id = award.organisation_id
             in_dates = award.starts_epoch <= end_epoch < award.ends_epoch
             if in_dates and chargeable:
                 on_cap[award.id].append(
@@ -534,7 +556,7 @@ def post_usage(
                         rid,
                         order_key(end_epoch, cluster, job_id, submit_epoch),
                         award,
-                        org_id,
+                        award.organisation_id,
                         accel,
                         cluster,
                         job_id,
@@ -543,37 +565,35 @@ def post_usage(
                         period,
                         gs,
                         full_list,
-                        entry.id,
+                        pv_db,
+                        award_db,
+                        org_db,
                     )
                 )
                 continue
             if not chargeable:
                 amounts = credited(full_list)
-                award_id: uuid.UUID | None = award.id if in_dates else None
+                if not in_dates:
+                    award_db = None
             else:
                 amounts = outside_award(full_list, award.over_cap_policy)
-                award_id = None
+                award_db = None
         else:
-            found = directory.organisations.get(account)
-            if found is None:
-                raise PostingError(f"usage record {rid}: account {account!r} is unknown")
-            org_id = found
-            award_id = None
             amounts = credited(full_list) if not chargeable else pay_as_you_go(full_list)
-        batch.emit(
+        emit(
             1,
             amounts,
-            record_id=rid,
-            award_id=award_id,
-            organisation_id=org_id,
-            accelerator_type=accel,
-            cluster=cluster,
-            job_id=job_id,
-            submit_raw=submit_raw,
-            end_raw=end_raw,
-            period=period,
-            gpu_seconds=gs,
-            price_version_id=entry.id,
+            rid,
+            award_db,
+            org_db,
+            accel,
+            cluster,
+            job_id,
+            submit_raw,
+            end_raw,
+            period,
+            gs,
+            pv_db,
         )
 
     # The cap, per award, in order.
@@ -596,6 +616,7 @@ def post_usage(
         batch.report.awards_touched.add(award_id)
 
     # 4. one journal, the rows, the cursor.
+    batch.finish_report()
     book = AccountBook(session, clock)
     lines: list[tuple[uuid.UUID, int]] = []
     for (kind, owner), amount in sorted(batch.lines().items(), key=lambda kv: str(kv[0])):
@@ -730,7 +751,9 @@ def _rate_award(
                 s.period,
                 s.gpu_seconds,
                 s.amounts.list_minor + s.amounts.credited_minor,
-                s.price_version_id,
+                batch.enc(s.price_version_id),
+                batch.enc(terms.id),
+                batch.enc(s.organisation_id),
                 current=s.amounts,
             )
         )

@@ -62,6 +62,8 @@ class PriceBook:
             t: [v.valid_from.timestamp() for v in vs] for t, vs in self._by_type.items()
         }
         self.multipliers = dict(multipliers)
+        # The last hit per type and its validity: consecutive records mostly share a version.
+        self._last: dict[str, tuple[float, float, PriceEntry]] = {}
 
     @classmethod
     def load(cls, session: Session) -> PriceBook:
@@ -78,6 +80,16 @@ class PriceBook:
 
     def at(self, accelerator_type: str, when_epoch: float) -> PriceEntry | None:
         """The version in force at ``when_epoch`` (seconds), or None."""
+        last = self._last.get(accelerator_type)
+        if last is not None and last[0] <= when_epoch < last[1]:
+            return last[2]
+        found = self._lookup(accelerator_type, when_epoch)
+        if found is not None:
+            end = found.valid_to.timestamp() if found.valid_to is not None else float("inf")
+            self._last[accelerator_type] = (found.valid_from.timestamp(), end, found)
+        return found
+
+    def _lookup(self, accelerator_type: str, when_epoch: float) -> PriceEntry | None:
         starts = self._starts.get(accelerator_type)
         if not starts:
             return None
