@@ -19,7 +19,6 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         description="Subsidised AI compute: applications, awards, jobs, usage, ledger, reports.",
     )
     app.state.cp = state or AppState.from_settings(settings)
-    app.state.cluster = app.state.cp.backend  # the portal's pages read it from here
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["ops"])

@@ -24,9 +24,8 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from computeport.backends.protocol import (
@@ -670,17 +669,3 @@ class SimBackend:
         with self._lock:
             self._sync()
             return self.engine.busy_gpus / self.inventory.spec.gpus
-
-    def run_until(self, done: Callable[[], bool], step: timedelta, limit: timedelta) -> bool:
-        """Test helper for a manually driven clock: ``advance(step)`` until ``done()``."""
-        clock = self.clock
-        advance = getattr(clock, "advance", None)
-        if advance is None:
-            raise TypeError("run_until needs a clock with advance() (ManualClock)")
-        waited = timedelta(0)
-        while not done():
-            if waited >= limit:
-                return False
-            advance(step)
-            waited += step
-        return True
