@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import DesiredState, JobRejected, JobSpec, JobState
 from computeport.backends.provisioning import desired_state
 from computeport.backends.sim import SimBackend, cyberport_inventory
 from computeport.billing.posting import post_all
-from computeport.db.engine import make_engine, make_session_factory, unit_of_work
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory, unit_of_work
 from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import BillingUsageSink
 from computeport.models.award import Award, AwardStatus
@@ -49,11 +46,9 @@ class Centre:
 
 
 @pytest.fixture
-def centre(tmp_path: Path) -> Iterator[Centre]:
-    """A committed SQLite database with one active award, and a small virtual cluster."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'worker.sqlite3'}")
-    create_schema(engine)
-    sessions = make_session_factory(engine)
+def centre(committed_engine: Engine) -> Centre:
+    """A database (commits are real) with one active award, and a small virtual cluster."""
+    sessions = make_session_factory(committed_engine)
     clock = ManualClock(T0)
     with unit_of_work(sessions) as session:
         sch = support.scheme(session, clock)
@@ -65,8 +60,7 @@ def centre(tmp_path: Path) -> Iterator[Centre]:
         support.prices(session, clock)
         user = member.posix_username
     backend = SimBackend(cyberport_inventory(4, cluster="wtest"), clock, epoch=T0)
-    yield Centre(sessions, clock, backend, "aw_worker", user, Settings(database_url="sqlite://"))
-    engine.dispose()
+    return Centre(sessions, clock, backend, "aw_worker", user, Settings(database_url="sqlite://"))
 
 
 def award_line(session: Session, award: Award, gpu_hours: int) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 from computeport.backends.protocol import (
     AwardAllocation,
@@ -21,8 +21,7 @@ from computeport.backends.protocol import (
 from computeport.backends.sim import MemoryJournal, SimBackend, cyberport_inventory
 from computeport.backends.sim.store import SqlJournal
 from computeport.backends.sim.workload import BackgroundConfig
-from computeport.db.engine import make_engine, make_session_factory
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory
 from computeport.kit.clock import AcceleratedClock, ManualClock
 from computeport.simulator.synthetic import WorkloadModel
 from tests.backends.sim.support import T0, award, provision, settler, small_cluster, spec
@@ -271,12 +270,9 @@ def test_a_restart_replays_the_journal_to_the_same_state() -> None:
     _restart_case(journal, journal)
 
 
-def test_the_journal_survives_in_the_database(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'sim.sqlite3'}")
-    create_schema(engine)
-    sessions = make_session_factory(engine)
+def test_the_journal_survives_in_the_database(committed_engine: Engine) -> None:
+    sessions = make_session_factory(committed_engine)
     _restart_case(SqlJournal(sessions), SqlJournal(sessions))
-    engine.dispose()
 
 
 def test_reconcile_is_idempotent_and_survives_a_restart() -> None:

@@ -1,0 +1,3 @@
+from tests.backends.sim.support import committed_engine
+
+__all__ = ["committed_engine"]
