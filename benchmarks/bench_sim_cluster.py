@@ -95,7 +95,8 @@ def main() -> None:
     print(
         f"live: {half / bare_s:,.1f} simulated days per wall second advancing only, "
         f"{half / read_s:,.1f} with a portal read per tick "
-        f"(Settings.sim_speed 1440 needs 1); mean GPUs busy {statistics.mean(busy):.1%}, "
+        f"(a day a minute, sim_speed 1440, needs 0.017); "
+        f"mean GPUs busy {statistics.mean(busy):.1%}, "
         f"queued now {cluster.engine.queued}"
     )
 
