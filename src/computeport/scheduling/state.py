@@ -35,6 +35,7 @@ class JobRun(QueueEntry):
 
     __slots__ = (
         "attempts",
+        "charged",
         "end",
         "est_end",
         "ix",
@@ -60,6 +61,8 @@ class JobRun(QueueEntry):
         self.est_end = -1
         self.nodes: tuple[int, ...] = ()
         self.attempts = 0
+        self.charged = -1
+        """Until when fair share has charged this job's current attempt."""
         self.lost_gpu_s = 0
         self.reason = ""
 
@@ -206,8 +209,9 @@ class ClusterState:
         run.end = now_s
         used = run.g * (now_s - run.start)
         if self.order.dynamic:
+            since = run.charged if run.charged > run.start else run.start
             self.usage.decay_to(now_s)
-            self.usage.add(job.account, float(used))
+            self.usage.add(job.account, float(run.g * (now_s - since)))
         if self.quotas:
             use = self.quota_use(job.account)
             use.reserved_gpu_s -= run.g * run.est
@@ -270,8 +274,15 @@ class ClusterState:
         self.last_recalc_s = now_s
         order = self.order
         if self.order.dynamic:
+            # running jobs are charged as they go (as Slurm does), not only when they end
             self.usage.decay_to(now_s)
-            # running jobs' usage since the last charge is added when they stop
+            runs = self.runs
+            for running in self.running:
+                for _, ix in running:
+                    run = runs[ix]
+                    since = run.charged if run.charged > run.start else run.start
+                    self.usage.add(run.job.account, float(run.g * (now_s - since)))
+                    run.charged = now_s
         for part, queue in enumerate(self.queues):
             if not len(queue):
                 continue
