@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import DesiredState, JobRejected, JobSpec, JobState
+from computeport.backends.protocol import (
+    AccountingRecord,
+    DesiredState,
+    JobRejected,
+    JobSpec,
+    JobState,
+)
 from computeport.backends.provisioning import desired_state
 from computeport.backends.sim import SimBackend, cyberport_inventory
 from computeport.billing.posting import post_all
@@ -181,3 +187,35 @@ def test_the_sim_deployment_gets_the_advance_loop(centre: Centre) -> None:
 def _desired(centre: Centre) -> DesiredState:
     with centre.sessions() as session:
         return desired_state(session, centre.clock.now())
+
+
+class CountingSource:
+    """The cluster's accounting, counting the reads."""
+
+    def __init__(self, backend: SimBackend) -> None:
+        self.backend = backend
+        self.reads = 0
+
+    @property
+    def cluster(self) -> str:
+        return self.backend.cluster
+
+    def accounting(self, since: datetime, until: datetime) -> list[AccountingRecord]:
+        self.reads += 1
+        return self.backend.accounting(since, until)
+
+
+def test_ingest_reads_the_cluster_once_before_writing_and_loses_nothing(centre: Centre) -> None:
+    clock = centre.clock
+    ReconcileAwards(centre.sessions, centre.backend, desired_state).tick(clock.now())
+    for _ in range(3):  # a job a day for three days: three ingest windows
+        centre.backend.submit(
+            JobSpec(centre.account, centre.user, "#!/bin/sh\n", 8, 60, expected_run_seconds=600)
+        )
+        clock.advance(timedelta(days=1))
+    source = CountingSource(centre.backend)
+    ingest = IngestUsage(
+        centre.sessions, source, clock, BillingUsageSink, first_since=centre.backend.epoch
+    )
+    assert ingest.tick(clock.now()) == "3 new usage record(s)"
+    assert source.reads == 1

@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import (
+    AccountingRecord,
     AccountingSource,
     ClusterBackend,
     DesiredState,
@@ -114,18 +115,52 @@ class IngestUsage(Periodic):
         self.window = window
 
     def run(self, now: datetime) -> str | None:
+        upto = self.clock.now()  # one instant for the whole run: the read covers every window
         with unit_of_work(self.sessions) as session:
             store = DbCursorStore(session)
             fresh = store.load(self.source.cluster) is None
             result = ingest_accounting(
-                self.source,
+                _ReadOnce(self.source, upto),
                 self.sink(session, self.clock),
                 store,
-                self.clock,
+                _Fixed(upto),
                 since=self.first_since if fresh else None,
                 window=self.window,
             )
         return f"{result.accepted} new usage record(s)" if result.accepted else None
+
+
+class _ReadOnce:
+    """Reads the whole span on the first window, then serves the later windows from it.
+
+    So the cluster is read *before* billing starts writing: with SQLite, a back end that
+    writes its own journal (the virtual cluster) must never wait on the cluster's lock while
+    this unit of work holds the database's write lock.
+    """
+
+    def __init__(self, source: AccountingSource, upto: datetime) -> None:
+        self.source = source
+        self.upto = upto
+        self.records: list[AccountingRecord] | None = None
+
+    @property
+    def cluster(self) -> str:
+        return self.source.cluster
+
+    def accounting(self, since: datetime, until: datetime) -> list[AccountingRecord]:
+        if self.records is None:
+            self.records = self.source.accounting(since, max(until, self.upto))
+        return [r for r in self.records if since <= r.end_time < until]
+
+
+class _Fixed:
+    """The run's one instant, so ingest's windows end where the read ended."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
 
 
 class PostUsage(Periodic):
