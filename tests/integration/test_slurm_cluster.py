@@ -339,6 +339,14 @@ class TestAwardOnSlurm:
         assert "not applied" in result.output
         assert cluster.backend.plan(DesiredState((award,))).empty  # nothing was applied
 
+    def test_slurmrestd_agrees_with_the_cli(self, cluster: LocalCluster) -> None:
+        from computeport.backends.slurm.rest import SlurmRestClient
+
+        rest = SlurmRestClient(cluster.root / "rest" / "slurmrestd.sock")
+        assert rest.ping()
+        assert [n.name for n in rest.nodes()] == [n.name for n in cluster.backend.nodes()]
+        assert {j.job_id for j in rest.jobs()} == {j.job_id for j in cluster.backend.jobs()}
+
     # ------------------------------------------------------------------------------- faults
 
     def test_a_hung_controller_times_out_retries_then_says_so(self, cluster: LocalCluster) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 from collections.abc import Mapping, Sequence
 
@@ -158,3 +159,11 @@ def test_backoff_grows_and_is_capped(
     assert len(delays) == attempts - 1
     assert all(d <= cap for d in delays)
     assert delays == sorted(delays)
+
+
+def test_slurmrestd_without_a_socket_is_unavailable(tmp_path: pathlib.Path) -> None:
+    from computeport.backends.slurm.rest import SLURMRESTD_API_VERSION, SlurmRestClient
+
+    client = SlurmRestClient(tmp_path / "missing.sock", timeout_seconds=1)
+    with pytest.raises(BackendUnavailable, match=f"/slurm/{SLURMRESTD_API_VERSION}/ping"):
+        client.ping()

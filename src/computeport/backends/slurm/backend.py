@@ -16,6 +16,7 @@ from pathlib import Path
 
 from computeport.backends.protocol import (
     AccountingRecord,
+    AddMember,
     DesiredState,
     JobInfo,
     JobNotFound,
@@ -89,7 +90,9 @@ class SlurmBackend:
         """
         if plan.empty:
             return
-        actual = read_actual_state(self.runner, self.cluster)
+        # Only adding a member needs to know users' default accounts.
+        needs_actual = any(isinstance(c, AddMember) for c in plan.changes)
+        actual = read_actual_state(self.runner, self.cluster) if needs_actual else None
         deferred = []
         for change in plan.changes:
             try:
