@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--pending", type=int, default=50_000)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=160)
     table = Table(
         title=f"One pass: {args.pending:,} pending jobs, {NODES:,} nodes × {PER_NODE} GPUs"
     )
