@@ -121,7 +121,7 @@ def plan(seeds: int, workers: int | None) -> None:
     wall = time.perf_counter() - t0
     cpu = _cpu() - cpu0
     data = result.to_dict()
-    starts = sorted(phases.items(), key=lambda kv: kv[1])
+    starts = sorted([("fit", 0.0), *phases.items()], key=lambda kv: kv[1])
     print(
         f"capacity plan of {SCENARIO.name}: {scenario.months} months, {seeds} seeds, "
         f"{runner.workers} workers"

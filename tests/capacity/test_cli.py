@@ -119,3 +119,26 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["capacity", "plan", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
     assert "no such file" in " ".join(result.output.split())
+
+
+def test_approve_sets_the_pending_batch_against_capacity(tmp_path: Path) -> None:
+    text = (
+        SCENARIO.replace("{per_org}", "100")
+        + """
+[[demand.awards]]
+name = "big"
+gpu_hours = 40000
+start = 2025-02-01
+end = 2025-03-01
+accelerator = "H800"
+status = "pending"
+"""
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["capacity", "approve", str(path)])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "1 pending award(s)" in flat
+    # 40,000 GPU-h in February against 32 GPUs × 672 h × 95 % = 20,428.8
+    assert "does not fit from 2025-02" in flat

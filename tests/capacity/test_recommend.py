@@ -116,3 +116,11 @@ class TestApproval:
         assert feb.fits
         assert (mar.batch, mar.committed) == (0.0, 0.0)
         assert first_unfit(months) is jan
+        assert jan.other == 0.0
+
+    def test_expected_unawarded_demand_is_the_median_over_seeds(self) -> None:
+        s = small_scenario(months=2)  # 10 organisations × 3,500 GPU-h, no noise
+        months = approval_check(s, supply_plan(s), [], [], demand_seeds=5)
+        jan = months[0]
+        assert jan.other == round(10 * 3500 * 31 / (365.25 / 12), 1)
+        assert jan.headroom_with_demand == round(jan.headroom - jan.other, 1)

@@ -352,6 +352,8 @@ def evaluate_months(
                 }
             )
     runner = runner or SequentialRunner()
+    if progress is not None:
+        progress(0, len(tasks))
     results = runner.map(run_seed_task, tasks, progress=progress)
     outcomes = [MonthOutcome(**o) for r in results for o in r["months"]]
     return summarise(scenario, chosen, supplies, demands, outcomes)

@@ -29,11 +29,15 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from computeport.capacity.calendar import horizon
 from computeport.capacity.demand import (
     AwardDemand,
     committed_gpu_hours,
+    org_growth_from_scenario,
     reference_factor,
+    unawarded_gpu_hours,
 )
 from computeport.capacity.evaluate import MonthPlan, PlanEvaluation, evaluate_months
 from computeport.capacity.fanout import Runner
@@ -235,10 +239,17 @@ class ApprovalMonth:
     """The batch under decision."""
     headroom: float
     """deliverable − committed − batch (negative: the batch does not fit)."""
+    other: float = 0.0
+    """Expected unawarded demand (median over seeds of the demand model; 0 if not asked)."""
 
     @property
     def fits(self) -> bool:
         return self.headroom >= 0
+
+    @property
+    def headroom_with_demand(self) -> float:
+        """What is left once the expected unawarded demand is served too."""
+        return round(self.headroom - self.other, 1)
 
 
 def approval_check(
@@ -246,8 +257,14 @@ def approval_check(
     supply: SupplyPlan,
     batch: Sequence[AwardDemand],
     existing: Sequence[AwardDemand],
+    *,
+    demand_seeds: int = 0,
 ) -> list[ApprovalMonth]:
-    """GPU-hours a batch of pending awards commits per month vs what can be delivered."""
+    """GPU-hours a batch of pending awards commits per month vs what can be delivered.
+
+    With ``demand_seeds`` > 0, each month also carries the median unawarded demand of the
+    scenario's demand model over that many seeds (no simulation: a quick, committee-time view).
+    """
     months = horizon(scenario.start, scenario.months)
     factor = reference_factor(
         {a.name: a.pflops_per_gpu for a in scenario.accelerators}, scenario.reference_accelerator
@@ -262,13 +279,21 @@ def approval_check(
         usage_share=usage,
         to_reference=factor,
     )
+    growth = org_growth_from_scenario(scenario)
+    draws = [unawarded_gpu_hours(growth, months, scenario.start, s) for s in range(demand_seeds)]
+    other = [float(np.median(col)) for col in zip(*draws, strict=True)] if draws else []
     out = []
     target = scenario.targets.max_utilisation
-    for m, c, b in zip(months, have, new, strict=True):
+    for i, (m, c, b) in enumerate(zip(months, have, new, strict=True)):
         deliver = supply.month(m).gpu_hours * target
         out.append(
             ApprovalMonth(
-                m.label, round(deliver, 1), round(c, 1), round(b, 1), round(deliver - c - b, 1)
+                m.label,
+                round(deliver, 1),
+                round(c, 1),
+                round(b, 1),
+                round(deliver - c - b, 1),
+                round(other[i], 1) if other else 0.0,
             )
         )
     return out

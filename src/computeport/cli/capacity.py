@@ -2,6 +2,7 @@
 
     computeport capacity plan scenarios/cyberport.toml --out plan.json --plot plan.png \
         [--seeds N] [--workers N] [--no-recommend] [--traces DIR]
+    computeport capacity approve scenarios/cyberport.toml [--db [--as-of 2026-03-14]]
 
 Prints when the targets first break and what to build by when; a bad scenario file gets a
 message naming the field (and line) and exit code 2.
@@ -9,6 +10,7 @@ message naming the field (and line) and exit code 2.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -17,10 +19,13 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from computeport.capacity.demand import awards_from_scenario
 from computeport.capacity.fanout import LocalRunner
 from computeport.capacity.plot import plot_plan
+from computeport.capacity.recommend import approval_check, first_unfit
 from computeport.capacity.scenario import Scenario, load_scenario
 from computeport.capacity.service import default_traces_dir, plan_capacity
+from computeport.capacity.supply import supply_plan
 from computeport.cli.common import console, domain_errors, fail
 
 app = typer.Typer(help="Capacity planning: will supply keep up with demand?", no_args_is_help=True)
@@ -116,3 +121,71 @@ def _summary(data: dict[str, object]) -> None:
 
 def _first(months: list[dict[str, object]]) -> dict[str, object] | None:
     return next((m for m in months if m["broken"]), None)
+
+
+@app.command("approve")
+def approve_command(
+    scenario_path: Annotated[Path, typer.Argument(help="A .toml or .yaml scenario file.")],
+    from_db: Annotated[
+        bool, typer.Option("--db", help="Awards and pending applications from the database.")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Pending applications start the month after.")
+    ] = None,
+) -> None:
+    """Capacity-aware approval: GPU-hours the pending batch commits vs what can be delivered."""
+    if not scenario_path.exists():
+        raise fail(f"{scenario_path}: no such file")
+    with domain_errors():
+        scenario = load_scenario(scenario_path)
+        if from_db:
+            from computeport.capacity.awards_source import awards_from_db
+            from computeport.cli.common import command_session
+
+            day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+            with command_session() as session:
+                awards = awards_from_db(session, day)
+        else:
+            awards = awards_from_scenario(scenario)
+    batch = [a for a in awards if a.pending]
+    months = approval_check(scenario, supply_plan(scenario), batch, awards, demand_seeds=20)
+    table = Table(title=f"{len(batch)} pending award(s) against deliverable GPU-hours")
+    for col in (
+        "month",
+        "deliverable",
+        "committed",
+        "batch",
+        "headroom",
+        "other demand p50",
+        "headroom after it",
+    ):
+        table.add_column(col, justify="right")
+    for m in months:
+        if m.batch or not m.fits:
+            style = "red" if not m.fits else ("yellow" if m.headroom_with_demand < 0 else "")
+            table.add_row(
+                m.label,
+                f"{m.deliverable:,.0f}",
+                f"{m.committed:,.0f}",
+                f"{m.batch:,.0f}",
+                f"{m.headroom:,.0f}",
+                f"{m.other:,.0f}",
+                f"{m.headroom_with_demand:,.0f}",
+                style=style,
+            )
+    console.print(table)
+    unfit = first_unfit(months)
+    tight = next((m for m in months if m.batch and m.headroom_with_demand < 0), None)
+    if unfit is None:
+        console.print("[bold]The batch fits the deliverable capacity in every month.[/]")
+        if tight is not None:
+            console.print(
+                f"[yellow]With the expected unawarded demand it does not from "
+                f"{tight.label}[/] (short by {-tight.headroom_with_demand:,.0f} "
+                "GPU-hours that month)."
+            )
+    else:
+        console.print(
+            f"[bold red]The batch does not fit from {unfit.label}[/] "
+            f"(short by {-unfit.headroom:,.0f} GPU-hours that month)."
+        )
