@@ -118,6 +118,10 @@ CRITERIA = [
     ),
 ]
 
+REPORTS_FILED_BEFORE = datetime(2026, 1, 15, tzinfo=UTC)
+"""The scenario's reporting date (the Jan 2026 public update): earlier reports are filed and
+accepted, except the demo organisation's, left overdue to show a held tranche."""
+
 CALLS = [
     ("Rolling intake 2024-25", LAUNCH, datetime(2025, 9, 30, tzinfo=UTC)),
     ("Rolling intake 2025-27", datetime(2025, 10, 1, tzinfo=UTC), None),
@@ -147,7 +151,8 @@ class ProjectSpec:
     dataset_tokens: int | None = None
     gpus: int = 256
     reason: str = ""
-    report_accepted: bool = False
+    reports_filed: bool = True
+    """File and accept the reports due before :data:`REPORTS_FILED_BEFORE`."""
 
 
 GENAI_CENTRE = "Harbourview Generative AI R&D Centre (assumed name)"
@@ -179,7 +184,6 @@ PROJECTS: list[ProjectSpec] = [
         model_parameters=34_000_000_000,
         dataset_tokens=1_500_000_000_000,
         gpus=768,
-        report_accepted=True,
     ),
     ProjectSpec(
         "Generative models for battery materials discovery",
@@ -272,6 +276,7 @@ PROJECTS: list[ProjectSpec] = [
         24,
         tranches=(5000, 5000),
         gpus=64,
+        reports_filed=False,
     ),
     ProjectSpec(
         "Humanoid robot grasping from video",
@@ -666,24 +671,28 @@ def _project(
         clock,
     )
     assert award is not None
-    if spec.report_accepted:
-        first = reports_of(session, award.id)[0]
-        clock.set(first.due_at)
+    if not spec.reports_filed:
+        return  # left open: overdue by the scenario date, so it holds the next tranche
+    for report in reports_of(session, award.id):
+        if report.due_at >= REPORTS_FILED_BEFORE:
+            break
+        clock.set(max(clock.now(), report.due_at - timedelta(days=3)))
         submit_report(
             session,
-            first.id,
+            report.id,
             ReportIn(
-                models_released=1,
-                papers=2,
-                products=0,
-                jobs_created=6,
-                narrative="First checkpoint trained and evaluated (seed data).",
+                models_released=report.sequence,
+                papers=2 * report.sequence,
+                products=report.sequence // 2,
+                jobs_created=3 * report.sequence,
+                narrative=f"Progress to report {report.sequence}: checkpoints trained and "
+                "evaluated (seed data).",
             ),
             contact.id,
             clock,
         )
-        clock.advance(14 * 86400)
-        review_report(session, first.id, ReviewIn(outcome="accept"), committee.id, clock)
+        clock.advance(timedelta(days=14))
+        review_report(session, report.id, ReviewIn(outcome="accept"), committee.id, clock)
 
 
 def seed_cyberport(session: Session) -> SeedResult:
