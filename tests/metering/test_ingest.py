@@ -123,3 +123,17 @@ def test_json_lines_round_trip_and_name_the_bad_line() -> None:
         list(parse_lines([line, broken]))
     with pytest.raises(ValidationFailed, match=r"input:1.*gpus"):
         list(parse_lines([json.dumps({**record_to_dict(r), "gpus": "8"})]))
+
+
+def test_quarantined_records_are_released_once_billable(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    from computeport.metering.quarantine import release_quarantine
+
+    ingest_usage(session, clock, [s.job(70, "newcomer", end=END), s.job(71, "ghost", end=END)])
+    assert _count(session, UsageQuarantine) == 2
+    s.organisation(session, clock, "Newcomer Ltd", "newcomer")
+    report = release_quarantine(session, clock)
+    assert (report.released, report.still_held) == (1, 1)
+    assert session.scalars(select(UsageRecord.job_id)).all() == ["70"]
+    assert session.scalars(select(UsageQuarantine.job_id)).all() == ["71"]

@@ -51,7 +51,9 @@ from computeport.kit.errors import DomainError
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.envelope import post_envelope_movements
 from computeport.ledger.journal import write_journal
+from computeport.ledger.queries import balances_by_owner
 from computeport.metering.directory import AccountDirectory, AwardTerms
+from computeport.models.award import OverCapPolicy
 from computeport.models.ledger import AccountKind, JournalKind
 from computeport.models.metering import ChargeKind
 from computeport.pricing.service import PriceBook, PriceEntry
@@ -155,6 +157,8 @@ class RatingState:
 
     position: int = -1
     caps: dict[uuid.UUID, _AwardCap] = field(default_factory=dict)
+    notified: set[tuple[uuid.UUID, int]] = field(default_factory=set)
+    """Burn-down thresholds already enqueued in this run (the outbox dedupes across runs)."""
 
 
 class _Codec:
@@ -434,12 +438,19 @@ def post_usage(
         state.caps.clear()
     writer = BulkWriter(session)
     codec = _Codec(writer.is_postgres)
-    records = writer.fetch(
-        "SELECT id, cluster, job_id, submit_time, account, qos, accelerator_type, end_time, "  # noqa: S608
-        f"chargeable, gpu_seconds, {codec.epoch_sql('end_time')}, "
-        f"{codec.epoch_sql('submit_time')}, {codec.period_sql('end_time')} "
-        "FROM usage_record WHERE id > ? ORDER BY id LIMIT ?",
-        (position, batch_size),
+    # An id range, not "ORDER BY id LIMIT n": both engines answer it from the primary key
+    # whatever their statistics say (ids have gaps where duplicates were skipped).
+    first = writer.fetch("SELECT MIN(id) FROM usage_record WHERE id > ?", (position,))[0][0]
+    records = (
+        writer.fetch(
+            "SELECT id, cluster, job_id, submit_time, account, qos, accelerator_type, "  # noqa: S608
+            f"end_time, chargeable, gpu_seconds, {codec.epoch_sql('end_time')}, "
+            f"{codec.epoch_sql('submit_time')}, {codec.period_sql('end_time')} "
+            "FROM usage_record WHERE id >= ? AND id < ? ORDER BY id",
+            (first, first + batch_size),
+        )
+        if first is not None
+        else []
     )
     if not records:
         state.position = position
@@ -475,7 +486,7 @@ def post_usage(
     def cap_of(award: AwardTerms) -> _AwardCap:
         cap = state.caps.get(award.id)
         if cap is None:
-            cap = _load_cap(writer, codec, award.id)
+            cap = _load_cap(writer, codec, award.id, award.over_cap_policy)
             state.caps[award.id] = cap
         return cap
 
@@ -647,21 +658,28 @@ def post_usage(
             row[17] = journal_db
     writer.insert("usage_charge", CHARGE_COLUMNS, batch.rows, encoded=True)
     advance(session, last_id)
-    near_cap = {
-        a: state.caps[a].consumed
-        for a in batch.report.awards_touched
-        if a in state.caps
-        and state.caps[a].consumed * 100 >= min(THRESHOLDS) * directory.award_by_id[a].cap_minor
-    }
+    near_cap: dict[uuid.UUID, int] = {}
+    for a in batch.report.awards_touched:
+        cap = state.caps.get(a)
+        if cap is None:
+            continue
+        limit = directory.award_by_id[a].cap_minor
+        level = max((t for t in THRESHOLDS if cap.consumed * 100 >= t * limit), default=0)
+        if level and (a, level) not in state.notified:
+            near_cap[a] = cap.consumed
+            state.notified.add((a, level))
     notify_burn_down(session, clock, near_cap)
     state.position = last_id
     return batch.report
 
 
-def _load_cap(writer: BulkWriter, codec: _Codec, award_id: uuid.UUID) -> _AwardCap:
-    consumed = writer.fetch(
-        "SELECT COALESCE(SUM(subsidy_minor), 0) FROM usage_charge WHERE award_id = ?", (award_id,)
-    )[0][0]
+def _load_cap(
+    writer: BulkWriter, codec: _Codec, award_id: uuid.UUID, policy: OverCapPolicy
+) -> _AwardCap:
+    # Consumed = the award's envelope_consumed balance: a few postings, not its many ratings.
+    consumed = balances_by_owner(writer.session, AccountKind.ENVELOPE_CONSUMED, [award_id]).get(
+        award_id, 0
+    )
     last = writer.fetch(
         "SELECT cluster, job_id, submit_time, end_time FROM usage_charge WHERE award_id = ? "
         "AND end_time = (SELECT MAX(end_time) FROM usage_charge WHERE award_id = ?)",
@@ -670,7 +688,7 @@ def _load_cap(writer: BulkWriter, codec: _Codec, award_id: uuid.UUID) -> _AwardC
     max_key = max(
         (order_key(codec.epoch(e), c, j, codec.epoch(s)) for c, j, s, e in last), default=None
     )
-    refused = bool(
+    refused = policy is OverCapPolicy.REFUSE and bool(
         writer.fetch(
             "SELECT 1 FROM usage_charge WHERE award_id = ? AND kind = ? LIMIT 1",
             (award_id, ChargeKind.REFUSED.value),

@@ -33,6 +33,7 @@ from computeport.kit.money import Money
 from computeport.ledger.queries import balances, unbalanced_journals
 from computeport.metering.ingest import IngestReport, ingest_usage
 from computeport.metering.jsonl import read_jsonl
+from computeport.metering.quarantine import release_quarantine
 from computeport.models.award import Award
 from computeport.models.invoicing import BillingDocument
 from computeport.models.metering import UsageQuarantine
@@ -278,9 +279,17 @@ def balances_command() -> None:
 
 
 @app.command("quarantine")
-def quarantine_command() -> None:
-    """Records held back, with the reason."""
+def quarantine_command(
+    release: Annotated[
+        bool, typer.Option("--release", help="Ingest the records that are now billable.")
+    ] = False,
+    now: NowOption = None,
+) -> None:
+    """Records held back, with the reason (``--release`` ingests the now-billable ones)."""
     with _factory() as factory, unit_of_work(factory) as session:
+        if release:
+            r = release_quarantine(session, _clock(now))
+            console.print(f"released {r.released}; still held {r.still_held}")
         table = Table("cluster", "job", "submit", "reason", "detail")
         for q in session.scalars(select(UsageQuarantine).order_by(UsageQuarantine.id)):
             table.add_row(q.cluster, q.job_id, q.submit_time.isoformat(), str(q.reason), q.detail)

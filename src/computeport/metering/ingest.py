@@ -199,8 +199,9 @@ def _ingest_batch(
 ) -> IngestReport:
     now = clock.now()
     now_epoch = now.timestamp()
+    now_db = writer.dt(now)
+    sqlite = not writer.is_postgres
     dt = writer.dt
-    now_db = dt(now)
     true, false = writer.flag(True), writer.flag(False)
     report = IngestReport(received=len(batch))
     good: list[tuple[object, ...]] = []
@@ -208,33 +209,34 @@ def _ingest_batch(
     seen: set[tuple[str, str, datetime, str]] = set()
     for r in batch:
         acc = accelerator_of(r)
-        start_db = dt(r.start_time)
-        end_db = dt(r.end_time)
+        submit, start, end = r.submit_time, r.start_time, r.end_time
+        if sqlite and submit.tzinfo is UTC and end.tzinfo is UTC:
+            # The hot path: aware UTC times, encoded inline as SQLite stores them.
+            submit_db = submit.isoformat(" ", "microseconds")[:26]
+            end_db = end.isoformat(" ", "microseconds")[:26]
+            start_db = (
+                start.isoformat(" ", "microseconds")[:26]
+                if start is not None and start.tzinfo is UTC
+                else dt(start)
+            )
+        else:
+            submit_db, start_db, end_db = dt(submit), dt(start), dt(end)
         digest = digest_of(r, acc, start_db, end_db)
-        key = (r.cluster, r.job_id, r.submit_time, digest)
+        key = (r.cluster, r.job_id, submit, digest)
         if key in seen:
             continue
         seen.add(key)
         problem = check(r, acc, now_epoch, directory, prices)
         if problem is not None:
             bad.append(
-                (
-                    r.cluster,
-                    r.job_id,
-                    r.submit_time,
-                    digest,
-                    str(problem[0]),
-                    problem[1],
-                    _payload(r),
-                    now,
-                )
+                (r.cluster, r.job_id, submit, digest, str(problem[0]), problem[1], _payload(r), now)
             )
             continue
         good.append(
             (
                 r.cluster,
                 r.job_id,
-                dt(r.submit_time),
+                submit_db,
                 digest,
                 r.account,
                 r.user,
