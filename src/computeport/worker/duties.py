@@ -65,6 +65,10 @@ class AdvanceCluster:
         reached = self.cluster.advance()
         return f"cluster at {reached.isoformat()}"
 
+    def close(self) -> None:
+        """At shutdown: one last advance, so the cluster's journal is written."""
+        self.cluster.advance()
+
 
 class ReconcileAwards(Periodic):
     """Make the cluster match the awards (accounts, members, budgets, pauses)."""

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from computeport.kit.clock import Clock
 from computeport.worker.loop import Loop
@@ -18,6 +19,13 @@ from computeport.worker.loop import Loop
 __all__ = ["RoundResult", "WorkerThread"]
 
 log = logging.getLogger("computeport.worker")
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """A loop with something to finish at shutdown."""
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -69,10 +77,17 @@ class WorkerThread:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """End the thread, then let each loop that holds state close (e.g. write its journal)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        for loop in self.loops:
+            if isinstance(loop, Closing):
+                try:
+                    loop.close()
+                except Exception:
+                    log.exception("worker loop %s failed to close", loop.name)
 
     @property
     def running(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from computeport.api.state import AppState
 from computeport.backends.protocol import DesiredState
 from computeport.backends.sim import BUILTIN_MODEL, MemoryJournal, SimBackend
@@ -62,6 +64,7 @@ def test_settings_choose_the_back_end(tmp_path: Path) -> None:
     slurm.engine.dispose()
 
 
+@pytest.mark.slow  # fits the Philly trace when the traces folder is beside the repository
 def test_the_virtual_cluster_is_the_default_back_end(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cp.sqlite3'}"
     engine = make_engine(url)

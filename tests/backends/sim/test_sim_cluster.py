@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from computeport.backends.protocol import (
     AwardAllocation,
@@ -23,6 +23,7 @@ from computeport.backends.sim.store import SqlJournal
 from computeport.backends.sim.workload import BackgroundConfig
 from computeport.db.engine import make_session_factory
 from computeport.kit.clock import AcceleratedClock, ManualClock
+from computeport.models.sim_cluster import SimCluster
 from computeport.simulator.synthetic import WorkloadModel
 from tests.backends.sim.support import T0, award, provision, settler, small_cluster, spec
 
@@ -286,3 +287,22 @@ def test_reconcile_is_idempotent_and_survives_a_restart() -> None:
     settle = settler(clock)
     job_id = again.submit(spec())
     assert settle(lambda: again.job(job_id).state.finished, 3600)
+
+
+def test_the_cluster_never_waits_on_the_database(committed_engine: Engine) -> None:
+    sessions = make_session_factory(committed_engine)
+    journal = SqlJournal(sessions)
+    clock = ManualClock(T0)
+    backend = small_cluster(clock, journal=journal)
+    provision(backend, award())
+    backend.advance()
+    assert journal.pending == 0
+    with sessions.begin() as busy:  # a request holding the write lock (e.g. a token's last use)
+        busy.execute(update(SimCluster).values(position_s=SimCluster.position_s))
+        job_id = backend.submit(spec())
+        assert journal.pending == 1  # queued, not written: the request is not kept waiting
+    clock.advance(timedelta(minutes=5))
+    backend.advance()  # the worker's tick writes it
+    assert journal.pending == 0
+    again = small_cluster(clock, journal=SqlJournal(sessions))
+    assert again.job(job_id) == backend.job(job_id)

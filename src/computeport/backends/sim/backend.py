@@ -169,6 +169,7 @@ class SimBackend:
                 self._record("provision", {"book": book, "initial": True})
         else:
             self._replay(state.events, state.position_s)
+        self.journal.flush()
 
     # ------------------------------------------------------------------------------ clock
     @property
@@ -191,11 +192,17 @@ class SimBackend:
         self._advance_to(self._target_s())
 
     def advance(self) -> datetime:
-        """Bring the cluster up to the clock and remember how far (the worker's tick)."""
+        """Bring the cluster up to the clock and make its journal durable (the worker's tick).
+
+        The journal is flushed outside the cluster's lock: the cluster never waits on the
+        database (see :mod:`computeport.backends.sim.journal`).
+        """
         with self._lock:
             self._sync()
             self.journal.mark(self.cluster, self.engine.now_s)
-            return self.now
+            reached = self.now
+        self.journal.flush()
+        return reached
 
     def _advance_to(self, t_s: int) -> None:
         if self._stream is not None:

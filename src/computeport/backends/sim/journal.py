@@ -10,6 +10,13 @@ running jobs mid-flight, which a table of job rows could only approximate (the c
 place a job at a start time in the past).  ``position_s`` records how far the cluster had
 advanced, so a restart resumes from there rather than from the wall clock.
 
+Writes are *behind*: ``append`` and ``mark`` only queue (cheap, under the cluster's lock, in
+whatever thread called the cluster); ``flush`` writes the queue in one transaction and is
+called by the worker after each advance, outside the cluster's lock.  So the cluster never
+waits on the database: with SQLite a request that already holds the write lock (an API token's
+last-used time) and calls the cluster would otherwise wait on itself.  A crash loses at most the
+last second of actions, the same as the clock's position.
+
 Cost: a restart replays the history (measured in the benchmarks: see the module
 ``benchmarks/bench_sim_cluster.py``); compaction into a snapshot is the next step if
 histories grow to years.
@@ -52,6 +59,10 @@ class Journal(Protocol):
 
     def mark(self, cluster: str, position_s: int) -> None: ...
 
+    def flush(self) -> None:
+        """Make what was appended and marked durable (a no-op where it already is)."""
+        ...
+
 
 class MemoryJournal:
     """A journal in memory: tests build a second cluster on the same one to 'restart'."""
@@ -74,3 +85,6 @@ class MemoryJournal:
     def mark(self, cluster: str, position_s: int) -> None:
         state = self.states[cluster]
         state.position_s = max(state.position_s, position_s)
+
+    def flush(self) -> None:
+        return None

@@ -1,11 +1,14 @@
 """The journal in the application's database (tables in :mod:`computeport.models.sim_cluster`).
 
-Each write is its own short transaction: the virtual cluster is an outside system, like
-slurmdbd, and what it did stays done whether or not the request that caused it commits.
+Write-behind (see :mod:`computeport.backends.sim.journal`): ``append`` and ``mark`` queue,
+``flush`` writes the queue in its own short transaction — the virtual cluster is an outside
+system, like slurmdbd: what it did stays done whether or not the request that caused it
+commits.  A flush that fails (the database is busy) keeps the queue for the next one.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -23,6 +26,10 @@ class SqlJournal:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self._next: dict[str, int] = {}
+        self._queue: list[SimClusterEvent] = []
+        self._marks: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
 
     def load(self, cluster: str) -> JournalState | None:
         with self.sessions() as session:
@@ -49,19 +56,53 @@ class SqlJournal:
         self._next[cluster] = 1
 
     def append(self, cluster: str, event: Event) -> None:
-        seq = self._next[cluster]
-        with self.sessions.begin() as session:
-            session.add(
+        with self._lock:
+            seq = self._next[cluster]
+            self._next[cluster] = seq + 1
+            self._queue.append(
                 SimClusterEvent(
                     cluster=cluster, seq=seq, t_s=event.t_s, kind=event.kind, data=event.data
                 )
             )
-        self._next[cluster] = seq + 1
 
     def mark(self, cluster: str, position_s: int) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(SimCluster)
-                .where(SimCluster.cluster == cluster, SimCluster.position_s < position_s)
-                .values(position_s=position_s)
-            )
+        with self._lock:
+            self._marks[cluster] = max(self._marks.get(cluster, 0), position_s)
+
+    def flush(self) -> None:
+        with self._flushing:  # one flush at a time keeps the events in order
+            with self._lock:
+                events, self._queue = self._queue, []
+                marks, self._marks = self._marks, {}
+            if not events and not marks:
+                return
+            try:
+                with self.sessions.begin() as session:
+                    session.add_all(events)
+                    for cluster, position_s in marks.items():
+                        session.execute(
+                            update(SimCluster)
+                            .where(
+                                SimCluster.cluster == cluster,
+                                SimCluster.position_s < position_s,
+                            )
+                            .values(position_s=position_s)
+                        )
+            except Exception:
+                with self._lock:  # keep them for the next flush, in order
+                    self._queue = [_copy(e) for e in events] + self._queue
+                    for cluster, position_s in marks.items():
+                        self._marks[cluster] = max(self._marks.get(cluster, 0), position_s)
+                raise
+
+    @property
+    def pending(self) -> int:
+        """Events queued and not yet written."""
+        return len(self._queue)
+
+
+def _copy(event: SimClusterEvent) -> SimClusterEvent:
+    """A fresh row object (a failed session leaves its objects unusable for another)."""
+    return SimClusterEvent(
+        cluster=event.cluster, seq=event.seq, t_s=event.t_s, kind=event.kind, data=event.data
+    )
