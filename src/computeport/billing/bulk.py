@@ -203,6 +203,21 @@ class BulkWriter:
         finally:
             cursor.close()
 
+    def fetch_nested_loop(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A join that must probe an index per outer row (a few thousand rows against a
+        million): PostgreSQL is told not to hash or merge the whole inner table."""
+        if not self.is_postgres:
+            return self.fetch(sql, params)
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            return self.fetch(sql, params)
+        finally:
+            cursor.execute("SET LOCAL enable_hashjoin = on")
+            cursor.execute("SET LOCAL enable_mergejoin = on")
+            cursor.close()
+
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read with driver placeholders (``?`` on SQLite, ``%s`` on PostgreSQL)."""
         if self.is_postgres:
@@ -213,6 +228,8 @@ class BulkWriter:
                 sql,
                 tuple(_sqlite_value(p) for p in params) if not self.is_postgres else tuple(params),
             )
+            if cursor.description is None:
+                return []
             return [tuple(r) for r in cursor.fetchall()]
         finally:
             cursor.close()

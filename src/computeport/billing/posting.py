@@ -59,6 +59,8 @@ from computeport.models.metering import ChargeKind
 from computeport.pricing.service import PriceBook, PriceEntry
 
 BATCH = 50_000
+ANALYSE_EVERY = 200_000
+"""PostgreSQL: refresh the planner's statistics every this many records posted in a run."""
 
 CHARGE_COLUMNS = (
     "record_id",
@@ -158,6 +160,7 @@ class RatingState:
     position: int = -1
     caps: dict[uuid.UUID, _AwardCap] = field(default_factory=dict)
     notified: set[tuple[uuid.UUID, int]] = field(default_factory=set)
+    analysed_at: int = -ANALYSE_EVERY
     """Burn-down thresholds already enqueued in this run (the outbox dedupes across runs)."""
 
 
@@ -438,6 +441,11 @@ def post_usage(
         state.caps.clear()
     writer = BulkWriter(session)
     codec = _Codec(writer.is_postgres)
+    if writer.is_postgres and position - state.analysed_at >= ANALYSE_EVERY:
+        # Tables that grow by a million rows in one run outpace autovacuum's statistics, and
+        # a stale "empty table" plan turns each batch's index lookups into full scans.
+        writer.fetch("ANALYZE usage_record, usage_charge")
+        state.analysed_at = position
     # An id range, not "ORDER BY id LIMIT n": both engines answer it from the primary key
     # whatever their statistics say (ids have gaps where duplicates were skipped).
     first = writer.fetch("SELECT MIN(id) FROM usage_record WHERE id > ?", (position,))[0][0]
@@ -465,7 +473,7 @@ def post_usage(
 
     # 2. corrections: earlier rows of the same keys.
     superseded: set[int] = set()
-    pairs = writer.fetch(
+    pairs = writer.fetch_nested_loop(
         "SELECT n.id, o.id FROM usage_record n JOIN usage_record o ON o.cluster = n.cluster "
         "AND o.job_id = n.job_id AND o.submit_time = n.submit_time AND o.id < n.id "
         "WHERE n.id > ? AND n.id <= ?",
