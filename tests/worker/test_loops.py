@@ -17,7 +17,7 @@ from computeport.backends.protocol import (
     JobState,
 )
 from computeport.backends.provisioning import desired_state
-from computeport.backends.sim import SimBackend, cyberport_inventory
+from computeport.backends.sim import MemoryJournal, SimBackend, cyberport_inventory
 from computeport.billing.posting import post_all
 from computeport.db.engine import make_session_factory, unit_of_work
 from computeport.kit.clock import ManualClock
@@ -219,3 +219,16 @@ def test_ingest_reads_the_cluster_once_before_writing_and_loses_nothing(centre: 
     )
     assert ingest.tick(clock.now()) == "3 new usage record(s)"
     assert source.reads == 1
+
+
+def test_the_cluster_records_its_position_once_a_simulated_day(centre: Centre) -> None:
+    journal = centre.backend.journal
+    assert isinstance(journal, MemoryJournal)
+    advance = AdvanceCluster(centre.backend)
+    positions = []
+    for _ in range(5):  # ticks 12 simulated hours apart
+        advance.tick(centre.clock.now())
+        positions.append(journal.states[centre.backend.cluster].position_s)
+        centre.clock.advance(timedelta(hours=12))
+    day = 86400
+    assert positions == [0, 0, day, day, 2 * day]

@@ -50,19 +50,25 @@ __all__ = [
 class Advancing(Protocol):
     """A cluster that moves only when told to catch up with its clock (the virtual one)."""
 
-    def advance(self) -> datetime: ...
+    def advance(self, *, mark: bool = True) -> datetime: ...
 
 
 class AdvanceCluster:
-    """Every tick: bring the virtual cluster up to the clock (and remember how far)."""
+    """Every tick: bring the virtual cluster up to the clock; every ``mark_every`` of the
+    centre's time, also record how far it got (a database write, so not every second)."""
 
     name = "advance-cluster"
 
-    def __init__(self, cluster: Advancing) -> None:
+    def __init__(self, cluster: Advancing, mark_every: timedelta = timedelta(days=1)) -> None:
         self.cluster = cluster
+        self.mark_every = mark_every
+        self.next_mark: datetime | None = None
 
     def tick(self, now: datetime) -> str | None:
-        reached = self.cluster.advance()
+        mark = self.next_mark is None or now >= self.next_mark
+        if mark:
+            self.next_mark = now + self.mark_every
+        reached = self.cluster.advance(mark=mark)
         return f"cluster at {reached.isoformat()}"
 
     def close(self) -> None:

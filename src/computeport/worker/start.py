@@ -29,7 +29,11 @@ from computeport.worker.duties import (
 from computeport.worker.loop import Loop
 from computeport.worker.runner import WorkerThread
 
-__all__ = ["WorkerContext", "build_loops", "start_background"]
+__all__ = ["USAGE_EVERY", "WorkerContext", "build_loops", "start_background"]
+
+USAGE_EVERY = timedelta(hours=6)
+"""How often usage is ingested and rated, in the centre's time (15 wall seconds at a day a
+minute): each run is a database write, and SQLite has one writer."""
 
 
 class WorkerContext(Protocol):
@@ -67,10 +71,11 @@ def build_loops(state: WorkerContext) -> list[Loop]:
                 backend,
                 state.clock,
                 BillingUsageSink,
+                every=USAGE_EVERY,
                 first_since=epoch,
             )
         )
-        loops.append(PostUsage(state.sessions, state.clock, post_all))
+        loops.append(PostUsage(state.sessions, state.clock, post_all, every=USAGE_EVERY))
     loops.append(ExpireAwards(state.sessions, state.clock))
     settings = state.settings
     if settings.smtp_enabled:

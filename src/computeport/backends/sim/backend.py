@@ -191,15 +191,18 @@ class SimBackend:
     def _sync(self) -> None:
         self._advance_to(self._target_s())
 
-    def advance(self) -> datetime:
+    def advance(self, *, mark: bool = True) -> datetime:
         """Bring the cluster up to the clock and make its journal durable (the worker's tick).
 
-        The journal is flushed outside the cluster's lock: the cluster never waits on the
-        database (see :mod:`computeport.backends.sim.journal`).
+        ``mark`` also records how far the cluster got (a restart resumes there; without it a
+        restart resumes at the last action, and time simply goes on from there).  The journal
+        is flushed outside the cluster's lock: the cluster never waits on the database (see
+        :mod:`computeport.backends.sim.journal`); with nothing to write, nothing is written.
         """
         with self._lock:
             self._sync()
-            self.journal.mark(self.cluster, self.engine.now_s)
+            if mark:
+                self.journal.mark(self.cluster, self.engine.now_s)
             reached = self.now
         self.journal.flush()
         return reached
