@@ -152,3 +152,14 @@ def test_burn_down_and_the_run_out_forecast(
     assert f.consumed_by is None
     assert f.subsidy_per_day_minor == (50_000 + 201_608 + 2_520) // 90
     assert "award_burn_down" in _kinds(session)
+
+
+def test_the_funder_pays_a_subsidy_statement(
+    session: Session, clock: ManualClock, closed: s.World
+) -> None:
+    record_payment(
+        session, clock, number="SUB-2026-10-0002", amount_minor=201_608, reference="TREASURY-1"
+    )
+    balances = balance_map(session)
+    assert balances[f"subsidy_receivable:{closed.award_b.id}"] == 2_520  # November's job 11
+    assert balances["cash"] == 201_608

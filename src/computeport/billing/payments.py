@@ -59,7 +59,8 @@ def record_payment(
     reference: str,
     received_at: datetime | None = None,
 ) -> Payment:
-    """Record money received against invoice ``number``; idempotent on ``reference``."""
+    """Record money received against invoice ``number`` (or, from the funder, against a
+    subsidy statement); idempotent on the bank ``reference``."""
     if amount_minor <= 0:
         raise ValidationFailed("a payment is a positive amount", field="amount")
     reference = reference.strip()
@@ -73,22 +74,24 @@ def record_payment(
                 f"payment {reference!r} was recorded with other details", field="reference"
             )
         return existing
-    if doc.kind is not DocumentKind.INVOICE:
-        raise ValidationFailed(f"{number} is not an invoice", field="number")
     when = ensure_aware(received_at) if received_at is not None else clock.now()
     book = AccountBook(session, clock)
+    if doc.kind is DocumentKind.INVOICE:
+        # The organisation pays its co-payment.
+        kind = JournalKind.PAYMENT
+        credit = book.id_for(AccountKind.RECEIVABLE, organisation_id=doc.organisation_id)
+    elif doc.kind is DocumentKind.SUBSIDY_STATEMENT and doc.award_id is not None:
+        # The funder pays the subsidy of a statement.
+        kind = JournalKind.SUBSIDY_PAYMENT
+        credit = book.id_for(AccountKind.SUBSIDY_RECEIVABLE, award_id=doc.award_id)
+    else:
+        raise ValidationFailed(f"{number} is not payable", field="number")
     journal_id = write_journal(
         session,
         clock,
         key=f"payment:{reference}",
-        kind=JournalKind.PAYMENT,
-        lines=[
-            (book.id_for(AccountKind.CASH), amount_minor),
-            (
-                book.id_for(AccountKind.RECEIVABLE, organisation_id=doc.organisation_id),
-                -amount_minor,
-            ),
-        ],
+        kind=kind,
+        lines=[(book.id_for(AccountKind.CASH), amount_minor), (credit, -amount_minor)],
         occurred_at=when,
         description=f"Payment {reference} for {number}",
         currency=doc.currency,
