@@ -26,7 +26,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: a deferred transaction that read first cannot
+    # upgrade a stale WAL snapshot and fails at once with "database is locked" (busy_timeout does
+    # not apply), whereas an immediate one simply waits its turn.  Readers outside a transaction
+    # are never blocked in WAL mode.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
