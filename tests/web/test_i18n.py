@@ -75,6 +75,15 @@ def test_translations_keep_their_placeholders() -> None:
         assert set(placeholder.findall(english)) == set(placeholder.findall(chinese)), english
 
 
+def test_codes_read_as_words_in_english() -> None:
+    _ = translator("en")
+    assert _("public_sector") == "Public sector"
+    assert _("under_review") == "Under review"
+    assert _("rd_centre") == "R&D centre"
+    assert _("Not a code: keep it") == "Not a code: keep it"
+    assert translator("zh-Hant")("public_sector") == "公營部門"
+
+
 def test_translator_fills_placeholders_in_both_languages() -> None:
     assert translator("en")("Welcome, {name}", name="Ada") == "Welcome, Ada"
     assert translator("zh-Hant")("Welcome, {name}", name="Ada") == "歡迎，Ada"

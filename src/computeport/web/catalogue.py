@@ -398,4 +398,12 @@ ZH_HANT: Final[dict[str, str]] = {
     "planned": "計劃中",
     "installed": "已安裝",
     "capacity planning": "算力規劃",
+    # Sectors of the seeded scenario
+    "biotech": "生物科技",
+    "language": "語言科技",
+    "legal": "法律科技",
+    "manufacturing": "製造業",
+    "materials": "材料科學",
+    "public_sector": "公營部門",
+    "retail": "零售",
 }

@@ -143,12 +143,19 @@ def bars(
     layout: dict[str, Any] = {
         "barmode": "stack" if stacked else "group",
         "hovermode": "closest",
-        "yaxis": _axis("" if horizontal else y_title, automargin=True),
-        "xaxis": _axis(y_title if horizontal else "", automargin=True),
+        "yaxis": _axis("" if horizontal else y_title, automargin=True, **category_axis(horizontal)),
+        "xaxis": _axis(
+            y_title if horizontal else "", automargin=True, **category_axis(not horizontal)
+        ),
     }
     if len(series) == 1:
         layout["showlegend"] = False
     return {"data": data, "layout": layout}
+
+
+def category_axis(categorical: bool) -> dict[str, Any]:
+    """Bars' category axis: labels as given (``2026-11`` is a month label, not a date)."""
+    return {"type": "category"} if categorical else {}
 
 
 def funnel(stages: Sequence[tuple[str, int]]) -> ChartSpec:

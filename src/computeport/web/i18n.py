@@ -8,6 +8,7 @@ placeholders filled by ``str.format``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Final, Literal
 
@@ -57,12 +58,30 @@ def negotiate(accept_language: str | None) -> Locale:
     return DEFAULT_LOCALE
 
 
+_CODE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$|^[a-z]+$")
+EN_LABELS: Final[dict[str, str]] = {"rd_centre": "R&D centre", "ai": "AI", "payg": "Pay as you go"}
+"""English words for codes whose plain spelling would read wrongly."""
+
+
+def humanise(code: str) -> str:
+    """A stored code as English words: ``public_sector`` → ``Public sector``."""
+    if code in EN_LABELS:
+        return EN_LABELS[code]
+    return code.replace("_", " ").capitalize()
+
+
 def translator(locale: Locale) -> Translate:
-    """``_("Welcome, {name}", name="Ada")`` in ``locale``; an untranslated message stays English."""
+    """``_("Welcome, {name}", name="Ada")`` in ``locale``.
+
+    Messages are English sentences; stored codes (``under_review``, ``public_sector``) are
+    also accepted and shown as words.  An untranslated message stays English.
+    """
     table = ZH_HANT if locale == "zh-Hant" else {}
 
     def _(message: str, **values: object) -> str:
-        text = table.get(message, message)
+        text = table.get(message)
+        if text is None:
+            text = humanise(message) if _CODE.match(message) else message
         return text.format(**values) if values else text
 
     return _

@@ -33,7 +33,7 @@ def scheme_charts(board: SchemeDashboard, _: Translate) -> dict[str, Any]:
             [(_(g.name), _major(g.committed_minor)) for g in board.by_category]
         ),
         "sector": charts.bars(
-            [g.name for g in board.by_sector],
+            [_(g.name) for g in board.by_sector],
             [(_("Committed (HK$)"), [_major(g.committed_minor) for g in board.by_sector])],
             y_title="HK$",
             horizontal=True,

@@ -15,6 +15,7 @@ from computeport.envelope.service import EnvelopeFigures, envelope_figures, get_
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
+from computeport.models.metering import UsageRecord
 from computeport.models.scheme import Scheme
 from computeport.web.views.reports import ReportRow, usage_report
 from computeport.web.views.usage import MonthMoney, money_by_month
@@ -75,6 +76,14 @@ def funder_report(
     months = [m for m in money_by_month(session, scheme_id=scheme.id) if first <= m.period <= last]
     start = datetime(year, 1, 1, tzinfo=UTC)
     end = min(datetime(year + 1, 1, 1, tzinfo=UTC), max(now, start))
+    # Utilisation counts from the first recorded use in the year (a centre opening mid-year, or
+    # the demo's virtual cluster with a few months of history, is not idle before it existed).
+    first_use = session.scalar(
+        select(func.min(UsageRecord.start_time)).where(
+            UsageRecord.start_time >= start, UsageRecord.start_time < end
+        )
+    )
+    measured_from = max(start, first_use) if first_use is not None else start
     projects = [
         CategoryProjects(str(r[0].value if hasattr(r[0], "value") else r[0]), int(r[1]), int(r[2]))
         for r in session.execute(
@@ -111,5 +120,5 @@ def funder_report(
         applications_received=int(received or 0),
         applications_approved=int(approved or 0),
         installed_gpus=installed_gpus,
-        year_seconds=int((end - start).total_seconds()),
+        year_seconds=max(0, int((end - measured_from).total_seconds())),
     )
