@@ -24,6 +24,7 @@ from computeport.settings import Settings
 from computeport.web import assets
 from computeport.web.deps import LoginRequired, mark_page
 from computeport.web.routes import ROUTERS
+from computeport.web.routes import metrics as metrics_routes
 from computeport.web.security import SESSION_COOKIE, CsrfFailed
 from computeport.web.templating import render
 
@@ -119,3 +120,4 @@ def mount_portal(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(mark_page)])
+    app.include_router(metrics_routes.router)
