@@ -19,7 +19,7 @@ policies = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(jobs=workloads(), policy=policies, per_node=st.sampled_from([4, 8]))
 def test_engine_matches_reference(jobs: list[Job], policy: PolicyConfig, per_node: int) -> None:
     gpus = 16
