@@ -180,6 +180,7 @@ def finished(backend: SlurmBackend, job_id: str) -> bool:
     return backend.job(job_id).state.finished
 
 
+@pytest.mark.xdist_group("slurm")
 class TestAwardOnSlurm:
     """The award → cluster → usage scenario, in order (each step builds on the last)."""
 
@@ -429,6 +430,7 @@ class TestAwardOnSlurm:
         assert "root" in accounts
 
 
+@pytest.mark.xdist_group("slurm")  # the module mark misses inherited tests: all on one worker
 class TestSlurmContract(ClusterBackendContract):
     """The backend-agnostic contract, on the real cluster."""
 

@@ -13,7 +13,6 @@ from computeport.backends.protocol import (
     AttachQos,
     AwardAllocation,
     AwardState,
-    BackendOutputInvalid,
     Change,
     CreateAccount,
     CreateQos,
@@ -31,7 +30,6 @@ from computeport.backends.slurm.provisioning import (
     actual_state_from,
     change_argv,
     plan_changes,
-    split_sessions,
 )
 from computeport.backends.slurm.sacctmgr import (
     SlurmAccount,
@@ -61,17 +59,6 @@ def recorded_state() -> ActualState:
         text("sacctmgr-show-qos.txt"),
         text("sacctmgr-show-user.txt"),
     )
-
-
-def test_one_sacctmgr_session_answers_all_four_shows() -> None:
-    """The batch read (commands on stdin) splits back into the four tables."""
-    tables = split_sessions(text("sacctmgr-show-batch.txt"), 4)
-    state = actual_state_from(*tables)
-    assert state.accounts["aw1"].parent == "org_a"
-    assert "aw1" in state.qos
-    assert ("aw1", "nobody") in state.members
-    with pytest.raises(BackendOutputInvalid, match="tables for 4 show commands"):
-        split_sessions("\n".join(text("sacctmgr-show-batch.txt").splitlines()[:-12]), 4)
 
 
 def simulate(actual: ActualState, changes: tuple[Change, ...]) -> ActualState:
