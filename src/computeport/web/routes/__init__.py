@@ -14,6 +14,7 @@ from computeport.web.routes import (
     reports,
     review,
     scheme,
+    sso,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -26,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     committee.router,
     reports.router,
     capacity.router,
+    sso.router,
 ]
