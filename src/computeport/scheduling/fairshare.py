@@ -20,12 +20,15 @@ class DecayedUsage:
         self.shares: dict[str, float] = dict(shares or {})
         self.usage: dict[str, float] = {}
         self.updated_s = 0
+        self._factors: dict[str, float] = {}
+        """Factors worked out since usage last changed (a recalculation asks per job)."""
 
     def decay_to(self, now_s: int) -> None:
         """Age every account's usage to ``now_s`` (a no-op when time has not moved)."""
         dt = now_s - self.updated_s
         if dt <= 0:
             return
+        self._factors.clear()
         k = 2.0 ** (-dt / self.half_life_s)
         for account in self.usage:
             self.usage[account] *= k
@@ -34,9 +37,16 @@ class DecayedUsage:
     def add(self, account: str, gpu_seconds: float) -> None:
         """Charge usage at the anchor time (call :meth:`decay_to` first)."""
         self.usage[account] = self.usage.get(account, 0.0) + gpu_seconds
+        self._factors.clear()
 
     def factor(self, account: str) -> float:
         """``2^(−U/S)`` in (0, 1]."""
+        cached = self._factors.get(account)
+        if cached is None:
+            cached = self._factors[account] = self._factor(account)
+        return cached
+
+    def _factor(self, account: str) -> float:
         total = sum(self.usage.values())
         if total <= 0.0:
             return 1.0

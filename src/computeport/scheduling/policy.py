@@ -123,6 +123,7 @@ class Multifactor:
         self.usage = usage
         self.cluster_gpus = max(1, cluster_gpus)
         self._qos = dict(weights.qos_factors)
+        self._max = weights.max_priority
 
     def priority(self, job: Job, now_s: int) -> int:
         w = self.weights
@@ -136,7 +137,7 @@ class Multifactor:
         return int(value)
 
     def key(self, job: Job, estimate_s: int, rank: int, now_s: int) -> int:
-        return ((self.weights.max_priority - self.priority(job, now_s)) << RANK_BITS) | rank
+        return ((self._max - self.priority(job, now_s)) << RANK_BITS) | rank
 
 
 @dataclass(frozen=True, slots=True)

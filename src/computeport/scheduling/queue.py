@@ -170,12 +170,23 @@ class PendingQueue:
     def rekey(self, new_keys: dict[int, int]) -> None:
         """Give entries new keys (a dynamic order's periodic recalculation): ``old → new``."""
         entries = list(self.entries.values())
-        self.keys = []
-        self.lo = 0
-        self.dead = 0
-        self.entries = {}
-        self.shapes = {}
         for entry in entries:
             entry.key = new_keys[entry.key]
-        for entry in sorted(entries, key=lambda e: e.key):
-            self.add(entry)
+        entries.sort(key=lambda e: e.key)
+        self.keys = [e.key for e in entries]
+        self.lo = 0
+        self.dead = 0
+        self.entries = {e.key: e for e in entries}
+        shapes: dict[tuple[int, int], ShapeClass] = {}
+        for entry in entries:  # in key order: every band list is built by appending
+            cls = shapes.get((entry.g, entry.k))
+            if cls is None:
+                cls = shapes[(entry.g, entry.k)] = ShapeClass(entry.g, entry.k)
+            band = entry.est.bit_length()
+            keys = cls.bands.get(band)
+            if keys is None:
+                cls.bands[band] = [entry.key]
+            else:
+                keys.append(entry.key)
+            cls.count += 1
+        self.shapes = shapes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterable
+from typing import cast
 
 from computeport.scheduling.decision import JobState, format_instant
 from computeport.scheduling.fairshare import DecayedUsage
@@ -286,18 +287,13 @@ class ClusterState:
         for part, queue in enumerate(self.queues):
             if not len(queue):
                 continue
+            key = order.key
             new_keys = {
-                entry.key: order.key(run.job, run.est, run.rank, now_s)
-                for entry in queue.entries.values()
-                for run in (self._as_run(entry),)
+                old: key(run.job, run.est, run.rank, now_s)
+                for old, run in cast(dict[int, JobRun], queue.entries).items()
             }
             queue.rekey(new_keys)
             self.dirty[part] = True
-
-    @staticmethod
-    def _as_run(entry: QueueEntry) -> JobRun:
-        assert isinstance(entry, JobRun)
-        return entry
 
     def shadow_of(self, run: JobRun, now_s: int) -> int | None:
         """When a blocked job could start if running jobs end at their estimates."""
