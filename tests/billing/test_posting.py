@@ -211,3 +211,15 @@ def test_every_journal_balances_and_balances_are_posting_sums(
         select(func.sum(UsageCharge.list_minor), func.sum(UsageCharge.copay_minor))
     ).one()
     assert sums["revenue:gpu"] == -charges[0]
+
+
+def test_a_node_failure_is_credited_even_if_the_back_end_forgot(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    from computeport.backends.protocol import JobState
+
+    failed = s.job(60, "aiss-b", end=datetime(2026, 10, 10, tzinfo=UTC), state=JobState.NODE_FAIL)
+    assert failed.chargeable
+    ingest_usage(session, clock, [failed])
+    post_all(session, clock)
+    assert ratings(session)[("aisc", "60")] == ("credited", 0, 0, 0)

@@ -10,6 +10,8 @@ The rules (DESIGN.md, issue 5):
 - a record that cannot be billed goes to ``usage_quarantine`` with the reason (unknown
   account, unknown accelerator type or no price at the job's end, negative duration, an end
   after the injected clock's now) and is counted in the report — never silently dropped;
+- a job that ended in ``NODE_FAIL`` is never chargeable, whatever the back end says (the
+  back end also marks operators' maintenance cancels ``chargeable=False``);
 - writes are set-based (:class:`~computeport.billing.bulk.BulkWriter`) and the function never
   commits: the caller's unit of work does, so a crash loses at most the uncommitted batch and
   a rerun converges to the uninterrupted result.
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AccountingRecord, UsageSink
+from computeport.backends.protocol import AccountingRecord, JobState, UsageSink
 from computeport.billing.bulk import BulkWriter
 from computeport.billing.lock import lock_billing
 from computeport.kit.clock import Clock
@@ -247,7 +249,7 @@ def _ingest_batch(
                 start_db,
                 end_db,
                 str(r.state),
-                true if r.chargeable else false,
+                true if r.chargeable and r.state != JobState.NODE_FAIL else false,
                 r.exit_code,
                 r.gpu_seconds,
                 now_db,
