@@ -39,6 +39,22 @@ PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+CHART_RE = re.compile(r'<script type="application/json" id="([\w-]+)-spec">(.*?)</script>', re.S)
+
+
+def chart_specs(html: str) -> dict[str, dict[str, object]]:
+    """Every chart spec embedded in a page, checked to be a Plotly figure with traces."""
+    import json
+
+    specs: dict[str, dict[str, object]] = {}
+    for chart_id, text in CHART_RE.findall(html):
+        spec = json.loads(text)
+        assert isinstance(spec, dict), f"{chart_id}: not a figure: {text[:80]}"
+        assert isinstance(spec.get("data"), list), f"{chart_id}: no traces"
+        specs[chart_id] = spec
+    return specs
+
+
 def csrf_of(html: str) -> str:
     found = CSRF_RE.search(html)
     assert found, "page has no CSRF token"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from computeport.kit.clock import ManualClock
 from tests.award import builders
 from tests.web.fakes import FakeCluster
-from tests.web.fixtures import Browser, People
+from tests.web.fixtures import Browser, People, chart_specs
 
 
 def test_award_pages_show_use_and_burn_down(
@@ -28,7 +28,8 @@ def test_award_pages_show_use_and_burn_down(
     assert "HK$2,000,000.00" in listing.text
     detail = browser.client.get(f"/orgs/{people.org_a.id}/awards/{award.id}")
     assert detail.status_code == 200
-    assert 'id="chart-burn-spec"' in detail.text
+    burn = chart_specs(detail.text)["chart-burn"]
+    assert [trace["name"] for trace in burn["data"]] == ["GPU-hours left", "Even pace"]  # type: ignore[index]
     # Another organisation's member cannot see it, even through their own URL.
     browser.client.cookies.clear()
     browser.login(people.applicant_b.email)

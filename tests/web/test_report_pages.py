@@ -15,7 +15,7 @@ from computeport.models.award import Award
 from computeport.models.metering import ChargeKind, UsageCharge, UsageRecord
 from tests.award import builders
 from tests.web.fakes import FakeCluster
-from tests.web.fixtures import Browser, People
+from tests.web.fixtures import Browser, People, chart_specs
 
 
 def _usage(
@@ -87,6 +87,7 @@ def test_report_groups_by_organisation_with_waits(
     assert page.status_code == 200
     assert "Alpha AI Lab" in page.text
     assert "HK$4,500.00" in page.text  # 150 GPU-hours × HK$30 list price for Alpha
+    assert chart_specs(page.text)["chart-report"]["data"]
     exported = browser.client.get("/reports/usage.csv?by=organisation")
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))

@@ -434,7 +434,7 @@ def award_detail(
         dashed=(_("Even pace"),),
     )
     months = money_by_month(session, award_id=award.id)
-    page.update(use=use, burn=burn, chart=spec, months=months)
+    page.update(use=use, burn=burn, chart_spec=spec, months=months)
     return _page(request, "applicant/award.html", page, viewer)
 
 

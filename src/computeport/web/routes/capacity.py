@@ -89,7 +89,7 @@ def capacity_page(
         request,
         "capacity.html",
         {
-            "chart": spec,
+            "chart_spec": spec,
             "timeline": TIMELINE,
             "installed_now": now_pf,
             "recorded_now": level_on("Cyberport", today, planned=False),

@@ -61,7 +61,7 @@ def reports(
             "since": since,
             "until": until,
             "dimensions": DIMENSIONS,
-            "chart": spec,
+            "chart_spec": spec,
             "years": list(range(year, 2023, -1)),
             "query": request.url.query,
         },
