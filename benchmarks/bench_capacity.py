@@ -9,6 +9,19 @@ scenario's policy) in full and with each coarsening of the coarse model (sampled
 full month, per offered load. ``plan`` runs the whole ``computeport capacity plan`` of
 ``scenarios/cyberport.toml`` (plan, search, check) and prints its wall time by phase; the issue
 asks for at most 15 minutes on the 2-core machine.
+
+Measured 2026-11-25 on the 2-core machine, shared with other jobs (load average 5–10):
+
+* ``plan --seeds 20 --workers 2``: 560 s wall, 373 CPU-s (1,200 month simulations, 4 search
+  probes, 300 check simulations); the CLI itself (same work, plus the plot): 778 s wall, 369 s
+  user. Answer: runs out 2026-01 (utilisation 99.7% > 95%); +640 SR-next GPUs (1,440 PF) at
+  Sandy Ridge by 2028-02; 6 months of 2026-H1 break before Sandy Ridge can exist.
+* ``error --gpus 1024 --seeds 2 --loads 0.8,0.95,1.1``: |Δ utilisation| ≤ 0.044 (sampled
+  days), 0.046 (+ bundles), 0.053 (+ pool scaled 1,024 → 688); 135–326× faster than a full
+  month; the broken/kept flag agrees at 0.8 and 1.1 for every variant, and at 0.95 (on the
+  threshold) only for the scaled one. Waits: none below saturation in either; above it
+  (1.1) a 3-day window sees a shorter backlog than a month (median 23 h vs 54 h), the scaled
+  pool much shorter (1 h): wait bands of overloaded months are lower bounds.
 """
 
 from __future__ import annotations
