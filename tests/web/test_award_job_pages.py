@@ -97,3 +97,16 @@ def test_invoices_page_lists_months(browser: Browser, people: People) -> None:
     page = browser.client.get(f"/orgs/{people.org_a.id}/invoices")
     assert page.status_code == 200
     assert "No invoices yet" in page.text
+
+
+def test_navigation_highlights_the_applicants_area(browser: Browser, people: People) -> None:
+    browser.login(people.applicant_a.email)
+    base = f"/orgs/{people.org_a.id}"
+    for path, label in (
+        ("/applications", "Applications"),
+        ("/awards", "Awards"),
+        ("/jobs", "Jobs"),
+        ("/invoices", "Invoices"),
+    ):
+        html = browser.client.get(base + path).text
+        assert f'aria-current="page">{label}</a>' in html, path

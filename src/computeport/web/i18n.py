@@ -58,7 +58,7 @@ def negotiate(accept_language: str | None) -> Locale:
     return DEFAULT_LOCALE
 
 
-_CODE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$|^[a-z]+$")
+_CODE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 EN_LABELS: Final[dict[str, str]] = {"rd_centre": "R&D centre", "ai": "AI", "payg": "Pay as you go"}
 """English words for codes whose plain spelling would read wrongly."""
 

@@ -75,7 +75,12 @@ SECTORS = (
 def _page(
     request: Request, template: str, page: dict[str, Any], viewer: Viewer, status: int = 200
 ) -> Response:
-    return render(request, template, page, viewer=viewer, active="applications", status_code=status)
+    """Render an applicant page; the navigation highlights the area it belongs to."""
+    area = template.split("/")[-1].split(".")[0]
+    active = {"application": "applications", "application_form": "applications"}.get(
+        area, area if area in ("applications", "jobs", "invoices") else "awards"
+    )
+    return render(request, template, page, viewer=viewer, active=active, status_code=status)
 
 
 def _member(viewer: Viewer, organisation_id: uuid.UUID) -> None:
