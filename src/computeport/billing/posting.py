@@ -441,11 +441,6 @@ def post_usage(
         state.caps.clear()
     writer = BulkWriter(session)
     codec = _Codec(writer.is_postgres)
-    if writer.is_postgres and position - state.analysed_at >= ANALYSE_EVERY:
-        # Tables that grow by a million rows in one run outpace autovacuum's statistics, and
-        # a stale "empty table" plan turns each batch's index lookups into full scans.
-        writer.fetch("ANALYZE usage_record, usage_charge")
-        state.analysed_at = position
     # An id range, not "ORDER BY id LIMIT n": both engines answer it from the primary key
     # whatever their statistics say (ids have gaps where duplicates were skipped).
     first = writer.fetch("SELECT MIN(id) FROM usage_record WHERE id > ?", (position,))[0][0]
@@ -460,6 +455,15 @@ def post_usage(
         if first is not None
         else []
     )
+    if (
+        writer.is_postgres
+        and len(records) >= batch_size
+        and position - state.analysed_at >= ANALYSE_EVERY
+    ):
+        # A big backlog: tables that grow by a million rows in one run outpace autovacuum's
+        # statistics, and a stale "empty table" plan turns index lookups into full scans.
+        writer.fetch("ANALYZE usage_record, usage_charge")
+        state.analysed_at = position
     if not records:
         state.position = position
         return PostReport(last_record_id=position)
