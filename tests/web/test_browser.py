@@ -151,14 +151,16 @@ def test_charts_render_as_svg_with_data(page_as: object, demo: RunningDemo) -> N
 
 def test_language_switch_to_traditional_chinese(page_as: object, demo: RunningDemo) -> None:
     page = page_as("funder")  # type: ignore[operator]
-    page.select_option("#lang-select", "zh-Hant")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-Hant")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "zh-Hant"
     assert "登出" in page.content()
     page.goto(demo.url + "/funder")
     page.wait_for_load_state("networkidle")
     shot(page, "funder-zh-hant")
-    page.select_option("#lang-select", "en")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"
 
