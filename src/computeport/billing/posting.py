@@ -24,10 +24,8 @@ Postings per rating row of charge L = subsidy S + co-payment P (reversals negate
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,10 +33,21 @@ from sqlalchemy.orm import Session
 
 from computeport.billing.arith import Price, Rate
 from computeport.billing.bulk import BulkWriter
+from computeport.billing.charge_rows import (
+    CHARGE_COLUMNS,
+    CHARGE_SELECT,
+    ChargeBatch,
+    Codec,
+    Item,
+    PostReport,
+    Stored,
+    chunks,
+    fold_stored,
+    is_cap_item,
+)
 from computeport.billing.lock import advance, lock_billing
 from computeport.billing.notices import THRESHOLDS, notify_burn_down
 from computeport.billing.rating import (
-    Amounts,
     OrderKey,
     credited,
     order_key,
@@ -62,87 +71,11 @@ BATCH = 50_000
 ANALYSE_EVERY = 200_000
 """PostgreSQL: refresh the planner's statistics every this many records posted in a run."""
 
-CHARGE_COLUMNS = (
-    "record_id",
-    "sign",
-    "kind",
-    "award_id",
-    "organisation_id",
-    "accelerator_type",
-    "cluster",
-    "job_id",
-    "submit_time",
-    "end_time",
-    "period",
-    "gpu_seconds",
-    "list_minor",
-    "subsidy_minor",
-    "copay_minor",
-    "credited_minor",
-    "price_version_id",
-    "journal_id",
-    "rated_at",
-)
-_CHARGE_SELECT = (
-    "SELECT id, record_id, sign, kind, award_id, organisation_id, accelerator_type, cluster, "
-    "job_id, submit_time, end_time, period, gpu_seconds, list_minor, subsidy_minor, "
-    "copay_minor, credited_minor, price_version_id FROM usage_charge"
-)
-
 
 class PostingError(DomainError):
     """A stored record cannot be rated (its account or price disappeared since ingest)."""
 
     status_code = 409
-
-
-@dataclass
-class PostReport:
-    """What one call of :func:`post_usage` did."""
-
-    records: int = 0
-    charges: int = 0
-    reversals: int = 0
-    rerated: int = 0
-    superseded: int = 0
-    journals: int = 0
-    last_record_id: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    awards_touched: set[uuid.UUID] = field(default_factory=set)
-
-    def merge(self, other: PostReport) -> None:
-        self.records += other.records
-        self.charges += other.charges
-        self.reversals += other.reversals
-        self.rerated += other.rerated
-        self.superseded += other.superseded
-        self.journals += other.journals
-        self.last_record_id = max(self.last_record_id, other.last_record_id)
-        self.by_kind.update(other.by_kind)
-        self.awards_touched |= other.awards_touched
-
-
-@dataclass(slots=True)
-class _Item:
-    """One thing to (re-)rate on an award's cap: a new record, or a stored rating."""
-
-    record_id: int
-    key: OrderKey
-    award: AwardTerms
-    organisation_id: uuid.UUID
-    accelerator_type: str
-    cluster: str
-    job_id: str
-    submit_raw: Any
-    end_raw: Any
-    period: str
-    gpu_seconds: int
-    full_list: int
-    price_version_id: Any
-    award_db: Any
-    org_db: Any
-    current: Amounts | None = None
-    """The stored rating (None for a new record)."""
 
 
 @dataclass(slots=True)
@@ -164,265 +97,6 @@ class RatingState:
     """Burn-down thresholds already enqueued in this run (the outbox dedupes across runs)."""
 
 
-class _Codec:
-    """Raw driver values of datetimes → epoch seconds and UTC month."""
-
-    def __init__(self, postgres: bool) -> None:
-        self.postgres = postgres
-
-    def epoch(self, raw: Any) -> float:
-        if self.postgres:
-            return float(int(raw.timestamp()))
-        return float(int(datetime.fromisoformat(raw).replace(tzinfo=UTC).timestamp()))
-
-    def period(self, raw: Any) -> str:
-        if self.postgres:
-            d = raw.astimezone(UTC)
-            return f"{d.year:04d}-{d.month:02d}"
-        return str(raw[:7])
-
-    def epoch_sql(self, column: str) -> str:
-        """SQL for a timestamp column as whole epoch seconds (Slurm times are whole seconds)."""
-        if self.postgres:
-            return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
-        return f"CAST(strftime('%s', {column}) AS INTEGER)"
-
-    def period_sql(self, column: str) -> str:
-        """SQL for the UTC month ``YYYY-MM`` of a timestamp column."""
-        if self.postgres:
-            return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"
-        return f"substr({column}, 1, 7)"
-
-    def uuid(self, raw: Any) -> uuid.UUID | None:
-        if raw is None or isinstance(raw, uuid.UUID):
-            return raw
-        return uuid.UUID(hex=str(raw))
-
-
-class _Batch:
-    """The rows (pre-encoded for the database) and postings one batch produces.
-
-    Ids arrive already encoded as the database stores them (``enc``), and the ledger sums
-    are keyed by those strings: hashing a UUID object costs more than rating a record.
-    """
-
-    def __init__(self, writer: BulkWriter, now: datetime) -> None:
-        self.writer = writer
-        self.now = now
-        self.now_db = writer.dt(now)
-        self.rows: list[list[Any]] = []
-        self.report = PostReport()
-        # (award id, organisation id), encoded → [subsidy, co-payment, list]
-        self.sums: dict[tuple[Any, Any], list[int]] = {}
-        self.kinds: Counter[str] = Counter()
-
-    def enc(self, value: Any) -> Any:
-        """A UUID as the database stores it (strings from the driver pass through)."""
-        if value is None or isinstance(value, str):
-            return value
-        return self.writer.uuid(value)
-
-    def emit(
-        self,
-        sign: int,
-        amounts: Amounts,
-        record_id: int,
-        award_db: Any,
-        org_db: Any,
-        accelerator_type: str,
-        cluster: str,
-        job_id: str,
-        submit_raw: Any,
-        end_raw: Any,
-        period: str,
-        gpu_seconds: int,
-        pv_db: Any,
-    ) -> None:
-        kind, total, s, p, credited = amounts
-        if sign < 0:
-            total, s, p, credited, gpu_seconds = -total, -s, -p, -credited, -gpu_seconds
-            self.report.reversals += 1
-        else:
-            self.kinds[kind] += 1
-        self.rows.append(
-            [
-                record_id,
-                sign,
-                kind,
-                award_db,
-                org_db,
-                accelerator_type,
-                cluster,
-                job_id,
-                submit_raw,
-                end_raw,
-                period,
-                gpu_seconds,
-                total,
-                s,
-                p,
-                credited,
-                pv_db,
-                None,  # journal id, filled in once the journal exists
-                self.now_db,
-            ]
-        )
-        if s or p or total:
-            key = (award_db if s else None, org_db)
-            acc = self.sums.get(key)
-            if acc is None:
-                acc = self.sums[key] = [0, 0, 0]
-            acc[0] += s
-            acc[1] += p
-            acc[2] += total
-
-    def finish_report(self) -> None:
-        self.report.charges = sum(self.kinds.values())
-        self.report.by_kind.update({str(k): v for k, v in self.kinds.items()})
-
-    def lines(self) -> dict[tuple[AccountKind, uuid.UUID | None], int]:
-        """The batch's postings per (account kind, owner)."""
-        out: dict[tuple[AccountKind, uuid.UUID | None], int] = defaultdict(int)
-        for (award_db, org_db), (s, p, total) in self.sums.items():
-            award_id = _decode(award_db)
-            organisation_id = _decode(org_db)
-            if s:
-                out[(AccountKind.SUBSIDY_RECEIVABLE, award_id)] += s
-                out[(AccountKind.ENVELOPE_CONSUMED, award_id)] += s
-                out[(AccountKind.ENVELOPE_COMMITTED, award_id)] -= s
-            if p:
-                out[(AccountKind.RECEIVABLE, organisation_id)] += p
-            if total:
-                out[(AccountKind.REVENUE, None)] -= total
-        return out
-
-    def emit_item(self, sign: int, amounts: Amounts, item: _Item) -> None:
-        self.emit(
-            sign,
-            amounts,
-            item.record_id,
-            item.award_db,
-            item.org_db,
-            item.accelerator_type,
-            item.cluster,
-            item.job_id,
-            item.submit_raw,
-            item.end_raw,
-            item.period,
-            item.gpu_seconds,
-            item.price_version_id,
-        )
-
-
-def _decode(value: Any) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    return uuid.UUID(str(value))
-
-
-@dataclass(slots=True)
-class _Stored:
-    """A stored record's current rating, summed over its charge rows."""
-
-    record_id: int
-    active: bool
-    kind: ChargeKind
-    award_id: uuid.UUID | None
-    organisation_id: uuid.UUID
-    accelerator_type: str
-    cluster: str
-    job_id: str
-    submit_raw: Any
-    end_raw: Any
-    period: str
-    gpu_seconds: int
-    amounts: Amounts
-    price_version_id: Any
-
-
-def _stored(rows: Iterable[tuple[Any, ...]], codec: _Codec) -> dict[int, _Stored]:
-    """Fold charge rows (see ``_CHARGE_SELECT``) into each record's current rating."""
-    acc: dict[int, list[Any]] = {}
-    for r in sorted(rows, key=lambda r: r[0]):
-        (
-            _,
-            rid,
-            sign,
-            kind,
-            award,
-            org,
-            accel,
-            cluster,
-            job,
-            sub,
-            end,
-            period,
-            gs,
-            lst,
-            sub_m,
-            cop,
-            cred,
-            pv,
-        ) = r
-        entry = acc.get(rid)
-        if entry is None:
-            entry = acc[rid] = [
-                0,
-                kind,
-                award,
-                org,
-                accel,
-                cluster,
-                job,
-                sub,
-                end,
-                period,
-                0,
-                0,
-                0,
-                0,
-                0,
-                pv,
-            ]
-        entry[0] += sign
-        if sign > 0:
-            entry[1] = kind
-            entry[15] = pv
-        entry[10] += gs
-        entry[11] += lst
-        entry[12] += sub_m
-        entry[13] += cop
-        entry[14] += cred
-    out: dict[int, _Stored] = {}
-    for rid, e in acc.items():
-        out[rid] = _Stored(
-            record_id=rid,
-            active=e[0] == 1,
-            kind=ChargeKind(e[1]),
-            award_id=codec.uuid(e[2]),
-            organisation_id=codec.uuid(e[3]) or uuid.UUID(int=0),
-            accelerator_type=e[4],
-            cluster=e[5],
-            job_id=e[6],
-            submit_raw=e[7],
-            end_raw=e[8],
-            period=e[9],
-            gpu_seconds=int(e[10]),
-            amounts=Amounts(ChargeKind(e[1]), int(e[11]), int(e[12]), int(e[13]), int(e[14])),
-            price_version_id=e[15],
-        )
-    return out
-
-
-def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
-
-
-def _is_cap_item(s: _Stored) -> bool:
-    return s.active and s.award_id is not None and s.kind is not ChargeKind.CREDITED
-
-
 def post_usage(
     session: Session,
     clock: Clock,
@@ -440,7 +114,7 @@ def post_usage(
     if state.position != position:
         state.caps.clear()
     writer = BulkWriter(session)
-    codec = _Codec(writer.is_postgres)
+    codec = Codec(writer.is_postgres)
     # An id range, not "ORDER BY id LIMIT n": both engines answer it from the primary key
     # whatever their statistics say (ids have gaps where duplicates were skipped).
     first = writer.fetch("SELECT MIN(id) FROM usage_record WHERE id > ?", (position,))[0][0]
@@ -471,7 +145,7 @@ def post_usage(
     directory = AccountDirectory.load(session)
     prices = PriceBook.load(session)
     now = clock.now()
-    batch = _Batch(writer, now)
+    batch = ChargeBatch(writer, now)
     batch.report.records = len(records)
     batch.report.last_record_id = last_id
 
@@ -485,13 +159,13 @@ def post_usage(
     )
     old_ids = sorted({o for _, o in pairs})
     superseded.update(o for o in old_ids if o > position)
-    retracted: dict[uuid.UUID, list[_Stored]] = defaultdict(list)
+    retracted: dict[uuid.UUID, list[Stored]] = defaultdict(list)
     retracted_ids: set[int] = set()
-    stored_old: dict[int, _Stored] = {}
-    for chunk in _chunks([o for o in old_ids if o <= position]):
+    stored_old: dict[int, Stored] = {}
+    for chunk in chunks([o for o in old_ids if o <= position]):
         marks = ", ".join("?" * len(chunk))
         stored_old.update(
-            _stored(writer.fetch(f"{_CHARGE_SELECT} WHERE record_id IN ({marks})", chunk), codec)
+            fold_stored(writer.fetch(f"{CHARGE_SELECT} WHERE record_id IN ({marks})", chunk), codec)
         )
     rates: dict[uuid.UUID, Rate] = {}
 
@@ -520,7 +194,7 @@ def post_usage(
             old.gpu_seconds,
             batch.enc(old.price_version_id),
         )
-        if _is_cap_item(old):
+        if is_cap_item(old):
             assert old.award_id is not None
             terms = directory.award_by_id.get(old.award_id)
             if terms is not None:
@@ -538,7 +212,7 @@ def post_usage(
     for acct, org in directory.organisations.items():
         accounts.setdefault(acct, (None, None, enc(org)))
     price_cache: dict[tuple[str, str], tuple[PriceEntry, Price, Any]] = {}
-    on_cap: dict[uuid.UUID, list[_Item]] = defaultdict(list)
+    on_cap: dict[uuid.UUID, list[Item]] = defaultdict(list)
     emit = batch.emit
     for (
         rid,
@@ -575,7 +249,7 @@ def post_usage(
             in_dates = award.starts_epoch <= end_epoch < award.ends_epoch
             if in_dates and chargeable:
                 on_cap[award.id].append(
-                    _Item(
+                    Item(
                         rid,
                         order_key(end_epoch, cluster, job_id, submit_epoch),
                         award,
@@ -686,7 +360,7 @@ def post_usage(
 
 
 def _load_cap(
-    writer: BulkWriter, codec: _Codec, award_id: uuid.UUID, policy: OverCapPolicy
+    writer: BulkWriter, codec: Codec, award_id: uuid.UUID, policy: OverCapPolicy
 ) -> _AwardCap:
     # Consumed = the award's envelope_consumed balance: a few postings, not its many ratings.
     consumed = balances_by_owner(writer.session, AccountKind.ENVELOPE_CONSUMED, [award_id]).get(
@@ -711,13 +385,13 @@ def _load_cap(
 
 def _rate_award(
     writer: BulkWriter,
-    codec: _Codec,
-    batch: _Batch,
+    codec: Codec,
+    batch: ChargeBatch,
     terms: AwardTerms,
     rate: Rate,
     cap: _AwardCap,
-    new: list[_Item],
-    retracted: list[_Stored],
+    new: list[Item],
+    retracted: list[Stored],
     retracted_ids: set[int],
 ) -> None:
     """Consume the award's cap for ``new`` in order, re-rating later ratings if needed."""
@@ -754,21 +428,19 @@ def _rate_award(
         ],
         key=lambda kv: kv[0],
     )[1]
-    stored = _stored(
-        writer.fetch(
-            f"{_CHARGE_SELECT} WHERE award_id = ? AND end_time >= ?", (terms.id, kmin_raw)
-        ),
+    stored = fold_stored(
+        writer.fetch(f"{CHARGE_SELECT} WHERE award_id = ? AND end_time >= ?", (terms.id, kmin_raw)),
         codec,
     )
-    tail: list[_Item] = []
+    tail: list[Item] = []
     for s in stored.values():
-        if not _is_cap_item(s) or s.record_id in retracted_ids:
+        if not is_cap_item(s) or s.record_id in retracted_ids:
             continue
         key = order_key(codec.epoch(s.end_raw), s.cluster, s.job_id, codec.epoch(s.submit_raw))
         if key < kmin:
             continue
         tail.append(
-            _Item(
+            Item(
                 s.record_id,
                 key,
                 terms,
@@ -805,7 +477,9 @@ def _rate_award(
         cap.max_key = top
 
 
-def _rate_new(batch: _Batch, item: _Item, rate: Rate, terms: AwardTerms, cap: _AwardCap) -> None:
+def _rate_new(
+    batch: ChargeBatch, item: Item, rate: Rate, terms: AwardTerms, cap: _AwardCap
+) -> None:
     amounts = within_award(
         item.full_list, rate, terms.cap_minor - cap.consumed, terms.over_cap_policy
     )
@@ -815,7 +489,7 @@ def _rate_new(batch: _Batch, item: _Item, rate: Rate, terms: AwardTerms, cap: _A
     batch.emit_item(1, amounts, item)
 
 
-def _raise_max(cap: _AwardCap, items: list[_Item]) -> None:
+def _raise_max(cap: _AwardCap, items: list[Item]) -> None:
     top = max(i.key for i in items)
     if cap.max_key is None or top > cap.max_key:
         cap.max_key = top
