@@ -61,15 +61,15 @@ def ops_page(
     since = now - timedelta(days=days)
     live = ops.live_cluster(cluster) if cluster is not None else None
     running = live.running if live else []
-    done_partition, done_type = ops.finished_intervals(session, since, until)
+    usage = ops.window_usage(session, since, until)
     by_partition = ops.gpus_in_use(
-        done_partition + ops.running_intervals(running, now, "partition"), since, until, step
+        usage.by_partition + ops.running_intervals(running, now, "partition"), since, until, step
     )
     by_type = ops.gpus_in_use(
-        done_type + ops.running_intervals(running, now, "type"), since, until, step
+        usage.by_type + ops.running_intervals(running, now, "type"), since, until, step
     )
     capacity = live.gpus if live else 0
-    waits = ops.daily_waits(session, since, until)
+    waits = usage.waits
     specs = {
         "partition": charts.stacked_area(
             by_partition.x,

@@ -83,36 +83,6 @@ def gpus_in_use(
     return Series(labels, groups)
 
 
-def finished_intervals(
-    session: Session, since: datetime, until: datetime
-) -> tuple[list[Interval], list[Interval]]:
-    """Usage records overlapping [since, until) as intervals, grouped by partition and by
-    accelerator type (one query for both charts)."""
-    rows = session.execute(
-        select(
-            UsageRecord.start_time,
-            UsageRecord.end_time,
-            UsageRecord.gpus,
-            UsageRecord.partition,
-            UsageRecord.accelerator_type,
-        ).where(
-            and_(
-                UsageRecord.start_time.is_not(None),
-                UsageRecord.start_time < until,
-                UsageRecord.end_time > since,
-            )
-        )
-    ).all()
-    by_partition: list[Interval] = []
-    by_type: list[Interval] = []
-    for start, end, gpus, partition, accelerator in rows:
-        if start is None:
-            continue
-        by_partition.append(Interval(start, end, int(gpus), str(partition)))
-        by_type.append(Interval(start, end, int(gpus), str(accelerator)))
-    return by_partition, by_type
-
-
 def running_intervals(jobs: Sequence[JobInfo], now: datetime, group_by: str) -> list[Interval]:
     found: list[Interval] = []
     for job in jobs:
@@ -148,15 +118,17 @@ def daily_waits(session: Session, since: datetime, until: datetime) -> WaitStats
             UsageRecord.start_time < until,
         )
     ).all()
+    return waits_by_day([(submit, start) for submit, start in rows if start is not None])
+
+
+def waits_by_day(pairs: Sequence[tuple[datetime, datetime]]) -> WaitStats:
+    """Percentiles of (start − submit) per Hong Kong day of the start."""
     per_day: dict[str, list[int]] = defaultdict(list)
-    for submit, start in rows:
-        if start is None:
-            continue
+    for submit, start in pairs:
         day = start.astimezone(HONG_KONG).strftime("%Y-%m-%d")
         per_day[day].append(max(0, int((start - submit).total_seconds())))
-    days = sorted(per_day)
     stats = WaitStats([], [], [], [], [])
-    for day in days:
+    for day in sorted(per_day):
         values = sorted(per_day[day])
         stats.x.append(day)
         stats.p50.append(percentile(values, 50))
@@ -164,6 +136,47 @@ def daily_waits(session: Session, since: datetime, until: datetime) -> WaitStats
         stats.p99.append(percentile(values, 99))
         stats.jobs.append(len(values))
     return stats
+
+
+@dataclass(frozen=True)
+class WindowUsage:
+    """Finished jobs of a window, ready for the operations charts (one query for all three)."""
+
+    by_partition: list[Interval]
+    by_type: list[Interval]
+    waits: WaitStats
+
+
+def window_usage(session: Session, since: datetime, until: datetime) -> WindowUsage:
+    """Usage records overlapping [since, until): intervals by partition and by accelerator type,
+    and the wait percentiles of the jobs that started in the window."""
+    rows = session.execute(
+        select(
+            UsageRecord.submit_time,
+            UsageRecord.start_time,
+            UsageRecord.end_time,
+            UsageRecord.gpus,
+            UsageRecord.partition,
+            UsageRecord.accelerator_type,
+        ).where(
+            and_(
+                UsageRecord.start_time.is_not(None),
+                UsageRecord.start_time < until,
+                UsageRecord.end_time > since,
+            )
+        )
+    ).all()
+    by_partition: list[Interval] = []
+    by_type: list[Interval] = []
+    started: list[tuple[datetime, datetime]] = []
+    for submit, start, end, gpus, partition, accelerator in rows:
+        if start is None:
+            continue
+        by_partition.append(Interval(start, end, int(gpus), str(partition)))
+        by_type.append(Interval(start, end, int(gpus), str(accelerator)))
+        if start >= since:
+            started.append((submit, start))
+    return WindowUsage(by_partition, by_type, waits_by_day(started))
 
 
 @dataclass(frozen=True)
