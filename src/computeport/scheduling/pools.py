@@ -80,19 +80,32 @@ class NodePool:
         A one-node job of ``g`` fits iff ``g ≤ max free``; a gang of ``k`` iff ``k ≤ whole``.
         """
         b = self.buckets
+        G = self.G
         maxfree = 0
         maxfree_out = 0
-        for f in range(self.G, 0, -1):
+        n_pinned = len(pinned)
+        for f in range(G, 0, -1):
             bucket = b[f]
             if bucket:
                 if not maxfree:
                     maxfree = f
-                if len(bucket) > len(pinned) or any(n not in pinned for n in bucket):
+                if len(bucket) > n_pinned:
                     maxfree_out = f
                     break
-        whole = len(b[self.G])
+                for n in bucket:
+                    if n not in pinned:
+                        maxfree_out = f
+                        break
+                if maxfree_out:
+                    break
+        whole = len(b[G])
+        if not n_pinned:
+            return maxfree, whole, maxfree_out, whole
         free = self.free
-        whole_out = whole - sum(1 for n in pinned if free[n] == self.G)
+        whole_out = whole
+        for n in pinned:
+            if free[n] == G:
+                whole_out -= 1
         return maxfree, whole, maxfree_out, whole_out
 
     def fits_outside(self, g: int, k: int, pinned: Collection[int]) -> bool:
@@ -150,8 +163,15 @@ class NodePool:
                 self._move(n, 0)
             self.free_total -= k * self.G
         else:
+            # the one-node case inlined (_move): it runs once per job start
             n = nodes[0]
-            self._move(n, self.free[n] - g)
+            free = self.free
+            buckets = self.buckets
+            old = free[n]
+            bucket = buckets[old]
+            del bucket[bisect_left(bucket, n)]
+            insort(buckets[old - g], n)
+            free[n] = old - g
             self.free_total -= g
         if ix >= 0:
             for n in nodes:
@@ -164,7 +184,13 @@ class NodePool:
             self.free_total += k * self.G
         else:
             n = nodes[0]
-            self._move(n, self.free[n] + g)
+            free = self.free
+            buckets = self.buckets
+            old = free[n]
+            bucket = buckets[old]
+            del bucket[bisect_left(bucket, n)]
+            insort(buckets[old + g], n)
+            free[n] = old + g
             self.free_total += g
         if ix >= 0:
             for n in nodes:

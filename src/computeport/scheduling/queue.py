@@ -56,7 +56,11 @@ class ShapeClass:
         self.count -= 1
 
     def first(self) -> int:
-        return min(band[0] for band in self.bands.values())
+        bands = self.bands
+        if len(bands) == 1:
+            for band in bands.values():
+                return band[0]
+        return min([band[0] for band in bands.values()])
 
     def first_with_est_at_most(self, limit: int, entries: dict[int, QueueEntry]) -> int | None:
         """The smallest key whose estimate is ≤ ``limit`` (``None`` if none)."""
@@ -137,14 +141,34 @@ class PendingQueue:
         cls = self.shapes.get(shape)
         if cls is None:
             cls = self.shapes[shape] = ShapeClass(entry.g, entry.k)
-        cls.add(key, entry.est)
+        # ShapeClass.add inlined (once per arrival)
+        bands = cls.bands
+        b = entry.est.bit_length()
+        band = bands.get(b)
+        if band is None:
+            bands[b] = [key]
+        elif key > band[-1]:
+            band.append(key)
+        else:
+            insort(band, key)
+        cls.count += 1
 
     def remove(self, entry: QueueEntry) -> None:
         key = entry.key
         del self.entries[key]
         shape = (entry.g, entry.k)
         cls = self.shapes[shape]
-        cls.remove(key, entry.est)
+        # ShapeClass.remove inlined (once per start)
+        bands = cls.bands
+        b = entry.est.bit_length()
+        band = bands[b]
+        if band[0] == key:
+            del band[0]
+        else:
+            del band[bisect_left(band, key)]
+        if not band:
+            del bands[b]
+        cls.count -= 1
         if not cls.count:
             del self.shapes[shape]
         keys = self.keys

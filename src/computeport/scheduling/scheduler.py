@@ -69,6 +69,11 @@ class Scheduler:
         ):
             state.recalculate_priorities(now_s)
         dirty = state.dirty
+        if len(dirty) == 1:  # one partition (the common case): no loop
+            if dirty[0]:
+                dirty[0] = False
+                self._pass(0, now_s, out)
+            return out
         for part in range(len(dirty)):
             if dirty[part]:
                 dirty[part] = False
@@ -91,11 +96,20 @@ class Scheduler:
         if pool.free_total == 0:
             return  # nothing could start however the reservation falls
         if isinstance(pool, NodePool):
-            maxfree, whole, _, _ = pool.caps()
-            if not any((k <= whole) if k else (g <= maxfree) for g, k in queue.shapes):
+            maxfree = pool.maxfree()
+            whole = len(pool.buckets[pool.G])
+            for g, k in queue.shapes:
+                if (k <= whole) if k else (g <= maxfree):
+                    break
+            else:
                 return
-        elif not any(g <= pool.free_total for g, _ in queue.shapes):
-            return
+        else:
+            free_total = pool.free_total
+            for g, _ in queue.shapes:
+                if g <= free_total:
+                    break
+            else:
+                return
         account = head.job.account
         running = state.running[part]
         if isinstance(pool, NodePool):

@@ -172,22 +172,25 @@ class ClusterState:
         part = run.part
         self.queues[part].remove(run)
         pool = self.pools[part]
-        run.est_end = now_s + run.est
-        pool.allocate(nodes, run.g, run.k, run.ix, run.est_end)
-        self.busy_gpus += pool.held(run.g, run.k)
+        est_end = run.est_end = now_s + run.est
+        g = run.g
+        k = run.k
+        ix = run.ix
+        pool.allocate(nodes, g, k, ix, est_end)
+        self.busy_gpus += pool.held(g, k)
+        job = run.job
         run.state = _RUNNING
         run.nodes = nodes
         run.start = now_s
-        run.end = now_s + run.job.run_s
+        run.end = now_s + job.run_s
         run.attempts += 1
         run.reason = ""
         running = self.running[part]
-        entry = (run.est_end, run.ix)
+        entry = (est_end, ix)
         if not running or entry > running[-1]:
             running.append(entry)
         else:
             insort(running, entry)
-        job = run.job
         if job.qos is _SCAVENGER:
             self.scavengers[part][run.ix] = run
         if self.quotas:
@@ -199,10 +202,17 @@ class ClusterState:
         """End the running attempt of a job (finished, preempted or cancelled)."""
         part = run.part
         pool = self.pools[part]
-        pool.release(run.nodes, run.g, run.k, run.ix)
-        self.busy_gpus -= pool.held(run.g, run.k)
+        g = run.g
+        k = run.k
+        ix = run.ix
+        pool.release(run.nodes, g, k, ix)
+        self.busy_gpus -= pool.held(g, k)
         running = self.running[part]
-        del running[bisect_left(running, (run.est_end, run.ix))]
+        entry = (run.est_end, ix)
+        if running[0] == entry:
+            del running[0]
+        else:
+            del running[bisect_left(running, entry)]
         job = run.job
         if job.qos is _SCAVENGER:
             del self.scavengers[part][run.ix]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -134,15 +135,15 @@ class _Columns:
 
 def _columns(results: Sequence[JobResult]) -> _Columns:
     n = len(results)
-    submit = np.fromiter((r.submit_s for r in results), np.int64, n)
+    submit = np.fromiter(map(attrgetter("submit_s"), results), np.int64, n)
     start = np.fromiter((-1 if r.start_s is None else r.start_s for r in results), np.int64, n)
     end = np.fromiter((-1 if r.end_s is None else r.end_s for r in results), np.int64, n)
-    gpus = np.fromiter((r.gpus for r in results), np.int64, n)
-    run = np.fromiter((r.run_s for r in results), np.int64, n)
+    gpus = np.fromiter(map(attrgetter("gpus"), results), np.int64, n)
+    run = np.fromiter(map(attrgetter("run_s"), results), np.int64, n)
     finished = np.fromiter((r.state is JobState.FINISHED for r in results), np.bool_, n)
     rejected = np.fromiter((r.state is JobState.REJECTED for r in results), np.bool_, n)
-    attempts = np.fromiter((r.attempts for r in results), np.int64, n)
-    lost = np.fromiter((r.lost_gpu_s for r in results), np.int64, n)
+    attempts = np.fromiter(map(attrgetter("attempts"), results), np.int64, n)
+    lost = np.fromiter(map(attrgetter("lost_gpu_s"), results), np.int64, n)
     return _Columns(submit, start, end, gpus, run, finished, rejected, attempts, lost)
 
 
