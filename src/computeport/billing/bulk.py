@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.errors import UniqueViolation
 from sqlalchemy.orm import Session
 
 Row = Sequence[Any]
@@ -181,16 +180,6 @@ class BulkWriter:
         try:
             if not conflict:
                 self._copy(cursor, table, columns, rows, encoded)
-                return len(rows)
-            # Optimistic: new rows COPY straight in; the first clash (a repeat delivery)
-            # aborts the COPY at once and the staged insert … on conflict do nothing runs.
-            cursor.execute("SAVEPOINT computeport_bulk_direct")
-            try:
-                self._copy(cursor, table, columns, rows, encoded)
-            except UniqueViolation:
-                cursor.execute("ROLLBACK TO SAVEPOINT computeport_bulk_direct")
-            else:
-                cursor.execute("RELEASE SAVEPOINT computeport_bulk_direct")
                 return len(rows)
             stage = f"_stage_{table}"
             cols = ", ".join(columns)
