@@ -50,36 +50,62 @@ def setup(factory, clock: ManualClock, awards: int) -> list[str]:  # type: ignor
     accounts: list[str] = []
     with unit_of_work(factory) as s:
         sch = Scheme(
-            code="AISS", name="AISS", envelope_minor=300_000_000_000,
+            code="AISS",
+            name="AISS",
+            envelope_minor=300_000_000_000,
             period_start=datetime(2024, 10, 1, tzinfo=UTC),
-            period_end=datetime(2027, 10, 1, tzinfo=UTC), default_rate=Decimal("0.7"),
-            max_rate=Decimal("0.9"), eligible_categories=["enterprise"], created_at=clock.now(),
+            period_end=datetime(2027, 10, 1, tzinfo=UTC),
+            default_rate=Decimal("0.7"),
+            max_rate=Decimal("0.9"),
+            eligible_categories=["enterprise"],
+            created_at=clock.now(),
         )
         s.add(sch)
         orgs = []
         for i in range(10):
-            o = Organisation(name=f"Org {i}", category=OrganisationCategory.ENTERPRISE,
-                             slurm_account=f"org{i}", created_at=clock.now())
+            o = Organisation(
+                name=f"Org {i}",
+                category=OrganisationCategory.ENTERPRISE,
+                slurm_account=f"org{i}",
+                created_at=clock.now(),
+            )
             s.add(o)
             orgs.append(o)
             accounts.append(f"org{i}")
         s.flush()
         for i in range(awards):
             org = orgs[i % 10]
-            app = Application(reference=f"AISS-2026-{i:04d}", scheme_id=sch.id,
-                              organisation_id=org.id, status=ApplicationStatus.APPROVED,
-                              title="b", sector="general", accelerator_type="h800", gpus=8,
-                              gpu_hours=100_000, duration_months=12, created_at=clock.now())
+            app = Application(
+                reference=f"AISS-2026-{i:04d}",
+                scheme_id=sch.id,
+                organisation_id=org.id,
+                status=ApplicationStatus.APPROVED,
+                title="b",
+                sector="general",
+                accelerator_type="h800",
+                gpus=8,
+                gpu_hours=100_000,
+                duration_months=12,
+                created_at=clock.now(),
+            )
             s.add(app)
             s.flush()
             cap = 20_000_000 if i % 7 == 0 else 2_000_000_000
-            s.add(Award(reference=f"AISS-2026-{i:04d}-A", application_id=app.id,
-                        scheme_id=sch.id, organisation_id=org.id,
-                        starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-                        ends_at=datetime(2027, 1, 1, tzinfo=UTC),
-                        subsidy_rate=Decimal("0.7") if i % 5 else Decimal("0.9"),
-                        cap_minor=cap, committed_minor=cap, slurm_account=f"aiss{i:04d}",
-                        created_at=clock.now()))
+            s.add(
+                Award(
+                    reference=f"AISS-2026-{i:04d}-A",
+                    application_id=app.id,
+                    scheme_id=sch.id,
+                    organisation_id=org.id,
+                    starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+                    subsidy_rate=Decimal("0.7") if i % 5 else Decimal("0.9"),
+                    cap_minor=cap,
+                    committed_minor=cap,
+                    slurm_account=f"aiss{i:04d}",
+                    created_at=clock.now(),
+                )
+            )
             accounts.append(f"aiss{i:04d}")
         seed_assumed_prices(s, clock)
     return accounts
@@ -94,14 +120,26 @@ def records(n: int, accounts: list[str], seed: int = 7) -> list[AccountingRecord
         run = rng.randint(60, 86400)
         gpus = rng.choice((1, 2, 4, 8, 8, 16))
         state = JobState.NODE_FAIL if rng.random() < 0.01 else JobState.COMPLETED
-        out.append(AccountingRecord(
-            cluster="aisc", job_id=str(100000 + i), submit_time=end - timedelta(seconds=run + 60),
-            account=rng.choice(accounts), user="u", partition="gpu", gpus=gpus,
-            gpu_type="h800", start_time=end - timedelta(seconds=run), end_time=end,
-            state=state, exit_code=0, elapsed_seconds=run, gpu_seconds=gpus * run,
-            chargeable=state is not JobState.NODE_FAIL,
-            qos="scavenger" if rng.random() < 0.05 else "subsidised",
-        ))
+        out.append(
+            AccountingRecord(
+                cluster="aisc",
+                job_id=str(100000 + i),
+                submit_time=end - timedelta(seconds=run + 60),
+                account=rng.choice(accounts),
+                user="u",
+                partition="gpu",
+                gpus=gpus,
+                gpu_type="h800",
+                start_time=end - timedelta(seconds=run),
+                end_time=end,
+                state=state,
+                exit_code=0,
+                elapsed_seconds=run,
+                gpu_seconds=gpus * run,
+                chargeable=state is not JobState.NODE_FAIL,
+                qos="scavenger" if rng.random() < 0.05 else "subsidised",
+            )
+        )
     # 0.1 % arrive late: move them to the end of the stream.
     late = [out.pop(rng.randrange(len(out))) for _ in range(n // 1000)]
     return out + late
@@ -153,23 +191,31 @@ def main() -> int:
     print(f"generated {len(recs):,} records in {time.perf_counter() - t:.1f} s (not timed)")
     ingest_s, post_s, ing, post = run(factory, clock, recs)
     total = ingest_s + post_s
-    print(f"[{engine.dialect.name}] first run: ingest {ingest_s:.1f} s + rate/post {post_s:.1f} s"
-          f" = {total:.1f} s ({len(recs) / total:,.0f} records/s); new={ing.new:,} "
-          f"charges={post.charges:,} reversals={post.reversals:,} rerated={post.rerated:,} "
-          f"journals={post.journals}")
+    print(
+        f"[{engine.dialect.name}] first run: ingest {ingest_s:.1f} s + rate/post {post_s:.1f} s"
+        f" = {total:.1f} s ({len(recs) / total:,.0f} records/s); new={ing.new:,} "
+        f"charges={post.charges:,} reversals={post.reversals:,} rerated={post.rerated:,} "
+        f"journals={post.journals}"
+    )
     with factory() as s:
-        before = (s.scalar(select(func.count()).select_from(UsageRecord)),
-                  s.scalar(select(func.count()).select_from(UsageCharge)))
+        before = (
+            s.scalar(select(func.count()).select_from(UsageRecord)),
+            s.scalar(select(func.count()).select_from(UsageCharge)),
+        )
     ingest2, post2, ing2, post2r = run(factory, clock, recs)
     with factory() as s:
-        after = (s.scalar(select(func.count()).select_from(UsageRecord)),
-                 s.scalar(select(func.count()).select_from(UsageCharge)))
+        after = (
+            s.scalar(select(func.count()).select_from(UsageRecord)),
+            s.scalar(select(func.count()).select_from(UsageCharge)),
+        )
         bad = unbalanced_journals(s)
         s.execute(text("SELECT 1"))
-    print(f"[{engine.dialect.name}] second run: {ingest2 + post2:.1f} s "
-          f"({(ingest2 + post2) / total:.0%} of the first); new={ing2.new} "
-          f"posted={post2r.records}; rows before={before} after={after}; "
-          f"unbalanced journals={len(bad)}")
+    print(
+        f"[{engine.dialect.name}] second run: {ingest2 + post2:.1f} s "
+        f"({(ingest2 + post2) / total:.0%} of the first); new={ing2.new} "
+        f"posted={post2r.records}; rows before={before} after={after}; "
+        f"unbalanced journals={len(bad)}"
+    )
     ok = total <= 60 and before == after and ing2.new == 0 and not bad
     print("PASS" if ok else "FAIL (budget 60 s, second run writes nothing)")
     return 0 if ok else 1
