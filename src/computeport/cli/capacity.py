@@ -13,20 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from computeport.capacity.demand import awards_from_scenario
-from computeport.capacity.fanout import LocalRunner
-from computeport.capacity.plot import plot_plan
-from computeport.capacity.recommend import approval_check, first_unfit
-from computeport.capacity.scenario import Scenario, load_scenario
-from computeport.capacity.service import default_traces_dir, plan_capacity
-from computeport.capacity.supply import supply_plan
 from computeport.cli.common import console, domain_errors, fail
+
+if TYPE_CHECKING:
+    from computeport.capacity.scenario import Scenario
+
+# The planner pulls in numpy and matplotlib: each command imports what it needs when it runs,
+# so registering ``capacity`` (every ``computeport`` start) imports nothing heavy.
 
 app = typer.Typer(help="Capacity planning: will supply keep up with demand?", no_args_is_help=True)
 
@@ -46,6 +45,10 @@ def plan_command(
     ] = None,
 ) -> None:
     """Simulate every month of SCENARIO_PATH's horizon and recommend what to build."""
+    from computeport.capacity.fanout import LocalRunner
+    from computeport.capacity.scenario import load_scenario
+    from computeport.capacity.service import plan_capacity
+
     if not scenario_path.exists():
         raise fail(f"{scenario_path}: no such file")
     with domain_errors():
@@ -85,12 +88,16 @@ def plan_command(
         out.write_text(json.dumps(data, indent=1))
         console.print(f"plan written to [bold]{out}[/]")
     if plot is not None:
+        from computeport.capacity.plot import plot_plan
+
         plot_plan(data, plot)
         console.print(f"plot written to [bold]{plot}[/]")
 
 
 def _traces_for(scenario_path: Path, scenario: Scenario) -> str | None:
     """A relative trace is looked up beside the scenario, then in the project's shared traces."""
+    from computeport.capacity.service import default_traces_dir
+
     if (scenario_path.resolve().parent / scenario.demand.workload.trace).exists():
         return str(scenario_path.resolve().parent)
     return default_traces_dir()
@@ -134,6 +141,11 @@ def approve_command(
     ] = None,
 ) -> None:
     """Capacity-aware approval: GPU-hours the pending batch commits vs what can be delivered."""
+    from computeport.capacity.demand import awards_from_scenario
+    from computeport.capacity.recommend import approval_check, first_unfit
+    from computeport.capacity.scenario import load_scenario
+    from computeport.capacity.supply import supply_plan
+
     if not scenario_path.exists():
         raise fail(f"{scenario_path}: no such file")
     with domain_errors():

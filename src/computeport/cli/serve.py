@@ -6,14 +6,20 @@ mounted on it (the CLI is the one layer allowed to import both).
 
 from __future__ import annotations
 
-import typer
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
-from computeport.api.app import create_app
-from computeport.api.state import AppState
+import typer
+
 from computeport.cli.common import console
 from computeport.settings import Settings
-from computeport.web.portal import mount_portal
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from computeport.api.state import AppState
+
+# FastAPI, the API routers and the portal are imported when an app is built, not when the
+# command is registered: ``computeport --help`` should not pay for the whole web stack.
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -21,6 +27,9 @@ DEFAULT_PORT = 8000
 
 def build_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     """The whole web application: REST API (OpenAPI at /openapi.json), /healthz and the portal."""
+    from computeport.api.app import create_app
+    from computeport.web.portal import mount_portal
+
     settings = settings or (state.settings if state is not None else Settings())
     app = create_app(settings, state)
     mount_portal(app, settings)

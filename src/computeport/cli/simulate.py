@@ -13,16 +13,19 @@ import csv
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from computeport.cli.common import console, fail
 from computeport.kit.errors import DomainError
-from computeport.scheduling import Backfill, ClusterSpec, Estimates, Placement, PolicyConfig
-from computeport.simulator import SimulationResult, simulate
-from computeport.simulator.readers import FORMATS, read_trace
+
+if TYPE_CHECKING:
+    from computeport.simulator import SimulationResult
+
+# The simulator pulls in numpy: the command imports it when it runs, so registering
+# ``simulate`` (every ``computeport`` start) imports nothing heavy.
 
 POLICIES = ("fifo", "sjf", "multifactor")
 
@@ -54,6 +57,10 @@ def simulate_command(
 ) -> None:
     """Replay a workload trace on a simulated cluster and write its metrics."""
     t0 = time.perf_counter()
+    from computeport.scheduling import Backfill, ClusterSpec, Estimates, Placement, PolicyConfig
+    from computeport.simulator import simulate
+    from computeport.simulator.readers import FORMATS, read_trace
+
     _choice(fmt, FORMATS, "--format")
     _choice(placement, tuple(p.value for p in Placement), "--placement")
     _choice(policy, POLICIES, "--policy")
