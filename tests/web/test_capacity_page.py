@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from fastapi import FastAPI
 
+from computeport.cli.demo import start_capacity_plan
 from computeport.kit.clock import ManualClock
+from computeport.settings import Settings
 from computeport.web.views.capacity import installed_pflops, level_on, quarters
+from computeport.web.views.capacity_plan import plan_path, saved_plan
 from tests.web.fakes import FakeCluster
 from tests.web.fixtures import Browser, People, chart_specs
 
@@ -45,3 +50,124 @@ def test_operator_sees_capacity_page(
 def test_applicant_cannot_see_capacity(browser: Browser, people: People) -> None:
     browser.login(people.applicant_a.email)
     assert browser.client.get("/capacity").status_code == 403
+
+
+def _plan(months: int = 4, broken_at: int | None = 2) -> dict[str, object]:
+    """A small plan dict shaped like ``CapacityPlan.to_dict()``."""
+
+    def band(p50: float) -> dict[str, float]:
+        return {"p10": p50 * 0.8, "p50": p50, "p90": p50 * 1.2}
+
+    rows = [
+        {
+            "index": i,
+            "label": f"2025-{i + 1:02d}",
+            "gpus": 1_300,
+            "pflops": 1286.4,
+            "supply_gpu_hours": 900_000.0,
+            "demand_gpu_hours": band(700_000.0 + 100_000.0 * i),
+            "committed_gpu_hours": 500_000.0,
+            "utilisation": band(0.7 + 0.05 * i),
+            "wait_p50_h": band(1.0 + i),
+            "wait_p90_h": band(4.0 + i),
+            "unmet_gpu_hours": band(0.0),
+            "broken": broken_at is not None and i >= broken_at,
+            "reasons": ["median wait over 2 h"] if broken_at is not None and i >= broken_at else [],
+        }
+        for i in range(months)
+    ]
+    return {
+        "scenario": "tiny",
+        "start": "2025-01-01",
+        "seeds": 3,
+        "targets": {"max_utilisation": 0.9, "max_median_wait_hours": 2.0},
+        "answer": "Capacity runs out in 2025-03: median wait over 2 h. Add 512 H800 GPUs "
+        "(507 PF) at Sandy Ridge by 2025-02-01.",
+        "supply_steps": [],
+        "assumptions": [{"what": "Demand grows 4% a month", "why": "the 2025 trend"}],
+        "months": rows,
+        "first_broken": None
+        if broken_at is None
+        else {"label": f"2025-{broken_at + 1:02d}", "reasons": ["median wait over 2 h"]},
+        "recommendation": {
+            "steps": [
+                {
+                    "site": "Sandy Ridge",
+                    "accelerator": "H800",
+                    "date": "2025-02-01",
+                    "gpus": 512,
+                    "pflops": 506.6,
+                }
+            ],
+            "unresolved": None,
+            "probes": [],
+            "verified": None,
+        },
+        "wall_s": 12.5,
+    }
+
+
+def test_saved_plan_gives_answer_charts_with_bands_and_recommendation() -> None:
+    plan = saved_plan(_plan())
+    assert plan.first_broken == "2025-03"
+    assert plan.months == 4
+    assert set(plan.figures) == {"supply_demand", "utilisation", "wait"}
+    names = [t["name"] for t in plan.figures["utilisation"]["data"]]
+    assert "utilisation p10–p90" in names
+    assert "utilisation p50" in names
+    assert plan.recommendation[0]["gpus"] == 512
+
+
+def test_plan_path_sits_beside_a_sqlite_database() -> None:
+    sqlite = Settings(database_url="sqlite:///var/demo/computeport.sqlite3")
+    assert plan_path(sqlite) == Path("var/demo/capacity/plan.json")
+    postgres = Settings(database_url="postgresql+psycopg://u@h/db")
+    assert plan_path(postgres) == Path("var/capacity/plan.json")
+
+
+def test_capacity_page_shows_the_saved_plan(
+    browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_plan()), encoding="utf-8")
+    portal_app.state.capacity_plan_path = path
+    browser.login(people.operator.email)
+    page = browser.client.get("/capacity")
+    assert page.status_code == 200
+    assert "Capacity runs out in 2025-03" in page.text
+    specs = chart_specs(page.text)
+    assert {"chart-plan-supply", "chart-plan-utilisation", "chart-plan-wait"} <= set(specs)
+    assert "Sandy Ridge" in page.text
+    assert "512" in page.text
+    assert "Demand grows 4% a month" in page.text
+    assert "chart-capacity" in specs  # the public-facts timeline stays
+
+
+def test_capacity_page_says_how_to_make_a_plan_when_none_exists(
+    browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
+) -> None:
+    portal_app.state.capacity_plan_path = tmp_path / "plan.json"
+    browser.login(people.operator.email)
+    page = browser.client.get("/capacity")
+    assert "No capacity plan yet" in page.text
+    assert "computeport capacity plan scenarios/cyberport.toml --out" in page.text
+
+
+def test_capacity_page_survives_a_half_written_plan(
+    browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text('{"answer": "Capac', encoding="utf-8")
+    portal_app.state.capacity_plan_path = path
+    browser.login(people.operator.email)
+    page = browser.client.get("/capacity")
+    assert page.status_code == 200
+    assert "could not be read" in page.text
+
+
+def test_demo_plan_is_written_in_the_background_only_when_missing(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert start_capacity_plan(settings, tmp_path / "missing.toml") is None
+    plan_path(settings).parent.mkdir(parents=True)
+    plan_path(settings).write_text("{}", encoding="utf-8")
+    assert start_capacity_plan(settings, Path("scenarios/cyberport.toml")) is None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from computeport.models.identity import Role
-from computeport.web.deps import CurrentViewer, PageClock, PageCluster
+from computeport.web.deps import CurrentViewer, PageClock, PageCluster, portal_state
 from computeport.web.formatting import HONG_KONG
 from computeport.web.i18n import translator
 from computeport.web.templating import render
@@ -21,6 +21,7 @@ from computeport.web.views.capacity import (
     level_on,
     quarters,
 )
+from computeport.web.views.capacity_plan import PlanUnreadable, load_plan, plan_command, plan_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,6 +86,14 @@ def capacity_page(
     }
     now_pf = installed_pflops(cluster.nodes()) if cluster is not None else None
     today = clock.now().astimezone(HONG_KONG).date()
+    path = getattr(request.app.state, "capacity_plan_path", None) or plan_path(
+        portal_state(request).settings
+    )
+    plan_error = None
+    try:
+        plan = load_plan(path)
+    except PlanUnreadable as exc:
+        plan, plan_error = None, str(exc)
     return render(
         request,
         "capacity.html",
@@ -95,6 +104,9 @@ def capacity_page(
             "recorded_now": level_on("Cyberport", today, planned=False),
             "cyberport_target": CYBERPORT_TARGET_PF,
             "city_target": CITY_TARGET_PF,
+            "plan": plan,
+            "plan_error": plan_error,
+            "plan_command": plan_command(path),
         },
         viewer=viewer,
         active="capacity",
