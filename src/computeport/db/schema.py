@@ -1,17 +1,16 @@
-"""Creating and upgrading the schema.
+"""Creating and upgrading the schema: always through the Alembic migrations.
 
-Production and tests both go through Alembic (``computeport db upgrade``) so the migrations
-are exercised on every test run.
+Production (``computeport db upgrade``), the demo and every test build their databases the same
+way, so the migrations (and the triggers only they carry) are exercised on every test run.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-import computeport.models  # noqa: F401 - registers every table on Base.metadata
-from computeport.db.base import Base
+from computeport.db.migrate import upgrade
 
 
 def create_schema(engine: Engine) -> None:
-    """Create all tables (development shortcut; replaced by Alembic upgrade in tests)."""
-    Base.metadata.create_all(engine)
+    """Bring ``engine``'s database to the newest schema (idempotent)."""
+    upgrade(engine)

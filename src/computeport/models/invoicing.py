@@ -16,7 +16,6 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from computeport.db.base import Base, IdMixin, TimestampMixin
-from computeport.models.ledger import append_only
 
 
 class DocumentKind(enum.StrEnum):
@@ -114,5 +113,5 @@ class CreditHoldEvent(IdMixin, TimestampMixin, Base):
     reason: Mapped[str] = mapped_column(String(300))
 
 
-for _name in ("billing_document", "document_line", "payment", "credit_hold_event"):
-    append_only(_name)
+# Append-only in the database too (triggers in the Alembic migration 0001).
+APPEND_ONLY_TABLES = ("billing_document", "document_line", "payment", "credit_hold_event")

@@ -16,9 +16,8 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, ForeignKey, Index, String, Text, event
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.ddl import ExecutableDDLElement
 
 from computeport.db.base import Base, IdMixin, TimestampMixin
 from computeport.models.metering import SERIAL
@@ -93,58 +92,7 @@ class Posting(Base):
     currency: Mapped[str] = mapped_column(String(3), default="HKD")
 
 
-def _ddl(statement: str) -> ExecutableDDLElement:
-    return DDL(statement)  # type: ignore[no-untyped-call]
-
-
-_PG_APPEND_ONLY_FN = _ddl(
-    "CREATE OR REPLACE FUNCTION computeport_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
-)
-
-_PG_BALANCED_FN = _ddl(
-    "CREATE OR REPLACE FUNCTION computeport_journal_balanced() RETURNS trigger AS $$ "
-    "BEGIN "
-    "IF (SELECT COALESCE(SUM(amount_minor), 0) <> 0 OR COUNT(*) < 2 FROM posting "
-    "    WHERE journal_id = NEW.journal_id) THEN "
-    "  RAISE EXCEPTION 'journal %% does not balance', NEW.journal_id; "
-    "END IF; RETURN NULL; END $$ LANGUAGE plpgsql"
-)
-
-
-def append_only(table_name: str) -> None:
-    """Make the database refuse UPDATE and DELETE on ``table_name`` (both engines)."""
-    table = Base.metadata.tables[table_name]
-    for op in ("update", "delete"):
-        event.listen(
-            table,
-            "after_create",
-            _ddl(
-                f"CREATE TRIGGER {table_name}_no_{op} BEFORE {op.upper()} ON {table_name} "
-                f"BEGIN SELECT RAISE(ABORT, '{table_name} is append-only'); END"
-            ).execute_if(dialect="sqlite"),
-        )
-    event.listen(table, "after_create", _PG_APPEND_ONLY_FN.execute_if(dialect="postgresql"))
-    event.listen(
-        table,
-        "after_create",
-        _ddl(
-            f"CREATE TRIGGER {table_name}_append_only BEFORE UPDATE OR DELETE ON {table_name} "
-            "FOR EACH ROW EXECUTE FUNCTION computeport_append_only()"
-        ).execute_if(dialect="postgresql"),
-    )
-
-
-for _name in ("usage_record", "usage_charge", "journal", "posting"):
-    append_only(_name)
-
-event.listen(Posting.__table__, "after_create", _PG_BALANCED_FN.execute_if(dialect="postgresql"))
-event.listen(
-    Posting.__table__,
-    "after_create",
-    _ddl(
-        "CREATE CONSTRAINT TRIGGER posting_journal_balanced AFTER INSERT ON posting "
-        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-        "EXECUTE FUNCTION computeport_journal_balanced()"
-    ).execute_if(dialect="postgresql"),
-)
+# The database-level guards of these tables (append-only triggers on both engines, and on
+# PostgreSQL a deferred trigger that re-checks at commit that every journal balances) live in the
+# Alembic migration ``0001``: every database, the tests' included, is built by the migrations.
+APPEND_ONLY_TABLES = ("usage_record", "usage_charge", "journal", "posting")
