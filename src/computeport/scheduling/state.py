@@ -169,8 +169,13 @@ class ClusterState:
 
     # -- running -----------------------------------------------------------------------------
     def start(self, run: JobRun, nodes: tuple[int, ...], now_s: int) -> None:
+        """Start a pending job on ``nodes`` (it leaves its queue)."""
+        self.queues[run.part].remove(run)
+        self.launch(run, nodes, now_s)
+
+    def launch(self, run: JobRun, nodes: tuple[int, ...], now_s: int) -> None:
+        """Start a job that is in no queue (the engine's direct start of an arrival)."""
         part = run.part
-        self.queues[part].remove(run)
         pool = self.pools[part]
         est_end = run.est_end = now_s + run.est
         g = run.g

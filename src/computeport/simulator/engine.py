@@ -31,7 +31,7 @@ from computeport.kit.errors import NotFound, ValidationFailed
 from computeport.scheduling.decision import Decision, JobState
 from computeport.scheduling.inventory import ClusterSpec
 from computeport.scheduling.job import Job
-from computeport.scheduling.policy import PolicyConfig
+from computeport.scheduling.policy import Fifo, PolicyConfig
 from computeport.scheduling.quota import ProjectQuota
 from computeport.scheduling.reservation import FOREVER, Reservation
 from computeport.scheduling.scheduler import Scheduler
@@ -90,6 +90,9 @@ class Engine:
         self.rejected = 0
         self.on_instant: Callable[[Engine], None] | None = None
         """Called after each instant (progress bars, live series); keep it cheap."""
+        self.direct_starts = True
+        """Start an arriving job at once when that is what the pass would do (see
+        :meth:`run_until`); ``False``: every arrival goes through the queue (tests)."""
 
     # -- input -------------------------------------------------------------------------------
     def submit(self, job: Job) -> None:
@@ -191,6 +194,20 @@ class Engine:
         FINISHED = JobState.FINISHED
         dirty = state.dirty
         keep_acc = self.keep_accounting
+        keep_decisions = self.keep_decisions
+        enqueue = state.enqueue
+        stop = state.stop
+        run_pass = scheduler.run_pass
+        queues = state.queues
+        pools = state.pools
+        # Direct starts: under FIFO (key = arrival rank), an arrival that finds its partition's
+        # queue empty and fits now is exactly what the pass's strict phase would start next,
+        # in the same order and on the same nodes (best fit, no reservations); starting it
+        # here saves a trip through the queue. Quotas (holds), reservations (excluded nodes)
+        # and recorded decisions keep the full path. The partition is still marked dirty, so
+        # the pass (and the pass count) is unchanged.
+        direct = self.direct_starts and isinstance(state.order, Fifo) and not scheduler.record
+        launch = state.launch
         p = self._arr_next
         if True in dirty and self.now_s <= t_s and (p >= n_arr or arr_t[p] > self.now_s):
             # a change made between instants (set_quota, cancel, a reservation): pass now
@@ -211,26 +228,44 @@ class Engine:
                 break
             self.now_s = t
             # 1. completions
-            while heap and heap[0][0] == t and heap[0][1] == _COMPLETION:
-                _, _, _, ix, attempt = pop(heap)
-                run = runs[ix]
-                if run.state is RUNNING and run.attempts == attempt:
-                    state.stop(run, t, FINISHED)
-                    self.finished += 1
-                    if keep_acc:
-                        self._account(run)
+            if heap and heap[0][0] == t:
+                while heap and heap[0][0] == t and heap[0][1] == _COMPLETION:
+                    _, _, _, ix, attempt = pop(heap)
+                    run = runs[ix]
+                    if run.state is RUNNING and run.attempts == attempt:
+                        stop(run, t, FINISHED)
+                        self.finished += 1
+                        if keep_acc:
+                            self._account(run)
             # 2. arrivals
-            while p < n_arr and arr_t[p] == t:
-                run = runs[arr_ix[p]]
-                p += 1
-                if run.part < 0:
-                    run.state = JobState.REJECTED
-                    run.reason = self._rejection(run)
-                    self.rejected += 1
-                    continue
-                run.rank = self._rank
-                self._rank += 1
-                state.enqueue(run, t)
+            if p < n_arr and arr_t[p] == t:
+                rank = self._rank
+                while p < n_arr and arr_t[p] == t:
+                    run = runs[arr_ix[p]]
+                    p += 1
+                    if run.part < 0:
+                        run.state = JobState.REJECTED
+                        run.reason = self._rejection(run)
+                        self.rejected += 1
+                        continue
+                    run.rank = rank
+                    rank += 1
+                    part = run.part
+                    if (
+                        direct
+                        and not queues[part].entries
+                        and not state.quotas
+                        and not state.reservations
+                    ):
+                        nodes = pools[part].best_fit(run.g, run.k)
+                        if nodes is not None:
+                            run.key = run.rank
+                            launch(run, nodes, t)
+                            started.append(run)
+                            dirty[part] = True
+                            continue
+                    enqueue(run, t)
+                self._rank = rank
             # 3. wake-ups
             while heap and heap[0][0] == t:
                 pop(heap)
@@ -239,14 +274,17 @@ class Engine:
             self._arr_next = p
             # 4. one pass
             if True in dirty:
-                decisions = scheduler.run_pass(t)
+                decisions = run_pass(t)
                 self.passes += 1
-                if self.keep_decisions:
+                if keep_decisions:
                     self.decisions.extend(decisions)
-                for run in started:
-                    self._seq += 1
-                    push(heap, (run.end, _COMPLETION, self._seq, run.ix, run.attempts))
-                started.clear()
+                if started:
+                    seq = self._seq
+                    for run in started:
+                        seq += 1
+                        push(heap, (run.end, _COMPLETION, seq, run.ix, run.attempts))
+                    self._seq = seq
+                    started.clear()
             if self.on_instant is not None:
                 self.on_instant(self)
             n_arr = len(arr_t)
