@@ -2,7 +2,11 @@
 
 A request is authenticated by ``Authorization: Bearer cpt_…`` (API clients) or, for the web
 portal, by a ``user_id`` in a signed session cookie (Starlette's ``SessionMiddleware``, when the
-portal installs it).  A missing or bad credential is 401 problem+json;
+portal installs it).  The browser sends that cookie with any request, including one a hostile
+page makes it send, so a cookie-authenticated POST/PUT/PATCH/DELETE must also carry the
+session's CSRF token in ``X-CSRF-Token`` (a page on another site cannot read it) or it is 403;
+a bearer token is never sent by the browser on its own and needs no such check.
+A missing or bad credential is 401 problem+json;
 wrong roles are checked by the service or by
 :func:`require_roles` (403).
 
@@ -15,6 +19,7 @@ Usage::
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Callable
 from typing import Annotated
@@ -24,15 +29,52 @@ from fastapi import Depends, Request
 from computeport.api.deps import ClockDep, SessionDep
 from computeport.identity.errors import InvalidCredentials
 from computeport.identity.service import authenticate_token, authenticate_user_id
+from computeport.identity.session_keys import CSRF_HEADER, SESSION_CSRF_KEY, SESSION_USER_KEY
 from computeport.identity.subject import Subject
+from computeport.kit.errors import PermissionDenied
 from computeport.models.identity import Role
 
-SESSION_USER_KEY = "user_id"
-"""The key the web portal stores the signed-in user's id under in its session cookie."""
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_CSRF_KEY",
+    "SESSION_USER_KEY",
+    "CsrfRefused",
+    "CurrentSubject",
+    "MissingCredentials",
+    "OptionalSubject",
+    "current_subject",
+    "optional_subject",
+    "require_roles",
+]
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class MissingCredentials(InvalidCredentials):
     title = "Not authenticated"
+
+
+class CsrfRefused(PermissionDenied):
+    """A session-cookie request that changes something came without the session's CSRF token."""
+
+    title = "CSRF check failed"
+
+
+def _check_csrf(request: Request) -> None:
+    if request.method.upper() not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    expected = request.session.get(SESSION_CSRF_KEY)
+    if (
+        not sent
+        or not isinstance(expected, str)
+        or not hmac.compare_digest(sent.encode(), expected.encode())
+    ):
+        raise CsrfRefused(
+            f"a request authenticated by the session cookie must send the session's "
+            f"CSRF token in {CSRF_HEADER} (or use 'Authorization: Bearer <API token>')",
+            field=CSRF_HEADER,
+        )
 
 
 def _bearer(request: Request) -> str | None:
@@ -57,6 +99,7 @@ def optional_subject(request: Request, session: SessionDep, clock: ClockDep) -> 
                 user_id = uuid.UUID(str(raw))
             except ValueError:
                 raise InvalidCredentials("your session is corrupt; sign in again") from None
+            _check_csrf(request)
             return authenticate_user_id(session, user_id)
     return None
 

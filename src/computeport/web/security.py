@@ -15,12 +15,14 @@ import uuid
 from fastapi import Request
 from starlette.datastructures import FormData
 
+from computeport.identity.session_keys import SESSION_CSRF_KEY, SESSION_USER_KEY
 from computeport.kit.errors import PermissionDenied
 
 SESSION_COOKIE = "computeport_session"
-USER_KEY = "user_id"
-"""The key ``computeport.identity.auth`` reads too, so the browser's session works for the API."""
-CSRF_KEY = "csrf"
+USER_KEY = SESSION_USER_KEY
+"""Shared with ``computeport.identity.auth``, so the browser's session works for the API."""
+CSRF_KEY = SESSION_CSRF_KEY
+"""Shared too: a cookie-authenticated API write must send this token in ``X-CSRF-Token``."""
 CSRF_FIELD = "csrf_token"
 LOCALE_KEY = "locale"
 
