@@ -11,7 +11,7 @@ its transaction), and everything is rolled back after the test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from computeport.api.app import create_app
 from computeport.api.deps import db_session
 from computeport.api.state import AppState
+from computeport.backends.protocol import ClusterBackend
 from computeport.db.engine import make_session_factory
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ManualClock
@@ -99,10 +100,12 @@ def api_settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def app(session: Session, db_engine: Engine, clock: ManualClock, api_settings: Settings) -> FastAPI:
-    state = AppState(api_settings, db_engine, make_session_factory(db_engine), clock)
-    application = create_app(api_settings, state)
+def savepoint_session(session: Session) -> Callable[[], Iterator[Session]]:
+    """A ``db_session`` override that yields ``session`` inside a SAVEPOINT per request.
+
+    A request that fails rolls back its savepoint (as production rolls back its transaction);
+    the test's outer transaction rolls everything back afterwards.
+    """
 
     def _session() -> Iterator[Session]:
         nested = session.begin_nested()
@@ -116,8 +119,26 @@ def app(session: Session, db_engine: Engine, clock: ManualClock, api_settings: S
             if nested.is_active:
                 nested.commit()
 
-    application.dependency_overrides[db_session] = _session
+    return _session
+
+
+def build_api_app(
+    session: Session,
+    db_engine: Engine,
+    clock: ManualClock,
+    settings: Settings,
+    backend: ClusterBackend | None = None,
+) -> FastAPI:
+    """The API app on the test's engine and clock, its requests running on ``session``."""
+    state = AppState(settings, db_engine, make_session_factory(db_engine), clock, backend)
+    application = create_app(settings, state)
+    application.dependency_overrides[db_session] = savepoint_session(session)
     return application
+
+
+@pytest.fixture
+def app(session: Session, db_engine: Engine, clock: ManualClock, api_settings: Settings) -> FastAPI:
+    return build_api_app(session, db_engine, clock, api_settings)
 
 
 @pytest.fixture

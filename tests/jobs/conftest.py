@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from computeport.api.app import create_app
-from computeport.api.deps import db_session
-from computeport.api.state import AppState
 from computeport.backends.sim import SimBackend, cyberport_inventory
-from computeport.db.engine import make_session_factory
 from computeport.kit.clock import ManualClock
 from computeport.settings import Settings
-from tests.api.fixtures import actors, api_settings, client, world
+from tests.api.fixtures import actors, api_settings, build_api_app, client, world
 
 __all__ = ["actors", "api_settings", "app", "client", "sim", "world"]
 
@@ -35,20 +29,4 @@ def app(
     api_settings: Settings,
     sim: SimBackend,
 ) -> FastAPI:
-    state = AppState(api_settings, db_engine, make_session_factory(db_engine), clock, sim)
-    application = create_app(api_settings, state)
-
-    def _session() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
-        else:
-            if nested.is_active:
-                nested.commit()
-
-    application.dependency_overrides[db_session] = _session
-    return application
+    return build_api_app(session, db_engine, clock, api_settings, sim)
