@@ -16,7 +16,7 @@ from computeport.kit.clock import Clock
 from computeport.kit.money import Money
 from computeport.models.award import Award
 from computeport.models.invoicing import BillingDocument
-from computeport.notification.outbox import enqueue_many, organisation_contacts
+from computeport.notification.outbox import notify_organisation
 from computeport.notification.templates import register_template
 
 BURN_DOWN = "award_burn_down"
@@ -60,13 +60,12 @@ def notify_burn_down(session: Session, clock: Clock, consumed: dict[uuid.UUID, i
         for threshold in THRESHOLDS:
             if percent < threshold:
                 continue
-            contacts = organisation_contacts(session, award.organisation_id)
             sent += len(
-                enqueue_many(
+                notify_organisation(
                     session,
                     clock,
+                    award.organisation_id,
                     kind=BURN_DOWN,
-                    recipients=contacts,
                     context={
                         "reference": award.reference,
                         "percent": threshold,
@@ -87,11 +86,11 @@ def notify_invoices_issued(
     sent = 0
     for doc in documents:
         sent += len(
-            enqueue_many(
+            notify_organisation(
                 session,
                 clock,
+                doc.organisation_id,
                 kind=INVOICE_ISSUED,
-                recipients=organisation_contacts(session, doc.organisation_id),
                 context={
                     "number": doc.number,
                     "period": doc.period,
@@ -117,11 +116,11 @@ def notify_overdue(
 ) -> int:
     """Reminder number ``reminder`` (one per week overdue) for an overdue invoice."""
     return len(
-        enqueue_many(
+        notify_organisation(
             session,
             clock,
+            doc.organisation_id,
             kind=PAYMENT_OVERDUE,
-            recipients=organisation_contacts(session, doc.organisation_id),
             context={
                 "number": doc.number,
                 "due_date": doc.due_at.date().isoformat(),

@@ -20,7 +20,7 @@ from computeport.models.award import Award
 from computeport.models.identity import Organisation
 from computeport.models.notification import OutboxMessage
 from computeport.models.progress import ProgressReport
-from computeport.notification.outbox import enqueue_many, organisation_contacts
+from computeport.notification.outbox import notify_organisation
 from computeport.notification.templates import (
     AWARD_EXPIRING,
     DECISION,
@@ -43,6 +43,29 @@ def _application_context(session: Session, application: Application) -> dict[str
     }
 
 
+def _notify_applicant(
+    session: Session,
+    clock: Clock,
+    application: Application,
+    *,
+    kind: str,
+    context: dict[str, object],
+    dedupe_key: str,
+) -> list[OutboxMessage]:
+    """Enqueue to the applicant's organisation admins and the application's author."""
+    return notify_organisation(
+        session,
+        clock,
+        application.organisation_id,
+        application.created_by_id,
+        kind=kind,
+        context=context,
+        dedupe_key=dedupe_key,
+        entity_type="application",
+        entity_id=application.id,
+    )
+
+
 def notify_submission_received(
     session: Session, clock: Clock, application: Application
 ) -> list[OutboxMessage]:
@@ -50,17 +73,13 @@ def notify_submission_received(
     context = _application_context(session, application)
     submitted = application.submitted_at or clock.now()
     context["submitted_at"] = _day(submitted)
-    return enqueue_many(
+    return _notify_applicant(
         session,
         clock,
+        application,
         kind=SUBMISSION_RECEIVED,
-        recipients=organisation_contacts(
-            session, application.organisation_id, application.created_by_id
-        ),
         context=context,
         dedupe_key=f"application:{application.id}:submitted:{submitted.isoformat()}",
-        entity_type="application",
-        entity_id=application.id,
     )
 
 
@@ -70,17 +89,13 @@ def notify_revision_requested(
     """Tell the applicant what the reviewers want changed (call on REVISION_REQUESTED)."""
     context = _application_context(session, application)
     context["reason"] = reason
-    return enqueue_many(
+    return _notify_applicant(
         session,
         clock,
+        application,
         kind=REVISION_REQUESTED,
-        recipients=organisation_contacts(
-            session, application.organisation_id, application.created_by_id
-        ),
         context=context,
         dedupe_key=f"application:{application.id}:revision:{clock.now().isoformat()}",
-        entity_type="application",
-        entity_id=application.id,
     )
 
 
@@ -110,17 +125,13 @@ def notify_decision(
             slurm_account=award.slurm_account,
             tranches=tranches,
         )
-    return enqueue_many(
+    return _notify_applicant(
         session,
         clock,
+        application,
         kind=DECISION,
-        recipients=organisation_contacts(
-            session, application.organisation_id, application.created_by_id
-        ),
         context=context,
         dedupe_key=f"application:{application.id}:decision",
-        entity_type="application",
-        entity_id=application.id,
     )
 
 
@@ -128,11 +139,11 @@ def notify_report_due(
     session: Session, clock: Clock, award: Award, report: ProgressReport, *, overdue: bool
 ) -> list[OutboxMessage]:
     """Remind the applicant of a progress report coming due (once), and once more if overdue."""
-    return enqueue_many(
+    return notify_organisation(
         session,
         clock,
+        award.organisation_id,
         kind=PROGRESS_REPORT_DUE,
-        recipients=organisation_contacts(session, award.organisation_id),
         context={
             "award_reference": award.reference,
             "sequence": report.sequence,
@@ -148,11 +159,11 @@ def notify_report_due(
 def notify_award_expiring(session: Session, clock: Clock, award: Award) -> list[OutboxMessage]:
     """Warn the applicant that the award ends soon (once per end date)."""
     days_left = max(0, (award.ends_at - clock.now()).days)
-    return enqueue_many(
+    return notify_organisation(
         session,
         clock,
+        award.organisation_id,
         kind=AWARD_EXPIRING,
-        recipients=organisation_contacts(session, award.organisation_id),
         context={
             "award_reference": award.reference,
             "ends_at": _day(award.ends_at),

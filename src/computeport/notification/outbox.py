@@ -127,4 +127,32 @@ def organisation_contacts(
     return list(dict.fromkeys(e.lower() for e in emails))
 
 
-__all__ = ["enqueue", "enqueue_many", "organisation_contacts"]
+def notify_organisation(
+    session: Session,
+    clock: Clock,
+    organisation_id: uuid.UUID,
+    *also: uuid.UUID | None,
+    kind: str,
+    context: Mapping[str, Any],
+    dedupe_key: str,
+    entity_type: str | None = None,
+    entity_id: uuid.UUID | None = None,
+) -> list[OutboxMessage]:
+    """:func:`enqueue_many` to the :func:`organisation_contacts` of ``organisation_id``.
+
+    Every event that concerns an organisation is addressed this way, so who hears about it is
+    decided in one place.
+    """
+    return enqueue_many(
+        session,
+        clock,
+        kind=kind,
+        recipients=organisation_contacts(session, organisation_id, *also),
+        context=context,
+        dedupe_key=dedupe_key,
+        entity_type=entity_type,
+        entity_id=entity_id,
+    )
+
+
+__all__ = ["enqueue", "enqueue_many", "notify_organisation", "organisation_contacts"]
