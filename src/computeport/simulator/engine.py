@@ -208,6 +208,10 @@ class Engine:
         # the pass (and the pass count) is unchanged.
         direct = self.direct_starts and isinstance(state.order, Fifo) and not scheduler.record
         launch = state.launch
+        # one partition and a static order (no periodic re-keying inside the pass)
+        lone_static = len(queues) == 1 and not state.order.dynamic
+        queue0 = queues[0] if lone_static else None
+        heads = state.heads
         p = self._arr_next
         if True in dirty and self.now_s <= t_s and (p >= n_arr or arr_t[p] > self.now_s):
             # a change made between instants (set_quota, cancel, a reservation): pass now
@@ -274,10 +278,15 @@ class Engine:
             self._arr_next = p
             # 4. one pass
             if True in dirty:
-                decisions = run_pass(t)
                 self.passes += 1
-                if keep_decisions:
-                    self.decisions.extend(decisions)
+                if queue0 is not None and not queue0.entries:
+                    # the pass over an empty queue, inlined: it only forgets the blocked head
+                    dirty[0] = False
+                    heads[0] = None
+                else:
+                    decisions = run_pass(t)
+                    if keep_decisions:
+                        self.decisions.extend(decisions)
                 if started:
                     seq = self._seq
                     for run in started:

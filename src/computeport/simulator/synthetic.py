@@ -16,6 +16,7 @@ trace has limits.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -95,27 +96,28 @@ def generate_workload(
     submit = np.floor(np.cumsum(gaps) - (gaps[0] if n_jobs else 0.0)).astype(np.int64)
     group = rng.integers(0, max(1, groups), n_jobs)
     names = [f"g{i:02d}" for i in range(max(1, groups))]
-    return [
-        Job(
-            str(i + 1),
-            submit_s=s,
-            gpus=g,
-            run_s=r,
-            time_limit_s=lim,
-            group=names[gr],
-            project=names[gr],
-        )
-        for i, (s, g, r, lim, gr) in enumerate(
-            zip(
-                submit.tolist(),
-                gpus.tolist(),
-                run.tolist(),
-                limit.tolist(),
-                group.tolist(),
-                strict=True,
+    # Jobs hold no reference cycles: a million of them need no cyclic-GC rescans (which cost
+    # ~20% here); positional arguments (job_id, submit_s, gpus, run_s, time_limit_s, nodes,
+    # org, project, user, group) are ~30% cheaper than keywords for a frozen dataclass.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return [
+            Job(str(i + 1), s, g, r, lim, 0, "", names[gr], "", names[gr])
+            for i, (s, g, r, lim, gr) in enumerate(
+                zip(
+                    submit.tolist(),
+                    gpus.tolist(),
+                    run.tolist(),
+                    limit.tolist(),
+                    group.tolist(),
+                    strict=True,
+                )
             )
-        )
-    ]
+        ]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def fit_workload_model(jobs: Sequence[Job]) -> WorkloadModel:
