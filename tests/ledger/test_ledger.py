@@ -35,70 +35,42 @@ def _accounts(session: Session, clock: ManualClock, n: int) -> list[uuid.UUID]:
     return [book.id_for(AccountKind.RECEIVABLE, organisation_id=o.id) for o in orgs]
 
 
+def _journal(
+    session: Session,
+    clock: ManualClock,
+    key: str,
+    lines: list[tuple[uuid.UUID, int]],
+    *,
+    kind: JournalKind = JournalKind.USAGE,
+    exist_ok: bool = False,
+) -> uuid.UUID | None:
+    """:func:`write_journal` at ``WHEN``: the tests vary only the key, the lines and the kind."""
+    return write_journal(
+        session, clock, key=key, kind=kind, lines=lines, occurred_at=WHEN, exist_ok=exist_ok
+    )
+
+
 def test_an_unbalanced_journal_is_refused(session: Session, clock: ManualClock) -> None:
     a, b = _accounts(session, clock, 2)
     with pytest.raises(UnbalancedJournal, match="sum to 1"):
-        write_journal(
-            session,
-            clock,
-            key="k1",
-            kind=JournalKind.USAGE,
-            lines=[(a, 100), (b, -99)],
-            occurred_at=WHEN,
-        )
+        _journal(session, clock, "k1", [(a, 100), (b, -99)])
     with pytest.raises(UnbalancedJournal, match="at least two"):
-        write_journal(
-            session,
-            clock,
-            key="k2",
-            kind=JournalKind.USAGE,
-            lines=[(a, 100), (a, -50), (b, 0)],
-            occurred_at=WHEN,
-        )
+        _journal(session, clock, "k2", [(a, 100), (a, -50), (b, 0)])
     assert session.scalar(select(Journal.id)) is None
 
 
 def test_the_idempotency_key_is_unique(session: Session, clock: ManualClock) -> None:
     a, b = _accounts(session, clock, 2)
-    first = write_journal(
-        session,
-        clock,
-        key="src:1",
-        kind=JournalKind.USAGE,
-        lines=[(a, 5), (b, -5)],
-        occurred_at=WHEN,
-    )
-    again = write_journal(
-        session,
-        clock,
-        key="src:1",
-        kind=JournalKind.USAGE,
-        lines=[(a, 5), (b, -5)],
-        occurred_at=WHEN,
-        exist_ok=True,
-    )
+    first = _journal(session, clock, "src:1", [(a, 5), (b, -5)])
+    again = _journal(session, clock, "src:1", [(a, 5), (b, -5)], exist_ok=True)
     assert again == first
     with pytest.raises(JournalExists):
-        write_journal(
-            session,
-            clock,
-            key="src:1",
-            kind=JournalKind.USAGE,
-            lines=[(a, 5), (b, -5)],
-            occurred_at=WHEN,
-        )
+        _journal(session, clock, "src:1", [(a, 5), (b, -5)])
 
 
 def test_corrections_are_reversing_journals(session: Session, clock: ManualClock) -> None:
     a, b = _accounts(session, clock, 2)
-    jid = write_journal(
-        session,
-        clock,
-        key="src:2",
-        kind=JournalKind.PAYMENT,
-        lines=[(a, 700), (b, -700)],
-        occurred_at=WHEN,
-    )
+    jid = _journal(session, clock, "src:2", [(a, 700), (b, -700)], kind=JournalKind.PAYMENT)
     assert jid is not None
     rid = reverse_journal(session, clock, jid, reason="entered twice")
     assert reverse_journal(session, clock, jid, reason="again") == rid
@@ -108,14 +80,7 @@ def test_corrections_are_reversing_journals(session: Session, clock: ManualClock
 
 def test_postings_cannot_be_updated_or_deleted(session: Session, clock: ManualClock) -> None:
     a, b = _accounts(session, clock, 2)
-    write_journal(
-        session,
-        clock,
-        key="src:3",
-        kind=JournalKind.USAGE,
-        lines=[(a, 1), (b, -1)],
-        occurred_at=WHEN,
-    )
+    _journal(session, clock, "src:3", [(a, 1), (b, -1)])
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(update(Posting).values(amount_minor=2))
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
@@ -162,14 +127,7 @@ def test_balances_equal_the_sums_of_postings(
             lines = [(accounts[i], v) for i, v in legs]
             lines.append((accounts[4], -sum(v for _, v in legs)))
             try:
-                write_journal(
-                    session,
-                    clock,
-                    key=f"p:{n}",
-                    kind=JournalKind.USAGE,
-                    lines=lines,
-                    occurred_at=WHEN,
-                )
+                _journal(session, clock, f"p:{n}", lines)
             except UnbalancedJournal:
                 continue  # everything netted to nothing: refused, and nothing was written
             for i, v in legs:
