@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from computeport.identity.tokens import hash_token
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import PermissionDenied, ValidationFailed
 from computeport.models.audit import AuditRecord
-from computeport.models.identity import ApiToken, OrganisationCategory, Role
+from computeport.models.identity import ApiToken, Membership, OrganisationCategory, Role
 from tests.factories import identity as f
 
 
@@ -75,31 +76,22 @@ class TestUsersAndRoles:
         mine, theirs = f.organisation(session), f.organisation(session)
         admin = f.subject(session, f.user(session, roles=(Role.ORG_ADMIN,), organisation=mine))
         person = f.user(session)
-        service.grant_role(
-            session,
-            user_id=person.id,
-            role=Role.MEMBER,
-            organisation_id=mine.id,
-            granted_by=admin,
-            at=clock.now(),
-        )
-        with pytest.raises(PermissionDenied):
-            service.grant_role(
+
+        def grant(role: Role, organisation_id: uuid.UUID | None = None) -> Membership:
+            return service.grant_role(
                 session,
                 user_id=person.id,
-                role=Role.MEMBER,
-                organisation_id=theirs.id,
+                role=role,
+                organisation_id=organisation_id,
                 granted_by=admin,
                 at=clock.now(),
             )
+
+        grant(Role.MEMBER, mine.id)
         with pytest.raises(PermissionDenied):
-            service.grant_role(
-                session,
-                user_id=person.id,
-                role=Role.SCHEME_OFFICER,
-                granted_by=admin,
-                at=clock.now(),
-            )
+            grant(Role.MEMBER, theirs.id)
+        with pytest.raises(PermissionDenied):
+            grant(Role.SCHEME_OFFICER)
 
     def test_applicant_who_registers_becomes_admin(
         self, session: Session, clock: ManualClock
