@@ -62,11 +62,14 @@ def ops_page(
     live = ops.live_cluster(cluster) if cluster is not None else None
     running = live.running if live else []
     usage = ops.window_usage(session, since, until)
-    by_partition = ops.gpus_in_use(
-        usage.by_partition + ops.running_intervals(running, now, "partition"), since, until, step
+    by_partition = ops.spans_in_use(
+        usage.by_partition + ops.spans(ops.running_intervals(running, now, "partition")),
+        since,
+        until,
+        step,
     )
-    by_type = ops.gpus_in_use(
-        usage.by_type + ops.running_intervals(running, now, "type"), since, until, step
+    by_type = ops.spans_in_use(
+        usage.by_type + ops.spans(ops.running_intervals(running, now, "type")), since, until, step
     )
     capacity = live.gpus if live else 0
     waits = usage.waits
