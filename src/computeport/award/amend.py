@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
-from computeport.award.accelerators import ensure_known
+from computeport.award.accelerators import ensure_known_lines
 from computeport.award.commitments import change_commitment
 from computeport.award.queries import lock_award
 from computeport.award.schemas import AmendmentIn
@@ -66,15 +66,7 @@ def top_up(
         )
     if data.ends_at is not None:
         raise ValidationFailed("a top-up does not change the end date", field="ends_at")
-    seen: set[str] = set()
-    for i, line in enumerate(data.lines):
-        ensure_known(line.accelerator_type, field=f"lines.{i}.accelerator_type")
-        if line.accelerator_type in seen:
-            raise ValidationFailed(
-                f"accelerator type {line.accelerator_type!r} appears twice",
-                field=f"lines.{i}.accelerator_type",
-            )
-        seen.add(line.accelerator_type)
+    ensure_known_lines(line.accelerator_type for line in data.lines)
     scheme_id = lock_award(session, award_id, lock=False).scheme_id
     scheme = lock_scheme(session, scheme_id)
     award = lock_award(session, award_id)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_transition
-from computeport.award.accelerators import ensure_known
+from computeport.award.accelerators import ensure_known_lines
 from computeport.award.application_link import (
     ensure_decidable,
     lock_application,
@@ -75,15 +75,7 @@ def resolve_rate(scheme: Scheme, data: DecisionIn) -> Decimal:
 def _validate_approval(scheme: Scheme, data: DecisionIn) -> tuple[Decimal, int]:
     if not data.lines:
         raise ValidationFailed("an award needs at least one line of GPU-hours", field="lines")
-    seen: set[str] = set()
-    for i, line in enumerate(data.lines):
-        ensure_known(line.accelerator_type, field=f"lines.{i}.accelerator_type")
-        if line.accelerator_type in seen:
-            raise ValidationFailed(
-                f"accelerator type {line.accelerator_type!r} appears twice",
-                field=f"lines.{i}.accelerator_type",
-            )
-        seen.add(line.accelerator_type)
+    ensure_known_lines(line.accelerator_type for line in data.lines)
     if data.starts_at is None:
         raise ValidationFailed("starts_at is required to approve", field="starts_at")
     if data.ends_at is None:
