@@ -74,12 +74,12 @@ def simulate(
     gc.disable()  # the engine makes no reference cycles; a million jobs need no rescans
     try:
         engine.run()
+        if progress is not None:
+            progress(engine.finished + engine.rejected, total)
+        results = engine.results()  # a million new acyclic records: no GC passes either
+        wall = time.perf_counter() - t0
+        metrics = compute_metrics(results, cluster.gpus, engine.preemptions)
     finally:
         if collecting:
             gc.enable()
-    if progress is not None:
-        progress(engine.finished + engine.rejected, total)
-    results = engine.results()
-    wall = time.perf_counter() - t0
-    metrics = compute_metrics(results, cluster.gpus, engine.preemptions)
     return SimulationResult(results, metrics, wall, engine.passes)
