@@ -27,7 +27,6 @@ from computeport.api.state import AppState
 from computeport.cli.common import console, fail
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
-from computeport.db.schema import create_schema
 from computeport.kit.clock import SystemClock
 from computeport.settings import Settings
 from computeport.web.views.capacity_plan import SCENARIO, plan_path
@@ -67,11 +66,10 @@ def prepare_database(settings: Settings) -> str:
     try:
         tables = set(inspect(engine).get_table_names())
         if tables and current_revision(engine) is None:
-            # Created before the migrations shipped: only add what is missing.
-            create_schema(engine)
-            return "schema completed"
+            raise fail(
+                f"{settings.database_url} holds tables no migration made; start again with --fresh"
+            )
         upgrade(engine)
-        create_schema(engine)  # tables no migration creates yet (development builds)
         return "schema upgraded" if tables else "database created"
     finally:
         engine.dispose()
