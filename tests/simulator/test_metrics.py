@@ -46,8 +46,14 @@ def test_hand_checked_metrics() -> None:
     assert m.series_utilisation == [pytest.approx(20 / 7200, abs=1e-6)]
     assert m.series_queued == [pytest.approx(10 / 3600, abs=1e-6)]
     body = m.to_dict()
-    assert body["by_group"]["h"]["wait_s"]["mean"] == 10
-    assert body["series"]["bucket_s"] == 3600
+    assert m.by_group["h"].to_dict()["wait_s"] == m.by_group["h"].wait_s.to_dict()
+    assert m.by_group["h"].wait_s.mean == 10
+    assert body["by_group"] == {g: gm.to_dict() for g, gm in m.by_group.items()}
+    assert body["series"] == {
+        "bucket_s": 3600,
+        "utilisation": m.series_utilisation,
+        "queued": m.series_queued,
+    }
     assert set(body) >= {
         "jobs",
         "rejected",
