@@ -224,23 +224,23 @@ def create_application(
     return application
 
 
-EDITABLE_FIELDS = frozenset(
-    {
-        "title",
-        "abstract",
-        "sector",
-        "call_id",
-        "accelerator_type",
-        "gpus",
-        "gpu_hours",
-        "duration_months",
-        "model_parameters",
-        "dataset_tokens",
-        "precision",
-        "workload",
-        "justification",
-    }
+EDITABLE_FIELD_ORDER = (
+    "title",
+    "abstract",
+    "sector",
+    "call_id",
+    "accelerator_type",
+    "gpus",
+    "gpu_hours",
+    "duration_months",
+    "model_parameters",
+    "dataset_tokens",
+    "precision",
+    "workload",
+    "justification",
 )
+"""What an applicant may edit, in the order forms show it."""
+EDITABLE_FIELDS = frozenset(EDITABLE_FIELD_ORDER)
 
 
 NOT_NULL_FIELDS = EDITABLE_FIELDS - {"call_id", "model_parameters", "dataset_tokens"}

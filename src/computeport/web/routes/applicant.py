@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from computeport.application import service as applications
 from computeport.application.errors import ApplicationNotFound
-from computeport.application.service import ComputeRequest
+from computeport.application.service import EDITABLE_FIELD_ORDER, ComputeRequest
 from computeport.application.workflow import EDITABLE_STATES
 from computeport.award.errors import AwardNotFound
 from computeport.award.queries import get_readable, list_awards
@@ -43,21 +43,7 @@ from computeport.web.views.usage import money_by_month
 
 router = APIRouter(prefix="/orgs/{organisation_id}", include_in_schema=False)
 
-FIELDS = (
-    "title",
-    "abstract",
-    "sector",
-    "call_id",
-    "accelerator_type",
-    "gpus",
-    "gpu_hours",
-    "duration_months",
-    "model_parameters",
-    "dataset_tokens",
-    "precision",
-    "workload",
-    "justification",
-)
+FIELDS = EDITABLE_FIELD_ORDER
 SECTORS = (
     "ai",
     "fintech",
