@@ -178,6 +178,27 @@ def _read_application_form(form: Form) -> dict[str, Any]:
     return changes
 
 
+def _application_form(
+    request: Request,
+    viewer: Viewer,
+    page: dict[str, Any],
+    application: Application | None,
+    form: Form | None = None,
+) -> Response:
+    """The create/edit form; with a refused ``form``, its values and errors and a 400."""
+    page["application"] = application
+    if form is not None:
+        page["form_error"] = form.form_error
+    return render(
+        request,
+        "applicant/application_form.html",
+        page,
+        viewer=viewer,
+        active="applications",
+        status_code=200 if form is None else 400,
+    )
+
+
 @router.get("/applications/new")
 def new_application_form(
     request: Request,
@@ -188,10 +209,7 @@ def new_application_form(
 ) -> Response:
     page = _base(session, viewer, organisation_id)
     page.update(_form_context(session, clock.now(), dict(DEFAULTS), {}))
-    page["application"] = None
-    return render(
-        request, "applicant/application_form.html", page, viewer=viewer, active="applications"
-    )
+    return _application_form(request, viewer, page, None)
 
 
 @router.post("/applications/new")
@@ -237,16 +255,7 @@ async def create_application(
             )
     values = {name: form.raw(name) for name in FIELDS}
     page.update(_form_context(session, clock.now(), values, form.errors))
-    page["application"] = None
-    page["form_error"] = form.form_error
-    return render(
-        request,
-        "applicant/application_form.html",
-        page,
-        viewer=viewer,
-        active="applications",
-        status_code=400,
-    )
+    return _application_form(request, viewer, page, None, form)
 
 
 @router.get("/applications/{application_id}")
@@ -281,10 +290,7 @@ def edit_application_form(
     page = _base(session, viewer, organisation_id)
     application = _own_application(session, viewer, organisation_id, application_id)
     page.update(_form_context(session, clock.now(), _values_of(application), {}))
-    page["application"] = application
-    return render(
-        request, "applicant/application_form.html", page, viewer=viewer, active="applications"
-    )
+    return _application_form(request, viewer, page, application)
 
 
 @router.post("/applications/{application_id}/edit")
@@ -310,16 +316,7 @@ async def edit_application(
                 f"/orgs/{organisation_id}/applications/{application_id}", status_code=303
             )
     page.update(_form_context(session, clock.now(), {n: form.raw(n) for n in FIELDS}, form.errors))
-    page["application"] = application
-    page["form_error"] = form.form_error
-    return render(
-        request,
-        "applicant/application_form.html",
-        page,
-        viewer=viewer,
-        active="applications",
-        status_code=400,
-    )
+    return _application_form(request, viewer, page, application, form)
 
 
 APPLICANT_MOVES = {

@@ -133,6 +133,21 @@ def _back(application_id: uuid.UUID) -> Response:
     return RedirectResponse(f"/committee/applications/{application_id}", status_code=303)
 
 
+def _refused(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    clock: Clock,
+    application_id: uuid.UUID,
+    form: Form,
+    **extra: Any,
+) -> Response:
+    """Show the application again with the form's errors next to their fields (400)."""
+    page = _detail(session, viewer, clock, application_id)
+    page.update(errors=form.errors, form_error=form.form_error, **extra)
+    return _page(request, viewer, page, 400)
+
+
 @router.post("/applications/{application_id}/move")
 async def move(
     request: Request,
@@ -160,9 +175,7 @@ async def move(
             form.absorb(error, ("reason",))
         else:
             return _back(application_id)
-    page = _detail(session, viewer, clock, application_id)
-    page.update(errors=form.errors, form_error=form.form_error)
-    return _page(request, viewer, page, 400)
+    return _refused(request, viewer, session, clock, application_id, form)
 
 
 @router.post("/applications/{application_id}/reviewers")
@@ -186,9 +199,7 @@ async def assign(
             form.absorb(error, ("reviewer_id",))
         else:
             return _back(application_id)
-    page = _detail(session, viewer, clock, application_id)
-    page.update(errors=form.errors, form_error=form.form_error)
-    return _page(request, viewer, page, 400)
+    return _refused(request, viewer, session, clock, application_id, form)
 
 
 @router.post("/applications/{application_id}/decision")
@@ -235,10 +246,12 @@ async def decision(
                 form.absorb(error, DECISION_FIELDS)
             else:
                 return _back(application_id)
-    page = _detail(session, viewer, clock, application_id)
-    page.update(
-        errors=form.errors,
-        form_error=form.form_error,
+    return _refused(
+        request,
+        viewer,
+        session,
+        clock,
+        application_id,
+        form,
         decision={name: form.raw(name) for name in DECISION_FIELDS},
     )
-    return _page(request, viewer, page, 400)
