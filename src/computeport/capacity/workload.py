@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from computeport.scheduling.job import Job
 from computeport.simulator.readers import read_trace
-from computeport.simulator.synthetic import LIMIT_LADDER_S, WorkloadModel, fit_workload_model
+from computeport.simulator.synthetic import WorkloadModel, draw_shapes, fit_workload_model
 
 Ints = npt.NDArray[np.int64]
 
@@ -82,27 +82,6 @@ def mean_job_gpu_s(model: WorkloadModel, samples: int = 400_000) -> float:
     """E[GPUs × run seconds] of the model (a fixed-seed sample; cached)."""
     gpus, run, _ = draw_shapes(model, samples, np.random.default_rng(12345))
     return float(np.mean(gpus * run))
-
-
-def draw_shapes(model: WorkloadModel, n: int, rng: np.random.Generator) -> tuple[Ints, Ints, Ints]:
-    """``n`` job shapes (GPUs, run seconds, time limit) from ``model``.
-
-    The same distributions as the simulator's :func:`generate_workload` (sizes from the
-    discrete distribution, log-normal run times clipped to [min, max], limits from the round
-    ladder at or above run × U[1, over-estimate]), drawn as arrays: a month of a large centre
-    is hundreds of thousands of jobs, and only the few that survive bundling become objects.
-    """
-    values = np.array([g for g, _ in model.sizes], dtype=np.int64)
-    probs = np.array([p for _, p in model.sizes], dtype=np.float64)
-    gpus = rng.choice(values, size=n, p=probs / probs.sum())
-    run = np.exp(rng.normal(model.log_run_mean, model.log_run_sigma, n))
-    run = np.clip(np.rint(run), model.min_run_s, model.max_run_s).astype(np.int64)
-    factor = rng.uniform(1.0, model.overestimate_max, n)
-    ladder = np.array(LIMIT_LADDER_S, dtype=np.int64)
-    wanted = np.ceil(run * factor).astype(np.int64)
-    at = np.searchsorted(ladder, wanted, side="left")
-    limit = np.where(at < len(ladder), ladder[np.minimum(at, len(ladder) - 1)], run)
-    return gpus, run, limit.astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from computeport.kit.errors import ValidationFailed
 from computeport.scheduling.job import Job
@@ -63,6 +64,29 @@ class WorkloadModel:
             raise ValidationFailed("log_run_sigma ≥ 0 and overestimate_max ≥ 1 required")
 
 
+def draw_shapes(
+    model: WorkloadModel, n: int, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``n`` job shapes (GPUs, run seconds, time limit) drawn from ``model`` as arrays.
+
+    Sizes from the discrete distribution, log-normal run times clipped to [min, max], limits
+    from the round ladder at or above run × U[1, over-estimate]. Shared by
+    :func:`generate_workload` and capacity planning (same draws in the same order, so a seed
+    gives the same jobs either way).
+    """
+    values = np.array([g for g, _ in model.sizes], dtype=np.int64)
+    probs = np.array([p for _, p in model.sizes], dtype=np.float64)
+    gpus = rng.choice(values, size=n, p=probs / probs.sum())
+    run = np.exp(rng.normal(model.log_run_mean, model.log_run_sigma, n))
+    run = np.clip(np.rint(run), model.min_run_s, model.max_run_s).astype(np.int64)
+    factor = rng.uniform(1.0, model.overestimate_max, n)
+    ladder = np.array(LIMIT_LADDER_S, dtype=np.int64)
+    wanted = np.ceil(run * factor).astype(np.int64)
+    at = np.searchsorted(ladder, wanted, side="left")
+    limit = np.where(at < len(ladder), ladder[np.minimum(at, len(ladder) - 1)], run)
+    return gpus, run, limit.astype(np.int64)
+
+
 def generate_workload(
     n_jobs: int,
     cluster_gpus: int,
@@ -80,16 +104,7 @@ def generate_workload(
         raise ValidationFailed("n_jobs ≥ 0, cluster_gpus ≥ 1 and load > 0 required")
     model = model or WorkloadModel()
     rng = np.random.default_rng(seed)
-    values = np.array([g for g, _ in model.sizes], dtype=np.int64)
-    probs = np.array([p for _, p in model.sizes], dtype=np.float64)
-    gpus = rng.choice(values, size=n_jobs, p=probs / probs.sum())
-    run = np.exp(rng.normal(model.log_run_mean, model.log_run_sigma, n_jobs))
-    run = np.clip(np.rint(run), model.min_run_s, model.max_run_s).astype(np.int64)
-    factor = rng.uniform(1.0, model.overestimate_max, n_jobs)
-    ladder = np.array(LIMIT_LADDER_S, dtype=np.int64)
-    wanted = np.ceil(run * factor).astype(np.int64)
-    at = np.searchsorted(ladder, wanted, side="left")
-    limit = np.where(at < len(ladder), ladder[np.minimum(at, len(ladder) - 1)], run)
+    gpus, run, limit = draw_shapes(model, n_jobs, rng)
     work = float(np.mean(gpus * run)) if n_jobs else 1.0
     rate = load * cluster_gpus / work
     gaps = rng.exponential(1.0 / rate, n_jobs)
