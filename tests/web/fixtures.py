@@ -33,6 +33,7 @@ from computeport.scheme import service as schemes
 from computeport.scheme.rubric import CriterionSpec
 from computeport.settings import Settings
 from computeport.web.deps import page_session
+from tests.api.fixtures import savepoint_session
 from tests.factories import identity as identity_factory
 
 PASSWORD = "correct horse battery"
@@ -113,20 +114,9 @@ def portal_app(
     state = AppState(portal_settings, db_engine, make_session_factory(db_engine), clock)
     application = build_app(portal_settings, state)
 
-    def _session() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
-        else:
-            if nested.is_active:
-                nested.commit()
-
-    application.dependency_overrides[page_session] = _session
-    application.dependency_overrides[db_session] = _session
+    per_request = savepoint_session(session)
+    application.dependency_overrides[page_session] = per_request
+    application.dependency_overrides[db_session] = per_request
     return application
 
 
