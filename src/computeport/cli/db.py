@@ -14,7 +14,7 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 @app.command("upgrade")
 def upgrade_command(
-    revision: str = typer.Argument("head", help="Target revision."),
+    revision: str = typer.Argument("heads", help="Target revision."),
 ) -> None:
     """Apply the migrations up to REVISION (default: the newest)."""
     settings = Settings()
