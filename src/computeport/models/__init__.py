@@ -16,6 +16,7 @@ from computeport.models import (
     reservation,
     review,
     scheme,
+    rollup,
     sim_cluster,
 )
 
@@ -36,4 +37,5 @@ __all__ = [
     "review",
     "scheme",
     "sim_cluster",
+    "rollup",
 ]

@@ -1,0 +1,199 @@
+"""Keep the report rollups (``usage_rollup``, ``utilisation_rollup``) equal to the sums of the
+rating rows, incrementally.
+
+How: a ``billing_cursor`` row (:data:`ROLLUP_CURSOR`) holds the last ``usage_charge.id``
+folded in.  :func:`refresh_usage_rollups` aggregates the rows above it with one set-based
+``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` per rollup (adding the new sums to the
+stored ones) and advances the cursor, in the caller's transaction.  The poster calls it at the
+end of every batch, so rollups commit with the charges they summarise.  Charge ids are written
+by the serialised poster (under the billing lock), so they become visible in id order and a
+cursor never skips a row.
+
+Why the rating rows and not the usage records: a record's current rating is the sum of its
+signed rows, so Σ over the rows is exact under reversals (late records re-rated, corrections).
+For utilisation that is also what makes a correction count once: when a newer record for the
+same key is rated, the old one's rating is reversed, and its −1 row takes its GPU-seconds back
+out of every bucket it had added them to.  Records not yet rated are not in the rollups.
+
+:func:`rebuild_usage_rollups` empties both tables and folds in every row from the start (for a
+database that had charges before the rollups existed, and as a repair).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from computeport.models.rollup import BUCKET_SECONDS
+
+ROLLUP_CURSOR = "usage_rollup"
+"""The ``billing_cursor`` row: the last ``usage_charge.id`` folded into the rollups."""
+
+_NIL_UUID = {
+    "sqlite": "'" + "0" * 32 + "'",
+    "postgresql": "'" + "0" * 8 + "-0000-0000-0000-" + "0" * 12 + "'::uuid",
+}
+
+
+@dataclass(frozen=True)
+class RollupReport:
+    """What one refresh folded in: charge ids in (``after``, ``through``]."""
+
+    after: int
+    through: int
+
+    @property
+    def advanced(self) -> bool:
+        return self.through > self.after
+
+
+def _epoch(dialect: str, column: str) -> str:
+    """Whole epoch seconds of a timestamp column (Slurm times are whole seconds)."""
+    if dialect == "postgresql":
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+
+def _usage_sql(dialect: str) -> str:
+    start, submit = _epoch(dialect, "r.start_time"), _epoch(dialect, "r.submit_time")
+    sums = ("jobs", "gpu_seconds", "list_minor", "subsidy_minor", "copay_minor", "credited_minor")
+    updates = ", ".join(
+        f"{c} = usage_rollup.{c} + excluded.{c}" for c in (*sums, "wait_seconds", "started_rows")
+    )
+    return (
+        "INSERT INTO usage_rollup (period, organisation_id, award_id, qos, accelerator_type, "  # noqa: S608 - constant fragments only
+        "jobs, gpu_seconds, list_minor, subsidy_minor, copay_minor, credited_minor, "
+        "wait_seconds, started_rows) "
+        f"SELECT c.period, c.organisation_id, COALESCE(c.award_id, {_NIL_UUID[dialect]}), "
+        "r.qos, c.accelerator_type, SUM(c.sign), SUM(c.gpu_seconds), SUM(c.list_minor), "
+        "SUM(c.subsidy_minor), SUM(c.copay_minor), SUM(c.credited_minor), "
+        f"COALESCE(SUM(c.sign * ({start} - {submit})), 0), "
+        "SUM(CASE WHEN r.start_time IS NULL THEN 0 ELSE 1 END) "
+        "FROM usage_charge c JOIN usage_record r ON r.id = c.record_id "
+        "WHERE c.id > :after AND c.id <= :through "
+        "GROUP BY c.period, c.organisation_id, COALESCE(c.award_id, "
+        f"{_NIL_UUID[dialect]}), r.qos, c.accelerator_type "
+        "ON CONFLICT (period, organisation_id, award_id, qos, accelerator_type) "
+        f"DO UPDATE SET {updates}"
+    )
+
+
+_UTILISATION_UPSERT = (
+    "ON CONFLICT (bucket_start, partition, accelerator_type) DO UPDATE SET "
+    "gpu_seconds = utilisation_rollup.gpu_seconds + excluded.gpu_seconds, "
+    "first_start = CASE WHEN utilisation_rollup.first_start IS NULL THEN excluded.first_start "
+    "WHEN excluded.first_start IS NULL THEN utilisation_rollup.first_start "
+    "WHEN excluded.first_start < utilisation_rollup.first_start THEN excluded.first_start "
+    "ELSE utilisation_rollup.first_start END"
+)
+
+
+def _utilisation_sql(dialect: str) -> str:
+    """Each rated row's [start, end) split over the buckets it overlaps (one row per bucket).
+
+    A zero-length job still yields its start bucket (for ``first_start``), adding nothing.
+    """
+    b = BUCKET_SECONDS
+    start, end = _epoch(dialect, "r.start_time"), _epoch(dialect, "r.end_time")
+    columns = "(bucket_start, partition, accelerator_type, gpu_seconds, first_start)"
+    if dialect == "postgresql":
+        return (
+            f"INSERT INTO utilisation_rollup {columns} "  # noqa: S608 - constant fragments only
+            f"SELECT g.bucket, s.partition, s.accelerator_type, "
+            f"SUM(s.sign * s.gpus * (LEAST(s.e, g.bucket + {b}) - GREATEST(s.s, g.bucket))), "
+            f"MIN(CASE WHEN g.bucket <= s.s THEN s.s END) "
+            f"FROM (SELECT c.sign, r.gpus, r.partition, r.accelerator_type, {start} AS s, "
+            f"{end} AS e FROM usage_charge c JOIN usage_record r ON r.id = c.record_id "
+            "WHERE c.id > :after AND c.id <= :through AND r.start_time IS NOT NULL) s "
+            f"CROSS JOIN LATERAL generate_series(s.s / {b} * {b}, "
+            f"GREATEST(s.s, s.e - 1) / {b} * {b}, {b}) AS g(bucket) "
+            "GROUP BY g.bucket, s.partition, s.accelerator_type "
+            f"{_UTILISATION_UPSERT}"
+        )
+    return (
+        "WITH RECURSIVE x(sign, gpus, part, acc, s, e, bucket) AS ("  # noqa: S608 - constants only
+        f"SELECT c.sign, r.gpus, r.partition, r.accelerator_type, {start}, {end}, "
+        f"{start} / {b} * {b} "
+        "FROM usage_charge c JOIN usage_record r ON r.id = c.record_id "
+        "WHERE c.id > :after AND c.id <= :through AND r.start_time IS NOT NULL "
+        f"UNION ALL SELECT sign, gpus, part, acc, s, e, bucket + {b} FROM x "
+        f"WHERE bucket + {b} < e) "
+        f"INSERT INTO utilisation_rollup {columns} "
+        f"SELECT bucket, part, acc, SUM(sign * gpus * (MIN(e, bucket + {b}) - MAX(s, bucket))), "
+        "MIN(CASE WHEN bucket <= s THEN s END) FROM x WHERE true "
+        f"GROUP BY bucket, part, acc {_UTILISATION_UPSERT}"
+    )
+
+
+def _cursor(connection: Connection) -> int:
+    """The rollup cursor, created at 0 and locked (PostgreSQL) for this transaction."""
+    connection.execute(
+        text(
+            "INSERT INTO billing_cursor (name, position) VALUES (:name, 0) "
+            "ON CONFLICT (name) DO NOTHING"
+        ),
+        {"name": ROLLUP_CURSOR},
+    )
+    lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+    position = connection.execute(
+        text(f"SELECT position FROM billing_cursor WHERE name = :name{lock}"),  # noqa: S608
+        {"name": ROLLUP_CURSOR},
+    ).scalar_one()
+    return int(position)
+
+
+def fold_charges(connection: Connection) -> RollupReport:
+    """Fold every rating row above the cursor into both rollups and advance the cursor."""
+    after = _cursor(connection)
+    through = connection.execute(text("SELECT MAX(id) FROM usage_charge")).scalar()
+    if through is None or int(through) <= after:
+        return RollupReport(after, after)
+    through = int(through)
+    dialect = connection.dialect.name
+    bounds = {"after": after, "through": through}
+    connection.execute(text(_usage_sql(dialect)), bounds)
+    connection.execute(text(_utilisation_sql(dialect)), bounds)
+    connection.execute(
+        text("UPDATE billing_cursor SET position = :through WHERE name = :name"),
+        {"through": through, "name": ROLLUP_CURSOR},
+    )
+    return RollupReport(after, through)
+
+
+def rebuild_connection(connection: Connection) -> RollupReport:
+    """Empty both rollups and fold in every rating row (used by the migration too)."""
+    _cursor(connection)
+    connection.execute(text("DELETE FROM usage_rollup"))
+    connection.execute(text("DELETE FROM utilisation_rollup"))
+    connection.execute(
+        text("UPDATE billing_cursor SET position = 0 WHERE name = :name"), {"name": ROLLUP_CURSOR}
+    )
+    return fold_charges(connection)
+
+
+def refresh_usage_rollups(session: Session) -> RollupReport:
+    """Fold the rating rows written since the last refresh into the rollups.  Never commits."""
+    return fold_charges(session.connection())
+
+
+def rebuild_usage_rollups(session: Session) -> RollupReport:
+    """Recompute both rollups from every rating row.  Never commits.
+
+    Takes the billing lock first, so no batch is posted while the tables are rebuilt.
+    """
+    from computeport.billing.lock import lock_billing
+
+    lock_billing(session)
+    return rebuild_connection(session.connection())
+
+
+__all__ = [
+    "ROLLUP_CURSOR",
+    "RollupReport",
+    "fold_charges",
+    "rebuild_connection",
+    "rebuild_usage_rollups",
+    "refresh_usage_rollups",
+]
