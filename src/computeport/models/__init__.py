@@ -35,7 +35,7 @@ __all__ = [
     "progress",
     "reservation",
     "review",
+    "rollup",
     "scheme",
     "sim_cluster",
-    "rollup",
 ]
