@@ -15,8 +15,8 @@ from computeport.models import (
     progress,
     reservation,
     review,
-    scheme,
     rollup,
+    scheme,
     sim_cluster,
 )
 
