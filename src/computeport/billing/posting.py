@@ -62,6 +62,7 @@ from computeport.ledger.envelope import post_envelope_movements
 from computeport.ledger.journal import write_journal
 from computeport.ledger.queries import balances_by_owner
 from computeport.metering.directory import AccountDirectory, AwardTerms
+from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.award import OverCapPolicy
 from computeport.models.ledger import AccountKind, JournalKind
 from computeport.models.metering import ChargeKind
@@ -344,6 +345,7 @@ def post_usage(
             row[17] = journal_db
     writer.insert("usage_charge", CHARGE_COLUMNS, batch.rows, encoded=True)
     advance(session, last_id)
+    refresh_usage_rollups(session)
     near_cap: dict[uuid.UUID, int] = {}
     for a in batch.report.awards_touched:
         cap = state.caps.get(a)
