@@ -6,7 +6,8 @@ is a plain frozen dataclass or a ``StrEnum``: no database models, no Slurm strin
 
 The pieces, in the order an award meets them:
 
-* provisioning: :class:`DesiredState` (one :class:`AwardAllocation` per award) → ``plan`` → a
+* provisioning: :class:`DesiredState` (one :class:`AwardAllocation` per award, one
+  :class:`ReservedCapacity` per booked reservation) → ``plan`` → a
   :class:`ProvisioningPlan` (a typed diff of :data:`Change` items; print it for a dry run) →
   ``apply``.  Applying the same desired state twice gives an empty plan the second time, and a
   back end only ever removes what computeport created.
@@ -36,12 +37,13 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from computeport.kit.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 __all__ = [
+    "RESERVATION_PREFIX",
     "AccountingRecord",
     "AccountingSource",
     "AddMember",
@@ -55,8 +57,10 @@ __all__ = [
     "ClusterBackend",
     "CreateAccount",
     "CreateQos",
+    "CreateReservation",
     "DeleteAccount",
     "DeleteQos",
+    "DeleteReservation",
     "DesiredState",
     "JobInfo",
     "JobNotFound",
@@ -73,7 +77,9 @@ __all__ = [
     "QosLimits",
     "RecordKey",
     "RemoveMember",
+    "ReservedCapacity",
     "UpdateQos",
+    "UpdateReservation",
     "UsageSink",
     "reconcile",
 ]
@@ -178,13 +184,89 @@ class AwardAllocation:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredState:
-    """Every award the cluster should know about; anything computeport made beyond it goes."""
+RESERVATION_PREFIX = "cp_"
+"""Every reservation computeport creates is named ``cp_<booking name>``: Slurm keeps no
+description on a reservation, so the name is the mark, and only marked ones are ever changed or
+removed (an operator's own maintenance reservations are left alone)."""
 
-    allocations: tuple[AwardAllocation, ...] = ()
+
+@dataclass(frozen=True, slots=True)
+class ReservedCapacity:
+    """Whole nodes of one partition withheld for one award's account over ``[start, end)``.
+
+    Only jobs of ``account`` may run on the reserved nodes inside the window (Slurm:
+    ``Accounts=``; the virtual cluster: the scheduling core's ``Reservation``).  Nodes, not
+    GPUs, because that is what Slurm reserves and what the scheduling core withholds under node
+    placement; ``gpus`` (nodes × GPUs per node) is what a reserved-capacity charge counts.
+    """
+
+    name: str
+    account: str
+    partition: str
+    node_count: int
+    start: datetime
+    end: datetime
+    gpus: int = 0
 
     def __post_init__(self) -> None:
+        if not self.name.startswith(RESERVATION_PREFIX) or not _NAME.match(self.name):
+            raise ValidationFailed(
+                f"{self.name!r} is not a computeport reservation name "
+                f"({RESERVATION_PREFIX}<lower-case letters, digits, '_' or '-'>)",
+                field="name",
+            )
+        if self.node_count <= 0:
+            raise ValidationFailed("a reservation holds at least one node", field="node_count")
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValidationFailed("reservation times must carry a zone", field="start")
+        if self.start >= self.end:
+            raise ValidationFailed("a reservation ends after it starts", field="end")
+
+    def same_as(self, other: ReservedCapacity) -> bool:
+        """Equal as the cluster keeps it: whole seconds, and without the informative ``gpus``."""
+        return (
+            self.name == other.name
+            and self.account == other.account
+            and self.partition == other.partition
+            and self.node_count == other.node_count
+            and self.same_start(other)
+            and int(self.end.timestamp()) == int(other.end.timestamp())
+        )
+
+    def same_start(self, other: ReservedCapacity) -> bool:
+        return int(self.start.timestamp()) == int(other.start.timestamp())
+
+    def describe(self) -> str:
+        return (
+            f"{self.node_count} node(s) of {self.partition} for {self.account}, "
+            f"{_iso(self.start)} → {_iso(self.end)}"
+        )
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Every award (and reservation) the cluster should know about; anything computeport made
+    beyond it goes."""
+
+    allocations: tuple[AwardAllocation, ...] = ()
+    reservations: tuple[ReservedCapacity, ...] = ()
+
+    def __post_init__(self) -> None:
+        accounts = {a.account_name for a in self.allocations}
+        names: set[str] = set()
+        for resv in self.reservations:
+            if resv.name in names:
+                raise ValidationFailed(f"reservation {resv.name!r} is desired twice", field="name")
+            if resv.account not in accounts:
+                raise ValidationFailed(
+                    f"reservation {resv.name!r} is for {resv.account!r}, which is no desired award",
+                    field="account",
+                )
+            names.add(resv.name)
         seen: set[str] = set()
         orgs = {a.org_account for a in self.allocations}
         for alloc in self.allocations:
@@ -301,6 +383,33 @@ class DeleteQos:
         return f"- qos {self.name}"
 
 
+@dataclass(frozen=True, slots=True)
+class CreateReservation:
+    reservation: ReservedCapacity
+
+    def describe(self) -> str:
+        return f"+ reservation {self.reservation.name}: {self.reservation.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReservation:
+    before: ReservedCapacity
+    after: ReservedCapacity
+
+    def describe(self) -> str:
+        return (
+            f"~ reservation {self.after.name}: {self.before.describe()} → {self.after.describe()}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteReservation:
+    name: str
+
+    def describe(self) -> str:
+        return f"- reservation {self.name}"
+
+
 Change = (
     CreateAccount
     | MoveAccount
@@ -311,6 +420,9 @@ Change = (
     | RemoveMember
     | DeleteAccount
     | DeleteQos
+    | CreateReservation
+    | UpdateReservation
+    | DeleteReservation
 )
 
 
@@ -348,6 +460,8 @@ class JobState(enum.StrEnum):
     BOOT_FAIL = "BOOT_FAIL"
     DEADLINE = "DEADLINE"
     REQUEUED = "REQUEUED"
+    RESERVED = "RESERVED"
+    """Not a job: reserved capacity an award did not use, charged where its terms say so."""
     OTHER = "OTHER"
 
     @property

@@ -261,6 +261,16 @@ class ClusterState:
         if 0 <= reservation.partition < len(self.dirty):
             self.dirty[reservation.partition] = True
 
+    def remove_reservation(self, name: str) -> bool:
+        """Drop a reservation by name (the virtual cluster's unreserve); True if it was held."""
+        kept = [r for r in self.reservations if r.name != name]
+        for r in self.reservations:
+            if r.name == name and 0 <= r.partition < len(self.dirty):
+                self.dirty[r.partition] = True
+        removed = len(kept) != len(self.reservations)
+        self.reservations = kept
+        return removed
+
     def active_reservations(self, part: int, now_s: int) -> list[Reservation]:
         """Reservations of a partition that are not over yet (pruning the ended ones)."""
         if not self.reservations:

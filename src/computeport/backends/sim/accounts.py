@@ -5,12 +5,15 @@ back end reads (:class:`~computeport.backends.slurm.sacctmgr.SlurmAccount`,
 :class:`~computeport.backends.slurm.sacctmgr.SlurmQos`), so planning reuses the Slurm back
 end's pure diff (:func:`~computeport.backends.slurm.provisioning.plan_changes`) and both back
 ends produce the *same* typed plan for the same desired and actual state.  Applying a change
-that is already made is a no-op, as ``sacctmgr`` says "Nothing new added".
+that is already made is a no-op, as ``sacctmgr`` says "Nothing new added".  It also keeps
+computeport's reservations (what ``scontrol show reservation`` lists on Slurm); the virtual
+cluster turns them into the scheduling core's reservations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from computeport.backends.protocol import (
@@ -19,12 +22,16 @@ from computeport.backends.protocol import (
     Change,
     CreateAccount,
     CreateQos,
+    CreateReservation,
     DeleteAccount,
     DeleteQos,
+    DeleteReservation,
     MoveAccount,
     QosLimits,
     RemoveMember,
+    ReservedCapacity,
     UpdateQos,
+    UpdateReservation,
 )
 from computeport.backends.slurm.provisioning import (
     AWARD_DESCRIPTION,
@@ -59,6 +66,7 @@ class AccountBook:
     accounts: dict[str, SlurmAccount] = field(default_factory=dict)
     qos: dict[str, SlurmQos] = field(default_factory=dict)
     members: set[tuple[str, str]] = field(default_factory=set)
+    reservations: dict[str, ReservedCapacity] = field(default_factory=dict)
 
     def actual(self) -> ActualState:
         """The book as the Slurm back end's planner reads a cluster."""
@@ -70,6 +78,7 @@ class AccountBook:
             qos=dict(self.qos),
             members=frozenset(self.members),
             user_default_account=defaults,
+            reservations=dict(self.reservations),
         )
 
     def apply(self, change: Change) -> None:
@@ -100,6 +109,12 @@ class AccountBook:
                 self.members = {(a, u) for a, u in self.members if a != name}
             case DeleteQos(name=name):
                 self.qos.pop(name, None)
+            case CreateReservation(reservation=resv):
+                self.reservations.setdefault(resv.name, resv)
+            case UpdateReservation(after=resv):
+                self.reservations[resv.name] = resv
+            case DeleteReservation(name=name):
+                self.reservations.pop(name, None)
 
     def limits_of(self, account: str) -> QosLimits | None:
         """The limits of the account's QOS, ``None`` when it has none (no limits)."""
@@ -131,6 +146,18 @@ class AccountBook:
                 for q in sorted(self.qos.values(), key=lambda q: q.name)
             ],
             "members": sorted([a, u] for a, u in self.members),
+            "reservations": [
+                [
+                    r.name,
+                    r.account,
+                    r.partition,
+                    r.node_count,
+                    r.start.isoformat(),
+                    r.end.isoformat(),
+                    r.gpus,
+                ]
+                for r in sorted(self.reservations.values(), key=lambda r: r.name)
+            ],
         }
 
     @classmethod
@@ -145,4 +172,14 @@ class AccountBook:
                 name, descr, frozenset(flags), dict(mins), dict(tres), submit, jobs
             )
         book.members = {(a, u) for a, u in data["members"]}
+        for name, account, partition, nodes, start, end, gpus in data.get("reservations", []):
+            book.reservations[name] = ReservedCapacity(
+                name,
+                account,
+                partition,
+                nodes,
+                datetime.fromisoformat(start),
+                datetime.fromisoformat(end),
+                gpus,
+            )
         return book

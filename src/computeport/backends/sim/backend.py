@@ -14,6 +14,13 @@ running jobs + this job's GPUs × limit ≤ budget), so a job over budget waits 
 ``QOSGrpGRESMinutes``.  A paused award refuses submissions and its queued jobs wait with
 ``QOSGrpJobsLimit`` (the core holds them under a GPU cap of zero).
 
+Reservations: each of computeport's reservations in the book becomes the scheduling core's
+:class:`~computeport.scheduling.Reservation` for the award's account, so only that award's jobs
+start on the reserved nodes inside the window (others still may before it, if they end in
+time).  The core is told the nodes: the highest-numbered nodes of the partition that no other
+reservation holds over an overlapping window (best fit fills from the lowest index, so those
+are the likeliest to be free); under pool placement it withholds the nodes' GPUs instead.
+
 Differences a user may notice, all documented: the batch script is not executed (the job runs
 for ``expected_run_seconds``, else half its time limit; past its limit it ends ``TIMEOUT``), and
 a job needs at least one GPU.
@@ -41,6 +48,7 @@ from computeport.backends.protocol import (
     PartitionInfo,
     PendingReason,
     ProvisioningPlan,
+    ReservedCapacity,
 )
 from computeport.backends.sim.accounts import AccountBook
 from computeport.backends.sim.inventory import SCAVENGER, SimInventory
@@ -56,7 +64,7 @@ from computeport.backends.slurm.provisioning import AWARD_DESCRIPTION, plan_chan
 from computeport.kit.clock import Clock, from_epoch_seconds, to_epoch_seconds
 from computeport.kit.errors import NotFound
 from computeport.kit.units import UNLIMITED, Quota
-from computeport.scheduling import Action, PolicyConfig, ProjectQuota, Qos
+from computeport.scheduling import Action, Placement, PolicyConfig, ProjectQuota, Qos, Reservation
 from computeport.scheduling import Job as CoreJob
 from computeport.scheduling import JobState as CoreState
 from computeport.simulator import AccountingRecord as CoreRecord
@@ -131,9 +139,12 @@ class SimBackend:
         self.origin_s = int(meta["origin_s"])
         config = meta.get("background")
         self.background = None if config is None else BackgroundConfig.from_json(config)
+        policy = policy or PolicyConfig()
+        self._placement = policy.placement
+        self._core_reservations: dict[str, tuple[ReservedCapacity, Reservation]] = {}
         self.engine = Engine(
             inventory.spec,
-            policy or PolicyConfig(),
+            policy,
             origin_s=self.origin_s,
             quotas={},
             keep_decisions=True,  # preemptions are read from the decisions (see _harvest)
@@ -280,6 +291,51 @@ class SimBackend:
                 self.engine.set_quota(name, quota)
         self._quotas = wanted
         self._awardees = self._list_awardees()
+        self._refresh_reservations()
+
+    def _refresh_reservations(self) -> None:
+        """Make the scheduling core's reservations match the book's (by name)."""
+        wanted = self.book.reservations
+        held = self._core_reservations
+        for name in sorted(held):
+            if wanted.get(name) != held[name][0]:
+                self.engine.state.remove_reservation(name)
+                del held[name]
+        for name, resv in sorted(wanted.items()):
+            if name in held:
+                continue
+            core = self._core_reservation(resv)
+            if core is not None:
+                self.engine.add_reservation(core)
+                held[name] = (resv, core)
+
+    def _core_reservation(self, resv: ReservedCapacity) -> Reservation | None:
+        base = self.inventory.base_of(resv.partition)
+        if base is None:  # booking refuses unknown partitions; nothing to withhold here
+            return None
+        names = [p.name for p in self.inventory.spec.partitions]
+        part_ix = names.index(base)
+        part = self.inventory.spec.partitions[part_ix]
+        start_s = to_epoch_seconds(resv.start) - self.origin_s
+        end_s = to_epoch_seconds(resv.end) - self.origin_s
+        if end_s <= self.engine.now_s:
+            return None
+        count = min(resv.node_count, part.node_count)
+        if self._placement is Placement.POOL:
+            gpus = count * part.node_type.gpus_per_node
+            return Reservation(resv.name, start_s, end_s, (), gpus, resv.account, part_ix)
+        taken = {
+            n
+            for _, core in self._core_reservations.values()
+            if core.partition == part_ix and core.overlaps(start_s, end_s)
+            for n in core.nodes
+        }
+        order = list(range(part.node_count - 1, -1, -1))
+        free = [n for n in order if n not in taken]
+        chosen = (free + [n for n in order if n in taken])[:count]
+        return Reservation(
+            resv.name, start_s, end_s, tuple(sorted(chosen)), 0, resv.account, part_ix
+        )
 
     def _paused(self, account: str) -> bool:
         limits = self.book.limits_of(account)

@@ -11,15 +11,19 @@ Like a controller (after ColdFront's ``slurm_check``, with a typed diff instead 
 * computeport marks what it creates (``Description=computeport:…``) and only ever modifies or
   removes marked accounts and QOS; a clash with an unmarked one is a
   :class:`~computeport.backends.protocol.ProvisioningConflict`, not a silent takeover.
-* apply runs the plan's changes in order with ``sacctmgr -i``; "nothing new added / nothing
-  modified" counts as success, so applying the same plan twice is harmless.
+* reservations (reserved capacity booked for an award) are ``scontrol`` reservations named
+  ``cp_…``, read with ``scontrol show reservation`` and diffed by name
+  (:mod:`computeport.backends.slurm.reservations`); only ``cp_…`` ones are ever touched.
+* apply runs the plan's changes in order with ``sacctmgr -i`` (``scontrol`` for reservations);
+  "nothing new added / nothing modified" counts as success, so applying the same plan twice is
+  harmless.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from computeport.backends.protocol import (
     AddMember,
@@ -27,15 +31,25 @@ from computeport.backends.protocol import (
     Change,
     CreateAccount,
     CreateQos,
+    CreateReservation,
     DeleteAccount,
     DeleteQos,
+    DeleteReservation,
     DesiredState,
     MoveAccount,
     ProvisioningConflict,
     ProvisioningPlan,
     QosLimits,
     RemoveMember,
+    ReservedCapacity,
     UpdateQos,
+    UpdateReservation,
+)
+from computeport.backends.slurm.reservations import (
+    SHOW_RESERVATIONS,
+    already_done,
+    parse_reservations,
+    reservation_argv,
 )
 from computeport.backends.slurm.runner import SlurmCommandFailed, SlurmRunner
 from computeport.backends.slurm.sacctmgr import (
@@ -80,10 +94,12 @@ class ActualState:
     qos: Mapping[str, SlurmQos]
     members: frozenset[tuple[str, str]]  # (account, user)
     user_default_account: Mapping[str, str]
+    reservations: Mapping[str, ReservedCapacity] = field(default_factory=dict)
+    """computeport's own reservations (``cp_…``) by name."""
 
 
 def read_actual_state(runner: SlurmRunner, cluster: str) -> ActualState:
-    """Four ``sacctmgr show`` calls, joined into an :class:`ActualState`.
+    """Four ``sacctmgr show`` calls and ``scontrol show reservation``, as an :class:`ActualState`.
 
     One process per ``show``: feeding the four commands to one sacctmgr session on stdin is
     faster, but Slurm 22.05.8's slurmdbd segfaulted on ``show user`` after ``show qos`` in the
@@ -95,11 +111,16 @@ def read_actual_state(runner: SlurmRunner, cluster: str) -> ActualState:
         runner.run([*base, "show", "assoc", f"cluster={cluster}", format_arg(ASSOC_FORMAT)]).stdout,
         runner.run([*base, "show", "qos", format_arg(QOS_FORMAT)]).stdout,
         runner.run([*base, "show", "user", format_arg(USER_FORMAT)]).stdout,
+        runner.run(list(SHOW_RESERVATIONS)).stdout,
     )
 
 
 def actual_state_from(
-    accounts_text: str, assoc_text: str, qos_text: str, users_text: str
+    accounts_text: str,
+    assoc_text: str,
+    qos_text: str,
+    users_text: str,
+    reservations_text: str = "",
 ) -> ActualState:
     """Join the four ``sacctmgr show … -P`` tables (also used on recorded output in tests)."""
     accounts = parse_accounts(accounts_text)
@@ -123,6 +144,7 @@ def actual_state_from(
         qos={q.name: q for q in parse_qos(qos_text)},
         members=frozenset((a.account, a.user) for a in assocs if a.user and not a.partition),
         user_default_account=parse_users(users_text),
+        reservations=parse_reservations(reservations_text),
     )
 
 
@@ -200,6 +222,8 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
         if qos.managed and name not in wanted_awards:
             deletes_qos.append(DeleteQos(name))
 
+    resv_deletes, resv_writes = _plan_reservations(desired, actual)
+
     return ProvisioningPlan(
         tuple(
             creates_org
@@ -208,11 +232,36 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
             + updates
             + adds
             + removes
+            + resv_deletes
+            + resv_writes
             + deletes_award
             + deletes_org
             + deletes_qos
         )
     )
+
+
+def _plan_reservations(
+    desired: DesiredState, actual: ActualState
+) -> tuple[list[Change], list[Change]]:
+    """Deletions first (they free nodes), then updates and creations, each by name.
+
+    They come after the accounts (a reservation names its award's account) and before an
+    award's account is deleted.  A reservation is compared as Slurm keeps it (whole seconds,
+    no GPU count), so a reconcile right after applying plans nothing.
+    """
+    wanted = {r.name: r for r in desired.reservations}
+    deletes: list[Change] = [
+        DeleteReservation(name) for name in sorted(actual.reservations) if name not in wanted
+    ]
+    writes: list[Change] = []
+    for name, want in sorted(wanted.items()):
+        have = actual.reservations.get(name)
+        if have is None:
+            writes.append(CreateReservation(want))
+        elif not have.same_as(want):
+            writes.append(UpdateReservation(have, want))
+    return deletes, writes
 
 
 def _qos_settings(limits: QosLimits) -> list[str]:
@@ -267,6 +316,8 @@ def change_argv(change: Change, cluster: str, actual: ActualState | None = None)
             return [*sm, "delete", "account", "where", f"name={name}", f"cluster={cluster}"]
         case DeleteQos(name=name):
             return [*sm, "delete", "qos", "where", f"name={name}"]
+        case CreateReservation() | UpdateReservation() | DeleteReservation():
+            return reservation_argv(change)
     raise AssertionError(f"unknown change {change!r}")  # pragma: no cover
 
 
@@ -286,6 +337,8 @@ def apply_change(
     except SlurmCommandFailed as exc:
         said = exc.stderr + "\n" + exc.stdout
         if any(s in said for s in _ALREADY_DONE):
+            return
+        if isinstance(change, CreateReservation | DeleteReservation) and already_done(said):
             return
         if isinstance(change, RemoveMember | DeleteAccount | DeleteQos) and _ACTIVE_JOBS.search(
             said
