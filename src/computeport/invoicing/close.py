@@ -9,7 +9,11 @@ What a close does, in one transaction under the billing lock (so no rating inter
   list amount, subsidy, amount due, credited) and a SUBSIDY_STATEMENT per award;
 - a later close of the same period (usage or corrections that arrived after it) issues
   adjustment documents with the next sequence: a CREDIT_NOTE where the organisation owes
-  less, a supplementary INVOICE where it owes more.  Issued documents are never changed.
+  less, a supplementary INVOICE where it owes more.  Issued documents are never changed;
+- operators' manual adjustments billed in the period (:mod:`computeport.billing.adjustments`
+  decides which period bills one) become an "Adjustments" line: on the organisation's invoice
+  for a receivable adjustment, on the award's statement for a subsidy one; each is linked to
+  the document that billed it, so it is billed once.
 
 Re-running a close with nothing new issues nothing, and rendering a document twice gives the
 same bytes: documents are rendered only from their stored rows, and the only date in them is
@@ -27,12 +31,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from computeport.billing import adjustments
 from computeport.billing.lock import lock_billing
 from computeport.billing.notices import notify_invoices_issued
 from computeport.invoicing.periods import parse_period
 from computeport.kit.clock import Clock, ensure_aware
 from computeport.kit.errors import Conflict
 from computeport.kit.ids import uuid7
+from computeport.models.adjustment import Adjustment, AdjustmentTarget
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
 from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
@@ -72,6 +78,9 @@ class _Line:
     subsidy_minor: int = 0
     due_minor: int = 0
     credited_minor: int = 0
+    label: str | None = None
+    """Set on an adjustments line (its text instead of the award's reference)."""
+    adjustment_ids: list[uuid.UUID] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (
@@ -133,7 +142,8 @@ def close_period(
         )
         or 0
     )
-    if snapshot <= previous:
+    pending = adjustments.unbilled(session, period)
+    if snapshot <= previous and not pending:
         return report
     rows = session.execute(
         select(
@@ -163,14 +173,18 @@ def close_period(
         by_org[org_id].append(line)
         if award_id is not None:
             by_award[award_id].append(line)
+    _adjustment_lines(pending, period, by_org, by_award)
+    awards = {a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(by_award))))}
+    party_ids = set(by_org) | {a.organisation_id for a in awards.values()}
     orgs = {
         o.id: o
-        for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(by_org))))
+        for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(party_ids))))
     }
-    awards = {a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(by_award))))}
     refs = {a.id: a.reference for a in awards.values()}
 
     def label(line: _Line) -> str:
+        if line.label is not None:
+            return line.label
         return refs.get(line.award_id, PAYG_LABEL) if line.award_id else PAYG_LABEL
 
     first = previous == 0 or not session.scalar(
@@ -178,7 +192,9 @@ def close_period(
     )
     issued: list[BillingDocument] = []
     for org_id in sorted(by_org, key=lambda o: (orgs[o].name, str(o))):
-        lines = sorted(by_org[org_id], key=lambda ln: (label(ln), ln.accelerator_type))
+        lines = sorted(
+            by_org[org_id], key=lambda ln: (ln.label is not None, label(ln), ln.accelerator_type)
+        )
         due = sum(ln.due_minor for ln in lines)
         kind = DocumentKind.CREDIT_NOTE if (not first and due < 0) else DocumentKind.INVOICE
         doc = _issue(
@@ -197,11 +213,15 @@ def close_period(
             render_hash,
         )
         report.documents.append(doc.number)
+        adjustments.mark_billed(session, [i for ln in lines for i in ln.adjustment_ids], doc.id)
         issued.append(doc)
     notify_invoices_issued(session, clock, [d for d in issued if d.kind is DocumentKind.INVOICE])
     for award_id in sorted(by_award, key=lambda a: refs[a]):
         award = awards[award_id]
-        lines = sorted(by_award[award_id], key=lambda ln: ln.accelerator_type)
+        lines = sorted(
+            by_award[award_id],
+            key=lambda ln: (ln.label is not None, label(ln), ln.accelerator_type),
+        )
         org = orgs[award.organisation_id]
         doc = _issue(
             session,
@@ -219,7 +239,39 @@ def close_period(
             render_hash,
         )
         report.documents.append(doc.number)
+        adjustments.mark_billed(session, [i for ln in lines for i in ln.adjustment_ids], doc.id)
     return report
+
+
+def _adjustment_lines(
+    pending: list[Adjustment],
+    period: str,
+    by_org: dict[uuid.UUID, list[_Line]],
+    by_award: dict[uuid.UUID, list[_Line]],
+) -> None:
+    """One "Adjustments" line per party and corrected month: receivable adjustments on the
+    organisation's invoice (list = due = the amount), subsidy ones on the award's statement
+    (list = subsidy = the amount) — the same split the ledger journals made."""
+    grouped: dict[tuple[uuid.UUID, bool, str], _Line] = {}
+    for adj in pending:
+        subsidy = adj.target is AdjustmentTarget.SUBSIDY
+        party = adj.award_id if subsidy else adj.organisation_id
+        assert party is not None
+        line = grouped.get((party, subsidy, adj.period))
+        if line is None:
+            line = _Line(
+                adj.award_id if subsidy else None,
+                "",
+                label=adjustments.line_label(adj.period, period),
+            )
+            grouped[(party, subsidy, adj.period)] = line
+            (by_award if subsidy else by_org)[party].append(line)
+        line.list_minor += adj.amount_minor
+        if subsidy:
+            line.subsidy_minor += adj.amount_minor
+        else:
+            line.due_minor += adj.amount_minor
+        line.adjustment_ids.append(adj.id)
 
 
 def _issue(

@@ -2,6 +2,7 @@
 
 from computeport.db.base import Base
 from computeport.models import (
+    adjustment,
     application,
     audit,
     award,
@@ -22,6 +23,7 @@ from computeport.models import (
 
 __all__ = [
     "Base",
+    "adjustment",
     "application",
     "audit",
     "award",

@@ -43,6 +43,7 @@ class JournalKind(enum.StrEnum):
     PAYMENT = "payment"  # an organisation paid
     SUBSIDY_PAYMENT = "subsidy_payment"  # the funder paid a subsidy statement
     REVERSAL = "reversal"  # reverses another journal
+    ADJUSTMENT = "adjustment"  # an operator's manual adjustment (billing.adjustments)
 
 
 class LedgerAccount(IdMixin, TimestampMixin, Base):
