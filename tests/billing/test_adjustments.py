@@ -66,7 +66,6 @@ def _adjust(
     key: str,
     amount: int,
     *,
-    org: World | None = None,
     target: AdjustmentTarget = AdjustmentTarget.RECEIVABLE,
     **fields: object,
 ) -> PostedAdjustment:
