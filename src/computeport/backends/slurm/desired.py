@@ -13,6 +13,10 @@ never import models).  Per award:
 * state: active only while the award is ACTIVE, inside [starts_at, ends_at) and not exhausted
   under a refuse-over-cap policy; otherwise paused (expired, terminated, suspended, exhausted),
   so history and accounts stay while no new work starts.
+
+Reservations: every booking (``award_reservation``) that is not void (cancelled before its
+start) and has not ended by ``now`` becomes a :class:`ReservedCapacity` named ``cp_<name>`` for
+its award's account; ended ones drop out (Slurm removes them at their end by itself).
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AwardAllocation, AwardState, DesiredState
+from computeport.backends.protocol import (
+    RESERVATION_PREFIX,
+    AwardAllocation,
+    AwardState,
+    DesiredState,
+    ReservedCapacity,
+)
 from computeport.models.award import Award, AwardStatus, OverCapPolicy
 from computeport.models.identity import (
     ORGANISATION_ROLES,
@@ -32,6 +42,7 @@ from computeport.models.identity import (
     Organisation,
     User,
 )
+from computeport.models.reservation import AwardReservation
 from computeport.progress.tranches import released_gpu_hours
 
 __all__ = ["desired_state_from_awards", "organisation_account"]
@@ -91,4 +102,26 @@ def desired_state_from_awards(
                 state=award_state(award, now, exhausted=award.id in exhausted),
             )
         )
-    return DesiredState(tuple(allocations))
+    return DesiredState(tuple(allocations), _reservations(session, now))
+
+
+def _reservations(session: Session, now: datetime) -> tuple[ReservedCapacity, ...]:
+    rows = session.execute(
+        select(AwardReservation, Award.slurm_account)
+        .join(Award, Award.id == AwardReservation.award_id)
+        .where(AwardReservation.ends_at > now)
+        .order_by(AwardReservation.name)
+    )
+    return tuple(
+        ReservedCapacity(
+            name=RESERVATION_PREFIX + row.name,
+            account=account,
+            partition=row.partition,
+            node_count=row.nodes,
+            start=row.starts_at,
+            end=row.ends_at,
+            gpus=row.gpus,
+        )
+        for row, account in rows.tuples()
+        if row.cancelled_at is None or row.cancelled_at > row.starts_at
+    )
