@@ -44,8 +44,9 @@ def _register() -> None:
 
     app.command("simulate")(simulate.simulate_command)
 
-    from computeport.cli import award, notify
+    from computeport.cli import award, notify, reservation
 
+    reservation.register(award.app)
     app.add_typer(award.app, name="award")
     app.add_typer(notify.app, name="notify")
 
