@@ -103,6 +103,12 @@ class AdjustmentView:
     document_number: str | None
 
 
+def view_of(session: Session, adjustment: Adjustment) -> AdjustmentView:
+    """One adjustment with its names and billing document."""
+    (found,) = list_adjustments(session, adjustment_id=adjustment.id)
+    return found
+
+
 def next_period(period: str) -> str:
     _, end = parse_period(period)
     return f"{end.year:04d}-{end.month:02d}"
@@ -321,6 +327,7 @@ def list_adjustments(
     period: str | None = None,
     organisation_id: uuid.UUID | None = None,
     target: AdjustmentTarget | None = None,
+    adjustment_id: uuid.UUID | None = None,
     limit: int = 500,
 ) -> list[AdjustmentView]:
     """Adjustments, newest first, with names and the billing document (staff reads)."""
@@ -339,6 +346,8 @@ def list_adjustments(
         stmt = stmt.where(Adjustment.organisation_id == organisation_id)
     if target is not None:
         stmt = stmt.where(Adjustment.target == target)
+    if adjustment_id is not None:
+        stmt = stmt.where(Adjustment.id == adjustment_id)
     return [AdjustmentView(a, name, ref, number) for a, name, ref, number in session.execute(stmt)]
 
 
@@ -356,4 +365,5 @@ __all__ = [
     "next_period",
     "post_adjustment",
     "unbilled",
+    "view_of",
 ]

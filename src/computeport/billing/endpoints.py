@@ -5,7 +5,10 @@
   ``.pdf`` renderings; subsidy statements are for staff (the funder) only;
 - ``POST /api/v1/invoices/{number}/payments``: an operator records a payment;
 - ``GET /api/v1/ledger/balances``: staff only;
-- ``GET /api/v1/awards/{award_id}/burndown``: the award's organisation or staff.
+- ``GET /api/v1/awards/{award_id}/burndown``: the award's organisation or staff;
+- ``POST /api/v1/adjustments``: an operator's manual adjustment (201; the same idempotency key
+  again is 200 with the adjustment already made, other content under that key 409);
+  ``GET /api/v1/adjustments``: staff who read the ledger.
 
 Another organisation's document or award is a 404, never a 403: its existence is not shown.
 """
@@ -19,10 +22,13 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from computeport.api.deps import ClockDep, SessionDep
+from computeport.billing import adjustments
 from computeport.billing.burndown import AwardNotFound, award_burn_down
 from computeport.billing.payments import DocumentNotFound, paid_minor, record_payment
 from computeport.billing.schemas import (
     AcceleratorBurnRead,
+    AdjustmentIn,
+    AdjustmentRead,
     BalanceRead,
     BurnDownRead,
     DocumentLineRead,
@@ -36,6 +42,7 @@ from computeport.identity.subject import Subject
 from computeport.invoicing.render import document_csv, document_html, document_pdf
 from computeport.kit.units import gpu_hours
 from computeport.ledger.queries import balances
+from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.award import Award
 from computeport.models.identity import Role
 from computeport.models.invoicing import BillingDocument, DocumentKind
@@ -254,6 +261,80 @@ def burndown(
             for a in b.by_accelerator
         ],
     )
+
+
+def _adjustment(view: adjustments.AdjustmentView) -> AdjustmentRead:
+    a = view.adjustment
+    return AdjustmentRead(
+        id=a.id,
+        idempotency_key=a.idempotency_key,
+        target=str(a.target),
+        organisation_id=a.organisation_id,
+        organisation_name=view.organisation_name,
+        award_id=a.award_id,
+        award_reference=view.award_reference,
+        period=a.period,
+        billing_period=a.billing_period,
+        amount_minor=a.amount_minor,
+        currency=a.currency,
+        reason=a.reason,
+        actor_id=a.actor_id,
+        created_at=a.created_at,
+        journal_id=a.journal_id,
+        document_number=view.document_number,
+    )
+
+
+@router.post(
+    "/adjustments",
+    response_model=AdjustmentRead,
+    status_code=201,
+    responses={200: {"description": "The key was used before: the same adjustment"}, 409: {}},
+)
+def post_adjustment(
+    body: AdjustmentIn,
+    response: Response,
+    subject: CurrentSubject,
+    session: SessionDep,
+    clock: ClockDep,
+) -> AdjustmentRead:
+    """Post a signed adjustment to a receivable or an award's subsidy (operators only)."""
+    posted = adjustments.post_adjustment(
+        session,
+        clock,
+        subject,
+        adjustments.AdjustmentRequest(
+            target=body.target,
+            amount_minor=body.amount_minor,
+            period=body.period,
+            reason=body.reason,
+            idempotency_key=body.idempotency_key,
+            organisation_id=body.organisation_id,
+            award_id=body.award_id,
+        ),
+    )
+    if not posted.created:
+        response.status_code = 200
+    return _adjustment(adjustments.view_of(session, posted.adjustment))
+
+
+@router.get("/adjustments", response_model=list[AdjustmentRead])
+def list_adjustments(
+    subject: CurrentSubject,
+    session: SessionDep,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    organisation_id: uuid.UUID | None = None,
+    target: AdjustmentTarget | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> list[AdjustmentRead]:
+    """Adjustments, newest first, with the document that billed each; ledger readers only."""
+    subject.require(*adjustments.READERS)
+    return [
+        _adjustment(v)
+        for v in adjustments.list_adjustments(
+            session, period=period, organisation_id=organisation_id, target=target, limit=limit
+        )
+    ]
 
 
 __all__ = ["router"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from computeport.models.adjustment import AdjustmentTarget
 
 
 class DocumentLineRead(BaseModel):
@@ -99,3 +101,42 @@ class BurnDownRead(BaseModel):
     subsidy_per_day_minor: int
     runs_out_at: datetime | None
     by_accelerator: list[AcceleratorBurnRead]
+
+
+class AdjustmentIn(BaseModel):
+    """An operator's adjustment: signed cents, a reason, and the caller's idempotency key.
+
+    ``receivable`` names the organisation (an award optionally, for the record); ``subsidy``
+    names the award (its organisation follows).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: AdjustmentTarget
+    amount_minor: StrictInt
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
+    reason: str = Field(min_length=1, max_length=2000)
+    idempotency_key: str = Field(min_length=1, max_length=100)
+    organisation_id: uuid.UUID | None = None
+    award_id: uuid.UUID | None = None
+
+
+class AdjustmentRead(BaseModel):
+    id: uuid.UUID
+    idempotency_key: str
+    target: str
+    organisation_id: uuid.UUID
+    organisation_name: str
+    award_id: uuid.UUID | None
+    award_reference: str | None
+    period: str
+    billing_period: str
+    """The month whose close bills it (a later one when ``period`` was already closed)."""
+    amount_minor: int
+    currency: str
+    reason: str
+    actor_id: uuid.UUID | None
+    created_at: datetime
+    journal_id: uuid.UUID
+    document_number: str | None
+    """The invoice or statement that billed it; None until its billing month closes."""
