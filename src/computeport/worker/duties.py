@@ -32,6 +32,7 @@ from computeport.backends.protocol import (
 from computeport.backends.slurm.ingest import ingest_accounting
 from computeport.db.engine import unit_of_work
 from computeport.kit.clock import Clock
+from computeport.metering.reservations import reservation_records
 from computeport.worker.cursor import DbCursorStore
 from computeport.worker.loop import Periodic
 
@@ -129,15 +130,23 @@ class IngestUsage(Periodic):
         with unit_of_work(self.sessions) as session:
             store = DbCursorStore(session)
             fresh = store.load(self.source.cluster) is None
+            sink = self.sink(session, self.clock)
             result = ingest_accounting(
                 _ReadOnce(self.source, upto),
-                self.sink(session, self.clock),
+                sink,
                 store,
                 _Fixed(upto),
                 since=self.first_since if fresh else None,
                 window=self.window,
             )
-        return f"{result.accepted} new usage record(s)" if result.accepted else None
+            # Ended reservations of awards that pay for them: their top-up, after the jobs.
+            topups = reservation_records(session, self.source.cluster, upto)
+            reserved = sink.accept(topups) if topups else 0
+        return (
+            f"{result.accepted + reserved} new usage record(s)"
+            if result.accepted or reserved
+            else None
+        )
 
 
 class _ReadOnce:
