@@ -20,9 +20,11 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from computeport.billing.adjustments import AdjustmentRequest, list_adjustments, post_adjustment
 from computeport.billing.burndown import award_burn_down
 from computeport.billing.payments import ageing, credit_control, document_by_number, record_payment
 from computeport.billing.posting import PostReport, RatingState, post_usage
+from computeport.cli.acting import acting, organisation
 from computeport.cli.common import console, domain_errors, fail
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.invoicing.close import close_period
@@ -34,6 +36,7 @@ from computeport.ledger.queries import balances, unbalanced_journals
 from computeport.metering.ingest import IngestReport, ingest_usage
 from computeport.metering.jsonl import read_jsonl
 from computeport.metering.quarantine import release_quarantine
+from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.award import Award
 from computeport.models.invoicing import BillingDocument
 from computeport.models.metering import UsageQuarantine
@@ -236,6 +239,82 @@ def pay_command(
     console.print(f"recorded {Money(payment.amount_minor).format()} on {number}")
     if control.reinstated:
         console.print(f"reinstated: {', '.join(control.reinstated)}")
+
+
+@app.command("adjust")
+def adjust_command(
+    amount: Annotated[
+        str, typer.Option(help="Signed HK$: -150.00 credits the balance, 80.25 raises it.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit trail).")],
+    period: Annotated[str, typer.Option(help="The month it corrects, e.g. 2026-10.")],
+    key: Annotated[str, typer.Option(help="Idempotency key: the same key again is a no-op.")],
+    acting_as: Annotated[str | None, typer.Option("--as", help="The operator's e-mail.")] = None,
+    target: Annotated[str, typer.Option(help="receivable or subsidy.")] = "receivable",
+    org: Annotated[str | None, typer.Option(help="Organisation name (receivable).")] = None,
+    award: Annotated[str | None, typer.Option(help="Award reference (subsidy).")] = None,
+    now: NowOption = None,
+) -> None:
+    """Post a manual adjustment to an organisation's receivable or an award's subsidy."""
+    try:
+        kind = AdjustmentTarget(target)
+    except ValueError:
+        raise fail(f"--target must be receivable or subsidy, not {target!r}") from None
+    try:
+        minor = Money.of(amount.replace(",", "")).amount_minor
+    except ValidationFailed as exc:
+        raise fail(f"amount: {exc.message}") from None
+    clock = _clock(now)
+    with _factory() as factory, unit_of_work(factory) as session:
+        subject = acting(session, acting_as)
+        org_id = organisation(session, org).id if org is not None else None
+        award_id = None
+        if award is not None:
+            award_id = session.scalar(select(Award.id).where(Award.reference == award))
+            if award_id is None:
+                raise fail(f"--award: no award {award!r}")
+        posted = post_adjustment(
+            session,
+            clock,
+            subject,
+            AdjustmentRequest(
+                target=kind,
+                amount_minor=minor,
+                period=period,
+                reason=reason,
+                idempotency_key=key,
+                organisation_id=org_id,
+                award_id=award_id,
+            ),
+        )
+        a = posted.adjustment
+        summary = (
+            f"{'posted' if posted.created else 'already posted'} {key}: "
+            f"{Money(a.amount_minor).format()} to the {a.target} of {a.period}; "
+            f"billed with {a.billing_period}"
+        )
+    console.print(summary)
+
+
+@app.command("adjustments")
+def adjustments_command(
+    period: Annotated[str | None, typer.Option(help="Only adjustments of this month.")] = None,
+) -> None:
+    """List manual adjustments and the document that billed each."""
+    with _factory() as factory, unit_of_work(factory) as session:
+        table = Table("key", "target", "party", "period", "amount", "billed on", "reason")
+        for v in list_adjustments(session, period=period):
+            a = v.adjustment
+            table.add_row(
+                a.idempotency_key,
+                str(a.target),
+                v.award_reference or v.organisation_name,
+                a.period,
+                Money(a.amount_minor).format(),
+                v.document_number or f"({a.billing_period} close)",
+                a.reason,
+            )
+        console.print(table)
 
 
 @app.command("ageing")
