@@ -99,7 +99,7 @@ def _award_jobs(
         )
     )
     latest: dict[tuple[str, datetime], tuple[int, datetime, datetime, int]] = {}
-    for rid, job_id, submit, start, end, gpus in rows.tuples():
+    for rid, job_id, submit, start, end, gpus in rows:
         key = (job_id, submit)
         if key not in latest or rid > latest[key][0]:
             assert start is not None
@@ -124,7 +124,7 @@ def reservation_records(
         .order_by(AwardReservation.ends_at, AwardReservation.name)
     )
     out: list[AccountingRecord] = []
-    for resv, account in rows.tuples():
+    for resv, account in rows:
         if is_void(resv):
             continue
         reserved = reserved_gpu_seconds(resv)

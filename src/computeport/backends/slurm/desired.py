@@ -122,6 +122,6 @@ def _reservations(session: Session, now: datetime) -> tuple[ReservedCapacity, ..
             end=row.ends_at,
             gpus=row.gpus,
         )
-        for row, account in rows.tuples()
+        for row, account in rows
         if row.cancelled_at is None or row.cancelled_at > row.starts_at
     )
