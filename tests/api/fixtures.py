@@ -6,26 +6,28 @@ Import them into any test package's ``conftest.py``::
 
 The app's ``db_session`` dependency is overridden to yield the test ``session`` inside a
 SAVEPOINT per request: a request that fails rolls back its savepoint (as production rolls back
-its transaction), and everything is rolled back after the test.
+its transaction), and everything is rolled back after the test.  ``side_write`` (the separate
+short transaction a read's trace is written in) is a SAVEPOINT on the same session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from computeport.api.app import create_app
-from computeport.api.deps import db_session
+from computeport.api.deps import SideWrite, db_session, is_safe, side_write
 from computeport.api.state import AppState
 from computeport.backends.protocol import ClusterBackend
-from computeport.db.engine import make_session_factory
+from computeport.db.engine import READ_ONLY, make_session_factory, refuse_writes
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import Organisation, Role, User
@@ -100,15 +102,19 @@ def api_settings(tmp_path: Path) -> Settings:
     )
 
 
-def savepoint_session(session: Session) -> Callable[[], Iterator[Session]]:
+def savepoint_session(session: Session) -> Callable[[Request], Iterator[Session]]:
     """A ``db_session`` override that yields ``session`` inside a SAVEPOINT per request.
 
     A request that fails rolls back its savepoint (as production rolls back its transaction);
-    the test's outer transaction rolls everything back afterwards.
+    the test's outer transaction rolls everything back afterwards.  A request with a safe method
+    is read-only, as in production: an ORM write in it raises ``ReadOnlyTransaction``.
     """
+    if not event.contains(session, "before_flush", refuse_writes):
+        event.listen(session, "before_flush", refuse_writes)
 
-    def _session() -> Iterator[Session]:
+    def _session(request: Request) -> Iterator[Session]:
         nested = session.begin_nested()
+        session.info[READ_ONLY] = is_safe(request)
         try:
             yield session
         except BaseException:
@@ -118,8 +124,26 @@ def savepoint_session(session: Session) -> Callable[[], Iterator[Session]]:
         else:
             if nested.is_active:
                 nested.commit()
+        finally:
+            session.info.pop(READ_ONLY, None)
 
     return _session
+
+
+def savepoint_side_write(session: Session) -> Callable[[], SideWrite]:
+    """A ``side_write`` override: the separate unit of work is a SAVEPOINT on ``session``."""
+
+    @contextmanager
+    def unit() -> Iterator[Session]:
+        was = session.info.pop(READ_ONLY, None)
+        try:
+            with session.begin_nested():
+                yield session
+        finally:
+            if was is not None:
+                session.info[READ_ONLY] = was
+
+    return lambda: unit
 
 
 def build_api_app(
@@ -133,6 +157,7 @@ def build_api_app(
     state = AppState(settings, db_engine, make_session_factory(db_engine), clock, backend)
     application = create_app(settings, state)
     application.dependency_overrides[db_session] = savepoint_session(session)
+    application.dependency_overrides[side_write] = savepoint_side_write(session)
     return application
 
 

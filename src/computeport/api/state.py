@@ -1,16 +1,39 @@
-"""What the app holds for its lifetime: settings, engine, session factory, clock, cluster."""
+"""What the app holds for its lifetime: settings, engine, session factories, clock, cluster."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import ClusterBackend
-from computeport.db.engine import make_engine, make_session_factory
+from computeport.db.engine import make_engine, make_read_session_factory, make_session_factory
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
+
+
+class InFlight:
+    """Keys of side work under way in this process, so that a burst of requests that all find
+    the same thing to do (a token's stale ``last_used_at``) schedules it once, not once each."""
+
+    def __init__(self) -> None:
+        self._keys: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, key: Hashable) -> bool:
+        """True for the caller that now owns ``key`` (and must :meth:`release` it)."""
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            return True
+
+    def release(self, key: Hashable) -> None:
+        with self._lock:
+            self._keys.discard(key)
 
 
 @dataclass
@@ -18,9 +41,17 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    """Units of work that may write (a request with an unsafe method, a background job)."""
     clock: Clock
     backend: ClusterBackend | None = None
     """The cluster (``Settings.backend``); ``None`` where a deployment runs without one."""
+    read_sessions: sessionmaker[Session] = field(init=False, repr=False)
+    """Read-only units of work on the same engine (GET/HEAD): no write lock, writes refused."""
+
+    in_flight: InFlight = field(init=False, repr=False, default_factory=InFlight)
+
+    def __post_init__(self) -> None:
+        self.read_sessions = make_read_session_factory(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppState:

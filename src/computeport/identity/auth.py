@@ -10,6 +10,12 @@ A missing or bad credential is 401 problem+json;
 wrong roles are checked by the service or by
 :func:`require_roles` (403).
 
+Every request looks its credential up again (one indexed query), so revoking a token or a role
+takes effect at once.  A token's ``last_used_at`` is written at most once per
+``LAST_USED_RESOLUTION``: for a write request in its own transaction (it holds the write lock
+already), for a read after the response, in a short transaction of its own (``SideWriteDep``),
+so that a GET never waits for the database's write lock.
+
 Usage::
 
     @router.get("/things")
@@ -20,15 +26,19 @@ Usage::
 from __future__ import annotations
 
 import hmac
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
+from sqlalchemy.exc import OperationalError
 
-from computeport.api.deps import ClockDep, SessionDep
+from computeport.api.deps import ClockDep, SessionDep, SideWrite, SideWriteDep, app_state, is_safe
+from computeport.api.state import AppState, InFlight
 from computeport.identity.errors import InvalidCredentials
-from computeport.identity.service import authenticate_token, authenticate_user_id
+from computeport.identity.service import authenticate_user_id, check_token, record_token_use
 from computeport.identity.session_keys import CSRF_HEADER, SESSION_CSRF_KEY, SESSION_USER_KEY
 from computeport.identity.subject import Subject
 from computeport.kit.errors import PermissionDenied
@@ -87,11 +97,43 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def optional_subject(request: Request, session: SessionDep, clock: ClockDep) -> Subject | None:
+log = logging.getLogger(__name__)
+
+
+def _record_use_apart(
+    side_write: SideWrite, in_flight: InFlight, key: object, token_id: uuid.UUID, now: datetime
+) -> None:
+    """Record a token's use in a unit of work of its own (after a read's response)."""
+    try:
+        with side_write() as session:
+            record_token_use(session, token_id, now)
+    except OperationalError as error:  # the database stayed locked: the next request retries
+        log.warning("could not record the use of API token %s: %s", token_id, error)
+    finally:
+        in_flight.release(key)
+
+
+def optional_subject(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    state: Annotated[AppState, Depends(app_state)],
+    side_write: SideWriteDep,
+    background: BackgroundTasks,
+) -> Subject | None:
     """The caller if any credential is presented (a bad one is still 401), else ``None``."""
     token = _bearer(request)
     if token is not None:
-        return authenticate_token(session, token, clock.now())
+        now = clock.now()
+        check = check_token(session, token, now)
+        if check.use_is_stale(now):
+            if not is_safe(request):
+                record_token_use(session, check.token_id, now)
+            elif state.in_flight.claim(key := ("token_use", check.token_id)):
+                background.add_task(
+                    _record_use_apart, side_write, state.in_flight, key, check.token_id, now
+                )
+        return check.subject
     if "session" in request.scope:
         raw = request.session.get(SESSION_USER_KEY)
         if raw:
@@ -104,7 +146,7 @@ def optional_subject(request: Request, session: SessionDep, clock: ClockDep) -> 
     return None
 
 
-def current_subject(
+async def current_subject(
     subject: Annotated[Subject | None, Depends(optional_subject)],
 ) -> Subject:
     """The authenticated caller, or 401."""
@@ -119,10 +161,10 @@ CurrentSubject = Annotated[Subject, Depends(current_subject)]
 OptionalSubject = Annotated[Subject | None, Depends(optional_subject)]
 
 
-def require_roles(*roles: Role) -> Callable[[Subject], Subject]:
+def require_roles(*roles: Role) -> Callable[[Subject], Awaitable[Subject]]:
     """A dependency factory: ``Depends(require_roles(Role.OPERATOR))`` → 403 for other roles."""
 
-    def dependency(subject: CurrentSubject) -> Subject:
+    async def dependency(subject: CurrentSubject) -> Subject:
         subject.require(*roles)
         return subject
 

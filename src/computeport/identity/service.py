@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,8 +27,10 @@ from computeport.identity.errors import (
 from computeport.identity.repository import (
     memberships_of,
     organisations_readable_by,
-    token_by_hash,
+    token_subject_rows,
+    touch_token,
     user_by_email,
+    user_subject_rows,
     users_readable_by,
 )
 from computeport.identity.subject import Subject
@@ -297,38 +300,77 @@ def authenticate_password(session: Session, email: str, password: str) -> User:
 
 _DUMMY_HASH = passwords.hash_password("computeport-timing-equaliser")
 
-LAST_USED_RESOLUTION_SECONDS = 60
-"""``last_used_at`` is written at most once a minute per token so reads stay reads."""
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+"""``last_used_at`` is written at most once per this interval per token, so reads stay reads."""
 
 
-def authenticate_token(session: Session, plaintext: str, now: datetime) -> Subject:
-    """The subject behind an API token, or :class:`InvalidCredentials` (401)."""
+@dataclass(frozen=True)
+class TokenCheck:
+    """A valid API token's subject, and what is needed to record its use."""
+
+    subject: Subject
+    token_id: uuid.UUID
+    last_used_at: datetime | None
+
+    def use_is_stale(self, now: datetime) -> bool:
+        """Whether ``last_used_at`` is older than :data:`LAST_USED_RESOLUTION` (or unset)."""
+        return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
+
+
+def check_token(session: Session, plaintext: str, now: datetime) -> TokenCheck:
+    """The subject behind an API token, or :class:`InvalidCredentials` (401); writes nothing.
+
+    One indexed query per call (token, user and memberships together), never cached, so a
+    revoked token or a removed role takes effect on the very next request.  The caller records
+    the use with :func:`record_token_use` when :meth:`TokenCheck.use_is_stale`.
+    """
     if not tokens.looks_like_token(plaintext):
         raise InvalidCredentials("malformed API token (expected cpt_<prefix>_<secret>)")
-    token = token_by_hash(session, tokens.hash_token(plaintext))
-    if token is None:
+    rows = token_subject_rows(session, tokens.hash_token(plaintext))
+    if not rows:
         raise InvalidCredentials("unknown API token")
+    token = rows[0]
     if token.revoked_at is not None:
         raise InvalidCredentials("this API token was revoked")
     now = ensure_aware(now)
     if token.expires_at is not None and token.expires_at <= now:
         raise InvalidCredentials("this API token has expired")
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    if not token.is_active:
         raise InvalidCredentials("the token's user is not active")
-    last = token.last_used_at
-    if last is None or (now - last).total_seconds() >= LAST_USED_RESOLUTION_SECONDS:
-        token.last_used_at = now
-        session.flush()
-    return subject_for(session, user)
+    subject = Subject.from_memberships(
+        token.user_id,
+        token.email,
+        [(r.role, r.organisation_id) for r in rows if r.role is not None],
+    )
+    return TokenCheck(subject, token.token_id, token.last_used_at)
+
+
+def record_token_use(session: Session, token_id: uuid.UUID, now: datetime) -> bool:
+    """Set the token's ``last_used_at`` to ``now`` unless it was set less than
+    :data:`LAST_USED_RESOLUTION` ago; returns whether it wrote.  Idempotent under races."""
+    now = ensure_aware(now)
+    return touch_token(session, token_id, now, now - LAST_USED_RESOLUTION)
+
+
+def authenticate_token(session: Session, plaintext: str, now: datetime) -> Subject:
+    """:func:`check_token` and :func:`record_token_use` in one unit of work (CLI, scripts).
+
+    The HTTP API records the use in a separate transaction instead (``identity.auth``).
+    """
+    check = check_token(session, plaintext, now)
+    if check.use_is_stale(ensure_aware(now)):
+        record_token_use(session, check.token_id, now)
+    return check.subject
 
 
 def authenticate_user_id(session: Session, user_id: uuid.UUID) -> Subject:
     """The subject for a user id held in a signed browser session (the web portal)."""
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    rows = user_subject_rows(session, user_id)
+    if not rows or not rows[0].is_active:
         raise InvalidCredentials("your session is no longer valid; sign in again")
-    return subject_for(session, user)
+    return Subject.from_memberships(
+        user_id, rows[0].email, [(r.role, r.organisation_id) for r in rows if r.role is not None]
+    )
 
 
 # -- tokens --------------------------------------------------------------------------------
