@@ -19,7 +19,7 @@ from computeport.scheduling.policy import Placement, PolicyConfig, QueueOrder, m
 from computeport.scheduling.pools import GpuPool, NodePool
 from computeport.scheduling.queue import PendingQueue, QueueEntry
 from computeport.scheduling.quota import ProjectQuota, QuotaUse
-from computeport.scheduling.reservation import Reservation
+from computeport.scheduling.reservation import FOREVER, Reservation
 
 __all__ = ["ClusterState", "JobRun"]
 
@@ -341,7 +341,7 @@ class ClusterState:
         head = self.heads[run.part] if run.part >= 0 else None
         if head is not None and head[0] == run.ix:
             shadow = head[1] if head[1] >= 0 else self.shadow_of(run, head[2])
-            if shadow is None:
+            if shadow is None or shadow >= FOREVER:  # only a reservation's end can help
                 return "waiting: resources (a reservation or drain)"
             return f"waiting: resources, reserved for {format_instant(shadow, self.origin_s)}"
         if self.queues[run.part].first() is run:
