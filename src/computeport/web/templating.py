@@ -98,6 +98,8 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
         items.append(NavItem("Committee", "/committee", "committee"))
     if viewer.has(Role.FUNDER):
         items.append(NavItem("Funder", "/funder", "funder"))
+    if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER):
+        items.append(NavItem("Billing", "/billing", "billing"))
     if viewer.has(Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER):
         items.append(NavItem("Capacity", "/capacity", "capacity"))
     if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER, Role.COMMITTEE_MEMBER):

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from computeport.web.routes import (
     applicant,
     auth,
+    billing,
     capacity,
     committee,
     home,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     review.router,
     committee.router,
     reports.router,
+    billing.router,
     capacity.router,
     sso.router,
 ]

@@ -1,0 +1,167 @@
+"""The billing desk pages: who may open them, what they show, and the adjustment form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from computeport.billing.posting import post_all
+from computeport.invoicing.close import close_period
+from computeport.kit.clock import ManualClock
+from computeport.metering.ingest import ingest_usage
+from computeport.models.adjustment import Adjustment
+from computeport.models.metering import QuarantineReason, UsageQuarantine
+from tests.billing.support import World, job
+from tests.web.fixtures import Browser, People
+
+PAGES = ("/billing", "/billing/ageing", "/billing/ledger", "/billing/adjustments")
+
+
+def _closed_october(session: Session, clock: ManualClock) -> World:
+    """The golden October closed, plus one record held back for an unknown account."""
+    world = World(session, clock)
+    clock.set(datetime(2026, 11, 2, tzinfo=UTC))
+    records = [*world.october(), job(99, "nobody", end=datetime(2026, 10, 3, tzinfo=UTC))]
+    ingest_usage(session, clock, records)
+    post_all(session, clock)
+    close_period(session, clock, "2026-10", issue_date=datetime(2026, 11, 1, tzinfo=UTC))
+    session.flush()
+    return world
+
+
+def _count(session: Session) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).select_from(Adjustment)) or 0)
+
+
+def test_an_operator_sees_documents_ageing_quarantine_and_balances(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _closed_october(session, clock)
+    assert session.scalar(
+        select(func.count())
+        .select_from(UsageQuarantine)
+        .where(UsageQuarantine.reason == QuarantineReason.UNKNOWN_ACCOUNT)
+    )
+    browser.login(people.operator.email)
+    home = browser.client.get("/").text
+    assert 'href="/billing"' in home
+    docs = browser.client.get("/billing").text
+    for number in ("INV-2026-10-0001", "INV-2026-10-0002", "SUB-2026-10-0001"):
+        assert number in docs
+    assert "HK$354.00" in docs  # Alpha's invoice, as hand-checked in the golden test
+    filtered = browser.client.get("/billing?status=statement&period=2026-10").text
+    assert "SUB-2026-10-0001" in filtered
+    assert "INV-2026-10-0001" not in filtered
+    ageing = browser.client.get("/billing/ageing").text
+    assert "Alpha Labs" in ageing
+    assert "HK$578.01" in ageing
+    quarantine = browser.client.get("/billing/quarantine").text
+    assert "Unknown account" in quarantine
+    assert "99" in quarantine
+    ledger = browser.client.get("/billing/ledger").text
+    assert "Every journal balances" in ledger
+    assert "Alpha Labs" in ledger
+
+
+def test_the_funder_reads_without_the_form_and_applicants_are_refused(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _closed_october(session, clock)
+    browser.login(people.funder.email)
+    for page in PAGES:
+        assert browser.client.get(page).status_code == 200, page
+    assert 'id="adjustment-form"' not in browser.client.get("/billing/adjustments").text
+    assert browser.client.get("/billing/quarantine").status_code == 403
+    refused = browser.post_form(
+        "/billing/adjustments", {"amount_minor": "-1"}, from_page="/billing/adjustments"
+    )
+    assert getattr(refused, "status_code", None) == 403
+    browser.client.post("/logout", data={"csrf_token": browser.csrf("/")})
+    browser.login(people.applicant_a.email)
+    assert 'href="/billing"' not in browser.client.get("/").text
+    for page in PAGES:
+        assert browser.client.get(page).status_code == 403, page
+    assert _count(session) == 0
+
+
+def _form(world: World, **change: str) -> dict[str, str]:
+    data = {
+        "target": "receivable",
+        "organisation_id": str(world.alpha.id),
+        "award_id": "",
+        "amount_minor": "-12.50",
+        "period": "2026-10",
+        "reason": "goodwill: slow queue",
+        "idempotency_key": "WEB-1",
+    }
+    data.update(change)
+    return data
+
+
+def test_an_operator_posts_an_adjustment_once_even_when_the_form_is_sent_twice(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    world = _closed_october(session, clock)
+    browser.login(people.operator.email)
+    for _ in range(2):
+        posted: Any = browser.post_form(
+            "/billing/adjustments", _form(world), from_page="/billing/adjustments"
+        )
+        assert posted.status_code == 303, posted.text
+        assert posted.headers["location"] == "/billing/adjustments?posted=WEB-1"
+    assert _count(session) == 1
+    page = browser.client.get("/billing/adjustments?posted=WEB-1").text
+    assert "Adjustment WEB-1 posted." in page
+    assert "-HK$12.50" in page
+    assert "with the 2026-11 close" in page
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"amount_minor": "12.345"}, "amount_minor", "at most two decimals"),
+        ({"amount_minor": "0"}, "amount_minor", "non-zero"),
+        ({"reason": " "}, "reason", "required"),
+        ({"period": "October"}, "period", "2026-10"),
+        ({"target": "subsidy", "organisation_id": ""}, "award_id", "names its award"),
+        ({"target": "subsidy", "award_id": "AWARD_B"}, "award_id", "another organisation"),
+    ],
+)
+def test_bad_input_is_shown_next_to_its_field_and_writes_nothing(
+    browser: Browser,
+    people: People,
+    session: Session,
+    clock: ManualClock,
+    change: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    world = _closed_october(session, clock)
+    if change.get("award_id") == "AWARD_B":
+        change = {**change, "award_id": str(world.award_b.id)}
+    browser.login(people.operator.email)
+    response: Any = browser.post_form(
+        "/billing/adjustments", _form(world, **change), from_page="/billing/adjustments"
+    )
+    assert response.status_code == 400
+    html = response.text
+    error = html.split(f'id="{field}-error">', 1)
+    assert len(error) == 2, f"no error next to {field}"
+    assert message in error[1].split("</p>", 1)[0]
+    assert f'aria-describedby="{field}-error"' in html
+    assert _count(session) == 0
+
+
+def test_a_post_without_the_csrf_token_is_refused(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    world = _closed_october(session, clock)
+    browser.login(people.operator.email)
+    response = browser.client.post("/billing/adjustments", data=_form(world))
+    assert response.status_code == 403
+    assert _count(session) == 0
