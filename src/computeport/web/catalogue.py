@@ -474,6 +474,8 @@ ZH_HANT: Final[dict[str, str]] = {
     "Post an adjustment": "記入調整",
     "A signed amount: negative credits the balance, positive raises it. It appears as an Adjustments line on the month's invoice or subsidy statement; a month already closed bills it with the next open month.": "金額可正可負：負數為貸記，正數為增加。調整會以「調整」一行列於該月發票或資助結算單；已結算的月份會併入下一個未結算月份。",
     "Adjust": "調整對象",
+    "An organisation's receivable": "機構應收帳款",
+    "An award's subsidy": "資助批核的資助額",
     "(from the award)": "（按資助批核）",
     "(none)": "（無）",
     "Required for a subsidy adjustment.": "調整資助時必須選擇。",

@@ -54,6 +54,10 @@ STATUS_LABELS = {
     "credit": "Credit",
     "statement": "Awaiting the funder",
 }
+TARGET_LABELS = {
+    AdjustmentTarget.RECEIVABLE.value: "An organisation's receivable",
+    AdjustmentTarget.SUBSIDY.value: "An award's subsidy",
+}
 BUCKET_LABELS = {
     "current": "Current",
     "1-30": "1–30 days",
@@ -187,7 +191,7 @@ def _adjustments_context(
         "adjustments": adjustments.list_adjustments(session, limit=200),
         "organisations": billing.organisations(session),
         "awards": billing.awards(session),
-        "targets": [t.value for t in AdjustmentTarget],
+        "targets": TARGET_LABELS,
         "values": values,
         "errors": {},
         "form_error": None,

@@ -22,6 +22,7 @@ from computeport.models.award import Award
 from computeport.models.identity import Organisation
 from computeport.models.invoicing import BillingDocument, DocumentKind
 from computeport.models.metering import UsageQuarantine
+from computeport.models.scheme import Scheme
 
 STATUSES = ("open", "overdue", "paid", "credit", "statement")
 """A document's payment status as the desk filters it (see :func:`status_of`)."""
@@ -161,9 +162,10 @@ class LedgerSummary:
 
 
 def owner_names(session: Session) -> dict[str, str]:
-    """Account owner id (as in an account code) → organisation name or award reference."""
+    """Account owner id (as in an account code) → organisation, award reference or scheme."""
     names = {str(o): n for o, n in organisations(session)}
     names.update({str(a): ref for a, ref, _org in awards(session)})
+    names.update({str(i): name for i, name in session.execute(select(Scheme.id, Scheme.name))})
     return names
 
 
