@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AccountingRecord
+from computeport.backends.protocol import AccountingRecord, JobState
 from computeport.billing.posting import post_all
 from computeport.invoicing.close import close_period
 from computeport.invoicing.render import document_csv
@@ -98,6 +98,35 @@ def test_a_corrected_record_reverses_the_old_rating(
     # The old version sent again changes nothing.
     assert ingest_usage(session, clock, [first]).new == 0
     assert post_all(session, clock).records == 0
+
+
+def test_a_correction_that_leaves_the_cap_gives_later_records_their_subsidy_back(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    jobs = world.october()[:4]
+    ingest_usage(session, clock, jobs)
+    post_all(session, clock)
+    assert ratings(session)[("aisc", "3")][0] == "over_cap"
+    # Job 1 turns out to have died with its node: no longer on the cap, nothing new on it.
+    first = jobs[0]
+    corrected = s.job(
+        1,
+        "aiss-a",
+        end=first.end_time,
+        gpus=8,
+        seconds=3600,
+        submit=first.submit_time,
+        state=JobState.NODE_FAIL,
+        chargeable=False,
+    )
+    assert ingest_usage(session, clock, [corrected]).new == 1
+    posted = post_all(session, clock)
+    assert posted.rerated == 2
+    r = ratings(session)
+    assert r[("aisc", "1")] == ("credited", 0, 0, 0)
+    assert r[("aisc", "3")] == ("subsidised", 22_400, 15_680, 6_720)
+    assert r[("aisc", "4")] == ("subsidised", 2_800, 1_960, 840)
+    assert unbalanced_journals(session) == []
 
 
 def test_node_failures_are_credited_not_charged(

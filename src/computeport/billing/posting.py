@@ -412,8 +412,9 @@ def _rate_award(
         cap.max_key = items[-1].key
         return
     # Out of order, but the cap binds nowhere: every record gets its full split in any order.
+    # Not after a retraction: it frees cap that later over-cap ratings must get back.
     splits = sum(rate.split(i.full_list)[0] for i in items)
-    if not cap.refused and cap.consumed + splits <= terms.cap_minor:
+    if not retracted and not cap.refused and cap.consumed + splits <= terms.cap_minor:
         for item in items:
             _rate_new(batch, item, rate, terms, cap)
         _raise_max(cap, items)
