@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -202,36 +203,58 @@ def _ingest_batch(
     now = clock.now()
     now_epoch = now.timestamp()
     now_db = writer.dt(now)
-    sqlite = not writer.is_postgres
-    dt = writer.dt
+    postgres = writer.is_postgres
+    # The digest hashes the times as each engine has always stored them (changing that text
+    # would make every stored record look corrected): SQLite's naive text, PostgreSQL's with
+    # "+00:00".  ``isoformat`` of a UTC datetime, cut, is exactly that text.
+    cut = 32 if postgres else 26
     true, false = writer.flag(True), writer.flag(False)
     report = IngestReport(received=len(batch))
-    good: list[tuple[object, ...]] = []
-    bad: list[tuple[object, ...]] = []
-    seen: set[tuple[str, str, datetime, str]] = set()
+    fresh: list[tuple[AccountingRecord, str, Any, Any, Any, str]] = []
+    seen: set[tuple[str, str, Any, str]] = set()
     for r in batch:
         acc = accelerator_of(r)
         submit, start, end = r.submit_time, r.start_time, r.end_time
-        if sqlite and submit.tzinfo is UTC and end.tzinfo is UTC:
-            # The hot path: aware UTC times, encoded inline as SQLite stores them.
-            submit_db = submit.isoformat(" ", "microseconds")[:26]
-            end_db = end.isoformat(" ", "microseconds")[:26]
-            start_db = (
-                start.isoformat(" ", "microseconds")[:26]
-                if start is not None and start.tzinfo is UTC
-                else dt(start)
-            )
+        if submit.tzinfo is not UTC:
+            submit = submit.astimezone(UTC)
+        if end.tzinfo is not UTC:
+            end = end.astimezone(UTC)
+        if start is not None and start.tzinfo is not UTC:
+            start = start.astimezone(UTC)
+        end_txt = end.isoformat(" ", "microseconds")[:cut]
+        start_txt = start.isoformat(" ", "microseconds")[:cut] if start is not None else None
+        if postgres:
+            submit_db: Any = submit
+            start_db: Any = start
+            end_db: Any = end
         else:
-            submit_db, start_db, end_db = dt(submit), dt(start), dt(end)
-        digest = digest_of(r, acc, start_db, end_db)
-        key = (r.cluster, r.job_id, submit, digest)
+            submit_db = submit.isoformat(" ", "microseconds")[:26]
+            start_db, end_db = start_txt, end_txt
+        digest = digest_of(r, acc, start_txt, end_txt)
+        key = (r.cluster, r.job_id, submit_db, digest)
         if key in seen:
             continue
         seen.add(key)
+        fresh.append((r, acc, submit_db, start_db, end_db, digest))
+    stored = _stored_keys(writer, fresh)
+    good: list[tuple[object, ...]] = []
+    bad: list[tuple[object, ...]] = []
+    for r, acc, submit_db, start_db, end_db, digest in fresh:
+        if stored and (r.cluster, r.job_id, submit_db, digest) in stored:
+            continue
         problem = check(r, acc, now_epoch, directory, prices)
         if problem is not None:
             bad.append(
-                (r.cluster, r.job_id, submit, digest, str(problem[0]), problem[1], _payload(r), now)
+                (
+                    r.cluster,
+                    r.job_id,
+                    r.submit_time,
+                    digest,
+                    str(problem[0]),
+                    problem[1],
+                    _payload(r),
+                    now,
+                )
             )
             continue
         good.append(
@@ -255,12 +278,55 @@ def _ingest_batch(
                 now_db,
             )
         )
-    report.new = writer.insert("usage_record", _RECORD_COLUMNS, good, conflict=_KEY, encoded=True)
+    # Rows already stored were filtered out above, and the billing lock (taken by
+    # ingest_usage) keeps any other writer out until this transaction ends: on PostgreSQL
+    # the rows go straight in by COPY.  SQLite keeps "on conflict do nothing", which costs
+    # it nothing extra.
+    report.new = writer.insert(
+        "usage_record",
+        _RECORD_COLUMNS,
+        good,
+        conflict=None if postgres else _KEY,
+        encoded=True,
+    )
     report.duplicates = len(batch) - report.new - len(bad)
     if bad:
         writer.insert("usage_quarantine", _QUARANTINE_COLUMNS, bad, conflict=_KEY)
         report.quarantined.update(str(b[4]) for b in bad)
     return report
+
+
+def _stored_keys(
+    writer: BulkWriter, fresh: Sequence[tuple[AccountingRecord, str, Any, Any, Any, str]]
+) -> set[tuple[Any, ...]]:
+    """The ``(cluster, job_id, submit_time, digest)`` keys of ``fresh`` already stored.
+
+    One indexed query per cluster in the batch, not one probe per record: a rerun of the
+    same input (the common case for a backfill or a replayed sacct window) then skips the
+    records here, before any checking, encoding or writing.
+    """
+    by_cluster: dict[str, set[str]] = {}
+    for r, *_ in fresh:
+        jobs = by_cluster.get(r.cluster)
+        if jobs is None:
+            jobs = by_cluster[r.cluster] = set()
+        jobs.add(r.job_id)
+    stored: set[tuple[Any, ...]] = set()
+    for cluster, jobs in by_cluster.items():
+        if writer.is_postgres:
+            rows = writer.fetch(
+                "SELECT cluster, job_id, submit_time, digest FROM usage_record "
+                "WHERE cluster = ? AND job_id = ANY(CAST(? AS varchar[]))",
+                (cluster, list(jobs)),
+            )
+        else:
+            rows = writer.fetch(
+                "SELECT cluster, job_id, submit_time, digest FROM usage_record "
+                "WHERE cluster = ? AND job_id IN (SELECT value FROM json_each(?))",
+                (cluster, json.dumps(list(jobs))),
+            )
+        stored.update(rows)
+    return stored
 
 
 class BillingUsageSink:
