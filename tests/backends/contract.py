@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -38,8 +38,10 @@ from computeport.backends.protocol import (
     ClusterBackend,
     CreateAccount,
     CreateQos,
+    CreateReservation,
     DeleteAccount,
     DeleteQos,
+    DeleteReservation,
     DesiredState,
     JobNotFound,
     JobRejected,
@@ -47,7 +49,9 @@ from computeport.backends.protocol import (
     JobState,
     PendingReason,
     RemoveMember,
+    ReservedCapacity,
     UpdateQos,
+    UpdateReservation,
     reconcile,
 )
 
@@ -193,6 +197,82 @@ class ClusterBackendContract:
         assert all(getattr(c, "name", "") != "root" for c in plan.changes)
         harness.backend.apply(plan)
         assert harness.backend.plan(DesiredState()).empty
+
+    # ------------------------------------------------------------------------ reservations
+
+    def reservation(
+        self,
+        harness: ContractHarness,
+        names: Callable[[str], str],
+        account: str,
+        *,
+        starts_in: timedelta,
+        lasts: timedelta,
+        nodes: int = 1,
+    ) -> ReservedCapacity:
+        part = next(p for p in harness.backend.partitions() if p.default)
+        start = harness.now().replace(microsecond=0) + starts_in
+        return ReservedCapacity(
+            "cp_" + names("rs"), account, part.name, nodes, start, start + lasts
+        )
+
+    def test_reservations_are_created_changed_and_removed_by_name(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        alloc = self.award(harness, names)
+        resv = self.reservation(
+            harness,
+            names,
+            alloc.account_name,
+            starts_in=timedelta(hours=1),
+            lasts=timedelta(hours=1),
+        )
+        desired = DesiredState((alloc,), (resv,))
+        plan = harness.backend.plan(desired)
+        assert CreateReservation(resv) in plan.changes
+        harness.backend.apply(plan)
+        assert harness.backend.plan(desired).empty
+        harness.backend.apply(plan)  # creating it again is harmless
+        assert harness.backend.plan(desired).empty
+
+        longer = replace(resv, end=resv.end + timedelta(hours=1))
+        plan = harness.backend.plan(DesiredState((alloc,), (longer,)))
+        [update] = plan.changes
+        assert isinstance(update, UpdateReservation)
+        assert update.after == longer
+        harness.backend.apply(plan)
+        assert harness.backend.plan(DesiredState((alloc,), (longer,))).empty
+
+        plan = harness.backend.plan(DesiredState((alloc,)))
+        assert plan.changes == (DeleteReservation(resv.name),)
+        harness.backend.apply(plan)
+        assert harness.backend.plan(DesiredState((alloc,))).empty
+
+    def test_only_the_awards_jobs_start_on_reserved_nodes(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        holder = self.award(harness, names)
+        other = AwardAllocation(
+            names("ot"), holder.org_account, frozenset({harness.other_member}), 600
+        )
+        part = next(p for p in harness.backend.partitions() if p.default)
+        resv = self.reservation(
+            harness, names, holder.account_name,
+            starts_in=timedelta(seconds=2), lasts=timedelta(minutes=30), nodes=len(part.nodes),
+        )  # fmt: skip
+        reconcile(harness.backend, DesiredState((holder, other), (resv,)))
+        assert harness.settle(lambda: harness.now() >= resv.start, 30)
+
+        theirs = harness.backend.submit(
+            replace(self.job(harness, other.account_name), user=harness.other_member)
+        )
+        mine = harness.backend.submit(self.job(harness, holder.account_name))
+        assert harness.settle(
+            lambda: harness.backend.job(mine).state is not JobState.PENDING,
+            harness.job_timeout_seconds,
+        )
+        assert harness.backend.job(theirs).state is JobState.PENDING
+        harness.backend.cancel(theirs)
 
     # -------------------------------------------------------------------------------- jobs
 

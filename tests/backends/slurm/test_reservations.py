@@ -64,6 +64,8 @@ def test_parser_reads_computeports_reservations_and_skips_the_operators() -> Non
     assert got.start == START
     assert got.end == END
     assert parse_reservations(text("scontrol-show-reservation-none.txt")) == {}
+    [active] = parse_reservations(text("scontrol-show-reservation-active.txt")).values()
+    assert (active.name, active.account, active.node_count) == ("cp_probe", "probea", 4)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +125,7 @@ def test_argv_is_plain_words_and_an_update_moves_the_start_only_when_it_changed(
     assert change_argv(CreateReservation(_resv()), "cpci") == [
         "scontrol", "create", "reservation", "ReservationName=cp_train-run",
         "Accounts=resvtest", "StartTime=2026-12-01T00:00:00", "EndTime=2026-12-03T00:00:00",
-        "NodeCnt=2", "PartitionName=gpu",
+        "NodeCnt=2", "PartitionName=gpu", "Flags=MAGNETIC",
     ]  # fmt: skip
     cut = _resv(end=END - timedelta(hours=1))
     argv = change_argv(UpdateReservation(_resv(), cut), "cpci")

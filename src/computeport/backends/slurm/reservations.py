@@ -8,6 +8,9 @@ Only reservations named ``cp_…`` (:data:`~computeport.backends.protocol.RESERV
 are computeport's; the others (an operator's maintenance window) are not read into the actual
 state at all, so the planner can never change or remove them.  A reservation is whole nodes
 (``NodeCnt=``) of one partition for one award account (``Accounts=``); Slurm picks the nodes.
+``Flags=MAGNETIC`` lets the award's jobs land in it without naming it (seen on the local test
+cluster: the award's job ran on the reserved node, another account's job waited with
+``ReqNodeNotAvail``).
 
 Idempotence: creating one that exists says "Duplicate reservation name", deleting one that is
 gone says "Requested reservation is invalid"; :func:`already_done` treats both as success.
@@ -38,6 +41,9 @@ __all__ = [
 SHOW_RESERVATIONS = ("scontrol", "show", "reservation", "--oneliner")
 _NONE = "No reservations in the system"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+FLAGS = "MAGNETIC"
+"""The award's jobs use the reservation without asking for it (``--reservation``), as on the
+virtual cluster; everyone else's jobs stay off the reserved nodes inside the window."""
 _ALREADY = ("Duplicate reservation name", "Requested reservation is invalid")
 
 
@@ -122,6 +128,7 @@ def reservation_argv(
                 f"EndTime={slurm_time(r.end)}",
                 f"NodeCnt={r.node_count}",
                 f"PartitionName={r.partition}",
+                f"Flags={FLAGS}",
             ]
         case UpdateReservation(before=b, after=r):
             # Slurm refuses to move the start of a reservation that is already active, so
