@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,12 +13,39 @@ from sqlalchemy.orm import Session
 
 from computeport.backends.protocol import JobState, PendingReason
 from computeport.kit.clock import ManualClock
-from computeport.models.metering import UsageRecord
+from computeport.metering.rollups import refresh_usage_rollups
+from computeport.models.metering import ChargeKind, UsageCharge, UsageRecord
 from computeport.web.views.ops import Interval, gpus_in_use, percentile
 from tests.web.fakes import FakeCluster, job_info
 from tests.web.fixtures import Browser, People
 
 T = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def rate(session: Session, record: UsageRecord, organisation_id: uuid.UUID) -> None:
+    """A rating row for ``record`` (as the poster would write), folded into the rollups:
+    the operations chart shows rated usage."""
+    session.add(
+        UsageCharge(
+            record_id=record.id,
+            sign=1,
+            kind=ChargeKind.PAYG,
+            organisation_id=organisation_id,
+            accelerator_type=record.accelerator_type,
+            cluster=record.cluster,
+            job_id=record.job_id,
+            submit_time=record.submit_time,
+            end_time=record.end_time,
+            period=record.end_time.strftime("%Y-%m"),
+            gpu_seconds=record.gpu_seconds,
+            list_minor=0,
+            subsidy_minor=0,
+            copay_minor=0,
+            rated_at=record.ingested_at,
+        )
+    )
+    session.flush()
+    refresh_usage_rollups(session)
 
 
 def test_gpus_in_use_is_time_weighted_per_bucket() -> None:
@@ -67,26 +95,26 @@ def test_operator_sees_live_cluster_and_history(
         ),
     ]
     portal_app.state.cp.backend = cluster
-    session.add(
-        UsageRecord(
-            cluster="fake",
-            job_id="99",
-            submit_time=now - timedelta(days=2, hours=1),
-            digest="d",
-            account="acct",
-            user_name="alice",
-            partition="gpu",
-            qos="normal",
-            accelerator_type="h800",
-            gpus=24,
-            start_time=now - timedelta(days=2),
-            end_time=now - timedelta(days=1),
-            state="COMPLETED",
-            gpu_seconds=24 * 86400,
-            ingested_at=now,
-        )
+    record = UsageRecord(
+        cluster="fake",
+        job_id="99",
+        submit_time=now - timedelta(days=2, hours=1),
+        digest="d",
+        account="acct",
+        user_name="alice",
+        partition="gpu",
+        qos="normal",
+        accelerator_type="h800",
+        gpus=24,
+        start_time=now - timedelta(days=2),
+        end_time=now - timedelta(days=1),
+        state="COMPLETED",
+        gpu_seconds=24 * 86400,
+        ingested_at=now,
     )
+    session.add(record)
     session.flush()
+    rate(session, record, people.org_a.id)
     browser.login(people.operator.email)
     page = browser.client.get("/ops?days=7")
     assert page.status_code == 200

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from computeport.kit.clock import ManualClock
+from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.award import Award
 from computeport.models.metering import ChargeKind, UsageCharge, UsageRecord
 from tests.award import builders
@@ -66,6 +67,7 @@ def _usage(
         )
     )
     session.flush()
+    refresh_usage_rollups(session)  # as the poster does after each batch
 
 
 @pytest.fixture

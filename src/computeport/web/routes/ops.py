@@ -58,21 +58,24 @@ def ops_page(
     now = clock.now()
     step = bucket_for(days)
     until = now
-    since = now - timedelta(days=days)
+    since = ops.window_start(now, days, step)
     live = ops.live_cluster(cluster) if cluster is not None else None
     running = live.running if live else []
-    usage = ops.window_usage(session, since, until)
-    by_partition = ops.spans_in_use(
-        usage.by_partition + ops.spans(ops.running_intervals(running, now, "partition")),
+    finished = ops.finished_use(session, since, until, step)
+    ops.add_spans(
+        finished.by_partition,
+        ops.spans(ops.running_intervals(running, now, "partition")),
         since,
         until,
         step,
     )
-    by_type = ops.spans_in_use(
-        usage.by_type + ops.spans(ops.running_intervals(running, now, "type")), since, until, step
+    ops.add_spans(
+        finished.by_type, ops.spans(ops.running_intervals(running, now, "type")), since, until, step
     )
+    by_partition = ops.series_of(finished.labels, finished.by_partition, step)
+    by_type = ops.series_of(finished.labels, finished.by_type, step)
     capacity = live.gpus if live else 0
-    waits = usage.waits
+    waits = ops.window_waits(session, since, until)
     specs = {
         "partition": charts.stacked_area(
             by_partition.x,

@@ -15,7 +15,7 @@ from computeport.envelope.service import EnvelopeFigures, envelope_figures, get_
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
-from computeport.models.metering import UsageRecord
+from computeport.models.rollup import BUCKET_SECONDS, UtilisationRollup
 from computeport.models.scheme import Scheme
 from computeport.web.views.reports import ReportRow, usage_report
 from computeport.web.views.usage import MonthMoney, money_by_month
@@ -68,6 +68,27 @@ class FunderReport:
         return sum(p.projects for p in self.projects)
 
 
+def first_start(session: Session, start: datetime, end: datetime) -> datetime | None:
+    """The earliest start in [start, end) of a rated job, from the utilisation rollup.
+
+    Each bucket keeps the earliest start of the jobs starting in it.  ``start`` is a year's
+    first instant, so a bucket boundary: every job starting in [start, end) lies in a bucket
+    starting in [start, end), and if the least of those buckets' earliest starts is not
+    before ``end``, no job started in the window.
+    """
+    low, high = int(start.timestamp()), end.timestamp()
+    if low % BUCKET_SECONDS:
+        raise ValueError(f"start: not on a {BUCKET_SECONDS}-second boundary: {start.isoformat()}")
+    earliest = session.scalar(
+        select(func.min(UtilisationRollup.first_start)).where(
+            UtilisationRollup.bucket_start >= low, UtilisationRollup.bucket_start < high
+        )
+    )
+    if earliest is None or earliest >= high:
+        return None
+    return datetime.fromtimestamp(int(earliest), UTC)
+
+
 def funder_report(
     session: Session, year: int, now: datetime, installed_gpus: int | None = None
 ) -> FunderReport:
@@ -78,11 +99,7 @@ def funder_report(
     end = min(datetime(year + 1, 1, 1, tzinfo=UTC), max(now, start))
     # Utilisation counts from the first recorded use in the year (a centre opening mid-year, or
     # the demo's virtual cluster with a few months of history, is not idle before it existed).
-    first_use = session.scalar(
-        select(func.min(UsageRecord.start_time)).where(
-            UsageRecord.start_time >= start, UsageRecord.start_time < end
-        )
-    )
+    first_use = first_start(session, start, end)
     measured_from = max(start, first_use) if first_use is not None else start
     projects = [
         CategoryProjects(str(r[0].value if hasattr(r[0], "value") else r[0]), int(r[1]), int(r[2]))

@@ -1,6 +1,12 @@
-"""Centre operations: GPUs in use over time (from finished jobs' usage records plus the jobs
-running now), wait percentiles, and the live view of partitions, nodes and jobs from the cluster
-back end (``ClusterBackend``: the embedded virtual cluster or Slurm)."""
+"""Centre operations: GPUs in use over time (finished jobs from the utilisation rollup, plus the
+jobs running now), wait percentiles, and the live view of partitions, nodes and jobs from the
+cluster back end (``ClusterBackend``: the embedded virtual cluster or Slurm).
+
+Finished jobs come from ``utilisation_rollup`` (GPU-seconds per half-hour bucket, partition and
+accelerator type, kept current as usage is posted), so a 90-day chart reads a few thousand rows
+rather than every job of the window.  Chart buckets therefore start on Hong Kong step
+boundaries (:func:`window_start`), where each holds whole rollup buckets.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from computeport.backends.protocol import (
     PartitionInfo,
 )
 from computeport.models.metering import UsageRecord
+from computeport.models.rollup import BUCKET_SECONDS, UtilisationRollup
 from computeport.web.formatting import HONG_KONG
 
 
@@ -79,12 +86,23 @@ def spans(intervals: Iterable[Interval]) -> list[Span]:
 def spans_in_use(
     spans: Iterable[Span], since: datetime, until: datetime, step: timedelta
 ) -> Series:
-    """:func:`gpus_in_use` on epoch-second spans (no datetime per record: the 90-day window
-    holds tens of thousands of jobs)."""
+    """:func:`gpus_in_use` on epoch-second spans (no datetime per record)."""
     labels = bucket_labels(since, until, step)
-    size = step.total_seconds()
-    count = len(labels)
     sums: dict[str, list[float]] = {}
+    add_spans(sums, spans, since, until, step)
+    return series_of(labels, sums, step)
+
+
+def add_spans(
+    sums: dict[str, list[float]],
+    spans: Iterable[Span],
+    since: datetime,
+    until: datetime,
+    step: timedelta,
+) -> None:
+    """Add each span's GPUs × overlap seconds to the ``step`` buckets of [since, until)."""
+    size = step.total_seconds()
+    count = len(bucket_labels(since, until, step))
     origin = since.timestamp()
     stop = until.timestamp()
     for start, end, gpus, group in spans:
@@ -105,8 +123,79 @@ def spans_in_use(
             overlap = min(end, b_start + size) - max(start, b_start)
             if overlap > 0:
                 row[index] += gpus * overlap
+
+
+def series_of(labels: list[str], sums: dict[str, list[float]], step: timedelta) -> Series:
+    """GPU-seconds per bucket → average GPUs in use per bucket, groups in name order."""
+    size = step.total_seconds()
     groups = {name: [round(v / size, 2) for v in row] for name, row in sorted(sums.items())}
     return Series(labels, groups)
+
+
+def window_start(now: datetime, days: int, step: timedelta) -> datetime:
+    """The start of a ``days`` window ending ``now``, floored to a Hong Kong ``step`` boundary.
+
+    Steps are whole multiples of the rollup's buckets, and so is Hong Kong's UTC offset, so the
+    chart's buckets are unions of rollup buckets: the rollup answers them exactly.
+    """
+    size = int(step.total_seconds())
+    if size % BUCKET_SECONDS:
+        raise ValueError(f"step: a multiple of {BUCKET_SECONDS} seconds; got {size}")
+    since = now - timedelta(days=days)
+    offset = int((HONG_KONG.utcoffset(since) or timedelta(0)).total_seconds())
+    local = int(since.timestamp()) + offset
+    return datetime.fromtimestamp(local - local % size - offset, since.tzinfo)
+
+
+@dataclass(frozen=True)
+class FinishedUse:
+    """GPU-seconds of finished (rated) jobs per chart bucket, by partition and by type."""
+
+    labels: list[str]
+    by_partition: dict[str, list[float]]
+    by_type: dict[str, list[float]]
+
+
+def finished_use(
+    session: Session, since: datetime, until: datetime, step: timedelta
+) -> FinishedUse:
+    """Finished jobs' GPU-seconds per ``step`` bucket of [since, until), from the rollup.
+
+    ``since`` must be on a rollup bucket boundary (:func:`window_start`); a record spanning
+    buckets has already been split over them when it was posted.
+    """
+    labels = bucket_labels(since, until, step)
+    origin = int(since.timestamp())
+    if origin % BUCKET_SECONDS:
+        raise ValueError(f"since: not on a {BUCKET_SECONDS}-second boundary: {since.isoformat()}")
+    size = int(step.total_seconds())
+    count = len(labels)
+    rows = session.execute(
+        select(
+            UtilisationRollup.bucket_start,
+            UtilisationRollup.partition,
+            UtilisationRollup.accelerator_type,
+            UtilisationRollup.gpu_seconds,
+        ).where(
+            UtilisationRollup.bucket_start >= origin,
+            UtilisationRollup.bucket_start < until.timestamp(),
+        )
+    ).all()
+    by_partition: dict[str, list[float]] = {}
+    by_type: dict[str, list[float]] = {}
+    for bucket, partition, accelerator, gpu_seconds in rows:
+        if not gpu_seconds:
+            continue
+        index = min((int(bucket) - origin) // size, count - 1)
+        row = by_partition.get(partition)
+        if row is None:
+            row = by_partition[partition] = [0.0] * count
+        row[index] += gpu_seconds
+        row = by_type.get(accelerator)
+        if row is None:
+            row = by_type[accelerator] = [0.0] * count
+        row[index] += gpu_seconds
+    return FinishedUse(labels, by_partition, by_type)
 
 
 def running_intervals(jobs: Sequence[JobInfo], now: datetime, group_by: str) -> list[Interval]:
@@ -164,15 +253,6 @@ def waits_by_day(pairs: Sequence[tuple[datetime, datetime]]) -> WaitStats:
     return stats
 
 
-@dataclass(frozen=True)
-class WindowUsage:
-    """Finished jobs of a window, ready for the operations charts (one query for all three)."""
-
-    by_partition: list[Span]
-    by_type: list[Span]
-    waits: WaitStats
-
-
 class epoch_seconds(FunctionElement[float]):
     """A timestamp column as seconds since the epoch, computed by the database.
 
@@ -194,39 +274,29 @@ def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> 
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
-def window_usage(session: Session, since: datetime, until: datetime) -> WindowUsage:
-    """Usage records overlapping [since, until): spans by partition and by accelerator type,
-    and the wait percentiles of the jobs that started in the window."""
+def window_waits(session: Session, since: datetime, until: datetime) -> WaitStats:
+    """Wait percentiles per Hong Kong day of the jobs that started in [since, until).
+
+    Percentiles need every value, so these come from the usage records themselves (as
+    epoch seconds computed by the database: no datetime per record).
+    """
     rows = session.execute(
-        select(
-            epoch_seconds(UsageRecord.submit_time),
-            epoch_seconds(UsageRecord.start_time),
-            epoch_seconds(UsageRecord.end_time),
-            UsageRecord.gpus,
-            UsageRecord.partition,
-            UsageRecord.accelerator_type,
-        ).where(
+        select(epoch_seconds(UsageRecord.submit_time), epoch_seconds(UsageRecord.start_time)).where(
             and_(
                 UsageRecord.start_time.is_not(None),
+                UsageRecord.start_time >= since,
                 UsageRecord.start_time < until,
-                UsageRecord.end_time > since,
             )
         )
     ).all()
-    by_partition: list[Span] = []
-    by_type: list[Span] = []
-    origin = since.timestamp()
     offset = (HONG_KONG.utcoffset(until) or timedelta(0)).total_seconds()
     per_day: dict[int, list[int]] = defaultdict(list)
-    for submit, start, end, gpus, partition, accelerator in rows:
+    for submit, start in rows:
         # Rounded to the millisecond: julianday arithmetic is off by microseconds.
-        start_s, end_s, n = round(float(start), 3), round(float(end), 3), int(gpus)
-        by_partition.append((start_s, end_s, n, str(partition)))
-        by_type.append((start_s, end_s, n, str(accelerator)))
-        if start_s >= origin:
-            wait = int(round(start_s - float(submit), 3))
-            per_day[int((start_s + offset) // 86400)].append(max(0, wait))
-    return WindowUsage(by_partition, by_type, _percentiles_by_day(per_day))
+        start_s = round(float(start), 3)
+        wait = int(round(start_s - float(submit), 3))
+        per_day[int((start_s + offset) // 86400)].append(max(0, wait))
+    return _percentiles_by_day(per_day)
 
 
 def _percentiles_by_day(per_day: dict[int, list[int]]) -> WaitStats:

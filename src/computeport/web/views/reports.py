@@ -1,9 +1,11 @@
 """Usage reports in the manner of XDMoD: GPU-hours, jobs, wait and money grouped by one
 dimension (organisation, category, sector, QOS, accelerator type, month) over a period range.
 
-The figures come from metering's rating rows (``usage_charge``, amounts already signed, so plain
-sums net out reversals) joined to their usage records for the QOS and the wait.  Jobs count as
-Σ sign: a re-rated record counts once.
+The figures come from ``usage_rollup``: the rating rows (``usage_charge``, amounts signed, so plain
+sums net out reversals) already summed per (period, organisation, award, QOS, accelerator type)
+as usage is posted, so a report reads thousands of rows however many jobs there were.  Jobs
+count as Σ sign: a re-rated record counts once.  Organisation, category and sector are joined at
+read time (an organisation's category may change; its history follows it).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Float, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from computeport.kit.errors import ValidationFailed
 from computeport.models.identity import Organisation
-from computeport.models.metering import UsageCharge, UsageRecord
+from computeport.models.rollup import UsageRollup
 
 DIMENSIONS: Final[dict[str, str]] = {
     "organisation": "Organisation",
@@ -48,22 +50,13 @@ def _dimension(name: str) -> Any:
         "organisation": Organisation.name,
         "category": Organisation.category,
         "sector": Organisation.sector,
-        "qos": UsageRecord.qos,
-        "accelerator": UsageCharge.accelerator_type,
-        "month": UsageCharge.period,
+        "qos": UsageRollup.qos,
+        "accelerator": UsageRollup.accelerator_type,
+        "month": UsageRollup.period,
     }
     if name not in columns:
         raise ValidationFailed(f"by: one of {', '.join(DIMENSIONS)}; got {name!r}", field="by")
     return columns[name]
-
-
-def _wait_seconds(dialect: str) -> ColumnElement[Any]:
-    """start − submit in seconds, in the engine's own date arithmetic."""
-    if dialect == "sqlite":
-        return (
-            func.julianday(UsageRecord.start_time) - func.julianday(UsageRecord.submit_time)
-        ) * 86400
-    return func.extract("epoch", UsageRecord.start_time - UsageRecord.submit_time)
 
 
 def check_period(value: str | None, field: str) -> str | None:
@@ -88,35 +81,32 @@ def usage_report(
     column = _dimension(by)
     since = check_period(since, "from")
     until = check_period(until, "to")
-    dialect = session.get_bind().dialect.name
-    wait = _wait_seconds(dialect)
-    signed_wait = cast(wait, Float) * UsageCharge.sign
     stmt = (
         select(
             column,
-            func.coalesce(func.sum(UsageCharge.sign), 0),
-            func.coalesce(func.sum(UsageCharge.gpu_seconds), 0),
-            func.coalesce(func.sum(UsageCharge.list_minor), 0),
-            func.coalesce(func.sum(UsageCharge.subsidy_minor), 0),
-            func.coalesce(func.sum(UsageCharge.copay_minor), 0),
-            func.sum(signed_wait),
+            func.coalesce(func.sum(UsageRollup.jobs), 0),
+            func.coalesce(func.sum(UsageRollup.gpu_seconds), 0),
+            func.coalesce(func.sum(UsageRollup.list_minor), 0),
+            func.coalesce(func.sum(UsageRollup.subsidy_minor), 0),
+            func.coalesce(func.sum(UsageRollup.copay_minor), 0),
+            func.coalesce(func.sum(UsageRollup.wait_seconds), 0),
+            func.coalesce(func.sum(UsageRollup.started_rows), 0),
         )
-        .join(UsageRecord, UsageRecord.id == UsageCharge.record_id)
-        .join(Organisation, Organisation.id == UsageCharge.organisation_id)
+        .join(Organisation, Organisation.id == UsageRollup.organisation_id)
         .group_by(column)
         .order_by(column)
     )
     if since:
-        stmt = stmt.where(UsageCharge.period >= since)
+        stmt = stmt.where(UsageRollup.period >= since)
     if until:
-        stmt = stmt.where(UsageCharge.period <= until)
+        stmt = stmt.where(UsageRollup.period <= until)
     if organisation_id is not None:
-        stmt = stmt.where(UsageCharge.organisation_id == organisation_id)
+        stmt = stmt.where(UsageRollup.organisation_id == organisation_id)
     rows: list[ReportRow] = []
     for r in session.execute(stmt).all():
-        jobs = int(r[1])
-        total_wait = r[6]
-        mean = round(float(total_wait) / jobs) if total_wait is not None and jobs > 0 else None
+        jobs, total_wait, started = int(r[1]), int(r[6]), int(r[7])
+        # No wait to report when none of the group's rows had started (as over the raw rows).
+        mean = round(total_wait / jobs) if started > 0 and jobs > 0 else None
         key = r[0].value if hasattr(r[0], "value") else str(r[0])
         rows.append(ReportRow(key, jobs, int(r[2]), int(r[3]), int(r[4]), int(r[5]), mean))
     if by != "month":

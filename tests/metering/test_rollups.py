@@ -1,0 +1,328 @@
+"""The report rollups equal direct sums over the raw rating rows, whatever the arrival order.
+
+Records go through the real ingest and poster (so reversals of late records and corrections
+are the poster's own), in random batches; after each run every report reader that now uses
+the rollups is compared with the same figure computed here, in Python, from ``usage_charge``
+joined to ``usage_record`` and ``organisation``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.billing.posting import post_all
+from computeport.kit.clock import ManualClock
+from computeport.metering.ingest import ingest_usage
+from computeport.metering.rollups import rebuild_usage_rollups, refresh_usage_rollups
+from computeport.models.identity import Organisation
+from computeport.models.metering import UsageCharge, UsageRecord
+from computeport.models.rollup import BUCKET_SECONDS, NO_AWARD, UsageRollup, UtilisationRollup
+from computeport.web.views.funder import first_start
+from computeport.web.views.ops import finished_use
+from computeport.web.views.reports import DIMENSIONS, ReportRow, usage_report
+from computeport.web.views.usage import MonthMoney, money_by_month, subsidy_by_award
+from tests.billing import support as s
+
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
+SUBMIT_BASE = datetime(2026, 9, 25, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(session: Session, clock: ManualClock) -> s.World:
+    w = s.World(session, clock)
+    clock.set(NOW)
+    return w
+
+
+# -- the reference: direct computations over the raw rows ---------------------------------
+
+
+def _raw(session: Session) -> list[tuple[UsageCharge, UsageRecord, Organisation]]:
+    session.flush()
+    return [
+        (c, r, o)
+        for c, r, o in session.execute(
+            select(UsageCharge, UsageRecord, Organisation)
+            .join(UsageRecord, UsageRecord.id == UsageCharge.record_id)
+            .join(Organisation, Organisation.id == UsageCharge.organisation_id)
+            .order_by(UsageCharge.id)
+        ).all()
+    ]
+
+
+def _key(by: str, c: UsageCharge, r: UsageRecord, o: Organisation) -> str:
+    value: object = {
+        "organisation": o.name,
+        "category": o.category,
+        "sector": o.sector,
+        "qos": r.qos,
+        "accelerator": c.accelerator_type,
+        "month": c.period,
+    }[by]
+    return str(getattr(value, "value", value))
+
+
+def direct_report(
+    session: Session, by: str, since: str | None = None, until: str | None = None
+) -> list[ReportRow]:
+    sums: dict[str, list[int]] = defaultdict(lambda: [0] * 7)
+    for c, r, o in _raw(session):
+        if (since and c.period < since) or (until and c.period > until):
+            continue
+        row = sums[_key(by, c, r, o)]
+        row[0] += c.sign
+        row[1] += c.gpu_seconds
+        row[2] += c.list_minor
+        row[3] += c.subsidy_minor
+        row[4] += c.copay_minor
+        if r.start_time is not None:
+            row[5] += c.sign * int((r.start_time - r.submit_time).total_seconds())
+            row[6] += 1
+    rows = [
+        ReportRow(
+            key,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4],
+            round(v[5] / v[0]) if v[6] and v[0] > 0 else None,
+        )
+        for key, v in sorted(sums.items())
+    ]
+    if by != "month":
+        rows.sort(key=lambda row: -row.gpu_seconds)
+    return rows
+
+
+def direct_months(session: Session, awards: set[uuid.UUID] | None = None) -> list[MonthMoney]:
+    sums: dict[str, list[int]] = defaultdict(lambda: [0] * 4)
+    for c, _r, _o in _raw(session):
+        if awards is not None and c.award_id not in awards:
+            continue
+        v = sums[c.period]
+        v[0] += c.gpu_seconds
+        v[1] += c.list_minor
+        v[2] += c.subsidy_minor
+        v[3] += c.copay_minor
+    return [MonthMoney(p, *v) for p, v in sorted(sums.items())]
+
+
+def direct_buckets(session: Session) -> dict[tuple[int, str, str], int]:
+    """GPU-seconds per (bucket, partition, type): each rated row's sign × GPUs × overlap."""
+    sums: dict[tuple[int, str, str], int] = defaultdict(int)
+    for c, r, _o in _raw(session):
+        if r.start_time is None:
+            continue
+        start, end = int(r.start_time.timestamp()), int(r.end_time.timestamp())
+        bucket = start - start % BUCKET_SECONDS
+        while True:
+            overlap = min(end, bucket + BUCKET_SECONDS) - max(start, bucket)
+            sums[(bucket, r.partition, r.accelerator_type)] += c.sign * r.gpus * max(0, overlap)
+            bucket += BUCKET_SECONDS
+            if bucket >= end:
+                break
+    return dict(sums)
+
+
+def rollup_buckets(session: Session) -> dict[tuple[int, str, str], int]:
+    return {
+        (b, p, t): g
+        for b, p, t, g in session.execute(
+            select(
+                UtilisationRollup.bucket_start,
+                UtilisationRollup.partition,
+                UtilisationRollup.accelerator_type,
+                UtilisationRollup.gpu_seconds,
+            )
+        ).all()
+    }
+
+
+def assert_rollups_match(session: Session, world: s.World) -> None:
+    for by in DIMENSIONS:
+        assert usage_report(session, by) == direct_report(session, by), by
+        assert usage_report(session, by, since="2026-10", until="2026-10") == direct_report(
+            session, by, "2026-10", "2026-10"
+        ), by
+    assert money_by_month(session) == direct_months(session)
+    both = {world.award_a.id, world.award_b.id}
+    assert money_by_month(session, scheme_id=world.scheme.id) == direct_months(session, both)
+    for award in (world.award_a, world.award_b):
+        assert money_by_month(session, award_id=award.id) == direct_months(session, {award.id})
+        expected = sum(m.subsidy_minor for m in direct_months(session, {award.id}))
+        assert subsidy_by_award(session, [award.id]).get(award.id, 0) == expected
+    assert rollup_buckets(session) == direct_buckets(session)
+
+
+# -- random streams through the real poster -----------------------------------------------
+
+
+ACCOUNTS = ("aiss-a", "aiss-b", "alpha", "beta")
+
+
+def _record(job: int, hour: int, seconds: int, gpus: int) -> AccountingRecord:
+    """Job ``job`` ending at ``hour`` of its day; a second draw of the same job id with other
+    content is a correction (same key: the submit time is the job's own)."""
+    # The account and the day follow the job id: a correction that moves a record to another
+    # award, or out of its award's dates, trips the poster (``_raise_max`` on no items).
+    day = 1 + job * 7 % 30
+    base = s.job(
+        job,
+        ACCOUNTS[job % len(ACCOUNTS)],
+        end=datetime(2026, 10, day, hour, tzinfo=UTC),
+        gpus=gpus,
+        seconds=seconds,
+        submit=SUBMIT_BASE + timedelta(minutes=job),
+    )
+    return dataclasses.replace(
+        base,
+        partition="debug" if job % 3 == 0 else "gpu",
+        qos="scavenger" if job % 5 == 0 else "subsidised",
+    )
+
+
+records = st.builds(
+    _record,
+    job=st.integers(1, 12),
+    hour=st.integers(0, 23),
+    seconds=st.sampled_from([0, 1, 600, 1799, 1800, 3600, 5400, 86_400 + 7]),
+    gpus=st.integers(1, 8),
+)
+
+
+def _not_started(record: AccountingRecord) -> AccountingRecord:
+    return dataclasses.replace(
+        record,
+        start_time=None,
+        state=JobState.CANCELLED,
+        elapsed_seconds=0,
+        gpu_seconds=0,
+    )
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_rollups_equal_direct_sums_over_any_stream(
+    session: Session, clock: ManualClock, world: s.World, data: st.DataObject
+) -> None:
+    """Late records (re-rating later ones), corrections (same key, new content), jobs that never
+    started, and rollups refreshed batch by batch: always the raw rows' sums."""
+    stream = data.draw(st.lists(records, min_size=1, max_size=25))
+    cancelled = data.draw(st.lists(st.integers(0, len(stream) - 1), max_size=3))
+    stream = [_not_started(r) if i in cancelled else r for i, r in enumerate(stream)]
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=4)))
+    batch_size = data.draw(st.integers(1, 6))
+    with session.begin_nested() as attempt:
+        for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+            ingest_usage(session, clock, stream[a:b])
+            post_all(session, clock, batch_size=batch_size)
+            assert_rollups_match(session, world)
+        incremental = _tables(session)
+        rebuild_usage_rollups(session)
+        assert _tables(session) == incremental
+        attempt.rollback()
+
+
+def _tables(session: Session) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    session.flush()
+    usage = {tuple(r) for r in session.execute(select(UsageRollup.__table__)).all()}
+    use = {tuple(r) for r in session.execute(select(UtilisationRollup.__table__)).all()}
+    return usage, use
+
+
+# -- specific cases --------------------------------------------------------------------------
+
+
+def test_a_job_spanning_buckets_adds_its_overlap_to_each(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    # 2 GPUs from 10:15 to 11:45: 15 min, 30 min, 30 min, 15 min of the half-hours from 10:00.
+    job = s.job(1, "alpha", end=datetime(2026, 10, 7, 11, 45, tzinfo=UTC), gpus=2, seconds=5400)
+    ingest_usage(session, clock, [job])
+    post_all(session, clock)
+    start = int(datetime(2026, 10, 7, 10, tzinfo=UTC).timestamp())
+    assert rollup_buckets(session) == {
+        (start, "gpu", "h800"): 2 * 900,
+        (start + 1800, "gpu", "h800"): 2 * 1800,
+        (start + 3600, "gpu", "h800"): 2 * 1800,
+        (start + 5400, "gpu", "h800"): 2 * 900,
+    }
+    first = session.scalar(
+        select(UtilisationRollup.first_start).where(UtilisationRollup.bucket_start == start)
+    )
+    assert first == int(datetime(2026, 10, 7, 10, 15, tzinfo=UTC).timestamp())
+
+
+def test_a_correction_counts_once_on_the_operations_chart(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    """The old version of a corrected record is reversed when the new one is rated: its
+    GPU-seconds leave the utilisation rollup (the raw records would count both)."""
+    end = datetime(2026, 10, 10, 12, tzinfo=UTC)
+    first = s.job(50, "aiss-b", end=end, gpus=8, seconds=3600)
+    ingest_usage(session, clock, [first])
+    post_all(session, clock)
+    corrected = s.job(50, "aiss-b", end=end, gpus=8, seconds=1800, submit=first.submit_time)
+    ingest_usage(session, clock, [corrected])
+    post_all(session, clock)
+    day = datetime(2026, 10, 10, 8, tzinfo=UTC)  # 16:00 Hong Kong: a day boundary there
+    use = finished_use(session, day, day + timedelta(days=1), timedelta(days=1))
+    assert use.by_partition == {"gpu": [8 * 1800]}
+    assert use.by_type == {"h800": [8 * 1800]}
+    assert (
+        session.scalar(select(UsageRollup.jobs).where(UsageRollup.award_id == world.award_b.id))
+        == 1
+    )
+
+
+def test_pay_as_you_go_charges_roll_up_under_no_award(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    ingest_usage(session, clock, [s.job(6, "alpha", end=datetime(2026, 10, 7, tzinfo=UTC))])
+    post_all(session, clock)
+    rows = session.execute(select(UsageRollup.award_id, UsageRollup.organisation_id)).all()
+    assert rows == [(NO_AWARD, world.alpha.id)]
+    assert subsidy_by_award(session, [world.award_a.id]) == {}
+
+
+def test_refresh_folds_only_new_rows_and_is_idempotent(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    ingest_usage(session, clock, world.october())
+    post_all(session, clock)
+    before = _tables(session)
+    assert not refresh_usage_rollups(session).advanced  # the poster already folded them in
+    assert _tables(session) == before
+    assert_rollups_match(session, world)
+
+
+def test_first_start_is_the_earliest_rated_start_in_the_window(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    year = datetime(2026, 1, 1, tzinfo=UTC)
+    assert first_start(session, year, NOW) is None
+    jobs = [
+        s.job(1, "alpha", end=datetime(2026, 10, 7, 12, 0, 5, tzinfo=UTC), seconds=10),
+        s.job(2, "alpha", end=datetime(2026, 10, 9, tzinfo=UTC)),
+    ]
+    ingest_usage(session, clock, jobs)
+    post_all(session, clock)
+    started = datetime(2026, 10, 7, 11, 59, 55, tzinfo=UTC)
+    assert first_start(session, year, NOW) == started
+    # The window ends inside the job's bucket but before it started: nothing in the window.
+    assert first_start(session, year, datetime(2026, 10, 7, 11, 59, tzinfo=UTC)) is None
+    assert first_start(session, year, started + timedelta(seconds=1)) == started
