@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.identity import service
@@ -240,3 +241,79 @@ class TestPasswords:
                 at=clock.now(),
             )
         assert info.value.field == "password"
+
+
+class TestTokenChecksAndUse:
+    """The read path (``check_token``) writes nothing and is never cached; the use is recorded
+    apart (``record_token_use``) at most once per ``LAST_USED_RESOLUTION``."""
+
+    def test_check_writes_nothing(self, session: Session, clock: ManualClock) -> None:
+        person = f.user(session, roles=(Role.OPERATOR,))
+        row, plaintext = service.issue_token(session, user_id=person.id, name="ci", at=clock.now())
+        session.flush()
+        check = service.check_token(session, plaintext, clock.now())
+        assert check.subject.staff_roles == {Role.OPERATOR}
+        assert check.token_id == row.id
+        assert check.use_is_stale(clock.now())
+        assert not session.new
+        assert not session.dirty
+        assert not session.deleted
+        assert row.last_used_at is None
+
+    def test_use_is_written_at_most_once_per_resolution(
+        self, session: Session, clock: ManualClock
+    ) -> None:
+        person = f.user(session)
+        row, plaintext = service.issue_token(session, user_id=person.id, name="ci", at=clock.now())
+        first = clock.now()
+        assert service.record_token_use(session, row.id, first)
+        clock.advance(service.LAST_USED_RESOLUTION - timedelta(seconds=1))
+        assert not service.check_token(session, plaintext, clock.now()).use_is_stale(clock.now())
+        assert not service.record_token_use(session, row.id, clock.now())
+        session.expire_all()
+        assert session.get(ApiToken, row.id).last_used_at == first  # type: ignore[union-attr]
+        clock.advance(timedelta(seconds=1))
+        assert service.check_token(session, plaintext, clock.now()).use_is_stale(clock.now())
+        assert service.record_token_use(session, row.id, clock.now())
+        session.expire_all()
+        assert session.get(ApiToken, row.id).last_used_at == clock.now()  # type: ignore[union-attr]
+
+    def test_revocation_and_role_changes_take_effect_on_the_next_check(
+        self, session: Session, clock: ManualClock
+    ) -> None:
+        person = f.user(session, roles=(Role.OPERATOR, Role.FUNDER))
+        row, plaintext = service.issue_token(session, user_id=person.id, name="ci", at=clock.now())
+        assert service.check_token(session, plaintext, clock.now()).subject.staff_roles == {
+            Role.OPERATOR,
+            Role.FUNDER,
+        }
+        operator = session.scalars(
+            select(Membership).where(
+                Membership.user_id == person.id, Membership.role == Role.OPERATOR
+            )
+        ).one()
+        session.delete(operator)
+        session.flush()
+        assert service.check_token(session, plaintext, clock.now()).subject.staff_roles == {
+            Role.FUNDER
+        }
+        service.revoke_token(session, row.id, by=f.subject(session, person), at=clock.now())
+        with pytest.raises(InvalidCredentials, match="revoked"):
+            service.check_token(session, plaintext, clock.now())
+
+    def test_inactive_user_and_user_without_roles(
+        self, session: Session, clock: ManualClock
+    ) -> None:
+        person = f.user(session)
+        _row, plaintext = service.issue_token(session, user_id=person.id, name="ci", at=clock.now())
+        subject = service.check_token(session, plaintext, clock.now()).subject
+        assert subject.user_id == person.id
+        assert not subject.roles
+        person.is_active = False
+        session.flush()
+        with pytest.raises(InvalidCredentials, match="not active"):
+            service.check_token(session, plaintext, clock.now())
+        with pytest.raises(InvalidCredentials, match="sign in again"):
+            service.authenticate_user_id(session, person.id)
+        with pytest.raises(InvalidCredentials, match="sign in again"):
+            service.authenticate_user_id(session, uuid.uuid4())

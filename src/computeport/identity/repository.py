@@ -114,13 +114,13 @@ def user_subject_rows(session: Session, user_id: uuid.UUID) -> list[UserSubjectR
 def touch_token(
     session: Session, token_id: uuid.UUID, now: datetime, stale_before: datetime
 ) -> bool:
-    """Set ``last_used_at = now`` unless it is already at or after ``stale_before``: one UPDATE
+    """Set ``last_used_at = now`` unless it is already after ``stale_before``: one UPDATE
     whose condition makes concurrent touches of the same token write once.  Returns whether it
     wrote; a copy of the token loaded in ``session`` sees the new time."""
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(ApiToken)
         .where(ApiToken.id == token_id)
-        .where((ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < stale_before))
+        .where((ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= stale_before))
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
