@@ -36,6 +36,7 @@ from computeport.ledger.queries import balances, unbalanced_journals
 from computeport.metering.ingest import IngestReport, ingest_usage
 from computeport.metering.jsonl import read_jsonl
 from computeport.metering.quarantine import release_quarantine
+from computeport.metering.rollups import rebuild_usage_rollups, refresh_usage_rollups
 from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.award import Award
 from computeport.models.invoicing import BillingDocument
@@ -138,6 +139,23 @@ def post_command(
         f"rated {r.records} records: {r.charges} ratings, {r.reversals} reversals "
         f"({r.rerated} re-rated, {r.superseded} superseded), {r.journals} journals; "
         f"{dict(r.by_kind)}"
+    )
+
+
+@app.command("rollups")
+def rollups_command(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Empty the rollups and recompute them from scratch.")
+    ] = False,
+) -> None:
+    """Bring the report rollups up to date (posting does this batch by batch)."""
+    with _factory() as factory, unit_of_work(factory) as session:
+        report = rebuild_usage_rollups(session) if rebuild else refresh_usage_rollups(session)
+    console.print(
+        f"{'rebuilt' if rebuild else 'refreshed'} the report rollups: rating rows "
+        f"{report.after + 1}–{report.through} folded in"
+        if report.advanced
+        else "the report rollups were already up to date"
     )
 
 
