@@ -31,10 +31,12 @@ from computeport.award.reservations import (
 )
 from computeport.backends.protocol import AccountingRecord, JobState
 from computeport.billing.posting import post_all
+from computeport.invoicing.close import close_period
 from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import ingest_usage
 from computeport.metering.reservations import reservation_records, used_gpu_seconds
 from computeport.models.award import Award
+from computeport.models.invoicing import BillingDocument, DocumentLine
 from computeport.models.metering import UsageCharge, UsageRecord
 from computeport.models.reservation import AwardReservation
 from tests.billing import support as s
@@ -188,3 +190,32 @@ def test_a_reservation_cut_short_is_charged_up_to_the_cut(
     [topup] = reservation_records(session, "aisc", clock.now())
     # 8 × 4 h = 115,200 reserved; used 01–04 = 28,800 + 28,800 + 14,400 = 72,000
     assert topup.gpu_seconds == 43_200
+
+
+def test_the_invoice_shows_the_reserved_capacity_as_its_own_line(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    world.award_b.charge_reservations = True
+    _book(session, clock, world.award_b)
+    clock.set(AFTER)
+    ingest_usage(session, clock, JOBS)
+    ingest_usage(session, clock, reservation_records(session, "aisc", clock.now()))
+    post_all(session, clock)
+    clock.set(datetime(2026, 11, 2, tzinfo=UTC))
+    close_period(session, clock, "2026-10")
+
+    lines = session.scalars(
+        select(DocumentLine)
+        .join(BillingDocument, BillingDocument.id == DocumentLine.document_id)
+        .where(BillingDocument.organisation_id == world.beta.id)
+    ).all()
+    ref = world.award_b.reference
+    by_label = {ln.award_reference: ln for ln in lines}
+    reserved = by_label[f"{ref} (reserved)"]
+    assert (reserved.gpu_seconds, reserved.list_minor, reserved.due_minor) == (
+        208_800,
+        162_400,
+        16_240,
+    )
+    jobs = by_label[ref]  # #21, #22, #23, #25: 16 + 8 + 6 + 16 = 46 GPU-h × HK$28.00
+    assert (jobs.jobs, jobs.list_minor) == (4, 128_800)

@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from computeport.billing import adjustments
@@ -38,6 +38,7 @@ from computeport.invoicing.periods import parse_period
 from computeport.kit.clock import Clock, ensure_aware
 from computeport.kit.errors import Conflict
 from computeport.kit.ids import uuid7
+from computeport.metering.reservations import RESERVATION_JOB_PREFIX
 from computeport.models.adjustment import Adjustment, AdjustmentTarget
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
@@ -46,6 +47,8 @@ from computeport.models.metering import UsageCharge, UsageRecord
 
 PAYMENT_TERMS_DAYS = 30
 PAYG_LABEL = "pay-as-you-go"
+RESERVED = case((UsageCharge.job_id.like(RESERVATION_JOB_PREFIX + "%"), 1), else_=0)
+"""Reserved capacity's top-up charges get their own line beside the award's jobs."""
 PREFIX = {
     DocumentKind.INVOICE: "INV",
     DocumentKind.CREDIT_NOTE: "CN",
@@ -80,6 +83,8 @@ class _Line:
     credited_minor: int = 0
     label: str | None = None
     """Set on an adjustments line (its text instead of the award's reference)."""
+    reserved: bool = False
+    """Reserved capacity an award paid for beyond its jobs (usage records ``resv:…``)."""
     adjustment_ids: list[uuid.UUID] = field(default_factory=list)
 
     def empty(self) -> bool:
@@ -150,6 +155,7 @@ def close_period(
             UsageCharge.organisation_id,
             UsageCharge.award_id,
             UsageCharge.accelerator_type,
+            RESERVED,
             func.sum(UsageCharge.sign),
             func.sum(UsageCharge.gpu_seconds),
             func.sum(UsageCharge.list_minor),
@@ -162,12 +168,18 @@ def close_period(
             UsageCharge.id > previous,
             UsageCharge.id <= snapshot,
         )
-        .group_by(UsageCharge.organisation_id, UsageCharge.award_id, UsageCharge.accelerator_type)
+        .group_by(
+            UsageCharge.organisation_id,
+            UsageCharge.award_id,
+            UsageCharge.accelerator_type,
+            RESERVED,
+        )
     ).all()
     by_org: dict[uuid.UUID, list[_Line]] = defaultdict(list)
     by_award: dict[uuid.UUID, list[_Line]] = defaultdict(list)
-    for org_id, award_id, accel, jobs, gs, lst, sub, cop, cred in rows:
+    for org_id, award_id, accel, resv, jobs, gs, lst, sub, cop, cred in rows:
         line = _Line(award_id, accel, int(jobs), int(gs), int(lst), int(sub), int(cop), int(cred))
+        line.reserved = bool(resv)
         if line.empty():
             continue
         by_org[org_id].append(line)
@@ -185,7 +197,8 @@ def close_period(
     def label(line: _Line) -> str:
         if line.label is not None:
             return line.label
-        return refs.get(line.award_id, PAYG_LABEL) if line.award_id else PAYG_LABEL
+        ref = refs.get(line.award_id, PAYG_LABEL) if line.award_id else PAYG_LABEL
+        return f"{ref} (reserved)"[:40] if line.reserved else ref
 
     first = previous == 0 or not session.scalar(
         select(func.count()).select_from(BillingDocument).where(BillingDocument.period == period)
