@@ -165,3 +165,26 @@ def test_a_post_without_the_csrf_token_is_refused(
     response = browser.client.post("/billing/adjustments", data=_form(world))
     assert response.status_code == 403
     assert _count(session) == 0
+
+
+def test_the_desk_reads_in_traditional_chinese(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _closed_october(session, clock)
+    browser.login(people.operator.email)
+    switched: Any = browser.post_form(
+        "/lang", {"locale": "zh-Hant", "next": "/billing"}, from_page="/billing"
+    )
+    assert switched.status_code == 303
+    page = browser.client.get("/billing/adjustments").text
+    assert '<html lang="zh-Hant">' in page
+    for text in ("帳務處", "記入調整", "所調整月份", "機構應收帳款"):
+        assert text in page
+    assert "未付" in browser.client.get("/billing").text  # October's invoices: open, not yet due
+
+
+def test_with_nothing_closed_the_desk_says_when_documents_come(
+    browser: Browser, people: People
+) -> None:
+    browser.login(people.operator.email)
+    assert "they are issued when a month closes" in browser.client.get("/billing").text
