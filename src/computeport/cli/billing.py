@@ -1,4 +1,5 @@
-"""``computeport billing``: ingest usage, rate and post it, close months, invoices, payments.
+"""``computeport billing``: ingest usage, rate and post it, close months, invoices, payments,
+manual adjustments.
 
 Every long command commits batch by batch (one unit of work per batch), so a crash loses at
 most one uncommitted batch and a rerun finishes the job with exactly the uninterrupted
