@@ -26,9 +26,16 @@ from computeport.metering.ingest import ingest_usage
 from computeport.metering.rollups import rebuild_usage_rollups, refresh_usage_rollups
 from computeport.models.identity import Organisation
 from computeport.models.metering import UsageCharge, UsageRecord
-from computeport.models.rollup import BUCKET_SECONDS, NO_AWARD, UsageRollup, UtilisationRollup
+from computeport.models.rollup import (
+    BUCKET_SECONDS,
+    NO_AWARD,
+    UsageRollup,
+    UtilisationRollup,
+    WaitRollup,
+)
+from computeport.web.formatting import HONG_KONG
 from computeport.web.views.funder import first_start
-from computeport.web.views.ops import finished_use
+from computeport.web.views.ops import WaitStats, finished_use, percentile, window_waits
 from computeport.web.views.reports import DIMENSIONS, ReportRow, usage_report
 from computeport.web.views.usage import MonthMoney, money_by_month, subsidy_by_award
 from tests.billing import support as s
@@ -149,6 +156,35 @@ def rollup_buckets(session: Session) -> dict[tuple[int, str, str], int]:
     }
 
 
+def direct_waits(session: Session) -> dict[tuple[int, int], int]:
+    """Σ sign per (Hong Kong day of start, max(0, start − submit))."""
+    sums: dict[tuple[int, int], int] = defaultdict(int)
+    for c, r, _o in _raw(session):
+        if r.start_time is None:
+            continue
+        local = r.start_time.astimezone(HONG_KONG)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        wait = max(0, int((r.start_time - r.submit_time).total_seconds()))
+        sums[(int(midnight.timestamp()), wait)] += c.sign
+    return dict(sums)
+
+
+def direct_wait_stats(session: Session) -> WaitStats:
+    """Nearest-rank percentiles per day over every rated job's wait (net of reversals)."""
+    per_day: dict[int, list[int]] = defaultdict(list)
+    for (day, wait), jobs in direct_waits(session).items():
+        per_day[day].extend([wait] * jobs)
+    stats = WaitStats([], [], [], [], [])
+    for day in sorted(d for d, v in per_day.items() if v):
+        values = sorted(per_day[day])
+        stats.x.append(datetime.fromtimestamp(day, HONG_KONG).date().isoformat())
+        stats.p50.append(percentile(values, 50))
+        stats.p90.append(percentile(values, 90))
+        stats.p99.append(percentile(values, 99))
+        stats.jobs.append(len(values))
+    return stats
+
+
 def assert_rollups_match(session: Session, world: s.World) -> None:
     for by in DIMENSIONS:
         assert usage_report(session, by) == direct_report(session, by), by
@@ -163,6 +199,15 @@ def assert_rollups_match(session: Session, world: s.World) -> None:
         expected = sum(m.subsidy_minor for m in direct_months(session, {award.id}))
         assert subsidy_by_award(session, [award.id]).get(award.id, 0) == expected
     assert rollup_buckets(session) == direct_buckets(session)
+    histogram = {
+        (d, w): n
+        for d, w, n in session.execute(
+            select(WaitRollup.day_start, WaitRollup.wait_seconds, WaitRollup.jobs)
+        ).all()
+    }
+    assert histogram == direct_waits(session)
+    window = (datetime(2026, 9, 1, tzinfo=UTC), NOW)
+    assert window_waits(session, *window) == direct_wait_stats(session)
 
 
 # -- random streams through the real poster -----------------------------------------------
@@ -237,11 +282,12 @@ def test_rollups_equal_direct_sums_over_any_stream(
         attempt.rollback()
 
 
-def _tables(session: Session) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+def _tables(session: Session) -> tuple[set[tuple[object, ...]], ...]:
     session.flush()
-    usage = {tuple(r) for r in session.execute(select(UsageRollup.__table__)).all()}
-    use = {tuple(r) for r in session.execute(select(UtilisationRollup.__table__)).all()}
-    return usage, use
+    return tuple(
+        {tuple(r) for r in session.execute(select(table.__table__)).all()}
+        for table in (UsageRollup, UtilisationRollup, WaitRollup)
+    )
 
 
 # -- specific cases --------------------------------------------------------------------------

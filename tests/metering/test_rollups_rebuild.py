@@ -19,7 +19,7 @@ from computeport.db.engine import make_engine, make_session_factory, unit_of_wor
 from computeport.db.migrate import downgrade, upgrade
 from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import ingest_usage
-from computeport.models.rollup import UsageRollup, UtilisationRollup
+from computeport.models.rollup import UsageRollup, UtilisationRollup, WaitRollup
 from tests.billing import support as s
 from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
 
@@ -49,16 +49,12 @@ def _posted(engine: Engine) -> None:
         post_all(session, clock, batch_size=4)
 
 
-def _tables(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+def _tables(engine: Engine) -> list[list[tuple[object, ...]]]:
     with Session(engine) as session:
-        usage = sorted(
-            (tuple(r) for r in session.execute(select(UsageRollup.__table__)).all()), key=str
-        )
-        use = sorted(
-            (tuple(r) for r in session.execute(select(UtilisationRollup.__table__)).all()),
-            key=str,
-        )
-    return usage, use
+        return [
+            sorted((tuple(r) for r in session.execute(select(t.__table__)).all()), key=str)
+            for t in (UsageRollup, UtilisationRollup, WaitRollup)
+        ]
 
 
 def _cli(url: str, *args: str) -> str:
@@ -80,8 +76,7 @@ def test_the_migration_rolls_up_existing_charges(url: str) -> None:
     try:
         _posted(engine)
         incremental = _tables(engine)
-        assert incremental[0]
-        assert incremental[1]
+        assert all(incremental)
         downgrade(engine, "0001")  # as if the charges predated the rollups
         upgrade(engine, "0002_usage_rollups")
         assert _tables(engine) == incremental
@@ -97,6 +92,7 @@ def test_the_cli_rebuilds_damaged_rollups(url: str) -> None:
         assert "already up to date" in _cli(url, "rollups")
         with unit_of_work(make_session_factory(engine)) as session:
             session.execute(delete(UsageRollup))
+            session.execute(delete(WaitRollup))
             session.execute(delete(UtilisationRollup).where(UtilisationRollup.gpu_seconds > 0))
         assert _tables(engine) != incremental
         assert "rebuilt" in _cli(url, "rollups", "--rebuild")

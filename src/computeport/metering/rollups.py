@@ -1,5 +1,5 @@
-"""Keep the report rollups (``usage_rollup``, ``utilisation_rollup``) equal to the sums of the
-rating rows, incrementally.
+"""Keep the report rollups (``usage_rollup``, ``utilisation_rollup``, ``wait_rollup``) equal to
+the sums of the rating rows, incrementally.
 
 How: a ``billing_cursor`` row (:data:`ROLLUP_CURSOR`) holds the last ``usage_charge.id``
 folded in.  :func:`refresh_usage_rollups` aggregates the rows above it with one set-based
@@ -15,7 +15,7 @@ For utilisation that is also what makes a correction count once: when a newer re
 same key is rated, the old one's rating is reversed, and its −1 row takes its GPU-seconds back
 out of every bucket it had added them to.  Records not yet rated are not in the rollups.
 
-:func:`rebuild_usage_rollups` empties both tables and folds in every row from the start (for a
+:func:`rebuild_usage_rollups` empties the tables and folds in every row from the start (for a
 database that had charges before the rollups existed, and as a repair).
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from computeport.models.rollup import BUCKET_SECONDS
+from computeport.models.rollup import BUCKET_SECONDS, DAY_OFFSET_SECONDS
 
 ROLLUP_CURSOR = "usage_rollup"
 """The ``billing_cursor`` row: the last ``usage_charge.id`` folded into the rollups."""
@@ -127,6 +127,22 @@ def _utilisation_sql(dialect: str) -> str:
     )
 
 
+def _wait_sql(dialect: str) -> str:
+    """Rated jobs per (Hong Kong day of start, wait seconds): a histogram for percentiles."""
+    start, submit = _epoch(dialect, "r.start_time"), _epoch(dialect, "r.submit_time")
+    day = f"(({start} + {DAY_OFFSET_SECONDS}) / 86400 * 86400 - {DAY_OFFSET_SECONDS})"
+    wait = f"(CASE WHEN {start} > {submit} THEN {start} - {submit} ELSE 0 END)"
+    return (
+        "INSERT INTO wait_rollup (day_start, wait_seconds, jobs) "  # noqa: S608 - constants only
+        f"SELECT {day}, {wait}, SUM(c.sign) "
+        "FROM usage_charge c JOIN usage_record r ON r.id = c.record_id "
+        "WHERE c.id > :after AND c.id <= :through AND r.start_time IS NOT NULL "
+        f"GROUP BY {day}, {wait} "
+        "ON CONFLICT (day_start, wait_seconds) DO UPDATE SET "
+        "jobs = wait_rollup.jobs + excluded.jobs"
+    )
+
+
 def _cursor(connection: Connection) -> int:
     """The rollup cursor, created at 0 and locked (PostgreSQL) for this transaction."""
     connection.execute(
@@ -145,7 +161,7 @@ def _cursor(connection: Connection) -> int:
 
 
 def fold_charges(connection: Connection) -> RollupReport:
-    """Fold every rating row above the cursor into both rollups and advance the cursor."""
+    """Fold every rating row above the cursor into the rollups and advance the cursor."""
     after = _cursor(connection)
     through = connection.execute(text("SELECT MAX(id) FROM usage_charge")).scalar()
     if through is None or int(through) <= after:
@@ -155,6 +171,7 @@ def fold_charges(connection: Connection) -> RollupReport:
     bounds = {"after": after, "through": through}
     connection.execute(text(_usage_sql(dialect)), bounds)
     connection.execute(text(_utilisation_sql(dialect)), bounds)
+    connection.execute(text(_wait_sql(dialect)), bounds)
     connection.execute(
         text("UPDATE billing_cursor SET position = :through WHERE name = :name"),
         {"through": through, "name": ROLLUP_CURSOR},
@@ -163,10 +180,11 @@ def fold_charges(connection: Connection) -> RollupReport:
 
 
 def rebuild_connection(connection: Connection) -> RollupReport:
-    """Empty both rollups and fold in every rating row (used by the migration too)."""
+    """Empty the rollups and fold in every rating row (used by the migration too)."""
     _cursor(connection)
     connection.execute(text("DELETE FROM usage_rollup"))
     connection.execute(text("DELETE FROM utilisation_rollup"))
+    connection.execute(text("DELETE FROM wait_rollup"))
     connection.execute(
         text("UPDATE billing_cursor SET position = 0 WHERE name = :name"), {"name": ROLLUP_CURSOR}
     )
@@ -179,7 +197,7 @@ def refresh_usage_rollups(session: Session) -> RollupReport:
 
 
 def rebuild_usage_rollups(session: Session) -> RollupReport:
-    """Recompute both rollups from every rating row.  Never commits.
+    """Recompute the rollups from every rating row.  Never commits.
 
     Takes the billing lock first, so no batch is posted while the tables are rebuilt.
     """

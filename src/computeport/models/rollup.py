@@ -13,7 +13,11 @@ Why these shapes (issue 6: usage reports over 10,000,000 job records in ≤ 1 s)
   a corrected record's old version is reversed (−1) when the new one is rated, so a correction
   counts once, never twice.
 
-Both are maintained incrementally in the poster's transaction (``metering.rollups``) from a
+- :class:`WaitRollup` counts rated jobs per Hong Kong day of their start and exact wait in
+  seconds: a histogram, from which the operations page's daily wait percentiles (nearest
+  rank) come out exactly, without reading every job of the window.
+
+All three are maintained incrementally in the poster's transaction (``metering.rollups``) from a
 ``billing_cursor`` position over ``usage_charge.id``, and can be rebuilt from scratch.
 
 The keys are primary keys with no NULL column (an upsert needs a conflict target, and
@@ -35,6 +39,9 @@ NO_AWARD = uuid.UUID(int=0)
 
 BUCKET_SECONDS = 1800
 """Width of a utilisation bucket: half an hour, the operations page's finest step."""
+
+DAY_OFFSET_SECONDS = 8 * 3600
+"""Hong Kong's UTC offset (no daylight saving since 1979): wait days are Hong Kong days."""
 
 
 class UsageRollup(Base):
@@ -74,3 +81,15 @@ class UtilisationRollup(Base):
     gpu_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     first_start: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """Earliest start (epoch seconds) of a rated record starting in this bucket, if any."""
+
+
+class WaitRollup(Base):
+    """Σ sign of the rating rows per (Hong Kong day of the job's start, wait in seconds)."""
+
+    __tablename__ = "wait_rollup"
+
+    day_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Epoch seconds of the Hong Kong midnight that starts the day."""
+    wait_seconds: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """max(0, start − submit), whole seconds."""
+    jobs: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -13,14 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, func, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from computeport.backends.protocol import (
     ClusterBackend,
@@ -29,8 +26,12 @@ from computeport.backends.protocol import (
     NodeInfo,
     PartitionInfo,
 )
-from computeport.models.metering import UsageRecord
-from computeport.models.rollup import BUCKET_SECONDS, UtilisationRollup
+from computeport.models.rollup import (
+    BUCKET_SECONDS,
+    DAY_OFFSET_SECONDS,
+    UtilisationRollup,
+    WaitRollup,
+)
 from computeport.web.formatting import HONG_KONG
 
 
@@ -229,91 +230,62 @@ class WaitStats:
     jobs: list[int]
 
 
-def daily_waits(session: Session, since: datetime, until: datetime) -> WaitStats:
-    """Wait (start − submit) percentiles per Hong Kong day for jobs that started in the window."""
-    rows = session.execute(
-        select(UsageRecord.submit_time, UsageRecord.start_time).where(
-            UsageRecord.start_time.is_not(None),
-            UsageRecord.start_time >= since,
-            UsageRecord.start_time < until,
-        )
-    ).all()
-    return waits_by_day([(submit, start) for submit, start in rows if start is not None])
-
-
-def waits_by_day(pairs: Sequence[tuple[datetime, datetime]]) -> WaitStats:
-    """Percentiles of (start − submit) per Hong Kong day of the start."""
-    per_day: dict[str, list[int]] = defaultdict(list)
-    for submit, start in pairs:
-        day = start.astimezone(HONG_KONG).strftime("%Y-%m-%d")
-        per_day[day].append(max(0, int((start - submit).total_seconds())))
-    stats = WaitStats([], [], [], [], [])
-    for day in sorted(per_day):
-        values = sorted(per_day[day])
-        stats.x.append(day)
-        stats.p50.append(percentile(values, 50))
-        stats.p90.append(percentile(values, 90))
-        stats.p99.append(percentile(values, 99))
-        stats.jobs.append(len(values))
-    return stats
-
-
-class epoch_seconds(FunctionElement[float]):
-    """A timestamp column as seconds since the epoch, computed by the database.
-
-    Reading tens of thousands of datetimes through the ORM's type processing was most of the
-    operations page's time; numbers cross the driver cheaply.
-    """
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch_seconds)
-def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
-
-
 def window_waits(session: Session, since: datetime, until: datetime) -> WaitStats:
-    """Wait percentiles per Hong Kong day of the jobs that started in [since, until).
+    """Wait percentiles (nearest rank) per Hong Kong day, for the days from ``since``'s to
+    ``until``'s, from the wait histogram (``wait_rollup``) of the rated jobs.
 
-    Percentiles need every value, so these come from the usage records themselves (as
-    epoch seconds computed by the database: no datetime per record).
+    Whole days, so the first day's figures are that day's (not the tail after ``since``).  The
+    database finds each percentile's wait from the running count of the histogram, so neither
+    the jobs nor the histogram cross the driver: ~100 rows for a 90-day window.
     """
-    rows = session.execute(
-        select(epoch_seconds(UsageRecord.submit_time), epoch_seconds(UsageRecord.start_time)).where(
-            and_(
-                UsageRecord.start_time.is_not(None),
-                UsageRecord.start_time >= since,
-                UsageRecord.start_time < until,
+    first = _day_start(since)
+    stop = _day_start(until) + 86400
+    counts = (
+        select(
+            WaitRollup.day_start.label("day"),
+            WaitRollup.wait_seconds.label("wait"),
+            func.sum(WaitRollup.jobs)
+            .over(
+                partition_by=WaitRollup.day_start,
+                order_by=WaitRollup.wait_seconds,
+                rows=(None, 0),
             )
+            .label("running"),
+            func.sum(WaitRollup.jobs).over(partition_by=WaitRollup.day_start).label("total"),
         )
+        .where(
+            WaitRollup.day_start >= first,
+            WaitRollup.day_start < stop,
+            WaitRollup.jobs != 0,
+        )
+        .subquery()
+    )
+
+    def rank(q: int) -> Any:
+        # Nearest rank: the first wait whose running count reaches q % of the day's jobs.
+        return func.min(case((counts.c.running * 100 >= counts.c.total * q, counts.c.wait)))
+
+    rows = session.execute(
+        select(counts.c.day, counts.c.total, rank(50), rank(90), rank(99))
+        .group_by(counts.c.day, counts.c.total)
+        .order_by(counts.c.day)
     ).all()
-    offset = (HONG_KONG.utcoffset(until) or timedelta(0)).total_seconds()
-    per_day: dict[int, list[int]] = defaultdict(list)
-    for submit, start in rows:
-        # Rounded to the millisecond: julianday arithmetic is off by microseconds.
-        start_s = round(float(start), 3)
-        wait = int(round(start_s - float(submit), 3))
-        per_day[int((start_s + offset) // 86400)].append(max(0, wait))
-    return _percentiles_by_day(per_day)
-
-
-def _percentiles_by_day(per_day: dict[int, list[int]]) -> WaitStats:
     stats = WaitStats([], [], [], [], [])
-    for day in sorted(per_day):
-        values = sorted(per_day[day])
-        stats.x.append((date(1970, 1, 1) + timedelta(days=day)).isoformat())
-        stats.p50.append(percentile(values, 50))
-        stats.p90.append(percentile(values, 90))
-        stats.p99.append(percentile(values, 99))
-        stats.jobs.append(len(values))
+    for day, total, p50, p90, p99 in rows:
+        if int(total) <= 0:
+            continue
+        stats.x.append(datetime.fromtimestamp(int(day), HONG_KONG).date().isoformat())
+        stats.p50.append(int(p50))
+        stats.p90.append(int(p90))
+        stats.p99.append(int(p99))
+        stats.jobs.append(int(total))
     return stats
+
+
+def _day_start(at: datetime) -> int:
+    """Epoch seconds of the Hong Kong midnight starting ``at``'s day."""
+    local = int(at.timestamp()) + DAY_OFFSET_SECONDS
+    return local - local % 86400 - DAY_OFFSET_SECONDS
 
 
 @dataclass(frozen=True)

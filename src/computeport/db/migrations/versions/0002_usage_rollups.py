@@ -1,4 +1,4 @@
-"""usage and utilisation rollups (issue 6: reports over 10M records)
+"""usage, utilisation and wait rollups (issue 6: reports over 10M records)
 
 Revision ID: 0002_usage_rollups
 Revises: 0001
@@ -57,6 +57,13 @@ def upgrade() -> None:
             "bucket_start", "partition", "accelerator_type", name=op.f("pk_utilisation_rollup")
         ),
     )
+    op.create_table(
+        "wait_rollup",
+        sa.Column("day_start", sa.BigInteger(), nullable=False),
+        sa.Column("wait_seconds", sa.BigInteger(), nullable=False),
+        sa.Column("jobs", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day_start", "wait_seconds", name=op.f("pk_wait_rollup")),
+    )
     rebuild_connection(op.get_bind())
 
 
@@ -64,5 +71,6 @@ def downgrade() -> None:
     op.execute(
         sa.text("DELETE FROM billing_cursor WHERE name = :name").bindparams(name=ROLLUP_CURSOR)
     )
+    op.drop_table("wait_rollup")
     op.drop_table("utilisation_rollup")
     op.drop_table("usage_rollup")
