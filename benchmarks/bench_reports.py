@@ -4,7 +4,8 @@ Fills ``usage_record`` and ``usage_charge`` set-based (one ``INSERT … SELECT``
 computed in SQL from ``generate_series`` on PostgreSQL or a recursive CTE on SQLite; not
 through the poster, whose cost is ``bench_billing.py``'s), rebuilds the rollups, then times
 every report dimension, the money-by-month and subsidy-by-award readers, the funder report's
-first-use lookup and the operations page's 90-day queries (median of 5, wall and CPU).  The
+first-use lookup and the operations page's 90-day queries (GPUs in use, daily wait
+percentiles), median of 5, wall and CPU.  The
 same figures straight from the raw rows (the readers before the rollups) are timed once for
 comparison, and so is one incremental refresh of a 50,000-record batch (what the poster now
 adds to every batch).
@@ -372,7 +373,7 @@ def run(url: str, n: int, repeat: int, raw: bool) -> Table:
         timing, out = timed(ops_use, repeat)
         row("/ops 90 days: GPUs in use (rollup)", timing, out, repeat)
         timing, out = timed(lambda: window_waits(s, now - timedelta(days=90), now).x, repeat)
-        row("/ops 90 days: wait percentiles (raw records)", timing, out, repeat)
+        row("/ops 90 days: wait percentiles (rollup)", timing, out, repeat)
         if raw:
             timing, out = timed(lambda: raw_report(s), 1)
             row("before: report by organisation from raw rows", timing, out, 1)
