@@ -20,6 +20,7 @@ from computeport.cli.main import app
 from computeport.db.engine import make_engine, make_session_factory
 from computeport.db.schema import create_schema
 from computeport.kit.clock import ManualClock
+from computeport.models.award import Award
 from computeport.models.reservation import AwardReservation
 from tests.award import builders
 
@@ -106,3 +107,16 @@ def test_unreserving_what_is_not_there_exits_2(
     code, out = _run("award", "unreserve", award_ref, "nothing", "--now", NOW)
     assert code == 2
     assert "no reservation 'nothing'" in out
+
+
+def test_the_decision_can_say_reservations_are_charged(database: sessionmaker[Session]) -> None:
+    with database() as session, session.begin():
+        ref = builders.application(session, builders.scheme(session)).reference
+    code, out = _run(
+        "award", "decide", ref, "--approve", "--gpu-hours", "h800=1000",
+        "--start", "2026-11-01", "--end", "2027-11-01", "--cap", "HK$1,000.00",
+        "--charge-reservations", "--now", NOW,
+    )  # fmt: skip
+    assert code == 0, out
+    with database() as session:
+        assert session.scalars(select(Award)).one().charge_reservations is True

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import history
+from computeport.award.presenters import award_read
 from computeport.award.reservations import (
     Capacity,
     PartitionCapacity,
@@ -262,3 +263,15 @@ class TestReservationApiPermissions(PermissionSuite):
             client.post(path, json=_json(name="Bad Name"), headers=s.operator.headers), 422
         )
         assert "name" in body["errors"][0]["field"]
+
+
+def test_the_committee_decides_whether_reservations_are_charged(
+    session: Session, clock: ManualClock
+) -> None:
+    charged = builders.approved_award(
+        session, clock, builders.scheme(session), charge_reservations=True
+    )
+    assert charged.charge_reservations is True
+    assert award_read(session, charged, clock.now()).charge_reservations is True
+    plain = builders.approved_award(session, clock, builders.scheme(session))
+    assert plain.charge_reservations is False

@@ -144,6 +144,7 @@ def decide(
         committed_minor=0,
         currency=scheme.currency,
         over_cap_policy=data.over_cap_policy,
+        charge_reservations=data.charge_reservations,
         gpu_cap=data.gpu_cap,
         terms=data.terms,
         slurm_account=_unique_slurm_account(session, application.reference),

@@ -43,6 +43,7 @@ def award_read(session: Session, award: Award, now: datetime) -> AwardRead:
         committed_minor=award.committed_minor,
         currency=award.currency,
         over_cap_policy=award.over_cap_policy,
+        charge_reservations=award.charge_reservations,
         gpu_cap=award.gpu_cap,
         terms=award.terms,
         slurm_account=award.slurm_account,

@@ -55,6 +55,9 @@ class DecisionIn(BaseModel):
     cap_minor: int | None = Field(default=None, gt=0, le=MAX_CAP_MINOR)
     terms: str = Field(default="", max_length=20000)
     over_cap_policy: OverCapPolicy = OverCapPolicy.PAY_AS_YOU_GO
+    charge_reservations: bool = Field(
+        default=False, description="Terms: reserved capacity is charged by reserved GPU-hours"
+    )
     gpu_cap: int | None = Field(default=None, gt=0, le=100_000)
     tranche_shares_bp: list[int] = Field(
         default_factory=lambda: [10_000],
@@ -118,6 +121,7 @@ class AwardRead(BaseModel):
     committed_minor: int
     currency: str
     over_cap_policy: OverCapPolicy
+    charge_reservations: bool = False
     gpu_cap: int | None
     terms: str
     slurm_account: str

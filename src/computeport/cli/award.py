@@ -171,6 +171,9 @@ def decide_command(
     report_every: int = typer.Option(6, help="Months between progress reports."),
     reason: str = typer.Option("", help="The committee's reasoning (required to reject)."),
     terms: str = typer.Option("", help="Terms and conditions of the award."),
+    charge_reservations: bool = typer.Option(
+        False, "--charge-reservations", help="Terms: reserved capacity is charged in full."
+    ),
     as_user: str | None = typer.Option(None, "--as", help="Committee member's e-mail."),
     now: str | None = typer.Option(None, help="The clock (ISO 8601), default: now."),
 ) -> None:
@@ -192,6 +195,7 @@ def decide_command(
             rate_reason=rate_reason,
             cap_minor=parse_money(cap, option="--cap") if cap is not None else None,
             terms=terms,
+            charge_reservations=charge_reservations,
             tranche_shares_bp=shares,
             report_every_months=report_every,
         )
