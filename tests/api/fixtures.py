@@ -6,8 +6,8 @@ Import them into any test package's ``conftest.py``::
 
 The app's ``db_session`` dependency is overridden to yield the test ``session`` inside a
 SAVEPOINT per request: a request that fails rolls back its savepoint (as production rolls back
-its transaction), and everything is rolled back after the test.  ``side_write`` (the separate
-short transaction a read's trace is written in) is a SAVEPOINT on the same session.
+its transaction), and everything is rolled back after the test.  ``AppState.side_write`` (the
+separate short transaction a read's trace is written in) is a SAVEPOINT on the same session.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from computeport.api.app import create_app
-from computeport.api.deps import SideWrite, db_session, is_safe, side_write
-from computeport.api.state import AppState
+from computeport.api.deps import db_session, is_safe
+from computeport.api.state import AppState, SideWrite
 from computeport.backends.protocol import ClusterBackend
 from computeport.db.engine import READ_ONLY, make_session_factory, refuse_writes
 from computeport.identity.subject import Subject
@@ -130,8 +130,8 @@ def savepoint_session(session: Session) -> Callable[[Request], Iterator[Session]
     return _session
 
 
-def savepoint_side_write(session: Session) -> Callable[[], SideWrite]:
-    """A ``side_write`` override: the separate unit of work is a SAVEPOINT on ``session``."""
+def savepoint_side_write(session: Session) -> SideWrite:
+    """For ``AppState.side_write``: the separate unit of work is a SAVEPOINT on ``session``."""
 
     @contextmanager
     def unit() -> Iterator[Session]:
@@ -143,7 +143,7 @@ def savepoint_side_write(session: Session) -> Callable[[], SideWrite]:
             if was is not None:
                 session.info[READ_ONLY] = was
 
-    return lambda: unit
+    return unit
 
 
 def build_api_app(
@@ -157,7 +157,7 @@ def build_api_app(
     state = AppState(settings, db_engine, make_session_factory(db_engine), clock, backend)
     application = create_app(settings, state)
     application.dependency_overrides[db_session] = savepoint_session(session)
-    application.dependency_overrides[side_write] = savepoint_side_write(session)
+    state.side_write = savepoint_side_write(session)
     return application
 
 

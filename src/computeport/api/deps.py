@@ -5,23 +5,24 @@ deferred transaction that never waits for the writer (the virtual cluster's work
 request) and never makes one wait; on PostgreSQL a ``READ ONLY`` transaction.  Any other method
 gets a write session, which takes the write lock before it reads.  A read that must leave a
 trace (an API token's ``last_used_at``) does it in a separate short unit of work
-(:data:`SideWriteDep`), never in the read's transaction.
+(``AppState.side_write``), never in the read's transaction.
 
-The trivial dependencies are ``async``: FastAPI runs a sync dependency in the thread pool, and a
-thread hop per dependency costs more than the dependency itself.
+Cheap on purpose, since every request pays for them: the dependencies that do no I/O are
+``async`` (FastAPI runs a sync dependency in the thread pool, a thread hop per dependency) and
+take the app's state straight from the request rather than through a dependency of their own
+(each node of the dependency graph costs FastAPI time on every request).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from computeport.api.state import AppState
-from computeport.db.engine import unit_of_work
 from computeport.kit.clock import Clock
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -32,42 +33,46 @@ def is_safe(request: Request) -> bool:
     return request.method.upper() in SAFE_METHODS
 
 
-async def app_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
+    """The app's lifetime state (``app.state.cp``)."""
     state: AppState = request.app.state.cp
     return state
 
 
-def db_session(
-    request: Request, state: Annotated[AppState, Depends(app_state)]
-) -> Iterator[Session]:
+async def app_state(request: Request) -> AppState:
+    return state_of(request)
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work: services flush, this commits or rolls back.
 
-    Read-only for safe methods (see the module's docstring).
+    Read-only for safe methods (see the module's docstring).  Opening a session does no I/O
+    (it connects at its first query, in the endpoint's thread), so this is ``async``; a write's
+    commit and rollback, which may wait for the database, go to the thread pool, while a read's
+    end is the rollback of a read transaction (no lock held, nothing to flush), done in place.
     """
-    session = (state.read_sessions if is_safe(request) else state.sessions)()
+    state = state_of(request)
+    if is_safe(request):
+        session = state.read_sessions()
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    session = state.sessions()
     try:
         yield session
-        session.commit()
+        await run_in_threadpool(session.commit)
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         raise
     finally:
-        session.close()
+        await run_in_threadpool(session.close)
 
 
-SideWrite = Callable[[], AbstractContextManager[Session]]
-"""Opens a short unit of work of its own (committed on exit), outside the request's."""
-
-
-async def side_write(state: Annotated[AppState, Depends(app_state)]) -> SideWrite:
-    """A separate write transaction, for the trace a read leaves (tests override this)."""
-    return lambda: unit_of_work(state.sessions)
-
-
-async def clock(state: Annotated[AppState, Depends(app_state)]) -> Clock:
-    return state.clock
+async def clock(request: Request) -> Clock:
+    return state_of(request).clock
 
 
 SessionDep = Annotated[Session, Depends(db_session)]
 ClockDep = Annotated[Clock, Depends(clock)]
-SideWriteDep = Annotated[SideWrite, Depends(side_write)]

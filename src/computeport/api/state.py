@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import ClusterBackend
-from computeport.db.engine import make_engine, make_read_session_factory, make_session_factory
+from computeport.db.engine import (
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+    unit_of_work,
+)
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
 
@@ -36,6 +42,10 @@ class InFlight:
             self._keys.discard(key)
 
 
+SideWrite = Callable[[], AbstractContextManager[Session]]
+"""Opens a short unit of work of its own (committed on exit), outside the request's."""
+
+
 @dataclass
 class AppState:
     settings: Settings
@@ -49,9 +59,13 @@ class AppState:
     """Read-only units of work on the same engine (GET/HEAD): no write lock, writes refused."""
 
     in_flight: InFlight = field(init=False, repr=False, default_factory=InFlight)
+    side_write: SideWrite = field(init=False, repr=False)
+    """A separate write transaction, for the trace a read leaves (``last_used_at``); tests
+    replace it with a savepoint on their session."""
 
     def __post_init__(self) -> None:
         self.read_sessions = make_read_session_factory(self.engine)
+        self.side_write = lambda: unit_of_work(self.sessions)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppState:

@@ -50,11 +50,15 @@ def _sqlite_begin(connection: Any) -> None:
     # its turn.  A read-only transaction is deferred: a WAL reader never waits for the writer.
     # query_only is a per-connection flag, so every BEGIN sets it (pooled connections are reused
     # by both kinds).
+    # Statements that cannot fail go straight to the driver (SQLAlchemy's execution path costs
+    # more than they do); BEGIN IMMEDIATE can ("database is locked"), so it goes through
+    # SQLAlchemy, whose exceptions callers catch.
+    driver = connection.connection.driver_connection
     if connection.get_execution_options().get(READ_ONLY):
-        connection.exec_driver_sql("PRAGMA query_only=ON")
-        connection.exec_driver_sql("BEGIN")
+        driver.execute("PRAGMA query_only=ON")
+        driver.execute("BEGIN")
     else:
-        connection.exec_driver_sql("PRAGMA query_only=OFF")
+        driver.execute("PRAGMA query_only=OFF")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -13,8 +13,8 @@ wrong roles are checked by the service or by
 Every request looks its credential up again (one indexed query), so revoking a token or a role
 takes effect at once.  A token's ``last_used_at`` is written at most once per
 ``LAST_USED_RESOLUTION``: for a write request in its own transaction (it holds the write lock
-already), for a read after the response, in a short transaction of its own (``SideWriteDep``),
-so that a GET never waits for the database's write lock.
+already), for a read after the response, in a short transaction of its own
+(``AppState.side_write``), so that a GET never waits for the database's write lock.
 
 Usage::
 
@@ -35,8 +35,8 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.exc import OperationalError
 
-from computeport.api.deps import ClockDep, SessionDep, SideWrite, SideWriteDep, app_state, is_safe
-from computeport.api.state import AppState, InFlight
+from computeport.api.deps import SessionDep, is_safe, state_of
+from computeport.api.state import InFlight, SideWrite
 from computeport.identity.errors import InvalidCredentials
 from computeport.identity.service import authenticate_user_id, check_token, record_token_use
 from computeport.identity.session_keys import CSRF_HEADER, SESSION_CSRF_KEY, SESSION_USER_KEY
@@ -114,24 +114,20 @@ def _record_use_apart(
 
 
 def optional_subject(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    state: Annotated[AppState, Depends(app_state)],
-    side_write: SideWriteDep,
-    background: BackgroundTasks,
+    request: Request, session: SessionDep, background: BackgroundTasks
 ) -> Subject | None:
     """The caller if any credential is presented (a bad one is still 401), else ``None``."""
     token = _bearer(request)
     if token is not None:
-        now = clock.now()
+        state = state_of(request)
+        now = state.clock.now()
         check = check_token(session, token, now)
         if check.use_is_stale(now):
             if not is_safe(request):
                 record_token_use(session, check.token_id, now)
             elif state.in_flight.claim(key := ("token_use", check.token_id)):
                 background.add_task(
-                    _record_use_apart, side_write, state.in_flight, key, check.token_id, now
+                    _record_use_apart, state.side_write, state.in_flight, key, check.token_id, now
                 )
         return check.subject
     if "session" in request.scope:

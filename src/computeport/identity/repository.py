@@ -93,7 +93,8 @@ _USER_SUBJECT = (
 def token_subject_rows(session: Session, token_hash: str) -> list[TokenSubjectRow]:
     """The token with this hash, its user and the user's memberships: one indexed query per
     request (no row when the token is unknown, one row per membership, at least one)."""
-    result = session.execute(_TOKEN_SUBJECT, {"token_hash": token_hash})
+    # Core rather than ORM execution: plain columns, and half the overhead per request.
+    result = session.connection().execute(_TOKEN_SUBJECT, {"token_hash": token_hash})
     return [TokenSubjectRow(*row) for row in result]
 
 
@@ -108,7 +109,8 @@ class UserSubjectRow(NamedTuple):
 
 def user_subject_rows(session: Session, user_id: uuid.UUID) -> list[UserSubjectRow]:
     """A user and their memberships in one query (no row when the user does not exist)."""
-    return [UserSubjectRow(*row) for row in session.execute(_USER_SUBJECT, {"user_id": user_id})]
+    result = session.connection().execute(_USER_SUBJECT, {"user_id": user_id})
+    return [UserSubjectRow(*row) for row in result]
 
 
 def touch_token(
