@@ -77,41 +77,50 @@ def used_gpu_seconds(
 
 
 def _award_jobs(
-    session: Session, resv: AwardReservation, account: str
-) -> list[tuple[datetime, datetime, int]]:
-    """(start, end, GPUs) of the award's latest record versions overlapping the window."""
+    session: Session, cluster: str, wanted: list[tuple[AwardReservation, str]]
+) -> dict[tuple[str, str], list[tuple[datetime, datetime, int]]]:
+    """(start, end, GPUs) of the latest record versions of the reservations' accounts, per
+    (account, partition), overlapping the span of all the windows: one read for the run,
+    however many reservations (each reservation then keeps what overlaps its own window)."""
+    lo = min(r.starts_at for r, _ in wanted)
+    hi = max(r.ends_at for r, _ in wanted)
     rows = session.execute(
         select(
             UsageRecord.id,
+            UsageRecord.account,
+            UsageRecord.partition,
             UsageRecord.job_id,
             UsageRecord.submit_time,
             UsageRecord.start_time,
             UsageRecord.end_time,
             UsageRecord.gpus,
         ).where(
-            UsageRecord.cluster == resv.cluster,
-            UsageRecord.account == account,
-            UsageRecord.partition == resv.partition,
+            UsageRecord.cluster == cluster,
+            UsageRecord.account.in_(sorted({a for _, a in wanted})),
             UsageRecord.start_time.is_not(None),
-            UsageRecord.start_time < resv.ends_at,
-            UsageRecord.end_time > resv.starts_at,
+            UsageRecord.start_time < hi,
+            UsageRecord.end_time > lo,
             UsageRecord.job_id.not_like(RESERVATION_JOB_PREFIX + "%"),
         )
     )
-    latest: dict[tuple[str, datetime], tuple[int, datetime, datetime, int]] = {}
-    for rid, job_id, submit, start, end, gpus in rows:
-        key = (job_id, submit)
+    latest: dict[tuple[str, str, str, datetime], tuple[int, datetime, datetime, int]] = {}
+    for rid, account, partition, job_id, submit, start, end, gpus in rows:
+        key = (account, partition, job_id, submit)
         if key not in latest or rid > latest[key][0]:
             assert start is not None
             latest[key] = (rid, start, end, gpus)
-    return [(s, e, g) for _, s, e, g in latest.values()]
+    out: dict[tuple[str, str], list[tuple[datetime, datetime, int]]] = {}
+    for (account, partition, _, _), (_, start, end, gpus) in latest.items():
+        out.setdefault((account, partition), []).append((start, end, gpus))
+    return out
 
 
 def reservation_records(
     session: Session, cluster: str, now: datetime, *, horizon: timedelta = HORIZON
 ) -> list[AccountingRecord]:
     """The top-up record of every reservation on ``cluster`` that ended in ``(now − horizon,
-    now]`` and whose award charges reservations."""
+    now]`` and whose award charges reservations (nothing is read beyond the reservations
+    when there are none: the common case costs one indexed query)."""
     rows = session.execute(
         select(AwardReservation, Award.slurm_account)
         .join(Award, Award.id == AwardReservation.award_id)
@@ -123,14 +132,15 @@ def reservation_records(
         )
         .order_by(AwardReservation.ends_at, AwardReservation.name)
     )
+    wanted = [(resv, account) for resv, account in rows if not is_void(resv)]
+    if not wanted:
+        return []
+    jobs = _award_jobs(session, cluster, wanted)
     out: list[AccountingRecord] = []
-    for resv, account in rows:
-        if is_void(resv):
-            continue
+    for resv, account in wanted:
         reserved = reserved_gpu_seconds(resv)
-        used = used_gpu_seconds(
-            _award_jobs(session, resv, account), resv.starts_at, resv.ends_at, resv.gpus
-        )
+        mine = jobs.get((account, resv.partition), [])
+        used = used_gpu_seconds(mine, resv.starts_at, resv.ends_at, resv.gpus)
         window = int((resv.ends_at - resv.starts_at).total_seconds())
         out.append(
             AccountingRecord(
