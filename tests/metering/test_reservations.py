@@ -219,3 +219,17 @@ def test_the_invoice_shows_the_reserved_capacity_as_its_own_line(
     )
     jobs = by_label[ref]  # #21, #22, #23, #25: 16 + 8 + 6 + 16 = 46 GPU-h × HK$28.00
     assert (jobs.jobs, jobs.list_minor) == (4, 128_800)
+
+
+def test_each_reservation_counts_its_own_awards_jobs_in_one_run(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    world.award_a.charge_reservations = True
+    world.award_b.charge_reservations = True
+    _book(session, clock, world.award_b)
+    _book(session, clock, world.award_a, "a-train")
+    clock.set(AFTER)
+    ingest_usage(session, clock, JOBS)
+    topups = {r.job_id: r.gpu_seconds for r in reservation_records(session, "aisc", clock.now())}
+    # aiss-a's #24 filled its node for the whole window; aiss-b's jobs as worked out above
+    assert topups == {"resv:a-train": 0, "resv:b-train": 208_800}
