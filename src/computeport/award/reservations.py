@@ -11,7 +11,10 @@ and has not begun; the partition exists and has the accelerator type; whole node
 must fill whole nodes, as Slurm and the scheduling core reserve nodes); the name is free; the
 award's own bookings do not overlap; and the partition's nodes are not over-booked by all
 awards' bookings at any instant of the window (peak concurrent nodes).  The award row is
-locked, so two bookings of one award cannot race past the overlap check.
+locked, so two bookings of one award cannot race past the overlap check; on PostgreSQL a
+transaction-scoped advisory lock per (cluster, partition) serialises bookings of different
+awards on the same partition, so they cannot together over-book it (SQLite serialises its
+writers anyway).
 
 Unreserve: before the start the booking is cancelled (never charged); inside the window it is
 cut short at that instant (``ends_at`` moves, ``booked_ends_at`` keeps the booking); after the
@@ -20,6 +23,7 @@ end it stays as it was — the charge refers to it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
@@ -190,6 +194,15 @@ def _peak_nodes(rows: Sequence[AwardReservation], start: datetime, end: datetime
     return peak
 
 
+def _lock_partition(session: Session, cluster: str, partition: str) -> None:
+    """Serialise bookings on one partition until the transaction ends (PostgreSQL)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"reservation|{cluster}|{partition}".encode(), digest_size=8)
+    key = int.from_bytes(digest.digest(), "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def book_reservation(
     session: Session,
     award_id: uuid.UUID,
@@ -225,6 +238,8 @@ def book_reservation(
             field="ends_at",
         )
     part = capacity.partitions.get(body.partition)
+    if part is not None:
+        _lock_partition(session, capacity.cluster, part.name)
     if part is None:
         known = ", ".join(sorted(capacity.partitions)) or "none"
         raise ValidationFailed(
