@@ -50,10 +50,10 @@ def list_organisations(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[OrganisationRead]:
-    orgs = service.list_organisations(
+    rows = service.organisation_rows(
         session, subject, category=category, limit=limit, offset=offset
     )
-    return [OrganisationRead.model_validate(o) for o in orgs]
+    return [OrganisationRead.model_validate(row) for row in rows]
 
 
 @router.post("/organisations", response_model=OrganisationRead, status_code=status.HTTP_201_CREATED)

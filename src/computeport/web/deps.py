@@ -28,6 +28,7 @@ class PortalState(Protocol):
 
     settings: Settings
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     clock: Clock
     backend: ClusterBackend | None
 
@@ -51,9 +52,15 @@ def mark_page(request: Request) -> None:
 
 
 def page_session(request: Request) -> Iterator[Session]:
-    """The page's unit of work: services flush, this commits (or rolls back on error)."""
+    """The page's unit of work: services flush, this commits (or rolls back on error).
+
+    A GET or HEAD page reads in a read-only transaction (no write lock; see
+    ``computeport.db.engine``); a form post writes.
+    """
     mark_page(request)
-    session = portal_state(request).sessions()
+    state = portal_state(request)
+    read_only = request.method.upper() in ("GET", "HEAD")
+    session = (state.read_sessions if read_only else state.sessions)()
     try:
         yield session
         session.commit()
