@@ -169,6 +169,27 @@ class TestAwardApiBehaviour:
         assert [t["state"] for t in award["tranches"]] == ["released", "pending"]
         assert award["starts_at"].endswith("Z")
 
+    def test_the_list_shows_each_award_as_its_own_page_does(
+        self, world: World, client: TestClient
+    ) -> None:
+        """The list loads all awards' tranches at once; each entry must equal the detail."""
+        s = _Setup(world)
+        for shares in ([5000, 5000], [2000, 8000], None):
+            app = builders.application(world.session, s.scheme, s.org)
+            approval = builders.approval(gpu_hours=999)
+            if shares is not None:
+                approval["tranche_shares_bp"] = shares
+            body = _iso(approval)
+            decided = client.post(
+                f"/api/v1/applications/{app.id}/decision", json=body, headers=s.committee.headers
+            )
+            assert decided.status_code == 200, decided.text
+        listed = client.get("/api/v1/awards", headers=s.owner.headers).json()
+        assert sorted(len(a["tranches"]) for a in listed) == [1, 2, 2]
+        for award in listed:
+            alone = client.get(f"/api/v1/awards/{award['id']}", headers=s.owner.headers)
+            assert alone.json() == award
+
     def test_over_the_envelope_is_409_problem_with_remaining(
         self, world: World, client: TestClient
     ) -> None:

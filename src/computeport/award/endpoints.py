@@ -12,7 +12,7 @@ from computeport.award import queries
 from computeport.award.amend import amend
 from computeport.award.decide import decide
 from computeport.award.lifecycle import terminate
-from computeport.award.presenters import award_read
+from computeport.award.presenters import award_read, award_reads
 from computeport.award.schemas import (
     AmendmentIn,
     AmendmentRead,
@@ -87,8 +87,7 @@ def list_awards(
     awards = queries.list_awards(
         session, subject, status=status, organisation_id=organisation_id, limit=limit, offset=offset
     )
-    now = clock.now()
-    return [award_read(session, a, now) for a in awards]
+    return award_reads(session, awards, clock.now())
 
 
 @router.get("/awards/{award_id}", response_model=AwardRead, responses={404: {}})

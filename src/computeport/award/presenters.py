@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,21 +10,49 @@ from sqlalchemy.orm import Session
 
 from computeport.award.schemas import AwardLineRead, AwardRead, TrancheRead
 from computeport.models.award import Award
-from computeport.models.progress import ProgressReport
+from computeport.models.progress import AwardTranche, ProgressReport
 from computeport.progress.tranches import released_gpu_hours_by_line, tranche_state, tranches_of
 
 
-def award_read(session: Session, award: Award, now: datetime) -> AwardRead:
-    tranches = tranches_of(session, award)
+def _gating_reports(
+    session: Session, tranches: list[AwardTranche]
+) -> dict[uuid.UUID, ProgressReport]:
     gating = [t.gating_report_id for t in tranches if t.gating_report_id is not None]
-    reports = (
-        {
-            r.id: r
-            for r in session.scalars(select(ProgressReport).where(ProgressReport.id.in_(gating)))
-        }
-        if gating
-        else {}
-    )
+    if not gating:
+        return {}
+    stmt = select(ProgressReport).where(ProgressReport.id.in_(gating))
+    return {r.id: r for r in session.scalars(stmt)}
+
+
+def award_reads(session: Session, awards: list[Award], now: datetime) -> list[AwardRead]:
+    """:func:`award_read` of many awards: their tranches and gating reports in two queries
+    (not two per award — a list of awards is read on every page of the API)."""
+    by_award: dict[uuid.UUID, list[AwardTranche]] = {a.id: [] for a in awards}
+    if by_award:
+        stmt = (
+            select(AwardTranche)
+            .where(AwardTranche.award_id.in_(list(by_award)))
+            .order_by(AwardTranche.award_id, AwardTranche.sequence)
+        )
+        for tranche in session.scalars(stmt):
+            by_award[tranche.award_id].append(tranche)
+    reports = _gating_reports(session, [t for ts in by_award.values() for t in ts])
+    return [award_read(session, a, now, tranches=by_award[a.id], reports=reports) for a in awards]
+
+
+def award_read(
+    session: Session,
+    award: Award,
+    now: datetime,
+    *,
+    tranches: list[AwardTranche] | None = None,
+    reports: dict[uuid.UUID, ProgressReport] | None = None,
+) -> AwardRead:
+    """The award as the API shows it (``tranches``/``reports`` when already loaded)."""
+    if tranches is None:
+        tranches = tranches_of(session, award)
+    if reports is None:
+        reports = _gating_reports(session, tranches)
     lines = {line.accelerator_type: line.gpu_hours for line in award.lines}
     released = released_gpu_hours_by_line(
         lines, [t.share_bp for t in tranches], [t.released_at is not None for t in tranches]
@@ -66,4 +95,4 @@ def award_read(session: Session, award: Award, now: datetime) -> AwardRead:
     )
 
 
-__all__ = ["award_read"]
+__all__ = ["award_read", "award_reads"]
