@@ -136,7 +136,8 @@ def organisation_rows(
     """:func:`list_organisations` as plain rows (the columns by their attribute names), for a
     read that only shows them: a page of 100 rows costs a tenth of 100 ORM objects."""
     stmt = _organisations_page(subject, category, limit, offset)
-    return session.execute(stmt.with_only_columns(*Organisation.__table__.columns)).all()
+    columns = stmt.with_only_columns(*Organisation.__table__.columns)
+    return session.connection().execute(columns).all()  # Core path: plain rows, less overhead
 
 
 # -- users and roles -----------------------------------------------------------------------
