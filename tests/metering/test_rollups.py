@@ -258,7 +258,7 @@ def _not_started(record: AccountingRecord) -> AccountingRecord:
 
 @pytest.mark.slow
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_rollups_equal_direct_sums_over_any_stream(
@@ -372,3 +372,33 @@ def test_first_start_is_the_earliest_rated_start_in_the_window(
     # The window ends inside the job's bucket but before it started: nothing in the window.
     assert first_start(session, year, datetime(2026, 10, 7, 11, 59, tzinfo=UTC)) is None
     assert first_start(session, year, started + timedelta(seconds=1)) == started
+
+
+def test_wait_percentiles_are_exact_nearest_ranks_of_the_histogram(session: Session) -> None:
+    """Two steps (the minute holding each rank, then the second within it) give exactly the
+    nearest-rank percentiles of every job's wait, ties and empty days included."""
+    day = int(datetime(2026, 10, 6, 16, tzinfo=UTC).timestamp())  # 7 Oct, Hong Kong midnight
+    histogram = {
+        (day, 0): 30,
+        (day, 59): 40,
+        (day, 60): 3,
+        (day, 61): 1,
+        (day, 3599): 50,
+        (day, 90_000): 1,
+        (day + 86400, 7): 1,
+        (day + 2 * 86400, 12): 0,  # every job of that day was reversed
+    }
+    session.add_all(
+        WaitRollup(day_start=d, wait_seconds=w, jobs=n) for (d, w), n in histogram.items()
+    )
+    session.flush()
+    stats = window_waits(
+        session, datetime(2026, 10, 7, tzinfo=UTC), datetime(2026, 10, 9, 23, tzinfo=UTC)
+    )
+    first = sorted(w for (d, w), n in histogram.items() if d == day for _ in range(n))
+    assert stats.x == ["2026-10-07", "2026-10-08"]
+    assert stats.jobs == [len(first), 1]
+    assert stats.p50 == [percentile(first, 50), 7]
+    assert stats.p90 == [percentile(first, 90), 7]
+    assert stats.p99 == [percentile(first, 99), 7]
+    assert (stats.p50[0], stats.p90[0], stats.p99[0]) == (59, 3599, 3599)

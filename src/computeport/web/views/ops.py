@@ -14,9 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from computeport.backends.protocol import (
@@ -230,55 +229,83 @@ class WaitStats:
     jobs: list[int]
 
 
+WAIT_BIN_SECONDS = 60
+"""Coarse bins of the two-step percentile search in :func:`window_waits`."""
+
+QUANTILES = (50, 90, 99)
+
+
 def window_waits(session: Session, since: datetime, until: datetime) -> WaitStats:
     """Wait percentiles (nearest rank) per Hong Kong day, for the days from ``since``'s to
     ``until``'s, from the wait histogram (``wait_rollup``) of the rated jobs.
 
-    Whole days, so the first day's figures are that day's (not the tail after ``since``).  The
-    database finds each percentile's wait from the running count of the histogram, so neither
-    the jobs nor the histogram cross the driver: ~100 rows for a 90-day window.
+    Whole days, so the first day's figures are that day's (not the tail after ``since``).
+    Exact, in two steps that keep the histogram in the database: counts per day and minute of
+    wait locate the minute holding each percentile's rank; then only those minutes' rows are
+    read to find the wait itself.
     """
     first = _day_start(since)
     stop = _day_start(until) + 86400
-    counts = (
-        select(
-            WaitRollup.day_start.label("day"),
-            WaitRollup.wait_seconds.label("wait"),
-            func.sum(WaitRollup.jobs)
-            .over(
-                partition_by=WaitRollup.day_start,
-                order_by=WaitRollup.wait_seconds,
-                rows=(None, 0),
-            )
-            .label("running"),
-            func.sum(WaitRollup.jobs).over(partition_by=WaitRollup.day_start).label("total"),
-        )
-        .where(
-            WaitRollup.day_start >= first,
-            WaitRollup.day_start < stop,
-            WaitRollup.jobs != 0,
-        )
-        .subquery()
+    in_window = (
+        WaitRollup.day_start >= first,
+        WaitRollup.day_start < stop,
+        WaitRollup.jobs != 0,
     )
-
-    def rank(q: int) -> Any:
-        # Nearest rank: the first wait whose running count reaches q % of the day's jobs.
-        return func.min(case((counts.c.running * 100 >= counts.c.total * q, counts.c.wait)))
-
-    rows = session.execute(
-        select(counts.c.day, counts.c.total, rank(50), rank(90), rank(99))
-        .group_by(counts.c.day, counts.c.total)
-        .order_by(counts.c.day)
-    ).all()
+    minute = WaitRollup.wait_seconds // WAIT_BIN_SECONDS
+    coarse: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for day, bin_, jobs in session.execute(
+        select(WaitRollup.day_start, minute, func.sum(WaitRollup.jobs))
+        .where(*in_window)
+        .group_by(WaitRollup.day_start, minute)
+        .order_by(WaitRollup.day_start, minute)
+    ).all():
+        coarse[int(day)].append((int(bin_), int(jobs)))
+    # Each (day, quantile): the minute holding its rank, and its rank within that minute.
+    targets: dict[tuple[int, int], tuple[int, int]] = {}
+    totals: dict[int, int] = {}
+    for day, bins in coarse.items():
+        total = totals[day] = sum(jobs for _bin, jobs in bins)
+        for q in QUANTILES:
+            rank = max(1, -(-q * total // 100))
+            before = 0
+            for bin_, jobs in bins:
+                if before + jobs >= rank:
+                    targets[(day, q)] = (bin_, rank - before)
+                    break
+                before += jobs
+    fine: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    wanted = sorted({(day, bin_) for (day, _q), (bin_, _r) in targets.items()})
+    for chunk in range(0, len(wanted), 200):
+        ranges = [
+            and_(
+                WaitRollup.day_start == day,
+                WaitRollup.wait_seconds >= bin_ * WAIT_BIN_SECONDS,
+                WaitRollup.wait_seconds < (bin_ + 1) * WAIT_BIN_SECONDS,
+            )
+            for day, bin_ in wanted[chunk : chunk + 200]
+        ]
+        for day, wait, jobs in session.execute(
+            select(WaitRollup.day_start, WaitRollup.wait_seconds, WaitRollup.jobs)
+            .where(or_(*ranges), WaitRollup.jobs != 0)
+            .order_by(WaitRollup.day_start, WaitRollup.wait_seconds)
+        ).all():
+            fine[(int(day), int(wait) // WAIT_BIN_SECONDS)].append((int(wait), int(jobs)))
     stats = WaitStats([], [], [], [], [])
-    for day, total, p50, p90, p99 in rows:
-        if int(total) <= 0:
-            continue
-        stats.x.append(datetime.fromtimestamp(int(day), HONG_KONG).date().isoformat())
-        stats.p50.append(int(p50))
-        stats.p90.append(int(p90))
-        stats.p99.append(int(p99))
-        stats.jobs.append(int(total))
+    for day in sorted(d for d, total in totals.items() if total > 0):
+        found: list[int] = []
+        for q in QUANTILES:
+            bin_, rank = targets[(day, q)]
+            seen = 0
+            for wait, jobs in fine[(day, bin_)]:
+                seen += jobs
+                if seen >= rank:
+                    found.append(wait)
+                    break
+        stats.x.append(datetime.fromtimestamp(day, HONG_KONG).date().isoformat())
+        stats.p50.append(found[0])
+        stats.p90.append(found[1])
+        stats.p99.append(found[2])
+        stats.jobs.append(totals[day])
     return stats
 
 
