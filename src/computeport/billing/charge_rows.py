@@ -201,13 +201,22 @@ class ChargeBatch:
             ]
         )
         if s or p or total:
-            key = (award_db if s else None, org_db)
-            acc = self.sums.get(key)
-            if acc is None:
-                acc = self.sums[key] = [0, 0, 0]
-            acc[0] += s
-            acc[1] += p
-            acc[2] += total
+            self.add_sums(award_db if s else None, org_db, s, p, total)
+
+    def add_sums(self, award_db: Any, org_db: Any, subsidy: int, copay: int, total: int) -> None:
+        """Add to the batch's ledger sums of (award, organisation); all zero adds nothing.
+
+        ``award_db`` is None for rows without a subsidy (only the organisation owes).
+        """
+        if not (subsidy or copay or total):
+            return
+        key = (award_db, org_db)
+        acc = self.sums.get(key)
+        if acc is None:
+            acc = self.sums[key] = [0, 0, 0]
+        acc[0] += subsidy
+        acc[1] += copay
+        acc[2] += total
 
     def finish_report(self) -> None:
         self.report.charges = sum(self.kinds.values())
