@@ -143,17 +143,30 @@ def direct_buckets(session: Session) -> dict[tuple[int, str, str], int]:
 
 
 def rollup_buckets(session: Session) -> dict[tuple[int, str, str], int]:
-    return {
-        (b, p, t): g
-        for b, p, t, g in session.execute(
-            select(
-                UtilisationRollup.bucket_start,
-                UtilisationRollup.partition,
-                UtilisationRollup.accelerator_type,
-                UtilisationRollup.gpu_seconds,
-            )
-        ).all()
-    }
+    """GPU-seconds per (bucket, partition, type) rebuilt from the rollup: partial + B × the
+    running sum of the whole-bucket steps, over every bucket from the first row to the last."""
+    rows = session.execute(
+        select(
+            UtilisationRollup.bucket_start,
+            UtilisationRollup.partition,
+            UtilisationRollup.accelerator_type,
+            UtilisationRollup.partial_gpu_seconds,
+            UtilisationRollup.full_gpus_delta,
+        ).order_by(UtilisationRollup.bucket_start)
+    ).all()
+    if not rows:
+        return {}
+    partial = {(b, p, t): g for b, p, t, g, _d in rows}
+    steps = {(b, p, t): d for b, p, t, _g, d in rows}
+    out: dict[tuple[int, str, str], int] = {}
+    for p, t in {(p, t) for _b, p, t, _g, _d in rows}:
+        covering = 0
+        for bucket in range(rows[0][0], rows[-1][0] + BUCKET_SECONDS, BUCKET_SECONDS):
+            covering += steps.get((bucket, p, t), 0)
+            value = partial.get((bucket, p, t), 0) + BUCKET_SECONDS * covering
+            if value:
+                out[(bucket, p, t)] = value
+    return out
 
 
 def direct_waits(session: Session) -> dict[tuple[int, int], int]:
@@ -198,7 +211,15 @@ def assert_rollups_match(session: Session, world: s.World) -> None:
         assert money_by_month(session, award_id=award.id) == direct_months(session, {award.id})
         expected = sum(m.subsidy_minor for m in direct_months(session, {award.id}))
         assert subsidy_by_award(session, [award.id]).get(award.id, 0) == expected
-    assert rollup_buckets(session) == direct_buckets(session)
+    assert rollup_buckets(session) == {k: v for k, v in direct_buckets(session).items() if v}
+    # The operations chart over October, one-day steps from a Hong Kong midnight.
+    day = datetime(2026, 9, 30, 16, tzinfo=UTC)
+    use = finished_use(session, day, day + timedelta(days=31), timedelta(days=1))
+    chart: dict[str, list[float]] = defaultdict(lambda: [0.0] * 31)
+    for (bucket, partition, _t), value in direct_buckets(session).items():
+        if day.timestamp() <= bucket < day.timestamp() + 31 * 86400:
+            chart[partition][int(bucket - day.timestamp()) // 86400] += value
+    assert use.by_partition == {p: v for p, v in chart.items() if any(v)}
     histogram = {
         (d, w): n
         for d, w, n in session.execute(
@@ -307,6 +328,19 @@ def test_a_job_spanning_buckets_adds_its_overlap_to_each(
         (start + 3600, "gpu", "h800"): 2 * 1800,
         (start + 5400, "gpu", "h800"): 2 * 900,
     }
+    # Three rows whatever the job's length: two partial buckets and the whole-bucket step.
+    stored = session.execute(
+        select(
+            UtilisationRollup.bucket_start,
+            UtilisationRollup.partial_gpu_seconds,
+            UtilisationRollup.full_gpus_delta,
+        ).order_by(UtilisationRollup.bucket_start)
+    ).all()
+    assert [tuple(r) for r in stored] == [
+        (start, 2 * 900, 0),
+        (start + 1800, 0, 2),
+        (start + 5400, 2 * 900, -2),
+    ]
     first = session.scalar(
         select(UtilisationRollup.first_start).where(UtilisationRollup.bucket_start == start)
     )

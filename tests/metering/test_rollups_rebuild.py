@@ -93,7 +93,9 @@ def test_the_cli_rebuilds_damaged_rollups(url: str) -> None:
         with unit_of_work(make_session_factory(engine)) as session:
             session.execute(delete(UsageRollup))
             session.execute(delete(WaitRollup))
-            session.execute(delete(UtilisationRollup).where(UtilisationRollup.gpu_seconds > 0))
+            session.execute(
+                delete(UtilisationRollup).where(UtilisationRollup.partial_gpu_seconds > 0)
+            )
         assert _tables(engine) != incremental
         assert "rebuilt" in _cli(url, "rollups", "--rebuild")
         assert _tables(engine) == incremental

@@ -82,7 +82,8 @@ def _usage_sql(dialect: str) -> str:
 
 _UTILISATION_UPSERT = (
     "ON CONFLICT (bucket_start, partition, accelerator_type) DO UPDATE SET "
-    "gpu_seconds = utilisation_rollup.gpu_seconds + excluded.gpu_seconds, "
+    "partial_gpu_seconds = utilisation_rollup.partial_gpu_seconds + excluded.partial_gpu_seconds, "
+    "full_gpus_delta = utilisation_rollup.full_gpus_delta + excluded.full_gpus_delta, "
     "first_start = CASE WHEN utilisation_rollup.first_start IS NULL THEN excluded.first_start "
     "WHEN excluded.first_start IS NULL THEN utilisation_rollup.first_start "
     "WHEN excluded.first_start < utilisation_rollup.first_start THEN excluded.first_start "
@@ -91,38 +92,30 @@ _UTILISATION_UPSERT = (
 
 
 def _utilisation_sql(dialect: str) -> str:
-    """Each rated row's [start, end) split over the buckets it overlaps (one row per bucket).
+    """At most three rows per rated row, however long the job (see ``UtilisationRollup``).
 
-    A zero-length job still yields its start bucket (for ``first_start``), adding nothing.
+    With ``fb`` and ``lb`` its first and last buckets: the part of [start, end) in ``fb``
+    (all of it when ``fb = lb``), the part in ``lb``, and +GPUs from ``fb + B`` / −GPUs from
+    ``lb`` in the fully covered count.  A zero-length job still yields its start bucket (for
+    ``first_start``), adding nothing.
     """
     b = BUCKET_SECONDS
     start, end = _epoch(dialect, "r.start_time"), _epoch(dialect, "r.end_time")
-    columns = "(bucket_start, partition, accelerator_type, gpu_seconds, first_start)"
-    if dialect == "postgresql":
-        return (
-            f"INSERT INTO utilisation_rollup {columns} "  # noqa: S608 - constant fragments only
-            f"SELECT g.bucket, s.partition, s.accelerator_type, "
-            f"SUM(s.sign * s.gpus * (LEAST(s.e, g.bucket + {b}) - GREATEST(s.s, g.bucket))), "
-            f"MIN(CASE WHEN g.bucket <= s.s THEN s.s END) "
-            f"FROM (SELECT c.sign, r.gpus, r.partition, r.accelerator_type, {start} AS s, "
-            f"{end} AS e FROM usage_charge c JOIN usage_record r ON r.id = c.record_id "
-            "WHERE c.id > :after AND c.id <= :through AND r.start_time IS NOT NULL) s "
-            f"CROSS JOIN LATERAL generate_series(s.s / {b} * {b}, "
-            f"GREATEST(s.s, s.e - 1) / {b} * {b}, {b}) AS g(bucket) "
-            "GROUP BY g.bucket, s.partition, s.accelerator_type "
-            f"{_UTILISATION_UPSERT}"
-        )
     return (
-        "WITH RECURSIVE x(sign, gpus, part, acc, s, e, bucket) AS ("  # noqa: S608 - constants only
-        f"SELECT c.sign, r.gpus, r.partition, r.accelerator_type, {start}, {end}, "
-        f"{start} / {b} * {b} "
+        "WITH j AS ("  # noqa: S608 - constant fragments only
+        f"SELECT c.sign * r.gpus AS g, r.partition AS part, r.accelerator_type AS acc, "
+        f"{start} AS s, {end} AS e, {start} / {b} * {b} AS fb, "
+        f"(CASE WHEN {end} - 1 > {start} THEN {end} - 1 ELSE {start} END) / {b} * {b} AS lb "
         "FROM usage_charge c JOIN usage_record r ON r.id = c.record_id "
-        "WHERE c.id > :after AND c.id <= :through AND r.start_time IS NOT NULL "
-        f"UNION ALL SELECT sign, gpus, part, acc, s, e, bucket + {b} FROM x "
-        f"WHERE bucket + {b} < e) "
-        f"INSERT INTO utilisation_rollup {columns} "
-        f"SELECT bucket, part, acc, SUM(sign * gpus * (MIN(e, bucket + {b}) - MAX(s, bucket))), "
-        "MIN(CASE WHEN bucket <= s THEN s END) FROM x WHERE true "
+        "WHERE c.id > :after AND c.id <= :through AND r.start_time IS NOT NULL), "
+        "x AS ("
+        f"SELECT fb AS bucket, part, acc, g * (CASE WHEN lb = fb THEN e - s ELSE fb + {b} - s END) "
+        "AS partial, 0 AS delta, s AS first FROM j "
+        "UNION ALL SELECT lb, part, acc, g * (e - lb), -g, NULL FROM j WHERE lb > fb "
+        f"UNION ALL SELECT fb + {b}, part, acc, 0, g, NULL FROM j WHERE lb > fb) "
+        "INSERT INTO utilisation_rollup (bucket_start, partition, accelerator_type, "
+        "partial_gpu_seconds, full_gpus_delta, first_start) "
+        "SELECT bucket, part, acc, SUM(partial), SUM(delta), MIN(first) FROM x WHERE true "
         f"GROUP BY bucket, part, acc {_UTILISATION_UPSERT}"
     )
 

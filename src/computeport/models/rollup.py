@@ -7,12 +7,13 @@ Why these shapes (issue 6: usage reports over 10,000,000 job records in ≤ 1 s)
   category, sector via a join to ``organisation`` at read time; QOS, accelerator, month) is a
   ``GROUP BY`` over it.  Amounts are the signed rows' plain sums, so reversals net out exactly
   as they do in the sub-ledger.
-- :class:`UtilisationRollup` spreads each rated record's GPUs × seconds over the fixed
-  :data:`BUCKET_SECONDS` buckets its [start, end) interval overlaps, per partition and
-  accelerator type, for the operations page.  It is driven by the same signed rating rows:
-  a corrected record's old version is reversed (−1) when the new one is rated, so a correction
+- :class:`UtilisationRollup` holds each rated record's GPUs × seconds per fixed
+  :data:`BUCKET_SECONDS` bucket, per partition and accelerator type, for the operations page,
+  in at most three rows per record however long the job: the partial overlaps of its first and
+  last buckets, and a +GPUs / −GPUs step in the count of GPUs covering whole buckets (a
+  running sum over buckets gives that count).  It is driven by the same signed rating rows: a
+  corrected record's old version is reversed (−1) when the new one is rated, so a correction
   counts once, never twice.
-
 - :class:`WaitRollup` counts rated jobs per Hong Kong day of their start and exact wait in
   seconds: a histogram, from which the operations page's daily wait percentiles (nearest
   rank) come out exactly, without reading every job of the window.
@@ -70,7 +71,12 @@ class UsageRollup(Base):
 
 
 class UtilisationRollup(Base):
-    """Σ sign × GPUs × overlap seconds of rated records per bucket, partition and type."""
+    """Rated usage per bucket, partition and type, as partial overlaps plus a step function.
+
+    GPU-seconds in bucket b = ``partial_gpu_seconds`` (b) + :data:`BUCKET_SECONDS` × Σ
+    ``full_gpus_delta`` over buckets ≤ b.  All Σ sign × …, so reversals take back exactly what
+    the reversed rating added.
+    """
 
     __tablename__ = "utilisation_rollup"
 
@@ -78,7 +84,10 @@ class UtilisationRollup(Base):
     """Epoch seconds, a multiple of :data:`BUCKET_SECONDS`."""
     partition: Mapped[str] = mapped_column(String(64), primary_key=True)
     accelerator_type: Mapped[str] = mapped_column(String(32), primary_key=True)
-    gpu_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    partial_gpu_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    """GPUs × seconds in this bucket of the jobs starting or ending in it."""
+    full_gpus_delta: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Change, from this bucket on, of the GPUs of jobs covering whole buckets."""
     first_start: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """Earliest start (epoch seconds) of a rated record starting in this bucket, if any."""
 

@@ -161,8 +161,11 @@ def finished_use(
 ) -> FinishedUse:
     """Finished jobs' GPU-seconds per ``step`` bucket of [since, until), from the rollup.
 
-    ``since`` must be on a rollup bucket boundary (:func:`window_start`); a record spanning
-    buckets has already been split over them when it was posted.
+    ``since`` must be on a rollup bucket boundary (:func:`window_start`).  Per rollup bucket b,
+    GPU-seconds = partial(b) + B × F(b), with F the running sum of the whole-bucket GPU steps;
+    so per chart bucket [c, d) holding n rollup buckets, with F₀ the count at c:
+    Σ partial + B·n·F₀ + Σ step·(d − b) over the steps inside — what the database sums per
+    chart bucket (~100 rows for any window), plus F₀ carried from one chart bucket to the next.
     """
     labels = bucket_labels(since, until, step)
     origin = int(since.timestamp())
@@ -170,36 +173,57 @@ def finished_use(
         raise ValueError(f"since: not on a {BUCKET_SECONDS}-second boundary: {since.isoformat()}")
     size = int(step.total_seconds())
     count = len(labels)
-    # Summed per chart bucket by the database: a 90-day window is ~4,000 rollup buckets per
-    # partition and type, but only ~100 chart buckets.
-    index = (UtilisationRollup.bucket_start - origin) // size
-    rows = session.execute(
+    stop = int(until.timestamp())
+    stop += -stop % BUCKET_SECONDS  # rollup buckets starting before ``until``
+    r = UtilisationRollup
+    full: dict[tuple[str, str], int] = {
+        (str(p), str(t)): int(f)
+        for p, t, f in session.execute(
+            select(r.partition, r.accelerator_type, func.sum(r.full_gpus_delta))
+            .where(r.bucket_start < origin)
+            .group_by(r.partition, r.accelerator_type)
+        ).all()
+    }
+    index = (r.bucket_start - origin) // size
+    sums: dict[tuple[str, str], list[tuple[int, int, int]]] = defaultdict(
+        lambda: [(0, 0, 0)] * count
+    )
+    for at, p, t, partial, steps, weighted in session.execute(
         select(
             index,
-            UtilisationRollup.partition,
-            UtilisationRollup.accelerator_type,
-            func.sum(UtilisationRollup.gpu_seconds),
+            r.partition,
+            r.accelerator_type,
+            func.sum(r.partial_gpu_seconds),
+            func.sum(r.full_gpus_delta),
+            func.sum(r.full_gpus_delta * r.bucket_start),
         )
-        .where(
-            UtilisationRollup.bucket_start >= origin,
-            UtilisationRollup.bucket_start < until.timestamp(),
+        .where(r.bucket_start >= origin, r.bucket_start < stop)
+        .group_by(index, r.partition, r.accelerator_type)
+    ).all():
+        sums[(str(p), str(t))][min(int(at), count - 1)] = (
+            int(partial),
+            int(steps),
+            int(weighted),
         )
-        .group_by(index, UtilisationRollup.partition, UtilisationRollup.accelerator_type)
-    ).all()
     by_partition: dict[str, list[float]] = {}
     by_type: dict[str, list[float]] = {}
-    for at, partition, accelerator, gpu_seconds in rows:
-        if not gpu_seconds:
+    for key in sorted(set(sums) | {k for k, f in full.items() if f}):
+        covering = full.get(key, 0)
+        row = sums.get(key) or [(0, 0, 0)] * count
+        values = [0] * count
+        for i, (partial, steps, weighted) in enumerate(row):
+            begin = origin + i * size
+            end = min(begin + size, stop) if i == count - 1 else begin + size
+            buckets = max(0, end - begin) // BUCKET_SECONDS
+            values[i] = partial + BUCKET_SECONDS * buckets * covering + steps * end - weighted
+            covering += steps
+        if not any(values):
             continue
-        at = min(int(at), count - 1)
-        row = by_partition.get(partition)
-        if row is None:
-            row = by_partition[partition] = [0.0] * count
-        row[at] += int(gpu_seconds)
-        row = by_type.get(accelerator)
-        if row is None:
-            row = by_type[accelerator] = [0.0] * count
-        row[at] += int(gpu_seconds)
+        partition, accelerator = key
+        for groups, name in ((by_partition, partition), (by_type, accelerator)):
+            target = groups.setdefault(name, [0.0] * count)
+            for i, value in enumerate(values):
+                target[i] += value
     return FinishedUse(labels, by_partition, by_type)
 
 

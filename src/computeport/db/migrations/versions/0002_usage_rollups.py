@@ -51,7 +51,8 @@ def upgrade() -> None:
         sa.Column("bucket_start", sa.BigInteger(), nullable=False),
         sa.Column("partition", sa.String(length=64), nullable=False),
         sa.Column("accelerator_type", sa.String(length=32), nullable=False),
-        sa.Column("gpu_seconds", sa.BigInteger(), nullable=False),
+        sa.Column("partial_gpu_seconds", sa.BigInteger(), nullable=False),
+        sa.Column("full_gpus_delta", sa.BigInteger(), nullable=False),
         sa.Column("first_start", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint(
             "bucket_start", "partition", "accelerator_type", name=op.f("pk_utilisation_rollup")
