@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from computeport.backends.protocol import AccountingRecord, JobState
@@ -252,3 +253,20 @@ def test_a_node_failure_is_credited_even_if_the_back_end_forgot(
     ingest_usage(session, clock, [failed])
     post_all(session, clock)
     assert ratings(session)[("aisc", "60")] == ("credited", 0, 0, 0)
+
+
+def test_ratings_and_their_records_cannot_be_edited_or_deleted(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    """What stands in for a foreign key from ratings to records: neither table loses rows."""
+    ingest_usage(session, clock, world.october()[:1])
+    post_all(session, clock)
+    session.flush()
+    for statement in (
+        "UPDATE usage_charge SET subsidy_minor = 0, copay_minor = list_minor",
+        "DELETE FROM usage_charge",
+        "DELETE FROM usage_record",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
+            session.execute(text(statement))
+    assert session.scalar(select(func.count()).select_from(UsageCharge)) == 1

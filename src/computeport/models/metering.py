@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
@@ -130,12 +129,16 @@ class UsageCharge(Base):
         Index("ix_usage_charge_award_end", "award_id", "end_time"),
     )
     # Deliberately lean (issue 5's budget: a million rows in seconds): one index, and no
-    # foreign keys on the denormalised award/organisation/journal copies — they are written
-    # only by the poster, from the rows it has just read.  Corrections, which need a lookup
-    # by record, are rare and scan.
+    # foreign keys — not on the denormalised award/organisation/journal copies, nor on
+    # ``record_id`` (PostgreSQL checked and share-locked the record row by row: two thirds
+    # of the cost of writing the rows).  They are written only by the poster, from the
+    # records it has just read under the billing lock, and usage_record is append-only, so
+    # a referenced record cannot go away.  Corrections, which need a lookup by record, are
+    # rare and scan.
 
     id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("usage_record.id"))
+    record_id: Mapped[int] = mapped_column(SERIAL)
+    """The rated :class:`UsageRecord` (no foreign key: see above)."""
     sign: Mapped[int] = mapped_column(SmallInteger)
     """+1 a rating, −1 the reversal of an earlier rating of the same record."""
     kind: Mapped[ChargeKind]
