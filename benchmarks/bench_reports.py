@@ -409,13 +409,17 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-raw", action="store_true", help="skip the raw-rows comparison")
     args = parser.parse_args()
+    scratch = tempfile.TemporaryDirectory(prefix="bench_reports_")
     if args.db == "sqlite":
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench_reports.sqlite3'}"
+        url = f"sqlite:///{Path(scratch.name) / 'bench_reports.sqlite3'}"
     else:
         url = args.db
         _recreate_postgres(url)
     console.print(f"load average at start: {_load()}")
-    table = run(url, args.records, args.repeat, not args.no_raw)
+    try:
+        table = run(url, args.records, args.repeat, not args.no_raw)
+    finally:
+        scratch.cleanup()  # a 10M-record SQLite file is ~5 GB
     console.print(table)
     console.print(f"load average at end: {_load()}")
     return 0
