@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -43,6 +43,30 @@ def test_the_same_record_twice_changes_nothing(
     assert again.new == 0
     assert again.duplicates == len(records)
     assert _count(session, UsageRecord) == len(records)
+
+
+def test_a_record_sent_again_in_another_time_zone_or_batch_size_is_known(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    """Stored records are recognised by (cluster, job, submit instant, digest), whatever
+    offset the times carry and however the input is cut into batches."""
+    records = world.october()
+    ingest_usage(session, clock, records, batch_size=4)
+    hong_kong = timezone(timedelta(hours=8))
+    shifted = [
+        dataclasses.replace(
+            r,
+            submit_time=r.submit_time.astimezone(hong_kong),
+            start_time=r.start_time.astimezone(hong_kong) if r.start_time else None,
+            end_time=r.end_time.astimezone(hong_kong),
+        )
+        for r in records
+    ]
+    again = ingest_usage(session, clock, shifted, batch_size=3)
+    assert (again.new, again.duplicates) == (0, len(records))
+    corrected = dataclasses.replace(shifted[0], gpu_seconds=shifted[0].gpu_seconds + 1)
+    assert ingest_usage(session, clock, [*shifted, corrected], batch_size=5).new == 1
+    assert _count(session, UsageRecord) == len(records) + 1
 
 
 def test_a_correction_is_a_new_row_never_an_edit(

@@ -311,21 +311,21 @@ def _stored_keys(
         if jobs is None:
             jobs = by_cluster[r.cluster] = set()
         jobs.add(r.job_id)
+    # The job ids travel as one JSON text (encoded in C) rather than as an array parameter
+    # (encoded element by element in Python); both engines probe the unique index with them.
+    if writer.is_postgres:
+        jobs_sql = "= ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"
+    else:
+        jobs_sql = "IN (SELECT value FROM json_each(?))"
     stored: set[tuple[Any, ...]] = set()
     for cluster, jobs in by_cluster.items():
-        if writer.is_postgres:
-            rows = writer.fetch(
-                "SELECT cluster, job_id, submit_time, digest FROM usage_record "
-                "WHERE cluster = ? AND job_id = ANY(CAST(? AS varchar[]))",
-                (cluster, list(jobs)),
-            )
-        else:
-            rows = writer.fetch(
-                "SELECT cluster, job_id, submit_time, digest FROM usage_record "
-                "WHERE cluster = ? AND job_id IN (SELECT value FROM json_each(?))",
+        stored.update(
+            writer.fetch(
+                "SELECT cluster, job_id, submit_time, digest FROM usage_record "  # noqa: S608
+                f"WHERE cluster = ? AND job_id {jobs_sql}",
                 (cluster, json.dumps(list(jobs))),
             )
-        stored.update(rows)
+        )
     return stored
 
 
