@@ -107,13 +107,15 @@ def _in_process(url: str, *args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _books(url: str) -> tuple[object, ...]:
+def _books(url: str) -> tuple[list[tuple[str, str, int]], list[str], int]:
     engine = make_engine(url)
     with Session(engine) as session:
         names = {a.id: a.reference for a in session.scalars(select(Award))}
         names |= {o.id: o.name for o in session.scalars(select(Organisation))}
         owners = {
-            a.code: names.get(a.award_id or a.organisation_id or a.scheme_id, "centre")
+            a.code: names.get(owner, "centre")
+            if (owner := a.award_id or a.organisation_id or a.scheme_id)
+            else "centre"
             for a in session.scalars(select(LedgerAccount))
         }
         books = sorted((str(b.kind), owners[b.code], b.balance_minor) for b in balances(session))
