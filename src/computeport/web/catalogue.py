@@ -352,6 +352,7 @@ ZH_HANT: Final[dict[str, str]] = {
     "boot_fail": "啟動失敗",
     "deadline": "超過期限",
     "requeued": "重新排隊",
+    "reserved": "預留容量",
     # Reports and the funder
     "Usage reports": "使用報告",
     "GPU-hours, jobs, waits and money, grouped as you choose.": "GPU 小時、作業、等候時間及金額，按需分組。",
