@@ -28,12 +28,12 @@ Extra tests may sit in the same class; only tests that take ``case_name`` are pa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,26 @@ from computeport.db.base import Base
 from tests.api.fixtures import Actor, World
 
 PROBLEM = "application/problem+json"
+
+
+class Response(Protocol):
+    """What the checks read of a response.
+
+    Structural, because the Starlette test client answers with ``httpx2`` responses while a
+    test that talks to a real server (a browser test's identity provider) gets ``httpx`` ones:
+    the two classes are unrelated but read alike.
+    """
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
 
 
 @dataclass
