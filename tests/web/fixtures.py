@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi import FastAPI
@@ -36,6 +37,10 @@ from computeport.web.deps import page_session
 from tests.api.fixtures import savepoint_session
 from tests.factories import identity as identity_factory
 
+if TYPE_CHECKING:
+    # The Starlette test client's response class (``httpx2``, not ``httpx``).
+    from httpx2 import Response
+
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -43,11 +48,11 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CHART_RE = re.compile(r'<script type="application/json" id="([\w-]+)-spec">(.*?)</script>', re.S)
 
 
-def chart_specs(html: str) -> dict[str, dict[str, object]]:
+def chart_specs(html: str) -> dict[str, dict[str, Any]]:
     """Every chart spec embedded in a page, checked to be a Plotly figure with traces."""
     import json
 
-    specs: dict[str, dict[str, object]] = {}
+    specs: dict[str, dict[str, Any]] = {}
     for chart_id, text in CHART_RE.findall(html):
         spec = json.loads(text)
         assert isinstance(spec, dict), f"{chart_id}: not a figure: {text[:80]}"
@@ -68,13 +73,13 @@ class Browser:
 
     client: TestClient
 
-    def get(self, url: str) -> object:
+    def get(self, url: str) -> Response:
         return self.client.get(url, follow_redirects=False)
 
     def csrf(self, url: str = "/login") -> str:
         return csrf_of(self.client.get(url).text)
 
-    def post_form(self, url: str, data: dict[str, str], *, from_page: str = "/login") -> object:
+    def post_form(self, url: str, data: dict[str, str], *, from_page: str = "/login") -> Response:
         payload = {"csrf_token": self.csrf(from_page), **data}
         return self.client.post(url, data=payload, follow_redirects=False)
 

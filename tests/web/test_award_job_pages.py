@@ -29,7 +29,7 @@ def test_award_pages_show_use_and_burn_down(
     detail = browser.client.get(f"/orgs/{people.org_a.id}/awards/{award.id}")
     assert detail.status_code == 200
     burn = chart_specs(detail.text)["chart-burn"]
-    assert [trace["name"] for trace in burn["data"]] == ["GPU-hours left", "Even pace"]  # type: ignore[index]
+    assert [trace["name"] for trace in burn["data"]] == ["GPU-hours left", "Even pace"]
     # Another organisation's member cannot see it, even through their own URL.
     browser.client.cookies.clear()
     browser.login(people.applicant_b.email)

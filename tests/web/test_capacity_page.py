@@ -44,7 +44,7 @@ def test_operator_sees_capacity_page(
     page = browser.client.get("/capacity")
     assert page.status_code == 200
     assert "3,008 PF" in page.text
-    assert len(chart_specs(page.text)["chart-capacity"]["data"]) == 4  # type: ignore[arg-type]
+    assert len(chart_specs(page.text)["chart-capacity"]["data"]) == 4
 
 
 def test_applicant_cannot_see_capacity(browser: Browser, people: People) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 
 from computeport.backends.protocol import JobState, NodeState
+from computeport.identity.subject import Subject
 from computeport.models.application import ApplicationStatus, WorkloadKind
 from computeport.models.award import AwardStatus
 from computeport.models.identity import OrganisationCategory, Role
@@ -19,6 +21,7 @@ from computeport.web.routes.applicant import SECTORS
 from computeport.web.routes.home import DESCRIPTIONS
 from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.templating import navigation
+from computeport.web.viewer import Viewer
 from computeport.web.views.reports import DIMENSIONS
 from computeport.web.views.scheme import FUNNEL
 
@@ -52,12 +55,8 @@ def used_messages() -> set[str]:
     return found
 
 
-def _everyone():  # type: ignore[no-untyped-def]
-    import uuid
-
-    from computeport.identity.subject import Subject
-    from computeport.web.viewer import Viewer
-
+def _everyone() -> Viewer:
+    """A viewer holding every role, so that every navigation item is listed."""
     org = uuid.uuid4()
     staff = frozenset({Role.OPERATOR, Role.SCHEME_OFFICER, Role.REVIEWER, Role.FUNDER})
     subject = Subject(uuid.uuid4(), "a@b.c", staff, {org: frozenset({Role.ORG_ADMIN})})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,6 +12,9 @@ from fastapi import FastAPI
 
 from tests.web.fixtures import Browser, People
 from tests.web.oidc_provider import Provider, running_provider
+
+if TYPE_CHECKING:
+    import httpx2  # the test client's responses; the provider is reached with plain httpx
 
 
 @pytest.fixture
@@ -23,7 +27,7 @@ def sso(portal_app: FastAPI, people: People) -> Iterator[Provider]:
         yield provider
 
 
-def _through_provider(browser: Browser) -> httpx.Response:
+def _through_provider(browser: Browser) -> httpx2.Response:
     start = browser.client.get("/login/sso", follow_redirects=False)
     assert start.status_code == 302
     at_provider = httpx.get(start.headers["location"], follow_redirects=False)
