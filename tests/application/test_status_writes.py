@@ -15,7 +15,7 @@ WATCHED = ("application", "assignment")
 
 
 def _status_writes(tree: ast.AST) -> list[tuple[int, str]]:
-    found = []
+    found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
@@ -29,7 +29,7 @@ def _status_writes(tree: ast.AST) -> list[tuple[int, str]]:
                 and isinstance(target.value, ast.Name)
                 and any(w in target.value.id.lower() for w in WATCHED)
             ):
-                found.append((node.lineno, target.value.id))
+                found.append((target.lineno, target.value.id))
     return found
 
 

@@ -24,4 +24,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
         if names and hasattr(item, "_id"):
-            item._id = f"{item.nodeid}@{'_'.join(names)}"
+            # pytest 9's ``_id`` is a parsed ``NodeId``; parse the suffixed id the same way.
+            item._id = type(item._id).parse(f"{item.nodeid}@{'_'.join(names)}")
