@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -105,7 +106,7 @@ class TestTres:
         assert gpus_from_string("cpu=1,gres/gpu=8").gpu_type is None
 
     def test_json_list_form(self) -> None:
-        entries = [
+        entries: list[dict[str, Any]] = [
             {"type": "gres", "name": "gpu", "count": 4},
             {"type": "gres", "name": "gpu:h800", "count": 4},
             {"type": "cpu", "name": None, "count": 2},
