@@ -14,7 +14,9 @@ from computeport.scheduling import (
 from computeport.simulator import simulate
 
 
-def times(jobs: list[Job], gpus: int, per_node: int, policy: PolicyConfig) -> dict[str, tuple]:
+def times(
+    jobs: list[Job], gpus: int, per_node: int, policy: PolicyConfig
+) -> dict[str, tuple[int | None, int | None]]:
     result = simulate(jobs, ClusterSpec.homogeneous(gpus, per_node), policy)
     return {r.job_id: (r.start_s, r.end_s) for r in result.jobs}
 

@@ -19,12 +19,19 @@ from computeport.simulator import Engine
 POOL = PolicyConfig(placement=Placement.POOL)
 
 
-def engine(gpus: int, per_node: int = 8, policy: PolicyConfig | None = None, **kw) -> Engine:
-    return Engine(ClusterSpec.homogeneous(gpus, per_node), policy, keep_decisions=True, **kw)
+def engine(
+    gpus: int,
+    per_node: int = 8,
+    policy: PolicyConfig | None = None,
+    quotas: dict[str, ProjectQuota] | None = None,
+) -> Engine:
+    return Engine(
+        ClusterSpec.homogeneous(gpus, per_node), policy, quotas=quotas, keep_decisions=True
+    )
 
 
-def p(name: str, submit: int, gpus: int, run: int, limit: int, **kw) -> Job:
-    return Job(name, submit_s=submit, gpus=gpus, run_s=run, time_limit_s=limit, project="p", **kw)
+def p(name: str, submit: int, gpus: int, run: int, limit: int) -> Job:
+    return Job(name, submit_s=submit, gpus=gpus, run_s=run, time_limit_s=limit, project="p")
 
 
 class TestBudget:
