@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.db.engine import make_engine, make_session_factory
@@ -175,16 +175,14 @@ def test_a_claimed_message_is_never_picked_up_again(
     """A dispatcher that died after claiming leaves the row 'sending': no second e-mail."""
     _enqueue(sessions, clock, "a@example.org")
     with sessions() as session, session.begin():
-        session.execute(
-            OutboxMessage.__table__.update().values(status=OutboxStatus.SENDING, attempts=1)
-        )
+        session.execute(update(OutboxMessage).values(status=OutboxStatus.SENDING, attempts=1))
     with smtp_sink() as (sink, port):
         dispatch_pending(sessions, SmtpSender("127.0.0.1", port), clock, sender=SENDER)
     assert sink.messages == []
 
 
 def test_every_kind_renders_with_a_subject_and_signature() -> None:
-    samples = {
+    samples: dict[str, dict[str, object]] = {
         "submission_received": {**CONTEXT, "submitted_at": "2026-10-01"},
         "revision_requested": {**CONTEXT, "reason": "explain the batch size"},
         "decision": {**CONTEXT, "approved": False, "outcome": "not approved", "reason": "r"},
