@@ -210,10 +210,13 @@ def _ingest_batch(
     cut = 32 if postgres else 26
     true, false = writer.flag(True), writer.flag(False)
     report = IngestReport(received=len(batch))
-    fresh: list[tuple[AccountingRecord, str, Any, Any, Any, str]] = []
+    fresh: list[tuple[AccountingRecord, str, Any, Any, Any, str, tuple[Any, ...]]] = []
+    accelerators: dict[str | None, str] = {}
     seen: set[tuple[str, str, Any, str]] = set()
     for r in batch:
-        acc = accelerator_of(r)
+        acc = accelerators.get(r.gpu_type)
+        if acc is None:
+            acc = accelerators[r.gpu_type] = accelerator_of(r)
         submit, start, end = r.submit_time, r.start_time, r.end_time
         if submit.tzinfo is not UTC:
             submit = submit.astimezone(UTC)
@@ -235,12 +238,12 @@ def _ingest_batch(
         if key in seen:
             continue
         seen.add(key)
-        fresh.append((r, acc, submit_db, start_db, end_db, digest))
+        fresh.append((r, acc, submit_db, start_db, end_db, digest, key))
     stored = _stored_keys(writer, fresh)
     good: list[tuple[object, ...]] = []
     bad: list[tuple[object, ...]] = []
-    for r, acc, submit_db, start_db, end_db, digest in fresh:
-        if stored and (r.cluster, r.job_id, submit_db, digest) in stored:
+    for r, acc, submit_db, start_db, end_db, digest, key in fresh:
+        if stored and key in stored:
             continue
         problem = check(r, acc, now_epoch, directory, prices)
         if problem is not None:
@@ -297,7 +300,8 @@ def _ingest_batch(
 
 
 def _stored_keys(
-    writer: BulkWriter, fresh: Sequence[tuple[AccountingRecord, str, Any, Any, Any, str]]
+    writer: BulkWriter,
+    fresh: Sequence[tuple[AccountingRecord, str, Any, Any, Any, str, tuple[Any, ...]]],
 ) -> set[tuple[Any, ...]]:
     """The ``(cluster, job_id, submit_time, digest)`` keys of ``fresh`` already stored.
 
