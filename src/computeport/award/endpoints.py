@@ -5,14 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from computeport.api.deps import ClockDep, SessionDep
+from computeport.api.deps import ClockDep, SessionDep, json_response
 from computeport.award import queries
 from computeport.award.amend import amend
 from computeport.award.decide import decide
 from computeport.award.lifecycle import terminate
-from computeport.award.presenters import award_read, award_reads
+from computeport.award.presenters import (
+    AWARD_READ,
+    AWARD_READS,
+    award_read,
+    award_reads_of_rows,
+)
 from computeport.award.schemas import (
     AmendmentIn,
     AmendmentRead,
@@ -82,19 +87,22 @@ def list_awards(
     organisation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[AwardRead]:
+) -> Response:
     """Awards the caller may read: every award for staff, its own organisations' otherwise."""
-    awards = queries.list_awards(
+    # Rows, not ORM objects, and the response serialised here (not validated again by
+    # FastAPI): the read API's most-read list (issue #6).
+    rows = queries.readable_rows(
         session, subject, status=status, organisation_id=organisation_id, limit=limit, offset=offset
     )
-    return award_reads(session, awards, clock.now())
+    return json_response(AWARD_READS, award_reads_of_rows(session, rows, clock.now()))
 
 
 @router.get("/awards/{award_id}", response_model=AwardRead, responses={404: {}})
 def get_award(
     award_id: uuid.UUID, subject: CurrentSubject, session: SessionDep, clock: ClockDep
-) -> AwardRead:
-    return award_read(session, queries.get_readable(session, subject, award_id), clock.now())
+) -> Response:
+    row = queries.readable_row(session, subject, award_id)
+    return json_response(AWARD_READ, award_reads_of_rows(session, [row], clock.now())[0])
 
 
 @router.get(

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from pydantic import TypeAdapter
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from computeport.award.queries import AnyRow
 from computeport.award.schemas import AwardLineRead, AwardRead, TrancheRead
-from computeport.models.award import Award
+from computeport.models.award import Award, AwardLine
 from computeport.models.progress import AwardTranche, ProgressReport
-from computeport.progress.tranches import released_gpu_hours_by_line, tranche_state, tranches_of
+from computeport.progress.tranches import (
+    OPEN_REPORT_STATES,
+    TrancheState,
+    released_gpu_hours_by_line,
+    tranche_state,
+    tranches_of,
+)
+
+AWARD_READ = TypeAdapter(AwardRead)
+AWARD_READS = TypeAdapter(list[AwardRead])
+"""Serialisers of the read API's award responses (built once per process)."""
 
 
 def _gating_reports(
@@ -22,22 +35,6 @@ def _gating_reports(
         return {}
     stmt = select(ProgressReport).where(ProgressReport.id.in_(gating))
     return {r.id: r for r in session.scalars(stmt)}
-
-
-def award_reads(session: Session, awards: list[Award], now: datetime) -> list[AwardRead]:
-    """:func:`award_read` of many awards: their tranches and gating reports in two queries
-    (not two per award — a list of awards is read on every page of the API)."""
-    by_award: dict[uuid.UUID, list[AwardTranche]] = {a.id: [] for a in awards}
-    if by_award:
-        stmt = (
-            select(AwardTranche)
-            .where(AwardTranche.award_id.in_(list(by_award)))
-            .order_by(AwardTranche.award_id, AwardTranche.sequence)
-        )
-        for tranche in session.scalars(stmt):
-            by_award[tranche.award_id].append(tranche)
-    reports = _gating_reports(session, [t for ts in by_award.values() for t in ts])
-    return [award_read(session, a, now, tranches=by_award[a.id], reports=reports) for a in awards]
 
 
 def award_read(
@@ -95,4 +92,85 @@ def award_read(
     )
 
 
-__all__ = ["award_read", "award_reads"]
+_LINES = (
+    select(AwardLine.award_id, AwardLine.accelerator_type, AwardLine.gpu_hours)
+    .where(AwardLine.award_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AwardLine.award_id, AwardLine.accelerator_type)
+)
+_TRANCHES = (
+    select(
+        AwardTranche.award_id,
+        AwardTranche.sequence,
+        AwardTranche.share_bp,
+        AwardTranche.released_at,
+        AwardTranche.gating_report_id,
+        ProgressReport.status.label("report_status"),
+        ProgressReport.due_at.label("report_due_at"),
+    )
+    .outerjoin(ProgressReport, ProgressReport.id == AwardTranche.gating_report_id)
+    .where(AwardTranche.award_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AwardTranche.award_id, AwardTranche.sequence)
+)
+"""Built once (constructing a statement costs more CPU than running it): an award's lines in
+the order of ``Award.lines``, and its tranches with their gating report's state in one join."""
+
+
+def _state_of(tranche: AnyRow, now: datetime) -> str:
+    """:func:`~computeport.progress.tranches.tranche_state` of a tranche row joined with its
+    gating report's status and due date (the same rule; ``test_presenters`` checks both agree)."""
+    if tranche.released_at is not None:
+        return TrancheState.RELEASED.value
+    if tranche.report_status in OPEN_REPORT_STATES and tranche.report_due_at <= now:
+        return TrancheState.HELD.value
+    return TrancheState.PENDING.value
+
+
+def award_reads_of_rows(session: Session, rows: Sequence[AnyRow], now: datetime) -> list[AwardRead]:
+    """The API's view of awards from rows of :data:`~computeport.award.queries.AWARD_COLUMNS`.
+
+    The read API's path: no ORM objects (whose identity-map bookkeeping cost more than the
+    query), and two more queries whatever the number of awards: every line, then every tranche
+    joined with its gating report.
+    """
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    connection = session.connection()  # Core rows: no ORM result processing
+    lines: dict[uuid.UUID, dict[str, int]] = {award_id: {} for award_id in ids}
+    for line in connection.execute(_LINES, {"ids": ids}):
+        lines[line.award_id][line.accelerator_type] = line.gpu_hours
+    tranches: dict[uuid.UUID, list[AnyRow]] = {award_id: [] for award_id in ids}
+    for tranche in connection.execute(_TRANCHES, {"ids": ids}):
+        tranches[tranche.award_id].append(tranche)
+    out = []
+    for row in rows:
+        hours = lines[row.id]
+        ts = tranches[row.id]
+        released = released_gpu_hours_by_line(
+            hours, [t.share_bp for t in ts], [t.released_at is not None for t in ts]
+        )
+        out.append(
+            AwardRead(
+                **row._mapping,
+                lines=[
+                    AwardLineRead(
+                        accelerator_type=k, gpu_hours=v, released_gpu_hours=released.get(k, 0)
+                    )
+                    for k, v in hours.items()
+                ],
+                tranches=[
+                    TrancheRead(
+                        sequence=t.sequence,
+                        share_bp=t.share_bp,
+                        state=_state_of(t, now),
+                        released_at=t.released_at,
+                        gating_report_id=t.gating_report_id,
+                    )
+                    for t in ts
+                ],
+            )
+        )
+    return out
+
+
+__all__ = ["AWARD_READ", "AWARD_READS", "award_read", "award_reads_of_rows"]

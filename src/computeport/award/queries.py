@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from computeport.award.errors import AwardNotFound
@@ -57,6 +59,68 @@ def get_readable(session: Session, subject: Subject, award_id: uuid.UUID) -> Awa
     return award
 
 
+AnyRow = Row[*tuple[Any, ...]]
+"""A Core row of any columns (read by attribute name)."""
+
+AWARD_COLUMNS = (
+    Award.id,
+    Award.reference,
+    Award.application_id,
+    Award.scheme_id,
+    Award.organisation_id,
+    Award.status,
+    Award.starts_at,
+    Award.ends_at,
+    Award.subsidy_rate,
+    Award.rate_reason,
+    Award.cap_minor,
+    Award.committed_minor,
+    Award.currency,
+    Award.over_cap_policy,
+    Award.charge_reservations,
+    Award.gpu_cap,
+    Award.terms,
+    Award.slurm_account,
+)
+"""The columns the API shows of an award (:class:`~computeport.award.schemas.AwardRead`)."""
+
+_ROW_BY_ID = select(*AWARD_COLUMNS).where(Award.id == bindparam("award_id"))
+"""Built once: constructing a statement costs more CPU than running this one."""
+
+
+def readable_row(session: Session, subject: Subject, award_id: uuid.UUID) -> AnyRow:
+    """:func:`get_readable` as a row of :data:`AWARD_COLUMNS` (no ORM object): the read API's.
+
+    The same rule as :func:`readable_by`, applied to the one row the primary key finds: another
+    organisation's award is "not found" too (no existence leak).
+    """
+    row = session.connection().execute(_ROW_BY_ID, {"award_id": award_id}).one_or_none()
+    if row is None or not subject.can_see_organisation(row.organisation_id):
+        raise AwardNotFound(f"award {award_id} not found", field="award_id")
+    return row
+
+
+def readable_rows(
+    session: Session,
+    subject: Subject,
+    *,
+    status: AwardStatus | None = None,
+    organisation_id: uuid.UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[AnyRow]:
+    """:func:`list_awards` as rows of :data:`AWARD_COLUMNS`, in the same order."""
+    stmt = select(*AWARD_COLUMNS)
+    if not subject.sees_all_organisations:
+        stmt = stmt.where(Award.organisation_id.in_(list(subject.organisation_ids)))
+    if status is not None:
+        stmt = stmt.where(Award.status == status)
+    if organisation_id is not None:
+        stmt = stmt.where(Award.organisation_id == organisation_id)
+    stmt = stmt.order_by(Award.created_at.desc(), Award.id).limit(limit).offset(offset)
+    return session.connection().execute(stmt).all()
+
+
 def amendments_of(session: Session, award_id: uuid.UUID) -> list[AwardAmendment]:
     return list(
         session.scalars(
@@ -67,4 +131,14 @@ def amendments_of(session: Session, award_id: uuid.UUID) -> list[AwardAmendment]
     )
 
 
-__all__ = ["amendments_of", "get_readable", "list_awards", "lock_award", "readable_by"]
+__all__ = [
+    "AWARD_COLUMNS",
+    "AnyRow",
+    "amendments_of",
+    "get_readable",
+    "list_awards",
+    "lock_award",
+    "readable_by",
+    "readable_row",
+    "readable_rows",
+]
