@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -73,13 +74,39 @@ def application(
     return row
 
 
+class DecisionExtras(TypedDict, total=False):
+    """``DecisionIn`` fields a test may set on top of an approval, as raw request input.
+
+    The model validates them as it validates a request body, so a test may pass what the API
+    would refuse (``subsidy_rate`` as a float, say) to see the refusal.
+    """
+
+    reason: str
+    subsidy_rate: Decimal | str | float
+    rate_reason: str
+    terms: str
+    over_cap_policy: str
+    charge_reservations: bool
+    gpu_cap: int
+    tranche_shares_bp: list[int]
+    report_every_months: int | None
+
+
+class ApprovalTerms(DecisionExtras, total=False):
+    """Everything :func:`approval` takes by keyword: its own shorthands and the extras."""
+
+    gpu_hours: int
+    starts_at: datetime
+    months: int
+
+
 def approval(
     cap_minor: int = 10_000_000_00,
     *,
     gpu_hours: int = 100_000,
     starts_at: datetime = START,
     months: int = 12,
-    **extra: object,
+    **extra: Unpack[DecisionExtras],
 ) -> dict[str, object]:
     """Keyword arguments of an approving ``DecisionIn``."""
     body: dict[str, object] = {
@@ -100,14 +127,14 @@ def approved_award(
     the_scheme: Scheme,
     cap_minor: int = 10_000_000_00,
     organisation: Organisation | None = None,
-    **extra: object,
+    **terms: Unpack[ApprovalTerms],
 ) -> Award:
     from computeport.award.decide import decide
     from computeport.award.schemas import DecisionIn
 
     app = application(session, the_scheme, organisation)
     award = decide(
-        session, app.id, DecisionIn.model_validate(approval(cap_minor, **extra)), None, clock
+        session, app.id, DecisionIn.model_validate(approval(cap_minor, **terms)), None, clock
     )
     assert award is not None
     return award

@@ -49,7 +49,7 @@ class TestTopUp:
                 kind="top_up",
                 reason="second phase",
                 cap_delta_minor=500_00,
-                lines=[{"accelerator_type": "h800", "gpu_hours": 50}],  # type: ignore[list-item]
+                lines=[{"accelerator_type": "h800", "gpu_hours": 50}],
             ),
             None,
             clock,
@@ -124,8 +124,8 @@ class TestTermination:
         scheme = builders.scheme(session)
         award = builders.approved_award(session, clock, scheme, cap_minor=1_000_00)
 
-        def consumed(_s: Session, ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, int]:
-            return dict.fromkeys(ids, 250_00)
+        def consumed(session: Session, award_ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, int]:
+            return dict.fromkeys(award_ids, 250_00)
 
         terminate(session, award.id, "project cancelled", None, clock, consumed)
         assert award.status is AwardStatus.TERMINATED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +19,8 @@ from tests.award import builders
 
 
 def _iso(body: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(body, default=lambda v: v.isoformat()))
+    wire: dict[str, Any] = json.loads(json.dumps(body, default=lambda v: v.isoformat()))
+    return wire
 
 
 class _Setup:
@@ -32,14 +33,17 @@ class _Setup:
         )
         self.committee = world.actors.staff(Role.COMMITTEE_MEMBER)
 
-    def award(self, **extra: object) -> Award:
+    def award(
+        self, cap_minor: int = 10_000_000_00, **terms: Unpack[builders.ApprovalTerms]
+    ) -> Award:
+        terms.setdefault("tranche_shares_bp", [5000, 5000])
         return builders.approved_award(
             self.world.session,
             self.world.clock,
             self.scheme,
+            cap_minor,
             organisation=self.org,
-            tranche_shares_bp=[5000, 5000],
-            **extra,
+            **terms,
         )
 
 

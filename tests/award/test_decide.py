@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Unpack
 
 import pytest
 from sqlalchemy import func, select
@@ -23,8 +24,8 @@ from tests.award import builders
 from tests.factories import identity as identity_factory
 
 
-def _decision(**kw: object) -> DecisionIn:
-    return DecisionIn.model_validate(builders.approval(**kw))  # type: ignore[arg-type]
+def _decision(cap_minor: int = 10_000_000_00, **kw: Unpack[builders.ApprovalTerms]) -> DecisionIn:
+    return DecisionIn.model_validate(builders.approval(cap_minor, **kw))
 
 
 def _count(session: Session, model: type) -> int:

@@ -75,11 +75,10 @@ def test_any_sequence_keeps_the_envelope(session: Session, plan: list[tuple[obje
     awards: list[uuid.UUID] = []
     consumed_share: dict[uuid.UUID, int] = {}
 
-    def consumed(_s: Session, ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, int]:
-        found = {
-            a.id: a.committed_minor for a in session.scalars(select(Award).where(Award.id.in_(ids)))
-        }
-        return {i: found[i] * consumed_share.get(i, 0) // 100 for i in ids}
+    def consumed(session: Session, award_ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, int]:
+        rows = session.scalars(select(Award).where(Award.id.in_(award_ids)))
+        found = {a.id: a.committed_minor for a in rows}
+        return {i: found[i] * consumed_share.get(i, 0) // 100 for i in award_ids}
 
     for step in plan:
         before = _check(session, scheme.id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import IllegalTransition
+from computeport.models.award import Award
 from computeport.models.notification import OutboxMessage
 from computeport.models.progress import ReportStatus
 from computeport.progress.schedule import add_months, report_due_dates
@@ -34,7 +35,7 @@ from tests.award import builders
 from tests.factories import identity as identity_factory
 
 
-def _award(session: Session, clock: ManualClock, **extra: object):  # type: ignore[no-untyped-def]
+def _award(session: Session, clock: ManualClock) -> Award:
     scheme = builders.scheme(session)
     org = identity_factory.organisation(session)
     builders.org_admin(session, org)
@@ -46,7 +47,6 @@ def _award(session: Session, clock: ManualClock, **extra: object):  # type: igno
         gpu_hours=10_000,
         tranche_shares_bp=[5000, 5000],
         report_every_months=6,
-        **extra,
     )
 
 
