@@ -82,7 +82,7 @@ class TestApplicationPermissions(PermissionSuite):
                     other_org=stranger,
                 )
             case "submit":
-                fs.call(world.session, world.session.get(Scheme, app.scheme_id))
+                fs.call(world.session, world.session.get_one(Scheme, app.scheme_id))
                 return Case(
                     "POST",
                     f"{base}/transitions",
@@ -197,7 +197,7 @@ class TestApplicationApi:
 
     def test_walk_from_draft_to_recommendation(self, client: TestClient, world: World) -> None:
         owner, app = owned(world)
-        fs.call(world.session, world.session.get(Scheme, app.scheme_id))
+        fs.call(world.session, world.session.get_one(Scheme, app.scheme_id))
         officer = world.actors.staff(Role.SCHEME_OFFICER)
         committee = world.actors.staff(Role.COMMITTEE_MEMBER)
         url = f"/api/v1/applications/{app.id}/transitions"

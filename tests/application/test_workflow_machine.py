@@ -42,7 +42,7 @@ class ApplicationWorkflowMachine(RuleBasedStateMachine):
         self.savepoint: SessionTransaction = self.session.begin_nested()
         self.app = fa.application(self.session)
         self.actor = fi.user(self.session)
-        self.expected = [(None, "draft")]
+        self.expected: list[tuple[str | None, str | None]] = [(None, "draft")]
 
     @rule(to=st.sampled_from(list(S)), reason=st.sampled_from(["", "because"]))
     def attempt(self, to: ApplicationStatus, reason: str) -> None:

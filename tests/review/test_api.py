@@ -36,11 +36,11 @@ class TestReviewPermissions(PermissionSuite):
         match name:
             case "assign":
                 app = fa.application(s, status=S.SUBMITTED)
-                reviewer = fr.reviewer(s)
+                candidate = fr.reviewer(s)
                 return Case(
                     "POST",
                     f"/api/v1/applications/{app.id}/reviewers",
-                    json={"reviewer_id": str(reviewer.id)},
+                    json={"reviewer_id": str(candidate.id)},
                     allowed=a.staff(Role.SCHEME_OFFICER),
                     wrong_role=a.staff(Role.REVIEWER),
                     expect=201,
