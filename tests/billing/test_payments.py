@@ -16,7 +16,7 @@ from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict
 from computeport.ledger.queries import balance_map
 from computeport.metering.ingest import ingest_usage
-from computeport.models.award import AwardStatus
+from computeport.models.award import Award, AwardStatus
 from computeport.models.identity import Membership, Role, User
 from computeport.models.notification import OutboxMessage
 from tests.billing import support as s
@@ -125,7 +125,7 @@ def test_overdue_suspends_the_awards_and_payment_reinstates_them(
     )
     report = credit_control(session, clock)
     assert report.reinstated == [closed.award_a.reference]
-    assert closed.award_a.status is AwardStatus.ACTIVE
+    assert session.get_one(Award, closed.award_a.id).status is AwardStatus.ACTIVE
     assert [i.document.number for i in open_items(session, clock, closed.alpha.id)] == []
 
 
