@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
 
-from computeport.api.deps import SessionDep
+from computeport.api.deps import SessionDep, json_response
 from computeport.envelope.schemas import EnvelopeRead
 from computeport.envelope.service import envelope_figures, get_scheme
 from computeport.identity.auth import CurrentSubject
 from computeport.models.identity import Role
 
 router = APIRouter(prefix="/api/v1", tags=["envelope"])
+
+ENVELOPE_READ = TypeAdapter(EnvelopeRead)
 
 READERS = (Role.OPERATOR, Role.SCHEME_OFFICER, Role.COMMITTEE_MEMBER, Role.FUNDER)
 
@@ -23,11 +26,12 @@ def get_envelope(
     session: SessionDep,
     scheme: str | None = None,
     scheme_id: uuid.UUID | None = None,
-) -> EnvelopeRead:
+) -> Response:
     """Total, committed, consumed, remaining, per category (the only scheme if none named)."""
     subject.require(*READERS)
     found = get_scheme(session, scheme_id=scheme_id, code=scheme)
-    return EnvelopeRead.of(envelope_figures(session, found))
+    # Serialised once here: FastAPI would validate the model again in the thread pool.
+    return json_response(ENVELOPE_READ, EnvelopeRead.of(envelope_figures(session, found)))
 
 
 __all__ = ["router"]

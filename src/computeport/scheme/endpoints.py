@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
+from pydantic import TypeAdapter
 
-from computeport.api.deps import ClockDep, SessionDep
+from computeport.api.deps import ClockDep, SessionDep, json_response
 from computeport.identity.auth import CurrentSubject
 from computeport.models.identity import Role
 from computeport.models.scheme import Call
@@ -24,6 +25,9 @@ from computeport.scheme.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["schemes"])
 
+SCHEME_READS = TypeAdapter(list[SchemeRead])
+"""Validates the schemes (with their criteria) in one call, and serialises them (built once)."""
+
 
 def _specs(criteria: list[CriterionIn]) -> list[CriterionSpec]:
     return [
@@ -38,8 +42,9 @@ def _call(call: Call, clock: ClockDep) -> CallRead:
 
 
 @router.get("/schemes", response_model=list[SchemeRead])
-def list_schemes(_subject: CurrentSubject, session: SessionDep) -> list[SchemeRead]:
-    return [SchemeRead.model_validate(s) for s in service.list_schemes(session)]
+def list_schemes(_subject: CurrentSubject, session: SessionDep) -> Response:
+    schemes = service.list_schemes(session)
+    return json_response(SCHEME_READS, SCHEME_READS.validate_python(schemes, from_attributes=True))
 
 
 @router.post("/schemes", response_model=SchemeRead, status_code=status.HTTP_201_CREATED)
