@@ -4,6 +4,7 @@ exactly the applications the visibility rule allows, and ``get_application`` agr
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -72,7 +73,7 @@ def world(session: Session) -> tuple[list[uuid.UUID], list[Application]]:
 def test_lists_never_leak(
     session: Session,
     world: tuple[list[uuid.UUID], list[Application]],
-    spec: dict,  # type: ignore[type-arg]
+    spec: dict[str, Any],
 ) -> None:
     org_ids, apps = world
     savepoint = session.begin_nested()

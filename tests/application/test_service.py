@@ -12,9 +12,10 @@ from computeport.application import service
 from computeport.application.errors import ApplicationNotFound, NotEditable, NotEligible
 from computeport.audit.service import history
 from computeport.identity.errors import OrganisationNotFound
+from computeport.identity.subject import Subject
 from computeport.kit.errors import Conflict, IllegalTransition, PermissionDenied, ValidationFailed
 from computeport.models.application import Application, ApplicationStatus
-from computeport.models.identity import OrganisationCategory, Role
+from computeport.models.identity import Organisation, OrganisationCategory, Role
 from computeport.scheme.service import CallNotOpen
 from tests.factories import application as fa
 from tests.factories import identity as fi
@@ -24,7 +25,7 @@ S = ApplicationStatus
 T = fa.T
 
 
-def _applicant(session: Session, org=None):  # type: ignore[no-untyped-def]
+def _applicant(session: Session, org: Organisation | None = None) -> tuple[Organisation, Subject]:
     org = org or fi.organisation(session)
     return org, fi.subject(session, fi.user(session, roles=(Role.ORG_ADMIN,), organisation=org))
 

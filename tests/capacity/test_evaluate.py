@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from computeport.capacity.calendar import horizon
 from computeport.capacity.demand import demand_series
 from computeport.capacity.evaluate import (
+    MonthOutcome,
     SimSettings,
     evaluate_months,
     month_seed,
@@ -98,7 +99,7 @@ class TestMatchesTheSimulator:
         assert 0.5 < plan.utilisation.p50 < 1.0
 
 
-def _month(settings_: SimSettings, gpus: int, demand: float, seed: int):  # type: ignore[no-untyped-def]
+def _month(settings_: SimSettings, gpus: int, demand: float, seed: int) -> MonthOutcome:
     return simulate_month(
         settings_,
         SMALL_MODEL,

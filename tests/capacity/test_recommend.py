@@ -51,7 +51,8 @@ class TestBuild:
             "FAST",
             dt.date.fromisoformat(first.label + "-01"),
         )
-        seeds = range(s.recommend.search_seeds)  # type: ignore[union-attr]
+        assert s.recommend is not None
+        seeds = range(s.recommend.search_seeds)
         window = [m.index for m in base.months if m.broken]
 
         def broken_with(gpus: int) -> bool:

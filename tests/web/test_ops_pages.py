@@ -127,7 +127,9 @@ def test_operator_sees_live_cluster_and_history(
     assert names == ["gpu", "Installed GPUs", "90% utilisation"]
     assert max(spec["data"][0]["y"]) == 24.0  # the finished job's 24 GPUs
     assert spec["data"][2]["y"][0] == pytest.approx(28.8)  # 90% of 32
-    waits = json.loads(re.search(r'id="chart-waits-spec">(.*?)</script>', page.text).group(1))  # type: ignore[union-attr]
+    found_waits = re.search(r'id="chart-waits-spec">(.*?)</script>', page.text)
+    assert found_waits
+    waits = json.loads(found_waits.group(1))
     assert [trace["y"] for trace in waits["data"]] == [[1.0], [1.0], [1.0]]  # one job, 1 h wait
 
 

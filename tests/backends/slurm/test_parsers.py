@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from computeport.backends.protocol import (
+    AccountingRecord,
     BackendOutputInvalid,
     JobState,
     NodeState,
@@ -42,13 +44,21 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def records(payload: dict | None = None, **kw):  # type: ignore[no-untyped-def,type-arg]
+def records(
+    payload: Mapping[str, Any] | None = None,
+    *,
+    since: datetime = EPOCH,
+    until: datetime = FAR,
+    exit_codes: Mapping[str, int] | None = None,
+    operator_users: Iterable[str] = (),
+) -> list[AccountingRecord]:
     return parse_sacct_json(
         payload or data("sacct.json"),
         cluster="cpci",
-        since=kw.pop("since", EPOCH),
-        until=kw.pop("until", FAR),
-        **kw,
+        since=since,
+        until=until,
+        exit_codes=exit_codes,
+        operator_users=operator_users,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -48,8 +49,15 @@ EMPTY = ActualState(
 )
 
 
-def award(name: str = "aw1", org: str = "org_a", members: tuple[str, ...] = ("alice",), **kw):  # type: ignore[no-untyped-def]
-    return AwardAllocation(name, org, frozenset(members), kw.pop("gpu_minutes", 600), **kw)
+def award(
+    name: str = "aw1",
+    org: str = "org_a",
+    members: tuple[str, ...] = ("alice",),
+    gpu_minutes: int = 600,
+    gpu_cap: int | None = None,
+    state: AwardState = AwardState.ACTIVE,
+) -> AwardAllocation:
+    return AwardAllocation(name, org, frozenset(members), gpu_minutes, gpu_cap, state)
 
 
 def recorded_state() -> ActualState:
@@ -219,9 +227,9 @@ def test_every_argv_is_a_list_of_plain_words() -> None:
         ("account_name", {"name": "same", "org": "same"}),
     ],
 )
-def test_bad_desired_input_names_the_field(field: str, kwargs: dict[str, object]) -> None:
+def test_bad_desired_input_names_the_field(field: str, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationFailed) as err:
-        award(**kwargs)  # type: ignore[arg-type]
+        award(**kwargs)
     assert err.value.field == field
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -149,7 +150,9 @@ def test_argv_is_plain_words_and_an_update_moves_the_start_only_when_it_changed(
     ],
 )
 def test_applying_twice_is_harmless(change: CreateReservation, stderr: str) -> None:
-    def executor(argv, timeout, input_text, env):  # type: ignore[no-untyped-def]
+    def executor(
+        argv: Sequence[str], timeout: float, input_text: str | None, env: Mapping[str, str]
+    ) -> CommandResult:
         return CommandResult(tuple(argv), 1, "", stderr)
 
     runner = SlurmRunner(executor=executor, retry=RetryPolicy(attempts=1))
