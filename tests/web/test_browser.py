@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
@@ -25,6 +26,9 @@ from tests.web.browser_support import (
     RunningDemo,
     running_demo,
 )
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,7 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
 
 
 @pytest.fixture(scope="module")
-def browser(demo: RunningDemo) -> Iterator[object]:
+def browser(demo: RunningDemo) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -48,15 +52,19 @@ def browser(demo: RunningDemo) -> Iterator[object]:
         chromium.close()
 
 
-@pytest.fixture
-def page_as(browser: object, demo: RunningDemo) -> Iterator[object]:
-    """``page_as("operator")``: a fresh browser context signed in as that demo role."""
-    contexts = []
+class SignIn(Protocol):
+    """The ``page_as`` fixture: a page signed in as a demo role."""
 
-    def sign_in(role: str, locale: str = "en-GB") -> object:
-        context = browser.new_context(  # type: ignore[attr-defined]
-            viewport={"width": 1360, "height": 900}, locale=locale
-        )
+    def __call__(self, role: str, locale: str = "en-GB") -> Page: ...
+
+
+@pytest.fixture
+def page_as(browser: Browser, demo: RunningDemo) -> Iterator[SignIn]:
+    """``page_as("operator")``: a fresh browser context signed in as that demo role."""
+    contexts: list[BrowserContext] = []
+
+    def sign_in(role: str, locale: str = "en-GB") -> Page:
+        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale=locale)
         contexts.append(context)
         page = context.new_page()
         page.goto(demo.url + "/login")
@@ -72,17 +80,17 @@ def page_as(browser: object, demo: RunningDemo) -> Iterator[object]:
         context.close()
 
 
-def shot(page: object, name: str) -> None:
+def shot(page: Page, name: str) -> None:
     """A screenshot of the visible part of the page (the test's artefact)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # type: ignore[attr-defined]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def submit(page: object, selector: str) -> None:
+def submit(page: Page, selector: str) -> None:
     """Click a form's button and wait until the page it leads to has loaded."""
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.click(selector)  # type: ignore[attr-defined]
-    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    with page.expect_navigation():
+        page.click(selector)
+    page.wait_for_load_state("networkidle")
 
 
 def db(demo: RunningDemo) -> sqlite3.Connection:
@@ -112,9 +120,9 @@ ROLE_PAGES = {
 
 @pytest.mark.parametrize("role", list(ROLE_PAGES))
 def test_each_role_signs_in_and_sees_its_pages(
-    page_as: object, demo: RunningDemo, role: str
+    page_as: SignIn, demo: RunningDemo, role: str
 ) -> None:
-    page = page_as(role)  # type: ignore[operator]
+    page = page_as(role)
     assert page.locator("ul.cards li").count() >= 1  # the home page's cards
     shot(page, f"{role}-home")
     for path in ROLE_PAGES[role]:
@@ -133,8 +141,8 @@ def test_each_role_signs_in_and_sees_its_pages(
             shot(page, f"applicant-{label.lower()}")
 
 
-def test_charts_render_as_svg_with_data(page_as: object, demo: RunningDemo) -> None:
-    page = page_as("operator")  # type: ignore[operator]
+def test_charts_render_as_svg_with_data(page_as: SignIn, demo: RunningDemo) -> None:
+    page = page_as("operator")
     page.goto(demo.url + "/ops?days=2")
     chart = page.locator("#chart-partition")
     chart.locator("svg.main-svg").first.wait_for(timeout=30_000)
@@ -149,8 +157,8 @@ def test_charts_render_as_svg_with_data(page_as: object, demo: RunningDemo) -> N
     assert page.locator("#chart-funnel g.trace").count() >= 1
 
 
-def test_language_switch_to_traditional_chinese(page_as: object, demo: RunningDemo) -> None:
-    page = page_as("funder")  # type: ignore[operator]
+def test_language_switch_to_traditional_chinese(page_as: SignIn, demo: RunningDemo) -> None:
+    page = page_as("funder")
     with page.expect_navigation():
         page.select_option("#lang-select", "zh-Hant")
     page.wait_for_load_state("networkidle")
@@ -166,9 +174,9 @@ def test_language_switch_to_traditional_chinese(page_as: object, demo: RunningDe
 
 
 def test_applicant_cannot_open_another_organisations_pages(
-    page_as: object, demo: RunningDemo
+    page_as: SignIn, demo: RunningDemo
 ) -> None:
-    page = page_as("org_admin")  # type: ignore[operator]
+    page = page_as("org_admin")
     own = page.locator("nav.mainnav >> text=Applications").get_attribute("href")
     assert own is not None
     own_org = own.split("/")[2]
@@ -198,8 +206,8 @@ def _uuid(value: object) -> str:
     return str(uuid.UUID(str(value)))
 
 
-def test_application_from_draft_to_award(page_as: object, demo: RunningDemo) -> None:
-    applicant = page_as("org_admin")  # type: ignore[operator]
+def test_application_from_draft_to_award(page_as: SignIn, demo: RunningDemo) -> None:
+    applicant = page_as("org_admin")
     applicant.click("nav.mainnav >> text=Applications")
     applicant.click("text=New application")
     applicant.fill("#title", "Browser-made Cantonese LLM")
@@ -218,14 +226,14 @@ def test_application_from_draft_to_award(page_as: object, demo: RunningDemo) -> 
     application_id = app_url.rsplit("/", 1)[1]
     staff_url = f"{demo.url}/committee/applications/{application_id}"
 
-    officer = page_as("scheme_officer")  # type: ignore[operator]
+    officer = page_as("scheme_officer")
     officer.goto(staff_url)
     submit(officer, "button:has-text('Start review')")
     ray = officer.locator("#reviewer_id option", has_text="Ray Reviewer").get_attribute("value")
     officer.select_option("#reviewer_id", value=ray)
     submit(officer, "button:has-text('Assign')")
 
-    reviewer = page_as("reviewer")  # type: ignore[operator]
+    reviewer = page_as("reviewer")
     reviewer.goto(demo.url + "/review")
     with db(demo) as conn:
         (assignment,) = conn.execute(
@@ -247,7 +255,7 @@ def test_application_from_draft_to_award(page_as: object, demo: RunningDemo) -> 
     officer.fill("#reason", "strong proposal")
     submit(officer, "button:has-text('Recommend')")
 
-    committee = page_as("committee_member")  # type: ignore[operator]
+    committee = page_as("committee_member")
     committee.goto(staff_url)
     committee.fill("#cap_minor", "1,500,000.00")
     committee.fill("#decision-reason", "approved at the default rate")

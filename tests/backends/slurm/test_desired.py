@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -42,8 +44,10 @@ def test_awards_outside_their_dates_or_not_active_are_paused(
     org = identity.organisation(session)
     award = builders.approved_award(session, clock, builders.scheme(session), organisation=org)
 
-    def state(now_offset: timedelta, **kw: object) -> AwardState:
-        desired = desired_state_from_awards(session, award.starts_at + now_offset, **kw)  # type: ignore[arg-type]
+    def state(now_offset: timedelta, exhausted_award_ids: Collection[uuid.UUID] = ()) -> AwardState:
+        desired = desired_state_from_awards(
+            session, award.starts_at + now_offset, exhausted_award_ids=exhausted_award_ids
+        )
         return next(a.state for a in desired.allocations if a.account_name == award.slurm_account)
 
     assert state(timedelta(days=-1)) is AwardState.PAUSED  # not started

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,10 @@ START = datetime(2026, 12, 1, tzinfo=UTC)
 END = datetime(2026, 12, 3, tzinfo=UTC)
 
 
-def _resv(**kw: object) -> ReservedCapacity:
+def _resv(**changes: Any) -> ReservedCapacity:
+    """The test reservation with ``changes`` (any value: some tests pass bad ones)."""
     base = ReservedCapacity("cp_train-run", "resvtest", "gpu", 2, START, END, gpus=16)
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def _desired(*resv: ReservedCapacity) -> DesiredState:
@@ -168,7 +170,7 @@ def test_applying_twice_is_harmless(change: CreateReservation, stderr: str) -> N
         ({"start": datetime(2026, 12, 1)}, "start"),
     ],
 )
-def test_bad_reservations_name_the_field(kw: dict[str, object], field: str) -> None:
+def test_bad_reservations_name_the_field(kw: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationFailed) as exc:
         _resv(**kw)
     assert exc.value.field == field

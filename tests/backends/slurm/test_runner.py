@@ -40,14 +40,14 @@ class Script:
             raise outcome
         return outcome
 
-    def runner(self, attempts: int = 3, **kw: object) -> SlurmRunner:
+    def runner(self, attempts: int = 3, slurm_conf: pathlib.Path | None = None) -> SlurmRunner:
         return SlurmRunner(
             timeout_seconds=2.0,
             retry=RetryPolicy(attempts=attempts, first_delay_seconds=0.5, factor=2.0),
             executor=self,
             sleep=self.slept.append,
             base_env={"PATH": "/usr/bin", "SECRET": "x"},
-            **kw,  # type: ignore[arg-type]
+            slurm_conf=slurm_conf,
         )
 
 
