@@ -72,7 +72,8 @@ def spec(
     minutes: int = 60,
     run_s: int | None = 600,
     user: str = "alice",
-    **kw: object,
+    partition: str | None = None,
+    gpu_type: str | None = None,
 ) -> JobSpec:
     return JobSpec(
         account=account,
@@ -81,7 +82,8 @@ def spec(
         gpus=gpus,
         time_limit_minutes=minutes,
         expected_run_seconds=run_s,
-        **kw,  # type: ignore[arg-type]
+        partition=partition,
+        gpu_type=gpu_type,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -112,14 +113,14 @@ def test_a_gpu_cap_limits_gpus_in_use() -> None:
     ],
 )
 def test_submissions_the_cluster_cannot_take_are_rejected_naming_the_field(
-    change: dict[str, object], field: str
+    change: dict[str, Any], field: str
 ) -> None:
     backend = small_cluster(ManualClock(T0))
     provision(backend, award())
-    args: dict[str, object] = {"account": "aw1", "gpus": 8}
+    args: dict[str, Any] = {"account": "aw1", "gpus": 8}
     args.update(change)
     with pytest.raises(JobRejected) as caught:
-        backend.submit(spec(**args))  # type: ignore[arg-type]
+        backend.submit(spec(**args))
     assert caught.value.field == field
 
 
