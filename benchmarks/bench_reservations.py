@@ -27,6 +27,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.db.base import Base
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
@@ -46,7 +47,7 @@ AWARDS = 200
 CHUNK = 50_000
 
 
-def _setup(factory, reservations: int) -> list[str]:  # type: ignore[no-untyped-def]
+def _setup(factory: sessionmaker[Session], reservations: int) -> list[str]:
     clock = ManualClock(START)
     accounts = [f"aw{i:03d}" for i in range(AWARDS)]
     with unit_of_work(factory) as s:
@@ -104,7 +105,7 @@ def _setup(factory, reservations: int) -> list[str]:  # type: ignore[no-untyped-
     return accounts
 
 
-def _fill(factory, accounts: list[str], records: int) -> None:  # type: ignore[no-untyped-def]
+def _fill(factory: sessionmaker[Session], accounts: list[str], records: int) -> None:
     rng = random.Random(2026)
     span = 31 * 86_400
     rows: list[dict[str, object]] = []
@@ -131,7 +132,7 @@ def _fill(factory, accounts: list[str], records: int) -> None:  # type: ignore[n
             s.execute(insert(UsageRecord), rows)
 
 
-def _time(factory, repeat: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+def _time(factory: sessionmaker[Session], repeat: int) -> tuple[float, float, int]:
     best_wall = best_cpu = float("inf")
     count = 0
     for _ in range(repeat):
