@@ -26,7 +26,7 @@ def test_out_of_range_or_garbage_names_the_field(bad: str) -> None:
 
 def test_a_float_never_becomes_a_rate() -> None:
     with pytest.raises(ValidationFailed, match="not floats"):
-        parse_rate(0.7)  # type: ignore[arg-type]
+        parse_rate(0.7)  # type: ignore[arg-type]  # a float on purpose: refused at run time
 
 
 def test_float_operation_is_trapped() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +26,9 @@ from tests.web.browser_support import (
     RunningDemo,
     running_demo,
 )
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,7 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
 
 
 @pytest.fixture
-def operator_page(demo: RunningDemo) -> Iterator[object]:
+def operator_page(demo: RunningDemo) -> Iterator[Page]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -56,15 +60,15 @@ def operator_page(demo: RunningDemo) -> Iterator[object]:
         chromium.close()
 
 
-def _submit(page: object, selector: str) -> None:
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.click(selector)  # type: ignore[attr-defined]
-    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+def _submit(page: Page, selector: str) -> None:
+    with page.expect_navigation():
+        page.click(selector)
+    page.wait_for_load_state("networkidle")
 
 
-def _shot(page: object, name: str) -> None:
+def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # type: ignore[attr-defined]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def _count(demo: RunningDemo, sql: str) -> int:
@@ -73,41 +77,41 @@ def _count(demo: RunningDemo, sql: str) -> int:
 
 
 def test_an_operator_opens_the_billing_pages_and_posts_an_adjustment(
-    operator_page: object, demo: RunningDemo
+    operator_page: Page, demo: RunningDemo
 ) -> None:
     page = operator_page
-    page.click("nav.mainnav >> text=Billing")  # type: ignore[attr-defined]
-    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-    assert page.locator("h1").first.inner_text() == "Billing desk"  # type: ignore[attr-defined]
-    assert page.locator("table#documents").is_visible()  # type: ignore[attr-defined]
+    page.click("nav.mainnav >> text=Billing")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").first.inner_text() == "Billing desk"
+    assert page.locator("table#documents").is_visible()
     _shot(page, "billing-documents")
     for tab, table in (
         ("Receivable ageing", "ageing"),
         ("Quarantine", "quarantine"),
         ("Ledger balances", "ledger"),
     ):
-        page.click(f"nav.tabs >> text={tab}")  # type: ignore[attr-defined]
-        page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-        assert page.locator(f"table#{table}").is_visible(), tab  # type: ignore[attr-defined]
+        page.click(f"nav.tabs >> text={tab}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator(f"table#{table}").is_visible(), tab
         _shot(page, f"billing-{table}")
-    assert page.locator("text=Every journal balances").is_visible()  # type: ignore[attr-defined]
+    assert page.locator("text=Every journal balances").is_visible()
 
-    page.click("nav.tabs >> text=Adjustments")  # type: ignore[attr-defined]
-    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-    page.select_option("#organisation_id", label=DEMO_ORGANISATION)  # type: ignore[attr-defined]
-    page.fill("#amount_minor", "-25.00")  # type: ignore[attr-defined]
+    page.click("nav.tabs >> text=Adjustments")
+    page.wait_for_load_state("networkidle")
+    page.select_option("#organisation_id", label=DEMO_ORGANISATION)
+    page.fill("#amount_minor", "-25.00")
     _submit(page, "#adjustment-form button[type=submit]")
-    error = page.locator("#reason-error")  # type: ignore[attr-defined]
+    error = page.locator("#reason-error")
     assert error.is_visible()
     assert "required" in error.inner_text()
     assert _count(demo, "select count(*) from adjustment") == 0
     _shot(page, "billing-adjustment-error")
 
-    key = page.input_value("#idempotency_key")  # type: ignore[attr-defined]
-    page.fill("#reason", "Goodwill credit: login outage")  # type: ignore[attr-defined]
+    key = page.input_value("#idempotency_key")
+    page.fill("#reason", "Goodwill credit: login outage")
     _submit(page, "#adjustment-form button[type=submit]")
-    assert "posted=" in page.url  # type: ignore[attr-defined]
-    row = page.locator("table#adjustments tbody tr").first  # type: ignore[attr-defined]
+    assert "posted=" in page.url
+    row = page.locator("table#adjustments tbody tr").first
     assert key in row.inner_text()
     assert "-HK$25.00" in row.inner_text()
     _shot(page, "billing-adjustment-posted")
