@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from computeport.envelope.service import SchemeNotFound, committed_minor, lock_scheme
 from computeport.kit.clock import ensure_aware
@@ -153,7 +153,9 @@ def scheme_by_code(session: Session, code: str) -> Scheme:
 
 
 def list_schemes(session: Session) -> list[Scheme]:
-    return list(session.scalars(select(Scheme).order_by(Scheme.created_at)))
+    """Every scheme with its criteria, in one query (the API shows both)."""
+    stmt = select(Scheme).options(joinedload(Scheme.criteria)).order_by(Scheme.created_at)
+    return list(session.scalars(stmt).unique())
 
 
 def update_scheme(
