@@ -69,6 +69,19 @@ def test_a_record_sent_again_in_another_time_zone_or_batch_size_is_known(
     assert _count(session, UsageRecord) == len(records) + 1
 
 
+def test_a_stored_record_sent_again_is_never_quarantined(
+    session: Session, clock: ManualClock, world: s.World
+) -> None:
+    """Once stored, a record sent again is a duplicate even if it would now fail a check."""
+    record = world.october()[0]
+    assert ingest_usage(session, clock, [record]).new == 1
+    world.award_a.slurm_account = "aiss-a-renamed"  # its account is now unknown
+    session.flush()
+    again = ingest_usage(session, clock, [record])
+    assert (again.new, again.duplicates, sum(again.quarantined.values())) == (0, 1, 0)
+    assert _count(session, UsageQuarantine) == 0
+
+
 def test_a_correction_is_a_new_row_never_an_edit(
     session: Session, clock: ManualClock, world: s.World
 ) -> None:

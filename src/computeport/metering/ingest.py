@@ -239,26 +239,20 @@ def _ingest_batch(
             continue
         seen.add(key)
         fresh.append((r, acc, submit_db, start_db, end_db, digest, key))
-    stored = _stored_keys(writer, fresh)
+    # PostgreSQL: records already stored are found by one query per batch and skipped
+    # before anything else.  SQLite's "insert … on conflict do nothing" skips them for less
+    # than that query costs, so there only records that fail a check are looked up (a
+    # stored record is never quarantined on a rerun, whatever changed since).
+    stored = _stored_keys(writer, fresh) if postgres else set()
     good: list[tuple[object, ...]] = []
-    bad: list[tuple[object, ...]] = []
-    for r, acc, submit_db, start_db, end_db, digest, key in fresh:
+    problems: list[tuple[tuple[Any, ...], tuple[QuarantineReason, str]]] = []
+    for entry in fresh:
+        r, acc, submit_db, start_db, end_db, digest, key = entry
         if stored and key in stored:
             continue
         problem = check(r, acc, now_epoch, directory, prices)
         if problem is not None:
-            bad.append(
-                (
-                    r.cluster,
-                    r.job_id,
-                    r.submit_time,
-                    digest,
-                    str(problem[0]),
-                    problem[1],
-                    _payload(r),
-                    now,
-                )
-            )
+            problems.append((entry, problem))
             continue
         good.append(
             (
@@ -281,10 +275,16 @@ def _ingest_batch(
                 now_db,
             )
         )
-    # Rows already stored were filtered out above, and the billing lock (taken by
-    # ingest_usage) keeps any other writer out until this transaction ends: on PostgreSQL
-    # the rows go straight in by COPY.  SQLite keeps "on conflict do nothing", which costs
-    # it nothing extra.
+    if problems and not postgres:
+        known = _stored_keys(writer, [entry for entry, _ in problems])
+        problems = [(entry, problem) for entry, problem in problems if entry[6] not in known]
+    bad = [
+        (r.cluster, r.job_id, r.submit_time, digest, str(reason), detail, _payload(r), now)
+        for (r, _, _, _, _, digest, _), (reason, detail) in problems
+    ]
+    # On PostgreSQL rows already stored were filtered out above, and the billing lock (taken
+    # by ingest_usage) keeps any other writer out until this transaction ends: the rows go
+    # straight in by COPY.
     report.new = writer.insert(
         "usage_record",
         _RECORD_COLUMNS,
@@ -299,10 +299,7 @@ def _ingest_batch(
     return report
 
 
-def _stored_keys(
-    writer: BulkWriter,
-    fresh: Sequence[tuple[AccountingRecord, str, Any, Any, Any, str, tuple[Any, ...]]],
-) -> set[tuple[Any, ...]]:
+def _stored_keys(writer: BulkWriter, fresh: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
     """The ``(cluster, job_id, submit_time, digest)`` keys of ``fresh`` already stored.
 
     One indexed query per cluster in the batch, not one probe per record: a rerun of the
