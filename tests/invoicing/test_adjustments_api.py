@@ -51,11 +51,6 @@ class TestAdjustmentsApi(PermissionSuite):
         )
 
 
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    """``assert_problem`` for the test client's response type (httpx2 in this environment)."""
-    return assert_problem(response, status)
-
-
 def _count(world: World) -> int:
     world.session.expire_all()
     return int(world.session.scalar(select(func.count()).select_from(Adjustment)) or 0)
@@ -74,7 +69,7 @@ def test_the_same_key_is_200_with_the_same_adjustment_and_other_content_409(
     clash = client.post(
         "/api/v1/adjustments", json=_body(b, amount_minor=-1_600), headers=operator.headers
     )
-    problem = _problem(clash, 409)
+    problem = assert_problem(clash, 409)
     assert problem["errors"][0]["field"] == "idempotency_key"
     assert _count(world) == 1
     listed = client.get(
@@ -111,6 +106,8 @@ def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(
         change = {**change, "award_id": str(b.award.id)}
     operator = world.actors.staff(Role.OPERATOR)
     response = client.post("/api/v1/adjustments", json=_body(b, **change), headers=operator.headers)
-    problem = _problem(response, 409 if field == "amount_minor" and "target" in change else 422)
+    problem = assert_problem(
+        response, 409 if field == "amount_minor" and "target" in change else 422
+    )
     assert field in [e["field"] for e in problem.get("errors") or []], problem
     assert _count(world) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -69,11 +68,6 @@ class TestJobsPermissions(PermissionSuite):
         )
 
 
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    """``assert_problem`` for the test client's response type (httpx2 in this environment)."""
-    return assert_problem(response, status)
-
-
 def _spec(a: Awarded) -> JobSpec:
     return JobSpec(
         a.award.slurm_account,
@@ -136,7 +130,7 @@ def test_bad_requests_are_422_naming_the_field(
     response = client.post(
         "/api/v1/jobs", json=job_body(a.award, **change), headers=a.owner.headers
     )
-    body = _problem(response, 422)
+    body = assert_problem(response, 422)
     assert field in {e["field"].split(".")[-1] for e in body["errors"]}
     assert sim.jobs() == []
 
@@ -147,7 +141,7 @@ def test_an_award_that_is_not_active_is_409(
 ) -> None:
     a = awarded(world, sim, status=status)
     response = client.post("/api/v1/jobs", json=job_body(a.award), headers=a.owner.headers)
-    body = _problem(response, 409)
+    body = assert_problem(response, 409)
     assert body["field"] == "award_id"
     assert status.value in body["detail"]
 

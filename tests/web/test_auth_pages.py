@@ -11,7 +11,7 @@ from tests.web.fixtures import Browser, People
 
 
 def test_anonymous_page_visit_redirects_to_login_with_next(browser: Browser) -> None:
-    response: Any = browser.get("/?tab=awards")
+    response = browser.get("/?tab=awards")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/%3Ftab%3Dawards"
 
@@ -28,7 +28,7 @@ def test_login_then_home_shows_name_and_role_pages(browser: Browser, people: Peo
 def test_wrong_password_is_refused_without_saying_which_field(
     browser: Browser, people: People
 ) -> None:
-    response: Any = browser.post_form(
+    response = browser.post_form(
         "/login", {"email": people.funder.email, "password": "not the password"}
     )
     assert response.status_code == 400
@@ -37,7 +37,7 @@ def test_wrong_password_is_refused_without_saying_which_field(
 
 
 def test_empty_fields_get_errors_next_to_each_field(browser: Browser) -> None:
-    response: Any = browser.post_form("/login", {"email": "", "password": ""})
+    response = browser.post_form("/login", {"email": "", "password": ""})
     assert response.status_code == 400
     assert 'id="email-error"' in response.text
     assert 'id="password-error"' in response.text
@@ -71,14 +71,14 @@ def test_csrf_token_from_another_session_is_refused(
 
 def test_logout_ends_the_session(browser: Browser, people: People) -> None:
     browser.login(people.funder.email)
-    response: Any = browser.post_form("/logout", {}, from_page="/")
+    response = browser.post_form("/logout", {}, from_page="/")
     assert response.status_code == 303
     assert browser.client.get("/", follow_redirects=False).status_code == 303
 
 
 def test_language_switch_is_stored_on_the_user(browser: Browser, people: People) -> None:
     browser.login(people.funder.email)
-    response: Any = browser.post_form("/lang", {"locale": "zh-Hant", "next": "/"}, from_page="/")
+    response = browser.post_form("/lang", {"locale": "zh-Hant", "next": "/"}, from_page="/")
     assert response.status_code == 303
     page = browser.client.get("/")
     assert '<html lang="zh-Hant">' in page.text

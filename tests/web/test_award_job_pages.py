@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
@@ -50,7 +49,7 @@ def test_submit_and_cancel_a_job(
     portal_app.state.cp.backend = cluster
     browser.login(people.applicant_a.email)
     jobs_url = f"/orgs/{people.org_a.id}/jobs"
-    bad: Any = browser.post_form(
+    bad = browser.post_form(
         jobs_url,
         {"award_id": str(award.id), "gpus": "0", "time_limit_minutes": "60", "script": "echo"},
         from_page=jobs_url,
@@ -58,7 +57,7 @@ def test_submit_and_cancel_a_job(
     assert bad.status_code == 400
     assert 'id="gpus-error"' in bad.text
     assert 'id="script-error"' in bad.text
-    ok: Any = browser.post_form(
+    ok = browser.post_form(
         jobs_url,
         {
             "award_id": str(award.id),
@@ -78,14 +77,14 @@ def test_submit_and_cancel_a_job(
     # Another organisation cannot cancel it.
     browser.client.cookies.clear()
     browser.login(people.applicant_b.email)
-    other: Any = browser.post_form(
+    other = browser.post_form(
         f"/orgs/{people.org_b.id}/jobs/{job.job_id}/cancel", {}, from_page="/"
     )
     assert other.status_code == 404
     assert cluster.job_list
     browser.client.cookies.clear()
     browser.login(people.applicant_a.email)
-    mine: Any = browser.post_form(
+    mine = browser.post_form(
         f"/orgs/{people.org_a.id}/jobs/{job.job_id}/cancel", {}, from_page=jobs_url
     )
     assert mine.status_code == 303

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -109,7 +108,7 @@ def test_an_operator_posts_an_adjustment_once_even_when_the_form_is_sent_twice(
     world = _closed_october(session, clock)
     browser.login(people.operator.email)
     for _ in range(2):
-        posted: Any = browser.post_form(
+        posted = browser.post_form(
             "/billing/adjustments", _form(world), from_page="/billing/adjustments"
         )
         assert posted.status_code == 303, posted.text
@@ -145,7 +144,7 @@ def test_bad_input_is_shown_next_to_its_field_and_writes_nothing(
     if change.get("award_id") == "AWARD_B":
         change = {**change, "award_id": str(world.award_b.id)}
     browser.login(people.operator.email)
-    response: Any = browser.post_form(
+    response = browser.post_form(
         "/billing/adjustments", _form(world, **change), from_page="/billing/adjustments"
     )
     assert response.status_code == 400
@@ -172,7 +171,7 @@ def test_the_desk_reads_in_traditional_chinese(
 ) -> None:
     _closed_october(session, clock)
     browser.login(people.operator.email)
-    switched: Any = browser.post_form(
+    switched = browser.post_form(
         "/lang", {"locale": "zh-Hant", "next": "/billing"}, from_page="/billing"
     )
     assert switched.status_code == 303

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +10,7 @@ from computeport.kit.clock import ManualClock
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award
 from computeport.models.review import ReviewAssignment
+from tests.api.permission_suite import Response
 from tests.web.fixtures import Browser, People, open_scheme
 
 APPLICATION = {
@@ -32,7 +32,7 @@ def _as(browser: Browser, email: str) -> None:
     browser.login(email)
 
 
-def _ok(response: Any) -> None:
+def _ok(response: Response) -> None:
     assert response.status_code == 303, response.text[:2000]
 
 
