@@ -137,10 +137,10 @@ def award_reads_of_rows(session: Session, rows: Sequence[AnyRow], now: datetime)
     ids = [row.id for row in rows]
     connection = session.connection()  # Core rows: no ORM result processing
     lines: dict[uuid.UUID, dict[str, int]] = {award_id: {} for award_id in ids}
-    for line in connection.execute(_LINES, {"ids": ids}):
+    for line in connection.execute(_LINES, {"ids": ids}).all():
         lines[line.award_id][line.accelerator_type] = line.gpu_hours
     tranches: dict[uuid.UUID, list[AnyRow]] = {award_id: [] for award_id in ids}
-    for tranche in connection.execute(_TRANCHES, {"ids": ids}):
+    for tranche in connection.execute(_TRANCHES, {"ids": ids}).all():
         tranches[tranche.award_id].append(tranche)
     out = []
     for row in rows:
