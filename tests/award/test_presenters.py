@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from computeport.award.errors import AwardNotFound
 from computeport.award.presenters import AWARD_READS, award_read, award_reads_of_rows
-from computeport.award.queries import readable_row, readable_rows
+from computeport.award.queries import list_awards, readable_row, readable_rows
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ManualClock
-from computeport.models.award import Award
+from computeport.models.award import Award, AwardStatus
 from computeport.models.identity import Role
 from computeport.progress.service import (
     ReportIn,
@@ -90,3 +90,25 @@ def test_the_list_keeps_the_orm_order_and_scope(session: Session, clock: ManualC
     assert readable_row(session, member, awards[0].id).id == awards[0].id
     with pytest.raises(AwardNotFound):  # another organisation's award: not found, not 403
         readable_row(session, member, awards[1].id)
+
+
+def test_the_list_filters_and_pages_like_the_orm_query(
+    session: Session, clock: ManualClock
+) -> None:
+    awards = [_award(session, clock) for _ in range(3)]
+    awards[1].status = AwardStatus.SUSPENDED
+    session.flush()
+    staff = Subject(uuid.uuid4(), "officer@example.org", staff_roles=frozenset({Role.OPERATOR}))
+    for filters in (
+        {},
+        {"status": AwardStatus.SUSPENDED},
+        {"organisation_id": awards[2].organisation_id},
+        {"status": AwardStatus.ACTIVE, "organisation_id": awards[1].organisation_id},
+        {"limit": 2},
+        {"limit": 2, "offset": 1},
+    ):
+        expected = [a.id for a in list_awards(session, staff, **filters)]
+        assert [r.id for r in readable_rows(session, staff, **filters)] == expected, filters
+    suspended = readable_rows(session, staff, status=AwardStatus.SUSPENDED, limit=1000)
+    assert awards[1].id in {r.id for r in suspended}
+    assert awards[0].id not in {r.id for r in suspended}
