@@ -8,7 +8,9 @@ add up to exactly what the ledger moved.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -67,15 +69,19 @@ def _adjust(
     amount: int,
     *,
     target: AdjustmentTarget = AdjustmentTarget.RECEIVABLE,
-    **fields: object,
+    period: str = "2026-10",
+    reason: str = "goodwill credit for a slow week",
+    organisation_id: uuid.UUID | None = None,
+    award_id: uuid.UUID | None = None,
 ) -> PostedAdjustment:
     request = AdjustmentRequest(
         target=target,
         amount_minor=amount,
-        period=str(fields.pop("period", "2026-10")),
-        reason=str(fields.pop("reason", "goodwill credit for a slow week")),
+        period=period,
+        reason=reason,
         idempotency_key=key,
-        **fields,  # type: ignore[arg-type]
+        organisation_id=organisation_id,
+        award_id=award_id,
     )
     return post_adjustment(session, clock, who, request)
 
@@ -234,7 +240,7 @@ def test_bad_input_names_the_field_and_writes_nothing(
     session: Session, clock: ManualClock, change: dict[str, object], field: str
 ) -> None:
     world, operator = _october(session, clock)
-    fields: dict[str, object] = {"organisation_id": world.alpha.id}
+    fields: dict[str, Any] = {"organisation_id": world.alpha.id}
     if "org" in change:
         fields = {}
     if "other_award" in change:

@@ -32,16 +32,19 @@ def ratings(session: Session) -> dict[tuple[str, str], tuple[str, int, int, int]
     """Each record's current rating: (kind of the last rating, list, subsidy, co-payment)."""
     session.flush()
     rows = session.execute(select(UsageCharge).order_by(UsageCharge.id)).scalars().all()
-    out: dict[tuple[str, str], list[object]] = {}
+    kinds: dict[tuple[str, str], str] = {}
+    sums: dict[tuple[str, str], tuple[int, int, int]] = {}
     for r in rows:
         key = (r.cluster, r.job_id)
-        cur = out.setdefault(key, ["", 0, 0, 0])
         if r.sign > 0:
-            cur[0] = str(r.kind)
-        cur[1] = int(cur[1]) + r.list_minor  # type: ignore[call-overload]
-        cur[2] = int(cur[2]) + r.subsidy_minor  # type: ignore[call-overload]
-        cur[3] = int(cur[3]) + r.copay_minor  # type: ignore[call-overload]
-    return {k: (str(v[0]), int(v[1]), int(v[2]), int(v[3])) for k, v in out.items()}  # type: ignore[call-overload]
+            kinds[key] = str(r.kind)
+        list_minor, subsidy_minor, copay_minor = sums.get(key, (0, 0, 0))
+        sums[key] = (
+            list_minor + r.list_minor,
+            subsidy_minor + r.subsidy_minor,
+            copay_minor + r.copay_minor,
+        )
+    return {key: (kinds.get(key, ""), *sums[key]) for key in sums}
 
 
 @pytest.fixture
