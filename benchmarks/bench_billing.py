@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import AccountingRecord, JobState
 from computeport.billing import posting
@@ -69,7 +70,7 @@ def _time_rollups(database: str | None) -> None:
     setattr(posting, "refresh_usage_rollups", timed)  # noqa: B010 - the name may be absent
 
 
-def setup(factory, clock: ManualClock, awards: int) -> list[str]:  # type: ignore[no-untyped-def]
+def setup(factory: sessionmaker[Session], clock: ManualClock, awards: int) -> list[str]:
     accounts: list[str] = []
     with unit_of_work(factory) as s:
         sch = Scheme(
@@ -193,8 +194,11 @@ def server_cpu(database: str | None) -> float:
     return total / tick
 
 
-def run(  # type: ignore[no-untyped-def]
-    factory, clock: ManualClock, recs: list[AccountingRecord], database: str | None = None
+def run(
+    factory: sessionmaker[Session],
+    clock: ManualClock,
+    recs: list[AccountingRecord],
+    database: str | None = None,
 ) -> tuple[float, float, IngestReport, PostReport]:
     t0 = time.perf_counter()
     c0 = time.process_time()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -115,10 +116,10 @@ def test_bad_records_are_quarantined_with_the_reason(
     session: Session,
     clock: ManualClock,
     world: s.World,
-    change: dict[str, object],
+    change: dict[str, Any],
     reason: QuarantineReason,
 ) -> None:
-    bad = dataclasses.replace(s.job(7, "aiss-a", end=END), **change)  # type: ignore[arg-type]
+    bad = dataclasses.replace(s.job(7, "aiss-a", end=END), **change)
     report = ingest_usage(session, clock, [bad, s.job(8, "aiss-a", end=END)])
     assert report.new == 1
     assert report.quarantined == {reason.value: 1}
