@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -190,6 +191,10 @@ def _records(world: s.World) -> list[AccountingRecord]:
     return world.october() + extra
 
 
+_EXPECTED: WeakKeyDictionary[s.World, tuple[object, ...]] = WeakKeyDictionary()
+"""The reference books per world: Hypothesis reuses the function-scoped world across examples."""
+
+
 @pytest.mark.slow
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -200,14 +205,14 @@ def test_any_batches_in_any_order_give_the_same_books(
 ) -> None:
     """Same records, any number of times, in batches of any order → same ledger and invoices."""
     records = _records(world)
-    expected = getattr(world, "expected", None)
+    expected = _EXPECTED.get(world)
     if expected is None:
         with session.begin_nested() as reference:
             ingest_usage(session, clock, records)
             post_all(session, clock)
             expected = _outcome(session, clock)
             reference.rollback()
-        world.expected = expected  # type: ignore[attr-defined]
+        _EXPECTED[world] = expected
     stream = data.draw(
         st.permutations(records + data.draw(st.lists(st.sampled_from(records), max_size=6)))
     )
