@@ -22,7 +22,7 @@ from computeport.billing.adjustments import (
     list_adjustments,
     post_adjustment,
 )
-from computeport.billing.posting import post_all
+from computeport.billing.posting import RatingState, post_all, post_usage
 from computeport.identity.subject import Subject
 from computeport.invoicing.close import close_period
 from computeport.invoicing.render import document_csv
@@ -42,6 +42,7 @@ from computeport.models.award import AwardStatus
 from computeport.models.identity import Role
 from computeport.models.invoicing import BillingDocument, DocumentKind
 from computeport.models.ledger import Journal, JournalKind, LedgerAccount, Posting
+from computeport.models.metering import ChargeKind, UsageCharge
 from tests.billing.support import World
 from tests.factories import identity as identity_factory
 
@@ -361,3 +362,40 @@ def test_a_refused_adjustment_is_a_domain_error_with_a_field(
     with pytest.raises(DomainError) as raised:
         _adjust(session, clock, operator, "X", 10, organisation_id=world.alpha.id, period="bad")
     assert (raised.value.status_code, raised.value.field) == (422, "period")
+
+
+def test_a_subsidy_adjustment_between_two_batches_of_one_run_binds_the_later_batches(
+    session: Session, clock: ManualClock
+) -> None:
+    """One ``billing post`` run carries each award's cap state across its batches; an operator's
+    subsidy adjustment committed between two batches must be seen by the next one."""
+    world = World(session, clock)
+    clock.set(NOV_2)
+    ingest_usage(session, clock, world.october())
+    operator = _staff(session, clock)
+    state = RatingState()
+    first = post_usage(session, clock, batch_size=7, state=state)  # jobs 1-7: award B has job 7
+    assert first.records == 7
+    award_b = world.award_b
+    consumed = consumed_by_award(session, [award_b.id])[award_b.id]
+    _adjust(
+        session,
+        clock,
+        operator,
+        "OUTAGE-FILLS-B",
+        award_b.cap_minor - consumed,
+        target=AdjustmentTarget.SUBSIDY,
+        award_id=award_b.id,
+    )
+    while post_usage(session, clock, batch_size=7, state=state).records:
+        pass
+    assert consumed_by_award(session, [award_b.id])[award_b.id] == award_b.cap_minor
+    later = session.execute(
+        select(UsageCharge.kind, UsageCharge.subsidy_minor).where(
+            UsageCharge.award_id == award_b.id, UsageCharge.job_id.in_(["10", "11"])
+        )
+    ).all()
+    assert later
+    assert all(sub == 0 for _, sub in later)
+    assert {kind for kind, _ in later} <= {ChargeKind.OVER_CAP, ChargeKind.REFUSED}
+    assert unbalanced_journals(session) == []

@@ -24,9 +24,8 @@ terminated award has already given back the part of its commitment it had not co
 subsidy adjustment there would either consume envelope nobody holds or leave a commitment
 behind, so it is refused (409) — the committee amends the award first.  Rating takes the
 same billing lock and reads consumed from the same ledger balance, so the two cannot race past
-the cap — with one known gap: a single ``billing post`` run caches each award's consumed
-amount across its batches (``posting.RatingState``), so a subsidy adjustment committed in the
-middle of such a run is not seen by that run's later batches.
+the cap; a ``billing post`` run that caches each award's consumed amount across its batches
+(``posting.RatingState``) drops that cache when a subsidy adjustment has been posted since.
 
 Which invoice shows it: every adjustment has a ``billing_period``.  If the month it corrects
 is still open (no document of that month has been issued yet), that is the month itself, and

@@ -64,6 +64,7 @@ from computeport.ledger.journal import write_journal
 from computeport.ledger.queries import balances_by_owner
 from computeport.metering.directory import AccountDirectory, AwardTerms
 from computeport.metering.rollups import refresh_usage_rollups
+from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.award import OverCapPolicy
 from computeport.models.ledger import AccountKind, JournalKind
 from computeport.models.metering import ChargeKind
@@ -97,6 +98,9 @@ class RatingState:
     notified: set[tuple[uuid.UUID, int]] = field(default_factory=set)
     analysed_at: int = -ANALYSE_EVERY
     """Burn-down thresholds already enqueued in this run (the outbox dedupes across runs)."""
+    subsidy_adjustments: int = -1
+    """Subsidy adjustments in the ledger when ``caps`` were read: an operator's adjustment
+    between two batches moves an award's consumed subsidy, so a new one invalidates them."""
 
 
 def post_usage(
@@ -113,9 +117,13 @@ def post_usage(
     position = lock_billing(session)
     post_envelope_movements(session, clock)
     state = state if state is not None else RatingState()
-    if state.position != position:
-        state.caps.clear()
     writer = BulkWriter(session)
+    adjustments = writer.fetch(
+        "SELECT COUNT(*) FROM adjustment WHERE target = ?", (AdjustmentTarget.SUBSIDY.value,)
+    )[0][0]
+    if state.position != position or state.subsidy_adjustments != adjustments:
+        state.caps.clear()
+        state.subsidy_adjustments = adjustments
     codec = Codec(writer.is_postgres)
     # An id range, not "ORDER BY id LIMIT n": both engines answer it from the primary key
     # whatever their statistics say (ids have gaps where duplicates were skipped).
