@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     smtp_sender: str = "aiss-noreply@computeport.local"
     smtp_enabled: bool = False
     sim_speed: float = Field(default=1440.0, description="Simulated seconds per wall second.")
+    auto_close_grace_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="Close each month automatically this many days after it ends (the worker); "
+        "unset: months are closed by hand with `computeport billing close`.",
+    )
     slurm_cluster: str = "computeport"
     slurm_conf: Path | None = None
     oidc_issuer: str | None = None

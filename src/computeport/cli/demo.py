@@ -47,12 +47,18 @@ class DemoLoginRow:
     password: str
 
 
+DEMO_CLOSE_GRACE_DAYS = 2
+"""The demo closes each month two simulated days after it ends, so its invoices, subsidy
+statements and billing desk fill in as the centre lives (a real centre may close by hand)."""
+
+
 def demo_settings(directory: Path, speed: float) -> Settings:
     """Settings of the demo deployment: SQLite under ``directory``, the virtual cluster."""
     return Settings(
         database_url=f"sqlite:///{directory / DEMO_DB.name}",
         backend="sim",
         sim_speed=speed,
+        auto_close_grace_days=DEMO_CLOSE_GRACE_DAYS,
         attachments_dir=directory / "attachments",
         secret_key="computeport-demo-only-not-secret",  # noqa: S106 - a public demo
     )

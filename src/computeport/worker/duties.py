@@ -205,6 +205,41 @@ class PostUsage(Periodic):
         return str(report)
 
 
+class ClosePeriods(Periodic):
+    """Close every month that ended ``grace`` ago and has charges no close covered yet.
+
+    Each month closes in its own transaction, so one that fails (e.g. a template error) does
+    not hold back the others; the next run retries it.
+    """
+
+    name = "close-periods"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        grace: timedelta,
+        every: timedelta = timedelta(days=1),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.clock = clock
+        self.grace = grace
+
+    def run(self, now: datetime) -> str | None:
+        from computeport.invoicing.auto_close import periods_due
+        from computeport.invoicing.close import close_period
+
+        with self.sessions() as session:
+            due = periods_due(session, now, self.grace)
+        issued: list[str] = []
+        for period in due:
+            with unit_of_work(self.sessions) as session:
+                report = close_period(session, self.clock, period)
+            issued.append(f"{period}: {len(report.documents)} documents")
+        return f"closed {'; '.join(issued)}" if issued else None
+
+
 class ExpireAwards(Periodic):
     """Expire every award whose end has passed (idempotent)."""
 

@@ -20,6 +20,7 @@ from computeport.settings import Settings
 from computeport.worker.duties import (
     AdvanceCluster,
     Advancing,
+    ClosePeriods,
     DispatchOutbox,
     ExpireAwards,
     IngestUsage,
@@ -76,8 +77,11 @@ def build_loops(state: WorkerContext) -> list[Loop]:
             )
         )
         loops.append(PostUsage(state.sessions, state.clock, post_all, every=USAGE_EVERY))
-    loops.append(ExpireAwards(state.sessions, state.clock))
     settings = state.settings
+    if settings.auto_close_grace_days is not None:
+        grace = timedelta(days=settings.auto_close_grace_days)
+        loops.append(ClosePeriods(state.sessions, state.clock, grace))
+    loops.append(ExpireAwards(state.sessions, state.clock))
     if settings.smtp_enabled:
         from computeport.notification.dispatcher import SmtpSender, dispatch_pending
 
