@@ -95,6 +95,7 @@ def test_usage_rows_and_burn_down_figures(world: World, client: TestClient) -> N
         ("1", 22_400, 15_680),
         ("2", 22_400, 15_680),
     ]
+    assert {u["kind"] for u in usage} == {"subsidised"}
     burn = client.get(f"/api/v1/awards/{b.award.id}/burndown", headers=b.owner.headers).json()
     assert burn["consumed_minor"] == 3 * 15_680
     assert burn["cap_minor"] == b.award.cap_minor

@@ -199,27 +199,7 @@ def list_usage(
         stmt = stmt.where(UsageCharge.award_id == award_id)
     if not subject.sees_all_organisations:
         stmt = stmt.where(UsageCharge.organisation_id.in_(list(subject.organisation_ids)))
-    return [
-        UsageRead(
-            id=c.id,
-            record_id=c.record_id,
-            sign=c.sign,
-            kind=str(c.kind),
-            cluster=c.cluster,
-            job_id=c.job_id,
-            accelerator_type=c.accelerator_type,
-            end_time=c.end_time,
-            period=c.period,
-            award_id=c.award_id,
-            organisation_id=c.organisation_id,
-            gpu_seconds=c.gpu_seconds,
-            list_minor=c.list_minor,
-            subsidy_minor=c.subsidy_minor,
-            copay_minor=c.copay_minor,
-            credited_minor=c.credited_minor,
-        )
-        for c in session.scalars(stmt.limit(limit))
-    ]
+    return [UsageRead.model_validate(c) for c in session.scalars(stmt.limit(limit))]
 
 
 @router.get("/ledger/balances", response_model=list[BalanceRead])

@@ -58,6 +58,8 @@ class PaymentRead(BaseModel):
 class UsageRead(BaseModel):
     """One rating row: a job's charge (sign 1) or the reversal of an earlier one (sign −1)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     record_id: int
     sign: int
