@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import computeport.db.base
+from computeport.db.guards import append_only_triggers
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -38,15 +39,8 @@ def _guard_statements(dialect: str) -> list[str]:
     On PostgreSQL a deferred constraint trigger re-checks at commit that every journal has at
     least two postings summing to zero; on SQLite the ledger service's own check stands alone.
     """
-    if dialect == "sqlite":
-        return [
-            f"CREATE TRIGGER {table}_no_{op_name} BEFORE {op_name.upper()} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            for table in APPEND_ONLY
-            for op_name in ("update", "delete")
-        ]
     if dialect != "postgresql":
-        return []
+        return append_only_triggers(dialect, APPEND_ONLY)
     return [
         "CREATE OR REPLACE FUNCTION computeport_append_only() RETURNS trigger AS $$ "
         "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
@@ -56,11 +50,7 @@ def _guard_statements(dialect: str) -> list[str]:
         "    WHERE journal_id = NEW.journal_id) THEN "
         "  RAISE EXCEPTION 'journal % does not balance', NEW.journal_id; "
         "END IF; RETURN NULL; END $$ LANGUAGE plpgsql",
-        *(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION computeport_append_only()"
-            for table in APPEND_ONLY
-        ),
+        *append_only_triggers(dialect, APPEND_ONLY),
         "CREATE CONSTRAINT TRIGGER posting_journal_balanced AFTER INSERT ON posting "
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
         "EXECUTE FUNCTION computeport_journal_balanced()",

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import computeport.db.base
+from computeport.db.guards import append_only_triggers
 
 revision: str = "0002_billing_adjustments"
 down_revision: str | None = "0001"
@@ -19,23 +20,6 @@ depends_on: str | Sequence[str] | None = None
 
 # Money tables, append-only like the ledger (the trigger function on PostgreSQL is 0001's).
 APPEND_ONLY = ("adjustment", "adjustment_billing")
-
-
-def _guards(dialect: str) -> list[str]:
-    if dialect == "sqlite":
-        return [
-            f"CREATE TRIGGER {table}_no_{op_name} BEFORE {op_name.upper()} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            for table in APPEND_ONLY
-            for op_name in ("update", "delete")
-        ]
-    if dialect == "postgresql":
-        return [
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION computeport_append_only()"
-            for table in APPEND_ONLY
-        ]
-    return []
 
 
 def upgrade() -> None:
@@ -105,7 +89,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_adjustment_billing_document_id"), ["document_id"], unique=False
         )
-    for statement in _guards(op.get_bind().dialect.name):
+    for statement in append_only_triggers(op.get_bind().dialect.name, APPEND_ONLY):
         op.execute(statement)
 
 

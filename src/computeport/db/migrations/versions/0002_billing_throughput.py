@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from computeport.db.guards import append_only_triggers
+
 revision: str = "0002_billing_throughput"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -28,14 +30,13 @@ FK = "fk_usage_charge_record_id_usage_record"
 
 
 def _sqlite_guards() -> None:
+    """SQLite's table rebuild drops the table's triggers: put the append-only guard back."""
     if op.get_bind().dialect.name != "sqlite":
         return
     for operation in ("update", "delete"):
         op.execute(f"DROP TRIGGER IF EXISTS usage_charge_no_{operation}")
-        op.execute(
-            f"CREATE TRIGGER usage_charge_no_{operation} BEFORE {operation.upper()} ON "
-            "usage_charge BEGIN SELECT RAISE(ABORT, 'usage_charge is append-only'); END"
-        )
+    for statement in append_only_triggers("sqlite", ["usage_charge"]):
+        op.execute(statement)
 
 
 def upgrade() -> None:
