@@ -207,6 +207,8 @@ def _uuid(value: object) -> str:
 
 
 def test_application_from_draft_to_award(page_as: SignIn, demo: RunningDemo) -> None:
+    from playwright.sync_api import expect
+
     applicant = page_as("org_admin")
     applicant.click("nav.mainnav >> text=Applications")
     applicant.click("text=New application")
@@ -244,10 +246,13 @@ def test_application_from_draft_to_award(page_as: SignIn, demo: RunningDemo) -> 
     reviewer.check("input[name=has_conflict][value=no]")
     submit(reviewer, "button:has-text('Declare')")
     assert "Browser-made Cantonese LLM" in reviewer.content()
-    for field in reviewer.locator("input[type=number][name^=score_]").all():
+    score_fields = reviewer.locator("input[type=number][name^=score_]")
+    expect(score_fields).to_have_count(5)  # the demo's rubric: nothing is left unscored
+    for field in score_fields.all():
         field.fill("8")
     submit(reviewer, "button:has-text('Submit review')")
     shot(reviewer, "reviewer-scored")
+    # Read on the page the redirect leads to: the write is committed before the 303 is sent.
     assert reviewer.locator(".alert-ok").is_visible(), reviewer.locator("main").inner_text()
 
     officer.goto(staff_url)

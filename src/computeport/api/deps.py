@@ -90,5 +90,5 @@ def json_response(adapter: TypeAdapter[T], value: T) -> Response:
     return Response(adapter.dump_json(value), media_type="application/json")
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock)]

@@ -65,7 +65,23 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}")
 
 
+async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
+    """An unexpected failure (a bug, a lost database): the same shape, nothing internal shown.
+
+    Starlette still logs the exception after this answer is sent.  The request's unit of work
+    has been rolled back by then (it ends before the answer, see ``api.deps``), so "nothing was
+    saved" is true.
+    """
+    return problem(
+        500,
+        "Internal server error",
+        "The server could not complete the request and saved nothing; the error was logged.",
+        "internal-error",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _server_error)

@@ -44,6 +44,7 @@ ZH_HANT: Final[dict[str, str]] = {
     "Not allowed": "不獲准許",
     "Your role does not allow this page.": "您的角色無權查看此頁。",
     "Something went wrong": "發生錯誤",
+    "The server could not complete the request and saved nothing; please try again.": "伺服器未能完成要求，沒有儲存任何資料，請重試。",
     "Back to the home page": "返回主頁",
     "Times are Hong Kong time (HKT).": "時間以香港時間（HKT）顯示。",
     "Download CSV": "下載 CSV",

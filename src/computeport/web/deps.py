@@ -80,7 +80,7 @@ def cluster_backend(request: Request) -> ClusterBackend | None:
     return portal_state(request).backend
 
 
-PageSession = Annotated[Session, Depends(page_session)]
+PageSession = Annotated[Session, Depends(page_session, scope="function")]
 PageClock = Annotated[Clock, Depends(page_clock)]
 PageCluster = Annotated[ClusterBackend | None, Depends(cluster_backend)]
 

@@ -52,6 +52,7 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
 def _install_error_pages(app: FastAPI) -> None:
     api_domain = app.exception_handlers.get(DomainError)
     api_http = app.exception_handlers.get(StarletteHTTPException)
+    api_server = app.exception_handlers.get(Exception)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -94,7 +95,19 @@ def _install_error_pages(app: FastAPI) -> None:
         assert api_http is not None
         return await _call(api_http, request, exc)
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        if _is_page(request):
+            return _error_page(
+                request,
+                500,
+                "Something went wrong",
+                "The server could not complete the request and saved nothing; please try again.",
+            )
+        assert api_server is not None
+        return await _call(api_server, request, exc)
+
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(Exception, server_error)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 

@@ -1,0 +1,117 @@
+"""A write is answered only after it is committed: a failed commit is never reported as success.
+
+FastAPI ends a dependency with ``yield`` after the response has been sent unless it is
+function-scoped.  The unit of work commits there, so with the default a client could be told
+"201 Created" (or be redirected to a page that then shows the old state) for a write whose
+commit had not happened yet, or failed.  These tests run production's session factories (no
+dependency overridden) and make the commit of one request fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from computeport.api.state import AppState
+from computeport.cli.serve import build_app
+from computeport.db.engine import make_engine, make_session_factory, unit_of_work
+from computeport.db.schema import create_schema
+from computeport.kit.clock import ManualClock
+from computeport.models.identity import ApiToken, Role, User
+from computeport.settings import Settings
+from tests.factories import identity as identity_factory
+from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.web.fixtures import Browser, with_password
+
+
+class CommitFails(RuntimeError):
+    """What the armed commit raises (a lost connection, a deferred constraint...)."""
+
+
+class Deployment:
+    """The whole app on its own database, with a switch that makes the next commits fail."""
+
+    def __init__(self, engine: Engine, tmp_path: Path, clock: ManualClock) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = make_session_factory(engine)
+        self.armed = False
+        settings = Settings(database_url="sqlite://", attachments_dir=tmp_path / "attachments")
+        self.app: FastAPI = build_app(settings, AppState(settings, engine, self.sessions, clock))
+        event.listen(self.sessions, "before_commit", self._maybe_fail)
+
+    def _maybe_fail(self, _session: Any) -> None:
+        if self.armed:
+            raise CommitFails("the database went away at commit")
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, raise_server_exceptions=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[Deployment]:
+    pg_url = None
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    else:
+        pg_url = fresh_postgres_database(f"cp_commit_{worker_suffix()}")
+        engine = make_engine(pg_url)
+    create_schema(engine)
+    yield Deployment(engine, tmp_path, clock)
+    engine.dispose()
+    if pg_url is not None:
+        drop_postgres_database(pg_url)
+
+
+def test_an_api_write_whose_commit_fails_is_not_created(
+    deployment: Deployment, clock: ManualClock
+) -> None:
+    with unit_of_work(deployment.sessions) as session:
+        person = identity_factory.user(session, roles=(Role.FUNDER,), at=clock.now())
+        token = identity_factory.token(session, person, at=clock.now())
+    headers = {"Authorization": f"Bearer {token}"}
+    with deployment.client() as client:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200  # use recorded
+        deployment.armed = True
+        answer = client.post("/api/v1/tokens", json={"name": "doomed"}, headers=headers)
+        deployment.armed = False
+        assert answer.status_code == 500
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        created = client.post("/api/v1/tokens", json={"name": "kept"}, headers=headers)
+        assert created.status_code == 201
+    with deployment.sessions() as session:
+        names = set(session.scalars(select(ApiToken.name)))
+        assert "doomed" not in names
+        assert "kept" in names
+
+
+def test_a_form_whose_commit_fails_does_not_redirect_as_if_saved(
+    deployment: Deployment, clock: ManualClock
+) -> None:
+    with unit_of_work(deployment.sessions) as session:
+        person = with_password(identity_factory.user(session, roles=(Role.FUNDER,), at=clock.now()))
+        email = person.email
+    with deployment.client() as client:
+        browser = Browser(client)
+        browser.login(email)
+        csrf = browser.csrf("/")
+        deployment.armed = True
+        answer = client.post(
+            "/lang",
+            data={"csrf_token": csrf, "locale": "zh-Hant", "next": "/"},
+            follow_redirects=False,
+        )
+        deployment.armed = False
+        assert answer.status_code == 500
+    with deployment.sessions() as session:
+        stored = session.scalar(select(User.locale).where(User.email == email))
+        assert stored != "zh-Hant"
+        assert session.scalar(select(func.count()).select_from(User)) == 1
