@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from computeport.billing.payments import record_payment
 from computeport.billing.posting import post_all
 from computeport.invoicing.close import close_period
 from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import ingest_usage
 from computeport.models.adjustment import Adjustment
+from computeport.models.invoicing import BillingDocument, DocumentKind
 from computeport.models.metering import QuarantineReason, UsageQuarantine
+from computeport.web.views import billing as views_billing
 from tests.billing.support import World, job
 from tests.web.fixtures import Browser, People
 
+DOC_NUMBER_RE = re.compile(r"<td><code>((?:INV|SUB|CN)-[\w-]+)</code></td>")
 PAGES = ("/billing", "/billing/ageing", "/billing/ledger", "/billing/adjustments")
 
 
@@ -187,3 +192,54 @@ def test_with_nothing_closed_the_desk_says_when_documents_come(
 ) -> None:
     browser.login(people.operator.email)
     assert "they are issued when a month closes" in browser.client.get("/billing").text
+
+
+def test_the_list_filters_counts_and_totals_in_the_database_a_page_at_a_time(
+    browser: Browser,
+    people: People,
+    session: Session,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Status is computed by the query, so a filter, the count and the totals cover every
+    matching document, not only those on the page shown."""
+    _closed_october(session, clock)
+    invoices = session.scalars(
+        select(BillingDocument)
+        .where(BillingDocument.kind == DocumentKind.INVOICE, BillingDocument.due_minor > 0)
+        .order_by(BillingDocument.number)
+    ).all()
+    assert len(invoices) >= 2
+    paid_one = invoices[0]
+    record_payment(
+        session, clock, number=paid_one.number, amount_minor=paid_one.due_minor, reference="T-1"
+    )
+    clock.set(max(d.due_at for d in invoices) + timedelta(days=1))
+    session.flush()
+    browser.login(people.operator.email)
+
+    overdue = browser.client.get("/billing?status=overdue").text
+    assert paid_one.number not in overdue
+    for doc in invoices[1:]:
+        assert doc.number in overdue
+    assert f"({len(invoices) - 1})" in overdue  # the count of what matches
+    paid = browser.client.get("/billing?status=paid").text
+    assert paid_one.number in paid
+    assert f"HK${paid_one.due_minor / 100:,.2f}" in paid
+
+    every = session.scalars(select(BillingDocument)).all()
+    monkeypatch.setattr(views_billing, "PAGE", 2)
+    seen: list[str] = []
+    page = browser.client.get("/billing").text
+    for number in range(1, len(every)):
+        seen += DOC_NUMBER_RE.findall(page)
+        assert f"of {len(every)}" in page
+        assert f"HK${sum(d.due_minor for d in every) / 100:,.2f}" in page  # totals of all
+        if 'rel="next"' not in page:
+            break
+        page = browser.client.get(f"/billing?page={number + 1}").text
+    assert sorted(seen) == sorted(d.number for d in every)
+    past_the_end = browser.client.get("/billing?page=999").text
+    assert 'rel="next"' not in past_the_end
+    assert 'rel="prev"' in past_the_end
+    assert browser.client.get("/billing?page=abc").status_code == 200

@@ -14,6 +14,7 @@ import functools
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -102,8 +103,10 @@ def documents_page(
     organisation: str = "",
     status: str = "",
     kind: str = "",
+    page: str = "1",
 ) -> Response:
-    """Every invoice, credit note and statement with its status; filters ignore bad values."""
+    """Every invoice, credit note and statement with its status, a page at a time; filters
+    (and the page number) ignore bad values."""
     viewer.require(*READERS)
     filters = billing.DocumentFilters(
         period=period or None,
@@ -111,13 +114,19 @@ def documents_page(
         status=status if status in billing.STATUSES else None,
         kind=DocumentKind(kind) if kind in set(DocumentKind) else None,
     )
-    rows = billing.documents(session, clock, filters)
+    listing = billing.documents(session, clock, filters, page=int(page) if page.isdecimal() else 1)
+
+    def page_url(number: int) -> str:
+        return "/billing?" + urlencode({**request.query_params, "page": str(number)})
+
     return _page(
         request,
         viewer,
         "billing/documents.html",
         {
-            "rows": rows,
+            "listing": listing,
+            "rows": listing.rows,
+            "page_url": page_url,
             "filters": filters,
             "periods": billing.periods(session),
             "organisations": billing.organisations(session),

@@ -11,22 +11,25 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
-from computeport.billing.payments import BUCKETS, AgeingRow, ageing, paid_minor
+from computeport.billing.payments import BUCKETS, AgeingRow, ageing
 from computeport.kit.clock import Clock
 from computeport.ledger.queries import AccountBalance, balances, unbalanced_journals
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
-from computeport.models.invoicing import BillingDocument, DocumentKind
+from computeport.models.invoicing import BillingDocument, DocumentKind, Payment
 from computeport.models.metering import UsageQuarantine
 from computeport.models.scheme import Scheme
 
 STATUSES = ("open", "overdue", "paid", "credit", "statement")
-"""A document's payment status as the desk filters it (see :func:`status_of`)."""
-PAGE = 500
+"""A document's payment status as the desk filters it (see :func:`status_column`)."""
+PAGE = 200
+"""Documents per page of the desk's list."""
 
 
 @dataclass(frozen=True)
@@ -42,16 +45,29 @@ class DocumentRow:
         return self.document.due_minor - self.paid_minor
 
 
-def status_of(doc: BillingDocument, paid: int, clock: Clock) -> str:
-    """``paid`` once settled; ``credit`` for a credit (negative) document; ``overdue`` past its
+def _paid_by_document() -> Subquery:
+    return (
+        select(Payment.document_id, func.sum(Payment.amount_minor).label("paid"))
+        .group_by(Payment.document_id)
+        .subquery("paid")
+    )
+
+
+def status_column(paid: ColumnElement[int], now: datetime) -> ColumnElement[str]:
+    """The status in SQL, so that the filter, the count and the totals see every document:
+    ``paid`` once settled; ``credit`` for a credit (negative) document; ``overdue`` past its
     due date; else ``open``.  A subsidy statement is ``statement`` until the funder pays it."""
-    if doc.kind is DocumentKind.SUBSIDY_STATEMENT:
-        return "paid" if paid >= doc.subsidy_minor else "statement"
-    if doc.due_minor < 0:
-        return "credit"
-    if paid >= doc.due_minor:
-        return "paid"
-    return "overdue" if clock.now() >= doc.due_at else "open"
+    doc = BillingDocument
+    return case(
+        (
+            doc.kind == DocumentKind.SUBSIDY_STATEMENT,
+            case((paid >= doc.subsidy_minor, "paid"), else_="statement"),
+        ),
+        (doc.due_minor < 0, "credit"),
+        (paid >= doc.due_minor, "paid"),
+        (doc.due_at <= now, "overdue"),
+        else_="open",
+    )
 
 
 @dataclass(frozen=True)
@@ -62,25 +78,86 @@ class DocumentFilters:
     kind: DocumentKind | None = None
 
 
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of the filtered documents, with the count and totals of all that match."""
+
+    rows: list[DocumentRow]
+    page: int
+    pages: int
+    matching: int
+    subsidy_minor: int
+    due_minor: int
+    paid_minor: int
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first row shown (0 when none)."""
+        return (self.page - 1) * PAGE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * PAGE + len(self.rows)
+
+
 def documents(
-    session: Session, clock: Clock, filters: DocumentFilters, *, statements: bool = True
-) -> list[DocumentRow]:
-    """Documents newest first, filtered; ``statements=False`` hides subsidy statements."""
-    stmt = select(BillingDocument).order_by(BillingDocument.period.desc(), BillingDocument.number)
+    session: Session,
+    clock: Clock,
+    filters: DocumentFilters,
+    *,
+    page: int = 1,
+    statements: bool = True,
+) -> DocumentPage:
+    """Documents newest first, filtered and paged in the database; ``statements=False`` hides
+    subsidy statements.  A page past the end shows the last page."""
+    paid_query = _paid_by_document()
+    paid = func.coalesce(paid_query.c.paid, 0)
+    status = status_column(paid, clock.now())
+    conditions: list[ColumnElement[bool]] = []
     if filters.period:
-        stmt = stmt.where(BillingDocument.period == filters.period)
+        conditions.append(BillingDocument.period == filters.period)
     if filters.organisation_id is not None:
-        stmt = stmt.where(BillingDocument.organisation_id == filters.organisation_id)
+        conditions.append(BillingDocument.organisation_id == filters.organisation_id)
     if filters.kind is not None:
-        stmt = stmt.where(BillingDocument.kind == filters.kind)
+        conditions.append(BillingDocument.kind == filters.kind)
     if not statements:
-        stmt = stmt.where(BillingDocument.kind != DocumentKind.SUBSIDY_STATEMENT)
-    docs = list(session.scalars(stmt))
-    paid = paid_minor(session, [d.id for d in docs])
-    rows = [DocumentRow(d, paid.get(d.id, 0), status_of(d, paid.get(d.id, 0), clock)) for d in docs]
+        conditions.append(BillingDocument.kind != DocumentKind.SUBSIDY_STATEMENT)
     if filters.status:
-        rows = [r for r in rows if r.status == filters.status]
-    return rows[:PAGE]
+        conditions.append(status == filters.status)
+
+    def matching(*columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .select_from(BillingDocument)
+            .outerjoin(paid_query, paid_query.c.document_id == BillingDocument.id)
+            .where(*conditions)
+        )
+
+    count, subsidy, due, paid_total = session.execute(
+        matching(
+            func.count(),
+            func.coalesce(func.sum(BillingDocument.subsidy_minor), 0),
+            func.coalesce(func.sum(BillingDocument.due_minor), 0),
+            func.coalesce(func.sum(paid), 0),
+        )
+    ).one()
+    pages = max(1, -(-int(count) // PAGE))
+    page = min(max(page, 1), pages)
+    found = session.execute(
+        matching(BillingDocument, paid, status)
+        .order_by(BillingDocument.period.desc(), BillingDocument.number)
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
+    ).all()
+    return DocumentPage(
+        rows=[DocumentRow(doc, int(paid_minor), str(state)) for doc, paid_minor, state in found],
+        page=page,
+        pages=pages,
+        matching=int(count),
+        subsidy_minor=int(subsidy),
+        due_minor=int(due),
+        paid_minor=int(paid_total),
+    )
 
 
 def periods(session: Session) -> list[str]:
@@ -187,6 +264,7 @@ __all__ = [
     "STATUSES",
     "AgeingReport",
     "DocumentFilters",
+    "DocumentPage",
     "DocumentRow",
     "LedgerSummary",
     "ageing_report",
@@ -198,5 +276,5 @@ __all__ = [
     "owner_of",
     "periods",
     "quarantine",
-    "status_of",
+    "status_column",
 ]
