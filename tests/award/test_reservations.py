@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import history
+from computeport.award import lifecycle
 from computeport.award.presenters import award_read
 from computeport.award.reservations import (
     Capacity,
@@ -189,6 +190,37 @@ def test_the_desired_state_holds_the_live_bookings_only(
         ("cp_kept", award.slurm_account, 2)
     ]
     assert desired_state(session, DEC1 + 2 * DAY).reservations == ()  # ended
+
+
+def test_an_ended_award_gives_its_reserved_nodes_back(
+    session: Session, clock: ManualClock, award: Award
+) -> None:
+    running = book_reservation(session, award.id, _body(name="running"), None, clock, CAPACITY)
+    later = book_reservation(
+        session, award.id, _body(name="later", starts_at=DEC1 + 5 * DAY, ends_at=DEC1 + 6 * DAY),
+        None, clock, CAPACITY,
+    )  # fmt: skip
+    clock.set(DEC1 + timedelta(hours=6))
+    lifecycle.suspend(session, award.id, "co-payment overdue", None, clock)
+    assert running.cancelled_at is None  # a suspension is lifted when paid: bookings stay
+    assert {r.name for r in desired_state(session, clock.now()).reservations} == {
+        "cp_running",
+        "cp_later",
+    }
+    lifecycle.resume(session, award.id, "paid", None, clock)
+
+    clock.set(DEC1 + timedelta(hours=12))
+    lifecycle.terminate(session, award.id, "project abandoned", None, clock)
+    assert running.ends_at == clock.now()  # cut short: charged (if at all) up to here
+    assert running.booked_ends_at == DEC1 + 2 * DAY
+    assert reservation_read(running, clock.now()).reserved_gpu_seconds == 16 * 12 * 3600
+    assert reservation_read(later, clock.now()).state == "cancelled"
+    assert desired_state(session, clock.now()).reservations == ()
+    assert [a.action for a in history(session, "award_reservation", later.id)] == [
+        "reserved",
+        "unreserved",
+    ]
+    assert "terminated" in history(session, "award_reservation", later.id)[-1].reason
 
 
 # ------------------------------------------------------------------------------------ the API

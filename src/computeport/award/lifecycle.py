@@ -1,7 +1,9 @@
 """Ending awards: early termination by the committee and expiry by the periodic job.
 
 Either way the commitment shrinks to what was consumed (DESIGN.md) and the rest returns to the
-envelope through a negative ``envelope_movement``; tranches not yet released stay unreleased.
+envelope through a negative ``envelope_movement``; tranches not yet released stay unreleased;
+reserved nodes the award still holds are given back (the reconcile loop then removes them from
+the cluster).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from computeport.award.commitments import change_commitment
 from computeport.award.queries import lock_award
+from computeport.award.reservations import release_reservations
 from computeport.award.workflow import OPEN_STATES, transition
 from computeport.envelope.consumed import ConsumedSource, consumed_by_award
 from computeport.envelope.service import lock_scheme
@@ -67,6 +70,9 @@ def _close(
         actor_id=actor_id,
     )
     session.add(amendment)
+    release_reservations(
+        session, award.id, actor_id, clock.now(), f"award {award.reference} {to.value}"
+    )
     session.flush()
     return amendment
 

@@ -18,7 +18,9 @@ writers anyway).
 
 Unreserve: before the start the booking is cancelled (never charged); inside the window it is
 cut short at that instant (``ends_at`` moves, ``booked_ends_at`` keeps the booking); after the
-end it stays as it was — the charge refers to it.
+end it stays as it was — the charge refers to it.  An award that is terminated or expires
+gives back what it still holds the same way (:func:`release_reservations`); a suspended one
+keeps its bookings.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ __all__ = [
     "book_reservation",
     "cancel_reservation",
     "list_reservations",
+    "release_reservations",
     "reservation_read",
 ]
 
@@ -362,6 +365,13 @@ def cancel_reservation(
             f"reservation {row.name!r} ended {row.ends_at.isoformat()}; it stays on the record",
             field="reservation_id",
         )
+    _unreserve(session, row, actor_id, now, reason)
+    return row
+
+
+def _unreserve(
+    session: Session, row: AwardReservation, actor_id: uuid.UUID | None, now: datetime, why: str
+) -> None:
     row.cancelled_at = now
     if now > row.starts_at:
         row.ends_at = now
@@ -369,7 +379,25 @@ def cancel_reservation(
     else:
         what = "cancelled before its start"
     session.flush()
-    record_event(
-        session, row, "unreserved", actor_id, what + (f": {reason}" if reason else ""), now
-    )
-    return row
+    record_event(session, row, "unreserved", actor_id, what + (f": {why}" if why else ""), now)
+
+
+def release_reservations(
+    session: Session, award_id: uuid.UUID, actor_id: uuid.UUID | None, now: datetime, why: str
+) -> list[AwardReservation]:
+    """An award that ends (terminated, expired) gives back the nodes it still holds: bookings
+    not yet begun are cancelled, a running one is cut short at ``now`` (and, under
+    ``charge_reservations``, charged up to there only).  The caller holds the award's lock.
+    A suspended award keeps its bookings: a suspension is lifted when the co-payment arrives."""
+    rows = session.scalars(
+        select(AwardReservation)
+        .where(
+            AwardReservation.award_id == award_id,
+            AwardReservation.cancelled_at.is_(None),
+            AwardReservation.ends_at > now,
+        )
+        .order_by(AwardReservation.starts_at)
+    ).all()
+    for row in rows:
+        _unreserve(session, row, actor_id, now, why)
+    return list(rows)
