@@ -111,6 +111,7 @@ def test_a_form_whose_commit_fails_does_not_redirect_as_if_saved(
         )
         deployment.armed = False
         assert answer.status_code == 500
+        assert "error-page" in answer.text  # the portal's error page, not a bare 500
     with deployment.sessions() as session:
         stored = session.scalar(select(User.locale).where(User.email == email))
         assert stored != "zh-Hant"
