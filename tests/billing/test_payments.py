@@ -13,7 +13,8 @@ from computeport.billing.payments import ageing, credit_control, open_items, rec
 from computeport.billing.posting import post_all
 from computeport.invoicing.close import PeriodNotOver, close_period
 from computeport.kit.clock import ManualClock
-from computeport.kit.errors import Conflict
+from computeport.kit.errors import Conflict, DomainError
+from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.ledger.queries import balance_map
 from computeport.metering.ingest import ingest_usage
 from computeport.models.award import Award, AwardStatus
@@ -98,6 +99,32 @@ def test_payments_are_idempotent_and_settle_the_receivable(
         record_payment(
             session, clock, number="INV-2026-10-0001", amount_minor=1, reference="BANK-1"
         )
+
+
+def test_a_payment_settles_at_most_what_is_outstanding(
+    session: Session, clock: ManualClock, closed: s.World
+) -> None:
+    """Money beyond what is owed is refused (naming the field) and writes nothing: a negative
+    balance on an invoice would read as credit to ageing and dunning, and a 64-bit overflow
+    in the sums would break every read of the ledger."""
+    before = balance_map(session)
+    for amount in (35_401, MAX_AMOUNT_MINOR + 1, 2**63):
+        with pytest.raises(DomainError) as refused:
+            record_payment(
+                session, clock, number="INV-2026-10-0001", amount_minor=amount, reference="X-1"
+            )
+        assert refused.value.field == "amount_minor"
+    record_payment(
+        session, clock, number="INV-2026-10-0001", amount_minor=35_000, reference="PART-1"
+    )
+    with pytest.raises(Conflict, match=r"HK\$4\.00"):
+        record_payment(
+            session, clock, number="INV-2026-10-0001", amount_minor=401, reference="PART-2"
+        )
+    record_payment(session, clock, number="INV-2026-10-0001", amount_minor=400, reference="PART-2")
+    after = balance_map(session)
+    assert after[f"receivable:{closed.alpha.id}"] == 0
+    assert after["cash"] == before.get("cash", 0) + 35_400
 
 
 def test_ageing_buckets(session: Session, clock: ManualClock, closed: s.World) -> None:

@@ -106,3 +106,22 @@ def test_html_of_an_invoice(world: World, client: TestClient) -> None:
     response = client.get(f"/api/v1/invoices/{b.invoice}/html", headers=b.owner.headers)
     assert response.status_code == 200
     assert b.invoice in response.text
+
+
+def test_a_payment_beyond_reason_is_a_problem_naming_the_amount(
+    world: World, client: TestClient
+) -> None:
+    b = Billed(world)
+    operator = world.actors.staff(Role.OPERATOR)
+    url = f"/api/v1/invoices/{b.invoice}/payments"
+    for amount, status in ((2**63, 422), (0, 422), (10**9, 409)):
+        answer = client.post(
+            url, json={"amount_minor": amount, "reference": f"R-{amount}"}, headers=operator.headers
+        )
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert "amount_minor" in {e["field"] for e in answer.json()["errors"]}
+    listed = client.get("/api/v1/invoices", headers=operator.headers)
+    assert listed.status_code == 200
+    (invoice,) = [d for d in listed.json() if d["number"] == b.invoice]
+    assert invoice["outstanding_minor"] == invoice["due_minor"]  # nothing was recorded

@@ -53,6 +53,7 @@ from computeport.identity.subject import Subject
 from computeport.invoicing.periods import parse_period
 from computeport.kit.clock import Clock
 from computeport.kit.errors import BudgetExceeded, Conflict, ValidationFailed
+from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.journal import write_journal
 from computeport.ledger.queries import consumed_by_award
@@ -69,8 +70,6 @@ READERS = (Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER)
 LABEL = "Adjustments"
 MAX_KEY = 100
 MAX_REASON = 2000
-MAX_AMOUNT_MINOR = 100_000_000_000_00
-"""HK$100 billion: far above any real adjustment, well inside a BIGINT; a typo guard."""
 _SUBSIDY_STATUSES = (AwardStatus.ACTIVE, AwardStatus.SUSPENDED)
 
 

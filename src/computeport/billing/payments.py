@@ -21,6 +21,7 @@ from computeport.award.workflow import transition
 from computeport.billing.notices import notify_overdue
 from computeport.kit.clock import Clock, ensure_aware
 from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.money import MAX_AMOUNT_MINOR, Money
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.journal import write_journal
 from computeport.models.award import Award, AwardStatus
@@ -60,9 +61,15 @@ def record_payment(
     received_at: datetime | None = None,
 ) -> Payment:
     """Record money received against invoice ``number`` (or, from the funder, against a
-    subsidy statement); idempotent on the bank ``reference``."""
+    subsidy statement); idempotent on the bank ``reference``.
+
+    A payment settles at most what is outstanding on the document: money received beyond it
+    is refunded or booked as an adjustment, never left as a negative balance on an invoice
+    (which ageing, dunning and suspension would misread)."""
     if amount_minor <= 0:
-        raise ValidationFailed("a payment is a positive amount", field="amount")
+        raise ValidationFailed("a payment is a positive amount", field="amount_minor")
+    if amount_minor > MAX_AMOUNT_MINOR:
+        raise ValidationFailed("the amount is implausibly large", field="amount_minor")
     reference = reference.strip()
     if not reference:
         raise ValidationFailed("a payment needs its bank reference", field="reference")
@@ -86,6 +93,14 @@ def record_payment(
         credit = book.id_for(AccountKind.SUBSIDY_RECEIVABLE, award_id=doc.award_id)
     else:
         raise ValidationFailed(f"{number} is not payable", field="number")
+    owed = doc.due_minor if doc.kind is DocumentKind.INVOICE else doc.subsidy_minor
+    outstanding = owed - paid_minor(session, [doc.id]).get(doc.id, 0)
+    if amount_minor > outstanding:
+        raise Conflict(
+            f"{Money(amount_minor).format()} exceeds what is outstanding on {number} "
+            f"({Money(max(outstanding, 0)).format()}); refund or adjust the excess",
+            field="amount_minor",
+        )
     journal_id = write_journal(
         session,
         clock,

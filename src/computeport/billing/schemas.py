@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.models.adjustment import AdjustmentTarget
 
 
@@ -43,7 +45,7 @@ class DocumentRead(BaseModel):
 
 
 class PaymentIn(BaseModel):
-    amount_minor: int
+    amount_minor: Annotated[int, Field(gt=0, le=MAX_AMOUNT_MINOR)]
     reference: str
     received_at: datetime | None = None
 

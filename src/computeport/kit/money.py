@@ -17,6 +17,9 @@ from computeport.kit.errors import ValidationFailed
 _decimal_context.install()
 
 DEFAULT_CURRENCY = "HKD"
+MAX_AMOUNT_MINOR = 100_000_000_000_00
+"""HK$100 billion: far above any real payment or adjustment, well inside a BIGINT (and
+SQLite's 64-bit sums of many of them); amounts beyond it are refused as typos."""
 _CENT = Decimal(1)
 
 
