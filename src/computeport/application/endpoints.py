@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from fastapi.responses import FileResponse
 
 from computeport.api.deps import ClockDep, SessionDep
+from computeport.api.paging import Limit, Offset
 from computeport.application import service
 from computeport.application.attachments import open_stored
 from computeport.application.errors import AttachmentNotFound
@@ -60,8 +61,8 @@ def list_applications(
     scheme_id: uuid.UUID | None = None,
     status_: Annotated[ApplicationStatus | None, Query(alias="status")] = None,
     organisation_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[ApplicationRead]:
     found = service.list_applications(
         session,

@@ -18,6 +18,8 @@ from computeport.kit.accelerators import accelerator
 from computeport.kit.errors import ValidationFailed
 
 DEFAULT_UTILISATION = Decimal("0.40")
+MIN_UTILISATION = Decimal("0.01")
+"""Below 1% model FLOPs utilisation no real training run goes; smaller figures are typos."""
 FLOPS_PER_PARAMETER_TOKEN = {"training": 6, "inference": 2, "mixed": 6}
 TERA = Decimal(10) ** 12
 MAX_PARAMETERS = 10**14  # 100 trillion: far beyond any model; larger is a typo
@@ -55,9 +57,9 @@ def estimate_gpu_hours(
         )
     if not 0 < tokens <= MAX_TOKENS:
         raise ValidationFailed(f"tokens: must be between 1 and {MAX_TOKENS:,}", field="tokens")
-    if isinstance(utilisation, float) or not (Decimal(0) < utilisation <= Decimal(1)):
+    if isinstance(utilisation, float) or not (MIN_UTILISATION <= utilisation <= Decimal(1)):
         raise ValidationFailed(
-            "utilisation: a Decimal above 0 and at most 1 (e.g. 0.40)", field="utilisation"
+            f"utilisation: a Decimal from {MIN_UTILISATION} to 1 (e.g. 0.40)", field="utilisation"
         )
     if workload not in FLOPS_PER_PARAMETER_TOKEN:
         raise ValidationFailed(

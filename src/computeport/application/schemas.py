@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from computeport.application.estimator import DEFAULT_UTILISATION, Estimate
+from computeport.application.estimator import DEFAULT_UTILISATION, MIN_UTILISATION, Estimate
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
 from computeport.models.application import (
     ApplicationStatus,
@@ -167,5 +167,5 @@ class EstimateQuery(BaseModel):
     tokens: Annotated[int, Field(ge=1, le=10**16)]
     precision: Precision = Precision.BF16
     accelerator_type: AcceleratorType = "h800"
-    utilisation: Decimal = Field(default=DEFAULT_UTILISATION, gt=0, le=1)
+    utilisation: Decimal = Field(default=DEFAULT_UTILISATION, ge=MIN_UTILISATION, le=1)
     workload: WorkloadKind = WorkloadKind.TRAINING

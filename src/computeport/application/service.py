@@ -396,9 +396,7 @@ def move(
     applicant = subject.can_act_for(application.organisation_id)
     source = application.status
     if to is S.APPROVED:
-        raise Conflict(
-            "approval creates an award: use the committee's award decision", field="status"
-        )
+        raise Conflict("approval creates an award: use the committee's award decision", field="to")
     if to is S.SUBMITTED or (to is S.UNDER_REVIEW and source is S.REVISION_REQUESTED):
         if not applicant:
             raise PermissionDenied("only the applicant organisation submits its application")
@@ -408,8 +406,10 @@ def move(
     elif to is S.WITHDRAWN:
         if not (applicant or subject.has_role(Role.SCHEME_OFFICER)):
             raise PermissionDenied("only the applicant (or a scheme officer) withdraws")
-    else:
+    elif to in TARGET_ROLES:
         subject.require(*TARGET_ROLES[to])
+    else:
+        raise Conflict(f"no move leads to {to.value}", field="to")
     transition(session, application, to, actor_id=subject.user_id, reason=reason, at=at)
     _notify(session, application, to, reason, at)
     return application

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from computeport.api.deps import ClockDep, SessionDep, json_response
+from computeport.api.paging import Limit, Offset
 from computeport.award import queries
 from computeport.award.amend import amend
 from computeport.award.decide import decide
@@ -85,8 +85,8 @@ def list_awards(
     clock: ClockDep,
     status: AwardStatus | None = None,
     organisation_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Response:
     """Awards the caller may read: every award for staff, its own organisations' otherwise."""
     # Rows, not ORM objects, and the response serialised here (not validated again by

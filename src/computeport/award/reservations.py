@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from computeport.backends.protocol import RESERVATION_PREFIX, ClusterBackend, Pa
 from computeport.identity.subject import Subject
 from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.instants import UtcDatetime
 from computeport.models.award import AwardStatus
 from computeport.models.reservation import AwardReservation
 
@@ -82,8 +83,8 @@ class ReservationIn(BaseModel):
     accelerator_type: str | None = Field(default=None, max_length=32)
     nodes: int | None = Field(default=None, gt=0, le=100_000)
     gpus: int | None = Field(default=None, gt=0, le=1_000_000)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
     reason: str = Field(default="", max_length=2000)
 
 

@@ -11,8 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from computeport.kit.instants import UtcDatetime
 from computeport.models.award import AmendmentKind, AwardStatus, OverCapPolicy
 
 AcceleratorType = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", examples=["h800"])]
@@ -46,8 +47,8 @@ class DecisionIn(BaseModel):
     outcome: Literal["approve", "reject"]
     reason: str = Field(default="", max_length=5000)
     lines: list[AwardLineIn] = Field(default_factory=list, max_length=8)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: UtcDatetime | None = None
+    ends_at: UtcDatetime | None = None
     subsidy_rate: Decimal | None = Field(
         default=None, description="Share of the list price subsidised; scheme default if omitted"
     )
@@ -79,7 +80,7 @@ class AmendmentIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
     cap_delta_minor: int = Field(default=0, ge=0, le=MAX_CAP_MINOR)
     lines: list[AwardLineIn] = Field(default_factory=list, max_length=8)
-    ends_at: AwareDatetime | None = None
+    ends_at: UtcDatetime | None = None
 
 
 class TerminateIn(BaseModel):

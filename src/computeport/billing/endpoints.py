@@ -22,6 +22,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from computeport.api.deps import ClockDep, SessionDep
+from computeport.api.paging import AfterId, Limit
 from computeport.billing import adjustments
 from computeport.billing.burndown import AwardNotFound, award_burn_down
 from computeport.billing.payments import DocumentNotFound, paid_minor, record_payment
@@ -52,7 +53,6 @@ router = APIRouter(prefix="/api/v1", tags=["billing"])
 
 LEDGER_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER)
 PAYMENT_RECORDERS = (Role.OPERATOR,)
-MAX_PAGE = 1000
 
 
 def _visible(session: SessionDep, subject: Subject, number: str) -> BillingDocument:
@@ -188,8 +188,8 @@ def list_usage(
     session: SessionDep,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     award_id: uuid.UUID | None = None,
-    after_id: Annotated[int, Query(ge=0, description="Keyset: rows with a larger id.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    after_id: AfterId = 0,
+    limit: Limit = 100,
 ) -> list[UsageRead]:
     """Rating rows of the caller's organisations, oldest first (keyset-paginated by id)."""
     stmt = select(UsageCharge).where(UsageCharge.id > after_id).order_by(UsageCharge.id)
@@ -305,7 +305,7 @@ def list_adjustments(
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     organisation_id: uuid.UUID | None = None,
     target: AdjustmentTarget | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    limit: Limit = 100,
 ) -> list[AdjustmentRead]:
     """Adjustments, newest first, with the document that billed each; ledger readers only."""
     subject.require(*adjustments.READERS)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from computeport.kit.instants import UtcDatetime
 from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.models.adjustment import AdjustmentTarget
 
@@ -47,7 +48,7 @@ class DocumentRead(BaseModel):
 class PaymentIn(BaseModel):
     amount_minor: Annotated[int, Field(gt=0, le=MAX_AMOUNT_MINOR)]
     reference: str
-    received_at: datetime | None = None
+    received_at: UtcDatetime | None = None
 
 
 class PaymentRead(BaseModel):
@@ -117,7 +118,7 @@ class AdjustmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target: AdjustmentTarget
-    amount_minor: StrictInt
+    amount_minor: Annotated[StrictInt, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR)]
     period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
     reason: str = Field(min_length=1, max_length=2000)
     idempotency_key: str = Field(min_length=1, max_length=100)

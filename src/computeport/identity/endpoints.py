@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import TypeAdapter
 
 from computeport.api.deps import ClockDep, SessionDep, json_response
+from computeport.api.paging import Limit, Offset
 from computeport.identity import service
 from computeport.identity.auth import CurrentSubject
 from computeport.identity.schemas import (
@@ -31,9 +31,6 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 ORGANISATION_READS = TypeAdapter(list[OrganisationRead])
 """Validates a page of organisation rows in one call, and serialises it (built once)."""
-
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get("/me", response_model=MeRead)

@@ -30,7 +30,10 @@ class JobIn(BaseModel):
     partition: str | None = Field(default=None, max_length=64)
     gpu_type: str | None = Field(default=None, max_length=32)
     expected_run_seconds: int | None = Field(
-        default=None, ge=1, description="Run time on the virtual cluster (Slurm ignores it)."
+        default=None,
+        ge=1,
+        le=10**9,
+        description="Run time on the virtual cluster (Slurm ignores it).",
     )
 
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from computeport.kit.instants import UtcDatetime
 from computeport.models.identity import OrganisationCategory
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8)]
@@ -43,8 +44,8 @@ class SchemeCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     envelope_minor: StrictInt = Field(ge=0, le=10**15, description="In minor units (cents).")
     currency: str = Field(default="HKD", pattern=r"^[A-Z]{3}$")
-    period_start: AwareDatetime
-    period_end: AwareDatetime
+    period_start: UtcDatetime
+    period_end: UtcDatetime
     default_rate: Fraction = Decimal("0.70")
     max_rate: Fraction = Decimal("0.90")
     eligible_categories: list[OrganisationCategory] = Field(min_length=1)
@@ -57,8 +58,8 @@ class SchemeUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     envelope_minor: StrictInt | None = Field(default=None, ge=0, le=10**15)
-    period_start: AwareDatetime | None = None
-    period_end: AwareDatetime | None = None
+    period_start: UtcDatetime | None = None
+    period_end: UtcDatetime | None = None
     default_rate: Fraction | None = None
     max_rate: Fraction | None = None
     eligible_categories: list[OrganisationCategory] | None = Field(default=None, min_length=1)
@@ -92,8 +93,8 @@ class CallCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime | None = Field(
+    opens_at: UtcDatetime
+    closes_at: UtcDatetime | None = Field(
         default=None, description="Omit for a rolling call (open until closed)."
     )
 
