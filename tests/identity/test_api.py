@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from computeport.models.identity import Role
+from computeport.models.identity import Membership, Role
 from tests.api.fixtures import Actors
 from tests.api.permission_suite import assert_problem
 
@@ -63,3 +65,56 @@ class TestBadInput:
             client.post("/api/v1/organisations", json=payload, headers=officer.headers), 409
         )
         assert body["field"] == "name"
+
+
+class TestWhoGrantsWhat:
+    """A scheme officer staffs panels and applicant organisations; only operators make
+    operators, officers and funders (no one raises rights above their own)."""
+
+    def test_an_officer_cannot_raise_anyone_above_itself(
+        self, client: TestClient, actors: Actors
+    ) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        someone = actors.nobody()
+        for target in (officer, someone):
+            for role in ("operator", "scheme_officer", "funder"):
+                assert_problem(
+                    client.post(
+                        f"/api/v1/users/{target.user.id}/roles",
+                        json={"role": role},
+                        headers=officer.headers,
+                    ),
+                    403,
+                )
+        me = client.get("/api/v1/me", headers=officer.headers).json()
+        assert me["staff_roles"] == ["scheme_officer"]
+
+    def test_an_officer_staffs_the_panels_and_an_operator_grants_anything(
+        self, client: TestClient, actors: Actors
+    ) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        operator = actors.staff(Role.OPERATOR)
+        someone = actors.nobody()
+        url = f"/api/v1/users/{someone.user.id}/roles"
+        for role in ("reviewer", "committee_member"):
+            granted = client.post(url, json={"role": role}, headers=officer.headers)
+            assert granted.status_code == 201, granted.text
+        granted = client.post(url, json={"role": "funder"}, headers=operator.headers)
+        assert granted.status_code == 201, granted.text
+        roles = client.get("/api/v1/me", headers=someone.headers).json()["staff_roles"]
+        assert roles == ["committee_member", "funder", "reviewer"]
+
+    def test_an_officer_cannot_take_an_operator_s_role_away(
+        self, client: TestClient, actors: Actors, session: Session
+    ) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        operator = actors.staff(Role.OPERATOR)
+        membership = session.scalars(
+            select(Membership).where(Membership.user_id == operator.user.id)
+        ).one()
+        assert_problem(
+            client.delete(f"/api/v1/memberships/{membership.id}", headers=officer.headers), 403
+        )
+        assert client.get("/api/v1/me", headers=operator.headers).json()["staff_roles"] == [
+            "operator"
+        ]

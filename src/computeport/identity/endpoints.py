@@ -169,7 +169,7 @@ def grant_role(
     session: SessionDep,
     clock: ClockDep,
 ) -> MembershipRead:
-    """Grant any role (operators and scheme officers)."""
+    """Grant a role: operators any; scheme officers panel and applicant roles."""
     subject.require(*service.ROLE_GRANTERS)
     membership = service.grant_role(
         session,

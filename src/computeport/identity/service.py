@@ -53,7 +53,21 @@ POSIX_USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 ROLE_GRANTERS = frozenset({Role.OPERATOR, Role.SCHEME_OFFICER})
-"""Staff who may create users and grant any role."""
+"""Staff who may create users and grant roles (which ones: :data:`GRANTABLE`)."""
+GRANTABLE: dict[Role, frozenset[Role]] = {
+    Role.OPERATOR: frozenset(Role),
+    Role.SCHEME_OFFICER: frozenset(
+        {Role.REVIEWER, Role.COMMITTEE_MEMBER, Role.ORG_ADMIN, Role.MEMBER}
+    ),
+}
+"""Who grants (and revokes) which roles.  The centre's operators hold every key; a scheme officer
+staffs the scheme's panels and applicant organisations but cannot make an operator, another
+officer or a funder — and so cannot raise anyone's rights, its own included, above its own."""
+
+
+def may_grant(granter: Subject, role: Role) -> bool:
+    """Whether ``granter``'s staff roles let it grant or revoke ``role`` in any organisation."""
+    return any(granter.has_role(holder) and role in roles for holder, roles in GRANTABLE.items())
 
 
 # -- organisations -------------------------------------------------------------------------
@@ -242,7 +256,7 @@ def grant_role(
     if role in ORGANISATION_ROLES and organisation_id is None:
         raise ValidationFailed(f"role {role.value} needs an organisation", field="organisation_id")
     if granted_by is not None:
-        may = granted_by.has_role(*ROLE_GRANTERS) or (
+        may = may_grant(granted_by, role) or (
             organisation_id is not None
             and role in ORGANISATION_ROLES
             and granted_by.has_organisation_role(organisation_id, Role.ORG_ADMIN)
@@ -282,7 +296,7 @@ def revoke_role(session: Session, membership_id: uuid.UUID, *, revoked_by: Subje
         )
     ):
         raise MembershipNotFound(f"no membership {membership_id}")
-    may = revoked_by.has_role(*ROLE_GRANTERS) or (
+    may = may_grant(revoked_by, membership.role) or (
         membership.organisation_id is not None
         and revoked_by.has_organisation_role(membership.organisation_id, Role.ORG_ADMIN)
     )
