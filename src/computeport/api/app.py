@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from computeport import __version__
+from computeport.api.openapi_problems import install_problem_openapi
 from computeport.api.problems import install_problem_handlers
 from computeport.api.state import AppState
 from computeport.settings import Settings
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.cp = state or AppState.from_settings(settings)
     install_problem_handlers(app)
+    install_problem_openapi(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:  # async: no thread-pool hop for a constant

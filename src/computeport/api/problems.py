@@ -52,7 +52,13 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_path(err.get("loc", ())), "message": err.get("msg", "invalid")}
+        {
+            # A body that does not parse is located by character offset: name the body.
+            "field": "body"
+            if err.get("type") == "json_invalid"
+            else _field_path(err.get("loc", ())),
+            "message": err.get("msg", "invalid"),
+        }
         for err in exc.errors()
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
