@@ -75,4 +75,9 @@ def test_the_documented_shape_is_the_shape_sent(
         assert answer.headers["content-type"] == PROBLEM_MEDIA_TYPE
         problem = Problem.model_validate(answer.json())
         assert problem.status == answer.status_code
+    assert answers[2].headers["www-authenticate"] == "Bearer"
+    not_allowed = client.put("/api/v1/me", headers=officer.headers)
+    assert not_allowed.status_code == 405
+    assert "GET" in not_allowed.headers["allow"]
+    assert not_allowed.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert app.openapi() is app.openapi()  # built once

@@ -6,6 +6,7 @@ One handler renders them all so clients see one shape: ``type``, ``title``, ``st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,15 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://computeport.dev/problems/"
 
 
-def problem(status: int, title: str, detail: str, type_slug: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    type_slug: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + type_slug,
         "title": title,
@@ -27,7 +36,9 @@ def problem(status: int, title: str, detail: str, type_slug: str, **extra: Any) 
         "detail": detail,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {})
+    )
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -43,6 +54,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         exc.title,
         exc.message,
         exc.type_slug,
+        # HTTP requires a 401 to say how to authenticate (RFC 9110 §11.6.1, RFC 6750).
+        headers={"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None,
         field=exc.field,
         errors=errors,
         **{k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool)},
@@ -68,7 +81,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}")
+    return problem(
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        f"http-{exc.status_code}",
+        headers=exc.headers,  # e.g. a 405's Allow
+    )
 
 
 async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
