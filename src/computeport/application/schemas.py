@@ -26,7 +26,11 @@ def _known_accelerator(value: str) -> str:
     return value
 
 
-AcceleratorType = Annotated[str, AfterValidator(_known_accelerator)]
+AcceleratorType = Annotated[
+    str,
+    AfterValidator(_known_accelerator),
+    Field(json_schema_extra={"enum": sorted(KNOWN_ACCELERATOR_TYPES)}),  # documented as checked
+]
 Gpus = Annotated[StrictInt, Field(ge=1, le=100_000)]
 GpuHours = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
 Months = Annotated[StrictInt, Field(ge=1, le=60)]
