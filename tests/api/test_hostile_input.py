@@ -4,6 +4,8 @@ no move leads to, an estimate past Decimal's precision."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -111,3 +113,36 @@ def test_a_payment_time_needs_its_zone(world: World, client: TestClient) -> None
         headers=operator.headers,
     )
     assert _fields(assert_problem(refused, 422)) == {"received_at"}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ud800"])
+def test_text_no_database_can_store_is_refused_naming_the_field(
+    world: World, client: TestClient, text: str
+) -> None:
+    """NUL and lone surrogates (valid JSON escapes): PostgreSQL refuses the first, psycopg
+    cannot encode the second; both are refused while validating, on either engine."""
+    officer = world.actors.staff(Role.SCHEME_OFFICER)
+    before = row_counts(world.session)
+    for url, body, field in (
+        ("/api/v1/tokens", {"name": text}, "name"),
+        ("/api/v1/organisations", {"name": text, "category": "enterprise"}, "name"),
+        (
+            "/api/v1/invoices/INV-2026-10-0001/payments",
+            {"amount_minor": 1, "reference": text},
+            "reference",
+        ),
+    ):
+        refused = client.post(
+            url,
+            content=json.dumps(body),  # ensure_ascii: sent as \\u escapes, as a client would
+            headers={**officer.headers, "content-type": "application/json"},
+        )
+        assert _fields(assert_problem(refused, 422)) == {field}, url
+    assert row_counts(world.session) == before
+
+
+def test_a_nul_in_a_path_is_an_answer_not_a_crash(world: World, client: TestClient) -> None:
+    operator = world.actors.staff(Role.OPERATOR)
+    answer = client.get("/api/v1/invoices/INV%00", headers=operator.headers)
+    assert answer.status_code in (404, 422)  # SQLite finds nothing; PostgreSQL cannot compare
+    assert answer.headers["content-type"].startswith("application/problem+json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,19 +12,24 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import history
 from computeport.award.amend import amend
+from computeport.award.decide import decide
 from computeport.award.lifecycle import expire_due, resume, suspend, terminate
-from computeport.award.schemas import AmendmentIn
+from computeport.award.schemas import AmendmentIn, DecisionIn
+from computeport.award.term import MAX_AWARD_MONTHS
 from computeport.envelope.service import committed_minor
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import BudgetExceeded, IllegalTransition, ValidationFailed
 from computeport.models.award import (
     AmendmentKind,
+    Award,
     AwardStatus,
     EnvelopeMovement,
     MovementKind,
 )
+from computeport.progress.schedule import add_months
 from computeport.progress.tranches import released_gpu_hours
 from tests.award import builders
+from tests.factories import identity as identity_factory
 
 
 def _movements(session: Session, award_id: uuid.UUID) -> list[tuple[MovementKind, int]]:
@@ -117,6 +122,46 @@ class TestExtension:
                 clock,
             )
         assert err.value.field == "ends_at"
+
+    def test_an_award_runs_at_most_its_longest_term(
+        self, session: Session, clock: ManualClock
+    ) -> None:
+        """Year 9999 was accepted, and the progress schedule would have followed it."""
+        scheme = builders.scheme(session)
+        award = builders.approved_award(session, clock, scheme)
+        latest = add_months(award.starts_at, MAX_AWARD_MONTHS)
+        for far in (latest + timedelta(days=1), datetime(9999, 12, 31, tzinfo=UTC)):
+            with pytest.raises(ValidationFailed) as err:
+                amend(
+                    session,
+                    award.id,
+                    AmendmentIn(kind="extension", reason="x", ends_at=far),
+                    None,
+                    clock,
+                )
+            assert err.value.field == "ends_at"
+        amend(
+            session,
+            award.id,
+            AmendmentIn(kind="extension", reason="x", ends_at=latest),
+            None,
+            clock,
+        )
+        assert award.ends_at == latest
+
+    def test_a_decision_beyond_the_longest_term_writes_nothing(
+        self, session: Session, clock: ManualClock
+    ) -> None:
+        scheme = builders.scheme(session)
+        org = identity_factory.organisation(session)
+        builders.org_admin(session, org)
+        app = builders.application(session, scheme, org)
+        terms = builders.approval(months=12, report_every_months=1)
+        terms["ends_at"] = datetime(9999, 12, 31, tzinfo=UTC)
+        with pytest.raises(ValidationFailed) as err:
+            decide(session, app.id, DecisionIn.model_validate(terms), None, clock)
+        assert err.value.field == "ends_at"
+        assert session.scalar(select(func.count()).select_from(Award)) == 0
 
 
 class TestTermination:

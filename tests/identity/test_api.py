@@ -118,3 +118,52 @@ class TestWhoGrantsWhat:
         assert client.get("/api/v1/me", headers=operator.headers).json()["staff_roles"] == [
             "operator"
         ]
+
+    def test_no_one_but_an_operator_grants_roles_to_themselves(
+        self, client: TestClient, actors: Actors
+    ) -> None:
+        officer = actors.staff(Role.SCHEME_OFFICER)
+        org = actors.organisation()
+        own = f"/api/v1/users/{officer.user.id}/roles"
+        for role in ("committee_member", "reviewer"):
+            assert_problem(client.post(own, json={"role": role}, headers=officer.headers), 403)
+        assert_problem(
+            client.post(
+                f"/api/v1/organisations/{org.id}/memberships",
+                json={"user_id": str(officer.user.id), "role": "org_admin"},
+                headers=officer.headers,
+            ),
+            403,
+        )
+        assert client.get("/api/v1/me", headers=officer.headers).json()["staff_roles"] == [
+            "scheme_officer"
+        ]
+        operator = actors.staff(Role.OPERATOR)
+        granted = client.post(
+            f"/api/v1/users/{operator.user.id}/roles",
+            json={"role": "funder"},
+            headers=operator.headers,
+        )
+        assert granted.status_code == 201, granted.text
+
+    def test_an_organisation_enrols_no_staff_account(
+        self, client: TestClient, actors: Actors
+    ) -> None:
+        admin = actors.applicant()
+        (org_id,) = admin.subject.organisation_ids
+        url = f"/api/v1/organisations/{org_id}/memberships"
+        reviewer = actors.staff(Role.REVIEWER)
+        newcomer = actors.nobody()
+        assert_problem(
+            client.post(
+                url,
+                json={"user_id": str(reviewer.user.id), "role": "member"},
+                headers=admin.headers,
+            ),
+            403,
+        )
+        joined = client.post(
+            url, json={"user_id": str(newcomer.user.id), "role": "member"}, headers=admin.headers
+        )
+        assert joined.status_code == 201, joined.text
+        assert client.get("/api/v1/me", headers=reviewer.headers).json()["organisations"] == {}

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from computeport.kit.errors import DomainError
@@ -90,6 +91,18 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
+    """The database refused a value the request carried (e.g. a NUL in a path segment, which
+    PostgreSQL cannot hold, or a number beyond its column): the request's fault, and the
+    transaction has been rolled back."""
+    return problem(
+        422,
+        "Invalid input",
+        "a value in the request cannot be stored or compared by the database",
+        "value-not-storable",
+    )
+
+
 async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
     """An unexpected failure (a bug, a lost database): the same shape, nothing internal shown.
 
@@ -109,4 +122,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _server_error)

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from computeport.application.estimator import DEFAULT_UTILISATION, MIN_UTILISATION, Estimate
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
+from computeport.kit.inputs import InputModel
 from computeport.models.application import (
     ApplicationStatus,
     AttachmentKind,
@@ -38,7 +39,7 @@ Parameters = Annotated[StrictInt, Field(ge=1, le=10**14)]
 Tokens = Annotated[StrictInt, Field(ge=1, le=10**16)]
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     scheme_id: uuid.UUID
@@ -58,7 +59,7 @@ class ApplicationCreate(BaseModel):
     justification: str = Field(default="", max_length=20000)
 
 
-class ApplicationUpdate(BaseModel):
+class ApplicationUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     call_id: uuid.UUID | None = None
@@ -134,7 +135,7 @@ class ApplicationRead(BaseModel):
     estimate: EstimateRead | None = None
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     to: ApplicationStatus
@@ -164,7 +165,7 @@ class AttachmentRead(BaseModel):
     created_at: datetime
 
 
-class EstimateQuery(BaseModel):
+class EstimateQuery(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     model_parameters: Annotated[int, Field(ge=1, le=10**14)]

@@ -16,6 +16,7 @@ from computeport.award.accelerators import ensure_known_lines
 from computeport.award.commitments import change_commitment
 from computeport.award.queries import lock_award
 from computeport.award.schemas import AmendmentIn
+from computeport.award.term import check_term
 from computeport.award.workflow import OPEN_STATES
 from computeport.envelope.service import ensure_headroom, lock_scheme
 from computeport.kit.clock import Clock
@@ -145,6 +146,7 @@ def extend(
             f"ends_at must be after the current end {award.ends_at.isoformat()}",
             field="ends_at",
         )
+    check_term(award.starts_at, data.ends_at)
     previous = award.ends_at
     award.ends_at = data.ends_at
     amendment = AwardAmendment(

@@ -25,6 +25,7 @@ from computeport.award.application_link import (
 from computeport.award.commitments import change_commitment
 from computeport.award.errors import ApplicationNotFound
 from computeport.award.schemas import DecisionIn
+from computeport.award.term import check_term
 from computeport.envelope.service import ensure_headroom, lock_scheme
 from computeport.kit.clock import Clock
 from computeport.kit.errors import ValidationFailed
@@ -80,8 +81,7 @@ def _validate_approval(scheme: Scheme, data: DecisionIn) -> tuple[Decimal, int]:
         raise ValidationFailed("starts_at is required to approve", field="starts_at")
     if data.ends_at is None:
         raise ValidationFailed("ends_at is required to approve", field="ends_at")
-    if data.starts_at >= data.ends_at:
-        raise ValidationFailed("ends_at must be after starts_at", field="ends_at")
+    check_term(data.starts_at, data.ends_at)
     if data.cap_minor is None:
         raise ValidationFailed(
             "cap_minor (the HK$ cap on the subsidy, in cents) is mandatory", field="cap_minor"

@@ -42,6 +42,7 @@ from computeport.backends.protocol import RESERVATION_PREFIX, ClusterBackend, Pa
 from computeport.identity.subject import Subject
 from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.models.award import AwardStatus
 from computeport.models.reservation import AwardReservation
@@ -73,7 +74,7 @@ class ReservationNotFound(NotFound):
     title = "Reservation not found"
 
 
-class ReservationIn(BaseModel):
+class ReservationIn(InputModel):
     """A booking: ``nodes`` or ``gpus`` (whole nodes' worth) of a partition over a window."""
 
     model_config = ConfigDict(extra="forbid")

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.models.award import AmendmentKind, AwardStatus, OverCapPolicy
 
@@ -24,7 +25,7 @@ MAX_CAP_MINOR = 3_000_000_000_00
 """No single cap can exceed the whole scheme's envelope (HK$3B) — a bound against typos."""
 
 
-class AwardLineIn(BaseModel):
+class AwardLineIn(InputModel):
     """Approved (or added) GPU-hours of one accelerator type."""
 
     model_config = ConfigDict(extra="forbid")
@@ -39,7 +40,7 @@ def _no_float(value: object) -> object:
     return value
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(InputModel):
     """The committee's decision on a recommended (or not recommended) application."""
 
     model_config = ConfigDict(extra="forbid")
@@ -71,7 +72,7 @@ class DecisionIn(BaseModel):
     _rate_not_float = field_validator("subsidy_rate", mode="before")(_no_float)
 
 
-class AmendmentIn(BaseModel):
+class AmendmentIn(InputModel):
     """A top-up (more GPU-hours and/or cap) or an extension (a later end date)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -83,7 +84,7 @@ class AmendmentIn(BaseModel):
     ends_at: UtcDatetime | None = None
 
 
-class TerminateIn(BaseModel):
+class TerminateIn(InputModel):
     """Early termination by the committee."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.models.adjustment import AdjustmentTarget
@@ -45,9 +46,9 @@ class DocumentRead(BaseModel):
     lines: list[DocumentLineRead]
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(InputModel):
     amount_minor: Annotated[int, Field(gt=0, le=MAX_AMOUNT_MINOR)]
-    reference: str
+    reference: str = Field(min_length=1, max_length=100, description="The bank's reference.")
     received_at: UtcDatetime | None = None
 
 
@@ -108,7 +109,7 @@ class BurnDownRead(BaseModel):
     by_accelerator: list[AcceleratorBurnRead]
 
 
-class AdjustmentIn(BaseModel):
+class AdjustmentIn(InputModel):
     """An operator's adjustment: signed cents, a reason, and the caller's idempotency key.
 
     ``receivable`` names the organisation (an award optionally, for the record); ``subsidy``

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.models.identity import OrganisationCategory, Role
 
 
-class OrganisationCreate(BaseModel):
+class OrganisationCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -32,7 +33,7 @@ class OrganisationRead(BaseModel):
     created_at: datetime
 
 
-class UserCreate(BaseModel):
+class UserCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=254)
@@ -53,14 +54,14 @@ class UserRead(BaseModel):
     is_active: bool
 
 
-class MembershipCreate(BaseModel):
+class MembershipCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: uuid.UUID
     role: Role
 
 
-class StaffRoleGrant(BaseModel):
+class StaffRoleGrant(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
@@ -82,7 +83,7 @@ class MeRead(BaseModel):
     organisations: dict[uuid.UUID, list[Role]]
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)

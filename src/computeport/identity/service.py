@@ -263,6 +263,7 @@ def grant_role(
         )
         if not may:
             raise PermissionDenied(f"you may not grant the role {role.value} here")
+        _check_separation(session, granted_by, user_id, role)
     user = _user(session, user_id)
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise OrganisationNotFound(f"no organisation {organisation_id}", field="organisation_id")
@@ -283,6 +284,28 @@ def grant_role(
     session.add(membership)
     session.flush()
     return membership
+
+
+def _check_separation(
+    session: Session, granted_by: Subject, user_id: uuid.UUID, role: Role
+) -> None:
+    """Separation of duties, for every granter but an operator: no one grants a role to
+    themselves (an officer making itself a committee member, or an applicant's administrator,
+    would decide or apply on its own behalf), and a staff account joins an applicant
+    organisation only through an operator (an organisation could otherwise enrol the reviewer
+    assigned to it)."""
+    if granted_by.has_role(Role.OPERATOR):
+        return
+    if user_id == granted_by.user_id:
+        raise PermissionDenied("only an operator grants roles to themselves")
+    if role in ORGANISATION_ROLES and session.scalar(
+        select(Membership.id)
+        .where(Membership.user_id == user_id, Membership.role.in_(list(STAFF_ROLES)))
+        .limit(1)
+    ):
+        raise PermissionDenied(
+            "a staff account joins an applicant organisation only through an operator"
+        )
 
 
 def revoke_role(session: Session, membership_id: uuid.UUID, *, revoked_by: Subject) -> None:

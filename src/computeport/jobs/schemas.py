@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from computeport.backends.protocol import JobState, NodeState, PendingReason
+from computeport.kit.inputs import InputModel
 
 __all__ = ["JobIn", "JobRead", "NodeRead", "PartitionRead"]
 
@@ -15,7 +16,7 @@ MAX_TIME_LIMIT_MINUTES = 14 * 24 * 60
 """The centre's maximum wall time (an assumption, as in the virtual cluster's workload)."""
 
 
-class JobIn(BaseModel):
+class JobIn(InputModel):
     """A batch job on one of the caller's organisation's awards."""
 
     model_config = ConfigDict(extra="forbid")

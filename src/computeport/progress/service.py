@@ -6,13 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
 from computeport.kit.clock import Clock
 from computeport.kit.errors import IllegalTransition, NotFound
+from computeport.kit.inputs import InputModel
 from computeport.models.award import Award, AwardStatus
 from computeport.models.progress import AwardTranche, ProgressReport, ReportStatus
 from computeport.notification.events import notify_award_expiring, notify_report_due
@@ -26,7 +27,7 @@ class ReportNotFound(NotFound):
     """No progress report with that id (or not visible to the caller)."""
 
 
-class ReportIn(BaseModel):
+class ReportIn(InputModel):
     """What an applicant files: cumulative outputs since the award, and a narrative."""
 
     model_config = ConfigDict(extra="forbid")
@@ -38,7 +39,7 @@ class ReportIn(BaseModel):
     narrative: str = Field(min_length=1, max_length=20_000)
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(InputModel):
     """The committee's verdict on a filed report."""
 
     model_config = ConfigDict(extra="forbid")

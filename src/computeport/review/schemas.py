@@ -9,10 +9,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from computeport.kit.inputs import InputModel
 from computeport.models.review import SCORE_MAX, SCORE_MIN, AssignmentStatus
 
 
-class AssignIn(BaseModel):
+class AssignIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     reviewer_id: uuid.UUID
@@ -30,21 +31,21 @@ class AssignmentRead(BaseModel):
     comment: str
 
 
-class DeclarationIn(BaseModel):
+class DeclarationIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     has_conflict: StrictBool
     statement: str = Field(default="", max_length=4000)
 
 
-class ScoreItem(BaseModel):
+class ScoreItem(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     score: Annotated[StrictInt, Field(ge=SCORE_MIN, le=SCORE_MAX)]
     comment: str = Field(default="", max_length=4000)
 
 
-class ScoresIn(BaseModel):
+class ScoresIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     scores: dict[str, ScoreItem] = Field(min_length=1, max_length=50)
@@ -56,13 +57,13 @@ class ScoreRead(BaseModel):
     comment: str
 
 
-class SubmitIn(BaseModel):
+class SubmitIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(default="", max_length=20000)
 
 
-class WithdrawIn(BaseModel):
+class WithdrawIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=4000)

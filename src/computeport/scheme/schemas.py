@@ -9,13 +9,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.models.identity import OrganisationCategory
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8)]
 
 
-class CriterionIn(BaseModel):
+class CriterionIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
@@ -37,7 +38,7 @@ class CriterionRead(BaseModel):
     is_assumption: bool
 
 
-class SchemeCreate(BaseModel):
+class SchemeCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$", examples=["AISS"])
@@ -53,7 +54,7 @@ class SchemeCreate(BaseModel):
     notes: str = Field(default="", max_length=10000)
 
 
-class SchemeUpdate(BaseModel):
+class SchemeUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -66,7 +67,7 @@ class SchemeUpdate(BaseModel):
     notes: str | None = Field(default=None, max_length=10000)
 
 
-class RubricIn(BaseModel):
+class RubricIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     criteria: list[CriterionIn] = Field(min_length=1, max_length=50)
@@ -89,7 +90,7 @@ class SchemeRead(BaseModel):
     criteria: list[CriterionRead]
 
 
-class CallCreate(BaseModel):
+class CallCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
