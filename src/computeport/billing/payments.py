@@ -73,8 +73,13 @@ def record_payment(
     reference = reference.strip()
     if not reference:
         raise ValidationFailed("a payment needs its bank reference", field="reference")
-    existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
     doc = document_by_number(session, number)
+    # One payment at a time per document: two racing payments must not both fit what is
+    # outstanding, nor both insert one bank reference (PostgreSQL; SQLite's writers queue).
+    session.execute(
+        select(BillingDocument.id).where(BillingDocument.id == doc.id).with_for_update()
+    )
+    existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
     if existing is not None:
         if existing.document_id != doc.id or existing.amount_minor != amount_minor:
             raise Conflict(
