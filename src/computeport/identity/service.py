@@ -61,8 +61,9 @@ GRANTABLE: dict[Role, frozenset[Role]] = {
     ),
 }
 """Who grants (and revokes) which roles.  The centre's operators hold every key; a scheme officer
-staffs the scheme's panels and applicant organisations but cannot make an operator, another
-officer or a funder — and so cannot raise anyone's rights, its own included, above its own."""
+staffs the scheme's panels (reviewers, the committee) and applicant organisations, but cannot
+make an operator, another officer or a funder, and grants nothing to itself
+(:func:`_check_separation`)."""
 
 
 def may_grant(granter: Subject, role: Role) -> bool:
