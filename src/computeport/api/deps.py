@@ -90,5 +90,8 @@ def json_response(adapter: TypeAdapter[T], value: T) -> Response:
     return Response(adapter.dump_json(value), media_type="application/json")
 
 
+# Function-scoped: the unit of work commits *before* the response is sent.  FastAPI's default
+# ends a dependency with ``yield`` after sending, so a 201 or a redirect could reach the client
+# before (or without) the commit (tests/web/test_commit_before_answer.py).
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock)]

@@ -80,6 +80,9 @@ def cluster_backend(request: Request) -> ClusterBackend | None:
     return portal_state(request).backend
 
 
+# Function-scoped: the unit of work commits *before* the response is sent.  FastAPI's default
+# ends a dependency with ``yield`` after sending, so a 201 or a redirect could reach the client
+# before (or without) the commit (tests/web/test_commit_before_answer.py).
 PageSession = Annotated[Session, Depends(page_session, scope="function")]
 PageClock = Annotated[Clock, Depends(page_clock)]
 PageCluster = Annotated[ClusterBackend | None, Depends(cluster_backend)]
