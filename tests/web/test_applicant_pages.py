@@ -44,6 +44,19 @@ def test_create_shows_errors_next_to_fields_and_keeps_input(
     assert session.query(Application).count() == 0
 
 
+def test_text_no_database_can_store_is_an_error_next_to_its_field(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    """A NUL (``%00`` in the form) would be a 500 on PostgreSQL; here it is the field's error."""
+    open_scheme(session, clock)
+    browser.login(people.applicant_a.email)
+    response = _create(browser, people.org_a.id, title="Cantonese\x00LLM")
+    assert response.status_code == 400
+    assert 'id="title-error"' in response.text
+    assert "cannot be stored" in response.text
+    assert session.query(Application).count() == 0
+
+
 def test_draft_then_submit_after_completing_required_text(
     browser: Browser, people: People, session: Session, clock: ManualClock
 ) -> None:

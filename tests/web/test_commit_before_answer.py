@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.api.state import AppState
@@ -116,3 +117,22 @@ def test_a_form_whose_commit_fails_does_not_redirect_as_if_saved(
         stored = session.scalar(select(User.locale).where(User.email == email))
         assert stored != "zh-Hant"
         assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_a_value_the_database_refuses_is_the_request_s_fault(
+    deployment: Deployment, clock: ManualClock
+) -> None:
+    """A ``DataError`` (PostgreSQL refusing a NUL, a number beyond its column) answers 422 —
+    the error page for a browser, a problem for the API — not a 500."""
+
+    def refused() -> None:
+        raise DataError("SELECT 1", {}, ValueError("NUL (0x00) bytes"))
+
+    deployment.app.add_api_route("/probe-data-error", refused, methods=["GET"])
+    with deployment.client() as client:
+        page = client.get("/probe-data-error", headers={"accept": "text/html"})
+        assert page.status_code == 422
+        assert "error-page" in page.text
+        api = client.get("/probe-data-error", headers={"accept": "application/json"})
+        assert api.status_code == 422
+        assert api.headers["content-type"] == "application/problem+json"

@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel, field_validator
 
 
-def _storable(value: Any) -> bool:
+def is_storable(value: Any) -> bool:
+    """Whether ``value`` (a string, or strings nested in lists and dicts) can be stored."""
     if isinstance(value, str):
         if "\x00" in value:
             return False
@@ -23,9 +24,9 @@ def _storable(value: Any) -> bool:
             return False
         return True
     if isinstance(value, list | tuple | set | frozenset):
-        return all(_storable(v) for v in value)
+        return all(is_storable(v) for v in value)
     if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
+        return all(is_storable(k) and is_storable(v) for k, v in value.items())
     return True
 
 
@@ -35,9 +36,9 @@ class InputModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _text_is_storable(cls, value: Any) -> Any:
-        if not _storable(value):
+        if not is_storable(value):
             raise ValueError("contains a character that cannot be stored (NUL or a lone surrogate)")
         return value
 
 
-__all__ = ["InputModel"]
+__all__ = ["InputModel", "is_storable"]

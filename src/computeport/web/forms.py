@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from starlette.datastructures import FormData
 
 from computeport.kit.errors import DomainError
+from computeport.kit.inputs import is_storable
 from computeport.web.formatting import HONG_KONG
 from computeport.web.i18n import Translate
 
@@ -40,6 +41,8 @@ class Form:
         value = self.raw(name)
         if required and not value:
             self.errors[name] = self._("This field is required.")
+        elif not is_storable(value):
+            self.errors[name] = self._("This text contains a character that cannot be stored.")
         elif len(value) > max_length:
             self.errors[name] = self._("At most {n} characters.", n=max_length)
         return value

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ExceptionHandler
@@ -53,6 +54,7 @@ def _install_error_pages(app: FastAPI) -> None:
     api_domain = app.exception_handlers.get(DomainError)
     api_http = app.exception_handlers.get(StarletteHTTPException)
     api_server = app.exception_handlers.get(Exception)
+    api_data = app.exception_handlers.get(DataError)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
@@ -106,7 +108,19 @@ def _install_error_pages(app: FastAPI) -> None:
         assert api_server is not None
         return await _call(api_server, request, exc)
 
+    async def data_error(request: Request, exc: Exception) -> Response:
+        if _is_page(request):
+            return _error_page(
+                request,
+                422,
+                "Invalid input",
+                "The request holds a value that cannot be stored; nothing was saved.",
+            )
+        assert api_data is not None
+        return await _call(api_data, request, exc)
+
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(Exception, server_error)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
