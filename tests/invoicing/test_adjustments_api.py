@@ -92,6 +92,8 @@ def test_the_same_key_is_200_with_the_same_adjustment_and_other_content_409(
         ({"amount_minor": "12.5"}, "amount_minor"),
         ({"amount_minor": 0}, "amount_minor"),
         ({"period": "Oct 2026"}, "period"),
+        ({"period": "0000-01"}, "period"),  # was a 500: year 0 is no date
+        ({"period": "9999-12"}, "period"),  # its month-end is year 10000
         ({"idempotency_key": ""}, "idempotency_key"),
         ({"organisation_id": None}, "organisation_id"),
         ({"target": "subsidy", "organisation_id": None}, "award_id"),

@@ -243,3 +243,4 @@ def test_the_list_filters_counts_and_totals_in_the_database_a_page_at_a_time(
     assert 'rel="next"' not in past_the_end
     assert 'rel="prev"' in past_the_end
     assert browser.client.get("/billing?page=abc").status_code == 200
+    assert browser.client.get("/billing?page=" + "9" * 5000).status_code == 200  # int() refused

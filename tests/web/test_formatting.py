@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import FormData
 
+from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.web import formatting as f
-from computeport.web.forms import Form
+from computeport.web.forms import Form, amount_minor
 from computeport.web.i18n import translator
 from computeport.web.views.forecast import exhaustion_date
 
@@ -58,7 +59,7 @@ def test_gpu_hours_and_percent() -> None:
     assert f.percent(0.5) == "50.0%"
 
 
-@given(st.integers(min_value=0, max_value=10**15))
+@given(st.integers(min_value=0, max_value=MAX_AMOUNT_MINOR))
 def test_money_round_trips_through_the_form_reader(cents: int) -> None:
     text = f.money(cents)
     form = Form(FormData({"cap": text.removeprefix("HK$")}), translator("en"))
@@ -83,3 +84,32 @@ def test_forecast_at_the_recent_pace() -> None:
     assert exhaustion_date(200_00, 100_00, [5_00, 10_00, 10_00, 10_00], today) == date(2026, 11, 1)
     assert exhaustion_date(100, 0, [0, 0], today) is None
     assert exhaustion_date(100, 100, [50], today) == today
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1e999999", "sNaN", "NaN", "Infinity", "-1e999999", "1e20", "1_0", "١٢", "1.2.3"],
+)
+def test_form_numbers_refuse_what_would_break_arithmetic(typed: str) -> None:
+    """Each of these was a 500 (Decimal overflow, a signalling NaN in arithmetic) or was taken
+    by Python's ``int`` (``1_0``, other scripts' digits); now each is an error at its field."""
+    form = Form(FormData({"money": typed, "whole": typed}), translator("en"))
+    assert form.money_minor("money") is None
+    assert form.integer("whole", minimum=0, maximum=10**9) is None
+    assert set(form.errors) == {"money", "whole"}
+    assert amount_minor(typed) is None
+
+
+@pytest.mark.parametrize("typed", ["0001-01-01", "1899-12-31", "9999-12-31", "2100-01-01"])
+def test_form_dates_outside_the_centre_s_years_are_refused(typed: str) -> None:
+    """Year 1 in Hong Kong time overflowed on conversion to UTC (a 500), and a year-1 award was
+    accepted; the picker's range is 2000-2099."""
+    form = Form(FormData({"day": typed}), translator("en"))
+    assert form.hk_date("day") is None
+    assert "2000-01-01" in form.errors["day"]
+
+
+def test_form_amounts_keep_their_sign_and_cents() -> None:
+    assert amount_minor("-1,250.50") == -125_050
+    assert amount_minor("HK$ 3,000,000,000.00") == 300_000_000_000
+    assert amount_minor("100000000000.01") is None  # beyond HK$100 billion

@@ -107,6 +107,17 @@ def test_report_rejects_a_bad_dimension(browser: Browser, people: People) -> Non
     assert "Something went wrong" in page.text
 
 
+def test_a_funder_report_for_no_plausible_year_is_not_found(
+    browser: Browser, people: People
+) -> None:
+    """Year 0, 10000 or a 30-digit year broke the date arithmetic (a 500)."""
+    browser.login(people.funder.email)
+    for year in ("0", "1999", "10000", "9" * 30):
+        for suffix in ("", ".pdf"):
+            page = browser.client.get(f"/reports/funder/{year}{suffix}")
+            assert page.status_code == 404, (year, suffix)
+
+
 def test_funder_report_page_and_pdf(
     browser: Browser,
     people: People,

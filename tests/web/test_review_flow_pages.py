@@ -65,6 +65,11 @@ def test_draft_to_award(
     assert "Cantonese speech model" not in listing  # hidden until the declaration
     assignment = session.query(ReviewAssignment).one()
     page = f"/review/{assignment.id}"
+    too_long = browser.post_form(
+        page + "/declaration", {"has_conflict": "no", "statement": "s" * 5001}, from_page=page
+    )
+    assert too_long.status_code == 400  # the statement's error is not skipped
+    assert 'id="statement-error"' in too_long.text
     _ok(browser.post_form(page + "/declaration", {"has_conflict": "no"}, from_page=page))
     assert "Cantonese speech model" in browser.client.get(page).text
     bad = browser.post_form(
@@ -74,6 +79,14 @@ def test_draft_to_award(
     )
     assert bad.status_code == 400
     assert 'id="score_alignment-error"' in bad.text
+    bad_comment = browser.post_form(
+        page + "/scores",
+        {"score_alignment": "9", "comment_alignment": "x" * 5001, "action": "save"},
+        from_page=page,
+    )
+    assert bad_comment.status_code == 400  # shown at its field, as typed
+    assert 'id="comment_alignment-error"' in bad_comment.text
+    assert "x" * 5001 in bad_comment.text
     _ok(
         browser.post_form(
             page + "/scores",
@@ -85,6 +98,11 @@ def test_draft_to_award(
     _as(browser, people.officer.email)
     side_by_side = browser.client.get(staff_page).text
     assert re.search(r"8\.20", side_by_side)  # 9 × 0.6 + 7 × 0.4
+    long_reason = browser.post_form(
+        staff_page + "/move", {"action": "recommend", "reason": "r" * 5001}, from_page=staff_page
+    )
+    assert long_reason.status_code == 400
+    assert 'id="reason-error"' in long_reason.text
     _ok(
         browser.post_form(
             staff_page + "/move", {"action": "recommend", "reason": "strong"}, from_page=staff_page
@@ -106,6 +124,13 @@ def test_draft_to_award(
         "ends_at": "2027-04-01",
         "reason": "meets the criteria",
     }
+    year_one = browser.post_form(
+        staff_page + "/decision",
+        {**form, "starts_at": "0001-01-02", "ends_at": "0001-02-01"},
+        from_page=staff_page,
+    )
+    assert year_one.status_code == 400  # was a 500 (year 1 at HKT) or an award expired at once
+    assert 'id="starts_at-error"' in year_one.text
     _ok(browser.post_form(staff_page + "/decision", form, from_page=staff_page))
     application = session.query(Application).one()
     assert application.status is ApplicationStatus.APPROVED

@@ -15,6 +15,8 @@ def parse_period(text: str) -> tuple[datetime, datetime]:
     match = _PERIOD.match(text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValidationFailed(f"period must look like 2026-10, got {text!r}", field="period")
+    if not 1970 <= int(match.group(1)) <= 9998:  # the month after must exist too
+        raise ValidationFailed(f"period {text!r} is outside 1970-01…9998-12", field="period")
     year, month = int(match.group(1)), int(match.group(2))
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)

@@ -236,6 +236,7 @@ ZH_HANT: Final[dict[str, str]] = {
     "Enter an amount in HK$, e.g. 1,250,000.00.": "請輸入港元金額，例如 1,250,000.00。",
     "Enter a positive amount with at most two decimals.": "請輸入最多兩位小數的正數金額。",
     "Enter a date as YYYY-MM-DD.": "請以 YYYY-MM-DD 格式輸入日期。",
+    "Enter a date from {lo} to {hi}.": "請輸入 {lo} 至 {hi} 之間的日期。",
     "Choose one of the options.": "請從選項中選擇。",
     "Give the applicant a reason.": "請向申請者說明原因。",
     # Review

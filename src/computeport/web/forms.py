@@ -7,6 +7,7 @@ to that field too (:meth:`Form.absorb`), anything else at the top of the form.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -16,8 +17,29 @@ from starlette.datastructures import FormData
 
 from computeport.kit.errors import DomainError
 from computeport.kit.inputs import is_storable
+from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.web.formatting import HONG_KONG
 from computeport.web.i18n import Translate
+
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+"""What a person types as a whole number: ASCII digits (Python's ``int`` also takes ``1_0``
+and other scripts' digits)."""
+AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
+"""An amount of HK$ as typed, once separators are gone: digits, at most two decimals (no
+exponent, ``NaN`` or underscore, which ``Decimal`` would take)."""
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+"""Dates a person may pick: a centre's calls, awards and reports fall well inside."""
+
+
+def amount_minor(value: str) -> int | None:
+    """``1,250.50`` (signed, ``HK$`` allowed) → cents, or ``None`` when it is no exact amount
+    of cents within :data:`MAX_AMOUNT_MINOR` (never via float; the pattern refuses ``NaN`` and
+    ``1e999999`` before any arithmetic, which they would break)."""
+    text = value.replace(",", "").replace("HK$", "").strip()
+    if not AMOUNT.fullmatch(text):
+        return None
+    cents = int(Decimal(text) * 100)
+    return cents if abs(cents) <= MAX_AMOUNT_MINOR else None
 
 
 @dataclass
@@ -55,11 +77,10 @@ class Form:
             if required:
                 self.errors[name] = self._("This field is required.")
             return None
-        try:
-            number = int(value)
-        except ValueError:
+        if not WHOLE_NUMBER.fullmatch(value):
             self.errors[name] = self._("Enter a whole number.")
             return None
+        number = int(value)
         if not minimum <= number <= maximum:
             self.errors[name] = self._(
                 "Enter a number from {lo} to {hi}.", lo=f"{minimum:,}", hi=f"{maximum:,}"
@@ -69,21 +90,16 @@ class Form:
 
     def money_minor(self, name: str, *, required: bool = True) -> int | None:
         """HK$ as typed by a person (``1,250,000.50``) → cents; never via float."""
-        value = self.raw(name).replace(",", "").removeprefix("HK$").strip()
+        value = self.raw(name)
         if not value:
             if required:
                 self.errors[name] = self._("This field is required.")
             return None
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            self.errors[name] = self._("Enter an amount in HK$, e.g. 1,250,000.00.")
-            return None
-        cents = amount * 100
-        if not amount.is_finite() or amount <= 0 or cents != cents.to_integral_value():
+        cents = amount_minor(value)
+        if cents is None or cents <= 0:
             self.errors[name] = self._("Enter a positive amount with at most two decimals.")
             return None
-        return int(cents)
+        return cents
 
     def decimal(self, name: str, *, minimum: Decimal, maximum: Decimal) -> Decimal | None:
         value = self.raw(name)
@@ -110,6 +126,11 @@ class Form:
             day = date.fromisoformat(value)
         except ValueError:
             self.errors[name] = self._("Enter a date as YYYY-MM-DD.")
+            return None
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            self.errors[name] = self._(
+                "Enter a date from {lo} to {hi}.", lo=EARLIEST_DAY, hi=LATEST_DAY
+            )
             return None
         return datetime.combine(day, time(0), tzinfo=HONG_KONG).astimezone(UTC)
 

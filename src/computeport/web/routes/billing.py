@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +27,7 @@ from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.identity import Role
 from computeport.models.invoicing import DocumentKind
 from computeport.web.deps import CurrentViewer, PageClock, PageSession
-from computeport.web.forms import Form
+from computeport.web.forms import WHOLE_NUMBER, Form, amount_minor
 from computeport.web.i18n import translator
 from computeport.web.security import checked_form
 from computeport.web.templating import render
@@ -114,7 +113,9 @@ def documents_page(
         status=status if status in billing.STATUSES else None,
         kind=DocumentKind(kind) if kind in set(DocumentKind) else None,
     )
-    listing = billing.documents(session, clock, filters, page=int(page) if page.isdecimal() else 1)
+    listing = billing.documents(
+        session, clock, filters, page=int(page) if WHOLE_NUMBER.fullmatch(page) else 1
+    )
 
     def page_url(number: int) -> str:
         return "/billing?" + urlencode({**request.query_params, "page": str(number)})
@@ -223,20 +224,15 @@ def adjustments_page(
 
 def _signed_minor(form: Form, name: str) -> int | None:
     """Signed HK$ as a person types it (``-1,250.50``) → cents, never via float."""
-    value = form.raw(name).replace(",", "").replace("HK$", "").strip()
+    value = form.raw(name)
     if not value:
         form.errors[name] = form._("This field is required.")
         return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        form.errors[name] = form._("Enter an amount in HK$, e.g. -1,250.00.")
-        return None
-    cents = amount * 100
-    if not amount.is_finite() or cents != cents.to_integral_value() or amount == 0:
+    cents = amount_minor(value)
+    if not cents:
         form.errors[name] = form._("Enter a non-zero amount with at most two decimals.")
         return None
-    return int(cents)
+    return cents
 
 
 @router.post("/adjustments")

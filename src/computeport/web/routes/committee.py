@@ -160,7 +160,7 @@ async def move(
     form = Form(await checked_form(request), translator(viewer.locale))
     action = form.choice("action", OFFICER_MOVES)
     reason = form.text("reason", max_length=5000)
-    if action is not None:
+    if action is not None and form.ok:
         try:
             with session.begin_nested():
                 applications.move(

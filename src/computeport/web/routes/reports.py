@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from computeport.backends.protocol import ClusterBackend
+from computeport.kit.errors import NotFound
 from computeport.models.identity import Role
 from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
@@ -90,6 +91,8 @@ def reports_csv(
 
 def _report(viewer: Any, session: Any, clock: Any, cluster: Any, year: int) -> FunderReport:
     viewer.require(*REPORT_READERS)
+    if not 2000 <= year <= 2099:  # a report of the scheme's years, not any integer
+        raise NotFound(f"no funder report for {year}")
     return funder_report(session, year, clock.now(), installed_gpus=_installed(cluster))
 
 

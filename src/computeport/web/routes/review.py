@@ -98,7 +98,7 @@ async def declare(
     form = Form(await checked_form(request), translator(viewer.locale))
     answer = form.choice("has_conflict", ("no", "yes"))
     statement = form.text("statement", max_length=5000)
-    if answer is not None:
+    if answer is not None and form.ok:
         try:
             with session.begin_nested():
                 reviews.declare(
