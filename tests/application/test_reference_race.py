@@ -9,15 +9,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from computeport.application import service
-from computeport.db.engine import make_engine, make_session_factory, unit_of_work
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory, unit_of_work
 from computeport.identity.service import subject_for
 from computeport.models.application import Application
 from computeport.models.identity import Role, User
 from tests.factories import application as fa
 from tests.factories import identity as fi
 from tests.factories import scheme as fs
-from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.databases import own_database
 
 THREADS = 8
 DRAFTS_EACH = 5
@@ -25,12 +24,8 @@ DRAFTS_EACH = 5
 
 @pytest.fixture
 def pg_engine() -> Iterator[Engine]:
-    url = fresh_postgres_database(f"cp_refs_{worker_suffix()}")
-    engine = make_engine(url, pool_size=THREADS + 2)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    drop_postgres_database(url)
+    with own_database("postgresql", "cp_refs", connections=THREADS) as engine:
+        yield engine
 
 
 @pytest.mark.postgres

@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from computeport.award.amend import amend
 from computeport.award.decide import decide
 from computeport.award.schemas import AmendmentIn, DecisionIn
-from computeport.db.engine import make_engine, make_session_factory
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import BudgetExceeded
 from computeport.models.award import Award, EnvelopeMovement
 from computeport.models.identity import Organisation, OrganisationCategory
 from tests.award import builders
-from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.databases import own_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -43,12 +42,8 @@ CAP = 7_000_00  # 14 fit into the remaining HK$100,000; 26 must be refused
 
 @pytest.fixture(scope="module")
 def pg_engine() -> Iterator[Engine]:
-    url = fresh_postgres_database(f"cp_race_{worker_suffix()}")
-    engine = make_engine(url, pool_size=RACERS + 5, max_overflow=5)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    drop_postgres_database(url)
+    with own_database("postgresql", "cp_race", connections=RACERS) as engine:
+        yield engine
 
 
 def _prepare(

@@ -23,13 +23,12 @@ from computeport.award.reservations import (
     ReservationIn,
     book_reservation,
 )
-from computeport.db.engine import make_engine, make_session_factory
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict
 from computeport.models.reservation import AwardReservation
 from tests.award import builders
-from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.databases import own_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -41,12 +40,8 @@ DEC1 = datetime(2026, 12, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def pg_engine() -> Iterator[Engine]:
-    url = fresh_postgres_database(f"cp_resv_race_{worker_suffix()}")
-    engine = make_engine(url, pool_size=RACERS + 5, max_overflow=5)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    drop_postgres_database(url)
+    with own_database("postgresql", "cp_resv_race", connections=RACERS) as engine:
+        yield engine
 
 
 def test_racing_bookings_never_over_book_a_partition(pg_engine: Engine) -> None:

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.billing.payments import record_payment
 from computeport.billing.posting import post_all
-from computeport.db.engine import make_engine, make_session_factory
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory
 from computeport.invoicing.close import close_period
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict
@@ -27,7 +26,7 @@ from computeport.ledger.queries import balance_map
 from computeport.metering.ingest import ingest_usage
 from computeport.models.invoicing import BillingDocument, DocumentKind, Payment
 from tests.billing import support as s
-from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.databases import own_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -36,12 +35,8 @@ RACERS = 8
 
 @pytest.fixture(scope="module")
 def pg_engine() -> Iterator[Engine]:
-    url = fresh_postgres_database(f"cp_pay_race_{worker_suffix()}")
-    engine = make_engine(url, pool_size=RACERS + 5, max_overflow=5)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    drop_postgres_database(url)
+    with own_database("postgresql", "cp_pay_race", connections=RACERS) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,16 @@ fails the run instead of skipping.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from computeport.db.engine import make_engine
+from computeport.db.schema import create_schema
 
 PG_ENV = "COMPUTEPORT_TEST_DATABASE_URL"
 
@@ -84,3 +88,27 @@ def drop_postgres_database(url: str) -> None:
 
 def dispose(engine: Engine) -> None:
     engine.dispose()
+
+
+@contextmanager
+def own_database(
+    kind: str, prefix: str, *, tmp_path: Path | None = None, connections: int = 5
+) -> Iterator[Engine]:
+    """A database of the test's own with the schema, for tests whose commits are real (races,
+    crash recovery, production's session factories): ``kind`` ``"sqlite"`` is a file under
+    ``tmp_path``; ``"postgresql"`` a database made on the test server (room in the pool for
+    ``connections`` racers) and dropped afterwards."""
+    pg_url = None
+    if kind == "sqlite":
+        assert tmp_path is not None, "a SQLite database lives in the test's tmp_path"
+        engine = make_engine(f"sqlite:///{tmp_path / f'{prefix}.sqlite3'}")
+    else:
+        pg_url = fresh_postgres_database(f"{prefix}_{worker_suffix()}")
+        engine = make_engine(pg_url, pool_size=connections + 5, max_overflow=5)
+    create_schema(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if pg_url is not None:
+            drop_postgres_database(pg_url)

@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.api.state import AppState
 from computeport.cli.serve import build_app
-from computeport.db.engine import make_engine, make_session_factory, unit_of_work
-from computeport.db.schema import create_schema
+from computeport.db.engine import make_session_factory, unit_of_work
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import ApiToken, Role, User
 from computeport.settings import Settings
 from tests.factories import identity as identity_factory
-from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.databases import own_database
 from tests.web.fixtures import Browser, with_password
 
 
@@ -59,17 +58,8 @@ class Deployment:
 def deployment(
     request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Deployment]:
-    pg_url = None
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
-    else:
-        pg_url = fresh_postgres_database(f"cp_commit_{worker_suffix()}")
-        engine = make_engine(pg_url)
-    create_schema(engine)
-    yield Deployment(engine, tmp_path, clock)
-    engine.dispose()
-    if pg_url is not None:
-        drop_postgres_database(pg_url)
+    with own_database(request.param, "cp_commit", tmp_path=tmp_path) as engine:
+        yield Deployment(engine, tmp_path, clock)
 
 
 def test_an_api_write_whose_commit_fails_is_not_created(

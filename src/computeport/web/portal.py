@@ -97,27 +97,31 @@ def _install_error_pages(app: FastAPI) -> None:
         assert api_http is not None
         return await _call(api_http, request, exc)
 
-    async def server_error(request: Request, exc: Exception) -> Response:
-        if _is_page(request):
-            return _error_page(
-                request,
-                500,
-                "Something went wrong",
-                "The server could not complete the request and saved nothing; please try again.",
-            )
-        assert api_server is not None
-        return await _call(api_server, request, exc)
+    def page_or_api(
+        api_handler: ExceptionHandler | None, status: int, title: str, message: str
+    ) -> Callable[[Request, Exception], Awaitable[Response]]:
+        """A browser gets the error page; anything else the API's problem for ``exc``."""
+        assert api_handler is not None
 
-    async def data_error(request: Request, exc: Exception) -> Response:
-        if _is_page(request):
-            return _error_page(
-                request,
-                422,
-                "Invalid input",
-                "The request holds a value that cannot be stored; nothing was saved.",
-            )
-        assert api_data is not None
-        return await _call(api_data, request, exc)
+        async def handler(request: Request, exc: Exception) -> Response:
+            if _is_page(request):
+                return _error_page(request, status, title, message)
+            return await _call(api_handler, request, exc)
+
+        return handler
+
+    server_error = page_or_api(
+        api_server,
+        500,
+        "Something went wrong",
+        "The server could not complete the request and saved nothing; please try again.",
+    )
+    data_error = page_or_api(
+        api_data,
+        422,
+        "Invalid input",
+        "The request holds a value that cannot be stored; nothing was saved.",
+    )
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(DataError, data_error)

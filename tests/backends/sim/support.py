@@ -13,10 +13,8 @@ from computeport.backends.protocol import AwardAllocation, DesiredState, JobSpec
 from computeport.backends.sim import SimBackend, cyberport_inventory
 from computeport.backends.sim.journal import Journal
 from computeport.backends.sim.workload import BackgroundConfig
-from computeport.db.engine import make_engine
-from computeport.db.schema import create_schema
 from computeport.kit.clock import ManualClock
-from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.databases import own_database
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -91,14 +89,5 @@ def spec(
 def committed_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh database whose commits are real (journals and worker loops commit), on both
     engines: SQLite in a file, PostgreSQL in a database made for the test."""
-    pg_url = None
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'committed.sqlite3'}")
-    else:
-        pg_url = fresh_postgres_database(f"cp_sim_{worker_suffix()}")
-        engine = make_engine(pg_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    if pg_url is not None:
-        drop_postgres_database(pg_url)
+    with own_database(request.param, "cp_sim", tmp_path=tmp_path) as engine:
+        yield engine
