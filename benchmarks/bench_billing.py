@@ -70,20 +70,25 @@ def _time_rollups(database: str | None) -> None:
     setattr(posting, "refresh_usage_rollups", timed)  # noqa: B010 - the name may be absent
 
 
+def bench_scheme(clock: ManualClock) -> Scheme:
+    """The billing benchmarks' scheme: a HK$3B envelope open 2024-10 to 2027-10 at 70 %."""
+    return Scheme(
+        code="AISS",
+        name="AISS",
+        envelope_minor=300_000_000_000,
+        period_start=datetime(2024, 10, 1, tzinfo=UTC),
+        period_end=datetime(2027, 10, 1, tzinfo=UTC),
+        default_rate=Decimal("0.7"),
+        max_rate=Decimal("0.9"),
+        eligible_categories=["enterprise"],
+        created_at=clock.now(),
+    )
+
+
 def setup(factory: sessionmaker[Session], clock: ManualClock, awards: int) -> list[str]:
     accounts: list[str] = []
     with unit_of_work(factory) as s:
-        sch = Scheme(
-            code="AISS",
-            name="AISS",
-            envelope_minor=300_000_000_000,
-            period_start=datetime(2024, 10, 1, tzinfo=UTC),
-            period_end=datetime(2027, 10, 1, tzinfo=UTC),
-            default_rate=Decimal("0.7"),
-            max_rate=Decimal("0.9"),
-            eligible_categories=["enterprise"],
-            created_at=clock.now(),
-        )
+        sch = bench_scheme(clock)
         s.add(sch)
         orgs = []
         for i in range(10):

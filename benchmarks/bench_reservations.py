@@ -29,6 +29,7 @@ from rich.table import Table
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench_billing import bench_scheme
 from computeport.db.base import Base
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.db.schema import create_schema
@@ -39,7 +40,6 @@ from computeport.models.award import Award
 from computeport.models.identity import Organisation, OrganisationCategory
 from computeport.models.metering import UsageRecord
 from computeport.models.reservation import AwardReservation
-from computeport.models.scheme import Scheme
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -51,17 +51,7 @@ def _setup(factory: sessionmaker[Session], reservations: int) -> list[str]:
     clock = ManualClock(START)
     accounts = [f"aw{i:03d}" for i in range(AWARDS)]
     with unit_of_work(factory) as s:
-        sch = Scheme(
-            code="AISS",
-            name="AISS",
-            envelope_minor=300_000_000_000,
-            period_start=datetime(2024, 10, 1, tzinfo=UTC),
-            period_end=datetime(2027, 10, 1, tzinfo=UTC),
-            default_rate=Decimal("0.7"),
-            max_rate=Decimal("0.9"),
-            eligible_categories=["enterprise"],
-            created_at=clock.now(),
-        )
+        sch = bench_scheme(clock)
         org = Organisation(
             name="Org", category=OrganisationCategory.ENTERPRISE, created_at=clock.now()
         )
