@@ -52,8 +52,6 @@ from computeport.models.identity import (
 POSIX_USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-ROLE_GRANTERS = frozenset({Role.OPERATOR, Role.SCHEME_OFFICER})
-"""Staff who may create users and grant roles (which ones: :data:`GRANTABLE`)."""
 GRANTABLE: dict[Role, frozenset[Role]] = {
     Role.OPERATOR: frozenset(Role),
     Role.SCHEME_OFFICER: frozenset(
@@ -64,6 +62,8 @@ GRANTABLE: dict[Role, frozenset[Role]] = {
 staffs the scheme's panels (reviewers, the committee) and applicant organisations, but cannot
 make an operator, another officer or a funder, and grants nothing to itself
 (:func:`_check_separation`)."""
+ROLE_GRANTERS = frozenset(GRANTABLE)
+"""Staff who may create users and grant roles (which ones: :data:`GRANTABLE`)."""
 
 
 def may_grant(granter: Subject, role: Role) -> bool:
