@@ -9,7 +9,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from computeport.api.paging import MAX_SQL_INTEGER
+from computeport.http.paging import MAX_SQL_INTEGER
 from computeport.models.application import ApplicationStatus
 from computeport.models.identity import Role
 from tests.api.fixtures import World

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from computeport.api.openapi_problems import Problem
-from computeport.api.problems import PROBLEM_MEDIA_TYPE
+from computeport.http.openapi_problems import Problem
+from computeport.http.problems import PROBLEM_MEDIA_TYPE
 from computeport.models.identity import Role
 from tests.api.fixtures import Actors
 

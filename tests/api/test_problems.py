@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
-from computeport.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from computeport.http.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from computeport.kit.errors import BudgetExceeded
 
 

@@ -15,8 +15,6 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from computeport.api.app import create_app
-from computeport.api.deps import SessionDep
-from computeport.api.state import AppState
 from computeport.db.engine import (
     ReadOnlyTransaction,
     make_engine,
@@ -24,6 +22,8 @@ from computeport.db.engine import (
     unit_of_work,
 )
 from computeport.db.schema import create_schema
+from computeport.http.deps import SessionDep
+from computeport.http.state import AppState
 from computeport.identity.service import LAST_USED_RESOLUTION
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import ApiToken, Organisation, OrganisationCategory, Role

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel, TypeAdapter
 
-from computeport.api.deps import json_response
+from computeport.http.deps import json_response
 
 DOCUMENTED = [
     ("/api/v1/awards", {"type": "array", "items": {"$ref": "#/components/schemas/AwardRead"}}),

@@ -22,10 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from computeport.api.deps import db_session
-from computeport.api.state import AppState
 from computeport.cli.serve import build_app
 from computeport.db.engine import make_session_factory
+from computeport.http.deps import db_session
+from computeport.http.state import AppState
 from computeport.identity.passwords import hash_password
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import Organisation, Role, User

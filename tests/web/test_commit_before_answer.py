@@ -20,9 +20,9 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.api.state import AppState
 from computeport.cli.serve import build_app
 from computeport.db.engine import make_session_factory, unit_of_work
+from computeport.http.state import AppState
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import ApiToken, Role, User
 from computeport.settings import Settings

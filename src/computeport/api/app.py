@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from computeport import __version__
-from computeport.api.openapi_problems import install_problem_openapi
-from computeport.api.problems import install_problem_handlers
-from computeport.api.state import AppState
+from computeport.http.openapi_problems import install_problem_openapi
+from computeport.http.problems import install_problem_handlers
+from computeport.http.state import AppState
 from computeport.settings import Settings
 
 

@@ -8,8 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse
 
-from computeport.api.deps import ClockDep, SessionDep
-from computeport.api.paging import Limit, Offset
 from computeport.application import service
 from computeport.application.attachments import open_stored
 from computeport.application.errors import AttachmentNotFound
@@ -24,6 +22,8 @@ from computeport.application.schemas import (
     EstimateRead,
     TransitionIn,
 )
+from computeport.http.deps import ClockDep, SessionDep
+from computeport.http.paging import Limit, Offset
 from computeport.identity.auth import CurrentSubject
 from computeport.models.application import Application, ApplicationStatus, AttachmentKind
 from computeport.settings import Settings

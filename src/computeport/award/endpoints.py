@@ -6,8 +6,6 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from computeport.api.deps import ClockDep, SessionDep, json_response
-from computeport.api.paging import Limit, Offset
 from computeport.award import queries
 from computeport.award.amend import amend
 from computeport.award.decide import decide
@@ -26,6 +24,8 @@ from computeport.award.schemas import (
     DecisionOut,
     TerminateIn,
 )
+from computeport.http.deps import ClockDep, SessionDep, json_response
+from computeport.http.paging import Limit, Offset
 from computeport.identity.auth import CurrentSubject
 from computeport.models.application import Application
 from computeport.models.award import AwardAmendment, AwardStatus

@@ -12,8 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from computeport.api.deps import ClockDep, SessionDep, app_state
-from computeport.api.state import AppState
 from computeport.award.reservations import (
     Capacity,
     ReservationIn,
@@ -23,6 +21,8 @@ from computeport.award.reservations import (
     list_reservations,
     reservation_read,
 )
+from computeport.http.deps import ClockDep, SessionDep, app_state
+from computeport.http.state import AppState
 from computeport.identity.auth import CurrentSubject
 from computeport.jobs.errors import NoCluster
 from computeport.models.identity import Role

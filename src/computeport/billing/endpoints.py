@@ -21,8 +21,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from computeport.api.deps import ClockDep, SessionDep
-from computeport.api.paging import AfterId, Limit
 from computeport.billing import adjustments
 from computeport.billing.burndown import AwardNotFound, award_burn_down
 from computeport.billing.payments import DocumentNotFound, paid_minor, record_payment
@@ -38,6 +36,8 @@ from computeport.billing.schemas import (
     PaymentRead,
     UsageRead,
 )
+from computeport.http.deps import ClockDep, SessionDep
+from computeport.http.paging import AfterId, Limit
 from computeport.identity.auth import CurrentSubject
 from computeport.identity.subject import Subject
 from computeport.invoicing.render import document_csv, document_html, document_pdf

@@ -23,10 +23,10 @@ import typer
 from rich.table import Table
 from sqlalchemy import inspect
 
-from computeport.api.state import AppState
 from computeport.cli.common import console, fail
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
+from computeport.http.state import AppState
 from computeport.kit.clock import SystemClock
 from computeport.settings import Settings
 from computeport.web.views.capacity_plan import SCENARIO, plan_path

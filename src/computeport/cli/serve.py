@@ -16,7 +16,7 @@ from computeport.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from computeport.api.state import AppState
+    from computeport.http.state import AppState
 
 # FastAPI, the API routers and the portal are imported when an app is built, not when the
 # command is registered: ``computeport --help`` should not pay for the whole web stack.

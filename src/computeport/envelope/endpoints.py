@@ -7,9 +7,9 @@ import uuid
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
-from computeport.api.deps import SessionDep, json_response
 from computeport.envelope.schemas import EnvelopeRead
 from computeport.envelope.service import envelope_figures, get_scheme
+from computeport.http.deps import SessionDep, json_response
 from computeport.identity.auth import CurrentSubject
 from computeport.models.identity import Role
 

@@ -37,8 +37,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from computeport.api.deps import SessionDep, is_safe, state_of
-from computeport.api.state import InFlight, SideWrite
+from computeport.http.deps import SessionDep, is_safe, state_of
+from computeport.http.state import InFlight, SideWrite
 from computeport.identity.errors import InvalidCredentials
 from computeport.identity.service import authenticate_user_id, check_token, record_token_use
 from computeport.identity.session_keys import CSRF_HEADER, SESSION_CSRF_KEY, SESSION_USER_KEY

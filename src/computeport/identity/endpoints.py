@@ -7,8 +7,8 @@ import uuid
 from fastapi import APIRouter, Response, status
 from pydantic import TypeAdapter
 
-from computeport.api.deps import ClockDep, SessionDep, json_response
-from computeport.api.paging import Limit, Offset
+from computeport.http.deps import ClockDep, SessionDep, json_response
+from computeport.http.paging import Limit, Offset
 from computeport.identity import service
 from computeport.identity.auth import CurrentSubject
 from computeport.identity.schemas import (

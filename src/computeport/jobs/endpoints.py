@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from computeport.api.deps import ClockDep, SessionDep, app_state
-from computeport.api.state import AppState
 from computeport.backends.protocol import ClusterBackend, JobInfo
+from computeport.http.deps import ClockDep, SessionDep, app_state
+from computeport.http.state import AppState
 from computeport.identity.auth import CurrentSubject
 from computeport.jobs import service
 from computeport.jobs.errors import NoCluster

@@ -12,7 +12,7 @@ The tree::
         └── BudgetExceeded           409  an envelope, cap or quota would be over-committed
 
 Domains subclass these (``ApplicationNotFound(NotFound)``) so callers can catch precisely and
-one handler (``computeport.api.problems``) renders all of them the same way.
+one handler (``computeport.http.problems``) renders all of them the same way.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter
 
-from computeport.api.deps import ClockDep, SessionDep
 from computeport.award.queries import get_readable
+from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
 from computeport.kit.errors import PermissionDenied
 from computeport.models.identity import Role

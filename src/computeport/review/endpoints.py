@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from computeport.api.deps import ClockDep, SessionDep
+from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
 from computeport.review import service
 from computeport.review.schemas import (

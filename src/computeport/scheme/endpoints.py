@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 from pydantic import TypeAdapter
 
-from computeport.api.deps import ClockDep, SessionDep, json_response
+from computeport.http.deps import ClockDep, SessionDep, json_response
 from computeport.identity.auth import CurrentSubject
 from computeport.models.identity import Role
 from computeport.models.scheme import Call

@@ -24,7 +24,7 @@ from computeport.web.viewer import Viewer
 
 
 class PortalState(Protocol):
-    """What the portal needs of the app's state (``computeport.api.state.AppState``)."""
+    """What the portal needs of the app's state (``computeport.http.state.AppState``)."""
 
     settings: Settings
     sessions: sessionmaker[Session]

@@ -1,7 +1,7 @@
 """Build the worker's loops for a deployment and start them: ``start_background(state)``.
 
 ``computeport serve`` calls :func:`start_background` with the app's state (anything with
-``settings``, ``sessions``, ``clock`` and ``backend``, e.g. ``computeport.api.state.AppState``)
+``settings``, ``sessions``, ``clock`` and ``backend``, e.g. ``computeport.http.state.AppState``)
 and stops the handle on exit.  What runs depends only on what was injected: a back end that
 must be advanced (the virtual cluster) gets the advance loop; every back end gets reconcile and
 ingest; e-mail goes out only when SMTP is enabled.

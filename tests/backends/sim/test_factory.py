@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from computeport.api.state import AppState
 from computeport.backends.protocol import DesiredState
 from computeport.backends.sim import BUILTIN_MODEL, MemoryJournal, SimBackend
 from computeport.backends.sim.factory import open_virtual_cluster
 from computeport.backends.slurm import SlurmBackend
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
+from computeport.http.state import AppState
 from computeport.kit.clock import ManualClock, SystemClock
 from computeport.settings import Settings
 from tests.backends.sim.support import T0, award

@@ -2,7 +2,7 @@
 
 FastAPI documents a route's success and, where it takes input, a 422 in its own
 ``HTTPValidationError`` shape as ``application/json``.  Every error here is an RFC 9457 problem
-(:mod:`computeport.api.problems`), so the generated document is rewritten once: the 422 becomes
+(:mod:`computeport.http.problems`), so the generated document is rewritten once: the 422 becomes
 a :class:`Problem`, and each operation lists the other errors it can give — 401 and 403 where
 it needs a caller (everything under ``/api/v1``), 404 where its path names a resource, 400
 where it reads a body (malformed JSON), 409 where it writes — and a default (500).  A client
@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict
 
-from computeport.api.problems import PROBLEM_MEDIA_TYPE
+from computeport.http.problems import PROBLEM_MEDIA_TYPE
 
 WRITES = frozenset({"post", "put", "patch", "delete"})
 METHODS = WRITES | {"get", "head", "options"}

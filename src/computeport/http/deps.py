@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from computeport.api.state import AppState
+from computeport.http.state import AppState
 from computeport.kit.clock import Clock
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -107,7 +107,7 @@ async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
     """An unexpected failure (a bug, a lost database): the same shape, nothing internal shown.
 
     Starlette still logs the exception after this answer is sent.  The request's unit of work
-    has been rolled back by then (it ends before the answer, see ``api.deps``), so "nothing was
+    has been rolled back by then (it ends before the answer, see ``http.deps``), so "nothing was
     saved" is true.
     """
     return problem(
