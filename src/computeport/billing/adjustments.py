@@ -48,15 +48,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
-from computeport.billing.lock import lock_billing
 from computeport.identity.subject import Subject
-from computeport.invoicing.periods import parse_period
 from computeport.kit.clock import Clock
 from computeport.kit.errors import BudgetExceeded, Conflict, ValidationFailed
 from computeport.kit.money import MAX_AMOUNT_MINOR
+from computeport.kit.periods import parse_period
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.journal import write_journal
 from computeport.ledger.queries import consumed_by_award
+from computeport.metering.cursor import lock_billing
 from computeport.models.adjustment import Adjustment, AdjustmentBilling, AdjustmentTarget
 from computeport.models.award import Award, AwardStatus
 from computeport.models.identity import Organisation, Role

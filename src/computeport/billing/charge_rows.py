@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from computeport.billing.bulk import BulkWriter
 from computeport.billing.rating import Amounts, OrderKey
+from computeport.db.bulk import BulkWriter
 from computeport.metering.directory import AwardTerms
 from computeport.models.ledger import AccountKind
 from computeport.models.metering import ChargeKind

@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from computeport.billing.arith import Price, Rate
-from computeport.billing.bulk import BulkWriter
 from computeport.billing.charge_rows import (
     CHARGE_COLUMNS,
     CHARGE_SELECT,
@@ -46,7 +45,6 @@ from computeport.billing.charge_rows import (
     fold_stored,
     is_cap_item,
 )
-from computeport.billing.lock import advance, lock_billing
 from computeport.billing.notices import THRESHOLDS, notify_burn_down
 from computeport.billing.rating import (
     OrderKey,
@@ -56,12 +54,14 @@ from computeport.billing.rating import (
     pay_as_you_go,
     within_award,
 )
+from computeport.db.bulk import BulkWriter
 from computeport.kit.clock import Clock
 from computeport.kit.errors import DomainError
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.envelope import post_envelope_movements
 from computeport.ledger.journal import write_journal
 from computeport.ledger.queries import balances_by_owner
+from computeport.metering.cursor import advance, lock_billing
 from computeport.metering.directory import AccountDirectory, AwardTerms
 from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.adjustment import AdjustmentTarget

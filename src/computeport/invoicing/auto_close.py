@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from computeport.invoicing.periods import period_of
+from computeport.kit.periods import period_of
 from computeport.models.invoicing import BillingDocument
 from computeport.models.metering import UsageCharge
 

@@ -32,12 +32,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from computeport.billing import adjustments
-from computeport.billing.lock import lock_billing
 from computeport.billing.notices import notify_invoices_issued
-from computeport.invoicing.periods import parse_period
 from computeport.kit.clock import Clock, ensure_aware
 from computeport.kit.errors import Conflict
 from computeport.kit.ids import uuid7
+from computeport.kit.periods import parse_period
+from computeport.metering.cursor import lock_billing
 from computeport.metering.reservations import RESERVATION_JOB_PREFIX
 from computeport.models.adjustment import Adjustment, AdjustmentTarget
 from computeport.models.award import Award

@@ -12,7 +12,7 @@ The rules (DESIGN.md, issue 5):
   after the injected clock's now) and is counted in the report — never silently dropped;
 - a job that ended in ``NODE_FAIL`` is never chargeable, whatever the back end says (the
   back end also marks operators' maintenance cancels ``chargeable=False``);
-- writes are set-based (:class:`~computeport.billing.bulk.BulkWriter`) and the function never
+- writes are set-based (:class:`~computeport.db.bulk.BulkWriter`) and the function never
   commits: the caller's unit of work does, so a crash loses at most the uncommitted batch and
   a rerun converges to the uninterrupted result.
 """
@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from computeport.backends.protocol import AccountingRecord, JobState, UsageSink
-from computeport.billing.bulk import BulkWriter
-from computeport.billing.lock import lock_billing
+from computeport.db.bulk import BulkWriter
 from computeport.kit.clock import Clock
+from computeport.metering.cursor import lock_billing
 from computeport.metering.directory import AccountDirectory
 from computeport.models.metering import QuarantineReason
 from computeport.pricing.service import PriceBook

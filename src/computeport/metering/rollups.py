@@ -194,7 +194,7 @@ def rebuild_usage_rollups(session: Session) -> RollupReport:
 
     Takes the billing lock first, so no batch is posted while the tables are rebuilt.
     """
-    from computeport.billing.lock import lock_billing
+    from computeport.metering.cursor import lock_billing
 
     lock_billing(session)
     return rebuild_connection(session.connection())

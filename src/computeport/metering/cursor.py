@@ -4,6 +4,10 @@ Why: usage ids are the posting cursor, so ids must become visible in order.  Ser
 writers of ``usage_record`` and the poster on one row lock (``SELECT … FOR UPDATE`` on
 PostgreSQL; SQLite has one writer anyway) guarantees no lower id commits after a higher one
 was rated.
+
+It lives in metering because the row is metering's (``models.metering.BillingCursor``) and
+metering writes usage first: ingest takes it here, and posting (billing) and closing a period
+(invoicing), which sit above metering, import it downwards.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Billing periods: UTC calendar months named ``YYYY-MM``, half-open ``[start, end)``."""
+"""Billing periods: UTC calendar months named ``YYYY-MM``, half-open ``[start, end)``.
+
+A value like money, so it lives in kit: billing (adjustments), invoicing (closing) and the
+edges all read periods, and none of them should import another to do it.
+"""
 
 from __future__ import annotations
 

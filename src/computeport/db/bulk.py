@@ -8,6 +8,9 @@ On PostgreSQL rows carry Python values (aware datetimes, UUIDs, bools) and go th
 ``COPY … (FORMAT BINARY)``: the server parses no text (timestamps were half its COPY time)
 and psycopg's C dumpers do the encoding (no per-value Python escaping).
 Everything runs on the session's own connection, inside its transaction.
+
+In ``db`` because it knows tables, not domains: metering (ingest) and billing (posting) both
+write through it.
 """
 
 from __future__ import annotations
