@@ -9,54 +9,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from computeport.kit.inputs import InputModel
-from computeport.kit.instants import UtcDatetime
 from computeport.kit.money import MAX_AMOUNT_MINOR
 from computeport.models.adjustment import AdjustmentTarget
-
-
-class DocumentLineRead(BaseModel):
-    award_reference: str
-    accelerator_type: str
-    jobs: int
-    gpu_seconds: int
-    gpu_hours: str
-    list_minor: int
-    subsidy_minor: int
-    due_minor: int
-    credited_minor: int
-
-
-class DocumentRead(BaseModel):
-    number: str
-    kind: str
-    period: str
-    sequence: int
-    organisation_id: uuid.UUID
-    award_id: uuid.UUID | None
-    party_name: str
-    issued_at: datetime
-    due_at: datetime
-    currency: str
-    gpu_seconds: int
-    list_minor: int
-    subsidy_minor: int
-    due_minor: int
-    paid_minor: int
-    outstanding_minor: int
-    lines: list[DocumentLineRead]
-
-
-class PaymentIn(InputModel):
-    amount_minor: Annotated[int, Field(gt=0, le=MAX_AMOUNT_MINOR)]
-    reference: str = Field(min_length=1, max_length=100, description="The bank's reference.")
-    received_at: UtcDatetime | None = None
-
-
-class PaymentRead(BaseModel):
-    reference: str
-    number: str
-    amount_minor: int
-    received_at: datetime
 
 
 class UsageRead(BaseModel):
