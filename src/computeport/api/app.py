@@ -43,15 +43,16 @@ def _routers() -> list[APIRouter]:
 
     routers += [scheme_router, application_router, review_router]
     from computeport.award.endpoints import router as award_router
+    from computeport.award.report_endpoints import router as report_router
     from computeport.award.reservation_endpoints import router as reservation_router
     from computeport.envelope.endpoints import router as envelope_router
-    from computeport.progress.endpoints import router as progress_router
 
-    routers += [award_router, envelope_router, progress_router, reservation_router]
+    routers += [award_router, envelope_router, report_router, reservation_router]
     from computeport.jobs.endpoints import router as jobs_router
 
     routers.append(jobs_router)
     from computeport.billing.endpoints import router as billing_router
+    from computeport.invoicing.endpoints import router as invoicing_router
 
-    routers.append(billing_router)
+    routers += [billing_router, invoicing_router]
     return routers

@@ -1,4 +1,10 @@
-"""Progress report endpoints: the applicant files, the committee accepts or queries."""
+"""Progress report endpoints: the applicant files, the committee accepts or queries.
+
+Reports are an award's (``/awards/{award_id}/reports``, and a report is readable only where its
+award is), so the routes live with the award, as ``reservation_endpoints`` does: progress keeps
+the reports' rules and sits below award, which imports it; progress never imports award.  The
+``progress`` tag is kept, so the published OpenAPI document did not change when they moved.
+"""
 
 from __future__ import annotations
 
