@@ -1,0 +1,1 @@
+"""The revisions (Alembic loads them by path and skips this file)."""
