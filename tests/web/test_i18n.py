@@ -17,11 +17,11 @@ from computeport.models.invoicing import DocumentKind
 from computeport.models.review import AssignmentStatus
 from computeport.web import catalogue
 from computeport.web.i18n import negotiate, normalise, translator
-from computeport.web.routes.applicant import SECTORS
+from computeport.web.routes.applicant.applications import SECTORS
 from computeport.web.routes.home import DESCRIPTIONS
-from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.templating import navigation
 from computeport.web.viewer import Viewer
+from computeport.web.views.reasons import REASON_LABELS
 from computeport.web.views.reports import DIMENSIONS
 from computeport.web.views.scheme import FUNNEL
 
