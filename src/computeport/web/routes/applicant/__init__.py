@@ -12,7 +12,9 @@ from fastapi import APIRouter
 from computeport.web.routes.applicant import applications, awards, invoices, jobs
 
 router = APIRouter(include_in_schema=False)
-for _area in (applications, awards, jobs, invoices):
-    router.include_router(_area.router)
+router.include_router(applications.router)
+router.include_router(awards.router)
+router.include_router(jobs.router)
+router.include_router(invoices.router)
 
 __all__ = ["router"]
