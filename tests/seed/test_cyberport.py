@@ -17,9 +17,10 @@ from computeport.kit.clock import ManualClock
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award, EnvelopeMovement
 from computeport.models.identity import Organisation, OrganisationCategory, Role, User
+from computeport.models.progress import AwardTranche
 from computeport.models.review import AssignmentStatus, ReviewAssignment
 from computeport.models.scheme import Call
-from computeport.seed.cyberport import seed_cyberport
+from computeport.seed.cyberport import DATA, seed_cyberport
 from computeport.seed.demo import demo_logins
 from computeport.seed.names import organisation_names
 
@@ -121,6 +122,46 @@ def test_seed_loads_the_scenario_and_is_idempotent(session: Session, clock: Manu
     second = seed_cyberport(session)
     assert not second.changed
     assert _counts(session) == before
+
+
+@pytest.mark.slow
+def test_every_project_of_the_file_is_seeded_as_written(session: Session) -> None:
+    """The data file round-trips: each project's row carries the file's values, and the
+    committed total is the sum of the approved caps (HK$322M)."""
+    seed_cyberport(session)
+    scheme = get_scheme(session, code=DATA.scheme.code)
+    apps = {
+        a.title: a
+        for a in session.scalars(select(Application).where(Application.scheme_id == scheme.id))
+    }
+    assert set(apps) == {p.title for p in DATA.projects}
+    awards = {a.application_id: a for a in session.scalars(select(Award))}
+    for project in DATA.projects:
+        app = apps[project.title]
+        org = session.get_one(Organisation, app.organisation_id)
+        assert (app.status, app.sector, app.gpus) == (project.status, project.sector, project.gpus)
+        assert (app.duration_months, app.created_at) == (project.months, project.created_at)
+        assert app.model_parameters == project.model_parameters
+        assert org.category is project.category
+        if project.organisation is not None:
+            assert org.name == project.organisation
+        award = awards.get(app.id)
+        if project.status is not ApplicationStatus.APPROVED:
+            assert award is None
+            continue
+        assert award is not None
+        assert award.cap_minor == project.cap_hkd * 100
+        assert award.subsidy_rate == (project.rate or DATA.scheme.default_rate)
+        assert award.rate_reason == project.rate_reason
+        shares = session.scalars(
+            select(AwardTranche.share_bp)
+            .where(AwardTranche.award_id == award.id)
+            .order_by(AwardTranche.sequence)
+        ).all()
+        assert tuple(shares) == project.tranches
+    committed = sum(p.cap_hkd for p in DATA.projects) * 100
+    assert committed == 322_000_000_00
+    assert envelope_figures(session, scheme).committed_minor == committed
 
 
 def test_names_are_deterministic_and_unique() -> None:

@@ -17,11 +17,11 @@ from computeport.models.invoicing import DocumentKind
 from computeport.models.review import AssignmentStatus
 from computeport.web import catalogue
 from computeport.web.i18n import negotiate, normalise, translator
-from computeport.web.routes.applicant import SECTORS
+from computeport.web.routes.applicant.applications import SECTORS
 from computeport.web.routes.home import DESCRIPTIONS
-from computeport.web.routes.ops import REASON_LABELS
 from computeport.web.templating import navigation
 from computeport.web.viewer import Viewer
+from computeport.web.views.reasons import REASON_LABELS
 from computeport.web.views.reports import DIMENSIONS
 from computeport.web.views.scheme import FUNNEL
 
@@ -109,11 +109,30 @@ def test_stored_locales_normalise() -> None:
     assert normalise(None) == "en"
 
 
-def test_catalogue_has_no_duplicate_keys() -> None:
-    import ast
-    import collections
+def test_the_packaged_catalogue_parses_with_babel() -> None:
+    text = (WEB / catalogue.PO_FILE).read_text(encoding="utf-8")
+    assert catalogue.parse_catalogue(text) == catalogue.ZH_HANT
+    assert len(catalogue.ZH_HANT) > 400
 
-    tree = ast.parse(Path(catalogue.__file__).read_text(encoding="utf-8"))
-    table = next(node for node in ast.walk(tree) if isinstance(node, ast.Dict))
-    keys = [k.value for k in table.keys if isinstance(k, ast.Constant)]
-    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+
+HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+
+
+def test_catalogue_refuses_a_repeated_msgid() -> None:
+    text = HEADER + 'msgid "Home"\nmsgstr "主頁"\n\nmsgid "Jobs"\nmsgstr "作業"\n\n'
+    text += 'msgid "Home"\nmsgstr "首頁"\n'
+    with pytest.raises(catalogue.CatalogueError, match=r"t\.po:11: duplicate msgid 'Home'"):
+        catalogue.parse_catalogue(text, "t.po")
+
+
+def test_catalogue_refuses_what_the_portal_cannot_use() -> None:
+    with pytest.raises(catalogue.CatalogueError, match=r"t\.po: Unknown"):
+        catalogue.parse_catalogue(HEADER + 'msgid "Home"\nmsgstr "主頁"\ngarbage\n', "t.po")
+    with pytest.raises(catalogue.CatalogueError, match="context"):
+        catalogue.parse_catalogue(HEADER + 'msgctxt "nav"\nmsgid "Home"\nmsgstr "主頁"\n')
+
+
+def test_fuzzy_and_empty_translations_are_left_out() -> None:
+    text = HEADER + '#, fuzzy\nmsgid "Home"\nmsgstr "主頁"\n\nmsgid "Jobs"\nmsgstr ""\n\n'
+    text += 'msgid "Scheme"\nmsgstr "資助計劃"\n'
+    assert catalogue.parse_catalogue(text) == {"Scheme": "資助計劃"}

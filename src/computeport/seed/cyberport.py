@@ -8,9 +8,13 @@ approved (over HK$300M) by mid-2025, from universities, R&D centres, enterprises
 government departments; one approved generative-AI R&D centre serves a chat assistant to
 government departments.  The AISC runs NVIDIA H800.
 
-Assumptions (marked ``is_assumption`` in the data or stated in the scheme's notes): the
+Assumptions (marked ``assumption = true`` in the data or stated in the scheme's notes): the
 remaining 55% of the rubric, every organisation and project name, the list price used to size
 GPU-hours (:data:`ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR`), each award's cap, dates and terms.
+
+The data lives in ``cyberport.toml`` beside this module (validated by
+:mod:`computeport.seed.spec`); this module is the loader: it turns the data into rows through
+the domain services, the way an officer, the applicants, reviewers and committee would.
 
 Running it twice changes nothing: every row is found by its natural key before it is made,
 and demo tokens are derived deterministically (:mod:`computeport.seed.demo`).
@@ -22,7 +26,7 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import select
@@ -56,20 +60,23 @@ from computeport.progress.service import (
     review_report,
     submit_report,
 )
-from computeport.scheme.rubric import CriterionSpec
 from computeport.scheme.service import create_call, create_scheme
 from computeport.seed.demo import DEMO_DOMAIN, DEMO_ORGANISATION, demo_logins
 from computeport.seed.names import organisation_names
 from computeport.seed.reviews import seed_reviews
+from computeport.seed.spec import ProjectEntry, load_cyberport, utc_midnight
 
 S = ApplicationStatus
 Cat = OrganisationCategory
 
-SCHEME_CODE = "AISS"
-ENVELOPE_MINOR = 3_000_000_000_00
-LAUNCH = datetime(2024, 10, 7, tzinfo=UTC)
-ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR = Decimal(30)
-"""Assumption: the AISC list price is not public; HK$30 per H800 GPU-hour sizes the awards."""
+DATA = load_cyberport()
+"""The scenario's data (``cyberport.toml``), validated when this module is imported."""
+
+SCHEME_CODE = DATA.scheme.code
+ENVELOPE_MINOR = DATA.scheme.envelope_hkd * 100
+LAUNCH = utc_midnight(DATA.scheme.launch)
+ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR = Decimal(DATA.scheme.list_price.hkd_per_gpu_hour)
+"""Assumption: the AISC list price is not public; the file's price sizes the awards."""
 
 SCHEME_NOTES = (
     "Facts: HK$3B over three years from 7 Oct 2024; 70% of the list price, up to 90% in "
@@ -80,317 +87,12 @@ SCHEME_NOTES = (
     "project, cap and date in the seed data."
 )
 
-CRITERIA = [
-    CriterionSpec(
-        "alignment",
-        "Alignment with I&T and AI development needs in Hong Kong",
-        Decimal("0.25"),
-        "Innovation and novelty, contribution to HK I&T and AI, economic and social impact, "
-        "collaboration and ecosystem building.",
-    ),
-    CriterionSpec(
-        "compute_reasonableness",
-        "Reasonableness of the project's computing power requirement",
-        Decimal("0.20"),
-        "Compute and duration justified by model complexity, dataset size, batch size, "
-        "precision, training vs inference; necessary, fairly sized, with a sound schedule.",
-    ),
-    CriterionSpec(
-        "capability",
-        "Technical and financial capability",
-        Decimal("0.20"),
-        "Assumption: the published page is cut off after 'Technical & fin…'; weight assumed.",
-        is_assumption=True,
-    ),
-    CriterionSpec(
-        "team",
-        "Project team",
-        Decimal("0.15"),
-        "Assumption: criterion and weight not published.",
-        is_assumption=True,
-    ),
-    CriterionSpec(
-        "impact",
-        "Expected impact and outputs",
-        Decimal("0.20"),
-        "Assumption: criterion and weight not published.",
-        is_assumption=True,
-    ),
-]
-
-REPORTS_FILED_BEFORE = datetime(2026, 1, 15, tzinfo=UTC)
+REPORTS_FILED_BEFORE = utc_midnight(DATA.scheme.reports_filed_before)
 """The scenario's reporting date (the Jan 2026 public update): earlier reports are filed and
-accepted, except the demo organisation's, left overdue to show a held tranche."""
+accepted, except where a project says ``reports_filed = false`` (the demo organisation's, left
+overdue to show a held tranche)."""
 
-CALLS = [
-    ("Rolling intake 2024-25", LAUNCH, datetime(2025, 9, 30, tzinfo=UTC)),
-    ("Rolling intake 2025-27", datetime(2025, 10, 1, tzinfo=UTC), None),
-]
-
-
-def _d(y: int, m: int, d: int = 1) -> datetime:
-    return datetime(y, m, d, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """One seeded application and, where approved, its award (all values assumptions)."""
-
-    title: str
-    category: OrganisationCategory
-    org_name: str | None  # None: the k-th seeded organisation of the category
-    sector: str
-    status: ApplicationStatus
-    created: datetime
-    cap_hkd: int = 0  # approved projects: the HK$ subsidy cap
-    months: int = 12
-    rate: str | None = None
-    rate_reason: str = ""
-    tranches: tuple[int, ...] = (10_000,)
-    model_parameters: int | None = None
-    dataset_tokens: int | None = None
-    gpus: int = 256
-    reason: str = ""
-    reports_filed: bool = True
-    """File and accept the reports due before :data:`REPORTS_FILED_BEFORE`."""
-
-
-GENAI_CENTRE = "Harbourview Generative AI R&D Centre (assumed name)"
-
-PROJECTS: list[ProjectSpec] = [
-    ProjectSpec(
-        "Government chat assistant on a Hong Kong LLM",
-        Cat.RD_CENTRE,
-        GENAI_CENTRE,
-        "public_sector",
-        S.APPROVED,
-        _d(2024, 10, 15),
-        68_000_000,
-        30,
-        model_parameters=70_000_000_000,
-        dataset_tokens=2_000_000_000_000,
-        gpus=1024,
-    ),
-    ProjectSpec(
-        "Cantonese-English foundation language model",
-        Cat.UNIVERSITY,
-        None,
-        "language",
-        S.APPROVED,
-        _d(2024, 10, 21),
-        52_000_000,
-        24,
-        tranches=(5000, 5000),
-        model_parameters=34_000_000_000,
-        dataset_tokens=1_500_000_000_000,
-        gpus=768,
-    ),
-    ProjectSpec(
-        "Generative models for battery materials discovery",
-        Cat.RD_CENTRE,
-        None,
-        "materials",
-        S.APPROVED,
-        _d(2024, 11, 4),
-        45_000_000,
-        30,
-        gpus=512,
-    ),
-    ProjectSpec(
-        "Open protein-design models for synthetic biology",
-        Cat.UNIVERSITY,
-        None,
-        "biotech",
-        S.APPROVED,
-        _d(2024, 11, 12),
-        38_000_000,
-        24,
-        rate="0.9",
-        rate_reason="Exceptional: open weights for the public research community and "
-        "unique HK synthetic-biology capability (assumed reason).",
-        gpus=512,
-    ),
-    ProjectSpec(
-        "Medical imaging foundation model for radiology triage",
-        Cat.ENTERPRISE,
-        None,
-        "healthcare",
-        S.APPROVED,
-        _d(2024, 11, 20),
-        30_000_000,
-        24,
-        gpus=384,
-    ),
-    ProjectSpec(
-        "Credit-risk language model for SME lending",
-        Cat.ENTERPRISE,
-        None,
-        "fintech",
-        S.APPROVED,
-        _d(2024, 12, 2),
-        27_000_000,
-        24,
-        gpus=256,
-    ),
-    ProjectSpec(
-        "Nowcasting rainstorms with deep learning",
-        Cat.GOVERNMENT,
-        None,
-        "public_sector",
-        S.APPROVED,
-        _d(2024, 12, 9),
-        22_000_000,
-        30,
-        gpus=256,
-    ),
-    ProjectSpec(
-        "Bilingual legal-document retrieval model",
-        Cat.ENTERPRISE,
-        None,
-        "legal",
-        S.APPROVED,
-        _d(2025, 1, 6),
-        18_000_000,
-        24,
-        gpus=128,
-    ),
-    ProjectSpec(
-        "Traffic-signal optimisation with reinforcement learning",
-        Cat.ENTERPRISE,
-        None,
-        "smart_city",
-        S.APPROVED,
-        _d(2025, 1, 20),
-        12_000_000,
-        24,
-        gpus=128,
-    ),
-    ProjectSpec(
-        "Retail demand forecasting with multimodal models",
-        Cat.ENTERPRISE,
-        DEMO_ORGANISATION,
-        "retail",
-        S.APPROVED,
-        _d(2025, 2, 3),
-        10_000_000,
-        24,
-        tranches=(5000, 5000),
-        gpus=64,
-        reports_filed=False,
-    ),
-    ProjectSpec(
-        "Humanoid robot grasping from video",
-        Cat.ENTERPRISE,
-        None,
-        "manufacturing",
-        S.REJECTED,
-        _d(2024, 12, 16),
-        gpus=512,
-        reason="Compute request not justified by the dataset size.",
-    ),
-    ProjectSpec(
-        "Crypto trading signals from social media",
-        Cat.ENTERPRISE,
-        None,
-        "fintech",
-        S.REJECTED,
-        _d(2025, 1, 13),
-        gpus=256,
-        reason="Limited alignment with the scheme's objectives.",
-    ),
-    ProjectSpec(
-        "Weather-aware logistics routing",
-        Cat.ENTERPRISE,
-        None,
-        "logistics",
-        S.RECOMMENDED,
-        _d(2025, 3, 3),
-        gpus=128,
-    ),
-    ProjectSpec(
-        "Traditional Chinese medicine knowledge graph",
-        Cat.RD_CENTRE,
-        None,
-        "healthcare",
-        S.RECOMMENDED,
-        _d(2025, 3, 17),
-        gpus=128,
-    ),
-    ProjectSpec(
-        "Speech recognition for Cantonese call centres",
-        Cat.ENTERPRISE,
-        None,
-        "language",
-        S.NOT_RECOMMENDED,
-        _d(2025, 3, 24),
-        gpus=128,
-    ),
-    ProjectSpec(
-        "Coastal flood simulation surrogate models",
-        Cat.UNIVERSITY,
-        None,
-        "smart_city",
-        S.UNDER_REVIEW,
-        _d(2025, 4, 7),
-        gpus=256,
-    ),
-    ProjectSpec(
-        "Drug-target interaction prediction",
-        Cat.ENTERPRISE,
-        None,
-        "biotech",
-        S.UNDER_REVIEW,
-        _d(2025, 4, 14),
-        gpus=256,
-    ),
-    ProjectSpec(
-        "Video generation for advertising",
-        Cat.ENTERPRISE,
-        None,
-        "media",
-        S.REVISION_REQUESTED,
-        _d(2025, 4, 28),
-        gpus=512,
-        reason="Please justify the 512 GPUs against the stated dataset size.",
-    ),
-    ProjectSpec(
-        "Student essay feedback assistant",
-        Cat.UNIVERSITY,
-        None,
-        "education",
-        S.SUBMITTED,
-        _d(2025, 5, 12),
-        gpus=64,
-    ),
-    ProjectSpec(
-        "Port container-flow forecasting",
-        Cat.GOVERNMENT,
-        None,
-        "public_sector",
-        S.SUBMITTED,
-        _d(2025, 5, 26),
-        gpus=64,
-    ),
-    ProjectSpec(
-        "Fashion recommendation engine",
-        Cat.ENTERPRISE,
-        None,
-        "retail",
-        S.DRAFT,
-        _d(2025, 6, 2),
-        gpus=32,
-    ),
-    ProjectSpec(
-        "Autonomous minibus perception stack",
-        Cat.ENTERPRISE,
-        None,
-        "logistics",
-        S.WITHDRAWN,
-        _d(2025, 2, 10),
-        gpus=256,
-        reason="The company joined another programme.",
-    ),
-]
+PROJECTS: list[ProjectEntry] = DATA.projects
 
 PATHS: dict[ApplicationStatus, list[ApplicationStatus]] = {
     S.DRAFT: [],
@@ -429,23 +131,27 @@ def _scheme(session: Session, result: SeedResult) -> Scheme:
         scheme = create_scheme(
             session,
             code=SCHEME_CODE,
-            name="Artificial Intelligence Subsidy Scheme",
+            name=DATA.scheme.name,
             envelope_minor=ENVELOPE_MINOR,
             period_start=LAUNCH,
-            period_end=LAUNCH.replace(year=LAUNCH.year + 3),
-            criteria=CRITERIA,
-            at=_d(2024, 8, 1),
-            default_rate=Decimal("0.70"),
-            max_rate=Decimal("0.90"),
+            period_end=LAUNCH.replace(year=LAUNCH.year + DATA.scheme.years),
+            criteria=DATA.criterion_specs,
+            at=utc_midnight(DATA.scheme.created),
+            default_rate=DATA.scheme.default_rate,
+            max_rate=DATA.scheme.max_rate,
             eligible_categories=[c.value for c in OrganisationCategory],
             notes=SCHEME_NOTES,
         )
-    for name, opens, closes in CALLS:
+    for entry in DATA.calls:
         found = session.scalar(
-            select(Call.id).where(Call.scheme_id == scheme.id, Call.name == name)
+            select(Call.id).where(Call.scheme_id == scheme.id, Call.name == entry.name)
         )
         if found is None:
-            create_call(session, scheme.id, name=name, opens_at=opens, closes_at=closes, at=opens)
+            opens = utc_midnight(entry.opens)
+            closes = utc_midnight(entry.closes) if entry.closes is not None else None
+            create_call(
+                session, scheme.id, name=entry.name, opens_at=opens, closes_at=closes, at=opens
+            )
         result.count("call", found is None)
     return scheme
 
@@ -454,7 +160,7 @@ def _organisations(session: Session, result: SeedResult) -> dict[Cat, list[Organ
     existing = {o.name: o for o in session.scalars(select(Organisation))}
     by_category: dict[Cat, list[Organisation]] = {c: [] for c in Cat}
     wanted = list(organisation_names())
-    wanted.append((GENAI_CENTRE, Cat.RD_CENTRE, "public_sector"))
+    wanted.extend((o.name, o.category, o.sector) for o in DATA.organisations)
     wanted.append((DEMO_ORGANISATION, Cat.ENTERPRISE, "retail"))
     for name, category, sector in wanted:
         org = existing.get(name)
@@ -590,7 +296,7 @@ def _project(
     committee: User,
     officer: User,
     reviewers: list[User],
-    spec: ProjectSpec,
+    spec: ProjectEntry,
 ) -> None:
     if session.scalar(
         select(Application.id).where(
@@ -600,15 +306,16 @@ def _project(
         result.count("application", False)
         return
     result.count("application", True)
-    call = calls[0] if spec.created < calls[1].opens_at else calls[1]
-    rate = Decimal(spec.rate) if spec.rate else scheme.default_rate
+    created = spec.created_at
+    call = [c for c in calls if c.opens_at <= created][-1]
+    rate = spec.rate if spec.rate is not None else scheme.default_rate
     hours = (
         gpu_hours_for(spec.cap_hkd, rate)
         if spec.cap_hkd
         else spec.gpus * 24 * 30 * spec.months // 2
     )
     app = Application(
-        reference=next_reference(session, scheme.id, scheme.code, spec.created.year),
+        reference=next_reference(session, scheme.id, scheme.code, created.year),
         scheme_id=scheme.id,
         call_id=call.id,
         organisation_id=org.id,
@@ -626,12 +333,12 @@ def _project(
         precision=Precision.BF16,
         workload=WorkloadKind.TRAINING,
         justification="Sized from model size, tokens and BF16 throughput on H800 (seed data).",
-        created_at=spec.created,
+        created_at=created,
     )
     session.add(app)
     session.flush()
-    record_transition(session, app, None, S.DRAFT, contact.id, "created", spec.created)
-    at = spec.created
+    record_transition(session, app, None, S.DRAFT, contact.id, "created", created)
+    at = created
     for step, target in enumerate(PATHS[spec.status], start=1):
         at = at + timedelta(days=7 * step)
         actor = contact.id if target in (S.SUBMITTED, S.WITHDRAWN) else officer.id
@@ -723,8 +430,9 @@ def seed_cyberport(session: Session) -> SeedResult:
         )
     next_of: dict[Cat, int] = dict.fromkeys(Cat, 0)
     for n, spec in enumerate(PROJECTS, start=1):
-        if spec.org_name is not None:
-            org = next(o for o in orgs[spec.category] if o.name == spec.org_name)
+        named = DEMO_ORGANISATION if spec.demo_organisation else spec.organisation
+        if named is not None:
+            org = next(o for o in orgs[spec.category] if o.name == named)
         else:
             org = orgs[spec.category][next_of[spec.category]]
             next_of[spec.category] += 1

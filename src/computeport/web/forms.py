@@ -1,18 +1,22 @@
 """Reading posted forms: typed values out, and an error next to each field that was wrong.
 
 A page validates what the browser sent (types, ranges, required fields) with :class:`Form`, then
-calls the service; a :class:`~computeport.kit.errors.DomainError` naming a field is shown next
-to that field too (:meth:`Form.absorb`), anything else at the top of the form.
+calls the service through :meth:`Form.attempt`: in a savepoint, so a refused call leaves nothing
+behind; a :class:`~computeport.kit.errors.DomainError` naming a field is shown next to that
+field too (:meth:`Form.absorb`), anything else at the top of the form.  The page then redirects
+on success or shows the form again with its errors.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Generic, TypeVar
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from computeport.kit.errors import DomainError
@@ -40,6 +44,16 @@ def amount_minor(value: str) -> int | None:
         return None
     cents = int(Decimal(text) * 100)
     return cents if abs(cents) <= MAX_AMOUNT_MINOR else None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """What :meth:`Form.attempt` returns when the service call went through: its result."""
+
+    value: T
 
 
 @dataclass
@@ -144,10 +158,43 @@ class Form:
             return None
         return value
 
-    def absorb(self, error: DomainError, known_fields: Iterable[str]) -> None:
+    def attempt(
+        self,
+        session: Session | None,
+        fields: Iterable[str],
+        action: Callable[[], T],
+        *,
+        aliases: Mapping[str, str] | None = None,
+    ) -> Done[T] | None:
+        """Run the service call ``action`` if the form read cleanly; ``Done(result)`` when it
+        went through, ``None`` when the form had errors or the service refused.
+
+        The call runs in a savepoint of ``session`` (``None``: it writes no rows, e.g. a
+        cluster call), so a refusal rolls back what it flushed and the page's unit of work
+        can still commit.  A :class:`DomainError` is absorbed: shown at its field among
+        ``fields`` (``aliases`` maps a service's field name to the form's), else at the top.
+        """
+        if not self.ok:
+            return None
+        try:
+            if session is None:
+                return Done(action())
+            with session.begin_nested():
+                return Done(action())
+        except DomainError as error:
+            self.absorb(error, fields, aliases)
+            return None
+
+    def absorb(
+        self,
+        error: DomainError,
+        known_fields: Iterable[str],
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
         """Show a service's error next to its field when the form has that field."""
         known = set(known_fields)
         full = error.field or ""
+        full = (aliases or {}).get(full, full)
         name = full.split(".")[-1]
         target = full if full in known else name if name in known else None
         if target is None:

@@ -1,9 +1,10 @@
 """English and Traditional Chinese (zh-Hant), switchable per user.
 
-A typed dict catalogue rather than compiled gettext files: nothing to build in CI, and a test
-checks that every message the templates and routes use has a zh-Hant translation.  Messages are
-their own English text; :func:`translator` returns the lookup for a locale, with ``{name}``
-placeholders filled by ``str.format``.
+The zh-Hant catalogue is a gettext ``.po`` file read at start-up with Babel
+(:mod:`computeport.web.catalogue`), not compiled ``.mo`` files: nothing to build in CI, and a
+test checks that every message the templates and routes use has a zh-Hant translation.
+Messages are their own English text; :func:`translator` returns the lookup for a locale,
+with ``{name}`` placeholders filled by ``str.format``.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from computeport.billing import adjustments
 from computeport.billing.payments import BUCKETS
 from computeport.kit.clock import Clock
-from computeport.kit.errors import DomainError
 from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.identity import Role
 from computeport.models.invoicing import DocumentKind
@@ -251,27 +250,29 @@ async def post_adjustment(
     for name, raw in (("organisation_id", organisation_id), ("award_id", award_id)):
         if raw and _uuid(raw) is None:
             form.errors[name] = form._("Choose one of the options.")
-    if form.ok and target is not None and amount is not None:
-        try:
-            with session.begin_nested():
-                adjustments.post_adjustment(
-                    session,
-                    clock,
-                    viewer.subject,
-                    adjustments.AdjustmentRequest(
-                        target=AdjustmentTarget(target),
-                        amount_minor=amount,
-                        period=period,
-                        reason=reason,
-                        idempotency_key=key,
-                        organisation_id=_uuid(organisation_id),
-                        award_id=_uuid(award_id),
-                    ),
-                )
-        except DomainError as error:
-            form.absorb(error, ADJUSTMENT_FIELDS)
-        else:
-            return RedirectResponse(f"/billing/adjustments?posted={key}", status_code=303)
+    if (
+        target is not None
+        and amount is not None
+        and form.attempt(
+            session,
+            ADJUSTMENT_FIELDS,
+            lambda: adjustments.post_adjustment(
+                session,
+                clock,
+                viewer.subject,
+                adjustments.AdjustmentRequest(
+                    target=AdjustmentTarget(target),
+                    amount_minor=amount,
+                    period=period,
+                    reason=reason,
+                    idempotency_key=key,
+                    organisation_id=_uuid(organisation_id),
+                    award_id=_uuid(award_id),
+                ),
+            ),
+        )
+    ):
+        return RedirectResponse(f"/billing/adjustments?posted={key}", status_code=303)
     page = _adjustments_context(
         session, clock, {name: form.raw(name) for name in ADJUSTMENT_FIELDS}
     )

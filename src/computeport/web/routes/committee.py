@@ -18,7 +18,6 @@ from computeport.award.decide import decide
 from computeport.award.schemas import DecisionIn
 from computeport.identity.service import get_organisation
 from computeport.kit.clock import Clock
-from computeport.kit.errors import DomainError
 from computeport.models.application import ApplicationStatus
 from computeport.models.identity import Role
 from computeport.review import service as reviews
@@ -160,21 +159,19 @@ async def move(
     form = Form(await checked_form(request), translator(viewer.locale))
     action = form.choice("action", OFFICER_MOVES)
     reason = form.text("reason", max_length=5000)
-    if action is not None and form.ok:
-        try:
-            with session.begin_nested():
-                applications.move(
-                    session,
-                    viewer.subject,
-                    application_id,
-                    OFFICER_MOVES[action],
-                    reason=reason,
-                    at=clock.now(),
-                )
-        except DomainError as error:
-            form.absorb(error, ("reason",))
-        else:
-            return _back(application_id)
+    if action is not None and form.attempt(
+        session,
+        ("reason",),
+        lambda: applications.move(
+            session,
+            viewer.subject,
+            application_id,
+            OFFICER_MOVES[action],
+            reason=reason,
+            at=clock.now(),
+        ),
+    ):
+        return _back(application_id)
     return _refused(request, viewer, session, clock, application_id, form)
 
 
@@ -189,16 +186,14 @@ async def assign(
     viewer.require(Role.SCHEME_OFFICER)
     form = Form(await checked_form(request), translator(viewer.locale))
     choice = form.choice("reviewer_id", [str(u.id) for u in reviewers(session)])
-    if choice is not None:
-        try:
-            with session.begin_nested():
-                reviews.assign_reviewer(
-                    session, viewer.subject, application_id, uuid.UUID(choice), at=clock.now()
-                )
-        except DomainError as error:
-            form.absorb(error, ("reviewer_id",))
-        else:
-            return _back(application_id)
+    if choice is not None and form.attempt(
+        session,
+        ("reviewer_id",),
+        lambda: reviews.assign_reviewer(
+            session, viewer.subject, application_id, uuid.UUID(choice), at=clock.now()
+        ),
+    ):
+        return _back(application_id)
     return _refused(request, viewer, session, clock, application_id, form)
 
 
@@ -239,12 +234,11 @@ async def decision(
                 name = str(err["loc"][0]) if err["loc"] else "outcome"
                 form.errors["gpu_hours" if name == "lines" else name] = err["msg"]
         else:
-            try:
-                with session.begin_nested():
-                    decide(session, application_id, data, viewer.user_id, clock)
-            except DomainError as error:
-                form.absorb(error, DECISION_FIELDS)
-            else:
+            if form.attempt(
+                session,
+                DECISION_FIELDS,
+                lambda: decide(session, application_id, data, viewer.user_id, clock),
+            ):
                 return _back(application_id)
     return _refused(
         request,

@@ -14,23 +14,12 @@ from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSess
 from computeport.web.i18n import translator
 from computeport.web.templating import render
 from computeport.web.views import ops
+from computeport.web.views.reasons import REASON_LABELS
 
 router = APIRouter(include_in_schema=False)
 
 OPS_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER)
 UTILISATION_TARGET = 0.9
-
-REASON_LABELS = {
-    "none": "Not waiting",
-    "budget": "Award budget used up",
-    "resources": "Waiting for free GPUs",
-    "priority": "Others ahead in the queue",
-    "limit": "Award GPU cap reached",
-    "paused": "Award paused or job held",
-    "dependency": "Waiting on another job",
-    "other": "Other",
-}
-"""The normalised pending reasons (``PendingReason``) in words."""
 
 
 def bucket_for(days: int) -> timedelta:

@@ -16,11 +16,11 @@ from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
 from computeport.web.formatting import HONG_KONG
 from computeport.web.i18n import translator
-from computeport.web.routes.scheme import scheme_charts
 from computeport.web.templating import ENV, render
 from computeport.web.views.funder import FunderReport, funder_report
 from computeport.web.views.reports import DIMENSIONS, report_csv, usage_report
 from computeport.web.views.scheme import scheme_dashboard
+from computeport.web.views.scheme_charts import scheme_charts
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from computeport.application.service import get_application
-from computeport.kit.errors import DomainError
 from computeport.models.identity import Role
 from computeport.models.review import SCORE_MAX, SCORE_MIN, AssignmentStatus, ReviewAssignment
 from computeport.review import service as reviews
@@ -98,21 +97,19 @@ async def declare(
     form = Form(await checked_form(request), translator(viewer.locale))
     answer = form.choice("has_conflict", ("no", "yes"))
     statement = form.text("statement", max_length=5000)
-    if answer is not None and form.ok:
-        try:
-            with session.begin_nested():
-                reviews.declare(
-                    session,
-                    viewer.subject,
-                    assignment_id,
-                    has_conflict=answer == "yes",
-                    statement=statement,
-                    at=clock.now(),
-                )
-        except DomainError as error:
-            form.absorb(error, ("statement", "has_conflict"))
-        else:
-            return RedirectResponse(f"/review/{assignment_id}", status_code=303)
+    if answer is not None and form.attempt(
+        session,
+        ("statement", "has_conflict"),
+        lambda: reviews.declare(
+            session,
+            viewer.subject,
+            assignment_id,
+            has_conflict=answer == "yes",
+            statement=statement,
+            at=clock.now(),
+        ),
+    ):
+        return RedirectResponse(f"/review/{assignment_id}", status_code=303)
     session.refresh(assignment)
     page = _context(session, viewer, assignment)
     page.update(errors=form.errors, form_error=form.form_error)
@@ -140,21 +137,22 @@ async def save_scores(
             given[criterion.key] = reviews.ScoreInput(value, comment)
     comment = form.text("comment", max_length=20000)
     submit = form.raw("action") == "submit"
-    if form.ok:
-        try:
-            with session.begin_nested():
-                reviews.score(session, viewer.subject, assignment_id, given, at=clock.now())
-                if submit:
-                    reviews.submit_review(
-                        session, viewer.subject, assignment_id, comment=comment, at=clock.now()
-                    )
-        except DomainError as error:
-            fields = [f"score_{c.key}" for c in page["criteria"]]
-            if error.field and error.field.startswith("scores."):
-                error.field = "score_" + error.field.removeprefix("scores.")
-            form.absorb(error, fields)
-        else:
-            return RedirectResponse(f"/review/{assignment_id}", status_code=303)
+
+    def score_and_submit() -> None:
+        reviews.score(session, viewer.subject, assignment_id, given, at=clock.now())
+        if submit:
+            reviews.submit_review(
+                session, viewer.subject, assignment_id, comment=comment, at=clock.now()
+            )
+
+    keys = [c.key for c in page["criteria"]]
+    if form.attempt(
+        session,
+        [f"score_{key}" for key in keys],
+        score_and_submit,
+        aliases={f"scores.{key}": f"score_{key}" for key in keys},
+    ):
+        return RedirectResponse(f"/review/{assignment_id}", status_code=303)
     session.refresh(assignment)
     page = _context(session, viewer, assignment)
     page.update(errors=form.errors, form_error=form.form_error, posted=dict(form.data))
