@@ -35,22 +35,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from computeport.backends.protocol import (
-    AccountingRecord,
-    DesiredState,
-    JobInfo,
-    JobNotFound,
-    JobRejected,
-    JobSpec,
-    JobState,
-    NodeInfo,
-    NodeState,
-    PartitionInfo,
-    PendingReason,
-    ProvisioningPlan,
-    ReservedCapacity,
-)
-from computeport.backends.sim.accounts import AccountBook
+from computeport.backends.errors import JobNotFound, JobRejected
+from computeport.backends.plan import AWARD_DESCRIPTION, plan_changes
+from computeport.backends.sim.accounts import SimAccountBook
 from computeport.backends.sim.inventory import SCAVENGER, SimInventory
 from computeport.backends.sim.journal import Event, Journal, MemoryJournal
 from computeport.backends.sim.reasons import job_state, slurm_reason
@@ -60,7 +47,11 @@ from computeport.backends.sim.workload import (
     Candidate,
     choose_account,
 )
-from computeport.backends.slurm.provisioning import AWARD_DESCRIPTION, plan_changes
+from computeport.backends.types.accounting import AccountingRecord
+from computeport.backends.types.changes import ProvisioningPlan
+from computeport.backends.types.desired import DesiredState, ReservedCapacity
+from computeport.backends.types.inventory import NodeInfo, NodeState, PartitionInfo
+from computeport.backends.types.jobs import JobInfo, JobSpec, JobState, PendingReason
 from computeport.kit.clock import Clock, from_epoch_seconds, to_epoch_seconds
 from computeport.kit.errors import NotFound
 from computeport.kit.units import UNLIMITED, Quota
@@ -149,7 +140,7 @@ class SimBackend:
             quotas={},
             keep_decisions=True,  # preemptions are read from the decisions (see _harvest)
         )
-        self.book = AccountBook()
+        self.book = SimAccountBook()
         self._quotas: dict[str, ProjectQuota] = {}
         self._awardees: list[tuple[str, tuple[str, ...], int]] = []
         self._meta: dict[str, _Meta] = {}
@@ -262,13 +253,13 @@ class SimBackend:
     def apply(self, plan: ProvisioningPlan) -> None:
         with self._lock:
             self._sync()
-            book = AccountBook.from_json(self.book.to_json())
+            book = SimAccountBook.from_json(self.book.to_json())
             for change in plan.changes:
                 book.apply(change)
             self._record("provision", {"book": book.to_json()})
 
-    def _book_after(self, desired: DesiredState) -> AccountBook:
-        book = AccountBook.from_json(self.book.to_json())
+    def _book_after(self, desired: DesiredState) -> SimAccountBook:
+        book = SimAccountBook.from_json(self.book.to_json())
         for change in plan_changes(desired, book.actual()).changes:
             book.apply(change)
         return book
@@ -707,7 +698,7 @@ class SimBackend:
     def _apply_event(self, event: Event) -> None:
         self._events += 1
         if event.kind == "provision":
-            self.book = AccountBook.from_json(event.data["book"])
+            self.book = SimAccountBook.from_json(event.data["book"])
             self._refresh_quotas()
         elif event.kind == "submit":
             self._enqueue(str(event.data["job_id"]), event.data, event.t_s)
