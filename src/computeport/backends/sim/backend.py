@@ -58,9 +58,7 @@ from computeport.kit.units import UNLIMITED, Quota
 from computeport.scheduling import Action, Placement, PolicyConfig, ProjectQuota, Qos, Reservation
 from computeport.scheduling import Job as CoreJob
 from computeport.scheduling import JobState as CoreState
-from computeport.simulator import AccountingRecord as CoreRecord
-from computeport.simulator import Engine
-from computeport.simulator.records import JobStatus
+from computeport.simulator import CoreRecord, Engine, JobStatus
 
 __all__ = ["SimBackend"]
 
