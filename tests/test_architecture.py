@@ -26,14 +26,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
 )
 """Module imports that close a package cycle on purpose."""
 
-EXPECTED_TO_GO: frozenset[tuple[str, str]] = frozenset(
-    {
-        # removed when house-backends lands (NoCluster moves from jobs.errors to
-        # backends/errors.py); the only import left that closes a cycle (award <-> jobs).
-        ("computeport.award.reservation_endpoints", "computeport.jobs.errors"),
-    }
-)
-"""Module imports that close a package cycle today and that a branch under way removes."""
 
 
 def _top(module: str) -> str:
@@ -108,16 +100,16 @@ def test_cycles_finds_a_cycle_and_only_the_cycle() -> None:
 
 def test_no_import_cycle_between_top_level_packages() -> None:
     graph = grimp.build_graph(ROOT, cache_dir=None)
-    found = cycles(_package_graph(graph, ALLOWED | EXPECTED_TO_GO))
+    found = cycles(_package_graph(graph, ALLOWED))
     assert not found, "top-level packages that import each other:\n" + "\n".join(
         f"{' <-> '.join(group)}:\n{_explain(graph, group)}" for group in found
     )
 
 
 def test_every_import_expected_to_go_is_still_there() -> None:
-    """When the branch that removes one lands, its line above goes too (lint-imports also fails
-    on an ``ignore_imports`` entry that matches nothing)."""
+    """An allowance outlives its import otherwise (lint-imports also fails on an
+    ``ignore_imports`` entry that matches nothing)."""
     graph = grimp.build_graph(ROOT, cache_dir=None)
-    listed = ALLOWED | EXPECTED_TO_GO
+    listed = ALLOWED
     stale = {(a, b) for a, b in listed if b not in graph.find_modules_directly_imported_by(a)}
     assert not stale, f"no longer imported, remove from the lists above: {sorted(stale)}"

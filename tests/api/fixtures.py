@@ -24,7 +24,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from computeport.api.app import create_app
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.db.engine import READ_ONLY, make_session_factory, refuse_writes
 from computeport.http.deps import db_session, is_safe
 from computeport.http.state import AppState, SideWrite

@@ -8,6 +8,7 @@ from computeport import __version__
 from computeport.http.openapi_problems import install_problem_openapi
 from computeport.http.problems import install_problem_handlers
 from computeport.http.state import AppState
+from computeport.kit.clock import Clock
 from computeport.settings import Settings
 
 
@@ -19,7 +20,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         version=__version__,
         description="Subsidised AI compute: applications, awards, jobs, usage, ledger, reports.",
     )
-    app.state.cp = state or AppState.from_settings(settings)
+    app.state.cp = state or open_app_state(settings)
     install_problem_handlers(app)
     install_problem_openapi(app)
 
@@ -30,6 +31,22 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     for router in _routers():
         app.include_router(router)
     return app
+
+
+def open_app_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    """Engine, sessions and the back end; with ``sim`` the clock is the cluster's own.
+
+    Assembled here, at the edge, because the back end needs the award domain's desired state
+    (``desired(now)``) and ``http`` sits below the domains: it holds the state, never builds it.
+    """
+    from computeport.award.desired import desired_state_reader
+    from computeport.backends.factory import open_backend
+    from computeport.db.engine import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    backend, clock = open_backend(settings, sessions, clock, desired=desired_state_reader(sessions))
+    return AppState(settings, engine, sessions, clock, backend)
 
 
 def _routers() -> list[APIRouter]:

@@ -21,10 +21,10 @@ from computeport.award.reservations import (
     list_reservations,
     reservation_read,
 )
+from computeport.backends import NoCluster
 from computeport.http.deps import ClockDep, SessionDep, app_state
 from computeport.http.state import AppState
 from computeport.identity.auth import CurrentSubject
-from computeport.jobs.errors import NoCluster
 from computeport.models.identity import Role
 
 router = APIRouter(prefix="/api/v1", tags=["reservations"])

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.db.engine import (
-    make_engine,
     make_read_session_factory,
-    make_session_factory,
     unit_of_work,
 )
 from computeport.kit.clock import Clock
@@ -66,13 +64,3 @@ class AppState:
     def __post_init__(self) -> None:
         self.read_sessions = make_read_session_factory(self.engine)
         self.side_write = lambda: unit_of_work(self.sessions)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppState:
-        """Engine, sessions and the back end; with ``sim`` the clock is the cluster's own."""
-        from computeport.backends.factory import open_backend
-
-        engine = make_engine(settings.database_url)
-        sessions = make_session_factory(engine)
-        backend, clock = open_backend(settings, sessions, clock)
-        return cls(settings, engine, sessions, clock, backend)

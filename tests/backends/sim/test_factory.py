@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from computeport.backends.protocol import DesiredState
+from computeport.api.app import open_app_state
+from computeport.backends import DesiredState
 from computeport.backends.sim import BUILTIN_MODEL, MemoryJournal, SimBackend
 from computeport.backends.sim.factory import open_virtual_cluster
 from computeport.backends.slurm import SlurmBackend
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
-from computeport.http.state import AppState
 from computeport.kit.clock import ManualClock, SystemClock
 from computeport.settings import Settings
 from tests.backends.sim.support import T0, award
@@ -58,7 +58,7 @@ def test_a_new_cluster_starts_with_history_and_a_restart_resumes_where_it_stoppe
 
 def test_settings_choose_the_back_end(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cp.sqlite3'}"
-    slurm = AppState.from_settings(Settings(database_url=url, backend="slurm"))
+    slurm = open_app_state(Settings(database_url=url, backend="slurm"))
     assert isinstance(slurm.backend, SlurmBackend)
     assert isinstance(slurm.clock, SystemClock)
     slurm.engine.dispose()
@@ -70,7 +70,7 @@ def test_the_virtual_cluster_is_the_default_back_end(tmp_path: Path) -> None:
     engine = make_engine(url)
     create_schema(engine)
     engine.dispose()
-    state = AppState.from_settings(Settings(database_url=url), ManualClock(T0))
+    state = open_app_state(Settings(database_url=url), ManualClock(T0))
     assert isinstance(state.backend, SimBackend)
     assert state.clock is state.backend.clock
     assert state.backend.epoch == T0 - timedelta(days=90)

@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from computeport.backends.protocol import JobNotFound
+from computeport.backends import JobNotFound
 from computeport.models.award import AwardStatus
 from computeport.web.deps import CurrentViewer, PageCluster, PageSession
 from computeport.web.forms import Form
