@@ -13,10 +13,10 @@ from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict
 from computeport.metering.ingest import ingest_usage
 from computeport.models.pricing import PriceVersion
+from computeport.pricing.errors import PriceNotFound
 from computeport.pricing.service import (
     ASSUMED_H800_PRICE,
     PriceBook,
-    PriceNotFound,
     price_in_force,
     seed_assumed_prices,
     set_price,

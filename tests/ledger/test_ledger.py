@@ -15,15 +15,17 @@ from sqlalchemy.orm import Session
 from computeport.kit.clock import ManualClock
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.envelope import post_envelope_movements
-from computeport.ledger.journal import (
-    JournalExists,
-    UnbalancedJournal,
-    reverse_journal,
-    write_journal,
-)
+from computeport.ledger.errors import JournalExists, UnbalancedJournal
+from computeport.ledger.journal import reverse_journal, write_journal
 from computeport.ledger.queries import balance_map, consumed_by_award, unbalanced_journals
 from computeport.models.award import EnvelopeMovement, MovementKind
-from computeport.models.ledger import AccountKind, Journal, JournalKind, LedgerAccount, Posting
+from computeport.models.ledger import (
+    AccountKind,
+    JournalKind,
+    LedgerAccount,
+    LedgerJournal,
+    Posting,
+)
 from tests.billing import support as s
 
 WHEN = datetime(2026, 10, 5, tzinfo=UTC)
@@ -56,7 +58,7 @@ def test_an_unbalanced_journal_is_refused(session: Session, clock: ManualClock) 
         _journal(session, clock, "k1", [(a, 100), (b, -99)])
     with pytest.raises(UnbalancedJournal, match="at least two"):
         _journal(session, clock, "k2", [(a, 100), (a, -50), (b, 0)])
-    assert session.scalar(select(Journal.id)) is None
+    assert session.scalar(select(LedgerJournal.id)) is None
 
 
 def test_the_idempotency_key_is_unique(session: Session, clock: ManualClock) -> None:
@@ -94,7 +96,7 @@ def test_postgresql_checks_every_journal_at_commit(session: Session, clock: Manu
     jid = uuid.uuid4()
     nested = session.begin_nested()
     session.execute(
-        insert(Journal).values(
+        insert(LedgerJournal).values(
             id=jid, idempotency_key="raw", kind="usage", occurred_at=WHEN, created_at=WHEN
         )
     )

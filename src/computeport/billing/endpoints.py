@@ -23,9 +23,11 @@ from sqlalchemy import select
 
 from computeport.api.deps import ClockDep, SessionDep
 from computeport.api.paging import AfterId, Limit
+from computeport.award.errors import AwardNotFound
 from computeport.billing import adjustments
-from computeport.billing.burndown import AwardNotFound, award_burn_down
-from computeport.billing.payments import DocumentNotFound, paid_minor, record_payment
+from computeport.billing.burndown import award_burn_down
+from computeport.billing.errors import DocumentNotFound
+from computeport.billing.payments import paid_minor, record_payment
 from computeport.billing.schemas import (
     AcceleratorBurnRead,
     AdjustmentIn,
