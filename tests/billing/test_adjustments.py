@@ -1,6 +1,6 @@
 """Manual adjustments: balanced journals, idempotency, the cap rule, and the invoices they reach.
 
-The golden month is October 2026 of tests/billing/support.py's World (hand-checked in
+The golden month is October 2026 of tests/factories/billing.py's World (hand-checked in
 tests/invoicing/test_golden.py): Alpha's invoice is due 35,400 cents, Beta's 22,401, award B's
 statement 201,608 of subsidy.  Here operators adjust that month and the documents must still
 add up to exactly what the ledger moved.
@@ -43,8 +43,8 @@ from computeport.models.identity import Role
 from computeport.models.invoicing import BillingDocument, DocumentKind
 from computeport.models.ledger import JournalKind, LedgerAccount, LedgerJournal, Posting
 from computeport.models.metering import ChargeKind, UsageCharge
-from tests.billing.support import World
 from tests.factories import identity as identity_factory
+from tests.factories.billing import World
 
 NOV_2 = datetime(2026, 11, 2, tzinfo=UTC)
 

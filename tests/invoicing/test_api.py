@@ -12,7 +12,10 @@ from computeport.metering.ingest import ingest_usage
 from computeport.models.identity import Role
 from tests.api.fixtures import Actor, World
 from tests.api.permission_suite import Case, PermissionSuite
-from tests.billing import support as s
+from tests.factories import award as fw
+from tests.factories import metering as fm
+from tests.factories import pricing as fp
+from tests.factories import scheme as fs
 
 
 class Billed:
@@ -21,17 +24,17 @@ class Billed:
     def __init__(self, world: World) -> None:
         self.org = world.actors.organisation()
         self.owner: Actor = world.actors.applicant(self.org)
-        sch = s.scheme(world.session, world.clock)
-        self.award = s.award(
+        sch = fs.scheme_row(world.session, world.clock)
+        self.award = fw.award(
             world.session, world.clock, sch, self.org, f"api-{self.org.id.hex[:8]}"
         )
-        s.prices(world.session, world.clock)
+        fp.prices(world.session, world.clock)
         world.clock.set(datetime(2026, 11, 2, tzinfo=UTC))
         end = datetime(2026, 10, 9, tzinfo=UTC)
         ingest_usage(
             world.session,
             world.clock,
-            [s.job(i, self.award.slurm_account, end=end.replace(hour=i)) for i in range(3)],
+            [fm.record(i, self.award.slurm_account, end=end.replace(hour=i)) for i in range(3)],
         )
         post_all(world.session, world.clock)
         report = close_period(world.session, world.clock, "2026-10")

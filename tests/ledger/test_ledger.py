@@ -26,14 +26,16 @@ from computeport.models.ledger import (
     LedgerJournal,
     Posting,
 )
-from tests.billing import support as s
+from tests.factories import award as fw
+from tests.factories import identity as fi
+from tests.factories import scheme as fs
 
 WHEN = datetime(2026, 10, 5, tzinfo=UTC)
 
 
 def _accounts(session: Session, clock: ManualClock, n: int) -> list[uuid.UUID]:
     book = AccountBook(session, clock)
-    orgs = [s.organisation(session, clock, f"Ledger org {i} {uuid.uuid4()}") for i in range(n)]
+    orgs = [fi.organisation_row(session, clock, f"Ledger org {i} {uuid.uuid4()}") for i in range(n)]
     return [book.id_for(AccountKind.RECEIVABLE, organisation_id=o.id) for o in orgs]
 
 
@@ -144,9 +146,9 @@ def test_balances_equal_the_sums_of_postings(
 
 
 def test_envelope_movements_become_journals_once(session: Session, clock: ManualClock) -> None:
-    sch = s.scheme(session, clock)
-    org = s.organisation(session, clock, "Envelope org")
-    award = s.award(session, clock, sch, org, "aiss-env", cap_minor=1_000_000)
+    sch = fs.scheme_row(session, clock)
+    org = fi.organisation_row(session, clock, "Envelope org")
+    award = fw.award(session, clock, sch, org, "aiss-env", cap_minor=1_000_000)
     session.add(
         EnvelopeMovement(
             scheme_id=sch.id,
