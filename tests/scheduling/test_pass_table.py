@@ -184,6 +184,15 @@ cases: dict[str, Case] = {
         head=("A", 100),
         waiting={"C": "waiting: priority"},
     ),
+    # Same shadow 100 and leftover 4. B (4 GPUs, 100 s) ends exactly at the shadow: in time, so
+    # it leaves the leftover alone; C (4, long) then takes the leftover.
+    "easy pool: a job in time does not use the leftover": Case(
+        policy=POOL_EASY,
+        running=[job("R").gpus(8).limit(100).running(since=0)],
+        pending=[job("A").gpus(12), job("B").gpus(4).limit(100), job("C").gpus(4).limit(1000)],
+        decisions=["backfill B", "backfill C"],
+        head=("A", 100),
+    ),
     # R's estimate ended at 100 but it still runs at 150: it counts as ending now, so A's
     # shadow is 150 with nothing left over; B (8, long) fits now but not in time → waits.
     "easy pool: a job past its estimate counts as ending now": Case(
