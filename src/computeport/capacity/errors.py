@@ -1,4 +1,4 @@
-"""Typed errors of the capacity domain (rendered as problem+json by the API)."""
+"""Typed errors of capacity planning (the CLI prints them; the API renders them as problems)."""
 
 from __future__ import annotations
 

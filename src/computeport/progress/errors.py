@@ -1,4 +1,8 @@
-"""Typed errors of the progress domain (rendered as problem+json by the API)."""
+"""Typed errors of the progress domain, in one module so a raise and its ``except`` name one class.
+
+The problem type an API client sees is the class name, so a second class of the same name would
+render the same problem yet escape an ``except`` (``tests/test_unique_names.py`` checks it).
+"""
 
 from __future__ import annotations
 
