@@ -16,7 +16,7 @@ from computeport.identity.subject import Subject
 from computeport.kit.errors import Conflict, IllegalTransition, PermissionDenied, ValidationFailed
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.identity import Organisation, OrganisationCategory, Role
-from computeport.scheme.service import CallNotOpen
+from computeport.scheme.errors import CallNotOpen
 from tests.factories import application as fa
 from tests.factories import identity as fi
 from tests.factories import scheme as fs

@@ -28,7 +28,7 @@ from computeport.models.award import (
 )
 from computeport.progress.schedule import add_months
 from computeport.progress.tranches import released_gpu_hours
-from tests.award import builders
+from tests.factories import award as fw
 from tests.factories import identity as identity_factory
 
 
@@ -45,8 +45,8 @@ class TestTopUp:
     def test_adds_hours_and_cap_and_commits_the_difference(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme, cap_minor=1_000_00)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme, cap_minor=1_000_00)
         amendment = amend(
             session,
             award.id,
@@ -72,8 +72,8 @@ class TestTopUp:
     def test_top_up_beyond_the_envelope_is_refused_and_changes_nothing(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session, envelope_minor=1_000_00)
-        award = builders.approved_award(session, clock, scheme, cap_minor=900_00)
+        scheme = fw.scheme(session, envelope_minor=1_000_00)
+        award = fw.approved_award(session, clock, scheme, cap_minor=900_00)
         with pytest.raises(BudgetExceeded, match=r"HK\$100\.00 remaining"):
             amend(
                 session,
@@ -86,8 +86,8 @@ class TestTopUp:
         assert len(_movements(session, award.id)) == 1
 
     def test_empty_top_up_is_refused(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme)
         with pytest.raises(ValidationFailed) as err:
             amend(session, award.id, AmendmentIn(kind="top_up", reason="x"), None, clock)
         assert err.value.field == "cap_delta_minor"
@@ -95,8 +95,8 @@ class TestTopUp:
 
 class TestExtension:
     def test_moves_the_end_later(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme)
         old_end = award.ends_at
         new_end = old_end + timedelta(days=90)
         amendment = amend(
@@ -111,8 +111,8 @@ class TestExtension:
         assert len(_movements(session, award.id)) == 1  # no money moved
 
     def test_an_earlier_end_is_not_an_extension(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme)
         with pytest.raises(ValidationFailed) as err:
             amend(
                 session,
@@ -127,8 +127,8 @@ class TestExtension:
         self, session: Session, clock: ManualClock
     ) -> None:
         """Year 9999 was accepted, and the progress schedule would have followed it."""
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme)
         latest = add_months(award.starts_at, MAX_AWARD_MONTHS)
         for far in (latest + timedelta(days=1), datetime(9999, 12, 31, tzinfo=UTC)):
             with pytest.raises(ValidationFailed) as err:
@@ -152,11 +152,11 @@ class TestExtension:
     def test_a_decision_beyond_the_longest_term_writes_nothing(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session)
+        scheme = fw.scheme(session)
         org = identity_factory.organisation(session)
-        builders.org_admin(session, org)
-        app = builders.application(session, scheme, org)
-        terms = builders.approval(months=12, report_every_months=1)
+        fw.org_admin(session, org)
+        app = fw.application(session, scheme, org)
+        terms = fw.approval(months=12, report_every_months=1)
         terms["ends_at"] = datetime(9999, 12, 31, tzinfo=UTC)
         with pytest.raises(ValidationFailed) as err:
             decide(session, app.id, DecisionIn.model_validate(terms), None, clock)
@@ -166,8 +166,8 @@ class TestExtension:
 
 class TestTermination:
     def test_releases_the_unconsumed_rest(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme, cap_minor=1_000_00)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme, cap_minor=1_000_00)
 
         def consumed(session: Session, award_ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, int]:
             return dict.fromkeys(award_ids, 250_00)
@@ -180,8 +180,8 @@ class TestTermination:
         assert committed_minor(session, scheme.id) == 250_00
 
     def test_needs_a_reason(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme)
         with pytest.raises(IllegalTransition) as err:
             terminate(session, award.id, " ", None, clock)
         assert err.value.field == "reason"
@@ -190,8 +190,8 @@ class TestTermination:
     def test_a_terminated_award_cannot_be_amended_or_terminated_again(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme)
         terminate(session, award.id, "done", None, clock)
         with pytest.raises(IllegalTransition):
             terminate(session, award.id, "again", None, clock)
@@ -207,9 +207,9 @@ class TestTermination:
 
 class TestExpiry:
     def test_expires_ended_awards_once(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        ending = builders.approved_award(session, clock, scheme, cap_minor=300_00, months=1)
-        running = builders.approved_award(session, clock, scheme, cap_minor=700_00, months=24)
+        scheme = fw.scheme(session)
+        ending = fw.approved_award(session, clock, scheme, cap_minor=300_00, months=1)
+        running = fw.approved_award(session, clock, scheme, cap_minor=700_00, months=24)
 
         clock.set(ending.ends_at - timedelta(seconds=1))
         assert expire_due(session, clock) == []
@@ -225,8 +225,8 @@ class TestExpiry:
     def test_expired_awards_release_no_more_tranches(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(
+        scheme = fw.scheme(session)
+        award = fw.approved_award(
             session,
             clock,
             scheme,
@@ -250,8 +250,8 @@ class TestSuspension:
     def test_suspend_keeps_the_commitment_and_resume_restores(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(session, clock, scheme, cap_minor=500_00)
+        scheme = fw.scheme(session)
+        award = fw.approved_award(session, clock, scheme, cap_minor=500_00)
         with pytest.raises(IllegalTransition):
             suspend(session, award.id, "", None, clock)  # a reason is required
         suspend(session, award.id, "co-payment overdue", None, clock)

@@ -15,7 +15,7 @@ from computeport.models.identity import Organisation, Role
 from computeport.progress.service import ReportIn, reports_of, submit_report
 from tests.api.fixtures import Actor, World
 from tests.api.permission_suite import Case, PermissionSuite, assert_problem
-from tests.award import builders
+from tests.factories import award as fw
 
 
 def _iso(body: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def _iso(body: dict[str, Any]) -> dict[str, Any]:
 class _Setup:
     def __init__(self, world: World) -> None:
         self.world = world
-        self.scheme = builders.scheme(world.session)
+        self.scheme = fw.scheme(world.session)
         self.owner: Actor = world.actors.applicant()
         self.org = world.session.get_one(
             Organisation, next(iter(self.owner.subject.organisation_ids))
@@ -34,10 +34,10 @@ class _Setup:
         self.committee = world.actors.staff(Role.COMMITTEE_MEMBER)
 
     def award(
-        self, cap_minor: int = 10_000_000_00, **terms: Unpack[builders.ApprovalTerms]
+        self, cap_minor: int = 10_000_000_00, **terms: Unpack[fw.ApprovalTerms]
     ) -> Award:
         terms.setdefault("tranche_shares_bp", [5000, 5000])
-        return builders.approved_award(
+        return fw.approved_award(
             self.world.session,
             self.world.clock,
             self.scheme,
@@ -65,12 +65,12 @@ class TestAwardApiPermissions(PermissionSuite):
         s = _Setup(world)
         other = world.actors.applicant()
         if name == "decide":
-            app = builders.application(world.session, s.scheme, s.org)
+            app = fw.application(world.session, s.scheme, s.org)
             return Case(
                 "POST",
                 f"/api/v1/applications/{app.id}/decision",
                 allowed=s.committee,
-                json=_iso(builders.approval()),
+                json=_iso(fw.approval()),
                 wrong_role=world.actors.staff(Role.SCHEME_OFFICER),
                 other_org=other,
                 other_org_status=403,
@@ -157,8 +157,8 @@ class TestAwardApiBehaviour:
         self, world: World, client: TestClient
     ) -> None:
         s = _Setup(world)
-        app = builders.application(world.session, s.scheme, s.org)
-        body = _iso(builders.approval(gpu_hours=1000, tranche_shares_bp=[5000, 5000]))
+        app = fw.application(world.session, s.scheme, s.org)
+        body = _iso(fw.approval(gpu_hours=1000, tranche_shares_bp=[5000, 5000]))
         response = client.post(
             f"/api/v1/applications/{app.id}/decision", json=body, headers=s.committee.headers
         )
@@ -179,8 +179,8 @@ class TestAwardApiBehaviour:
         """The list loads all awards' tranches at once; each entry must equal the detail."""
         s = _Setup(world)
         for shares in ([5000, 5000], [2000, 8000], None):
-            app = builders.application(world.session, s.scheme, s.org)
-            approval = builders.approval(gpu_hours=999)
+            app = fw.application(world.session, s.scheme, s.org)
+            approval = fw.approval(gpu_hours=999)
             if shares is not None:
                 approval["tranche_shares_bp"] = shares
             body = _iso(approval)
@@ -199,10 +199,10 @@ class TestAwardApiBehaviour:
     ) -> None:
         s = _Setup(world)
         s.scheme.envelope_minor = 1_000_00
-        app = builders.application(world.session, s.scheme, s.org)
+        app = fw.application(world.session, s.scheme, s.org)
         response = client.post(
             f"/api/v1/applications/{app.id}/decision",
-            json=_iso(builders.approval(cap_minor=1_000_01)),
+            json=_iso(fw.approval(cap_minor=1_000_01)),
             headers=s.committee.headers,
         )
         problem = assert_problem(response, 409)
@@ -228,8 +228,8 @@ class TestAwardApiBehaviour:
         self, world: World, client: TestClient, change: dict[str, object], field: str
     ) -> None:
         s = _Setup(world)
-        app = builders.application(world.session, s.scheme, s.org)
-        body = _iso(builders.approval())
+        app = fw.application(world.session, s.scheme, s.org)
+        body = _iso(fw.approval())
         body.update(change)
         response = client.post(
             f"/api/v1/applications/{app.id}/decision", json=body, headers=s.committee.headers
@@ -240,7 +240,7 @@ class TestAwardApiBehaviour:
 
     def test_malformed_json_is_400(self, world: World, client: TestClient) -> None:
         s = _Setup(world)
-        app = builders.application(world.session, s.scheme, s.org)
+        app = fw.application(world.session, s.scheme, s.org)
         response = client.post(
             f"/api/v1/applications/{app.id}/decision",
             content=b"{not json",

@@ -15,7 +15,7 @@ from computeport.db.engine import make_engine, make_session_factory
 from computeport.db.schema import create_schema
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award, AwardStatus
-from tests.award import builders
+from tests.factories import award as fw
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessio
 
 def _application(factory: sessionmaker[Session]) -> str:
     with factory() as session, session.begin():
-        scheme = builders.scheme(session, envelope_minor=5_000_00)
-        return builders.application(session, scheme).reference
+        scheme = fw.scheme(session, envelope_minor=5_000_00)
+        return fw.application(session, scheme).reference
 
 
 def _run(*args: str) -> tuple[int, str]:

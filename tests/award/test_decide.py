@@ -20,12 +20,12 @@ from computeport.models.application import ApplicationStatus
 from computeport.models.award import Award, EnvelopeMovement, MovementKind
 from computeport.models.notification import OutboxMessage
 from computeport.models.progress import AwardTranche, ProgressReport
-from tests.award import builders
+from tests.factories import award as fw
 from tests.factories import identity as identity_factory
 
 
-def _decision(cap_minor: int = 10_000_000_00, **kw: Unpack[builders.ApprovalTerms]) -> DecisionIn:
-    return DecisionIn.model_validate(builders.approval(cap_minor, **kw))
+def _decision(cap_minor: int = 10_000_000_00, **kw: Unpack[fw.ApprovalTerms]) -> DecisionIn:
+    return DecisionIn.model_validate(fw.approval(cap_minor, **kw))
 
 
 def _count(session: Session, model: type) -> int:
@@ -36,10 +36,10 @@ class TestApprove:
     def test_creates_award_commits_cap_and_approves_application(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session)
+        scheme = fw.scheme(session)
         org = identity_factory.organisation(session)
-        builders.org_admin(session, org)
-        app = builders.application(session, scheme, org)
+        fw.org_admin(session, org)
+        app = fw.application(session, scheme, org)
 
         award = decide(session, app.id, _decision(cap_minor=12_345_00), None, clock)
 
@@ -65,8 +65,8 @@ class TestApprove:
         assert slurm_account_name("AISS-2026-0042") == "aiss_2026_0042"
 
     def test_rate_above_default_needs_reason(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        app = builders.application(session, scheme)
+        scheme = fw.scheme(session)
+        app = fw.application(session, scheme)
         with pytest.raises(ValidationFailed) as err:
             decide(session, app.id, _decision(subsidy_rate="0.85"), None, clock)
         assert err.value.field == "rate_reason"
@@ -81,8 +81,8 @@ class TestApprove:
         assert award.subsidy_rate == Decimal("0.85")
 
     def test_rate_above_max_names_the_field(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        app = builders.application(session, scheme)
+        scheme = fw.scheme(session)
+        app = fw.application(session, scheme)
         with pytest.raises(ValidationFailed) as err:
             decide(session, app.id, _decision(subsidy_rate="0.95", rate_reason="x"), None, clock)
         assert err.value.field == "subsidy_rate"
@@ -98,7 +98,7 @@ class TestApprove:
             ({"cap_minor": None}, "cap_minor"),
             ({"lines": []}, "lines"),
             ({"lines": [{"accelerator_type": "tpu9", "gpu_hours": 5}]}, "lines.0.accelerator_type"),
-            ({"ends_at": builders.START - timedelta(days=1)}, "ends_at"),
+            ({"ends_at": fw.START - timedelta(days=1)}, "ends_at"),
             ({"starts_at": None}, "starts_at"),
             ({"tranche_shares_bp": [5000, 4000]}, "tranche_shares_bp"),
         ],
@@ -106,9 +106,9 @@ class TestApprove:
     def test_bad_terms_are_refused_naming_the_field_and_write_nothing(
         self, session: Session, clock: ManualClock, change: dict[str, object], field: str
     ) -> None:
-        scheme = builders.scheme(session)
-        app = builders.application(session, scheme)
-        body = builders.approval()
+        scheme = fw.scheme(session)
+        app = fw.application(session, scheme)
+        body = fw.approval()
         body.update(change)
         with pytest.raises(ValidationFailed) as err:
             decide(session, app.id, DecisionIn.model_validate(body), None, clock)
@@ -117,8 +117,8 @@ class TestApprove:
         assert app.status is ApplicationStatus.RECOMMENDED
 
     def test_too_many_tranches_for_the_schedule(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        app = builders.application(session, scheme)
+        scheme = fw.scheme(session)
+        app = fw.application(session, scheme)
         with pytest.raises(ValidationFailed) as err:
             decide(
                 session,
@@ -142,8 +142,8 @@ class TestApprove:
     def test_only_recommended_applications_can_be_approved(
         self, session: Session, clock: ManualClock, status: ApplicationStatus
     ) -> None:
-        scheme = builders.scheme(session)
-        app = builders.application(session, scheme, status=status)
+        scheme = fw.scheme(session)
+        app = fw.application(session, scheme, status=status)
         with pytest.raises(IllegalTransition):
             decide(session, app.id, _decision(), None, clock)
         assert _count(session, Award) == 0
@@ -151,9 +151,9 @@ class TestApprove:
     def test_over_envelope_is_409_with_what_is_left_and_changes_nothing(
         self, session: Session, clock: ManualClock
     ) -> None:
-        scheme = builders.scheme(session, envelope_minor=1_000_00)
-        builders.approved_award(session, clock, scheme, cap_minor=600_00)
-        app = builders.application(session, scheme)
+        scheme = fw.scheme(session, envelope_minor=1_000_00)
+        fw.approved_award(session, clock, scheme, cap_minor=600_00)
+        app = fw.application(session, scheme)
         before = (_count(session, Award), _count(session, EnvelopeMovement))
         with pytest.raises(BudgetExceeded) as err:
             decide(session, app.id, _decision(cap_minor=400_01), None, clock)
@@ -166,8 +166,8 @@ class TestApprove:
         assert envelope_figures(session, scheme).remaining_minor == 0
 
     def test_tranches_and_reports_are_planned(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        award = builders.approved_award(
+        scheme = fw.scheme(session)
+        award = fw.approved_award(
             session, clock, scheme, tranche_shares_bp=[5000, 5000], report_every_months=6
         )
         reports = list(
@@ -191,10 +191,10 @@ class TestReject:
     def test_reject_moves_to_rejected_and_notifies(
         self, session: Session, clock: ManualClock, status: ApplicationStatus
     ) -> None:
-        scheme = builders.scheme(session)
+        scheme = fw.scheme(session)
         org = identity_factory.organisation(session)
-        builders.org_admin(session, org)
-        app = builders.application(session, scheme, org, status=status)
+        fw.org_admin(session, org)
+        app = fw.application(session, scheme, org, status=status)
         result = decide(
             session,
             app.id,
@@ -209,7 +209,7 @@ class TestReject:
         assert _count(session, EnvelopeMovement) == 0
 
     def test_cannot_reject_a_draft(self, session: Session, clock: ManualClock) -> None:
-        scheme = builders.scheme(session)
-        app = builders.application(session, scheme, status=ApplicationStatus.DRAFT)
+        scheme = fw.scheme(session)
+        app = fw.application(session, scheme, status=ApplicationStatus.DRAFT)
         with pytest.raises(IllegalTransition):
             decide(session, app.id, DecisionIn(outcome="reject"), None, clock)

@@ -13,7 +13,7 @@ from computeport.backends import AwardState
 from computeport.kit.clock import ManualClock
 from computeport.models.award import AwardStatus, OverCapPolicy
 from computeport.models.identity import Role
-from tests.award import builders
+from tests.factories import award as builders
 from tests.factories import identity
 
 

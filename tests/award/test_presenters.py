@@ -27,17 +27,17 @@ from computeport.progress.service import (
     review_report,
     submit_report,
 )
-from tests.award import builders
+from tests.factories import award as fw
 from tests.factories import identity as identity_factory
 
 REPORT = ReportIn(models_released=1, papers=0, products=0, jobs_created=1, narrative="v1.")
 
 
 def _award(session: Session, clock: ManualClock) -> Award:
-    scheme = builders.scheme(session)
+    scheme = fw.scheme(session)
     org = identity_factory.organisation(session)
-    builders.org_admin(session, org)
-    return builders.approved_award(
+    fw.org_admin(session, org)
+    return fw.approved_award(
         session,
         clock,
         scheme,

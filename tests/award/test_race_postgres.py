@@ -28,7 +28,7 @@ from computeport.kit.clock import ManualClock
 from computeport.kit.errors import BudgetExceeded
 from computeport.models.award import Award, EnvelopeMovement
 from computeport.models.identity import Organisation, OrganisationCategory
-from tests.award import builders
+from tests.factories import award as fw
 from tests.support.databases import own_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -50,7 +50,7 @@ def _prepare(
     factory: sessionmaker[Session], clock: ManualClock
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
     with factory() as session, session.begin():
-        scheme = builders.scheme(session, envelope_minor=ENVELOPE)
+        scheme = fw.scheme(session, envelope_minor=ENVELOPE)
         org = Organisation(
             name=f"Race org {uuid.uuid4()}",
             category=OrganisationCategory.UNIVERSITY,
@@ -58,8 +58,8 @@ def _prepare(
         )
         session.add(org)
         session.flush()
-        first = builders.approved_award(session, clock, scheme, cap_minor=ALREADY, organisation=org)
-        apps = [builders.application(session, scheme, org).id for _ in range(RACERS)]
+        first = fw.approved_award(session, clock, scheme, cap_minor=ALREADY, organisation=org)
+        apps = [fw.application(session, scheme, org).id for _ in range(RACERS)]
         return scheme.id, [first.id, *apps]
 
 
@@ -76,7 +76,7 @@ def _race(
     refused: list[uuid.UUID] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
-    body = DecisionIn.model_validate(builders.approval(CAP))
+    body = DecisionIn.model_validate(fw.approval(CAP))
 
     top_up = AmendmentIn(kind="top_up", reason="race", cap_delta_minor=CAP)
 
@@ -108,7 +108,7 @@ def _race(
 @pytest.mark.parametrize("mix", ["decisions", "decisions_and_top_ups"])
 def test_racing_commitments_never_over_commit(pg_engine: Engine, mix: str) -> None:
     factory = make_session_factory(pg_engine)
-    clock = ManualClock(builders.START - timedelta(days=1))
+    clock = ManualClock(fw.START - timedelta(days=1))
     trials = violations = 0
     for _ in range(ROUNDS):
         scheme_id, (first_award, *app_ids) = _prepare(factory, clock)

@@ -22,7 +22,7 @@ from computeport.db.schema import create_schema
 from computeport.kit.clock import ManualClock
 from computeport.models.award import Award
 from computeport.models.reservation import AwardReservation
-from tests.award import builders
+from tests.factories import award as fw
 
 NOW = "2026-10-01T00:00:00Z"
 
@@ -42,7 +42,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessio
 def award_ref(database: sessionmaker[Session]) -> str:
     with database() as session, session.begin():
         clock = ManualClock(datetime(2026, 10, 1, tzinfo=UTC))
-        return builders.approved_award(session, clock, builders.scheme(session)).reference
+        return fw.approved_award(session, clock, fw.scheme(session)).reference
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -111,7 +111,7 @@ def test_unreserving_what_is_not_there_exits_2(
 
 def test_the_decision_can_say_reservations_are_charged(database: sessionmaker[Session]) -> None:
     with database() as session, session.begin():
-        ref = builders.application(session, builders.scheme(session)).reference
+        ref = fw.application(session, fw.scheme(session)).reference
     code, out = _run(
         "award", "decide", ref, "--approve", "--gpu-hours", "h800=1000",
         "--start", "2026-11-01", "--end", "2027-11-01", "--cap", "HK$1,000.00",

@@ -27,7 +27,7 @@ from computeport.db.engine import make_session_factory
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict
 from computeport.models.reservation import AwardReservation
-from tests.award import builders
+from tests.factories import award as fw
 from tests.support.databases import own_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -48,8 +48,8 @@ def test_racing_bookings_never_over_book_a_partition(pg_engine: Engine) -> None:
     factory: sessionmaker[Session] = make_session_factory(pg_engine)
     clock = ManualClock(datetime(2026, 10, 1, tzinfo=UTC))
     with factory() as session, session.begin():
-        scheme = builders.scheme(session)
-        award_ids = [builders.approved_award(session, clock, scheme).id for _ in range(RACERS)]
+        scheme = fw.scheme(session)
+        award_ids = [fw.approved_award(session, clock, scheme).id for _ in range(RACERS)]
 
     barrier = threading.Barrier(RACERS)
     won: list[uuid.UUID] = []

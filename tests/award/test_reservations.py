@@ -32,7 +32,7 @@ from computeport.models.reservation import AwardReservation
 from computeport.settings import Settings
 from tests.api.fixtures import World, build_api_app
 from tests.api.permission_suite import Case, PermissionSuite, assert_problem
-from tests.award import builders
+from tests.factories import award as fw
 
 CAPACITY = Capacity("aisc", {"gpu": PartitionCapacity("gpu", 4, 8, "h800")})
 DEC1 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -53,7 +53,7 @@ def _body(**kw: Any) -> ReservationIn:
 
 @pytest.fixture
 def award(session: Session, clock: ManualClock) -> Award:
-    return builders.approved_award(session, clock, builders.scheme(session))
+    return fw.approved_award(session, clock, fw.scheme(session))
 
 
 def test_a_booking_is_stored_whole_nodes_and_audited(
@@ -133,9 +133,9 @@ def test_names_overlaps_and_capacity_are_conflicts(
         CAPACITY,
     )
 
-    other = builders.approved_award(session, clock, builders.scheme(session))
+    other = fw.approved_award(session, clock, fw.scheme(session))
     book_reservation(session, other.id, _body(name="theirs", nodes=2), None, clock, CAPACITY)
-    third = builders.approved_award(session, clock, builders.scheme(session))
+    third = fw.approved_award(session, clock, fw.scheme(session))
     with pytest.raises(Conflict) as exc:  # 2 + 2 of the 4 nodes are reserved on Dec 1
         book_reservation(session, third.id, _body(name="more", nodes=1), None, clock, CAPACITY)
     assert exc.value.field == "nodes"
@@ -248,8 +248,8 @@ class _Setup:
     def __init__(self, world: World) -> None:
         self.owner = world.actors.applicant()
         org = world.session.get_one(Organisation, next(iter(self.owner.subject.organisation_ids)))
-        self.award = builders.approved_award(
-            world.session, world.clock, builders.scheme(world.session), organisation=org
+        self.award = fw.approved_award(
+            world.session, world.clock, fw.scheme(world.session), organisation=org
         )
         self.operator = world.actors.staff(Role.OPERATOR)
 
@@ -300,10 +300,10 @@ class TestReservationApiPermissions(PermissionSuite):
 def test_the_committee_decides_whether_reservations_are_charged(
     session: Session, clock: ManualClock
 ) -> None:
-    charged = builders.approved_award(
-        session, clock, builders.scheme(session), charge_reservations=True
+    charged = fw.approved_award(
+        session, clock, fw.scheme(session), charge_reservations=True
     )
     assert charged.charge_reservations is True
     assert award_read(session, charged, clock.now()).charge_reservations is True
-    plain = builders.approved_award(session, clock, builders.scheme(session))
+    plain = fw.approved_award(session, clock, fw.scheme(session))
     assert plain.charge_reservations is False

@@ -1,6 +1,6 @@
 """Manual adjustments: balanced journals, idempotency, the cap rule, and the invoices they reach.
 
-The golden month is October 2026 of tests/billing/support.py's World (hand-checked in
+The golden month is October 2026 of tests/factories/billing.py's World (hand-checked in
 tests/invoicing/test_golden.py): Alpha's invoice is due 35,400 cents, Beta's 22,401, award B's
 statement 201,608 of subsidy.  Here operators adjust that month and the documents must still
 add up to exactly what the ledger moved.
@@ -41,10 +41,10 @@ from computeport.models.audit import AuditRecord
 from computeport.models.award import AwardStatus
 from computeport.models.identity import Role
 from computeport.models.invoicing import BillingDocument, DocumentKind
-from computeport.models.ledger import Journal, JournalKind, LedgerAccount, Posting
+from computeport.models.ledger import JournalKind, LedgerAccount, LedgerJournal, Posting
 from computeport.models.metering import ChargeKind, UsageCharge
-from tests.billing.support import World
 from tests.factories import identity as identity_factory
+from tests.factories.billing import World
 
 NOV_2 = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -113,7 +113,7 @@ def test_a_receivable_adjustment_is_one_balanced_journal_a_row_and_an_audit_reco
     posted = _adjust(session, clock, operator, "GW-1", -1_000, organisation_id=world.alpha.id)
     assert posted.created
     adj = posted.adjustment
-    journal = session.get(Journal, adj.journal_id)
+    journal = session.get(LedgerJournal, adj.journal_id)
     assert journal is not None
     assert (journal.kind, journal.idempotency_key) == (JournalKind.ADJUSTMENT, "adjustment:GW-1")
     assert _postings(session, adj) == {
@@ -170,7 +170,9 @@ def test_the_same_key_twice_is_the_same_adjustment_and_other_content_is_a_confli
     assert again.adjustment.id == first.adjustment.id
     count = session.scalar(select(func.count()).select_from(Adjustment))
     journals = session.scalar(
-        select(func.count()).select_from(Journal).where(Journal.kind == JournalKind.ADJUSTMENT)
+        select(func.count())
+        .select_from(LedgerJournal)
+        .where(LedgerJournal.kind == JournalKind.ADJUSTMENT)
     )
     assert (count, journals) == (1, 1)
     with pytest.raises(Conflict) as raised:

@@ -32,7 +32,8 @@ from computeport.models.identity import Organisation
 from computeport.models.invoicing import BillingDocument
 from computeport.models.ledger import LedgerAccount
 from computeport.models.metering import UsageCharge
-from tests.billing import support as s
+from tests.factories import billing as fb
+from tests.factories import metering as fm
 from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,7 @@ def _records() -> list[AccountingRecord]:
     for i in range(400):
         account = ("aiss-a", "aiss-b", "alpha", "beta")[i % 4]
         world_jobs.append(
-            s.job(
+            fm.record(
                 1000 + i,
                 account,
                 end=start + timedelta(minutes=97 * i),
@@ -66,7 +67,7 @@ def _prepare(url: str) -> None:
     engine = make_engine(url)
     create_schema(engine)
     with unit_of_work(make_session_factory(engine)) as session:
-        s.World(session, ManualClock(datetime(2026, 9, 1, tzinfo=UTC)), "CRASH-1", "CRASH-2")
+        fb.World(session, ManualClock(datetime(2026, 9, 1, tzinfo=UTC)), "CRASH-1", "CRASH-2")
     engine.dispose()
 
 

@@ -25,7 +25,7 @@ from computeport.kit.errors import Conflict
 from computeport.ledger.queries import balance_map
 from computeport.metering.ingest import ingest_usage
 from computeport.models.invoicing import BillingDocument, DocumentKind, Payment
-from tests.billing import support as s
+from tests.factories import billing as fb
 from tests.support.databases import own_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -45,7 +45,7 @@ def invoices(pg_engine: Engine) -> list[tuple[str, int]]:
     factory = make_session_factory(pg_engine)
     clock = ManualClock(datetime(2026, 11, 2, tzinfo=UTC))
     with factory() as session, session.begin():
-        world = s.World(session, clock)
+        world = fb.World(session, clock)
         ingest_usage(session, clock, world.october())
         post_all(session, clock)
         close_period(session, clock, "2026-10", issue_date=datetime(2026, 11, 1, tzinfo=UTC))

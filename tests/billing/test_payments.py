@@ -20,12 +20,13 @@ from computeport.metering.ingest import ingest_usage
 from computeport.models.award import Award, AwardStatus
 from computeport.models.identity import Membership, Role, User
 from computeport.models.notification import OutboxMessage
-from tests.billing import support as s
+from tests.factories import billing as fb
+from tests.factories import metering as fm
 
 
 @pytest.fixture
-def closed(session: Session, clock: ManualClock) -> s.World:
-    w = s.World(session, clock)
+def closed(session: Session, clock: ManualClock) -> fb.World:
+    w = fb.World(session, clock)
     admin = User(
         email="cfo@alpha.example", display_name="CFO", posix_username="cfo", created_at=clock.now()
     )
@@ -57,14 +58,14 @@ def test_a_month_cannot_close_before_it_ends(session: Session, clock: ManualCloc
 
 
 def test_closing_again_issues_nothing_and_late_usage_gets_an_adjustment(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     assert close_period(session, clock, "2026-10").documents == []
     # A late October job of Alpha's on its own account → a supplementary invoice.
     ingest_usage(
         session,
         clock,
-        [s.job(99, "alpha", end=datetime(2026, 10, 30, tzinfo=UTC), gpus=1, seconds=3600)],
+        [fm.record(99, "alpha", end=datetime(2026, 10, 30, tzinfo=UTC), gpus=1, seconds=3600)],
     )
     post_all(session, clock)
     report = close_period(session, clock, "2026-10")
@@ -72,7 +73,7 @@ def test_closing_again_issues_nothing_and_late_usage_gets_an_adjustment(
 
 
 def test_a_correction_after_close_gets_a_credit_note(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     import dataclasses
 
@@ -85,7 +86,7 @@ def test_a_correction_after_close_gets_a_credit_note(
 
 
 def test_payments_are_idempotent_and_settle_the_receivable(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     record_payment(
         session, clock, number="INV-2026-10-0001", amount_minor=35_400, reference="BANK-1"
@@ -102,7 +103,7 @@ def test_payments_are_idempotent_and_settle_the_receivable(
 
 
 def test_a_payment_settles_at_most_what_is_outstanding(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     """Money beyond what is owed is refused (naming the field) and writes nothing: a negative
     balance on an invoice would read as credit to ageing and dunning, and a 64-bit overflow
@@ -127,7 +128,7 @@ def test_a_payment_settles_at_most_what_is_outstanding(
     assert after["cash"] == before.get("cash", 0) + 35_400
 
 
-def test_ageing_buckets(session: Session, clock: ManualClock, closed: s.World) -> None:
+def test_ageing_buckets(session: Session, clock: ManualClock, closed: fb.World) -> None:
     clock.set(datetime(2027, 1, 15, tzinfo=UTC))  # 45 days after the 1 Dec due date
     rows = {r.party_name: r for r in ageing(session, clock)}
     assert rows["Alpha Labs"].buckets["31-60"] == 35_400
@@ -136,7 +137,7 @@ def test_ageing_buckets(session: Session, clock: ManualClock, closed: s.World) -
 
 
 def test_overdue_suspends_the_awards_and_payment_reinstates_them(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     assert "invoice_issued" in _kinds(session)
     clock.set(datetime(2026, 12, 1, tzinfo=UTC))
@@ -157,7 +158,7 @@ def test_overdue_suspends_the_awards_and_payment_reinstates_them(
 
 
 def test_burn_down_and_the_run_out_forecast(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     # Now 2 Nov: award B consumed 4 + 4 + 201,600 (October) + 2,520 (job 11, 1 Nov) = 204,128.
     # Trailing 30 days [3 Oct, 2 Nov): jobs 7, 8, 10 and 11 → all 204,128 cents = 6,804 a day;
@@ -182,7 +183,7 @@ def test_burn_down_and_the_run_out_forecast(
 
 
 def test_the_funder_pays_a_subsidy_statement(
-    session: Session, clock: ManualClock, closed: s.World
+    session: Session, clock: ManualClock, closed: fb.World
 ) -> None:
     record_payment(
         session, clock, number="SUB-2026-10-0002", amount_minor=201_608, reference="TREASURY-1"

@@ -24,7 +24,12 @@ from computeport.models.award import OverCapPolicy
 from computeport.models.invoicing import BillingDocument
 from computeport.models.ledger import Posting
 from computeport.models.metering import UsageCharge
-from tests.billing import support as s
+from tests.factories import award as fw
+from tests.factories import billing as fb
+from tests.factories import identity as fi
+from tests.factories import metering as fm
+from tests.factories import pricing as fp
+from tests.factories import scheme as fs
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -49,14 +54,14 @@ def ratings(session: Session) -> dict[tuple[str, str], tuple[str, int, int, int]
 
 
 @pytest.fixture
-def world(session: Session, clock: ManualClock) -> s.World:
-    w = s.World(session, clock)
+def world(session: Session, clock: ManualClock) -> fb.World:
+    w = fb.World(session, clock)
     clock.set(NOW)
     return w
 
 
 def test_the_cap_is_consumed_in_job_end_order(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     ingest_usage(session, clock, world.october()[:4])
     post_all(session, clock)
@@ -67,7 +72,7 @@ def test_the_cap_is_consumed_in_job_end_order(
 
 
 def test_a_late_record_is_rated_as_if_it_had_arrived_in_order(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     jobs = world.october()[:4]
     ingest_usage(session, clock, jobs[1:])
@@ -86,12 +91,12 @@ def test_a_late_record_is_rated_as_if_it_had_arrived_in_order(
 
 
 def test_a_corrected_record_reverses_the_old_rating(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
-    first = s.job(50, "aiss-b", end=datetime(2026, 10, 10, tzinfo=UTC), gpus=8, seconds=3600)
+    first = fm.record(50, "aiss-b", end=datetime(2026, 10, 10, tzinfo=UTC), gpus=8, seconds=3600)
     ingest_usage(session, clock, [first])
     post_all(session, clock)
-    corrected = s.job(
+    corrected = fm.record(
         50, "aiss-b", end=first.end_time, gpus=8, seconds=1800, submit=first.submit_time
     )
     report = ingest_usage(session, clock, [corrected])
@@ -106,7 +111,7 @@ def test_a_corrected_record_reverses_the_old_rating(
 
 
 def test_a_correction_that_leaves_the_cap_gives_later_records_their_subsidy_back(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     jobs = world.october()[:4]
     ingest_usage(session, clock, jobs)
@@ -114,7 +119,7 @@ def test_a_correction_that_leaves_the_cap_gives_later_records_their_subsidy_back
     assert ratings(session)[("aisc", "3")][0] == "over_cap"
     # Job 1 turns out to have died with its node: no longer on the cap, nothing new on it.
     first = jobs[0]
-    corrected = s.job(
+    corrected = fm.record(
         1,
         "aiss-a",
         end=first.end_time,
@@ -135,7 +140,7 @@ def test_a_correction_that_leaves_the_cap_gives_later_records_their_subsidy_back
 
 
 def test_node_failures_are_credited_not_charged(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     ingest_usage(session, clock, [world.october()[4]])
     post_all(session, clock)
@@ -146,14 +151,14 @@ def test_node_failures_are_credited_not_charged(
 
 
 def test_refuse_terms_refuse_usage_beyond_the_cap(session: Session, clock: ManualClock) -> None:
-    sch = s.scheme(session, clock)
-    org = s.organisation(session, clock, "Gamma", None)
-    s.award(session, clock, sch, org, "aiss-g", cap_minor=20_000, policy=OverCapPolicy.REFUSE)
-    s.prices(session, clock)
+    sch = fs.scheme_row(session, clock)
+    org = fi.organisation_row(session, clock, "Gamma", None)
+    fw.award(session, clock, sch, org, "aiss-g", cap_minor=20_000, policy=OverCapPolicy.REFUSE)
+    fp.prices(session, clock)
     clock.set(NOW)
     end = datetime(2026, 10, 3, tzinfo=UTC)
     ingest_usage(
-        session, clock, [s.job(i, "aiss-g", end=end + timedelta(hours=i)) for i in range(1, 4)]
+        session, clock, [fm.record(i, "aiss-g", end=end + timedelta(hours=i)) for i in range(1, 4)]
     )
     post_all(session, clock)
     r = ratings(session)
@@ -162,7 +167,9 @@ def test_refuse_terms_refuse_usage_beyond_the_cap(session: Session, clock: Manua
     assert r[("aisc", "3")] == ("refused", 0, 0, 0)
 
 
-def test_a_second_post_writes_nothing(session: Session, clock: ManualClock, world: s.World) -> None:
+def test_a_second_post_writes_nothing(
+    session: Session, clock: ManualClock, world: fb.World
+) -> None:
     ingest_usage(session, clock, world.october())
     post_all(session, clock)
     before = session.scalar(select(func.count()).select_from(UsageCharge))
@@ -177,9 +184,9 @@ def _outcome(session: Session, clock: ManualClock) -> tuple[object, ...]:
     return (ratings(session), balance_map(session), [document_csv(d) for d in docs])
 
 
-def _records(world: s.World) -> list[AccountingRecord]:
+def _records(world: fb.World) -> list[AccountingRecord]:
     extra = [
-        s.job(
+        fm.record(
             100 + i,
             "aiss-a",
             end=datetime(2026, 10, 2 + i % 15, 3 + i, tzinfo=UTC),
@@ -191,7 +198,7 @@ def _records(world: s.World) -> list[AccountingRecord]:
     return world.october() + extra
 
 
-_EXPECTED: WeakKeyDictionary[s.World, tuple[object, ...]] = WeakKeyDictionary()
+_EXPECTED: WeakKeyDictionary[fb.World, tuple[object, ...]] = WeakKeyDictionary()
 """The reference books per world: Hypothesis reuses the function-scoped world across examples."""
 
 
@@ -201,7 +208,7 @@ _EXPECTED: WeakKeyDictionary[s.World, tuple[object, ...]] = WeakKeyDictionary()
 )
 @given(data=st.data())
 def test_any_batches_in_any_order_give_the_same_books(
-    session: Session, clock: ManualClock, world: s.World, data: st.DataObject
+    session: Session, clock: ManualClock, world: fb.World, data: st.DataObject
 ) -> None:
     """Same records, any number of times, in batches of any order → same ledger and invoices."""
     records = _records(world)
@@ -229,7 +236,7 @@ def test_any_batches_in_any_order_give_the_same_books(
 
 
 def test_every_journal_balances_and_balances_are_posting_sums(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     ingest_usage(session, clock, _records(world))
     post_all(session, clock, batch_size=3)
@@ -252,11 +259,12 @@ def test_every_journal_balances_and_balances_are_posting_sums(
 
 
 def test_a_node_failure_is_credited_even_if_the_back_end_forgot(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     from computeport.backends import JobState
 
-    failed = s.job(60, "aiss-b", end=datetime(2026, 10, 10, tzinfo=UTC), state=JobState.NODE_FAIL)
+    end = datetime(2026, 10, 10, tzinfo=UTC)
+    failed = fm.record(60, "aiss-b", end=end, state=JobState.NODE_FAIL)
     assert failed.chargeable
     ingest_usage(session, clock, [failed])
     post_all(session, clock)
@@ -264,7 +272,7 @@ def test_a_node_failure_is_credited_even_if_the_back_end_forgot(
 
 
 def test_ratings_and_their_records_cannot_be_edited_or_deleted(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     """What stands in for a foreign key from ratings to records: neither table loses rows."""
     ingest_usage(session, clock, world.october()[:1])

@@ -13,16 +13,18 @@ from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict
 from computeport.metering.ingest import ingest_usage
 from computeport.models.pricing import PriceVersion
+from computeport.pricing.errors import PriceNotFound
 from computeport.pricing.service import (
     ASSUMED_H800_PRICE,
     PriceBook,
-    PriceNotFound,
     price_in_force,
     seed_assumed_prices,
     set_price,
 )
-from tests.billing import support as s
 from tests.billing.test_posting import ratings
+from tests.factories import identity as fi
+from tests.factories import metering as fm
+from tests.factories import pricing as fp
 
 CHANGE = datetime(2026, 10, 15, tzinfo=UTC)
 
@@ -63,8 +65,8 @@ def test_a_new_version_closes_the_old_one(session: Session, clock: ManualClock) 
 
 
 def test_a_job_pays_the_price_in_force_at_its_end(session: Session, clock: ManualClock) -> None:
-    org = s.organisation(session, clock, "Pricing org", "pricing-org")
-    s.prices(session, clock)
+    org = fi.organisation_row(session, clock, "Pricing org", "pricing-org")
+    fp.prices(session, clock)
     set_price(session, clock, "h800", Decimal("30.00"), CHANGE)
     clock.set(datetime(2026, 11, 2, tzinfo=UTC))
     # Starts before the change, ends after it: the new price applies to all of it.
@@ -72,8 +74,8 @@ def test_a_job_pays_the_price_in_force_at_its_end(session: Session, clock: Manua
         session,
         clock,
         [
-            s.job(1, "pricing-org", end=CHANGE + timedelta(minutes=30)),
-            s.job(2, "pricing-org", end=CHANGE - timedelta(minutes=30)),
+            fm.record(1, "pricing-org", end=CHANGE + timedelta(minutes=30)),
+            fm.record(2, "pricing-org", end=CHANGE - timedelta(minutes=30)),
         ],
     )
     post_all(session, clock)

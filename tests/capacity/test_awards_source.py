@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 from computeport.capacity.awards_source import awards_from_db
 from computeport.kit.clock import ManualClock
 from computeport.models.application import ApplicationStatus
-from tests.award import builders
+from tests.factories import award as fw
 
 
 def test_awards_and_pending_applications(session: Session, clock: ManualClock) -> None:
-    scheme = builders.scheme(session)
-    award = builders.approved_award(session, clock, scheme, gpu_hours=120_000, months=12)
-    pending = builders.application(session, scheme, status=ApplicationStatus.UNDER_REVIEW)
-    builders.application(session, scheme, status=ApplicationStatus.REJECTED)
+    scheme = fw.scheme(session)
+    award = fw.approved_award(session, clock, scheme, gpu_hours=120_000, months=12)
+    pending = fw.application(session, scheme, status=ApplicationStatus.UNDER_REVIEW)
+    fw.application(session, scheme, status=ApplicationStatus.REJECTED)
 
     got = awards_from_db(session, dt.date(2026, 3, 14))
 

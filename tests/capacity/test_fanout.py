@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from computeport.capacity.errors import FanoutFailed
 from computeport.capacity.evaluate import evaluate_months
 from computeport.capacity.fanout import (
-    FanoutFailed,
     LocalRunner,
     Payload,
     SequentialRunner,

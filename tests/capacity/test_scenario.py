@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from computeport.capacity.scenario import ScenarioError, load_scenario, parse_scenario
+from computeport.capacity.errors import ScenarioError
+from computeport.capacity.scenario import load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 

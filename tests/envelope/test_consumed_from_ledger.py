@@ -12,12 +12,12 @@ from computeport.ledger.envelope import post_envelope_movements
 from computeport.ledger.journal import write_journal
 from computeport.ledger.queries import balances_by_owner
 from computeport.models.ledger import AccountKind, JournalKind
-from tests.award import builders
+from tests.factories import award as fw
 
 
 def test_termination_shrinks_to_the_subsidy_posted(session: Session, clock: ManualClock) -> None:
-    scheme = builders.scheme(session)
-    award = builders.approved_award(session, clock, scheme, cap_minor=1_000_00)
+    scheme = fw.scheme(session)
+    award = fw.approved_award(session, clock, scheme, cap_minor=1_000_00)
     post_envelope_movements(session, clock)
     book = AccountBook(session, clock)
     # 300.00 of subsidy consumed by usage: committed → consumed, as billing posts it

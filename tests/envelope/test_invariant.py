@@ -25,7 +25,7 @@ from computeport.envelope.service import committed_minor, envelope_figures
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import BudgetExceeded, IllegalTransition
 from computeport.models.award import Award, AwardStatus, EnvelopeMovement
-from tests.award import builders
+from tests.factories import award as fw
 
 ENVELOPE = 10_000
 
@@ -70,8 +70,8 @@ def _check(session: Session, scheme_id: uuid.UUID) -> int:
 )
 @given(plan=steps)
 def test_any_sequence_keeps_the_envelope(session: Session, plan: list[tuple[object, ...]]) -> None:
-    clock = ManualClock(builders.START - timedelta(days=1))
-    scheme = builders.scheme(session, envelope_minor=ENVELOPE)
+    clock = ManualClock(fw.START - timedelta(days=1))
+    scheme = fw.scheme(session, envelope_minor=ENVELOPE)
     awards: list[uuid.UUID] = []
     consumed_share: dict[uuid.UUID, int] = {}
 
@@ -86,8 +86,8 @@ def test_any_sequence_keeps_the_envelope(session: Session, plan: list[tuple[obje
         try:
             match step:
                 case ("decide", int(cap), int(months)):
-                    app = builders.application(session, scheme)
-                    body = builders.approval(
+                    app = fw.application(session, scheme)
+                    body = fw.approval(
                         cap, starts_at=clock.now() + timedelta(days=1), months=months
                     )
                     award = decide(session, app.id, DecisionIn.model_validate(body), None, clock)

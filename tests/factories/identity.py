@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from computeport.identity import service
 from computeport.identity.subject import Subject
+from computeport.kit.clock import ManualClock
 from computeport.models.identity import Organisation, OrganisationCategory, Role, User
 from tests.factories.sequence import unique
 
@@ -59,3 +60,18 @@ def subject(session: Session, who: User) -> Subject:
 def token(session: Session, who: User, *, at: datetime = T0) -> str:
     _row, plaintext = service.issue_token(session, user_id=who.id, name="test", at=at)
     return plaintext
+
+
+def organisation_row(
+    session: Session, clock: ManualClock, name: str, account: str | None = None
+) -> Organisation:
+    """An enterprise inserted as a row, with its own Slurm ``account`` when given."""
+    o = Organisation(
+        name=name,
+        category=OrganisationCategory.ENTERPRISE,
+        slurm_account=account,
+        created_at=clock.now(),
+    )
+    session.add(o)
+    session.flush()
+    return o

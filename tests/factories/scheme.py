@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from computeport.kit.clock import ManualClock
 from computeport.models.scheme import Call, Scheme
 from computeport.scheme import service
 from computeport.scheme.rubric import CriterionSpec
@@ -62,3 +63,21 @@ def call(
     return service.create_call(
         session, of.id, name=name or unique("Round "), opens_at=opens_at, closes_at=closes_at, at=T0
     )
+
+
+def scheme_row(session: Session, clock: ManualClock) -> Scheme:
+    """A scheme inserted as a row, without rubric or calls: enough to hang awards and charges on."""
+    s = Scheme(
+        code=unique("T"),
+        name="Test scheme",
+        envelope_minor=300_000_000_000,
+        period_start=datetime(2024, 10, 1, tzinfo=UTC),
+        period_end=datetime(2027, 10, 1, tzinfo=UTC),
+        default_rate=Decimal("0.7"),
+        max_rate=Decimal("0.9"),
+        eligible_categories=["university", "enterprise"],
+        created_at=clock.now(),
+    )
+    session.add(s)
+    session.flush()
+    return s

@@ -12,7 +12,7 @@ from computeport.models.adjustment import Adjustment
 from computeport.models.identity import Role
 from tests.api.fixtures import World
 from tests.api.permission_suite import Case, PermissionSuite, assert_problem
-from tests.invoicing.test_api import Billed
+from tests.factories.invoicing import Billed
 
 
 def _body(b: Billed, **change: Any) -> dict[str, Any]:

@@ -1,46 +1,17 @@
-"""The billing API: who may read which invoice, usage, ledger and burn-down, and pay."""
+"""The invoice API: who may read which invoice or statement, list invoices, and pay."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi.testclient import TestClient
 
-from computeport.billing.posting import post_all
-from computeport.invoicing.close import close_period
-from computeport.metering.ingest import ingest_usage
 from computeport.models.identity import Role
-from tests.api.fixtures import Actor, World
+from tests.api.fixtures import World
 from tests.api.permission_suite import Case, PermissionSuite
-from tests.billing import support as s
+from tests.factories.invoicing import Billed
 
 
-class Billed:
-    """An organisation with an award, a month of usage and a closed period."""
-
-    def __init__(self, world: World) -> None:
-        self.org = world.actors.organisation()
-        self.owner: Actor = world.actors.applicant(self.org)
-        sch = s.scheme(world.session, world.clock)
-        self.award = s.award(
-            world.session, world.clock, sch, self.org, f"api-{self.org.id.hex[:8]}"
-        )
-        s.prices(world.session, world.clock)
-        world.clock.set(datetime(2026, 11, 2, tzinfo=UTC))
-        end = datetime(2026, 10, 9, tzinfo=UTC)
-        ingest_usage(
-            world.session,
-            world.clock,
-            [s.job(i, self.award.slurm_account, end=end.replace(hour=i)) for i in range(3)],
-        )
-        post_all(world.session, world.clock)
-        report = close_period(world.session, world.clock, "2026-10")
-        self.invoice, self.statement = report.documents
-        world.session.flush()
-
-
-class TestBillingApi(PermissionSuite):
-    cases = ("invoice", "invoice_csv", "statement", "usage", "balances", "burndown", "payment")
+class TestInvoicingApi(PermissionSuite):
+    cases = ("invoice", "invoice_csv", "statement", "payment")
 
     def build(self, name: str, world: World) -> Case:
         b = Billed(world)
@@ -58,14 +29,6 @@ class TestBillingApi(PermissionSuite):
                 f"/api/v1/invoices/{b.statement}",
                 allowed=world.actors.staff(Role.FUNDER),
                 other_org=b.owner,
-            )
-        if name == "usage":
-            return Case("GET", "/api/v1/usage", allowed=b.owner)
-        if name == "balances":
-            return Case("GET", "/api/v1/ledger/balances", allowed=operator, wrong_role=b.owner)
-        if name == "burndown":
-            return Case(
-                "GET", f"/api/v1/awards/{b.award.id}/burndown", allowed=b.owner, other_org=other
             )
         assert name == "payment"
         return Case(
@@ -85,20 +48,6 @@ def test_an_organisation_lists_only_its_own_invoices(world: World, client: TestC
     assert [d["number"] for d in body] == [mine.invoice]
     assert body[0]["due_minor"] == body[0]["outstanding_minor"] > 0
     assert client.get("/api/v1/invoices", headers=other.headers).json() == []
-
-
-def test_usage_rows_and_burn_down_figures(world: World, client: TestClient) -> None:
-    b = Billed(world)
-    usage = client.get("/api/v1/usage?period=2026-10", headers=b.owner.headers).json()
-    assert [(u["job_id"], u["list_minor"], u["subsidy_minor"]) for u in usage] == [
-        ("0", 22_400, 15_680),
-        ("1", 22_400, 15_680),
-        ("2", 22_400, 15_680),
-    ]
-    assert {u["kind"] for u in usage} == {"subsidised"}
-    burn = client.get(f"/api/v1/awards/{b.award.id}/burndown", headers=b.owner.headers).json()
-    assert burn["consumed_minor"] == 3 * 15_680
-    assert burn["cap_minor"] == b.award.cap_minor
 
 
 def test_html_of_an_invoice(world: World, client: TestClient) -> None:

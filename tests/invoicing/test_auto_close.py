@@ -1,6 +1,6 @@
 """The automatic month-end: which months are due, and the worker duty that closes them.
 
-October 2026 of tests/billing/support.py's World (hand-checked in test_golden.py) with a two-day
+October 2026 of tests/factories/billing.py's World (hand-checked in test_golden.py) with a two-day
 grace: not due on 2 November, due from 3 November, closed once, due again only when a late
 October record has been rated.
 """
@@ -19,7 +19,8 @@ from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import ingest_usage
 from computeport.models.invoicing import BillingDocument
 from computeport.worker.duties import ClosePeriods
-from tests.billing.support import World, job
+from tests.factories.billing import World
+from tests.factories.metering import record
 
 GRACE = timedelta(days=2)
 NOV_2 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -55,7 +56,7 @@ def test_a_late_record_makes_a_closed_month_due_again(session: Session, clock: M
     _rated_october(session, clock)
     clock.set(NOV_3)
     close_period(session, clock, "2026-10")
-    late = job(99, "aiss-a", end=datetime(2026, 10, 30, tzinfo=UTC), gpus=2, seconds=3600)
+    late = record(99, "aiss-a", end=datetime(2026, 10, 30, tzinfo=UTC), gpus=2, seconds=3600)
     ingest_usage(session, clock, [late])
     post_all(session, clock)
     assert periods_due(session, NOV_3, GRACE) == ["2026-10"]

@@ -1,4 +1,4 @@
-"""A hand-checked month: October 2026 of the two-award world (tests/billing/support.py).
+"""A hand-checked month: October 2026 of the two-award world (tests/factories/billing.py).
 
 Price: HK$28.00 per H800 GPU-hour = 2,800 cents; charge = GPU-seconds × 2800 / 3600, half-up.
 
@@ -42,7 +42,7 @@ from computeport.kit.clock import ManualClock
 from computeport.ledger.queries import balance_map, consumed_by_award, unbalanced_journals
 from computeport.metering.ingest import ingest_usage
 from computeport.models.invoicing import BillingDocument, DocumentKind
-from tests.billing.support import World
+from tests.factories.billing import World
 
 ISSUE = datetime(2026, 11, 1, tzinfo=UTC)
 

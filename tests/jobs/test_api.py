@@ -13,7 +13,7 @@ from computeport.models.award import AwardStatus
 from computeport.models.identity import Role
 from tests.api.fixtures import World
 from tests.api.permission_suite import Case, PermissionSuite, assert_problem
-from tests.jobs.builders import Awarded, awarded, job_body
+from tests.factories.jobs import Awarded, awarded, job_body
 
 
 class TestJobsPermissions(PermissionSuite):

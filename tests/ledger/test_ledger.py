@@ -15,23 +15,27 @@ from sqlalchemy.orm import Session
 from computeport.kit.clock import ManualClock
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.envelope import post_envelope_movements
-from computeport.ledger.journal import (
-    JournalExists,
-    UnbalancedJournal,
-    reverse_journal,
-    write_journal,
-)
+from computeport.ledger.errors import JournalExists, UnbalancedJournal
+from computeport.ledger.journal import reverse_journal, write_journal
 from computeport.ledger.queries import balance_map, consumed_by_award, unbalanced_journals
 from computeport.models.award import EnvelopeMovement, MovementKind
-from computeport.models.ledger import AccountKind, Journal, JournalKind, LedgerAccount, Posting
-from tests.billing import support as s
+from computeport.models.ledger import (
+    AccountKind,
+    JournalKind,
+    LedgerAccount,
+    LedgerJournal,
+    Posting,
+)
+from tests.factories import award as fw
+from tests.factories import identity as fi
+from tests.factories import scheme as fs
 
 WHEN = datetime(2026, 10, 5, tzinfo=UTC)
 
 
 def _accounts(session: Session, clock: ManualClock, n: int) -> list[uuid.UUID]:
     book = AccountBook(session, clock)
-    orgs = [s.organisation(session, clock, f"Ledger org {i} {uuid.uuid4()}") for i in range(n)]
+    orgs = [fi.organisation_row(session, clock, f"Ledger org {i} {uuid.uuid4()}") for i in range(n)]
     return [book.id_for(AccountKind.RECEIVABLE, organisation_id=o.id) for o in orgs]
 
 
@@ -56,7 +60,7 @@ def test_an_unbalanced_journal_is_refused(session: Session, clock: ManualClock) 
         _journal(session, clock, "k1", [(a, 100), (b, -99)])
     with pytest.raises(UnbalancedJournal, match="at least two"):
         _journal(session, clock, "k2", [(a, 100), (a, -50), (b, 0)])
-    assert session.scalar(select(Journal.id)) is None
+    assert session.scalar(select(LedgerJournal.id)) is None
 
 
 def test_the_idempotency_key_is_unique(session: Session, clock: ManualClock) -> None:
@@ -94,7 +98,7 @@ def test_postgresql_checks_every_journal_at_commit(session: Session, clock: Manu
     jid = uuid.uuid4()
     nested = session.begin_nested()
     session.execute(
-        insert(Journal).values(
+        insert(LedgerJournal).values(
             id=jid, idempotency_key="raw", kind="usage", occurred_at=WHEN, created_at=WHEN
         )
     )
@@ -142,9 +146,9 @@ def test_balances_equal_the_sums_of_postings(
 
 
 def test_envelope_movements_become_journals_once(session: Session, clock: ManualClock) -> None:
-    sch = s.scheme(session, clock)
-    org = s.organisation(session, clock, "Envelope org")
-    award = s.award(session, clock, sch, org, "aiss-env", cap_minor=1_000_000)
+    sch = fs.scheme_row(session, clock)
+    org = fi.organisation_row(session, clock, "Envelope org")
+    award = fw.award(session, clock, sch, org, "aiss-env", cap_minor=1_000_000)
     session.add(
         EnvelopeMovement(
             scheme_id=sch.id,

@@ -17,15 +17,17 @@ from computeport.kit.errors import ValidationFailed
 from computeport.metering.ingest import BillingUsageSink, ingest_usage
 from computeport.metering.jsonl import parse_lines, record_to_dict
 from computeport.models.metering import QuarantineReason, UsageQuarantine, UsageRecord
-from tests.billing import support as s
+from tests.factories import billing as fb
+from tests.factories import identity as fi
+from tests.factories import metering as fm
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
 END = datetime(2026, 10, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(session: Session, clock: ManualClock) -> s.World:
-    w = s.World(session, clock)
+def world(session: Session, clock: ManualClock) -> fb.World:
+    w = fb.World(session, clock)
     clock.set(NOW)
     return w
 
@@ -35,7 +37,7 @@ def _count(session: Session, model: type) -> int:
 
 
 def test_the_same_record_twice_changes_nothing(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     records = world.october()
     first = ingest_usage(session, clock, records + records[:3])
@@ -47,7 +49,7 @@ def test_the_same_record_twice_changes_nothing(
 
 
 def test_a_record_sent_again_in_another_time_zone_or_batch_size_is_known(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     """Stored records are recognised by (cluster, job, submit instant, digest), whatever
     offset the times carry and however the input is cut into batches."""
@@ -71,7 +73,7 @@ def test_a_record_sent_again_in_another_time_zone_or_batch_size_is_known(
 
 
 def test_a_stored_record_sent_again_is_never_quarantined(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     """Once stored, a record sent again is a duplicate even if it would now fail a check."""
     record = world.october()[0]
@@ -84,9 +86,9 @@ def test_a_stored_record_sent_again_is_never_quarantined(
 
 
 def test_a_correction_is_a_new_row_never_an_edit(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
-    r = s.job(1, "aiss-a", end=END)
+    r = fm.record(1, "aiss-a", end=END)
     ingest_usage(session, clock, [r])
     ingest_usage(session, clock, [dataclasses.replace(r, gpu_seconds=r.gpu_seconds // 2)])
     rows = session.scalars(select(UsageRecord).order_by(UsageRecord.id)).all()
@@ -115,12 +117,12 @@ def test_a_correction_is_a_new_row_never_an_edit(
 def test_bad_records_are_quarantined_with_the_reason(
     session: Session,
     clock: ManualClock,
-    world: s.World,
+    world: fb.World,
     change: dict[str, Any],
     reason: QuarantineReason,
 ) -> None:
-    bad = dataclasses.replace(s.job(7, "aiss-a", end=END), **change)
-    report = ingest_usage(session, clock, [bad, s.job(8, "aiss-a", end=END)])
+    bad = dataclasses.replace(fm.record(7, "aiss-a", end=END), **change)
+    report = ingest_usage(session, clock, [bad, fm.record(8, "aiss-a", end=END)])
     assert report.new == 1
     assert report.quarantined == {reason.value: 1}
     held = session.scalars(select(UsageQuarantine)).one()
@@ -132,7 +134,7 @@ def test_bad_records_are_quarantined_with_the_reason(
 
 
 def test_the_sink_satisfies_the_back_end_protocol(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     sink = BillingUsageSink(session, clock)
     assert isinstance(sink, UsageSink)
@@ -141,7 +143,7 @@ def test_the_sink_satisfies_the_back_end_protocol(
 
 
 def test_usage_records_are_append_only(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     ingest_usage(session, clock, world.october()[:1])
     row = session.scalars(select(UsageRecord)).one()
@@ -153,7 +155,7 @@ def test_usage_records_are_append_only(
 def test_json_lines_round_trip_and_name_the_bad_line() -> None:
     import json
 
-    r = s.job(1, "aiss-a", end=END)
+    r = fm.record(1, "aiss-a", end=END)
     line = json.dumps(record_to_dict(r))
     assert list(parse_lines([line])) == [r]
     broken = json.dumps({k: v for k, v in record_to_dict(r).items() if k != "end_time"})
@@ -164,13 +166,14 @@ def test_json_lines_round_trip_and_name_the_bad_line() -> None:
 
 
 def test_quarantined_records_are_released_once_billable(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     from computeport.metering.quarantine import release_quarantine
 
-    ingest_usage(session, clock, [s.job(70, "newcomer", end=END), s.job(71, "ghost", end=END)])
+    records = [fm.record(70, "newcomer", end=END), fm.record(71, "ghost", end=END)]
+    ingest_usage(session, clock, records)
     assert _count(session, UsageQuarantine) == 2
-    s.organisation(session, clock, "Newcomer Ltd", "newcomer")
+    fi.organisation_row(session, clock, "Newcomer Ltd", "newcomer")
     report = release_quarantine(session, clock)
     assert (report.released, report.still_held) == (1, 1)
     assert session.scalars(select(UsageRecord.job_id)).all() == ["70"]

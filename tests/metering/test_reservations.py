@@ -39,7 +39,8 @@ from computeport.models.award import Award
 from computeport.models.invoicing import BillingDocument, DocumentLine
 from computeport.models.metering import UsageCharge, UsageRecord
 from computeport.models.reservation import AwardReservation
-from tests.billing import support as s
+from tests.factories import billing as fb
+from tests.factories import metering as fm
 
 CAPACITY = Capacity("aisc", {"gpu": PartitionCapacity("gpu", 4, 8, "h800")})
 OCT10 = datetime(2026, 10, 10, tzinfo=UTC)
@@ -53,7 +54,7 @@ def _at(hour: float) -> datetime:
 
 def _job(job_id: str, account: str, gpus: int, start_h: float, end_h: float) -> AccountingRecord:
     seconds = int((end_h - start_h) * 3600)
-    return s.job(job_id, account, end=_at(end_h), gpus=gpus, seconds=seconds)
+    return fm.record(job_id, account, end=_at(end_h), gpus=gpus, seconds=seconds)
 
 
 JOBS = [
@@ -66,9 +67,9 @@ JOBS = [
 
 
 @pytest.fixture
-def world(session: Session, clock: ManualClock) -> s.World:
+def world(session: Session, clock: ManualClock) -> fb.World:
     clock.set(datetime(2026, 10, 1, tzinfo=UTC))
-    return s.World(session, clock)
+    return fb.World(session, clock)
 
 
 def _book(
@@ -101,7 +102,7 @@ def test_used_is_the_awards_gpus_in_the_window_capped_at_the_reservation() -> No
 
 
 def test_the_idle_reserved_capacity_is_charged_once_by_the_normal_rules(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     world.award_b.charge_reservations = True
     _book(session, clock, world.award_b)
@@ -131,7 +132,7 @@ def test_the_idle_reserved_capacity_is_charged_once_by_the_normal_rules(
 
 
 def test_a_job_ingested_late_corrects_the_top_up(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     world.award_b.charge_reservations = True
     _book(session, clock, world.award_b)
@@ -150,7 +151,7 @@ def test_a_job_ingested_late_corrects_the_top_up(
 
 
 def test_a_fully_used_reservation_tops_up_nothing(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     world.award_b.charge_reservations = True
     _book(session, clock, world.award_b)
@@ -161,7 +162,7 @@ def test_a_fully_used_reservation_tops_up_nothing(
 
 
 def test_no_charge_without_the_flag_before_the_end_or_when_cancelled_in_time(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     _book(session, clock, world.award_b)  # award B's terms do not charge reservations
     void = _book(session, clock, world.award_b, "void", starts_at=_at(24), ends_at=_at(30))
@@ -179,7 +180,7 @@ def test_no_charge_without_the_flag_before_the_end_or_when_cancelled_in_time(
 
 
 def test_a_reservation_cut_short_is_charged_up_to_the_cut(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     world.award_b.charge_reservations = True
     row = _book(session, clock, world.award_b)
@@ -193,7 +194,7 @@ def test_a_reservation_cut_short_is_charged_up_to_the_cut(
 
 
 def test_the_invoice_shows_the_reserved_capacity_as_its_own_line(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     world.award_b.charge_reservations = True
     _book(session, clock, world.award_b)
@@ -222,7 +223,7 @@ def test_the_invoice_shows_the_reserved_capacity_as_its_own_line(
 
 
 def test_each_reservation_counts_its_own_awards_jobs_in_one_run(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     world.award_a.charge_reservations = True
     world.award_b.charge_reservations = True

@@ -38,15 +38,16 @@ from computeport.web.views.funder import first_start
 from computeport.web.views.ops import WaitStats, finished_use, percentile, window_waits
 from computeport.web.views.reports import DIMENSIONS, ReportRow, usage_report
 from computeport.web.views.usage import MonthMoney, money_by_month, subsidy_by_award
-from tests.billing import support as s
+from tests.factories import billing as fb
+from tests.factories import metering as fm
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
 SUBMIT_BASE = datetime(2026, 9, 25, tzinfo=UTC)
 
 
 @pytest.fixture
-def world(session: Session, clock: ManualClock) -> s.World:
-    w = s.World(session, clock)
+def world(session: Session, clock: ManualClock) -> fb.World:
+    w = fb.World(session, clock)
     clock.set(NOW)
     return w
 
@@ -198,7 +199,7 @@ def direct_wait_stats(session: Session) -> WaitStats:
     return stats
 
 
-def assert_rollups_match(session: Session, world: s.World) -> None:
+def assert_rollups_match(session: Session, world: fb.World) -> None:
     for by in DIMENSIONS:
         assert usage_report(session, by) == direct_report(session, by), by
         assert usage_report(session, by, since="2026-10", until="2026-10") == direct_report(
@@ -243,7 +244,7 @@ def _record(job: int, hour: int, seconds: int, gpus: int) -> AccountingRecord:
     # The account and the day follow the job id: a correction that moves a record to another
     # award, or out of its award's dates, trips the poster (``_raise_max`` on no items).
     day = 1 + job * 7 % 30
-    base = s.job(
+    base = fm.record(
         job,
         ACCOUNTS[job % len(ACCOUNTS)],
         end=datetime(2026, 10, day, hour, tzinfo=UTC),
@@ -283,7 +284,7 @@ def _not_started(record: AccountingRecord) -> AccountingRecord:
 )
 @given(data=st.data())
 def test_rollups_equal_direct_sums_over_any_stream(
-    session: Session, clock: ManualClock, world: s.World, data: st.DataObject
+    session: Session, clock: ManualClock, world: fb.World, data: st.DataObject
 ) -> None:
     """Late records (re-rating later ones), corrections (same key, new content), jobs that never
     started, and rollups refreshed batch by batch: always the raw rows' sums."""
@@ -315,10 +316,10 @@ def _tables(session: Session) -> tuple[set[tuple[object, ...]], ...]:
 
 
 def test_a_job_spanning_buckets_adds_its_overlap_to_each(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     # 2 GPUs from 10:15 to 11:45: 15 min, 30 min, 30 min, 15 min of the half-hours from 10:00.
-    job = s.job(1, "alpha", end=datetime(2026, 10, 7, 11, 45, tzinfo=UTC), gpus=2, seconds=5400)
+    job = fm.record(1, "alpha", end=datetime(2026, 10, 7, 11, 45, tzinfo=UTC), gpus=2, seconds=5400)
     ingest_usage(session, clock, [job])
     post_all(session, clock)
     start = int(datetime(2026, 10, 7, 10, tzinfo=UTC).timestamp())
@@ -348,15 +349,15 @@ def test_a_job_spanning_buckets_adds_its_overlap_to_each(
 
 
 def test_a_correction_counts_once_on_the_operations_chart(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     """The old version of a corrected record is reversed when the new one is rated: its
     GPU-seconds leave the utilisation rollup (the raw records would count both)."""
     end = datetime(2026, 10, 10, 12, tzinfo=UTC)
-    first = s.job(50, "aiss-b", end=end, gpus=8, seconds=3600)
+    first = fm.record(50, "aiss-b", end=end, gpus=8, seconds=3600)
     ingest_usage(session, clock, [first])
     post_all(session, clock)
-    corrected = s.job(50, "aiss-b", end=end, gpus=8, seconds=1800, submit=first.submit_time)
+    corrected = fm.record(50, "aiss-b", end=end, gpus=8, seconds=1800, submit=first.submit_time)
     ingest_usage(session, clock, [corrected])
     post_all(session, clock)
     day = datetime(2026, 10, 10, 8, tzinfo=UTC)  # 16:00 Hong Kong: a day boundary there
@@ -370,9 +371,9 @@ def test_a_correction_counts_once_on_the_operations_chart(
 
 
 def test_pay_as_you_go_charges_roll_up_under_no_award(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
-    ingest_usage(session, clock, [s.job(6, "alpha", end=datetime(2026, 10, 7, tzinfo=UTC))])
+    ingest_usage(session, clock, [fm.record(6, "alpha", end=datetime(2026, 10, 7, tzinfo=UTC))])
     post_all(session, clock)
     rows = session.execute(select(UsageRollup.award_id, UsageRollup.organisation_id)).all()
     assert rows == [(NO_AWARD, world.alpha.id)]
@@ -380,7 +381,7 @@ def test_pay_as_you_go_charges_roll_up_under_no_award(
 
 
 def test_refresh_folds_only_new_rows_and_is_idempotent(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     ingest_usage(session, clock, world.october())
     post_all(session, clock)
@@ -391,13 +392,13 @@ def test_refresh_folds_only_new_rows_and_is_idempotent(
 
 
 def test_first_start_is_the_earliest_rated_start_in_the_window(
-    session: Session, clock: ManualClock, world: s.World
+    session: Session, clock: ManualClock, world: fb.World
 ) -> None:
     year = datetime(2026, 1, 1, tzinfo=UTC)
     assert first_start(session, year, NOW) is None
     jobs = [
-        s.job(1, "alpha", end=datetime(2026, 10, 7, 12, 0, 5, tzinfo=UTC), seconds=10),
-        s.job(2, "alpha", end=datetime(2026, 10, 9, tzinfo=UTC)),
+        fm.record(1, "alpha", end=datetime(2026, 10, 7, 12, 0, 5, tzinfo=UTC), seconds=10),
+        fm.record(2, "alpha", end=datetime(2026, 10, 9, tzinfo=UTC)),
     ]
     ingest_usage(session, clock, jobs)
     post_all(session, clock)

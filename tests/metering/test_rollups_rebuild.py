@@ -20,7 +20,7 @@ from computeport.db.migrate import downgrade, upgrade
 from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import ingest_usage
 from computeport.models.rollup import UsageRollup, UtilisationRollup, WaitRollup
-from tests.billing import support as s
+from tests.factories import billing as fb
 from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
@@ -40,7 +40,7 @@ def _posted(engine: Engine) -> None:
     upgrade(engine)
     clock = ManualClock(datetime(2026, 9, 1, tzinfo=UTC))
     with unit_of_work(make_session_factory(engine)) as session:
-        world = s.World(session, clock, "ROLL-1", "ROLL-2")
+        world = fb.World(session, clock, "ROLL-1", "ROLL-2")
         clock.set(NOW)
         late = world.october()
         ingest_usage(session, clock, late[3:])

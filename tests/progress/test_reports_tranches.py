@@ -31,15 +31,15 @@ from computeport.progress.tranches import (
     tranche_state,
     tranches_of,
 )
-from tests.award import builders
+from tests.factories import award as fw
 from tests.factories import identity as identity_factory
 
 
 def _award(session: Session, clock: ManualClock) -> Award:
-    scheme = builders.scheme(session)
+    scheme = fw.scheme(session)
     org = identity_factory.organisation(session)
-    builders.org_admin(session, org)
-    return builders.approved_award(
+    fw.org_admin(session, org)
+    return fw.approved_award(
         session,
         clock,
         scheme,
@@ -120,13 +120,13 @@ def test_released_hours_add_up_exactly(
 
 class TestSchedule:
     def test_month_arithmetic_clamps_to_the_month_end(self) -> None:
-        start = builders.START.replace(month=8, day=31)
+        start = fw.START.replace(month=8, day=31)
         assert add_months(start, 6).day == 28  # 2027-02-28
 
     def test_due_dates_before_the_end_plus_a_final_report(self) -> None:
-        end = add_months(builders.START, 12)
-        dates = report_due_dates(builders.START, end, 4)
-        assert dates == [add_months(builders.START, 4), add_months(builders.START, 8), end]
+        end = add_months(fw.START, 12)
+        dates = report_due_dates(fw.START, end, 4)
+        assert dates == [add_months(fw.START, 4), add_months(fw.START, 8), end]
 
 
 class TestReminders:

@@ -6,8 +6,8 @@ from computeport.kit.units import Quota
 from computeport.scheduling import (
     Action,
     ClusterSpec,
+    CoreJobState,
     Job,
-    JobState,
     Placement,
     PolicyConfig,
     ProjectQuota,
@@ -43,10 +43,10 @@ class TestBudget:
         e.submit_many([p("A", 0, 1, 600, 600), p("B", 0, 1, 600, 600), p("C", 1, 1, 400, 400)])
         e.run_until(1)
         assert e.status("B").reason == "waiting: budget"
-        assert e.status("C").state is JobState.RUNNING
+        assert e.status("C").state is CoreJobState.RUNNING
         e.run()
         results = {r.job_id: r for r in e.results()}
-        assert results["B"].state is JobState.PENDING
+        assert results["B"].state is CoreJobState.PENDING
         assert results["B"].reason == "waiting: budget"
         assert sum(rec.gpu_seconds for rec in e.take_accounting()) == 1000
 
@@ -57,7 +57,7 @@ class TestBudget:
         assert e.status("A").reason == "waiting: budget"
         e.set_quota("p", ProjectQuota(budget_gpu_s=Quota.of(20)))
         e.run_until(6)
-        assert e.status("A").state is JobState.RUNNING
+        assert e.status("A").state is CoreJobState.RUNNING
         assert e.status("A").start_s == 5
 
 
@@ -109,8 +109,8 @@ class TestPreemption:
         )
         e.run_until(5)
         assert e.status("E").nodes == ("gpu-0000",)
-        assert e.status("S2").state is JobState.RUNNING
-        assert e.status("S1").state is JobState.PENDING
+        assert e.status("S2").state is CoreJobState.RUNNING
+        assert e.status("S1").state is CoreJobState.PENDING
 
     def test_scavengers_do_not_block_the_queue(self) -> None:
         # A scavenger needing the whole pool waits without a reservation; later small jobs run.

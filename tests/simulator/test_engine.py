@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from computeport.kit.errors import NotFound
-from computeport.scheduling import ClusterSpec, Job, JobState, PolicyConfig
+from computeport.scheduling import ClusterSpec, CoreJobState, Job, PolicyConfig
 from computeport.simulator import Engine
 
 
@@ -46,10 +46,10 @@ class TestEngine:
         assert engine.cancel("C")
         assert engine.cancel("A")
         assert not engine.cancel("A")
-        assert engine.status("C").state is JobState.CANCELLED
+        assert engine.status("C").state is CoreJobState.CANCELLED
         records = engine.take_accounting()
         assert [(r.job_id, r.start_s, r.end_s, r.state) for r in records] == [
-            ("A", 0, 120, JobState.CANCELLED)
+            ("A", 0, 120, CoreJobState.CANCELLED)
         ]
         engine.run()
         results = {r.job_id: r for r in engine.results()}
@@ -74,7 +74,7 @@ class TestEngine:
         engine.submit(job("late", 0, 1, 10))
         engine.run_until(100)
         status = engine.status("late")
-        assert status.state is JobState.PENDING
+        assert status.state is CoreJobState.PENDING
         assert status.submit_s == 0
 
     def test_unknown_job(self, engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from computeport.scheduling import JobState
+from computeport.scheduling import CoreJobState
 from computeport.simulator import JobResult, compute_metrics
 
 
@@ -16,7 +16,7 @@ def result(
     gpus: int,
     run: int,
     group: str = "g",
-    state: JobState = JobState.FINISHED,
+    state: CoreJobState = CoreJobState.FINISHED,
 ) -> JobResult:
     return JobResult(name, submit, start, end, gpus, run, state, "", group, "subsidised", 1, 0)
 
@@ -31,7 +31,7 @@ def test_hand_checked_metrics() -> None:
         [
             result("A", 0, 0, 10, 1, 10),
             result("B", 0, 10, 15, 2, 5, group="h"),
-            result("X", 3, None, None, 9, 5, state=JobState.REJECTED),
+            result("X", 3, None, None, 9, 5, state=CoreJobState.REJECTED),
         ],
         gpus=2,
     )

@@ -11,9 +11,9 @@ from computeport.kit.units import Quota
 from computeport.scheduling import (
     Backfill,
     ClusterSpec,
+    CoreJobState,
     Estimates,
     Job,
-    JobState,
     Placement,
     PolicyConfig,
     ProjectQuota,
@@ -95,12 +95,12 @@ def test_invariants(
     # every job ends finished or rejected, unless a quota holds it
     for result in engine.results():
         job = by_id[result.job_id]
-        if result.state is JobState.PENDING:
+        if result.state is CoreJobState.PENDING:
             assert job.account in q, result
             assert result.reason in ("waiting: budget", "waiting: GPU cap"), result
         else:
-            assert result.state in (JobState.FINISHED, JobState.REJECTED), result
-            assert (result.state is JobState.REJECTED) == (job.gpus > GPUS), result
+            assert result.state in (CoreJobState.FINISHED, CoreJobState.REJECTED), result
+            assert (result.state is CoreJobState.REJECTED) == (job.gpus > GPUS), result
 
 
 @settings(max_examples=150, deadline=None)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from computeport.kit.clock import ManualClock
-from tests.award import builders
+from tests.factories import award as fw
 from tests.web.fakes import FakeCluster
 from tests.web.fixtures import Browser, People, chart_specs
 
@@ -16,8 +16,8 @@ from tests.web.fixtures import Browser, People, chart_specs
 def test_award_pages_show_use_and_burn_down(
     browser: Browser, people: People, session: Session, clock: ManualClock
 ) -> None:
-    scheme = builders.scheme(session)
-    award = builders.approved_award(
+    scheme = fw.scheme(session)
+    award = fw.approved_award(
         session, clock, scheme, cap_minor=2_000_000_00, organisation=people.org_a
     )
     browser.login(people.applicant_a.email)
@@ -43,8 +43,8 @@ def test_submit_and_cancel_a_job(
     clock: ManualClock,
     portal_app: FastAPI,
 ) -> None:
-    scheme = builders.scheme(session)
-    award = builders.approved_award(session, clock, scheme, organisation=people.org_a)
+    scheme = fw.scheme(session)
+    award = fw.approved_award(session, clock, scheme, organisation=people.org_a)
     cluster = FakeCluster(clock.now())
     portal_app.state.cp.backend = cluster
     browser.login(people.applicant_a.email)

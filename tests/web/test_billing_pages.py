@@ -18,7 +18,8 @@ from computeport.models.adjustment import Adjustment
 from computeport.models.invoicing import BillingDocument, DocumentKind
 from computeport.models.metering import QuarantineReason, UsageQuarantine
 from computeport.web.views import billing as views_billing
-from tests.billing.support import World, job
+from tests.factories.billing import World
+from tests.factories.metering import record
 from tests.web.fixtures import Browser, People
 
 DOC_NUMBER_RE = re.compile(r"<td><code>((?:INV|SUB|CN)-[\w-]+)</code></td>")
@@ -29,7 +30,7 @@ def _closed_october(session: Session, clock: ManualClock) -> World:
     """The golden October closed, plus one record held back for an unknown account."""
     world = World(session, clock)
     clock.set(datetime(2026, 11, 2, tzinfo=UTC))
-    records = [*world.october(), job(99, "nobody", end=datetime(2026, 10, 3, tzinfo=UTC))]
+    records = [*world.october(), record(99, "nobody", end=datetime(2026, 10, 3, tzinfo=UTC))]
     ingest_usage(session, clock, records)
     post_all(session, clock)
     close_period(session, clock, "2026-10", issue_date=datetime(2026, 11, 1, tzinfo=UTC))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from computeport.backends import JobState, PendingReason
 from computeport.kit.clock import ManualClock
 from computeport.web.metrics import CONTENT_TYPE, Metric, Sample, render
-from tests.award import builders
+from tests.factories import award as fw
 from tests.web.fakes import FakeCluster, job_info
 from tests.web.fixtures import Browser
 
@@ -59,8 +59,8 @@ def test_a_family_appears_once() -> None:
 def test_metrics_endpoint_reports_cluster_and_envelope(
     browser: Browser, portal_app: FastAPI, session: Session, clock: ManualClock
 ) -> None:
-    scheme = builders.scheme(session, envelope_minor=1_000_000_00)
-    builders.approved_award(session, clock, scheme, cap_minor=250_000_00)
+    scheme = fw.scheme(session, envelope_minor=1_000_000_00)
+    fw.approved_award(session, clock, scheme, cap_minor=250_000_00)
     cluster = FakeCluster(clock.now())
     cluster.job_list = [
         job_info("1", clock.now(), gpus=8),

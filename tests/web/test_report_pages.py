@@ -14,7 +14,7 @@ from computeport.kit.clock import ManualClock
 from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.award import Award
 from computeport.models.metering import ChargeKind, UsageCharge, UsageRecord
-from tests.award import builders
+from tests.factories import award as fw
 from tests.web.fakes import FakeCluster
 from tests.web.fixtures import Browser, People, chart_specs
 
@@ -72,9 +72,9 @@ def _usage(
 
 @pytest.fixture
 def usage(session: Session, clock: ManualClock, people: People) -> list[Award]:
-    scheme = builders.scheme(session)
-    a = builders.approved_award(session, clock, scheme, organisation=people.org_a)
-    b = builders.approved_award(session, clock, scheme, organisation=people.org_b)
+    scheme = fw.scheme(session)
+    a = fw.approved_award(session, clock, scheme, organisation=people.org_a)
+    b = fw.approved_award(session, clock, scheme, organisation=people.org_b)
     _usage(session, a, clock, "1", 100, 600)
     _usage(session, a, clock, "2", 50, 1800)
     _usage(session, b, clock, "3", 10, 60)

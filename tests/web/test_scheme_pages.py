@@ -8,7 +8,7 @@ import re
 from sqlalchemy.orm import Session
 
 from computeport.kit.clock import ManualClock
-from tests.award import builders
+from tests.factories import award as fw
 from tests.web.fixtures import Browser, People
 
 
@@ -22,11 +22,11 @@ def _chart_spec(html: str, chart_id: str) -> dict[str, object]:
 def test_officer_sees_envelope_in_hk_dollars(
     browser: Browser, people: People, session: Session, clock: ManualClock
 ) -> None:
-    scheme = builders.scheme(session, envelope_minor=3_000_000_000_00)
-    builders.approved_award(
+    scheme = fw.scheme(session, envelope_minor=3_000_000_000_00)
+    fw.approved_award(
         session, clock, scheme, cap_minor=12_345_678_90, organisation=people.org_a
     )
-    builders.approved_award(
+    fw.approved_award(
         session, clock, scheme, cap_minor=7_654_321_10, organisation=people.org_b
     )
     browser.login(people.officer.email)
@@ -43,7 +43,7 @@ def test_officer_sees_envelope_in_hk_dollars(
 def test_funder_may_read_the_scheme_page(
     browser: Browser, people: People, session: Session
 ) -> None:
-    builders.scheme(session)
+    fw.scheme(session)
     browser.login(people.funder.email)
     assert browser.client.get("/scheme").status_code == 200
 
@@ -51,7 +51,7 @@ def test_funder_may_read_the_scheme_page(
 def test_applicant_may_not_open_the_scheme_page(
     browser: Browser, people: People, session: Session
 ) -> None:
-    builders.scheme(session)
+    fw.scheme(session)
     browser.login(people.applicant_a.email)
     page = browser.client.get("/scheme")
     assert page.status_code == 403

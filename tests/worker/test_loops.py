@@ -29,10 +29,14 @@ from computeport.worker.duties import (
     ReconcileAwards,
 )
 from computeport.worker.loop import Periodic
-from tests.billing import support
+from tests.factories import award as fw
+from tests.factories import billing as fb
+from tests.factories import identity as fi
 from tests.factories import identity as identity_factory
+from tests.factories import pricing as fp
+from tests.factories import scheme as fs
 
-T0 = support.T0
+T0 = fb.T0
 
 
 @dataclass
@@ -51,13 +55,13 @@ def centre(committed_engine: Engine) -> Centre:
     sessions = make_session_factory(committed_engine)
     clock = ManualClock(T0)
     with unit_of_work(sessions) as session:
-        sch = support.scheme(session, clock)
-        org = support.organisation(session, clock, "Org A")
-        award = support.award(session, clock, sch, org, "aw_worker", ends=T0 + timedelta(days=2))
+        sch = fs.scheme_row(session, clock)
+        org = fi.organisation_row(session, clock, "Org A")
+        award = fw.award(session, clock, sch, org, "aw_worker", ends=T0 + timedelta(days=2))
         session.add(award)
         award_line(session, award, gpu_hours=1000)
         member = identity_factory.user(session, roles=(Role.MEMBER,), organisation=org)
-        support.prices(session, clock)
+        fp.prices(session, clock)
         user = member.posix_username
     backend = SimBackend(cyberport_inventory(4, cluster="wtest"), clock, epoch=T0)
     return Centre(sessions, clock, backend, "aw_worker", user, Settings(database_url="sqlite://"))

@@ -22,10 +22,14 @@ from computeport.models.award import AwardLine
 from computeport.models.identity import Role
 from computeport.models.metering import UsageCharge, UsageRecord
 from computeport.worker.duties import AdvanceCluster, IngestUsage, PostUsage, ReconcileAwards
-from tests.billing import support
+from tests.factories import award as fw
+from tests.factories import billing as fb
+from tests.factories import identity as fi
 from tests.factories import identity as identity_factory
+from tests.factories import pricing as fp
+from tests.factories import scheme as fs
 
-T0 = support.T0
+T0 = fb.T0
 H = timedelta(hours=1)
 
 
@@ -36,17 +40,17 @@ def test_a_booked_reservation_is_provisioned_honoured_and_charged_once(
     clock = ManualClock(T0)
     backend = SimBackend(cyberport_inventory(2, cluster="wres"), clock, epoch=T0)
     with unit_of_work(sessions) as session:
-        sch = support.scheme(session, clock)
-        org = support.organisation(session, clock, "Org R")
-        other_org = support.organisation(session, clock, "Org S")
-        award = support.award(session, clock, sch, org, "aw_resv", ends=T0 + timedelta(days=5))
-        other = support.award(session, clock, sch, other_org, "aw_other", ends=T0 + 5 * H * 24)
+        sch = fs.scheme_row(session, clock)
+        org = fi.organisation_row(session, clock, "Org R")
+        other_org = fi.organisation_row(session, clock, "Org S")
+        award = fw.award(session, clock, sch, org, "aw_resv", ends=T0 + timedelta(days=5))
+        other = fw.award(session, clock, sch, other_org, "aw_other", ends=T0 + 5 * H * 24)
         award.charge_reservations = True
         for a in (award, other):
             session.add(AwardLine(award_id=a.id, accelerator_type="h800", gpu_hours=10_000))
         mine = identity_factory.user(session, roles=(Role.MEMBER,), organisation=org)
         theirs = identity_factory.user(session, roles=(Role.MEMBER,), organisation=other_org)
-        support.prices(session, clock)
+        fp.prices(session, clock)
         body = ReservationIn(
             name="wres-run", partition="gpu", nodes=1, starts_at=T0 + H, ends_at=T0 + 3 * H
         )

@@ -53,6 +53,7 @@ from computeport.models.review import AssignmentStatus
 from computeport.models.scheme import Call, Scheme
 from computeport.notification import events
 from computeport.scheme import service as schemes
+from computeport.scheme.errors import CallNotOpen
 
 S = ApplicationStatus
 
@@ -332,7 +333,7 @@ def _call_for_submission(session: Session, application: Application, at: datetim
         return call
     open_now = schemes.open_calls(session, application.scheme_id, at)
     if not open_now:
-        raise schemes.CallNotOpen("call_id: no call of this scheme is open now", field="call_id")
+        raise CallNotOpen("call_id: no call of this scheme is open now", field="call_id")
     if len(open_now) > 1:
         names = ", ".join(c.name for c in open_now)
         raise ValidationFailed(

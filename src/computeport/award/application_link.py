@@ -12,8 +12,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.application.errors import ApplicationNotFound
 from computeport.application.service import transition
-from computeport.award.errors import ApplicationNotFound
 from computeport.kit.clock import Clock
 from computeport.kit.errors import IllegalTransition
 from computeport.models.application import Application, ApplicationStatus

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.application.errors import ApplicationNotFound
 from computeport.audit.service import record_transition
 from computeport.award.accelerators import ensure_known_lines
 from computeport.award.application_link import (
@@ -23,7 +24,6 @@ from computeport.award.application_link import (
     move_application,
 )
 from computeport.award.commitments import change_commitment
-from computeport.award.errors import ApplicationNotFound
 from computeport.award.schemas import DecisionIn
 from computeport.award.term import check_term
 from computeport.envelope.service import ensure_headroom, lock_scheme

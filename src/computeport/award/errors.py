@@ -9,8 +9,8 @@ class AwardNotFound(NotFound):
     """No award with that id (or not visible to the caller)."""
 
 
-class ApplicationNotFound(NotFound):
-    """No application with that id (or not visible to the caller)."""
+class ReservationNotFound(NotFound):
+    title = "Reservation not found"
 
 
-__all__ = ["ApplicationNotFound", "AwardNotFound"]
+__all__ = ["AwardNotFound", "ReservationNotFound"]

@@ -37,11 +37,12 @@ from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
+from computeport.award.errors import ReservationNotFound
 from computeport.award.queries import get_readable, lock_award
 from computeport.backends import RESERVATION_PREFIX, ClusterBackend, PartitionInfo
 from computeport.identity.subject import Subject
 from computeport.kit.clock import Clock
-from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.errors import Conflict, ValidationFailed
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.models.award import AwardStatus
@@ -51,7 +52,6 @@ __all__ = [
     "Capacity",
     "PartitionCapacity",
     "ReservationIn",
-    "ReservationNotFound",
     "ReservationRead",
     "book_reservation",
     "cancel_reservation",
@@ -68,10 +68,6 @@ ReservationName = Annotated[
         description="Lower-case letters, digits, '_' or '-' (≤ 45); on the cluster cp_<name>.",
     ),
 ]
-
-
-class ReservationNotFound(NotFound):
-    title = "Reservation not found"
 
 
 class ReservationIn(InputModel):

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from computeport.award.errors import AwardNotFound
 from computeport.kit.clock import Clock
 from computeport.kit.errors import NotFound
 from computeport.kit.units import gpu_hours
@@ -27,10 +28,6 @@ from computeport.models.scheme import Scheme
 AWARD_WINDOW = timedelta(days=30)
 SCHEME_WINDOW = timedelta(days=90)
 HORIZON = timedelta(days=365 * 100)
-
-
-class AwardNotFound(NotFound):
-    """No award with that id."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +194,6 @@ def envelope_forecast(session: Session, clock: Clock, scheme_id: uuid.UUID) -> E
 __all__ = [
     "AcceleratorBurn",
     "AwardBurnDown",
-    "AwardNotFound",
     "EnvelopeForecast",
     "award_burn_down",
     "envelope_forecast",

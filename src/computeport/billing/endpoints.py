@@ -21,8 +21,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
+from computeport.award.errors import AwardNotFound
 from computeport.billing import adjustments
-from computeport.billing.burndown import AwardNotFound, award_burn_down
+from computeport.billing.burndown import award_burn_down
 from computeport.billing.schemas import (
     AcceleratorBurnRead,
     AdjustmentIn,

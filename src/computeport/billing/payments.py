@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from computeport.award.workflow import transition
+from computeport.billing.errors import DocumentNotFound
 from computeport.billing.notices import notify_overdue
 from computeport.kit.clock import Clock, ensure_aware
-from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.errors import Conflict, ValidationFailed
 from computeport.kit.money import MAX_AMOUNT_MINOR, Money
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.journal import write_journal
@@ -29,10 +30,6 @@ from computeport.models.invoicing import BillingDocument, CreditHoldEvent, Docum
 from computeport.models.ledger import AccountKind, JournalKind
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
-
-
-class DocumentNotFound(NotFound):
-    """No billing document with that number (or not visible)."""
 
 
 def document_by_number(session: Session, number: str) -> BillingDocument:
@@ -283,7 +280,6 @@ __all__ = [
     "BUCKETS",
     "AgeingRow",
     "CreditControlReport",
-    "DocumentNotFound",
     "OpenItem",
     "ageing",
     "credit_control",

@@ -12,9 +12,10 @@ For the portal: ``plan_capacity(scenario).to_dict()`` (or a saved ``plan.json``)
 """
 
 from computeport.capacity.demand import AwardDemand, OrgGrowth
+from computeport.capacity.errors import ScenarioError
 from computeport.capacity.fanout import LocalRunner, Runner, SequentialRunner, SlurmArrayRunner
 from computeport.capacity.recommend import ApprovalMonth, approval_check, first_unfit
-from computeport.capacity.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from computeport.capacity.scenario import Scenario, load_scenario, parse_scenario
 from computeport.capacity.service import CapacityPlan, plan_capacity, plotly_figures
 
 __all__ = [

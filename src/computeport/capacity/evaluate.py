@@ -32,11 +32,8 @@ from computeport.capacity.workload import (
     model_to_dict,
     month_jobs,
 )
-from computeport.scheduling.inventory import ClusterSpec
-from computeport.scheduling.job import Estimates
-from computeport.scheduling.policy import Backfill, Placement, PolicyConfig
-from computeport.simulator.engine import Engine
-from computeport.simulator.synthetic import WorkloadModel
+from computeport.scheduling import Backfill, ClusterSpec, Estimates, Placement, PolicyConfig
+from computeport.simulator import Engine, WorkloadModel
 
 __all__ = [
     "Band",

@@ -27,10 +27,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Protocol
 
-from computeport.kit.errors import DomainError
+from computeport.capacity.errors import FanoutFailed
 
 __all__ = [
-    "FanoutFailed",
     "LocalRunner",
     "Payload",
     "Runner",
@@ -43,10 +42,6 @@ __all__ = [
 Payload = dict[str, Any]
 TaskFn = Callable[[Payload], Payload]
 Progress = Callable[[int, int], None]
-
-
-class FanoutFailed(DomainError):
-    """A fanned-out task failed or returned nothing."""
 
 
 class Runner(Protocol):

@@ -43,7 +43,7 @@ from computeport.capacity.evaluate import MonthPlan, PlanEvaluation, evaluate_mo
 from computeport.capacity.fanout import Runner
 from computeport.capacity.scenario import Scenario
 from computeport.capacity.supply import AddedStep, SupplyPlan
-from computeport.simulator.synthetic import WorkloadModel
+from computeport.simulator import WorkloadModel
 
 __all__ = [
     "ApprovalMonth",

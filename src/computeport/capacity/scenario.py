@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from computeport.capacity.errors import ScenarioError
 from computeport.kit.errors import ValidationFailed
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "PolicyChoice",
     "Recommendation",
     "Scenario",
-    "ScenarioError",
     "SiteEntry",
     "Targets",
     "WorkloadSource",
@@ -231,18 +230,6 @@ class Scenario(_Model):
             if acc.name == name:
                 return acc
         raise ValidationFailed(f"unknown accelerator {name!r}", field="accelerator")
-
-
-class ScenarioError(ValidationFailed):
-    """A scenario file that does not validate; ``problems`` lists ``(field path, message)``."""
-
-    def __init__(self, source: str, problems: Sequence[tuple[str, str]]) -> None:
-        lines = [f"{path}: {msg}" if path else msg for path, msg in problems]
-        super().__init__(
-            f"{source}: invalid scenario\n  " + "\n  ".join(lines),
-            field=problems[0][0] if problems else None,
-        )
-        self.problems = list(problems)
 
 
 # -- loading -------------------------------------------------------------------------------

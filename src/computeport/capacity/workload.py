@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from computeport.scheduling.job import Job
-from computeport.simulator.readers import read_trace
-from computeport.simulator.synthetic import WorkloadModel, draw_shapes, fit_workload_model
+from computeport.scheduling import Job
+from computeport.simulator import WorkloadModel, draw_shapes, fit_workload_model, read_trace
 
 Ints = npt.NDArray[np.int64]
 

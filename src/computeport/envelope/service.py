@@ -17,15 +17,12 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from computeport.envelope.consumed import ConsumedSource, consumed_by_award
-from computeport.kit.errors import BudgetExceeded, NotFound
+from computeport.envelope.errors import SchemeNotFound
+from computeport.kit.errors import BudgetExceeded
 from computeport.kit.money import Money
 from computeport.models.award import Award
 from computeport.models.identity import Organisation, OrganisationCategory
 from computeport.models.scheme import Scheme
-
-
-class SchemeNotFound(NotFound):
-    """No scheme with that id or code."""
 
 
 def lock_scheme(session: Session, scheme_id: uuid.UUID) -> Scheme:
@@ -158,7 +155,6 @@ def get_scheme(
 __all__ = [
     "CategoryFigures",
     "EnvelopeFigures",
-    "SchemeNotFound",
     "committed_minor",
     "ensure_headroom",
     "envelope_figures",

@@ -39,20 +39,17 @@ from sqlalchemy.orm import Session
 
 from computeport.http.deps import SessionDep, is_safe, state_of
 from computeport.http.state import InFlight, SideWrite
-from computeport.identity.errors import InvalidCredentials
+from computeport.identity.errors import CsrfRefused, InvalidCredentials, MissingCredentials
 from computeport.identity.service import authenticate_user_id, check_token, record_token_use
 from computeport.identity.session_keys import CSRF_HEADER, SESSION_CSRF_KEY, SESSION_USER_KEY
 from computeport.identity.subject import Subject
-from computeport.kit.errors import PermissionDenied
 from computeport.models.identity import Role
 
 __all__ = [
     "CSRF_HEADER",
     "SESSION_CSRF_KEY",
     "SESSION_USER_KEY",
-    "CsrfRefused",
     "CurrentSubject",
-    "MissingCredentials",
     "OptionalSubject",
     "current_subject",
     "optional_subject",
@@ -60,16 +57,6 @@ __all__ = [
 ]
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class MissingCredentials(InvalidCredentials):
-    title = "Not authenticated"
-
-
-class CsrfRefused(PermissionDenied):
-    """A session-cookie request that changes something came without the session's CSRF token."""
-
-    title = "CSRF check failed"
 
 
 def _check_csrf(request: Request) -> None:

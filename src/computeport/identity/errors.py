@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from computeport.kit.errors import Conflict, NotAuthenticated, NotFound
+from computeport.kit.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 
 
 class OrganisationNotFound(NotFound):
@@ -27,3 +27,25 @@ class InvalidCredentials(NotAuthenticated):
 
 class DuplicateIdentity(Conflict):
     title = "Already exists"
+
+
+class MissingCredentials(InvalidCredentials):
+    title = "Not authenticated"
+
+
+class CsrfRefused(PermissionDenied):
+    """A session-cookie request that changes something came without the session's CSRF token."""
+
+    title = "CSRF check failed"
+
+
+__all__ = [
+    "CsrfRefused",
+    "DuplicateIdentity",
+    "InvalidCredentials",
+    "MembershipNotFound",
+    "MissingCredentials",
+    "OrganisationNotFound",
+    "TokenNotFound",
+    "UserNotFound",
+]

@@ -16,7 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from computeport.billing.payments import DocumentNotFound, paid_minor, record_payment
+from computeport.billing.errors import DocumentNotFound
+from computeport.billing.payments import paid_minor, record_payment
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
 from computeport.identity.subject import Subject

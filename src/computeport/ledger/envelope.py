@@ -20,13 +20,15 @@ from computeport.kit.clock import Clock
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.journal import write_journal
 from computeport.models.award import EnvelopeMovement
-from computeport.models.ledger import AccountKind, Journal, JournalKind
+from computeport.models.ledger import AccountKind, JournalKind, LedgerJournal
 
 
 def post_envelope_movements(session: Session, clock: Clock) -> int:
     """Post every envelope movement not yet in the ledger; return how many were posted."""
     done = set(
-        session.scalars(select(Journal.idempotency_key).where(Journal.kind == JournalKind.ENVELOPE))
+        session.scalars(
+            select(LedgerJournal.idempotency_key).where(LedgerJournal.kind == JournalKind.ENVELOPE)
+        )
     )
     movements = session.scalars(select(EnvelopeMovement).order_by(EnvelopeMovement.id)).all()
     book = AccountBook(session, clock)

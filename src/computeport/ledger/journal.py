@@ -17,20 +17,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from computeport.kit.clock import Clock
-from computeport.kit.errors import Conflict, DomainError
+from computeport.kit.errors import DomainError
 from computeport.kit.ids import uuid7
-from computeport.models.ledger import Journal, JournalKind, Posting
-
-
-class UnbalancedJournal(DomainError):
-    """A journal whose postings do not sum to zero (a bug, never user input)."""
-
-    status_code = 500
-    title = "Unbalanced journal"
-
-
-class JournalExists(Conflict):
-    """A journal with this idempotency key was already written."""
+from computeport.ledger.errors import JournalExists, UnbalancedJournal
+from computeport.models.ledger import JournalKind, LedgerJournal, Posting
 
 
 def net_lines(lines: Iterable[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, int]]:
@@ -51,7 +41,7 @@ def check_balanced(lines: list[tuple[uuid.UUID, int]]) -> None:
 
 
 def journal_id_for(session: Session, key: str) -> uuid.UUID | None:
-    return session.scalar(select(Journal.id).where(Journal.idempotency_key == key))
+    return session.scalar(select(LedgerJournal.id).where(LedgerJournal.idempotency_key == key))
 
 
 def write_journal(
@@ -82,7 +72,7 @@ def write_journal(
     check_balanced(netted)
     journal_id = uuid7()
     session.execute(
-        insert(Journal).values(
+        insert(LedgerJournal).values(
             id=journal_id,
             idempotency_key=key,
             kind=kind,
@@ -106,7 +96,7 @@ def reverse_journal(
     session: Session, clock: Clock, journal_id: uuid.UUID, *, reason: str
 ) -> uuid.UUID:
     """Write the mirror image of a journal (key ``reversal:<id>``); idempotent."""
-    original = session.get(Journal, journal_id)
+    original = session.get(LedgerJournal, journal_id)
     if original is None:
         raise DomainError(f"journal {journal_id} not found")
     rows = session.execute(
@@ -131,8 +121,6 @@ def reverse_journal(
 
 
 __all__ = [
-    "JournalExists",
-    "UnbalancedJournal",
     "check_balanced",
     "net_lines",
     "reverse_journal",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from computeport.models.ledger import AccountKind, Journal, LedgerAccount, Posting
+from computeport.models.ledger import AccountKind, LedgerAccount, LedgerJournal, Posting
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,12 @@ def unbalanced_journals(session: Session) -> list[tuple[str, int, int]]:
     """Journals breaking the invariant: ``(key, sum, postings)``; empty when the ledger is sound."""
     rows = session.execute(
         select(
-            Journal.idempotency_key,
+            LedgerJournal.idempotency_key,
             func.coalesce(func.sum(Posting.amount_minor), 0),
             func.count(Posting.id),
         )
-        .outerjoin(Posting, Posting.journal_id == Journal.id)
-        .group_by(Journal.id, Journal.idempotency_key)
+        .outerjoin(Posting, Posting.journal_id == LedgerJournal.id)
+        .group_by(LedgerJournal.id, LedgerJournal.idempotency_key)
         .having(
             (func.coalesce(func.sum(Posting.amount_minor), 0) != 0) | (func.count(Posting.id) < 2)
         )

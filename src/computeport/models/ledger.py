@@ -65,7 +65,7 @@ class LedgerAccount(IdMixin, TimestampMixin, Base):
     )
 
 
-class Journal(IdMixin, TimestampMixin, Base):
+class LedgerJournal(IdMixin, TimestampMixin, Base):
     """A balanced set of postings written at once."""
 
     __tablename__ = "journal"

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.kit.clock import Clock, ensure_aware
-from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.errors import Conflict, ValidationFailed
 from computeport.models.pricing import PriceVersion, QosMultiplier
+from computeport.pricing.errors import PriceNotFound
 
 ASSUMED_H800_PRICE = Decimal("28.00")
 """HK$ per H800 GPU-hour.  ASSUMPTION: AISC's list price is not public; this is a round figure
@@ -34,10 +35,6 @@ ASSUMED_QOS_MULTIPLIERS: dict[str, Decimal] = {
 
 PRICING_EPOCH = datetime(2024, 10, 1, tzinfo=UTC)
 """The scheme's start (AISS from October 2024): the seed price is valid from here."""
-
-
-class PriceNotFound(NotFound):
-    """No price in force for that accelerator type at that time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +219,6 @@ __all__ = [
     "ASSUMED_QOS_MULTIPLIERS",
     "PriceBook",
     "PriceEntry",
-    "PriceNotFound",
     "price_in_force",
     "seed_assumed_prices",
     "set_price",

@@ -12,19 +12,16 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
 from computeport.kit.clock import Clock
-from computeport.kit.errors import IllegalTransition, NotFound
+from computeport.kit.errors import IllegalTransition
 from computeport.kit.inputs import InputModel
 from computeport.models.award import Award, AwardStatus
 from computeport.models.progress import AwardTranche, ProgressReport, ReportStatus
 from computeport.notification.events import notify_award_expiring, notify_report_due
+from computeport.progress.errors import ReportNotFound
 from computeport.progress.tranches import OPEN_REPORT_STATES, is_overdue
 from computeport.progress.workflow import transition
 
 OPEN_AWARDS = (AwardStatus.ACTIVE, AwardStatus.SUSPENDED)
-
-
-class ReportNotFound(NotFound):
-    """No progress report with that id (or not visible to the caller)."""
 
 
 class ReportIn(InputModel):
@@ -183,7 +180,6 @@ def send_reminders(
 __all__ = [
     "ReminderResult",
     "ReportIn",
-    "ReportNotFound",
     "ReviewIn",
     "get_report",
     "reports_of",

@@ -17,7 +17,7 @@ reserved for 14:05", "waiting: priority") come from :meth:`ClusterState.waiting_
 The engine that drives it through time is :class:`computeport.simulator.Engine`.
 """
 
-from computeport.scheduling.decision import Action, Decision, JobState, format_instant
+from computeport.scheduling.decision import Action, CoreJobState, Decision, format_instant
 from computeport.scheduling.fairshare import DecayedUsage
 from computeport.scheduling.inventory import ClusterSpec, Node, NodeType, Partition, Site
 from computeport.scheduling.job import Estimates, Job, Qos, estimate_s
@@ -42,13 +42,13 @@ __all__ = [
     "Backfill",
     "ClusterSpec",
     "ClusterState",
+    "CoreJobState",
     "DecayedUsage",
     "Decision",
     "Estimates",
     "Fifo",
     "Job",
     "JobRun",
-    "JobState",
     "Multifactor",
     "MultifactorWeights",
     "Node",

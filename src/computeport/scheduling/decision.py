@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-__all__ = ["Action", "Decision", "JobState", "format_instant"]
+__all__ = ["Action", "CoreJobState", "Decision", "format_instant"]
 
 
 class Action(StrEnum):
@@ -16,7 +16,7 @@ class Action(StrEnum):
     REJECT = "reject"
 
 
-class JobState(StrEnum):
+class CoreJobState(StrEnum):
     """Where a job is in its life (the engine's view)."""
 
     FUTURE = "future"

@@ -11,7 +11,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from typing import cast
 
-from computeport.scheduling.decision import JobState, format_instant
+from computeport.scheduling.decision import CoreJobState, format_instant
 from computeport.scheduling.fairshare import DecayedUsage
 from computeport.scheduling.inventory import ClusterSpec
 from computeport.scheduling.job import Job, Qos, estimate_s
@@ -25,9 +25,9 @@ __all__ = ["ClusterState", "JobRun"]
 
 # Enum members as module constants: ``Qos.SCAVENGER`` is a descriptor lookup on every access
 # in Python 3.11, and these are read once per job event.
-_FUTURE = JobState.FUTURE
-_PENDING = JobState.PENDING
-_RUNNING = JobState.RUNNING
+_FUTURE = CoreJobState.FUTURE
+_PENDING = CoreJobState.PENDING
+_RUNNING = CoreJobState.RUNNING
 _SCAVENGER = Qos.SCAVENGER
 
 
@@ -203,7 +203,7 @@ class ClusterState:
             use.reserved_gpu_s += run.g * run.est
             use.gpus_in_use += run.g
 
-    def stop(self, run: JobRun, now_s: int, state: JobState) -> None:
+    def stop(self, run: JobRun, now_s: int, state: CoreJobState) -> None:
         """End the running attempt of a job (finished, preempted or cancelled)."""
         part = run.part
         pool = self.pools[part]
@@ -239,11 +239,11 @@ class ClusterState:
 
     def preempt(self, run: JobRun, now_s: int, by: JobRun) -> None:
         """Stop a scavenger job for ``by`` and requeue it; its work so far is lost."""
-        self.stop(run, now_s, JobState.PENDING)
+        self.stop(run, now_s, CoreJobState.PENDING)
         run.lost_gpu_s += run.g * (now_s - run.start)
         self.preemptions += 1
         self.enqueue(run, now_s)
-        if run.state is JobState.PENDING and not run.reason:
+        if run.state is CoreJobState.PENDING and not run.reason:
             run.reason = f"preempted by job {by.job.job_id}"
 
     def dequeue(self, run: JobRun) -> None:

@@ -15,24 +15,18 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from computeport.envelope.service import SchemeNotFound, committed_minor, lock_scheme
+from computeport.envelope.errors import SchemeNotFound
+from computeport.envelope.service import committed_minor, lock_scheme
 from computeport.kit.clock import ensure_aware
-from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.kit.errors import Conflict, ValidationFailed
 from computeport.kit.rates import parse_rate
 from computeport.models.identity import OrganisationCategory
 from computeport.models.scheme import Call, RubricCriterion, Scheme
+from computeport.scheme.errors import CallNotFound, CallNotOpen
 from computeport.scheme.rubric import CriterionSpec, validate_rubric
 
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 ALL_CATEGORIES: tuple[str, ...] = tuple(c.value for c in OrganisationCategory)
-
-
-class CallNotFound(NotFound):
-    title = "Call not found"
-
-
-class CallNotOpen(Conflict):
-    title = "Call not open"
 
 
 def _check_period(start: datetime, end: datetime, *, start_field: str, end_field: str) -> None:

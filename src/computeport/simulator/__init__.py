@@ -21,7 +21,12 @@ from computeport.simulator.metrics import GroupMetrics, Metrics, Summary, comput
 from computeport.simulator.readers import FORMATS, Workload, read_trace
 from computeport.simulator.records import CoreRecord, JobResult, JobStatus
 from computeport.simulator.run import SimulationResult, simulate
-from computeport.simulator.synthetic import WorkloadModel, fit_workload_model, generate_workload
+from computeport.simulator.synthetic import (
+    WorkloadModel,
+    draw_shapes,
+    fit_workload_model,
+    generate_workload,
+)
 
 __all__ = [
     "FORMATS",
@@ -36,6 +41,7 @@ __all__ = [
     "Workload",
     "WorkloadModel",
     "compute_metrics",
+    "draw_shapes",
     "fit_workload_model",
     "generate_workload",
     "read_trace",

@@ -28,7 +28,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 from computeport.kit.errors import NotFound, ValidationFailed
-from computeport.scheduling.decision import Decision, JobState
+from computeport.scheduling.decision import CoreJobState, Decision
 from computeport.scheduling.inventory import ClusterSpec
 from computeport.scheduling.job import Job
 from computeport.scheduling.policy import Fifo, PolicyConfig
@@ -129,18 +129,18 @@ class Engine:
         """
         run = self._run(job_id)
         now = self.now_s
-        if run.state is JobState.FUTURE:
+        if run.state is CoreJobState.FUTURE:
             at = self._arr_ix.index(run.ix, self._arr_next)
             del self._arr_ix[at]
             del self._arr_t[at]
-        elif run.state is JobState.PENDING:
+        elif run.state is CoreJobState.PENDING:
             self.state.dequeue(run)
-        elif run.state is JobState.RUNNING:
-            self.state.stop(run, now, JobState.CANCELLED)
+        elif run.state is CoreJobState.RUNNING:
+            self.state.stop(run, now, CoreJobState.CANCELLED)
             self._account(run)
         else:
             return False
-        run.state = JobState.CANCELLED
+        run.state = CoreJobState.CANCELLED
         run.reason = "cancelled"
         return True
 
@@ -190,8 +190,8 @@ class Engine:
         started = scheduler.started
         pop = heapq.heappop
         push = heapq.heappush
-        RUNNING = JobState.RUNNING
-        FINISHED = JobState.FINISHED
+        RUNNING = CoreJobState.RUNNING
+        FINISHED = CoreJobState.FINISHED
         dirty = state.dirty
         keep_acc = self.keep_accounting
         keep_decisions = self.keep_decisions
@@ -248,7 +248,7 @@ class Engine:
                     run = runs[arr_ix[p]]
                     p += 1
                     if run.part < 0:
-                        run.state = JobState.REJECTED
+                        run.state = CoreJobState.REJECTED
                         run.reason = self._rejection(run)
                         self.rejected += 1
                         continue
@@ -329,8 +329,8 @@ class Engine:
         return self._status(self._run(job_id))
 
     def _status(self, run: JobRun) -> JobStatus:
-        running = run.state is JobState.RUNNING
-        reason = self.state.waiting_reason(run) if run.state is JobState.PENDING else run.reason
+        running = run.state is CoreJobState.RUNNING
+        reason = self.state.waiting_reason(run) if run.state is CoreJobState.PENDING else run.reason
         part = self.cluster.partitions[run.part].name if run.part >= 0 else ""
         return JobStatus(
             job_id=run.job.job_id,
@@ -411,7 +411,7 @@ class Engine:
         """One result per submitted job, in submission order."""
         out: list[JobResult] = []
         append = out.append
-        finished = JobState.FINISHED
+        finished = CoreJobState.FINISHED
         for run in self.state.runs:
             job = run.job
             state = run.state
@@ -420,10 +420,10 @@ class Engine:
                 end: int | None = run.end
                 reason = run.reason
             else:
-                started = run.start >= 0 and state in (JobState.RUNNING, JobState.CANCELLED)
+                started = run.start >= 0 and state in (CoreJobState.RUNNING, CoreJobState.CANCELLED)
                 start = run.start if started else None
-                end = run.end if started and state is JobState.CANCELLED else None
-                pending = state is JobState.PENDING
+                end = run.end if started and state is CoreJobState.CANCELLED else None
+                pending = state is CoreJobState.PENDING
                 reason = self.state.waiting_reason(run) if pending else run.reason
             append(
                 JobResult(

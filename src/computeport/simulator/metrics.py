@@ -19,7 +19,7 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
-from computeport.scheduling.decision import JobState
+from computeport.scheduling.decision import CoreJobState
 from computeport.simulator.records import JobResult
 
 __all__ = ["BUCKET_S", "GroupMetrics", "Metrics", "Summary", "compute_metrics"]
@@ -140,8 +140,8 @@ def _columns(results: Sequence[JobResult]) -> _Columns:
     end = np.fromiter((-1 if r.end_s is None else r.end_s for r in results), np.int64, n)
     gpus = np.fromiter(map(attrgetter("gpus"), results), np.int64, n)
     run = np.fromiter(map(attrgetter("run_s"), results), np.int64, n)
-    finished = np.fromiter((r.state is JobState.FINISHED for r in results), np.bool_, n)
-    rejected = np.fromiter((r.state is JobState.REJECTED for r in results), np.bool_, n)
+    finished = np.fromiter((r.state is CoreJobState.FINISHED for r in results), np.bool_, n)
+    rejected = np.fromiter((r.state is CoreJobState.REJECTED for r in results), np.bool_, n)
     attempts = np.fromiter(map(attrgetter("attempts"), results), np.int64, n)
     lost = np.fromiter(map(attrgetter("lost_gpu_s"), results), np.int64, n)
     return _Columns(submit, start, end, gpus, run, finished, rejected, attempts, lost)
@@ -215,7 +215,7 @@ def compute_metrics(
     unfinished = int(np.sum(scheduled & ~fin))
     return Metrics(
         jobs=len(results),
-        rejected=[r.job_id for r in results if r.state is JobState.REJECTED],
+        rejected=[r.job_id for r in results if r.state is CoreJobState.REJECTED],
         gpus=gpus,
         makespan_s=makespan,
         utilisation=overall.utilisation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from computeport.scheduling.decision import JobState
+from computeport.scheduling.decision import CoreJobState
 
 __all__ = ["CoreRecord", "JobResult", "JobStatus"]
 
@@ -14,7 +14,7 @@ class JobStatus:
     """A live view of one job (``squeue``): state, the reason it waits, where it runs."""
 
     job_id: str
-    state: JobState
+    state: CoreJobState
     reason: str
     submit_s: int
     gpus: int
@@ -45,7 +45,7 @@ class CoreRecord:
     submit_s: int
     start_s: int
     end_s: int
-    state: JobState
+    state: CoreJobState
 
     @property
     def gpu_seconds(self) -> int:
@@ -65,7 +65,7 @@ class JobResult:
     end_s: int | None
     gpus: int
     run_s: int
-    state: JobState
+    state: CoreJobState
     reason: str
     group: str
     qos: str

@@ -24,9 +24,10 @@ from computeport.kit.errors import DomainError, NotAuthenticated, NotFound, Perm
 from computeport.settings import Settings
 from computeport.web import assets
 from computeport.web.deps import LoginRequired, mark_page
+from computeport.web.errors import CsrfFailed
 from computeport.web.routes import ROUTERS
 from computeport.web.routes import metrics as metrics_routes
-from computeport.web.security import SESSION_COOKIE, CsrfFailed
+from computeport.web.security import SESSION_COOKIE
 from computeport.web.templating import render
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 
 from computeport.identity.session_keys import SESSION_CSRF_KEY, SESSION_USER_KEY
-from computeport.kit.errors import PermissionDenied
+from computeport.web.errors import CsrfFailed
 
 SESSION_COOKIE = "computeport_session"
 USER_KEY = SESSION_USER_KEY
@@ -25,12 +25,6 @@ CSRF_KEY = SESSION_CSRF_KEY
 """Shared too: a cookie-authenticated API write must send this token in ``X-CSRF-Token``."""
 CSRF_FIELD = "csrf_token"
 LOCALE_KEY = "locale"
-
-
-class CsrfFailed(PermissionDenied):
-    """The form's CSRF token is missing or does not match the session's."""
-
-    title = "CSRF check failed"
 
 
 def csrf_token(request: Request) -> str:

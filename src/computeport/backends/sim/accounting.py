@@ -15,7 +15,7 @@ from computeport.backends.sim.reasons import job_state
 from computeport.backends.types.accounting import AccountingRecord
 from computeport.backends.types.jobs import JobState
 from computeport.kit.clock import to_epoch_seconds
-from computeport.scheduling import JobState as CoreState
+from computeport.scheduling import CoreJobState as CoreState
 from computeport.simulator import CoreRecord
 
 __all__ = ["SimAccounting"]

@@ -57,8 +57,8 @@ from computeport.backends.types.jobs import JobSpec
 from computeport.kit.clock import Clock, from_epoch_seconds, to_epoch_seconds
 from computeport.kit.errors import NotFound
 from computeport.scheduling import Action, PolicyConfig, ProjectQuota, Qos, Reservation
+from computeport.scheduling import CoreJobState as CoreState
 from computeport.scheduling import Job as CoreJob
-from computeport.scheduling import JobState as CoreState
 from computeport.simulator import CoreRecord, Engine, JobStatus
 
 __all__ = ["SimBackend"]

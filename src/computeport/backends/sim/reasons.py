@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from computeport.backends.reasons import normalise_reason
 from computeport.backends.types.jobs import JobState, PendingReason
-from computeport.scheduling import JobState as CoreState
+from computeport.scheduling import CoreJobState as CoreState
 
 __all__ = ["job_state", "slurm_reason"]
 

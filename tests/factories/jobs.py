@@ -1,4 +1,5 @@
-"""An organisation with an active award on the virtual cluster, and its applicant."""
+"""Jobs through the API: an organisation with an active award on the virtual cluster, its
+applicant, and the body of a job submission."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from computeport.backends.sim import SimBackend
 from computeport.models.award import Award, AwardLine, AwardStatus
 from computeport.models.identity import Role
 from tests.api.fixtures import Actor, World
-from tests.billing import support
+from tests.factories import award as fw
+from tests.factories import scheme as fs
 from tests.factories.sequence import unique
 
 
@@ -34,9 +36,9 @@ def awarded(
     session: Session = world.session
     clock = world.clock
     org = world.actors.organisation()
-    sch = support.scheme(session, clock)
+    sch = fs.scheme_row(session, clock)
     account = unique("aw").replace("-", "_").lower()
-    award = support.award(
+    award = fw.award(
         session,
         clock,
         sch,

@@ -1,4 +1,10 @@
-"""Builders for scheme, application and decision test data (shared by the award-side tests)."""
+"""Awards, two ways.
+
+* :func:`award` inserts an approved application and its award as rows, with a Slurm account and
+  a cap: billing, metering and worker tests get an award in one line without a committee.
+* :func:`approved_award` (with :func:`scheme`, :func:`application` and :func:`approval`) goes
+  through the committee's decision (``award.decide``), as the award-side tests need.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,66 @@ from typing import TypedDict, Unpack
 
 from sqlalchemy.orm import Session
 
-from computeport.kit.clock import Clock
+from computeport.kit.clock import Clock, ManualClock
 from computeport.models.application import Application, ApplicationStatus
-from computeport.models.award import Award
+from computeport.models.award import Award, OverCapPolicy
 from computeport.models.identity import Organisation, OrganisationCategory, Role, User
 from computeport.models.scheme import Scheme
 from tests.factories import identity as identity_factory
 from tests.factories.sequence import unique
+
+
+def award(
+    session: Session,
+    clock: ManualClock,
+    sch: Scheme,
+    org: Organisation,
+    account: str,
+    *,
+    rate: str = "0.7",
+    cap_minor: int = 100_000_000,
+    starts: datetime = datetime(2026, 1, 1, tzinfo=UTC),
+    ends: datetime = datetime(2027, 1, 1, tzinfo=UTC),
+    policy: OverCapPolicy = OverCapPolicy.PAY_AS_YOU_GO,
+    reference: str | None = None,
+) -> Award:
+    """An award of ``sch`` to ``org`` on Slurm ``account`` (its application approved)."""
+    ref = reference or f"AISS-2026-{unique(''):0>4}"
+    app = Application(
+        reference=ref,
+        scheme_id=sch.id,
+        organisation_id=org.id,
+        status=ApplicationStatus.APPROVED,
+        title="t",
+        sector="general",
+        accelerator_type="h800",
+        gpus=8,
+        gpu_hours=10_000,
+        duration_months=12,
+        created_at=clock.now(),
+    )
+    session.add(app)
+    session.flush()
+    a = Award(
+        reference=f"{ref}-A",
+        application_id=app.id,
+        scheme_id=sch.id,
+        organisation_id=org.id,
+        starts_at=starts,
+        ends_at=ends,
+        subsidy_rate=Decimal(rate),
+        cap_minor=cap_minor,
+        committed_minor=cap_minor,
+        over_cap_policy=policy,
+        slurm_account=account,
+        created_at=clock.now(),
+    )
+    session.add(a)
+    session.flush()
+    return a
+
+
+# -- through the committee's decision --------------------------------------------------------------
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 START = datetime(2026, 11, 1, tzinfo=UTC)
