@@ -45,7 +45,7 @@ from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, ValidationFailed
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
-from computeport.models.award import AwardStatus
+from computeport.models.award import Award, AwardStatus
 from computeport.models.reservation import AwardReservation
 
 __all__ = [
@@ -212,16 +212,61 @@ def book_reservation(
     clock: Clock,
     capacity: Capacity,
 ) -> AwardReservation:
-    """Validate and store one booking (audited); the caller's unit of work commits."""
+    """Validate and store one booking (audited); the caller's unit of work commits.
+
+    The checks run in the order the module docstring lists them, so the first one that
+    fails names its field.
+    """
+    # 1. Lock the award: two bookings of one award cannot race past the overlap check.
     award = lock_award(session, award_id)
     now = clock.now()
+    # 2. The award is active; the window lies inside its dates and has not begun.
+    _check_window(award, body.starts_at, body.ends_at, now)
+    # 3. The partition exists (locked against other awards' bookings) and has the type.
+    part = _partition(session, capacity, body.partition)
+    accel = _accelerator(part, body.accelerator_type)
+    # 4. Whole nodes, no more than the partition has.
+    nodes = _nodes(part, body)
+    # 5. The name is free; no overlap with the award's bookings; the partition not over-booked.
+    _check_free(session, award, capacity.cluster, part, body, nodes)
+    # 6. Store and audit.
+    row = AwardReservation(
+        award_id=award.id,
+        name=body.name,
+        cluster=capacity.cluster,
+        partition=part.name,
+        accelerator_type=accel,
+        nodes=nodes,
+        gpus=nodes * part.gpus_per_node,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        booked_ends_at=body.ends_at,
+        reason=body.reason,
+        created_by_id=actor_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        row,
+        "reserved",
+        actor_id,
+        f"{nodes} node(s) of {part.name} for {award.reference}, {body.starts_at.isoformat()} → "
+        f"{body.ends_at.isoformat()}" + (f": {body.reason}" if body.reason else ""),
+        now,
+    )
+    return row
+
+
+def _check_window(award: Award, start: datetime, end: datetime, now: datetime) -> None:
+    """The award is active and ``[start, end)`` lies inside its dates, not yet begun."""
     if award.status is not AwardStatus.ACTIVE:
         raise Conflict(
             f"award {award.reference} is {award.status.value}: only an active award can "
             "reserve capacity",
             field="award_id",
         )
-    start, end = body.starts_at, body.ends_at
     if start >= end:
         raise ValidationFailed("a reservation ends after it starts", field="ends_at")
     if start < now:
@@ -238,21 +283,34 @@ def book_reservation(
             f"the award ends {award.ends_at.isoformat()}: the reservation must end inside it",
             field="ends_at",
         )
-    part = capacity.partitions.get(body.partition)
-    if part is not None:
-        _lock_partition(session, capacity.cluster, part.name)
+
+
+def _partition(session: Session, capacity: Capacity, name: str) -> PartitionCapacity:
+    """The named GPU partition, locked until the transaction ends (see _lock_partition)."""
+    part = capacity.partitions.get(name)
     if part is None:
         known = ", ".join(sorted(capacity.partitions)) or "none"
         raise ValidationFailed(
-            f"cluster {capacity.cluster} has no GPU partition {body.partition!r} (it has {known})",
+            f"cluster {capacity.cluster} has no GPU partition {name!r} (it has {known})",
             field="partition",
         )
-    accel = (body.accelerator_type or part.accelerator).lower()
+    _lock_partition(session, capacity.cluster, part.name)
+    return part
+
+
+def _accelerator(part: PartitionCapacity, requested: str | None) -> str:
+    """The booking's accelerator type: the partition's, or the requested one if it matches."""
+    accel = (requested or part.accelerator).lower()
     if part.accelerator and accel != part.accelerator.lower():
         raise ValidationFailed(
             f"partition {part.name} has {part.accelerator} GPUs, not {accel}",
             field="accelerator_type",
         )
+    return accel
+
+
+def _nodes(part: PartitionCapacity, body: ReservationIn) -> int:
+    """The booking's node count: ``nodes``, or ``gpus`` filling whole nodes."""
     if (body.nodes is None) == (body.gpus is None):
         raise ValidationFailed("give either nodes or gpus (exactly one)", field="nodes")
     if body.gpus is not None:
@@ -271,6 +329,20 @@ def book_reservation(
             f"partition {part.name} has {part.nodes} nodes; {nodes} cannot be reserved",
             field="gpus" if body.gpus is not None else "nodes",
         )
+    return nodes
+
+
+def _check_free(
+    session: Session,
+    award: Award,
+    cluster: str,
+    part: PartitionCapacity,
+    body: ReservationIn,
+    nodes: int,
+) -> None:
+    """Refuse a taken name, an overlap with the award's bookings, or an over-booking of the
+    partition by all awards' bookings at any instant of the window (peak concurrent nodes)."""
+    start, end = body.starts_at, body.ends_at
     if session.scalar(select(AwardReservation.id).where(AwardReservation.name == body.name)):
         raise Conflict(f"a reservation named {body.name!r} exists already", field="name")
     for other in _live(session, AwardReservation.award_id == award.id):
@@ -282,7 +354,7 @@ def book_reservation(
             )
     on_partition = _live(
         session,
-        AwardReservation.cluster == capacity.cluster,
+        AwardReservation.cluster == cluster,
         AwardReservation.partition == part.name,
         AwardReservation.starts_at < end,
         AwardReservation.ends_at > start,
@@ -294,33 +366,6 @@ def book_reservation(
             f"window: {nodes} more do not fit",
             field="nodes",
         )
-    row = AwardReservation(
-        award_id=award.id,
-        name=body.name,
-        cluster=capacity.cluster,
-        partition=part.name,
-        accelerator_type=accel,
-        nodes=nodes,
-        gpus=nodes * part.gpus_per_node,
-        starts_at=start,
-        ends_at=end,
-        booked_ends_at=end,
-        reason=body.reason,
-        created_by_id=actor_id,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    record_event(
-        session,
-        row,
-        "reserved",
-        actor_id,
-        f"{nodes} node(s) of {part.name} for {award.reference}, {start.isoformat()} → "
-        f"{end.isoformat()}" + (f": {body.reason}" if body.reason else ""),
-        now,
-    )
-    return row
 
 
 def list_reservations(

@@ -1,8 +1,15 @@
-"""The rows a posting batch writes to ``usage_charge``, and reading stored ones back.
+"""The rows of a posting batch: records read, ratings waiting on a cap, ``usage_charge`` rows
+written, and stored ones read back.
 
 Split from :mod:`computeport.billing.posting` (which decides *what* to rate) because this is
 the mechanical half: encoding values exactly as the database stores them, accumulating the
 batch's ledger sums, and folding a record's charge rows into its current rating.
+
+Why the hot rows are typed tuples, not NamedTuples: a posting run makes one of each per
+record, a million per million records, and building a NamedTuple costs about five times a
+tuple display (measured: ~1.5 µs against ~0.3 µs a row, over a second per million records
+against the 60 s budget).  A fixed-length ``tuple[...]`` type gives the layout one name, and
+mypy checks every unpacking and every tuple built against it, at no cost at run time.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from computeport.billing.rating import Amounts, OrderKey
 from computeport.db.bulk import BulkWriter
@@ -41,11 +48,45 @@ CHARGE_COLUMNS = (
     "journal_id",
     "rated_at",
 )
+JOURNAL_AT: Final = CHARGE_COLUMNS.index("journal_id")
+"""Where a charge row holds its journal id: unknown while rating, stamped once the batch's
+journal exists (:meth:`ChargeBatch.stamp_journal`)."""
 CHARGE_SELECT = (
     "SELECT id, record_id, sign, kind, award_id, organisation_id, accelerator_type, cluster, "
     "job_id, submit_time, end_time, period, gpu_seconds, list_minor, subsidy_minor, "
     "copay_minor, credited_minor, price_version_id FROM usage_charge"
 )
+
+
+UsageRow = tuple[int, str, str, Any, str, str, str, Any, bool, int, float, float, str]
+"""A usage record as the posting batch reads it (see :data:`USAGE_FIELDS`)."""
+USAGE_FIELDS = (
+    "id",
+    "cluster",
+    "job_id",
+    "submit_time",  # raw, as the driver returns it: copied into the charge row unchanged
+    "account",
+    "qos",
+    "accelerator_type",
+    "end_time",  # raw
+    "chargeable",
+    "gpu_seconds",
+    "end_epoch",  # whole epoch seconds, computed by the database
+    "submit_epoch",
+    "period",  # the UTC month of the end, YYYY-MM
+)
+"""The names of :data:`UsageRow`'s fields, in order."""
+
+OnCap = tuple[int, OrderKey, str, str, str, Any, Any, str, int, int, Any]
+"""A new record waiting to consume its award's cap: (record id, order key, accelerator type,
+cluster, job id, submit (raw), end (raw), period, GPU-seconds, full list price in cents,
+price version id as stored).  The award and organisation are its list's, not its own."""
+ON_CAP_KEY: Final = 1
+ON_CAP_FULL_LIST: Final = 9
+
+ChargeRow = list[Any]
+"""A ``usage_charge`` row laid out as :data:`CHARGE_COLUMNS`, values encoded for the database
+(a list: its journal id is stamped in place, see :data:`JOURNAL_AT`)."""
 
 
 @dataclass
@@ -143,7 +184,7 @@ class ChargeBatch:
         self.writer = writer
         self.now = now
         self.now_db = writer.dt(now)
-        self.rows: list[list[Any]] = []
+        self.rows: list[ChargeRow] = []
         self.report = PostReport()
         # (award id, organisation id), encoded → [subsidy, co-payment, list]
         self.sums: dict[tuple[Any, Any], list[int]] = {}
@@ -237,6 +278,11 @@ class ChargeBatch:
             if total:
                 out[(AccountKind.REVENUE, None)] -= total
         return out
+
+    def stamp_journal(self, journal_db: Any) -> None:
+        """Set every row's journal id (the journal is written after the rows are rated)."""
+        for row in self.rows:
+            row[JOURNAL_AT] = journal_db
 
     def emit_item(self, sign: int, amounts: Amounts, item: Item) -> None:
         self.emit(
@@ -368,11 +414,18 @@ def is_cap_item(s: Stored) -> bool:
 __all__ = [
     "CHARGE_COLUMNS",
     "CHARGE_SELECT",
+    "JOURNAL_AT",
+    "ON_CAP_FULL_LIST",
+    "ON_CAP_KEY",
+    "USAGE_FIELDS",
     "ChargeBatch",
+    "ChargeRow",
     "Codec",
     "Item",
+    "OnCap",
     "PostReport",
     "Stored",
+    "UsageRow",
     "chunks",
     "decode_uuid",
     "fold_stored",

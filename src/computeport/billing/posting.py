@@ -1,18 +1,27 @@
 """Rate the unposted usage records and post them to the ledger, one batch per call.
 
-How a batch goes (each step set-based; the caller commits, so a batch is all or nothing):
+How a batch goes (each step set-based; the caller commits, so a batch is all or nothing),
+numbered as in :func:`post_usage`, each step one call:
 
-1. take the billing lock and read the cursor: records with ``id`` above it, in id order;
-2. corrections: a record whose key already has an earlier row supersedes it — the earlier
-   row's current rating is reversed (a −1 row), and the award's cap is re-run from there;
-3. rate each record (:mod:`computeport.billing.rating`); records on an award's cap are rated
-   per award in (job end, cluster, job id) order.  When a record arrives late (its key sorts
-   before ratings already made for that award) the award's later ratings are re-rated as if
-   it had arrived in order: every one whose amounts change gets a reversal row and a new
-   rating row (unchanged ones are left alone — reversing and re-posting them would net to
-   the same balances);
-4. write the rating rows (``usage_charge``) and one balanced journal for the batch
-   (key ``usage:<first id>-<last id>``), advance the cursor — all in the caller's transaction.
+1. take the billing lock and read the cursor;
+2. read the batch: records with ``id`` above the cursor, in id order (:func:`_read_batch`);
+3. corrections: a record whose key already has an earlier row supersedes it — the earlier
+   row's current rating is reversed (a −1 row), and the award's cap is re-run from there
+   (:func:`_retract_superseded`);
+4. rate each record (:mod:`computeport.billing.rating`, :func:`_rate_records`); records on an
+   award's cap wait for step 5;
+5. rate them per award in (job end, cluster, job id) order (:mod:`computeport.billing.caps`).
+   When a record arrives late (its key sorts before ratings already made for that award) the
+   award's later ratings are re-rated as if it had arrived in order: every one whose amounts
+   change gets a reversal row and a new rating row (unchanged ones are left alone —
+   reversing and re-posting them would net to the same balances);
+6. write one balanced journal for the batch (key ``usage:<first id>-<last id>``,
+   :func:`_write_journal`) and the rating rows (``usage_charge``), advance the cursor — all in
+   the caller's transaction;
+7. enqueue burn-down notices for awards that crossed a threshold (:func:`_notify_near_cap`).
+
+The rows each step passes on are named in :mod:`computeport.billing.charge_rows`
+(:data:`~computeport.billing.charge_rows.UsageRow`, ``OnCap``, ``ChargeRow``).
 
 Postings per rating row of charge L = subsidy S + co-payment P (reversals negated)::
 
@@ -28,31 +37,32 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from computeport.billing.arith import Price, Rate
+from computeport.billing.arith import Price
+from computeport.billing.caps import AwardCap, apply_caps, cap_for
 from computeport.billing.charge_rows import (
     CHARGE_COLUMNS,
     CHARGE_SELECT,
+    USAGE_FIELDS,
     ChargeBatch,
     Codec,
-    Item,
+    OnCap,
     PostReport,
     Stored,
+    UsageRow,
     chunks,
     fold_stored,
     is_cap_item,
 )
 from computeport.billing.notices import THRESHOLDS, notify_burn_down
 from computeport.billing.rating import (
-    OrderKey,
     credited,
     order_key,
     outside_award,
     pay_as_you_go,
-    within_award,
 )
 from computeport.db.bulk import BulkWriter
 from computeport.kit.clock import Clock
@@ -60,14 +70,11 @@ from computeport.kit.errors import DomainError
 from computeport.ledger.accounts import AccountBook
 from computeport.ledger.envelope import post_envelope_movements
 from computeport.ledger.journal import write_journal
-from computeport.ledger.queries import balances_by_owner
 from computeport.metering.cursor import advance, lock_billing
 from computeport.metering.directory import AccountDirectory, AwardTerms
 from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.adjustment import AdjustmentTarget
-from computeport.models.award import OverCapPolicy
 from computeport.models.ledger import AccountKind, JournalKind
-from computeport.models.metering import ChargeKind
 from computeport.pricing.service import PriceBook
 
 BATCH = 50_000
@@ -81,26 +88,30 @@ class PostingError(DomainError):
     status_code = 409
 
 
-@dataclass(slots=True)
-class _AwardCap:
-    consumed: int
-    max_key: OrderKey | None
-    refused: bool = False
-    """Some rating was refused (``refuse`` terms): the cap binds below its amount."""
-
-
 @dataclass
 class RatingState:
     """Per-award cap state carried across batches of one run (checked against the cursor)."""
 
     position: int = -1
-    caps: dict[uuid.UUID, _AwardCap] = field(default_factory=dict)
+    caps: dict[uuid.UUID, AwardCap] = field(default_factory=dict)
     notified: set[tuple[uuid.UUID, int]] = field(default_factory=set)
-    analysed_at: int = -ANALYSE_EVERY
     """Burn-down thresholds already enqueued in this run (the outbox dedupes across runs)."""
+    analysed_at: int = -ANALYSE_EVERY
     subsidy_adjustments: int = -1
     """Subsidy adjustments in the ledger when ``caps`` were read: an operator's adjustment
     between two batches moves an award's consumed subsidy, so a new one invalidates them."""
+
+
+@dataclass(slots=True)
+class Retractions:
+    """What step 3 found superseded: records a later record with the same key replaces."""
+
+    superseded: set[int] = field(default_factory=set)
+    """Records of this batch replaced by a later record of this batch: never rated."""
+    by_award: dict[uuid.UUID, list[Stored]] = field(default_factory=lambda: defaultdict(list))
+    """Stored cap ratings reversed, per award: their subsidy went back to the cap."""
+    record_ids: set[int] = field(default_factory=set)
+    """The record ids of ``by_award``'s ratings (they leave the award's re-rated tail)."""
 
 
 def post_usage(
@@ -114,26 +125,68 @@ def post_usage(
 
     Returns a report with ``records == 0`` when nothing was left.  Never commits.
     """
+    state = state if state is not None else RatingState()
+    # 1. Take the billing lock; movements of the envelope post first (caps read them).
     position = lock_billing(session)
     post_envelope_movements(session, clock)
-    state = state if state is not None else RatingState()
     writer = BulkWriter(session)
+    _sync_state(writer, state, position)
+    # 2. Read the batch: the records above the cursor, in id order.
+    codec = Codec(writer.is_postgres)
+    records = _read_batch(writer, codec, state, position, batch_size)
+    if not records:
+        state.position = position
+        return PostReport(last_record_id=position)
+    first_id, last_id = records[0][0], records[-1][0]
+    directory = AccountDirectory.load(session)
+    batch = ChargeBatch(writer, clock.now())
+    batch.report.records = len(records)
+    batch.report.last_record_id = last_id
+    # 3. Corrections: reverse the current rating of every record a new one supersedes.
+    retractions = _retract_superseded(batch, codec, state, directory, position, last_id)
+    # 4. Rate each new record; those within an award's dates and cap wait for step 5.
+    on_cap = _rate_records(batch, directory, PriceBook.load(session), records, retractions)
+    # 5. Consume each award's cap in order, re-rating the ratings after a late record.
+    apply_caps(
+        batch, codec, state.caps, directory, on_cap, retractions.by_award, retractions.record_ids
+    )
+    # 6. One balanced journal for the batch, its rows, the cursor and the rollups.
+    _write_journal(batch, clock, directory, first_id, last_id)
+    writer.insert("usage_charge", CHARGE_COLUMNS, batch.rows, encoded=True)
+    advance(session, last_id)
+    refresh_usage_rollups(session)
+    # 7. Burn-down notices for the awards that crossed a threshold.
+    _notify_near_cap(batch, clock, state, directory)
+    state.position = last_id
+    return batch.report
+
+
+def _sync_state(writer: BulkWriter, state: RatingState, position: int) -> None:
+    """Forget the run's caps if someone else posted or an operator adjusted a subsidy."""
     adjustments = writer.fetch(
         "SELECT COUNT(*) FROM adjustment WHERE target = ?", (AdjustmentTarget.SUBSIDY.value,)
     )[0][0]
     if state.position != position or state.subsidy_adjustments != adjustments:
         state.caps.clear()
         state.subsidy_adjustments = adjustments
-    codec = Codec(writer.is_postgres)
+
+
+def _read_batch(
+    writer: BulkWriter, codec: Codec, state: RatingState, position: int, batch_size: int
+) -> list[UsageRow]:
+    """The next ``batch_size`` ids' records above ``position``, laid out as :data:`UsageRow`."""
     # An id range, not "ORDER BY id LIMIT n": both engines answer it from the primary key
     # whatever their statistics say (ids have gaps where duplicates were skipped).
     first = writer.fetch("SELECT MIN(id) FROM usage_record WHERE id > ?", (position,))[0][0]
+    computed = {
+        "end_epoch": codec.epoch_sql("end_time"),
+        "submit_epoch": codec.epoch_sql("submit_time"),
+        "period": codec.period_sql("end_time"),
+    }
+    columns = ", ".join(computed.get(name, name) for name in USAGE_FIELDS)
     records = (
         writer.fetch(
-            "SELECT id, cluster, job_id, submit_time, account, qos, accelerator_type, "  # noqa: S608
-            f"end_time, chargeable, gpu_seconds, {codec.epoch_sql('end_time')}, "
-            f"{codec.epoch_sql('submit_time')}, {codec.period_sql('end_time')} "
-            "FROM usage_record WHERE id >= ? AND id < ? ORDER BY id",
+            f"SELECT {columns} FROM usage_record WHERE id >= ? AND id < ? ORDER BY id",  # noqa: S608
             (first, first + batch_size),
         )
         if first is not None
@@ -148,19 +201,24 @@ def post_usage(
         # statistics, and a stale "empty table" plan turns index lookups into full scans.
         writer.fetch("ANALYZE usage_record, usage_charge")
         state.analysed_at = position
-    if not records:
-        state.position = position
-        return PostReport(last_record_id=position)
-    first_id, last_id = records[0][0], records[-1][0]
-    directory = AccountDirectory.load(session)
-    prices = PriceBook.load(session)
-    now = clock.now()
-    batch = ChargeBatch(writer, now)
-    batch.report.records = len(records)
-    batch.report.last_record_id = last_id
+    return cast(list[UsageRow], records)
 
-    # 2. corrections: earlier rows of the same keys.
-    superseded: set[int] = set()
+
+def _retract_superseded(
+    batch: ChargeBatch,
+    codec: Codec,
+    state: RatingState,
+    directory: AccountDirectory,
+    position: int,
+    last_id: int,
+) -> Retractions:
+    """Find the earlier records of the batch's keys and reverse their current ratings.
+
+    A reversed cap rating gives its subsidy back to the award's cap, and its award is
+    re-rated from there in step 5.
+    """
+    writer = batch.writer
+    out = Retractions()
     pairs = writer.fetch_nested_loop(
         "SELECT n.id, o.id FROM usage_record n JOIN usage_record o ON o.cluster = n.cluster "
         "AND o.job_id = n.job_id AND o.submit_time = n.submit_time AND o.id < n.id "
@@ -168,24 +226,13 @@ def post_usage(
         (position, last_id),
     )
     old_ids = sorted({o for _, o in pairs})
-    superseded.update(o for o in old_ids if o > position)
-    retracted: dict[uuid.UUID, list[Stored]] = defaultdict(list)
-    retracted_ids: set[int] = set()
+    out.superseded.update(o for o in old_ids if o > position)
     stored_old: dict[int, Stored] = {}
     for chunk in chunks([o for o in old_ids if o <= position]):
         marks = ", ".join("?" * len(chunk))
         stored_old.update(
             fold_stored(writer.fetch(f"{CHARGE_SELECT} WHERE record_id IN ({marks})", chunk), codec)
         )
-    rates: dict[uuid.UUID, Rate] = {}
-
-    def cap_of(award: AwardTerms) -> _AwardCap:
-        cap = state.caps.get(award.id)
-        if cap is None:
-            cap = _load_cap(writer, codec, award.id, award.over_cap_policy)
-            state.caps[award.id] = cap
-        return cap
-
     for old in stored_old.values():
         if not old.active:
             continue
@@ -208,18 +255,33 @@ def post_usage(
             assert old.award_id is not None
             terms = directory.award_by_id.get(old.award_id)
             if terms is not None:
-                cap_of(terms).consumed -= old.amounts.subsidy_minor
-                retracted[old.award_id].append(old)
-                retracted_ids.add(old.record_id)
+                cap_for(state.caps, writer, codec, terms).consumed -= old.amounts.subsidy_minor
+                out.by_award[old.award_id].append(old)
+                out.record_ids.add(old.record_id)
                 batch.report.awards_touched.add(old.award_id)
+    return out
 
-    # 3. rate the new records.  Per account and per (type, QOS) everything is looked up
-    # once: the loop below runs a million times per million records.  Records on a cap
-    # wait in their award's list as plain tuples laid out like :class:`Item` (a tuple costs
-    # a fraction of an object; the rare out-of-order path makes Items of them).
+
+def _rate_records(
+    batch: ChargeBatch,
+    directory: AccountDirectory,
+    prices: PriceBook,
+    records: list[UsageRow],
+    retractions: Retractions,
+) -> dict[uuid.UUID, list[OnCap]]:
+    """Rate every record off a cap at once; return, per award, the records on its cap.
+
+    Per account and per (type, QOS) everything is looked up once: the loop below runs a
+    million times per million records.  Records on a cap wait in their award's list as
+    :data:`OnCap` tuples for :func:`~computeport.billing.caps.apply_caps`.
+    """
     enc = batch.enc
-    on_cap: dict[uuid.UUID, list[tuple[Any, ...]]] = {}
-    accounts: dict[str, tuple[AwardTerms | None, Any, Any, list[tuple[Any, ...]] | None]] = {
+    emit = batch.emit
+    superseded = retractions.superseded
+    report = batch.report
+    on_cap: dict[uuid.UUID, list[OnCap]] = {}
+    # account → (award terms, award id and organisation id as stored, the award's waiting list)
+    accounts: dict[str, tuple[AwardTerms | None, Any, Any, list[OnCap] | None]] = {
         acct: (t, enc(t.id), enc(t.organisation_id), on_cap.setdefault(t.id, []))
         for acct, t in directory.awards.items()
     }
@@ -228,7 +290,6 @@ def post_usage(
     # (type, QOS) → (valid from, valid to, price, price version): the version in force is
     # looked up again only when a record's end leaves the cached version's validity.
     price_cache: dict[tuple[str, str], tuple[float, float, Price, Any]] = {}
-    emit = batch.emit
     for (
         rid,
         cluster,
@@ -245,7 +306,7 @@ def post_usage(
         period,
     ) in records:
         if rid in superseded:
-            batch.report.superseded += 1
+            report.superseded += 1
             continue
         cached = price_cache.get((accel, qos))
         if cached is None or not cached[0] <= end_epoch < cached[1]:
@@ -264,8 +325,6 @@ def post_usage(
                     (
                         rid,
                         order_key(end_epoch, cluster, job_id, submit_epoch),
-                        award,
-                        award.organisation_id,
                         accel,
                         cluster,
                         job_id,
@@ -275,8 +334,6 @@ def post_usage(
                         gs,
                         full_list,
                         pv_db,
-                        award_db,
-                        org_db,
                     )
                 )
                 continue
@@ -304,36 +361,18 @@ def post_usage(
             gs,
             pv_db,
         )
+    return on_cap
 
-    # The cap, per award, in order.  The first batch of a run reads every award's consumed
-    # balance in one query (hundreds of awards: one query each cost a second per run).
-    capped = sorted({a for a, w in on_cap.items() if w} | set(retracted), key=str)
-    unknown = [a for a in capped if a not in state.caps]
-    if unknown:
-        consumed = balances_by_owner(session, AccountKind.ENVELOPE_CONSUMED, unknown)
-        for a in unknown:
-            state.caps[a] = _load_cap(
-                writer, codec, a, directory.award_by_id[a].over_cap_policy, consumed.get(a, 0)
-            )
-    for award_id in capped:
-        terms = directory.award_by_id[award_id]
-        rate = rates.get(award_id)
-        if rate is None:
-            rate = rates[award_id] = Rate(terms.subsidy_rate)
-        _rate_award(
-            writer,
-            codec,
-            batch,
-            terms,
-            rate,
-            cap_of(terms),
-            on_cap.get(award_id, []),
-            retracted.get(award_id, []),
-            retracted_ids,
-        )
-        batch.report.awards_touched.add(award_id)
 
-    # 4. one journal, the rows, the cursor.
+def _write_journal(
+    batch: ChargeBatch,
+    clock: Clock,
+    directory: AccountDirectory,
+    first_id: int,
+    last_id: int,
+) -> None:
+    """Post the batch's sums as one journal (key ``usage:<first>-<last>``), stamp its rows."""
+    session = batch.writer.session
     batch.finish_report()
     book = AccountBook(session, clock)
     lines: list[tuple[uuid.UUID, int]] = []
@@ -354,18 +393,19 @@ def post_usage(
         key=f"usage:{first_id}-{last_id}",
         kind=JournalKind.USAGE,
         lines=lines,
-        occurred_at=now,
+        occurred_at=batch.now,
         description=f"Usage records {first_id}–{last_id}: {batch.report.charges} ratings, "
         f"{batch.report.reversals} reversals",
     )
     if journal_id is not None:
         batch.report.journals = 1
-        journal_db = batch.enc(journal_id)
-        for row in batch.rows:
-            row[17] = journal_db
-    writer.insert("usage_charge", CHARGE_COLUMNS, batch.rows, encoded=True)
-    advance(session, last_id)
-    refresh_usage_rollups(session)
+        batch.stamp_journal(batch.enc(journal_id))
+
+
+def _notify_near_cap(
+    batch: ChargeBatch, clock: Clock, state: RatingState, directory: AccountDirectory
+) -> None:
+    """Enqueue a burn-down notice per award that crossed a threshold in this run."""
     near_cap: dict[uuid.UUID, int] = {}
     for a in batch.report.awards_touched:
         cap = state.caps.get(a)
@@ -376,224 +416,7 @@ def post_usage(
         if level and (a, level) not in state.notified:
             near_cap[a] = cap.consumed
             state.notified.add((a, level))
-    notify_burn_down(session, clock, near_cap)
-    state.position = last_id
-    return batch.report
-
-
-def _load_cap(
-    writer: BulkWriter,
-    codec: Codec,
-    award_id: uuid.UUID,
-    policy: OverCapPolicy,
-    consumed: int | None = None,
-) -> _AwardCap:
-    # Consumed = the award's envelope_consumed balance: a few postings, not its many ratings
-    # (given when the caller read the balances of many awards at once).
-    if consumed is None:
-        consumed = balances_by_owner(writer.session, AccountKind.ENVELOPE_CONSUMED, [award_id]).get(
-            award_id, 0
-        )
-    last = writer.fetch(
-        "SELECT cluster, job_id, submit_time, end_time FROM usage_charge WHERE award_id = ? "
-        "AND end_time = (SELECT MAX(end_time) FROM usage_charge WHERE award_id = ?)",
-        (award_id, award_id),
-    )
-    max_key = max(
-        (order_key(codec.epoch(e), c, j, codec.epoch(s)) for c, j, s, e in last), default=None
-    )
-    refused = policy is OverCapPolicy.REFUSE and bool(
-        writer.fetch(
-            "SELECT 1 FROM usage_charge WHERE award_id = ? AND kind = ? LIMIT 1",
-            (award_id, ChargeKind.REFUSED.value),
-        )
-    )
-    return _AwardCap(int(consumed or 0), max_key, refused)
-
-
-def _rate_award(
-    writer: BulkWriter,
-    codec: Codec,
-    batch: ChargeBatch,
-    terms: AwardTerms,
-    rate: Rate,
-    cap: _AwardCap,
-    waiting: list[tuple[Any, ...]],
-    retracted: list[Stored],
-    retracted_ids: set[int],
-) -> None:
-    """Consume the award's cap for ``waiting`` (tuples laid out like :class:`Item`) in
-    order, re-rating later ratings if needed."""
-    policy = terms.over_cap_policy
-    changed = [w[1] for w in waiting] + [
-        order_key(codec.epoch(r.end_raw), r.cluster, r.job_id, codec.epoch(r.submit_raw))
-        for r in retracted
-    ]
-    if not changed:
-        return
-    kmin = min(changed)
-    waiting.sort(key=_by_key)
-    if not retracted and (cap.max_key is None or kmin > cap.max_key):
-        _rate_in_order(batch, waiting, rate, terms, cap)
-        cap.max_key = waiting[-1][1]
-        return
-    # Out of order, but the cap binds nowhere: every record gets its full split in any order.
-    # Not after a retraction: it frees cap that later over-cap ratings must get back.
-    splits = sum(rate.split(w[11])[0] for w in waiting)
-    if not retracted and not cap.refused and cap.consumed + splits <= terms.cap_minor:
-        _rate_in_order(batch, waiting, rate, terms, cap)
-        top = waiting[-1][1]
-        if cap.max_key is None or top > cap.max_key:
-            cap.max_key = top
-        return
-    new = [Item(*w) for w in waiting]
-    items = new
-    # A late record (or a retraction): re-rate the tail from kmin, as if in order.
-    kmin_raw = min(
-        [(i.key, i.end_raw) for i in new]
-        + [
-            (
-                order_key(codec.epoch(r.end_raw), r.cluster, r.job_id, codec.epoch(r.submit_raw)),
-                r.end_raw,
-            )
-            for r in retracted
-        ],
-        key=lambda kv: kv[0],
-    )[1]
-    stored = fold_stored(
-        writer.fetch(f"{CHARGE_SELECT} WHERE award_id = ? AND end_time >= ?", (terms.id, kmin_raw)),
-        codec,
-    )
-    tail: list[Item] = []
-    for s in stored.values():
-        if not is_cap_item(s) or s.record_id in retracted_ids:
-            continue
-        key = order_key(codec.epoch(s.end_raw), s.cluster, s.job_id, codec.epoch(s.submit_raw))
-        if key < kmin:
-            continue
-        tail.append(
-            Item(
-                s.record_id,
-                key,
-                terms,
-                s.organisation_id,
-                s.accelerator_type,
-                s.cluster,
-                s.job_id,
-                s.submit_raw,
-                s.end_raw,
-                s.period,
-                s.gpu_seconds,
-                s.amounts.list_minor + s.amounts.credited_minor,
-                batch.enc(s.price_version_id),
-                batch.enc(terms.id),
-                batch.enc(s.organisation_id),
-                current=s.amounts,
-            )
-        )
-    running = cap.consumed - sum(t.current.subsidy_minor for t in tail if t.current is not None)
-    for item in sorted(tail + items, key=lambda i: i.key):
-        amounts = within_award(item.full_list, rate, terms.cap_minor - running, policy)
-        running += amounts.subsidy_minor
-        if amounts.kind is ChargeKind.REFUSED:
-            cap.refused = True
-        if item.current is None:
-            batch.emit_item(1, amounts, item)
-        elif item.current != amounts:
-            batch.emit_item(-1, item.current, item)
-            batch.emit_item(1, amounts, item)
-            batch.report.rerated += 1
-    cap.consumed = running
-    top = max((i.key for i in tail + items), default=None)
-    if top is not None and (cap.max_key is None or top > cap.max_key):
-        cap.max_key = top
-
-
-def _rate_in_order(
-    batch: ChargeBatch,
-    waiting: list[tuple[Any, ...]],
-    rate: Rate,
-    terms: AwardTerms,
-    cap: _AwardCap,
-) -> None:
-    """Rate ``waiting`` (sorted, all after the award's last rating) against its cap.
-
-    The backlog's hot loop: one :func:`within_award` per record, the rows appended
-    directly, and the ledger sums added once per award (every row here has the same award
-    and organisation) instead of once per row.
-    """
-    cap_minor = terms.cap_minor
-    policy = terms.over_cap_policy
-    consumed = cap.consumed
-    rows = batch.rows
-    now_db = batch.now_db
-    kinds: dict[ChargeKind, int] = {}
-    subsidy_sum = copay_sum = list_sum = 0  # rows with a subsidy: (award, organisation)
-    bare_copay = bare_list = 0  # rows without one: (None, organisation)
-    refused = False
-    award_db = org_db = None
-    for (
-        rid,
-        _key,
-        _award,
-        _org,
-        accel,
-        cluster,
-        job_id,
-        submit_raw,
-        end_raw,
-        period,
-        gs,
-        full_list,
-        pv_db,
-        award_db,
-        org_db,
-    ) in waiting:
-        kind, total, subsidy, copay, credited_minor = within_award(
-            full_list, rate, cap_minor - consumed, policy
-        )
-        consumed += subsidy
-        kinds[kind] = kinds.get(kind, 0) + 1
-        if subsidy:
-            subsidy_sum += subsidy
-            copay_sum += copay
-            list_sum += total
-        else:
-            bare_copay += copay
-            bare_list += total
-            refused = refused or kind is ChargeKind.REFUSED
-        rows.append(
-            [
-                rid,
-                1,
-                kind,
-                award_db,
-                org_db,
-                accel,
-                cluster,
-                job_id,
-                submit_raw,
-                end_raw,
-                period,
-                gs,
-                total,
-                subsidy,
-                copay,
-                credited_minor,
-                pv_db,
-                None,  # journal id, filled in once the journal exists
-                now_db,
-            ]
-        )
-    cap.consumed = consumed
-    cap.refused = cap.refused or refused
-    batch.kinds.update(kinds)
-    batch.add_sums(award_db, org_db, subsidy_sum, copay_sum, list_sum)
-    batch.add_sums(None, org_db, 0, bare_copay, bare_list)
-
-
-def _by_key(waiting: tuple[Any, ...]) -> Any:
-    return waiting[1]
+    notify_burn_down(batch.writer.session, clock, near_cap)
 
 
 def _price(

@@ -98,6 +98,52 @@ class _Line:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The charges a close covers: ids in ``(previous, snapshot]`` of the period."""
+
+    previous: int
+    """``charges_through`` of the period's latest close (0: never closed)."""
+    snapshot: int
+    """The highest ``usage_charge.id`` when this close took the lock."""
+
+
+@dataclass(slots=True)
+class _Lines:
+    """The lines of each document to issue: per organisation, and per award for the funder."""
+
+    by_org: dict[uuid.UUID, list[_Line]] = field(default_factory=lambda: defaultdict(list))
+    by_award: dict[uuid.UUID, list[_Line]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass(slots=True)
+class _Close:
+    """What every document of one close shares."""
+
+    session: Session
+    clock: Clock
+    period: str
+    window: _Window
+    issued_at: datetime
+    render_hash: bool
+    awards: dict[uuid.UUID, Award]
+    orgs: dict[uuid.UUID, Organisation]
+
+    def label(self, line: _Line) -> str:
+        """The line's first column: its award's reference, pay-as-you-go, or its own text."""
+        if line.label is not None:
+            return line.label
+        award = self.awards.get(line.award_id) if line.award_id else None
+        ref = award.reference if award is not None else PAYG_LABEL
+        return f"{ref} (reserved)"[:40] if line.reserved else ref
+
+    def ordered(self, lines: list[_Line]) -> list[_Line]:
+        """Lines in print order: usage by label and type, then the adjustments."""
+        return sorted(
+            lines, key=lambda ln: (ln.label is not None, self.label(ln), ln.accelerator_type)
+        )
+
+
 def _number(session: Session, kind: DocumentKind, period: str) -> str:
     prefix = f"{PREFIX[kind]}-{period}-"
     count = session.scalar(
@@ -117,6 +163,7 @@ def close_period(
     render_hash: bool = True,
 ) -> CloseReport:
     """Close ``period`` (``YYYY-MM``): issue what the charges since its last close require."""
+    # 1. The month must be over; the billing lock keeps ratings from interleaving.
     start, end = parse_period(period)
     now = clock.now()
     if now < end:
@@ -127,29 +174,49 @@ def close_period(
     issued_at = ensure_aware(issue_date) if issue_date is not None else now
     position = lock_billing(session)
     session.flush()
-    snapshot = int(session.scalar(select(func.coalesce(func.max(UsageCharge.id), 0))) or 0)
-    previous = int(
-        session.scalar(
-            select(func.coalesce(func.max(BillingDocument.charges_through), 0)).where(
-                BillingDocument.period == period
-            )
-        )
-        or 0
-    )
-    report = CloseReport(period=period, snapshot=snapshot)
-    report.unposted_records = int(
-        session.scalar(
-            select(func.count())
-            .select_from(UsageRecord)
-            .where(
-                UsageRecord.id > position, UsageRecord.end_time < end, UsageRecord.end_time >= start
-            )
-        )
-        or 0
-    )
+    # 2. Snapshot the charges this close covers; count the records still unrated.
+    window = _window(session, period)
+    report = CloseReport(period=period, snapshot=window.snapshot)
+    report.unposted_records = _unposted_records(session, position, start, end)
+    # 3. Nothing new since the last close (no charges, no unbilled adjustment): issue nothing.
     pending = adjustments.unbilled(session, period)
-    if snapshot <= previous and not pending:
+    if window.snapshot <= window.previous and not pending:
         return report
+    # 4. Sum the window's charges per party and type, then add the adjustment lines.
+    lines = _sum_charges(session, period, window)
+    _adjustment_lines(pending, period, lines.by_org, lines.by_award)
+    # 5. Load the parties the documents name.
+    close = _open_close(session, clock, period, window, issued_at, render_hash, lines)
+    # 6. An invoice (or credit note) per organisation; the invoices' notices.
+    _issue_organisation_documents(close, lines.by_org, report)
+    # 7. A subsidy statement per award, for the funder.
+    _issue_award_statements(close, lines.by_award, report)
+    return report
+
+
+def _window(session: Session, period: str) -> _Window:
+    """The period's charges not covered by its earlier closes."""
+    previous = session.scalar(
+        select(func.coalesce(func.max(BillingDocument.charges_through), 0)).where(
+            BillingDocument.period == period
+        )
+    )
+    snapshot = session.scalar(select(func.coalesce(func.max(UsageCharge.id), 0)))
+    return _Window(previous=int(previous or 0), snapshot=int(snapshot or 0))
+
+
+def _unposted_records(session: Session, position: int, start: datetime, end: datetime) -> int:
+    """Records of the period above the billing cursor: ingested, not yet rated."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(UsageRecord)
+        .where(UsageRecord.id > position, UsageRecord.end_time < end, UsageRecord.end_time >= start)
+    )
+    return int(count or 0)
+
+
+def _sum_charges(session: Session, period: str, window: _Window) -> _Lines:
+    """The window's charges summed per organisation → award → type (reserved apart)."""
     rows = session.execute(
         select(
             UsageCharge.organisation_id,
@@ -165,8 +232,8 @@ def close_period(
         )
         .where(
             UsageCharge.period == period,
-            UsageCharge.id > previous,
-            UsageCharge.id <= snapshot,
+            UsageCharge.id > window.previous,
+            UsageCharge.id <= window.snapshot,
         )
         .group_by(
             UsageCharge.organisation_id,
@@ -175,85 +242,85 @@ def close_period(
             RESERVED,
         )
     ).all()
-    by_org: dict[uuid.UUID, list[_Line]] = defaultdict(list)
-    by_award: dict[uuid.UUID, list[_Line]] = defaultdict(list)
+    out = _Lines()
     for org_id, award_id, accel, resv, jobs, gs, lst, sub, cop, cred in rows:
         line = _Line(award_id, accel, int(jobs), int(gs), int(lst), int(sub), int(cop), int(cred))
         line.reserved = bool(resv)
         if line.empty():
             continue
-        by_org[org_id].append(line)
+        out.by_org[org_id].append(line)
         if award_id is not None:
-            by_award[award_id].append(line)
-    _adjustment_lines(pending, period, by_org, by_award)
-    awards = {a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(by_award))))}
-    party_ids = set(by_org) | {a.organisation_id for a in awards.values()}
+            out.by_award[award_id].append(line)
+    return out
+
+
+def _open_close(
+    session: Session,
+    clock: Clock,
+    period: str,
+    window: _Window,
+    issued_at: datetime,
+    render_hash: bool,
+    lines: _Lines,
+) -> _Close:
+    """Load the awards and organisations the close's documents name."""
+    awards = {
+        a.id: a for a in session.scalars(select(Award).where(Award.id.in_(list(lines.by_award))))
+    }
+    party_ids = set(lines.by_org) | {a.organisation_id for a in awards.values()}
     orgs = {
         o.id: o
         for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(party_ids))))
     }
-    refs = {a.id: a.reference for a in awards.values()}
+    return _Close(session, clock, period, window, issued_at, render_hash, awards, orgs)
 
-    def label(line: _Line) -> str:
-        if line.label is not None:
-            return line.label
-        ref = refs.get(line.award_id, PAYG_LABEL) if line.award_id else PAYG_LABEL
-        return f"{ref} (reserved)"[:40] if line.reserved else ref
 
-    first = previous == 0 or not session.scalar(
-        select(func.count()).select_from(BillingDocument).where(BillingDocument.period == period)
+def _issue_organisation_documents(
+    close: _Close, by_org: dict[uuid.UUID, list[_Line]], report: CloseReport
+) -> None:
+    """The first close of a period issues invoices; a later one a credit note where the
+    organisation owes less, a supplementary invoice where it owes more."""
+    session = close.session
+    first = close.window.previous == 0 or not session.scalar(
+        select(func.count())
+        .select_from(BillingDocument)
+        .where(BillingDocument.period == close.period)
     )
     issued: list[BillingDocument] = []
-    for org_id in sorted(by_org, key=lambda o: (orgs[o].name, str(o))):
-        lines = sorted(
-            by_org[org_id], key=lambda ln: (ln.label is not None, label(ln), ln.accelerator_type)
-        )
+    for org_id in sorted(by_org, key=lambda o: (close.orgs[o].name, str(o))):
+        lines = close.ordered(by_org[org_id])
         due = sum(ln.due_minor for ln in lines)
         kind = DocumentKind.CREDIT_NOTE if (not first and due < 0) else DocumentKind.INVOICE
-        doc = _issue(
-            session,
-            clock,
-            kind,
-            period,
-            str(org_id),
-            org_id,
-            None,
-            orgs[org_id].name,
-            issued_at,
-            snapshot,
-            lines,
-            label,
-            render_hash,
-        )
+        doc = _issue(close, kind, str(org_id), org_id, None, close.orgs[org_id].name, lines)
         report.documents.append(doc.number)
         adjustments.mark_billed(session, [i for ln in lines for i in ln.adjustment_ids], doc.id)
         issued.append(doc)
-    notify_invoices_issued(session, clock, [d for d in issued if d.kind is DocumentKind.INVOICE])
-    for award_id in sorted(by_award, key=lambda a: refs[a]):
-        award = awards[award_id]
-        lines = sorted(
-            by_award[award_id],
-            key=lambda ln: (ln.label is not None, label(ln), ln.accelerator_type),
-        )
-        org = orgs[award.organisation_id]
+    notify_invoices_issued(
+        session, close.clock, [d for d in issued if d.kind is DocumentKind.INVOICE]
+    )
+
+
+def _issue_award_statements(
+    close: _Close, by_award: dict[uuid.UUID, list[_Line]], report: CloseReport
+) -> None:
+    """The funder's statements: each award's subsidy, in order of reference."""
+    for award_id in sorted(by_award, key=lambda a: close.awards[a].reference):
+        award = close.awards[award_id]
+        org = close.orgs[award.organisation_id]
+        lines = close.ordered(by_award[award_id])
         doc = _issue(
-            session,
-            clock,
+            close,
             DocumentKind.SUBSIDY_STATEMENT,
-            period,
             str(award_id),
             award.organisation_id,
             award_id,
             f"{award.reference} — {org.name}",
-            issued_at,
-            snapshot,
             lines,
-            label,
-            render_hash,
         )
         report.documents.append(doc.number)
-        adjustments.mark_billed(session, [i for ln in lines for i in ln.adjustment_ids], doc.id)
-    return report
+        adjustments.mark_billed(
+            close.session, [i for ln in lines for i in ln.adjustment_ids], doc.id
+        )
 
 
 def _adjustment_lines(
@@ -288,22 +355,18 @@ def _adjustment_lines(
 
 
 def _issue(
-    session: Session,
-    clock: Clock,
+    close: _Close,
     kind: DocumentKind,
-    period: str,
     party_key: str,
     organisation_id: uuid.UUID,
     award_id: uuid.UUID | None,
     party_name: str,
-    issued_at: datetime,
-    snapshot: int,
     lines: list[_Line],
-    label: object,
-    render_hash: bool,
 ) -> BillingDocument:
+    """Number, store and (optionally) hash one document of ``lines``."""
     from computeport.invoicing.render import document_csv
 
+    session, period, issued_at = close.session, close.period, close.issued_at
     sequence = int(
         session.scalar(
             select(func.count())
@@ -312,7 +375,6 @@ def _issue(
         )
         or 0
     )
-    assert callable(label)
     doc = BillingDocument(
         id=uuid7(),
         number=_number(session, kind, period),
@@ -330,16 +392,16 @@ def _issue(
         list_minor=sum(ln.list_minor for ln in lines),
         subsidy_minor=sum(ln.subsidy_minor for ln in lines),
         due_minor=sum(ln.due_minor for ln in lines),
-        charges_through=snapshot,
+        charges_through=close.window.snapshot,
         sha256="",
-        created_at=clock.now(),
+        created_at=close.clock.now(),
     )
     doc.lines = [
         DocumentLine(
             id=uuid7(),
             position=i,
             award_id=ln.award_id,
-            award_reference=label(ln),
+            award_reference=close.label(ln),
             accelerator_type=ln.accelerator_type,
             jobs=ln.jobs,
             gpu_seconds=ln.gpu_seconds,
@@ -350,7 +412,7 @@ def _issue(
         )
         for i, ln in enumerate(lines, start=1)
     ]
-    if render_hash:
+    if close.render_hash:
         doc.sha256 = hashlib.sha256(document_csv(doc).encode()).hexdigest()
     session.add(doc)
     session.flush()

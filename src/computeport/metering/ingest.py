@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -193,6 +193,17 @@ def ingest_usage(
     return report
 
 
+_Key = tuple[str, str, Any, str]
+"""A record's unique key as stored: (cluster, job id, submit time as stored, digest)."""
+_Encoded = tuple[AccountingRecord, str, Any, Any, Any, str, _Key]
+"""A record ready to check and write: (record, accelerator type, submit, start and end as the
+engine stores them, digest, key).  A typed tuple, not a NamedTuple: one is made per record
+(see :mod:`computeport.billing.charge_rows` for the measurement)."""
+_KEY_AT: Final = 6
+_Problem = tuple[_Encoded, tuple[QuarantineReason, str]]
+"""A record that cannot be billed, with its reason and detail."""
+
+
 def _ingest_batch(
     writer: BulkWriter,
     clock: Clock,
@@ -200,19 +211,53 @@ def _ingest_batch(
     directory: AccountDirectory,
     prices: PriceBook,
 ) -> IngestReport:
+    """Ingest one batch in five numbered steps; never commits."""
     now = clock.now()
-    now_epoch = now.timestamp()
-    now_db = writer.dt(now)
+    postgres = writer.is_postgres
+    # 1. Encode each record as its engine stores it, digest included; drop repeats.
+    fresh = _encode(writer, batch)
+    # 2. PostgreSQL: find the records already stored, by one query per cluster in the batch.
+    #    SQLite's "insert … on conflict do nothing" skips them for less than that query
+    #    costs, so there only records that fail a check are looked up (step 4).
+    stored = _stored_keys(writer, fresh) if postgres else set()
+    # 3. Check the rest: a row to write, or a reason to quarantine the record.
+    good, problems = _check_all(writer, now, fresh, stored, directory, prices)
+    # 4. SQLite: a stored record is never quarantined on a rerun, whatever changed since.
+    if problems and not postgres:
+        known = _stored_keys(writer, [entry for entry, _ in problems])
+        problems = [(entry, p) for entry, p in problems if entry[_KEY_AT] not in known]
+    # 5. Write the records, then the quarantined ones.  On PostgreSQL rows already stored
+    #    were skipped in step 3, and the billing lock (taken by ingest_usage) keeps any other
+    #    writer out until this transaction ends: the rows go straight in by COPY.
+    report = IngestReport(received=len(batch))
+    report.new = writer.insert(
+        "usage_record",
+        _RECORD_COLUMNS,
+        good,
+        conflict=None if postgres else _KEY,
+        encoded=True,
+    )
+    bad = [
+        (r.cluster, r.job_id, r.submit_time, digest, str(reason), detail, _payload(r), now)
+        for (r, _, _, _, _, digest, _), (reason, detail) in problems
+    ]
+    report.duplicates = len(batch) - report.new - len(bad)
+    if bad:
+        writer.insert("usage_quarantine", _QUARANTINE_COLUMNS, bad, conflict=_KEY)
+        report.quarantined.update(str(b[4]) for b in bad)
+    return report
+
+
+def _encode(writer: BulkWriter, batch: Sequence[AccountingRecord]) -> list[_Encoded]:
+    """The batch's records with times as the engine stores them, each key once."""
     postgres = writer.is_postgres
     # The digest hashes the times as each engine has always stored them (changing that text
     # would make every stored record look corrected): SQLite's naive text, PostgreSQL's with
     # "+00:00".  ``isoformat`` of a UTC datetime, cut, is exactly that text.
     cut = 32 if postgres else 26
-    true, false = writer.flag(True), writer.flag(False)
-    report = IngestReport(received=len(batch))
-    fresh: list[tuple[AccountingRecord, str, Any, Any, Any, str, tuple[Any, ...]]] = []
+    fresh: list[_Encoded] = []
     accelerators: dict[str | None, str] = {}
-    seen: set[tuple[str, str, Any, str]] = set()
+    seen: set[_Key] = set()
     for r in batch:
         acc = accelerators.get(r.gpu_type)
         if acc is None:
@@ -239,13 +284,23 @@ def _ingest_batch(
             continue
         seen.add(key)
         fresh.append((r, acc, submit_db, start_db, end_db, digest, key))
-    # PostgreSQL: records already stored are found by one query per batch and skipped
-    # before anything else.  SQLite's "insert … on conflict do nothing" skips them for less
-    # than that query costs, so there only records that fail a check are looked up (a
-    # stored record is never quarantined on a rerun, whatever changed since).
-    stored = _stored_keys(writer, fresh) if postgres else set()
+    return fresh
+
+
+def _check_all(
+    writer: BulkWriter,
+    now: datetime,
+    fresh: list[_Encoded],
+    stored: set[tuple[Any, ...]],
+    directory: AccountDirectory,
+    prices: PriceBook,
+) -> tuple[list[tuple[object, ...]], list[_Problem]]:
+    """Split ``fresh`` (less the ``stored`` keys) into ``usage_record`` rows and problems."""
+    now_epoch = now.timestamp()
+    now_db = writer.dt(now)
+    true, false = writer.flag(True), writer.flag(False)
     good: list[tuple[object, ...]] = []
-    problems: list[tuple[tuple[Any, ...], tuple[QuarantineReason, str]]] = []
+    problems: list[_Problem] = []
     for entry in fresh:
         r, acc, submit_db, start_db, end_db, digest, key = entry
         if stored and key in stored:
@@ -275,28 +330,7 @@ def _ingest_batch(
                 now_db,
             )
         )
-    if problems and not postgres:
-        known = _stored_keys(writer, [entry for entry, _ in problems])
-        problems = [(entry, problem) for entry, problem in problems if entry[6] not in known]
-    bad = [
-        (r.cluster, r.job_id, r.submit_time, digest, str(reason), detail, _payload(r), now)
-        for (r, _, _, _, _, digest, _), (reason, detail) in problems
-    ]
-    # On PostgreSQL rows already stored were filtered out above, and the billing lock (taken
-    # by ingest_usage) keeps any other writer out until this transaction ends: the rows go
-    # straight in by COPY.
-    report.new = writer.insert(
-        "usage_record",
-        _RECORD_COLUMNS,
-        good,
-        conflict=None if postgres else _KEY,
-        encoded=True,
-    )
-    report.duplicates = len(batch) - report.new - len(bad)
-    if bad:
-        writer.insert("usage_quarantine", _QUARANTINE_COLUMNS, bad, conflict=_KEY)
-        report.quarantined.update(str(b[4]) for b in bad)
-    return report
+    return good, problems
 
 
 def _stored_keys(writer: BulkWriter, fresh: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
