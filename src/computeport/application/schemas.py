@@ -7,11 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from computeport.application.estimator import DEFAULT_UTILISATION, MIN_UTILISATION, Estimate
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
 from computeport.kit.inputs import InputModel
+from computeport.kit.wire import WholeInt, not_nullable
 from computeport.models.application import (
     ApplicationStatus,
     AttachmentKind,
@@ -32,11 +33,11 @@ AcceleratorType = Annotated[
     AfterValidator(_known_accelerator),
     Field(json_schema_extra={"enum": sorted(KNOWN_ACCELERATOR_TYPES)}),  # documented as checked
 ]
-Gpus = Annotated[StrictInt, Field(ge=1, le=100_000)]
-GpuHours = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
-Months = Annotated[StrictInt, Field(ge=1, le=60)]
-Parameters = Annotated[StrictInt, Field(ge=1, le=10**14)]
-Tokens = Annotated[StrictInt, Field(ge=1, le=10**16)]
+Gpus = Annotated[WholeInt, Field(ge=1, le=100_000)]
+GpuHours = Annotated[WholeInt, Field(ge=1, le=1_000_000_000)]
+Months = Annotated[WholeInt, Field(ge=1, le=60)]
+Parameters = Annotated[WholeInt, Field(ge=1, le=10**14)]
+Tokens = Annotated[WholeInt, Field(ge=1, le=10**16)]
 
 
 class ApplicationCreate(InputModel):
@@ -59,8 +60,23 @@ class ApplicationCreate(InputModel):
     justification: str = Field(default="", max_length=20000)
 
 
+NOT_NULL_UPDATES = (
+    "title",
+    "abstract",
+    "sector",
+    "accelerator_type",
+    "gpus",
+    "gpu_hours",
+    "duration_months",
+    "precision",
+    "workload",
+    "justification",
+)
+"""Fields an update may omit but not set to ``null`` (``service.NOT_NULL_FIELDS``)."""
+
+
 class ApplicationUpdate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_nullable(*NOT_NULL_UPDATES))
 
     call_id: uuid.UUID | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
+from computeport.kit.wire import Fraction, WholeInt
 from computeport.models.identity import OrganisationCategory
-
-Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8)]
 
 
 class CriterionIn(InputModel):
@@ -21,7 +19,9 @@ class CriterionIn(InputModel):
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     name: str = Field(min_length=1, max_length=200)
-    weight: Fraction = Field(description="A fraction: 0.25 is 25%. All weights sum to exactly 1.")
+    weight: Fraction = Field(
+        description='A fraction as a string: "0.25" is 25%. All weights sum to exactly 1.'
+    )
     description: str = Field(default="", max_length=4000)
     is_assumption: bool = False
 
@@ -43,7 +43,7 @@ class SchemeCreate(InputModel):
 
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$", examples=["AISS"])
     name: str = Field(min_length=1, max_length=200)
-    envelope_minor: StrictInt = Field(ge=0, le=10**15, description="In minor units (cents).")
+    envelope_minor: WholeInt = Field(ge=0, le=10**15, description="In minor units (cents).")
     currency: str = Field(default="HKD", pattern=r"^[A-Z]{3}$")
     period_start: UtcDatetime
     period_end: UtcDatetime
@@ -58,7 +58,7 @@ class SchemeUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    envelope_minor: StrictInt | None = Field(default=None, ge=0, le=10**15)
+    envelope_minor: WholeInt | None = Field(default=None, ge=0, le=10**15)
     period_start: UtcDatetime | None = None
     period_end: UtcDatetime | None = None
     default_rate: Fraction | None = None
