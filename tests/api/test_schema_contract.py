@@ -14,7 +14,11 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
-from computeport.application.schemas import NOT_NULL_UPDATES, ApplicationCreate
+from computeport.application.schemas import (
+    NOT_NULL_UPDATES,
+    ApplicationCreate,
+    ApplicationUpdate,
+)
 from computeport.application.service import NOT_NULL_FIELDS
 from computeport.award.schemas import DecisionIn
 from computeport.review.schemas import ScoreItem
@@ -28,7 +32,7 @@ def _property(schema: dict[str, Any], model: str, name: str) -> dict[str, Any]:
 
 def _string_variant(prop: dict[str, Any]) -> dict[str, Any]:
     variants = prop.get("anyOf", [prop])
-    found = [v for v in variants if v.get("type") == "string"]
+    found: list[dict[str, Any]] = [v for v in variants if v.get("type") == "string"]
     assert len(found) == 1, prop
     assert not any(v.get("type") == "number" for v in variants), "decimals travel as strings"
     return found[0]
@@ -93,11 +97,13 @@ def _application(**change: Any) -> str:
 
 
 def test_integral_numbers_are_integers_as_json_schema_says(app: FastAPI) -> None:
-    assert _property(app.openapi(), "ApplicationCreate", "gpus")["type"] == "integer"
+    gpus = _property(app.openapi(), "ApplicationCreate", "gpus")
+    assert (gpus["type"], gpus["minimum"], gpus["maximum"]) == ("integer", 1, 100_000)
     created = ApplicationCreate.model_validate_json(_application(gpus=65536.0, gpu_hours=1e3))
     assert (created.gpus, created.gpu_hours) == (65536, 1000)
     assert type(created.gpus) is int
     assert ScoreItem.model_validate_json('{"score": 3.0}').score == 3
+    assert ApplicationUpdate.model_validate_json('{"gpus": 16.0}').gpus == 16
 
 
 @pytest.mark.parametrize("gpus", [8.5, "8", True, None])

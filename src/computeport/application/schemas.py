@@ -7,12 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from computeport.application.estimator import DEFAULT_UTILISATION, MIN_UTILISATION, Estimate
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
 from computeport.kit.inputs import InputModel
-from computeport.kit.wire import WholeInt, not_nullable
+from computeport.kit.wire import not_nullable
 from computeport.models.application import (
     ApplicationStatus,
     AttachmentKind,
@@ -33,11 +33,11 @@ AcceleratorType = Annotated[
     AfterValidator(_known_accelerator),
     Field(json_schema_extra={"enum": sorted(KNOWN_ACCELERATOR_TYPES)}),  # documented as checked
 ]
-Gpus = Annotated[WholeInt, Field(ge=1, le=100_000)]
-GpuHours = Annotated[WholeInt, Field(ge=1, le=1_000_000_000)]
-Months = Annotated[WholeInt, Field(ge=1, le=60)]
-Parameters = Annotated[WholeInt, Field(ge=1, le=10**14)]
-Tokens = Annotated[WholeInt, Field(ge=1, le=10**16)]
+Gpus = Annotated[StrictInt, Field(ge=1, le=100_000)]
+GpuHours = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+Months = Annotated[StrictInt, Field(ge=1, le=60)]
+Parameters = Annotated[StrictInt, Field(ge=1, le=10**14)]
+Tokens = Annotated[StrictInt, Field(ge=1, le=10**16)]
 
 
 class ApplicationCreate(InputModel):

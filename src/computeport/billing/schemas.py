@@ -6,12 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
 from computeport.kit.money import MAX_AMOUNT_MINOR
-from computeport.kit.wire import WholeInt
 from computeport.models.adjustment import AdjustmentTarget
 
 
@@ -120,7 +119,7 @@ class AdjustmentIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     target: AdjustmentTarget
-    amount_minor: Annotated[WholeInt, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR)]
+    amount_minor: Annotated[StrictInt, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR)]
     period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
     reason: str = Field(min_length=1, max_length=2000)
     idempotency_key: str = Field(min_length=1, max_length=100)

@@ -7,8 +7,9 @@ send what the server refuses, nor the server take what the schema forbids:
   decimals, e.g. ``"0.25"``.  Exact decimals never travel as JSON numbers (a float is not
   exact); the pattern is the whole rule, so ``""`` and ``"1.5"`` are refused by the schema as
   by the server.  Python callers may pass a ``Decimal`` (checked by the service).
-- :data:`WholeInt`: an integer, where JSON Schema counts ``65536.0`` as one too; a string or
-  a boolean is refused, as the schema's ``type: integer`` says.
+- integers: JSON Schema counts ``65536.0`` as an integer too, so every request body takes an
+  integral number where it wants an ``int`` (``kit.inputs.InputModel``); a string or a
+  boolean is still refused, as ``type: integer`` says.
 - :func:`not_nullable`: an update body's field that may be omitted but not set to ``null``.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, TypeAlias
 
-from pydantic import BeforeValidator, PlainValidator, Strict, WithJsonSchema
+from pydantic import PlainValidator, WithJsonSchema
 
 FRACTION_PATTERN = r"^(0(\.[0-9]{1,8})?|1(\.0{1,8})?)$"
 """0 to 1 inclusive, at most 8 decimals: what the database's rate columns hold."""
@@ -44,16 +45,6 @@ Fraction: TypeAlias = Annotated[
 ]
 
 
-def _integral(value: object) -> object:
-    """``65536.0`` → ``65536``; anything else is left for the strict integer check."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-WholeInt: TypeAlias = Annotated[int, BeforeValidator(_integral), Strict()]
-
-
 def not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
     """A ``json_schema_extra`` that documents ``names`` as optional but never ``null``
     (the service refuses ``null`` for them: a draft cannot lose its accelerator type)."""
@@ -74,4 +65,4 @@ def not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-__all__ = ["FRACTION_PATTERN", "Fraction", "WholeInt", "not_nullable"]
+__all__ = ["FRACTION_PATTERN", "Fraction", "not_nullable"]

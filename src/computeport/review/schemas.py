@@ -7,10 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from computeport.kit.inputs import InputModel
-from computeport.kit.wire import WholeInt
 from computeport.models.review import SCORE_MAX, SCORE_MIN, AssignmentStatus
 
 
@@ -42,7 +41,7 @@ class DeclarationIn(InputModel):
 class ScoreItem(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    score: Annotated[WholeInt, Field(ge=SCORE_MIN, le=SCORE_MAX)]
+    score: Annotated[StrictInt, Field(ge=SCORE_MIN, le=SCORE_MAX)]
     comment: str = Field(default="", max_length=4000)
 
 

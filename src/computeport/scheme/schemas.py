@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
-from computeport.kit.wire import Fraction, WholeInt
+from computeport.kit.wire import Fraction
 from computeport.models.identity import OrganisationCategory
 
 
@@ -43,7 +43,7 @@ class SchemeCreate(InputModel):
 
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$", examples=["AISS"])
     name: str = Field(min_length=1, max_length=200)
-    envelope_minor: WholeInt = Field(ge=0, le=10**15, description="In minor units (cents).")
+    envelope_minor: StrictInt = Field(ge=0, le=10**15, description="In minor units (cents).")
     currency: str = Field(default="HKD", pattern=r"^[A-Z]{3}$")
     period_start: UtcDatetime
     period_end: UtcDatetime
@@ -58,7 +58,7 @@ class SchemeUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    envelope_minor: WholeInt | None = Field(default=None, ge=0, le=10**15)
+    envelope_minor: StrictInt | None = Field(default=None, ge=0, le=10**15)
     period_start: UtcDatetime | None = None
     period_end: UtcDatetime | None = None
     default_rate: Fraction | None = None
