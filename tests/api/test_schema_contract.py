@@ -21,6 +21,8 @@ from computeport.application.schemas import (
 )
 from computeport.application.service import NOT_NULL_FIELDS
 from computeport.award.schemas import DecisionIn
+from computeport.identity.schemas import EMAIL_PATTERN, UserCreate
+from computeport.identity.service import EMAIL_RE
 from computeport.review.schemas import ScoreItem
 from computeport.scheme.schemas import CriterionIn, SchemeUpdate
 
@@ -123,3 +125,16 @@ def test_update_fields_that_refuse_null_are_not_documented_as_nullable(app: Fast
         assert "default" not in prop, name
     nullable = _property(schema, "ApplicationUpdate", "call_id")
     assert {"type": "null"} in nullable["anyOf"]
+
+
+def test_the_email_pattern_is_the_one_the_service_applies(app: FastAPI) -> None:
+    assert EMAIL_RE.pattern == EMAIL_PATTERN
+    assert _property(app.openapi(), "UserCreate", "email")["pattern"] == EMAIL_PATTERN
+    body = {"email": "000", "display_name": "A", "posix_username": "a"}
+    with pytest.raises(ValidationError) as refused:
+        UserCreate.model_validate_json(json.dumps(body))
+    assert [e["loc"] for e in refused.value.errors()] == [("email",)]
+
+
+def test_a_zero_adjustment_is_refused_by_the_schema_as_by_the_service(app: FastAPI) -> None:
+    assert _property(app.openapi(), "AdjustmentIn", "amount_minor")["not"] == {"const": 0}

@@ -32,11 +32,14 @@ class OrganisationRead(BaseModel):
     is_assumption: bool
     created_at: datetime
 
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+"""What the service takes for an address (``service.EMAIL_RE``), stated in the schema too."""
+
 
 class UserCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     display_name: str = Field(min_length=1, max_length=200)
     posix_username: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_][a-z0-9_-]*$")
     password: str | None = Field(default=None, min_length=10, max_length=200)
