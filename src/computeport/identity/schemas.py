@@ -32,8 +32,13 @@ class OrganisationRead(BaseModel):
     is_assumption: bool
     created_at: datetime
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-"""What the service takes for an address (``service.EMAIL_RE``), stated in the schema too."""
+_NOT_IN_ADDRESS = r"@\s\x1c-\x1f\x85\ufeff"
+EMAIL_PATTERN = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}]+$"
+r"""What the service takes for an address (``service.EMAIL_RE``), stated in the schema too.
+
+``\s`` differs between Python and the ECMA-262 regexes JSON Schema uses (Python's also holds
+U+001C-U+001F and U+0085, ECMA's U+FEFF): naming those too makes both engines agree.
+"""
 
 
 class UserCreate(InputModel):
