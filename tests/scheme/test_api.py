@@ -24,7 +24,7 @@ def scheme_body(**over: Any) -> dict[str, Any]:
         "max_rate": "0.90",
         "eligible_categories": ["university", "rd_centre", "enterprise", "government"],
         "criteria": [
-            {"key": "alignment", "name": "Alignment", "weight": 0.25},
+            {"key": "alignment", "name": "Alignment", "weight": "0.25"},
             {"key": "reasonableness", "name": "Reasonableness", "weight": "0.20"},
             {"key": "capability", "name": "Capability", "weight": "0.20"},
             {"key": "team", "name": "Team", "weight": "0.15"},

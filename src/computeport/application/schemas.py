@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 from computeport.application.estimator import DEFAULT_UTILISATION, MIN_UTILISATION, Estimate
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
 from computeport.kit.inputs import InputModel
+from computeport.kit.wire import not_nullable
 from computeport.models.application import (
     ApplicationStatus,
     AttachmentKind,
@@ -59,8 +60,23 @@ class ApplicationCreate(InputModel):
     justification: str = Field(default="", max_length=20000)
 
 
+NOT_NULL_UPDATES = (
+    "title",
+    "abstract",
+    "sector",
+    "accelerator_type",
+    "gpus",
+    "gpu_hours",
+    "duration_months",
+    "precision",
+    "workload",
+    "justification",
+)
+"""Fields an update may omit but not set to ``null`` (``service.NOT_NULL_FIELDS``)."""
+
+
 class ApplicationUpdate(InputModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_nullable(*NOT_NULL_UPDATES))
 
     call_id: uuid.UUID | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
+from computeport.kit.wire import Fraction
 from computeport.models.award import AmendmentKind, AwardStatus, OverCapPolicy
 
 AcceleratorType = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", examples=["h800"])]
@@ -50,8 +51,9 @@ class DecisionIn(InputModel):
     lines: list[AwardLineIn] = Field(default_factory=list, max_length=8)
     starts_at: UtcDatetime | None = None
     ends_at: UtcDatetime | None = None
-    subsidy_rate: Decimal | None = Field(
-        default=None, description="Share of the list price subsidised; scheme default if omitted"
+    subsidy_rate: Fraction | None = Field(
+        default=None,
+        description='Share of the list price subsidised, e.g. "0.7"; scheme default if omitted',
     )
     rate_reason: str = Field(default="", max_length=5000)
     cap_minor: int | None = Field(default=None, gt=0, le=MAX_CAP_MINOR)

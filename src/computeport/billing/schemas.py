@@ -73,7 +73,14 @@ class AdjustmentIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     target: AdjustmentTarget
-    amount_minor: Annotated[StrictInt, Field(ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR)]
+    amount_minor: Annotated[
+        StrictInt,
+        Field(
+            ge=-MAX_AMOUNT_MINOR,
+            le=MAX_AMOUNT_MINOR,
+            json_schema_extra={"not": {"const": 0}},  # zero changes nothing: refused
+        ),
+    ]
     period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
     reason: str = Field(min_length=1, max_length=2000)
     idempotency_key: str = Field(min_length=1, max_length=100)

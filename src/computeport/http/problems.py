@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from computeport.kit.errors import DomainError
 
@@ -80,14 +82,33 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(status, "Invalid input", detail, "validation-failed", errors=errors)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path, for a 405's ``Allow``.
+
+    Starlette answers a 405 from the first route whose path matched, so a path served by two
+    routes (GET here, POST there) said only one; RFC 9110 §15.5.6 wants every method.
+    """
+    path = request.scope["path"]
+    methods: set[str] = set()
+    # FastAPI keeps included routers as branches; iter_route_contexts flattens them as its own
+    # OpenAPI generation does, so every documented operation is seen.
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and compile_path(route.path)[0].fullmatch(path):
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allow := allowed_methods(request)):
+        headers["Allow"] = allow
     return problem(
         exc.status_code,
         str(exc.detail),
         str(exc.detail),
         f"http-{exc.status_code}",
-        headers=exc.headers,  # e.g. a 405's Allow
+        headers=headers,
     )
 
 

@@ -32,11 +32,19 @@ class OrganisationRead(BaseModel):
     is_assumption: bool
     created_at: datetime
 
+_NOT_IN_ADDRESS = r"@\s\x1c-\x1f\x85\ufeff"
+EMAIL_PATTERN = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}]+$"
+r"""What the service takes for an address (``service.EMAIL_RE``), stated in the schema too.
+
+``\s`` differs between Python and the ECMA-262 regexes JSON Schema uses (Python's also holds
+U+001C-U+001F and U+0085, ECMA's U+FEFF): naming those too makes both engines agree.
+"""
+
 
 class UserCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     display_name: str = Field(min_length=1, max_length=200)
     posix_username: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_][a-z0-9_-]*$")
     password: str | None = Field(default=None, min_length=10, max_length=200)

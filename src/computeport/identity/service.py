@@ -35,6 +35,7 @@ from computeport.identity.repository import (
     user_subject_rows,
     users_readable_by,
 )
+from computeport.identity.schemas import EMAIL_PATTERN
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ensure_aware
 from computeport.kit.errors import PermissionDenied, ValidationFailed
@@ -50,7 +51,7 @@ from computeport.models.identity import (
 )
 
 POSIX_USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 GRANTABLE: dict[Role, frozenset[Role]] = {
     Role.OPERATOR: frozenset(Role),

@@ -8,9 +8,10 @@ in lists and objects too — is checked while it is validated, and refused namin
 
 from __future__ import annotations
 
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 
 def is_storable(value: Any) -> bool:
@@ -30,8 +31,42 @@ def is_storable(value: Any) -> bool:
     return True
 
 
+def _bare(annotation: Any) -> Any:
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _holds_int(annotation: Any) -> bool:
+    """``int`` or ``int | None`` (either possibly ``Annotated``)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return {_bare(a) for a in get_args(annotation)} == {int, type(None)}
+    return _bare(annotation) is int
+
+
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` that hold an ``int`` (or ``int | None``)."""
+    return frozenset(n for n, f in model.model_fields.items() if _holds_int(f.annotation))
+
+
 class InputModel(BaseModel):
-    """A request body (or query model); see the module's docstring."""
+    """A request body (or query model); see the module's docstring.
+
+    Integers: JSON Schema counts ``8.0`` as an integer (``type: integer`` admits it), so a
+    strict ``int`` field takes an integral JSON number as that integer; ``8.5``, ``"8"`` and
+    ``true`` are still refused, as the schema says.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        names = _int_fields(cls)
+        integral = {
+            k: int(v)
+            for k, v in data.items()
+            if k in names and isinstance(v, float) and v.is_integer()
+        }
+        return {**data, **integral} if integral else data
 
     @field_validator("*", mode="after")
     @classmethod

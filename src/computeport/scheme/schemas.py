@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from computeport.kit.inputs import InputModel
 from computeport.kit.instants import UtcDatetime
+from computeport.kit.wire import Fraction
 from computeport.models.identity import OrganisationCategory
-
-Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8)]
 
 
 class CriterionIn(InputModel):
@@ -21,7 +19,9 @@ class CriterionIn(InputModel):
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     name: str = Field(min_length=1, max_length=200)
-    weight: Fraction = Field(description="A fraction: 0.25 is 25%. All weights sum to exactly 1.")
+    weight: Fraction = Field(
+        description='A fraction as a string: "0.25" is 25%. All weights sum to exactly 1.'
+    )
     description: str = Field(default="", max_length=4000)
     is_assumption: bool = False
 

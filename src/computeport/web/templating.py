@@ -85,6 +85,7 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
     staff_ops = (Role.OPERATOR, Role.SCHEME_OFFICER)
     if viewer.has(*staff_ops):
         items.append(NavItem("Operations", "/ops", "ops"))
+        items.append(NavItem("Centre jobs", "/jobs", "centre-jobs"))
     if viewer.has(Role.SCHEME_OFFICER, Role.COMMITTEE_MEMBER, Role.OPERATOR, Role.FUNDER):
         items.append(NavItem("Scheme", "/scheme", "scheme"))
     if viewer.is_applicant and organisation_path:

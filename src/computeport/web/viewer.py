@@ -14,6 +14,9 @@ from computeport.kit.errors import NotFound
 from computeport.models.identity import ORGANISATION_ROLES, Role
 from computeport.web.i18n import Locale
 
+OPS_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER)
+"""Staff who read the centre's operations: the operations page and the centre's job list."""
+
 
 @dataclass(frozen=True)
 class Viewer:

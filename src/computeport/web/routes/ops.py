@@ -8,17 +8,16 @@ from datetime import timedelta
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from computeport.models.identity import Role
 from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
 from computeport.web.i18n import translator
 from computeport.web.templating import render
+from computeport.web.viewer import OPS_READERS
 from computeport.web.views import ops
 from computeport.web.views.reasons import REASON_LABELS
 
 router = APIRouter(include_in_schema=False)
 
-OPS_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER)
 UTILISATION_TARGET = 0.9
 
 

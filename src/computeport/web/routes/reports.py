@@ -162,7 +162,11 @@ def funder_dashboard(
         {
             "board": board,
             "report": report,
-            "charts": scheme_charts(board, _),
+            # The funnel counts the report year's applications, as the key figures above it do.
+            "charts": {
+                **scheme_charts(board, _),
+                "funnel": charts.funnel([(_(label), n) for label, n in report.funnel]),
+            },
             "years": list(range(year, 2023, -1)),
             "now": now,
         },

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from computeport.envelope.service import EnvelopeFigures, envelope_figures, get_scheme
-from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
 from computeport.models.rollup import BUCKET_SECONDS, UtilisationRollup
 from computeport.models.scheme import Scheme
 from computeport.web.views.reports import ReportRow, usage_report
+from computeport.web.views.scheme import applications_funnel
 from computeport.web.views.usage import MonthMoney, money_by_month
 
 
@@ -37,8 +37,8 @@ class FunderReport:
     by_sector: list[ReportRow]
     by_category_usage: list[ReportRow]
     projects: list[CategoryProjects]
-    applications_received: int
-    applications_approved: int
+    funnel: list[tuple[str, int]]
+    """Applications submitted in the year, by the furthest stage each reached."""
     installed_gpus: int | None
     year_seconds: int
 
@@ -62,6 +62,16 @@ class FunderReport:
         return (Decimal(self.gpu_seconds) / (self.installed_gpus * self.year_seconds)).quantize(
             Decimal("0.0001"), rounding=ROUND_HALF_UP
         )
+
+    @property
+    def applications_received(self) -> int:
+        """Applications submitted in the year (the funnel's first stage)."""
+        return self.funnel[0][1] if self.funnel else 0
+
+    @property
+    def applications_approved(self) -> int:
+        """Of those, the ones approved (the funnel's last stage), whenever decided."""
+        return self.funnel[-1][1] if self.funnel else 0
 
     @property
     def projects_total(self) -> int:
@@ -111,21 +121,9 @@ def funder_report(
             .order_by(func.count(Award.id).desc())
         ).all()
     ]
-    received = session.scalar(
-        select(func.count(Application.id)).where(
-            Application.scheme_id == scheme.id,
-            Application.submitted_at >= start,
-            Application.submitted_at < end,
-        )
-    )
-    approved = session.scalar(
-        select(func.count(Application.id)).where(
-            Application.scheme_id == scheme.id,
-            Application.status == ApplicationStatus.APPROVED,
-            Application.decided_at >= start,
-            Application.decided_at < end,
-        )
-    )
+    # Received and approved are the two ends of one cohort's funnel (submitted in the year), so
+    # the key figure and the funnel chart beside it count the same applications.
+    funnel = applications_funnel(session, scheme, start, end)
     return FunderReport(
         year=year,
         scheme=scheme,
@@ -134,8 +132,7 @@ def funder_report(
         by_sector=usage_report(session, "sector", since=first, until=last),
         by_category_usage=usage_report(session, "category", since=first, until=last),
         projects=projects,
-        applications_received=int(received or 0),
-        applications_approved=int(approved or 0),
+        funnel=funnel,
         installed_gpus=installed_gpus,
         year_seconds=max(0, int((end - measured_from).total_seconds())),
     )

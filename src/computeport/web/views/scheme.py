@@ -91,6 +91,31 @@ def funnel_counts(by_status: dict[str, int]) -> list[tuple[str, int]]:
     return stages
 
 
+def applications_funnel(
+    session: Session,
+    scheme: Scheme,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[tuple[str, int]]:
+    """The funnel of the applications *submitted* in [since, until) (unbounded: all of them).
+
+    One cohort for every stage, so a page's "received" and "approved" figures, taken from the
+    same funnel, cannot contradict each other (an application decided this year but submitted
+    last year belongs to last year's funnel, wherever it is shown).
+    """
+    query = (
+        select(Application.status, func.count(Application.id))
+        .where(Application.scheme_id == scheme.id)
+        .group_by(Application.status)
+    )
+    if since is not None:
+        query = query.where(Application.submitted_at >= since)
+    if until is not None:
+        query = query.where(Application.submitted_at < until)
+    by_status = {str(r[0]): int(r[1]) for r in session.execute(query).all()}
+    return funnel_counts(by_status)
+
+
 def _groups(session: Session, scheme: Scheme, column: object) -> list[GroupFigures]:
     rows = session.execute(
         select(column, func.count(Award.id), func.coalesce(func.sum(Award.committed_minor), 0))  # type: ignore[call-overload]
