@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from computeport.cli.common import console
+from computeport.cli.common import INSECURE_DEV_HELP, console, require_secret
 from computeport.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,9 +52,11 @@ def serve(
     host: str = typer.Option(DEFAULT_HOST, help="Address to listen on."),
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    insecure_dev: bool = typer.Option(False, "--insecure-dev", help=INSECURE_DEV_HELP),
 ) -> None:
     """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz)."""
     settings = Settings()
+    require_secret(settings, insecure_dev)
     app = build_app(settings)
     from computeport.worker import start_background
 
