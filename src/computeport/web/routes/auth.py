@@ -39,7 +39,7 @@ def safe_next(value: object) -> str:
     return value
 
 
-def _login_page(request: Request, **context: Any) -> Response:
+def _login_page(request: Request, status_code: int | None = None, **context: Any) -> Response:
     page: dict[str, Any] = {
         "errors": {},
         "email": "",
@@ -50,7 +50,7 @@ def _login_page(request: Request, **context: Any) -> Response:
     }
     page.update(context)
     status = 400 if page["errors"] or page["form_error"] else 200
-    return render(request, "login.html", page, status_code=status)
+    return render(request, "login.html", page, status_code=status_code or status)
 
 
 @router.get("/login")
@@ -86,7 +86,9 @@ async def login(request: Request, session: PageSession, clock: PageClock) -> Res
             "Too many failed sign-in attempts. Try again in {minutes} minutes.",
             minutes=sign_in_refusal_minutes(locked),
         )
-        return _login_page(request, email=email, next_path=next_path, form_error=message)
+        return _login_page(
+            request, 429, email=email, next_path=next_path, form_error=message
+        )
     except InvalidCredentials:
         return _login_page(
             request, email=email, next_path=next_path, form_error="Email or password is wrong."
