@@ -61,3 +61,11 @@ def test_serve_insecure_dev_gets_past_the_check(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(serve_module, "build_app", build_app)
     result = CliRunner().invoke(app, ["serve", "--insecure-dev"])
     assert isinstance(result.exception, Reached)
+
+
+def test_the_uvicorn_factory_refuses_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPUTEPORT_DATABASE_URL", PG_URL)
+    monkeypatch.delenv("COMPUTEPORT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("COMPUTEPORT_INSECURE_DEV", raising=False)
+    with pytest.raises(InsecureSecretKey):
+        serve_module.app_factory()

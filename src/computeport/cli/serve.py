@@ -37,8 +37,19 @@ def build_app(settings: Settings | None = None, state: AppState | None = None) -
 
 
 def app_factory() -> FastAPI:
-    """For ``uvicorn --factory computeport.cli.serve:app_factory`` (settings from the env)."""
-    return build_app()
+    """For ``uvicorn --factory computeport.cli.serve:app_factory`` (settings from the env).
+
+    Refuses the published secret key as ``serve`` does (``COMPUTEPORT_INSECURE_DEV=1`` is the
+    ``--insecure-dev`` of a process started this way).
+    """
+    import os
+
+    from computeport.settings import require_production_secret
+
+    settings = Settings()
+    insecure_dev = os.environ.get("COMPUTEPORT_INSECURE_DEV", "").lower() in ("1", "true", "yes")
+    require_production_secret(settings, insecure_dev=insecure_dev)
+    return build_app(settings)
 
 
 def run_server(app: FastAPI, host: str, port: int, *, log_level: str = "warning") -> None:
