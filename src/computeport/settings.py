@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - published on purpose; refused
+DEFAULT_DATABASE_URL = "sqlite:///var/computeport.sqlite3"
+
 
 class Settings(BaseSettings):
     """Everything a deployment sets; constructed once by ``create_app``, the CLI or the worker."""
@@ -15,12 +18,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMPUTEPORT_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///var/computeport.sqlite3",
+        default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL; SQLite by default, postgresql+psycopg://… in production.",
     )
     backend: Literal["sim", "slurm"] = "sim"
     secret_key: str = Field(
-        default="dev-insecure-change-me",
+        default=DEFAULT_SECRET_KEY,
         description="Signs browser sessions and CSRF tokens; set it in production.",
     )
     base_url: str = "http://127.0.0.1:8000"
@@ -42,3 +45,55 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where failed sign-ins and token failures are counted (a `limits` storage "
+        "URI): `memory://` counts in this process; `redis://host:6379/0` is shared by every "
+        "API process of a deployment.",
+    )
+    rate_limit_prefix: str = Field(
+        default="computeport",
+        description="Prefix of every counter's key in the storage (deployments sharing a store).",
+    )
+    login_limit_account: str = Field(
+        default="5 per 15 minutes",
+        description="Failed sign-ins allowed per email address in a moving window; the next "
+        "attempt is refused until the window moves on.",
+    )
+    login_limit_address: str = Field(
+        default="30 per 15 minutes",
+        description="Failed sign-ins allowed per client address in a moving window.",
+    )
+    token_limit_address: str = Field(
+        default="30 per 5 minutes",
+        description="Failed API token checks allowed per client address in a moving window.",
+    )
+
+    @property
+    def is_https(self) -> bool:
+        """Whether the deployment is reached over https (secure cookies, HSTS)."""
+        return self.base_url.lower().startswith("https://")
+
+
+class InsecureSecretKey(Exception):
+    """The default secret key in a deployment that is not the embedded default."""
+
+
+def require_production_secret(settings: Settings, *, insecure_dev: bool = False) -> None:
+    """Refuse to run a server process (``serve``, ``worker``) with the published default key.
+
+    Anyone who knows the key can forge a session cookie for any user, so a deployment on a real
+    database must set its own.  The embedded SQLite default (a developer's laptop, the demo)
+    and an explicit ``--insecure-dev`` are let through.
+    """
+    if settings.secret_key != DEFAULT_SECRET_KEY or insecure_dev:
+        return
+    if settings.database_url == DEFAULT_DATABASE_URL:
+        return
+    raise InsecureSecretKey(
+        "COMPUTEPORT_SECRET_KEY is the published default, which lets anyone forge a session; "
+        "set it to a long random value, e.g. export COMPUTEPORT_SECRET_KEY="
+        "\"$(python -c 'import secrets; print(secrets.token_urlsafe(48))')\" "
+        "(the same value in every process of the deployment), or pass --insecure-dev for a "
+        "throw-away development server"
+    )

@@ -130,11 +130,16 @@ class PermissionSuite:
         case: Case,
         headers: dict[str, str] | None,
         status: int,
+        *,
+        audited: int = 0,
     ) -> dict[str, Any]:
+        """Refused with ``status``, leaving nothing behind but ``audited`` audit rows (a failed
+        token check is audited: ``identity.throttling``)."""
         before = row_counts(world.session)
         body = assert_problem(send(client, case, headers), status)
         world.session.expire_all()
-        assert row_counts(world.session) == before, "a refused request wrote rows"
+        expected = {**before, "audit_record": before["audit_record"] + audited}
+        assert row_counts(world.session) == expected, "a refused request wrote rows"
         return body
 
     def test_anonymous_is_401(self, case_name: str, world: World, client: TestClient) -> None:
@@ -144,8 +149,10 @@ class PermissionSuite:
     def test_bad_token_is_401(self, case_name: str, world: World, client: TestClient) -> None:
         case = self.build(case_name, world)
         forged = "cpt_00000000_" + "A" * 43
-        self._refused(client, world, case, {"Authorization": f"Bearer {forged}"}, 401)
-        self._refused(client, world, case, {"Authorization": "Bearer not-a-token"}, 401)
+        for token in (forged, "not-a-token"):
+            self._refused(
+                client, world, case, {"Authorization": f"Bearer {token}"}, 401, audited=1
+            )
 
     def test_wrong_role_is_403(self, case_name: str, world: World, client: TestClient) -> None:
         case = self.build(case_name, world)

@@ -16,8 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, ConsoleMessage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -99,3 +103,27 @@ def running_demo(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+CSP_MARKERS = ("Content Security Policy", "Content-Security-Policy")
+
+
+class CspWatch:
+    """Collects the Content-Security-Policy violations Chromium reports on a context's console
+    (an inline script or handler the policy refused, a script from elsewhere), so that a test
+    fails on a page that only works without the policy."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        context.on("console", self._on_console)
+        return context
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        text = message.text
+        if any(marker in text for marker in CSP_MARKERS):
+            self.violations.append(f"{message.location.get('url', '?')}: {text}")
+
+    def assert_clean(self) -> None:
+        assert self.violations == [], "CSP violations:\n" + "\n".join(self.violations)

@@ -23,6 +23,7 @@ from tests.web.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SCREENSHOTS,
+    CspWatch,
     RunningDemo,
     running_demo,
 )
@@ -48,7 +49,10 @@ def operator_page(demo: RunningDemo) -> Iterator[Page]:
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
+        csp = CspWatch()
+        context = csp.watch(
+            chromium.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
+        )
         page = context.new_page()
         page.goto(demo.url + "/login")
         page.fill("#email", OPERATOR.email)
@@ -58,6 +62,7 @@ def operator_page(demo: RunningDemo) -> Iterator[Page]:
         yield page
         context.close()
         chromium.close()
+        csp.assert_clean()
 
 
 def _submit(page: Page, selector: str) -> None:

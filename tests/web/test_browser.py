@@ -23,6 +23,7 @@ from tests.web.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SCREENSHOTS,
+    CspWatch,
     RunningDemo,
     running_demo,
 )
@@ -62,9 +63,12 @@ class SignIn(Protocol):
 def page_as(browser: Browser, demo: RunningDemo) -> Iterator[SignIn]:
     """``page_as("operator")``: a fresh browser context signed in as that demo role."""
     contexts: list[BrowserContext] = []
+    csp = CspWatch()
 
     def sign_in(role: str, locale: str = "en-GB") -> Page:
-        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale=locale)
+        context = csp.watch(
+            browser.new_context(viewport={"width": 1360, "height": 900}, locale=locale)
+        )
         contexts.append(context)
         page = context.new_page()
         page.goto(demo.url + "/login")
@@ -78,6 +82,7 @@ def page_as(browser: Browser, demo: RunningDemo) -> Iterator[SignIn]:
     yield sign_in
     for context in contexts:
         context.close()
+    csp.assert_clean()  # every page the test saw worked under the Content-Security-Policy
 
 
 def shot(page: Page, name: str) -> None:
@@ -271,3 +276,23 @@ def test_application_from_draft_to_award(page_as: SignIn, demo: RunningDemo) -> 
     applicant.goto(applicant.url.split("/applications")[0] + "/awards")
     assert f"{reference}-A" in applicant.content()
     shot(applicant, "applicant-awards-after-decision")
+
+
+def test_the_policy_refuses_inline_script_and_the_watch_sees_it(
+    browser: Browser, demo: RunningDemo
+) -> None:
+    """The check above can fail: an inline script is refused, and the refusal is reported."""
+    csp = CspWatch()
+    context = csp.watch(browser.new_context())
+    page = context.new_page()
+    page.goto(demo.url + "/login")
+    inject = (
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.ranInline = true'; document.body.appendChild(s); }"
+    )
+    with page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        page.evaluate(inject)
+    assert page.evaluate("() => window.ranInline === true") is False
+    context.close()
+    assert len(csp.violations) == 1
+    assert "script-src 'self'" in csp.violations[0]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from computeport import __version__
 from computeport.http.openapi_problems import install_problem_openapi
 from computeport.http.problems import install_problem_handlers
+from computeport.http.security_headers import install_security_headers
 from computeport.http.state import AppState
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.state.cp = state or open_app_state(settings)
     install_problem_handlers(app)
     install_problem_openapi(app)
+    install_security_headers(app, settings)  # the portal's pages, when mounted, get them too
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:  # async: no thread-pool hop for a constant

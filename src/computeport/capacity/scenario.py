@@ -14,6 +14,7 @@ file allows it, the line (``(line 23)``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -242,9 +243,15 @@ def load_scenario(path: Path | str) -> Scenario:
     if suffix not in (".toml", ".yaml", ".yml"):
         raise ScenarioError(path.name, [("", "a scenario is a .toml, .yaml or .yml file")])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(path.name, [("", f"cannot read the file: {exc}")]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(path.name, [("", f"cannot read the file: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problem = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}, line {line}); save it as UTF-8"
+        raise ScenarioError(path.name, [("", problem)]) from None
     return parse_scenario(text, "toml" if suffix == ".toml" else "yaml", source=path.name)
 
 
@@ -263,6 +270,11 @@ def parse_scenario(text: str, fmt: Literal["toml", "yaml"], source: str = "scena
             raise ScenarioError(source, [("", f"not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
         raise ScenarioError(source, [("", "the top level must be a table of settings")])
+    hostile = _hostile_values(data)
+    if hostile:
+        raise ScenarioError(
+            source, [(_path(loc), _with_line(msg, text, fmt, loc)) for loc, msg in hostile]
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -277,6 +289,32 @@ def parse_scenario(text: str, fmt: Literal["toml", "yaml"], source: str = "scena
             source, [(_path(loc), _with_line(msg, text, fmt, loc)) for loc, msg in cross]
         )
     return scenario
+
+
+MAX_NUMBER = 10**15
+"""Far beyond any capacity, count, price or horizon a scenario holds: a larger number (or NaN,
+an infinity, a NUL character) is a typo or hostile input, refused by name before the
+simulation turns it into an overflow or a plan of nonsense."""
+
+
+def _hostile_values(
+    value: Any, loc: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every value in the decoded file that no field may hold, with where it is."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _hostile_values(v, (*loc, str(k)))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _hostile_values(v, (*loc, i))]
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return [(loc, f"not a finite number: {value}")]
+        if abs(value) > MAX_NUMBER:
+            return [(loc, f"out of range (at most {MAX_NUMBER:.0e} in size): {value:.3g}")]
+    if isinstance(value, str) and "\x00" in value:
+        return [(loc, "contains a NUL character")]
+    return []
 
 
 def _is_union_tag(part: object) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.kit.errors import DomainError
-from computeport.settings import Settings
+from computeport.settings import InsecureSecretKey, Settings, require_production_secret
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,6 +23,21 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
+
+
+INSECURE_DEV_HELP = (
+    "Allow the published default secret key on a non-default database (a throw-away "
+    "development server only)."
+)
+
+
+def require_secret(settings: Settings, insecure_dev: bool) -> None:
+    """Every server process (``serve``, ``worker``) calls this before it starts: exit 2 with
+    how to set the key when the deployment runs on the published default."""
+    try:
+        require_production_secret(settings, insecure_dev=insecure_dev)
+    except InsecureSecretKey as exc:
+        raise fail(str(exc)) from None
 
 
 @contextmanager

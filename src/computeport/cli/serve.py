@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from computeport.cli.common import console
+from computeport.cli.common import INSECURE_DEV_HELP, console, require_secret
 from computeport.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,8 +37,19 @@ def build_app(settings: Settings | None = None, state: AppState | None = None) -
 
 
 def app_factory() -> FastAPI:
-    """For ``uvicorn --factory computeport.cli.serve:app_factory`` (settings from the env)."""
-    return build_app()
+    """For ``uvicorn --factory computeport.cli.serve:app_factory`` (settings from the env).
+
+    Refuses the published secret key as ``serve`` does (``COMPUTEPORT_INSECURE_DEV=1`` is the
+    ``--insecure-dev`` of a process started this way).
+    """
+    import os
+
+    from computeport.settings import require_production_secret
+
+    settings = Settings()
+    insecure_dev = os.environ.get("COMPUTEPORT_INSECURE_DEV", "").lower() in ("1", "true", "yes")
+    require_production_secret(settings, insecure_dev=insecure_dev)
+    return build_app(settings)
 
 
 def run_server(app: FastAPI, host: str, port: int, *, log_level: str = "warning") -> None:
@@ -52,9 +63,11 @@ def serve(
     host: str = typer.Option(DEFAULT_HOST, help="Address to listen on."),
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    insecure_dev: bool = typer.Option(False, "--insecure-dev", help=INSECURE_DEV_HELP),
 ) -> None:
     """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz)."""
     settings = Settings()
+    require_secret(settings, insecure_dev)
     app = build_app(settings)
     from computeport.worker import start_background
 

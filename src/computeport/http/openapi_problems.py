@@ -58,6 +58,9 @@ def _errors_of(path: str, method: str, operation: dict[str, Any]) -> dict[str, d
     if path.startswith("/api/v1/"):
         errors["401"] = _problem("No credentials, or a token that is unknown, revoked or expired.")
         errors["403"] = _problem("The caller's role or organisation does not allow this.")
+        errors["429"] = _problem(
+            "Too many failed token checks from this address; wait `Retry-After` seconds."
+        )
     if "{" in path:
         errors["404"] = _problem("No such resource, or one the caller may not see.")
     if method in WRITES:

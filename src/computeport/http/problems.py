@@ -14,10 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError
+from starlette.background import BackgroundTasks
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from computeport.kit.errors import DomainError
+from computeport.http.deferred import deferred_tasks
+from computeport.kit.errors import DomainError, TooManyAttempts
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://computeport.dev/problems/"
@@ -30,6 +32,7 @@ def problem(
     type_slug: str,
     *,
     headers: Mapping[str, str] | None = None,
+    background: BackgroundTasks | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -40,7 +43,11 @@ def problem(
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(
-        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {})
+        body,
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+        background=background,
     )
 
 
@@ -49,7 +56,18 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+def _domain_headers(exc: DomainError) -> dict[str, str]:
+    if isinstance(exc, TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
+    if exc.status_code == 401:
+        # HTTP requires a 401 to say how to authenticate (RFC 9110 §11.6.1, RFC 6750).
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """The problem for ``exc``; work the failed request deferred (an audit row of a refused
+    token, ``http.deferred``) runs once the answer is sent."""
     assert isinstance(exc, DomainError)
     errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
     return problem(
@@ -57,8 +75,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         exc.title,
         exc.message,
         exc.type_slug,
-        # HTTP requires a 401 to say how to authenticate (RFC 9110 §11.6.1, RFC 6750).
-        headers={"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None,
+        headers=_domain_headers(exc),
+        background=deferred_tasks(request),
         field=exc.field,
         errors=errors,
         **{k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool)},

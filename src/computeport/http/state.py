@@ -15,6 +15,7 @@ from computeport.db.engine import (
     make_read_session_factory,
     unit_of_work,
 )
+from computeport.http.throttle import Throttle
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
 
@@ -60,7 +61,11 @@ class AppState:
     side_write: SideWrite = field(init=False, repr=False)
     """A separate write transaction, for the trace a read leaves (``last_used_at``); tests
     replace it with a savepoint on their session."""
+    throttle: Throttle = field(init=False, repr=False)
+    """Failed sign-ins and token checks, counted in ``Settings.rate_limit_storage`` (shared by
+    every process of a deployment when that is Redis)."""
 
     def __post_init__(self) -> None:
         self.read_sessions = make_read_session_factory(self.engine)
         self.side_write = lambda: unit_of_work(self.sessions)
+        self.throttle = Throttle.from_settings(self.settings)

@@ -25,6 +25,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import uuid
@@ -37,12 +38,15 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from computeport.http.deferred import defer
 from computeport.http.deps import SessionDep, is_safe, state_of
-from computeport.http.state import InFlight, SideWrite
+from computeport.http.state import AppState, InFlight, SideWrite
+from computeport.http.throttle import client_address
 from computeport.identity.errors import CsrfRefused, InvalidCredentials, MissingCredentials
 from computeport.identity.service import authenticate_user_id, check_token, record_token_use
 from computeport.identity.session_keys import CSRF_HEADER, SESSION_CSRF_KEY, SESSION_USER_KEY
 from computeport.identity.subject import Subject
+from computeport.identity.throttling import token_failed, token_refusal
 from computeport.models.identity import Role
 
 __all__ = [
@@ -111,10 +115,43 @@ async def optional_subject(
     a read-only transaction, which never waits for a lock (SQLite WAL, PostgreSQL MVCC), and a
     hop to the thread pool and back costs more than the query.  For any other method the first
     query takes the write lock (``BEGIN IMMEDIATE``), which may wait: that goes to the pool.
+
+    A request that presents a token is refused (429) without a lookup when its address has
+    failed too many token checks (``identity.throttling``); a failed check is counted, and
+    audited after the answer (``http.deferred``): the request's own unit of work rolls back.
     """
+    if "authorization" not in request.headers:
+        return await _authenticate_off_loop(request, session, background)
+    state = state_of(request)
+    address = client_address(request)
+    if state.throttle.is_local:  # a dictionary lookup: no reason to leave the loop
+        refused = token_refusal(state.throttle, address)
+    else:  # a round trip to the shared store
+        refused = await run_in_threadpool(token_refusal, state.throttle, address)
+    if refused is not None:
+        raise refused
+    try:
+        return await _authenticate_off_loop(request, session, background)
+    except InvalidCredentials as error:
+        defer(request, functools.partial(_token_failed_apart, state, address, error))
+        raise
+
+
+async def _authenticate_off_loop(
+    request: Request, session: Session, background: BackgroundTasks
+) -> Subject | None:
     if is_safe(request):
         return _authenticate(request, session, background)
     return await run_in_threadpool(_authenticate, request, session, background)
+
+
+def _token_failed_apart(state: AppState, address: str, error: InvalidCredentials) -> None:
+    """Count and audit a failed token check in a unit of work of its own (after the answer)."""
+    try:
+        with state.side_write() as session:
+            token_failed(session, state.throttle, address, error, state.clock.now())
+    except OperationalError as failure:  # the database stayed locked: logged, not lost silently
+        log.warning("could not audit a failed API token check from %s: %s", address, failure)
 
 
 def _authenticate(

@@ -7,6 +7,7 @@ The tree::
     ├── NotAuthenticated             401  no or bad credentials
     ├── PermissionDenied             403  authenticated, but not allowed
     ├── NotFound                     404  no such thing (or not visible to this subject)
+    ├── TooManyAttempts              429  too many failures; try again after a while
     └── Conflict                     409  the request clashes with the current state
         ├── IllegalTransition        409  a workflow move its transition table forbids
         └── BudgetExceeded           409  an envelope, cap or quota would be over-committed
@@ -57,6 +58,18 @@ class PermissionDenied(DomainError):
 class NotFound(DomainError):
     status_code = 404
     title = "Not found"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts (sign-ins, API tokens): refused for ``retry_after`` seconds,
+    sent as the ``Retry-After`` header."""
+
+    status_code = 429
+    title = "Too many attempts"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field, retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class Conflict(DomainError):

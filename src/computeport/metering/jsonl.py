@@ -40,10 +40,35 @@ def _time(value: Any, where: str) -> datetime:
         ) from exc
 
 
-def _int(value: Any, where: str) -> int:
+MAX_INT = 2**63 - 1
+"""The database's BIGINT: a larger count is refused here, naming the line, not by the driver."""
+
+
+def _int(value: Any, where: str, *, minimum: int = -MAX_INT) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(f"{where}: not an integer: {value!r}", field=where)
+        raise ValidationFailed(f"{where}: not an integer: {_short(value)}", field=where)
+    if not minimum <= value <= MAX_INT:
+        bounds = f"{minimum:,} to {MAX_INT:,}"
+        raise ValidationFailed(f"{where}: out of range ({bounds}): {_short(value)}", field=where)
     return value
+
+
+def _text(value: Any, where: str, *, optional: bool = False) -> str | None:
+    """A string field: numbers are taken as their text (job ids); no NUL (PostgreSQL cannot
+    store one), no objects or lists."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationFailed(f"{where}: not a string: {_short(value)}", field=where)
+    text = str(value)
+    if "\x00" in text:
+        raise ValidationFailed(f"{where}: contains a NUL character", field=where)
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def record_from_dict(data: dict[str, Any], where: str = "record") -> AccountingRecord:
@@ -60,30 +85,36 @@ def record_from_dict(data: dict[str, Any], where: str = "record") -> AccountingR
     start = data.get("start_time")
     end = _time(data["end_time"], f"{where}.end_time")
     start_time = _time(start, f"{where}.start_time") if start is not None else None
-    gpus = _int(data["gpus"], f"{where}.gpus")
-    gpu_seconds = _int(data["gpu_seconds"], f"{where}.gpu_seconds")
+    gpus = _int(data["gpus"], f"{where}.gpus", minimum=0)
+    gpu_seconds = _int(data["gpu_seconds"], f"{where}.gpu_seconds", minimum=0)
     elapsed = data.get("elapsed_seconds")
     if elapsed is None:
         elapsed = int((end - start_time).total_seconds()) if start_time is not None else 0
+
+    def text(key: str, default: str = "") -> str:
+        value = _text(data.get(key, default), f"{where}.{key}")
+        assert value is not None
+        return value
+
     return AccountingRecord(
-        cluster=str(data["cluster"]),
-        job_id=str(data["job_id"]),
+        cluster=text("cluster"),
+        job_id=text("job_id"),
         submit_time=_time(data["submit_time"], f"{where}.submit_time"),
-        account=str(data["account"]),
-        user=str(data.get("user", "")),
-        partition=str(data.get("partition", "")),
+        account=text("account"),
+        user=text("user"),
+        partition=text("partition"),
         gpus=gpus,
-        gpu_type=data.get("gpu_type"),
+        gpu_type=_text(data.get("gpu_type"), f"{where}.gpu_type", optional=True),
         start_time=start_time,
         end_time=end,
         state=state,
         exit_code=_int(data.get("exit_code", 0), f"{where}.exit_code"),
-        elapsed_seconds=_int(elapsed, f"{where}.elapsed_seconds"),
+        elapsed_seconds=_int(elapsed, f"{where}.elapsed_seconds", minimum=0),
         gpu_seconds=gpu_seconds,
         chargeable=bool(data.get("chargeable", True)),
-        cancelled_by=data.get("cancelled_by"),
-        name=str(data.get("name", "")),
-        qos=str(data.get("qos", "")),
+        cancelled_by=_text(data.get("cancelled_by"), f"{where}.cancelled_by", optional=True),
+        name=text("name"),
+        qos=text("qos"),
     )
 
 
@@ -101,7 +132,25 @@ def record_to_dict(record: AccountingRecord) -> dict[str, Any]:
 
 def read_jsonl(path: Path) -> list[AccountingRecord]:
     """Every record of a JSON-lines file; the first bad line aborts with its number."""
-    return list(parse_lines(path.read_text(encoding="utf-8").splitlines(), str(path)))
+    return list(parse_lines(_utf8_lines(path), str(path)))
+
+
+def _utf8_lines(path: Path) -> Iterator[str]:
+    """The file's lines, each checked to be UTF-8 (a line that is not names its number)."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise ValidationFailed(f"cannot read {path}: {exc.strerror}", field="file") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidationFailed(
+                    f"{path}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                    f"{exc.start + 1})",
+                    field="line",
+                ) from None
 
 
 def parse_lines(lines: Iterable[str], name: str = "input") -> Iterator[AccountingRecord]:
@@ -113,6 +162,9 @@ def parse_lines(lines: Iterable[str], name: str = "input") -> Iterator[Accountin
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"{where}: not JSON ({exc.msg})", field="line") from exc
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, [[[[…]]]] nesting
+            message = f"{where}: not usable JSON ({exc})"[:200]
+            raise ValidationFailed(message, field="line") from None
         if not isinstance(data, dict):
             raise ValidationFailed(f"{where}: expected an object", field="line")
         yield record_from_dict(data, where)

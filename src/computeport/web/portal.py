@@ -145,7 +145,7 @@ def mount_portal(app: FastAPI, settings: Settings) -> None:
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE_SECONDS,
         same_site="lax",
-        https_only=settings.base_url.startswith("https://"),
+        https_only=settings.is_https,  # the cookie's Secure flag
     )
     _install_error_pages(app)
     app.include_router(assets.router)

@@ -37,6 +37,10 @@ __all__ = [
 
 EXIT_CODE_FORMAT = "JobIDRaw,ExitCode"
 _STATES = {s.value: s for s in JobState}
+MAX_GPUS = 10**7
+MAX_SECONDS = 10**11
+"""Bounds beyond any real job (ten million GPUs, 3,000 years): a larger number is broken
+output, refused by name, and GPUs × seconds stays inside the database's BIGINT."""
 
 
 def job_state(text: str) -> JobState:
@@ -55,9 +59,22 @@ def _when(value: Any, where: str, *, optional: bool = False) -> datetime | None:
         if optional:
             return None
         raise BackendOutputInvalid(f"{where} is missing")
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BackendOutputInvalid(f"{where} is {value!r}, not a Unix time")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_SECONDS:
+        raise BackendOutputInvalid(f"{where} is {_short(value)}, not a Unix time")
     return datetime.fromtimestamp(value, UTC)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(value: Any, where: str) -> str:
+    """A name from the output (account, user, …): no NUL, which the database cannot store."""
+    text = "" if value is None else str(value)
+    if "\x00" in text:
+        raise BackendOutputInvalid(f"{where} contains a NUL character")
+    return text
 
 
 def _get(obj: Mapping[str, Any], path: str, where: str) -> Any:
@@ -132,7 +149,7 @@ def _record(
 ) -> AccountingRecord | None:
     raw_id = _get(job, "job_id", f"sacct jobs[{index}]")
     where = f"sacct job {raw_id} (jobs[{index}])"
-    job_id = str(raw_id)
+    job_id = _text(raw_id, f"sacct jobs[{index}] job_id")
     state = job_state(str(_get(job, "state.current", where)))
     if not state.finished:
         return None
@@ -143,11 +160,17 @@ def _record(
     assert submit is not None
     start = _when(_get(job, "time.start", where), f"{where} time.start", optional=True)
     elapsed = _get(job, "time.elapsed", where)
-    if not isinstance(elapsed, int) or elapsed < 0:
-        raise BackendOutputInvalid(f"{where}: time.elapsed is {elapsed!r}")
+    if not isinstance(elapsed, int) or not 0 <= elapsed <= MAX_SECONDS:
+        raise BackendOutputInvalid(f"{where}: time.elapsed is {_short(elapsed)}")
     allocated = _get(job, "tres.allocated", where) or []
     requested = _get(job, "tres.requested", where) or []
+    if not isinstance(allocated, list) or not isinstance(requested, list):
+        raise BackendOutputInvalid(f"{where}: tres is not a list of entries")
+    if not all(isinstance(e, dict) for e in (*allocated, *requested)):
+        raise BackendOutputInvalid(f"{where}: a tres entry is not an object")
     count = gpus_from_json(allocated if allocated else requested, field=f"{where} tres")
+    if not 0 <= count.gpus <= MAX_GPUS:
+        raise BackendOutputInvalid(f"{where}: GPU count {count.gpus:,} is out of range")
     if start is None:
         elapsed = 0
     cancelled_by = job.get("kill_request_user") if state is JobState.CANCELLED else None
@@ -155,18 +178,26 @@ def _record(
         code = exit_codes[job_id]
     else:
         raw = job.get("exit_code") or {}
-        signal = (raw.get("signal") or {}).get("signal_id")
-        code = exit_code_value(str(raw.get("status", "")), raw.get("return_code"), signal)
+        signal_part = raw.get("signal") if isinstance(raw, dict) else None
+        signal = signal_part.get("signal_id") if isinstance(signal_part, dict) else None
+        return_code = raw.get("return_code") if isinstance(raw, dict) else None
+        numbers = (signal, return_code)
+        if not isinstance(raw, dict) or not all(
+            v is None or (type(v) is int and 0 <= v < 2**31) for v in numbers
+        ):
+            raise BackendOutputInvalid(f"{where}: exit_code is {_short(raw)}")
+        status = str(raw.get("status", ""))
+        code = exit_code_value(status, return_code, signal)
     chargeable = state is not JobState.NODE_FAIL and not (
         cancelled_by is not None and cancelled_by in operators
     )
     return AccountingRecord(
-        cluster=str(job.get("cluster") or cluster),
+        cluster=_text(job.get("cluster") or cluster, f"{where} cluster"),
         job_id=job_id,
         submit_time=submit,
-        account=str(_get(job, "account", where) or ""),
-        user=str(_get(job, "user", where) or ""),
-        partition=str(job.get("partition") or ""),
+        account=_text(_get(job, "account", where), f"{where} account"),
+        user=_text(_get(job, "user", where), f"{where} user"),
+        partition=_text(job.get("partition"), f"{where} partition"),
         gpus=count.gpus,
         gpu_type=count.gpu_type,
         start_time=start,
@@ -176,7 +207,7 @@ def _record(
         elapsed_seconds=elapsed,
         gpu_seconds=count.gpus * elapsed,
         chargeable=chargeable,
-        cancelled_by=str(cancelled_by) if cancelled_by else None,
-        name=str(job.get("name") or ""),
-        qos=str(job.get("qos") or ""),
+        cancelled_by=_text(cancelled_by, f"{where} kill_request_user") if cancelled_by else None,
+        name=_text(job.get("name"), f"{where} name"),
+        qos=_text(job.get("qos"), f"{where} qos"),
     )

@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from computeport.scheduling.job import Job, Qos
-from computeport.simulator.readers.workload import Workload, bad, csv_rows, parse_int
+from computeport.simulator.readers.workload import (
+    MAX_SECONDS,
+    Workload,
+    bad,
+    csv_rows,
+    parse_int,
+)
 
 __all__ = ["read_csv"]
 
@@ -21,16 +27,20 @@ def read_csv(path: Path) -> Workload:
         job_id = row["job_id"].strip()
         if not job_id:
             raise bad(path, line, "job_id is missing")
-        submit = parse_int(path, line, "submit_s", row["submit_s"])
+        submit = parse_int(path, line, "submit_s", row["submit_s"], maximum=MAX_SECONDS)
         if submit < 0:
             raise bad(path, line, f"submit_s is negative: {submit}")
-        run = parse_int(path, line, "duration_s", row["duration_s"])
+        run = parse_int(path, line, "duration_s", row["duration_s"], maximum=MAX_SECONDS)
         gpus = parse_int(path, line, "gpus", row["gpus"])
         if run <= 0 or gpus <= 0:
             skipped += 1
             continue
         limit_text = (row.get("time_limit_s") or "").strip()
-        limit = parse_int(path, line, "time_limit_s", limit_text) if limit_text else 0
+        limit = (
+            parse_int(path, line, "time_limit_s", limit_text, maximum=MAX_SECONDS)
+            if limit_text
+            else 0
+        )
         qos_text = (row.get("qos") or "").strip().lower() or Qos.SUBSIDISED.value
         if qos_text not in _QOS:
             raise bad(path, line, f"qos must be one of {', '.join(sorted(_QOS))}: {qos_text!r}")

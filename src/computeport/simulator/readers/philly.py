@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from computeport.simulator.readers.workload import (
+    MAX_SECONDS,
     RawJob,
     Workload,
     bad,
@@ -41,7 +42,7 @@ def read_philly(path: Path) -> Workload:
             except ValueError:
                 raise bad(path, line, f"timestamp is not YYYY-MM-DD HH:MM:SS: {stamp!r}") from None
             submit = cache[stamp] = int(when.timestamp())
-        run = parse_int(path, line, "duration", row["duration"])
+        run = parse_int(path, line, "duration", row["duration"], maximum=MAX_SECONDS)
         gpus = parse_int(path, line, "num_gpus", row["num_gpus"])
         if gpus <= 0:
             raise bad(path, line, f"num_gpus must be ≥ 1: {gpus}")

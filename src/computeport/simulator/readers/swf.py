@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from computeport.kit.errors import ValidationFailed
-from computeport.simulator.readers.workload import RawJob, Workload, bad, parse_int, rebase
+from computeport.simulator.readers.workload import (
+    MAX_SECONDS,
+    RawJob,
+    Workload,
+    bad,
+    parse_int,
+    rebase,
+    text_lines,
+)
 
 __all__ = ["read_swf"]
 
@@ -24,52 +31,52 @@ def read_swf(path: Path) -> Workload:
     metadata: dict[str, str] = {}
     skipped = 0
     last_key = ""
-    try:
-        handle = path.open(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ValidationFailed(f"cannot read {path}: {exc.strerror}", field="trace") from None
-    with handle:
-        for line, text in enumerate(handle, start=1):
-            stripped = text.strip()
-            if not stripped:
-                continue
-            if stripped.startswith(";"):
-                body = stripped[1:].strip()
-                key, sep, value = body.partition(":")
-                if sep and key and " " not in key.strip():
-                    last_key = key.strip()
-                    metadata[last_key] = value.strip()
-                elif body and last_key:
-                    metadata[last_key] = f"{metadata[last_key]} {body}".strip()
-                continue
-            fields = stripped.split()
-            if len(fields) != FIELDS:
-                raise bad(path, line, f"expected {FIELDS} fields, found {len(fields)}")
-            number = parse_int(path, line, "job number (field 1)", fields[0])
-            submit = parse_int(path, line, "submit time (field 2)", fields[1])
-            if submit < 0:
-                raise bad(path, line, f"submit time (field 2) is unknown or negative: {submit}")
-            run = parse_int(path, line, "run time (field 4)", fields[3])
-            procs = parse_int(path, line, "allocated processors (field 5)", fields[4])
-            if procs <= 0:
-                procs = parse_int(path, line, "requested processors (field 8)", fields[7])
-            limit = parse_int(path, line, "requested time (field 9)", fields[8])
-            user = parse_int(path, line, "user (field 12)", fields[11])
-            group = parse_int(path, line, "group (field 13)", fields[12])
-            if run <= 0 or procs <= 0:
-                skipped += 1
-                continue
-            group_name = str(group) if group >= 0 else ""
-            raw.append(
-                RawJob(
-                    str(number),
-                    submit,
-                    procs,
-                    run,
-                    limit if limit > 0 else 0,
-                    str(user) if user >= 0 else "",
-                    group_name,
-                )
+    # Header comments of archive traces may hold other encodings: kept, shown as U+FFFD.
+    for line, text in enumerate(text_lines(path, lenient_prefix=b";"), start=1):
+        stripped = text.strip()
+        if not stripped:
+            continue
+        if stripped.startswith(";"):
+            body = stripped[1:].strip()
+            key, sep, value = body.partition(":")
+            if sep and key and " " not in key.strip():
+                last_key = key.strip()
+                metadata[last_key] = value.strip()
+            elif body and last_key:
+                metadata[last_key] = f"{metadata[last_key]} {body}".strip()
+            continue
+        fields = stripped.split()
+        if len(fields) != FIELDS:
+            raise bad(path, line, f"expected {FIELDS} fields, found {len(fields)}")
+        number = parse_int(path, line, "job number (field 1)", fields[0])
+        submit = parse_int(
+            path, line, "submit time (field 2)", fields[1], maximum=MAX_SECONDS
+        )
+        if submit < 0:
+            raise bad(path, line, f"submit time (field 2) is unknown or negative: {submit}")
+        run = parse_int(path, line, "run time (field 4)", fields[3], maximum=MAX_SECONDS)
+        procs = parse_int(path, line, "allocated processors (field 5)", fields[4])
+        if procs <= 0:
+            procs = parse_int(path, line, "requested processors (field 8)", fields[7])
+        limit = parse_int(
+            path, line, "requested time (field 9)", fields[8], maximum=MAX_SECONDS
+        )
+        user = parse_int(path, line, "user (field 12)", fields[11])
+        group = parse_int(path, line, "group (field 13)", fields[12])
+        if run <= 0 or procs <= 0:
+            skipped += 1
+            continue
+        group_name = str(group) if group >= 0 else ""
+        raw.append(
+            RawJob(
+                str(number),
+                submit,
+                procs,
+                run,
+                limit if limit > 0 else 0,
+                str(user) if user >= 0 else "",
+                group_name,
             )
+        )
     jobs, offset = rebase(raw)
     return Workload(jobs, "swf", skipped, metadata, offset)

@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from computeport.http.throttle import client_address
 from computeport.identity.errors import InvalidCredentials
-from computeport.identity.service import authenticate_password
-from computeport.web.deps import OptionalViewer, PageSession, mark_page
+from computeport.identity.throttling import SignInLocked, sign_in_refusal_minutes
+from computeport.identity.throttling import sign_in as check_sign_in
+from computeport.web.deps import OptionalViewer, PageClock, PageSession, mark_page
 from computeport.web.i18n import normalise, translator
 from computeport.web.preferences import set_user_locale
 from computeport.web.security import LOCALE_KEY, checked_form, sign_in, sign_out
@@ -37,7 +39,7 @@ def safe_next(value: object) -> str:
     return value
 
 
-def _login_page(request: Request, **context: Any) -> Response:
+def _login_page(request: Request, status_code: int | None = None, **context: Any) -> Response:
     page: dict[str, Any] = {
         "errors": {},
         "email": "",
@@ -48,7 +50,7 @@ def _login_page(request: Request, **context: Any) -> Response:
     }
     page.update(context)
     status = 400 if page["errors"] or page["form_error"] else 200
-    return render(request, "login.html", page, status_code=status)
+    return render(request, "login.html", page, status_code=status_code or status)
 
 
 @router.get("/login")
@@ -59,7 +61,7 @@ def login_form(request: Request, viewer: OptionalViewer, next: str = "/") -> Res
 
 
 @router.post("/login")
-async def login(request: Request, session: PageSession) -> Response:
+async def login(request: Request, session: PageSession, clock: PageClock) -> Response:
     mark_page(request)
     form = await checked_form(request)
     email = str(form.get("email") or "").strip()
@@ -73,8 +75,20 @@ async def login(request: Request, session: PageSession) -> Response:
         errors["password"] = _("Enter your password.")
     if errors:
         return _login_page(request, errors=errors, email=email, next_path=next_path)
+    state = request.app.state.cp
     try:
-        user = authenticate_password(session, email, password)
+        user = check_sign_in(
+            session, state.throttle, email, password, client_address(request), clock.now()
+        )
+    except SignInLocked as locked:
+        # The same words whether or not anyone has this email (no hint that it exists).
+        message = _(
+            "Too many failed sign-in attempts. Try again in {minutes} minutes.",
+            minutes=sign_in_refusal_minutes(locked),
+        )
+        return _login_page(
+            request, 429, email=email, next_path=next_path, form_error=message
+        )
     except InvalidCredentials:
         return _login_page(
             request, email=email, next_path=next_path, form_error="Email or password is wrong."
