@@ -21,6 +21,7 @@ from computeport.db.migrate import schema_lag
 
 __all__ = [
     "Check",
+    "Explained",
     "Readiness",
     "check_backend",
     "check_database",
@@ -62,6 +63,10 @@ class Readiness:
         }
 
 
+class Explained(RuntimeError):
+    """A check's failure whose message already says what is wrong and what to do."""
+
+
 def timed(name: str, probe: Callable[[], str | None]) -> Check:
     """Run ``probe`` (returns a detail, or raises): any exception is the check's error.
 
@@ -73,7 +78,10 @@ def timed(name: str, probe: Callable[[], str | None]) -> Check:
         detail = probe()
     except Exception as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        error = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        if isinstance(exc, Explained):
+            error = message
+        else:
+            error = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         return Check(name, False, round(time.perf_counter() - started, 4), error=error)
     return Check(name, True, round(time.perf_counter() - started, 4), detail=detail)
 
@@ -87,7 +95,7 @@ def check_database(engine: Engine) -> Check:
     return timed("database", probe)
 
 
-class SchemaBehind(RuntimeError):
+class SchemaBehind(Explained):
     """The database lacks migrations this version needs."""
 
 
