@@ -98,4 +98,5 @@ def test_the_env_example_sets_only_real_settings_and_no_secret() -> None:
         assert secret not in assigned, f"{secret} must not have a value in the example"
         assert f"# {secret}=" in lines
     assert ":" not in assigned["COMPUTEPORT_DATABASE_URL"].split("@")[0].split("//")[1]
-    Settings(**{k.removeprefix("COMPUTEPORT_").lower(): v for k, v in assigned.items()})
+    values = {k.removeprefix("COMPUTEPORT_").lower(): v for k, v in assigned.items()}
+    Settings.model_validate(values)  # every value parses
