@@ -397,7 +397,8 @@ def bare(args: argparse.Namespace, paths: list[str], size: int, token: str) -> S
             "-c",
             "import sys, uvicorn; uvicorn.run('bare_app:app_factory', factory=True, "
             "host='127.0.0.1', port=int(sys.argv[1]), workers=int(sys.argv[2]), "
-            "log_level='warning', proxy_headers=False)",
+            "log_level='warning', proxy_headers=False, "
+            "timeout_worker_healthcheck=60)",
             str(port),
             str(args.api_workers),
         ],

@@ -48,5 +48,6 @@ def test_several_processes_on_postgresql_use_the_factory(monkeypatch: pytest.Mon
     assert call["factory"] is True
     assert call["workers"] == 3
     assert call["port"] == 8123
+    assert call["timeout_worker_healthcheck"] == serve.PROCESS_HEALTHCHECK_S
     module, name = str(call["target"]).split(":")
     assert getattr(__import__(module, fromlist=[name]), name) is serve.app_factory

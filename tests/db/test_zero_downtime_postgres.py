@@ -18,10 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -30,6 +27,7 @@ from sqlalchemy import func, select
 from tests.factories import identity as identity_factory
 from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
 from tests.support.migrations import upgrade_to_previous_head
+from tests.support.processes import Request, Traffic, answers, free_port, stop, wait_until
 
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.db.migrate import current_revision
@@ -55,60 +53,12 @@ uvicorn.run(build_app(settings, state), host="127.0.0.1", port=int(sys.argv[1]),
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until(
-    what: str, ok: Callable[[], bool], process: subprocess.Popen[bytes], log: Path
-) -> None:
-    """Poll ``ok()`` (a real process, so polling) until true; bounded."""
-    deadline = time.monotonic() + 120
-    while not ok():
-        if process.poll() is not None:
-            code = process.returncode
-            raise AssertionError(f"the API process exited ({code}):\n{log.read_text()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in 120 s:\n{log.read_text()}")
-        time.sleep(0.2)
-
-
-@dataclass
-class Traffic:
-    """Reads and writes sent back to back; each request's (start, end, method, status)."""
-
-    url: str
-    token: str
-    done: list[tuple[float, float, str, int]] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    failure: BaseException | None = None
-
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        try:
-            with httpx.Client(base_url=self.url, headers=headers, timeout=60) as client:
-                n = 0
-                while not self.stop.is_set():
-                    n += 1
-                    for method, path, body in (
-                        ("GET", "/api/v1/me", None),
-                        ("GET", "/api/v1/organisations", None),
-                        ("POST", "/api/v1/organisations", {"name": f"Upgrade Org {n}",
-                                                           "category": "enterprise"}),
-                    ):  # fmt: skip
-                        start = time.monotonic()
-                        answer = client.request(method, path, json=body)
-                        self.done.append((start, time.monotonic(), method, answer.status_code))
-                        if method == "POST" and answer.status_code == 201:
-                            self.created.append(answer.json()["id"])
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            self.failure = exc
+def requests(n: int) -> list[Request]:
+    return [
+        ("GET", "/api/v1/me", None),
+        ("GET", "/api/v1/organisations", None),
+        ("POST", "/api/v1/organisations", {"name": f"Upgrade Org {n}", "category": "enterprise"}),
+    ]
 
 
 def test_an_api_process_answers_reads_and_writes_while_the_schema_is_upgraded(
@@ -131,20 +81,12 @@ def test_an_api_process_answers_reads_and_writes_while_the_schema_is_upgraded(
                 [sys.executable, "-c", SERVER, str(port)], stdout=out, stderr=out, env=env
             )
 
-        def answers(path: str, status: int) -> bool:
-            try:
-                return httpx.get(base + path, timeout=5).status_code == status
-            except httpx.HTTPError:
-                return False
-
-        wait_until("liveness", lambda: answers("/healthz", 200), process, log)
+        wait_until("liveness", lambda: answers(base + "/healthz"), process, log)
         behind = httpx.get(base + "/readyz", timeout=30)
         assert behind.status_code == 503, behind.text  # held out of the pool until migrated
         assert behind.json()["failing"] == ["migrations"]
 
-        traffic = Traffic(base, token)
-        worker = threading.Thread(target=traffic.run)
-        worker.start()
+        traffic = Traffic(base, token, requests).start()
         wait_until("first writes", lambda: len(traffic.created) >= 3, process, log)
         began = time.monotonic()
         upgraded = subprocess.run(
@@ -158,14 +100,11 @@ def test_an_api_process_answers_reads_and_writes_while_the_schema_is_upgraded(
         ended = time.monotonic()
         during = len(traffic.done)
         wait_until("writes after", lambda: len(traffic.done) >= during + 9, process, log)
-        traffic.stop.set()
-        worker.join(timeout=120)
+        traffic.finish()
         assert upgraded.returncode == 0, upgraded.stderr
-        assert traffic.failure is None, traffic.failure
 
         assert current_revision(engine) == head
-        failed = [(m, s) for _b, _e, m, s in traffic.done if s not in (200, 201)]
-        assert failed == [], f"requests failed during the upgrade: {failed[:10]}"
+        assert traffic.failed() == [], f"requests failed during the upgrade: {traffic.failed()}"
         overlapping = [d for d in traffic.done if d[1] >= began and d[0] <= ended]
         assert {m for *_t, m, _s in overlapping} >= {"GET", "POST"}, (
             f"no reads and writes overlapped the migration ({len(overlapping)} requests, "
@@ -180,11 +119,6 @@ def test_an_api_process_answers_reads_and_writes_while_the_schema_is_upgraded(
         assert ready.status_code == 200, ready.text
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         engine.dispose()
         drop_postgres_database(url)

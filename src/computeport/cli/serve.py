@@ -57,6 +57,12 @@ def run_server(app: FastAPI, host: str, port: int, *, log_level: str = "warning"
 
 FACTORY = "computeport.cli.serve:app_factory"
 
+PROCESS_HEALTHCHECK_S = 60
+"""How long uvicorn's supervisor waits for a process to answer its health ping and, in a
+rolling restart (SIGHUP), for a replacement to be serving.  uvicorn's default (5 s) is shorter
+than a process takes to import the whole application on a busy machine: the supervisor then
+kills every process before it starts, forever, and a rolling restart gives up."""
+
 
 def refuse_workers(settings: Settings, workers: int) -> str | None:
     """Why ``--workers`` cannot be honoured here, or ``None``."""
@@ -85,6 +91,7 @@ def run_workers(host: str, port: int, workers: int, *, log_level: str = "warning
         workers=workers,
         log_level=log_level,
         proxy_headers=False,
+        timeout_worker_healthcheck=PROCESS_HEALTHCHECK_S,
     )
 
 
