@@ -21,18 +21,36 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL; SQLite by default, postgresql+psycopg://… in production.",
     )
-    backend: Literal["sim", "slurm"] = "sim"
+    backend: Literal["sim", "slurm"] = Field(
+        default="sim",
+        description="The cluster: `sim` (the embedded virtual cluster, one process, for demos) "
+        "or `slurm` (a real Slurm cluster through its client commands).",
+    )
     secret_key: str = Field(
         default=DEFAULT_SECRET_KEY,
         description="Signs browser sessions and CSRF tokens; set it in production.",
     )
-    base_url: str = "http://127.0.0.1:8000"
-    attachments_dir: Path = Path("var/attachments")
-    attachment_max_bytes: int = 20 * 1024 * 1024
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
-    smtp_sender: str = "aiss-noreply@computeport.local"
-    smtp_enabled: bool = False
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address users reach the portal at (behind the reverse proxy); "
+        "`https://…` makes session cookies Secure.",
+    )
+    attachments_dir: Path = Field(
+        default=Path("var/attachments"),
+        description="Where uploaded application attachments are stored; shared by every API "
+        "process (a network filesystem when they run on several machines).",
+    )
+    attachment_max_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest attachment accepted, in bytes."
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP relay for notifications.")
+    smtp_port: int = Field(default=8025, description="Port of the SMTP relay.")
+    smtp_sender: str = Field(
+        default="aiss-noreply@computeport.local", description="From address of notifications."
+    )
+    smtp_enabled: bool = Field(
+        default=False, description="Send the notification outbox by SMTP (the worker)."
+    )
     sim_speed: float = Field(default=1440.0, description="Simulated seconds per wall second.")
     auto_close_grace_days: int | None = Field(
         default=None,
@@ -40,11 +58,21 @@ class Settings(BaseSettings):
         description="Close each month automatically this many days after it ends (the worker); "
         "unset: months are closed by hand with `computeport billing close`.",
     )
-    slurm_cluster: str = "computeport"
-    slurm_conf: Path | None = None
-    oidc_issuer: str | None = None
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = None
+    slurm_cluster: str = Field(
+        default="computeport", description="Slurm's ClusterName (with `backend=slurm`)."
+    )
+    slurm_conf: Path | None = Field(
+        default=None, description="slurm.conf to use (SLURM_CONF); unset: Slurm's default."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL; set with the client id and secret to enable "
+        "single sign-on.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="OIDC client id.")
+    oidc_client_secret: str | None = Field(
+        default=None, description="OIDC client secret (keep it in the env file, mode 0600)."
+    )
     rate_limit_storage: str = Field(
         default="memory://",
         description="Where failed sign-ins and token failures are counted (a `limits` storage "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 
 from computeport import __version__
 from computeport.http.openapi_problems import install_problem_openapi
@@ -29,6 +32,20 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:  # async: no thread-pool hop for a constant
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "Not ready"}})
+    def readyz() -> JSONResponse:
+        """Database reachable, schema not behind, back end answering: 200, else 503.
+
+        A plain ``def``: the checks block (a database round trip, maybe a Slurm command), so
+        they run in the thread pool, never on the event loop.
+        """
+        from computeport.http.health import readiness
+
+        state: AppState = app.state.cp
+        result = readiness(state.engine, state.backend)
+        body: dict[str, Any] = {**result.body(), "version": __version__}
+        return JSONResponse(body, status_code=200 if result.ready else 503)
 
     for router in _routers():
         app.include_router(router)

@@ -38,6 +38,10 @@ def _register() -> None:
     from computeport.cli import demo, serve
 
     app.command("serve")(serve.serve)
+
+    from computeport.cli import doctor
+
+    app.command("doctor")(doctor.doctor)
     app.command("demo")(demo.demo)
 
     from computeport.cli import simulate

@@ -2,10 +2,18 @@
 
 :func:`build_app` is where the two edges meet: the API from ``create_app`` with the portal
 mounted on it (the CLI is the one layer allowed to import both).
+
+``--workers N`` runs N API processes under uvicorn's supervisor, each building its app from the
+environment (:func:`app_factory`), for load and so that one process can be restarted while the
+others answer.  N > 1 needs PostgreSQL: SQLite has one writer, and N processes queueing on its
+lock would only add latency.  Under systemd or another process manager, run several
+single-process ``serve`` units on different ports behind the reverse proxy instead
+(docs/deploy.md).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -42,8 +50,6 @@ def app_factory() -> FastAPI:
     Refuses the published secret key as ``serve`` does (``COMPUTEPORT_INSECURE_DEV=1`` is the
     ``--insecure-dev`` of a process started this way).
     """
-    import os
-
     from computeport.settings import require_production_secret
 
     settings = Settings()
@@ -59,15 +65,72 @@ def run_server(app: FastAPI, host: str, port: int, *, log_level: str = "warning"
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
 
 
+FACTORY = "computeport.cli.serve:app_factory"
+
+PROCESS_HEALTHCHECK_S = 60
+"""How long uvicorn's supervisor waits for a process to answer its health ping and, in a
+rolling restart (SIGHUP), for a replacement to be serving.  uvicorn's default (5 s) is shorter
+than a process takes to import the whole application on a busy machine: the supervisor then
+kills every process before it starts, forever, and a rolling restart gives up."""
+
+
+def refuse_workers(settings: Settings, workers: int) -> str | None:
+    """Why ``--workers`` cannot be honoured here, or ``None``."""
+    if workers < 1:
+        return f"--workers must be at least 1, not {workers}"
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        return (
+            f"--workers {workers} needs PostgreSQL: the embedded SQLite database "
+            f"({settings.database_url}) has a single writer, so serve it with one process, or "
+            "set COMPUTEPORT_DATABASE_URL=postgresql+psycopg://user@host/dbname "
+            "(docs/deploy.md)"
+        )
+    return None
+
+
+def run_workers(host: str, port: int, workers: int, *, log_level: str = "warning") -> None:
+    """``workers`` API processes on one socket, each from :data:`FACTORY` (settings from the
+    environment, which the processes inherit); uvicorn restarts one that dies."""
+    import uvicorn
+
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+        timeout_worker_healthcheck=PROCESS_HEALTHCHECK_S,
+    )
+
+
 def serve(
     host: str = typer.Option(DEFAULT_HOST, help="Address to listen on."),
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     insecure_dev: bool = typer.Option(False, "--insecure-dev", help=INSECURE_DEV_HELP),
+    workers: int = typer.Option(
+        1, "--workers", help="API processes (more than 1 needs PostgreSQL).", show_default=True
+    ),
 ) -> None:
-    """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz)."""
+    """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz,
+    readiness at /readyz)."""
     settings = Settings()
     require_secret(settings, insecure_dev)
+    refusal = refuse_workers(settings, workers)
+    if refusal is not None:
+        raise typer.BadParameter(refusal, param_hint="--workers")
+    if workers > 1:
+        # The background duties are not run by API processes: `computeport worker run`.
+        console.print(
+            f"computeport on [bold]http://{host}:{port}[/] with {workers} API processes "
+            "(background duties: `computeport worker run`)"
+        )
+        if insecure_dev:  # the processes start from the factory, which reads it from the env
+            os.environ["COMPUTEPORT_INSECURE_DEV"] = "1"
+        run_workers(host, port, workers, log_level=log_level)
+        return
     app = build_app(settings)
     from computeport.worker import start_background
 
