@@ -17,8 +17,12 @@ Use it by subclassing :class:`ClusterBackendContract` in a ``test_*.py`` module 
 ``settle(condition, seconds)`` must return True as soon as ``condition()`` holds, advancing the
 cluster as needed (a simulator moves its clock; Slurm polls real time), and False once
 ``seconds`` of the cluster's time have passed without it.  Every test makes its own uniquely
-named award(s) and removes them at the end (reconcile to an empty desired state), so the suite
-can share a cluster with other tests.  Jobs name ``expected_run_seconds`` for simulators.
+named award(s) and leaves the cluster as it found it: its jobs cancelled and gone (no longer
+active, and no node still completing them), then a reconcile to an empty desired state removes
+its accounts, QOS and reservations.  A test that needs whole nodes (a reservation of every node)
+first waits, bounded, until Slurm reports them idle, so jobs of earlier tests (or of other test
+modules on the same cluster) cannot make it fail.  Jobs name ``expected_run_seconds`` for
+simulators.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from computeport.backends.protocol import (
     JobRejected,
     JobSpec,
     JobState,
+    NodeState,
     PendingReason,
     RemoveMember,
     ReservedCapacity,
@@ -86,18 +91,47 @@ class ClusterBackendContract:
             return f"{harness.prefix}{stem}{run}"
 
         yield name
+        self.leave_as_found(harness)
+
+    def leave_as_found(self, harness: ContractHarness) -> None:
+        """Cancel this suite's jobs, wait until they are gone, then remove what it provisioned.
+
+        "Gone" is read from the cluster itself: no job of the suite's accounts is active and no
+        node is still completing one (a completing node cannot be reserved).  The wait is
+        bounded; running out of it fails the test instead of leaking work into the next one.
+        """
         backend = harness.backend
-        made = [j for j in backend.jobs() if j.account.startswith(harness.prefix)]
-        for job in made:
-            if not job.state.finished:
-                backend.cancel(job.job_id)
-        harness.settle(
-            lambda: all(
-                j.state.finished for j in backend.jobs() if j.account.startswith(harness.prefix)
-            ),
+
+        def ours() -> list[str]:
+            return [
+                j.job_id
+                for j in backend.jobs()
+                if j.account.startswith(harness.prefix) and not j.state.finished
+            ]
+
+        for job_id in ours():
+            backend.cancel(job_id)
+        gone = harness.settle(
+            lambda: not ours()
+            and all(n.state is not NodeState.COMPLETING for n in backend.nodes()),
             harness.job_timeout_seconds,
         )
         reconcile(backend, DesiredState())
+        assert gone, f"jobs of this test were still active after cancelling them: {ours()}"
+
+    def wait_until_idle(self, harness: ContractHarness, nodes: tuple[str, ...]) -> None:
+        """Poll (bounded) until Slurm reports every one of ``nodes`` idle, with no GPU in use."""
+
+        def idle() -> bool:
+            state = {n.name: n for n in harness.backend.nodes()}
+            return all(
+                state[n].state is NodeState.IDLE and state[n].gpus_used == 0 for n in nodes
+            )
+
+        assert harness.settle(idle, harness.job_timeout_seconds), (
+            f"nodes {', '.join(nodes)} were not idle within {harness.job_timeout_seconds:.0f} s: "
+            + ", ".join(f"{n.name}={n.raw_state}" for n in harness.backend.nodes())
+        )
 
     def award(
         self,
@@ -256,6 +290,10 @@ class ClusterBackendContract:
             names("ot"), holder.org_account, frozenset({harness.other_member}), 600
         )
         part = next(p for p in harness.backend.partitions() if p.default)
+        reconcile(harness.backend, DesiredState((holder, other)))
+        # Every node of the partition is reserved: Slurm refuses ("Requested nodes are busy")
+        # while any job of an earlier test still holds or completes on one of them.
+        self.wait_until_idle(harness, part.nodes)
         resv = self.reservation(
             harness, names, holder.account_name,
             starts_in=timedelta(seconds=2), lasts=timedelta(minutes=30), nodes=len(part.nodes),
@@ -272,7 +310,7 @@ class ClusterBackendContract:
             harness.job_timeout_seconds,
         )
         assert harness.backend.job(theirs).state is JobState.PENDING
-        harness.backend.cancel(theirs)
+        harness.backend.cancel(theirs)  # and ``mine``: leave_as_found cancels what is left
 
     # -------------------------------------------------------------------------------- jobs
 
