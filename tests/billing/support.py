@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from computeport.backends.protocol import AccountingRecord, JobState
 from computeport.kit.clock import ManualClock
+from computeport.kit.slurm_names import organisation_account_name
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award, OverCapPolicy
 from computeport.models.identity import Organisation, OrganisationCategory
@@ -43,7 +44,7 @@ def organisation(
     o = Organisation(
         name=name,
         category=OrganisationCategory.ENTERPRISE,
-        slurm_account=account,
+        slurm_account=account or organisation_account_name(name),
         created_at=clock.now(),
     )
     session.add(o)
