@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.billing import posting
 from computeport.billing.posting import PostReport, RatingState, post_usage
 from computeport.db.base import Base

@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from computeport.backends.protocol import AwardAllocation, DesiredState
+from computeport.backends import AwardAllocation, DesiredState
 from computeport.backends.sim import MemoryJournal, SimBackend, cyberport_inventory
 from computeport.backends.sim.workload import BackgroundConfig, workload_model
 from computeport.kit.clock import ManualClock

@@ -25,15 +25,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from computeport.backends.protocol import AccountingRecord, AwardAllocation, DesiredState, reconcile
+from computeport.backends import AccountingRecord, AwardAllocation, DesiredState, reconcile
 from computeport.backends.slurm import SlurmBackend, SlurmConfig
-from computeport.backends.slurm.ingest import (
+from computeport.backends.slurm.sacct import parse_sacct_json
+from computeport.kit.clock import ManualClock, SystemClock
+from computeport.metering.accounting import (
     InMemoryCursorStore,
     InMemoryUsageSink,
     ingest_accounting,
 )
-from computeport.backends.slurm.sacct import parse_sacct_json
-from computeport.kit.clock import ManualClock, SystemClock
 
 RECORDED = Path(__file__).resolve().parents[1] / "tests" / "backends" / "slurm" / "recorded"
 T0 = datetime(2026, 10, 1, tzinfo=UTC)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from computeport.api.app import create_app
 from computeport.api.deps import db_session, is_safe
 from computeport.api.state import AppState, SideWrite
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.db.engine import READ_ONLY, make_session_factory, refuse_writes
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ManualClock

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import history
 from computeport.award import lifecycle
+from computeport.award.desired import desired_state
 from computeport.award.presenters import award_read
 from computeport.award.reservations import (
     Capacity,
@@ -22,7 +23,6 @@ from computeport.award.reservations import (
     cancel_reservation,
     reservation_read,
 )
-from computeport.backends.provisioning import desired_state
 from computeport.backends.sim import SimBackend, cyberport_inventory
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import Conflict, DomainError, ValidationFailed

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AddMember,
     AwardAllocation,
     AwardState,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.kit.clock import ManualClock
 from computeport.kit.slurm_names import organisation_account_name
 from computeport.models.application import Application, ApplicationStatus

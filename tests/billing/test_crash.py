@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from computeport.backends.protocol import AccountingRecord
+from computeport.backends import AccountingRecord
 from computeport.cli.billing import CRASH_ENV, app
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.db.schema import create_schema

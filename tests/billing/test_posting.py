@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.billing.posting import post_all
 from computeport.invoicing.close import close_period
 from computeport.invoicing.render import document_csv
@@ -254,7 +254,7 @@ def test_every_journal_balances_and_balances_are_posting_sums(
 def test_a_node_failure_is_credited_even_if_the_back_end_forgot(
     session: Session, clock: ManualClock, world: s.World
 ) -> None:
-    from computeport.backends.protocol import JobState
+    from computeport.backends import JobState
 
     failed = s.job(60, "aiss-b", end=datetime(2026, 10, 10, tzinfo=UTC), state=JobState.NODE_FAIL)
     assert failed.chargeable

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AwardAllocation,
     AwardState,
     BackendUnavailable,
@@ -38,14 +38,10 @@ from computeport.backends.protocol import (
     reconcile,
 )
 from computeport.backends.slurm import RetryPolicy, SlurmBackend, SlurmConfig, SlurmRunner
-from computeport.backends.slurm.ingest import (
-    FileCursorStore,
-    InMemoryUsageSink,
-    ingest_accounting,
-)
 from computeport.backends.slurm.sacctmgr import QOS_FORMAT, format_arg, parse_qos
 from computeport.backends.slurm.tres import gpus_from_string
 from computeport.kit.clock import SystemClock
+from computeport.metering.accounting import FileCursorStore, InMemoryUsageSink, ingest_accounting
 from tests.backends.contract import ClusterBackendContract, ContractHarness
 from tests.support.databases import require
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import reconcile
-from computeport.backends.provisioning import desired_state
+from computeport.award.desired import desired_state
+from computeport.backends import reconcile
 from computeport.backends.sim import SimBackend
 from computeport.models.award import Award, AwardLine, AwardStatus
 from computeport.models.identity import Role

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from computeport.backends.protocol import JobSpec
+from computeport.backends import JobSpec
 from computeport.backends.sim import SimBackend
 from computeport.models.award import AwardStatus
 from computeport.models.identity import Role

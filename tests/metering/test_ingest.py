@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import UsageSink
+from computeport.backends import UsageSink
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import ValidationFailed
 from computeport.metering.ingest import BillingUsageSink, ingest_usage

@@ -29,7 +29,7 @@ from computeport.award.reservations import (
     book_reservation,
     cancel_reservation,
 )
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.billing.posting import post_all
 from computeport.invoicing.close import close_period
 from computeport.kit.clock import ManualClock

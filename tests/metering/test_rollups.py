@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.billing.posting import post_all
 from computeport.kit.clock import ManualClock
 from computeport.metering.ingest import ingest_usage

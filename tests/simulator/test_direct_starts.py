@@ -21,7 +21,7 @@ from computeport.scheduling import (
     Qos,
 )
 from computeport.simulator import Engine
-from computeport.simulator.records import AccountingRecord, JobResult
+from computeport.simulator.records import CoreRecord, JobResult
 from computeport.simulator.synthetic import generate_workload
 from tests.simulator.strategies import workloads
 
@@ -36,7 +36,7 @@ policies = st.builds(
 
 def replay(
     jobs: list[Job], cluster: ClusterSpec, policy: PolicyConfig, direct: bool
-) -> tuple[list[JobResult], list[AccountingRecord], int]:
+) -> tuple[list[JobResult], list[CoreRecord], int]:
     engine = Engine(cluster, policy)
     engine.direct_starts = direct
     engine.submit_many(jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AccountingRecord,
     DesiredState,
     JobInfo,

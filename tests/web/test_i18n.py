@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from computeport.backends.protocol import JobState, NodeState
+from computeport.backends import JobState, NodeState
 from computeport.identity.subject import Subject
 from computeport.models.application import ApplicationStatus, WorkloadKind
 from computeport.models.award import AwardStatus

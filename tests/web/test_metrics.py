@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import JobState, PendingReason
+from computeport.backends import JobState, PendingReason
 from computeport.kit.clock import ManualClock
 from computeport.web.metrics import CONTENT_TYPE, Metric, Sample, render
 from tests.award import builders

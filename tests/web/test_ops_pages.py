@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import JobState, PendingReason
+from computeport.backends import JobState, PendingReason
 from computeport.kit.clock import ManualClock
 from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.metering import ChargeKind, UsageCharge, UsageRecord

@@ -9,14 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import (
-    AccountingRecord,
-    DesiredState,
-    JobRejected,
-    JobSpec,
-    JobState,
-)
-from computeport.backends.provisioning import desired_state
+from computeport.award.desired import desired_state
+from computeport.backends import AccountingRecord, DesiredState, JobRejected, JobSpec, JobState
 from computeport.backends.sim import MemoryJournal, SimBackend, cyberport_inventory
 from computeport.billing.posting import post_all
 from computeport.db.engine import make_session_factory, unit_of_work

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
+from computeport.award.desired import desired_state
 from computeport.award.reservations import Capacity, ReservationIn, book_reservation
-from computeport.backends.protocol import AwardAllocation, DesiredState, JobSpec, JobState
-from computeport.backends.provisioning import desired_state
+from computeport.backends import AwardAllocation, DesiredState, JobSpec, JobState
 from computeport.backends.sim import SimBackend, cyberport_inventory
 from computeport.billing.posting import post_all
 from computeport.db.engine import make_session_factory, unit_of_work

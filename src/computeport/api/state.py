@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.db.engine import (
     make_engine,
     make_read_session_factory,
@@ -70,9 +70,12 @@ class AppState:
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppState:
         """Engine, sessions and the back end; with ``sim`` the clock is the cluster's own."""
+        from computeport.award.desired import desired_state_reader
         from computeport.backends.factory import open_backend
 
         engine = make_engine(settings.database_url)
         sessions = make_session_factory(engine)
-        backend, clock = open_backend(settings, sessions, clock)
+        backend, clock = open_backend(
+            settings, sessions, clock, desired=desired_state_reader(sessions)
+        )
         return cls(settings, engine, sessions, clock, backend)

@@ -23,8 +23,8 @@ from computeport.award.reservations import (
     list_reservations,
     reservation_read,
 )
+from computeport.backends import NoCluster
 from computeport.identity.auth import CurrentSubject
-from computeport.jobs.errors import NoCluster
 from computeport.models.identity import Role
 
 router = APIRouter(prefix="/api/v1", tags=["reservations"])

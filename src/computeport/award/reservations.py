@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
 from computeport.award.queries import get_readable, lock_award
-from computeport.backends.protocol import RESERVATION_PREFIX, ClusterBackend, PartitionInfo
+from computeport.backends import RESERVATION_PREFIX, ClusterBackend, PartitionInfo
 from computeport.identity.subject import Subject
 from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, NotFound, ValidationFailed

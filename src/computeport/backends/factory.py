@@ -8,11 +8,13 @@ live in the same (simulated) time; with ``slurm`` it is the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import ClusterBackend, DesiredState
+from computeport.backends.protocol import ClusterBackend
+from computeport.backends.types.desired import DesiredState
 from computeport.kit.clock import Clock, SystemClock
 from computeport.settings import Settings
 
@@ -24,22 +26,24 @@ def open_backend(
     sessions: sessionmaker[Session],
     clock: Clock | None = None,
     *,
+    desired: Callable[[datetime], DesiredState],
     history: timedelta | None = None,
 ) -> tuple[ClusterBackend, Clock]:
-    """The back end and the clock the application should run on."""
+    """The back end and the clock the application should run on.
+
+    ``desired(now)`` is the awards' desired state (the award domain's
+    :func:`computeport.award.desired.desired_state_reader`, passed in by the edge): a new virtual
+    cluster provisions it when it first opens.  Slurm is reconciled by the worker instead, and
+    back ends never read tables themselves.
+    """
     if settings.backend == "slurm":
         from computeport.backends.slurm import SlurmBackend, SlurmConfig
 
         config = SlurmConfig(cluster=settings.slurm_cluster, slurm_conf=settings.slurm_conf)
         return SlurmBackend(config), clock or SystemClock()
 
-    from computeport.backends.provisioning import desired_state
     from computeport.backends.sim.factory import DEFAULT_HISTORY, open_virtual_cluster
     from computeport.backends.sim.store import SqlJournal
-
-    def desired(now: datetime) -> DesiredState:
-        with sessions() as session:
-            return desired_state(session, now)
 
     backend = open_virtual_cluster(
         SqlJournal(sessions),

@@ -125,11 +125,14 @@ def logins_table(rows: list[DemoLoginRow], url: str) -> Table:
 
 def open_state(settings: Settings, history: timedelta) -> AppState:
     """The app's state with the virtual cluster opened on ``history`` of simulated past."""
+    from computeport.award.desired import desired_state_reader
     from computeport.backends.factory import open_backend
 
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    backend, clock = open_backend(settings, sessions, history=history)
+    backend, clock = open_backend(
+        settings, sessions, desired=desired_state_reader(sessions), history=history
+    )
     return AppState(settings, engine, sessions, clock, backend)
 
 

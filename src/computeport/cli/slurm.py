@@ -25,18 +25,18 @@ import typer
 import yaml
 from rich.table import Table
 
-from computeport.backends.protocol import AwardAllocation, AwardState, DesiredState
+from computeport.backends import AwardAllocation, AwardState, DesiredState
 from computeport.backends.slurm import SlurmBackend, SlurmConfig
-from computeport.backends.slurm.ingest import (
+from computeport.cli.common import command_session, console, domain_errors, fail
+from computeport.kit.clock import SystemClock, ensure_aware
+from computeport.kit.errors import DomainError, ValidationFailed
+from computeport.metering.accounting import (
     FileCursorStore,
     IngestResult,
     InMemoryCursorStore,
     JsonLinesUsageSink,
     ingest_accounting,
 )
-from computeport.cli.common import command_session, console, domain_errors, fail
-from computeport.kit.clock import SystemClock, ensure_aware
-from computeport.kit.errors import DomainError, ValidationFailed
 from computeport.settings import Settings
 
 app = typer.Typer(
@@ -131,7 +131,7 @@ def reconcile(
         if desired is not None:
             state = load_desired_file(desired)
         else:
-            from computeport.backends.slurm.desired import desired_state_from_awards
+            from computeport.award.desired import desired_state_from_awards
 
             with command_session() as session:
                 state = desired_state_from_awards(session, SystemClock().now())

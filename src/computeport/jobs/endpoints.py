@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends
 
 from computeport.api.deps import ClockDep, SessionDep, app_state
 from computeport.api.state import AppState
-from computeport.backends.protocol import ClusterBackend, JobInfo
+from computeport.backends import ClusterBackend, JobInfo, NoCluster
 from computeport.identity.auth import CurrentSubject
 from computeport.jobs import service
-from computeport.jobs.errors import NoCluster
 from computeport.jobs.schemas import JobIn, JobRead, NodeRead, PartitionRead
 from computeport.models.identity import Role
 

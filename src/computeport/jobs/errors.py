@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from computeport.kit.errors import Conflict, DomainError
+from computeport.kit.errors import Conflict
 
-__all__ = ["AwardNotActive", "NoCluster"]
+__all__ = ["AwardNotActive"]
 
 
 class AwardNotActive(Conflict):
@@ -12,9 +12,3 @@ class AwardNotActive(Conflict):
 
     title = "Award not active"
 
-
-class NoCluster(DomainError):
-    """This deployment runs without a cluster back end."""
-
-    status_code = 503
-    title = "No cluster"

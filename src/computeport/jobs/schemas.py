@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from computeport.backends.protocol import JobState, NodeState, PendingReason
+from computeport.backends import JobState, NodeState, PendingReason
 from computeport.kit.inputs import InputModel
 
 __all__ = ["JobIn", "JobRead", "NodeRead", "PartitionRead"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.award.errors import AwardNotFound
-from computeport.backends.protocol import ClusterBackend, JobInfo, JobNotFound, JobSpec
+from computeport.backends import ClusterBackend, JobInfo, JobNotFound, JobSpec
 from computeport.identity.subject import Subject
 from computeport.jobs.errors import AwardNotActive
 from computeport.jobs.schemas import JobIn

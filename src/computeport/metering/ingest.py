@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AccountingRecord, JobState, UsageSink
+from computeport.backends import AccountingRecord, JobState, UsageSink
 from computeport.billing.bulk import BulkWriter
 from computeport.billing.lock import lock_billing
 from computeport.kit.clock import Clock

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.kit.clock import ensure_aware, isoformat_z
 from computeport.kit.errors import ValidationFailed
 

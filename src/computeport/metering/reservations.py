@@ -15,7 +15,7 @@ instant: accounting records name no reservation, so the award's concurrent GPUs 
 reservation's size are taken to have run on it (jobs beyond that ran elsewhere and are charged
 on their own anyway).  The latest version of each record counts (a correction supersedes).
 
-The top-up is an ordinary :class:`~computeport.backends.protocol.AccountingRecord` with a
+The top-up is an ordinary :class:`~computeport.backends.types.accounting.AccountingRecord` with a
 deterministic key — (cluster, job id ``resv:<name>``, submit time = the window's start) — so it
 goes through :func:`computeport.metering.ingest.ingest_usage` and is rated by the normal rules
 (price at its end, the subsidy split, the cap in (end, cluster, job id) order).  Its state is
@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.award.reservations import is_void, reserved_gpu_seconds
-from computeport.backends.protocol import AccountingRecord, JobState
+from computeport.backends import AccountingRecord, JobState
 from computeport.models.award import Award
 from computeport.models.metering import UsageRecord
 from computeport.models.reservation import AwardReservation

@@ -19,13 +19,13 @@ reasons), ``take_accounting``, ``results``. Synthetic workloads: :func:`generate
 from computeport.simulator.engine import Engine
 from computeport.simulator.metrics import GroupMetrics, Metrics, Summary, compute_metrics
 from computeport.simulator.readers import FORMATS, Workload, read_trace
-from computeport.simulator.records import AccountingRecord, JobResult, JobStatus
+from computeport.simulator.records import CoreRecord, JobResult, JobStatus
 from computeport.simulator.run import SimulationResult, simulate
 from computeport.simulator.synthetic import WorkloadModel, fit_workload_model, generate_workload
 
 __all__ = [
     "FORMATS",
-    "AccountingRecord",
+    "CoreRecord",
     "Engine",
     "GroupMetrics",
     "JobResult",

@@ -36,7 +36,7 @@ from computeport.scheduling.quota import ProjectQuota
 from computeport.scheduling.reservation import FOREVER, Reservation
 from computeport.scheduling.scheduler import Scheduler
 from computeport.scheduling.state import ClusterState, JobRun
-from computeport.simulator.records import AccountingRecord, JobResult, JobStatus
+from computeport.simulator.records import CoreRecord, JobResult, JobStatus
 
 __all__ = ["Engine"]
 
@@ -52,7 +52,7 @@ class Engine:
         policy: queue order, backfill, placement and estimates.
         quotas: per-project budgets and GPU caps (account → quota).
         origin_s: epoch seconds of time 0 (only for readable reasons).
-        keep_accounting: keep an :class:`AccountingRecord` per ended attempt (off for big
+        keep_accounting: keep an :class:`CoreRecord` per ended attempt (off for big
             replays, where only :meth:`results` matter).
         keep_decisions: keep every pass's decisions in :attr:`decisions`.
         indexed: use the per-shape backfill index (``False``: the reference queue scan).
@@ -76,7 +76,7 @@ class Engine:
         self.keep_accounting = keep_accounting
         self.keep_decisions = keep_decisions
         self.decisions: list[Decision] = []
-        self._accounting: list[AccountingRecord] = []
+        self._accounting: list[CoreRecord] = []
         self._heap: list[tuple[int, int, int, int, int]] = []
         self._seq = 0
         self._arr_t: list[int] = []
@@ -369,7 +369,7 @@ class Engine:
         job = run.job
         part = self.cluster.partitions[run.part]
         self._accounting.append(
-            AccountingRecord(
+            CoreRecord(
                 job_id=job.job_id,
                 org=job.org,
                 project=job.project,
@@ -386,7 +386,7 @@ class Engine:
             )
         )
 
-    def take_accounting(self) -> list[AccountingRecord]:
+    def take_accounting(self) -> list[CoreRecord]:
         """Ended attempts since the last call (finished, preempted, cancelled)."""
         out, self._accounting = self._accounting, []
         return out

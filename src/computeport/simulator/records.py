@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from computeport.scheduling.decision import JobState
 
-__all__ = ["AccountingRecord", "JobResult", "JobStatus"]
+__all__ = ["CoreRecord", "JobResult", "JobStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class JobStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountingRecord:
+class CoreRecord:
     """One ended attempt of a job (``sacct``): what metering rates and the ledger posts.
 
     ``state`` is ``finished``, ``pending`` (preempted and requeued) or ``cancelled``.

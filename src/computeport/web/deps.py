@@ -13,7 +13,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.identity.errors import InvalidCredentials
 from computeport.identity.service import authenticate_user_id, get_user
 from computeport.kit.clock import Clock

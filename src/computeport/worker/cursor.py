@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import RecordKey
-from computeport.backends.slurm.ingest import IngestCursor
+from computeport.backends import RecordKey
+from computeport.metering.accounting import IngestCursor
 from computeport.models.ingest_cursor import IngestCursorRow
 
 __all__ = ["DbCursorStore"]
@@ -22,7 +22,7 @@ def _iso(value: datetime) -> str:
 
 
 class DbCursorStore:
-    """A :class:`~computeport.backends.slurm.ingest.CursorStore` on the ``ingest_cursor`` table."""
+    """A :class:`~computeport.metering.accounting.CursorStore` on the ``ingest_cursor`` table."""
 
     def __init__(self, session: Session) -> None:
         self.session = session

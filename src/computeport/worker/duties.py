@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AccountingRecord,
     AccountingSource,
     ClusterBackend,
@@ -29,9 +29,9 @@ from computeport.backends.protocol import (
     UsageSink,
     reconcile,
 )
-from computeport.backends.slurm.ingest import ingest_accounting
 from computeport.db.engine import unit_of_work
 from computeport.kit.clock import Clock
+from computeport.metering.accounting import ingest_accounting
 from computeport.metering.reservations import reservation_records
 from computeport.worker.cursor import DbCursorStore
 from computeport.worker.loop import Periodic

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
 from computeport.worker.duties import (
@@ -55,7 +55,7 @@ class WorkerContext(Protocol):
 
 def build_loops(state: WorkerContext) -> list[Loop]:
     """The deployment's loops, in the order a round runs them."""
-    from computeport.backends.provisioning import desired_state
+    from computeport.award.desired import desired_state
     from computeport.billing.posting import post_all
     from computeport.metering.ingest import BillingUsageSink
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from computeport.backends.protocol import AwardAllocation, DesiredState, JobSpec, reconcile
+from computeport.backends import AwardAllocation, DesiredState, JobSpec, reconcile
 from computeport.backends.sim import SimBackend, cyberport_inventory
 from computeport.backends.sim.journal import Journal
 from computeport.backends.sim.workload import BackgroundConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from computeport.api.state import AppState
-from computeport.backends.protocol import DesiredState
+from computeport.backends import DesiredState
 from computeport.backends.sim import BUILTIN_MODEL, MemoryJournal, SimBackend
 from computeport.backends.sim.factory import open_virtual_cluster
 from computeport.backends.slurm import SlurmBackend

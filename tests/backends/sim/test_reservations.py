@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     CreateReservation,
     DeleteReservation,
     DesiredState,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, update
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AwardAllocation,
     AwardState,
     DesiredState,

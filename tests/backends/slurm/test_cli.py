@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from computeport.backends.protocol import AwardState
+from computeport.backends import AwardState
 from computeport.cli.slurm import app, load_desired_file
 from computeport.kit.errors import ValidationFailed
 

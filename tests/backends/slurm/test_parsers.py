@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AccountingRecord,
     BackendOutputInvalid,
     JobState,
     NodeState,
     PendingReason,
 )
+from computeport.backends.reasons import normalise_reason
 from computeport.backends.slurm.sacct import (
     parse_exit_codes,
     parse_sacct_json,
@@ -32,7 +33,6 @@ from computeport.backends.slurm.sacctmgr import (
 from computeport.backends.slurm.sinfo import parse_gres, parse_partitions, parse_sinfo_json
 from computeport.backends.slurm.squeue import (
     expand_hostlist,
-    normalise_reason,
     parse_sbatch_parsable,
     parse_squeue_json,
     wait_status_exit_code,

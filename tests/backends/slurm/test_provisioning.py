@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AddMember,
     AttachQos,
     AwardAllocation,
@@ -26,24 +26,16 @@ from computeport.backends.protocol import (
     RemoveMember,
     UpdateQos,
 )
-from computeport.backends.slurm.provisioning import (
-    ActualState,
-    actual_state_from,
-    change_argv,
-    plan_changes,
-)
-from computeport.backends.slurm.sacctmgr import (
-    SlurmAccount,
-    SlurmQos,
-)
+from computeport.backends.plan import ActualState, ClusterAccount, ClusterQos, plan_changes
+from computeport.backends.slurm.provisioning import actual_state_from, change_argv
 from computeport.kit.errors import ValidationFailed
 from tests.backends.slurm.recorded_data import text
 
 EMPTY = ActualState(
     accounts={
-        "root": SlurmAccount("root", "default root account", "root", "", frozenset({"normal"}))
+        "root": ClusterAccount("root", "default root account", "root", "", frozenset({"normal"}))
     },
-    qos={"normal": SlurmQos("normal", "Normal QOS default", frozenset(), {}, {}, None, None)},
+    qos={"normal": ClusterQos("normal", "Normal QOS default", frozenset(), {}, {}, None, None)},
     members=frozenset({("root", "root")}),
     user_default_account={"root": "root"},
 )
@@ -78,13 +70,13 @@ def simulate(actual: ActualState, changes: tuple[Change, ...]) -> ActualState:
     for c in changes:
         match c:
             case CreateAccount(name=n, parent=p, role=role):
-                accounts[n] = SlurmAccount(
+                accounts[n] = ClusterAccount(
                     n, f"computeport:{role}", "computeport", p, frozenset({"normal"})
                 )
             case MoveAccount(name=n, parent=p):
                 accounts[n] = replace(accounts[n], parent=p)
             case CreateQos(name=n, limits=lim) | UpdateQos(name=n, after=lim):
-                qos[n] = SlurmQos(
+                qos[n] = ClusterQos(
                     n,
                     "computeport:award",
                     frozenset({"NoDecay"}),
@@ -181,7 +173,7 @@ def test_only_what_computeport_created_is_removed() -> None:
 def test_an_unmarked_account_of_the_same_name_is_a_conflict() -> None:
     actual = replace(
         EMPTY,
-        accounts={**EMPTY.accounts, "aw1": SlurmAccount("aw1", "hand made", "x", "root")},
+        accounts={**EMPTY.accounts, "aw1": ClusterAccount("aw1", "hand made", "x", "root")},
     )
     with pytest.raises(ProvisioningConflict, match="did not create"):
         plan_changes(DesiredState((award(),)), actual)
@@ -189,7 +181,7 @@ def test_an_unmarked_account_of_the_same_name_is_a_conflict() -> None:
 
 def test_an_existing_unmarked_org_account_is_used_not_recreated_nor_deleted() -> None:
     actual = replace(
-        EMPTY, accounts={**EMPTY.accounts, "org_a": SlurmAccount("org_a", "ops", "x", "root")}
+        EMPTY, accounts={**EMPTY.accounts, "org_a": ClusterAccount("org_a", "ops", "x", "root")}
     )
     plan = plan_changes(DesiredState((award(),)), actual)
     assert CreateAccount("org_a", "root", "org") not in plan.changes

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     AwardAllocation,
     BackendOutputInvalid,
     CreateAccount,
@@ -20,13 +20,8 @@ from computeport.backends.protocol import (
     ReservedCapacity,
     UpdateReservation,
 )
-from computeport.backends.slurm.provisioning import (
-    ActualState,
-    actual_state_from,
-    apply_change,
-    change_argv,
-    plan_changes,
-)
+from computeport.backends.plan import ActualState, plan_changes
+from computeport.backends.slurm.provisioning import actual_state_from, apply_change, change_argv
 from computeport.backends.slurm.reservations import parse_reservations
 from computeport.backends.slurm.runner import CommandResult, RetryPolicy, SlurmRunner
 from computeport.kit.errors import ValidationFailed

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from computeport.backends.protocol import BackendOutputInvalid, BackendUnavailable
+from computeport.backends import BackendOutputInvalid, BackendUnavailable
 from computeport.backends.slurm.runner import (
     CommandResult,
     RetryPolicy,

@@ -1,10 +1,10 @@
 """The virtual cluster's accounting database: accounts, QOS and user associations.
 
 It is the simulated twin of what ``sacctmgr`` keeps, held as the same typed rows the Slurm
-back end reads (:class:`~computeport.backends.slurm.sacctmgr.SlurmAccount`,
-:class:`~computeport.backends.slurm.sacctmgr.SlurmQos`), so planning reuses the Slurm back
-end's pure diff (:func:`~computeport.backends.slurm.provisioning.plan_changes`) and both back
-ends produce the *same* typed plan for the same desired and actual state.  Applying a change
+back end reads (:class:`~computeport.backends.plan.ClusterAccount`,
+:class:`~computeport.backends.plan.ClusterQos`), so planning uses the planner both back ends
+share (:func:`~computeport.backends.plan.plan_changes`) and both produce the *same* typed plan
+for the same desired and actual state.  Applying a change
 that is already made is a no-op, as ``sacctmgr`` says "Nothing new added".  It also keeps
 computeport's reservations (what ``scontrol show reservation`` lists on Slurm); the virtual
 cluster turns them into the scheduling core's reservations.
@@ -16,7 +16,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from computeport.backends.protocol import (
+from computeport.backends.plan import (
+    AWARD_DESCRIPTION,
+    GPU_TRES,
+    ORG_DESCRIPTION,
+    ORGANIZATION,
+    ActualState,
+    ClusterAccount,
+    ClusterQos,
+)
+from computeport.backends.types.changes import (
     AddMember,
     AttachQos,
     Change,
@@ -27,28 +36,18 @@ from computeport.backends.protocol import (
     DeleteQos,
     DeleteReservation,
     MoveAccount,
-    QosLimits,
     RemoveMember,
-    ReservedCapacity,
     UpdateQos,
     UpdateReservation,
 )
-from computeport.backends.slurm.provisioning import (
-    AWARD_DESCRIPTION,
-    ORG_DESCRIPTION,
-    ORGANIZATION,
-    ActualState,
-)
-from computeport.backends.slurm.sacctmgr import SlurmAccount, SlurmQos
+from computeport.backends.types.desired import QosLimits, ReservedCapacity
 
-__all__ = ["GPU_TRES", "AccountBook"]
-
-GPU_TRES = "gres/gpu"
+__all__ = ["SimAccountBook"]
 
 
-def _qos_row(name: str, limits: QosLimits) -> SlurmQos:
+def _qos_row(name: str, limits: QosLimits) -> ClusterQos:
     paused = 0 if limits.paused else None
-    return SlurmQos(
+    return ClusterQos(
         name=name,
         description=AWARD_DESCRIPTION,
         flags=frozenset({"NoDecay"}),
@@ -60,11 +59,11 @@ def _qos_row(name: str, limits: QosLimits) -> SlurmQos:
 
 
 @dataclass
-class AccountBook:
+class SimAccountBook:
     """Accounts (with their place in the tree), QOS and (account, user) associations."""
 
-    accounts: dict[str, SlurmAccount] = field(default_factory=dict)
-    qos: dict[str, SlurmQos] = field(default_factory=dict)
+    accounts: dict[str, ClusterAccount] = field(default_factory=dict)
+    qos: dict[str, ClusterQos] = field(default_factory=dict)
     members: set[tuple[str, str]] = field(default_factory=set)
     reservations: dict[str, ReservedCapacity] = field(default_factory=dict)
 
@@ -87,7 +86,7 @@ class AccountBook:
             case CreateAccount(name=name, parent=parent, role=role):
                 if name not in self.accounts:
                     descr = ORG_DESCRIPTION if role == "org" else AWARD_DESCRIPTION
-                    self.accounts[name] = SlurmAccount(name, descr, ORGANIZATION, parent=parent)
+                    self.accounts[name] = ClusterAccount(name, descr, ORGANIZATION, parent=parent)
             case MoveAccount(name=name, parent=parent):
                 if name in self.accounts:
                     self.accounts[name] = replace(self.accounts[name], parent=parent)
@@ -161,14 +160,14 @@ class AccountBook:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> AccountBook:
+    def from_json(cls, data: dict[str, Any]) -> SimAccountBook:
         book = cls()
         for name, descr, org, parent, qos, default_qos in data["accounts"]:
-            book.accounts[name] = SlurmAccount(
+            book.accounts[name] = ClusterAccount(
                 name, descr, org, parent=parent, qos=frozenset(qos), default_qos=default_qos
             )
         for name, descr, flags, mins, tres, submit, jobs in data["qos"]:
-            book.qos[name] = SlurmQos(
+            book.qos[name] = ClusterQos(
                 name, descr, frozenset(flags), dict(mins), dict(tres), submit, jobs
             )
         book.members = {(a, u) for a, u in data["members"]}

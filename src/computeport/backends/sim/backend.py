@@ -21,55 +21,45 @@ time).  The core is told the nodes: the highest-numbered nodes of the partition 
 reservation holds over an overlapping window (best fit fills from the lowest index, so those
 are the likeliest to be free); under pool placement it withholds the nodes' GPUs instead.
 
+The class is this module's facade (construction, the clock, submit and cancel) over one part per
+concept, each in its own module: :mod:`~computeport.backends.sim.provisioning`,
+:mod:`~computeport.backends.sim.background`, :mod:`~computeport.backends.sim.views`,
+:mod:`~computeport.backends.sim.accounting` and :mod:`~computeport.backends.sim.replay` (their
+shared state is declared in :mod:`~computeport.backends.sim.base`).
+
 Differences a user may notice, all documented: the batch script is not executed (the job runs
 for ``expected_run_seconds``, else half its time limit; past its limit it ends ``TIMEOUT``), and
 a job needs at least one GPU.
 """
 
+
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 from collections import deque
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from computeport.backends.protocol import (
-    AccountingRecord,
-    DesiredState,
-    JobInfo,
-    JobNotFound,
-    JobRejected,
-    JobSpec,
-    JobState,
-    NodeInfo,
-    NodeState,
-    PartitionInfo,
-    PendingReason,
-    ProvisioningPlan,
-    ReservedCapacity,
-)
-from computeport.backends.sim.accounts import AccountBook
+from computeport.backends.errors import JobNotFound, JobRejected
+from computeport.backends.sim.accounting import SimAccounting
+from computeport.backends.sim.accounts import SimAccountBook
+from computeport.backends.sim.background import SimBackground
+from computeport.backends.sim.base import JobMeta
 from computeport.backends.sim.inventory import SCAVENGER, SimInventory
-from computeport.backends.sim.journal import Event, Journal, MemoryJournal
-from computeport.backends.sim.reasons import job_state, slurm_reason
-from computeport.backends.sim.workload import (
-    BackgroundConfig,
-    BackgroundStream,
-    Candidate,
-    choose_account,
-)
-from computeport.backends.slurm.provisioning import AWARD_DESCRIPTION, plan_changes
+from computeport.backends.sim.journal import Journal, MemoryJournal
+from computeport.backends.sim.provisioning import SimProvisioning
+from computeport.backends.sim.replay import SimReplay
+from computeport.backends.sim.views import SimViews
+from computeport.backends.sim.workload import BackgroundConfig, BackgroundStream
+from computeport.backends.types.accounting import AccountingRecord
+from computeport.backends.types.desired import DesiredState, ReservedCapacity
+from computeport.backends.types.jobs import JobSpec
 from computeport.kit.clock import Clock, from_epoch_seconds, to_epoch_seconds
 from computeport.kit.errors import NotFound
-from computeport.kit.units import UNLIMITED, Quota
-from computeport.scheduling import Action, Placement, PolicyConfig, ProjectQuota, Qos, Reservation
+from computeport.scheduling import Action, PolicyConfig, ProjectQuota, Qos, Reservation
 from computeport.scheduling import Job as CoreJob
 from computeport.scheduling import JobState as CoreState
-from computeport.simulator import AccountingRecord as CoreRecord
-from computeport.simulator import Engine
-from computeport.simulator.records import JobStatus
+from computeport.simulator import CoreRecord, Engine, JobStatus
 
 __all__ = ["SimBackend"]
 
@@ -77,24 +67,9 @@ CHUNK_S = 3600
 """Background arrivals are charged to awards an hour at a time (see ``_background_chunk``)."""
 RECENT_S = 300
 """How long a finished job stays in ``jobs()`` (Slurm's MinJobAge default)."""
-_CLOSED = ProjectQuota(Quota.of(0), Quota.of(0))
 
 
-@dataclass(slots=True)
-class _Meta:
-    """What the engine's job does not carry: the Slurm-facing facts of one job."""
-
-    name: str
-    account: str
-    user: str
-    partition: str
-    time_limit_minutes: int
-    timed_out: bool
-    submit_s: int
-    end_s: int = -1
-
-
-class SimBackend:
+class SimBackend(SimProvisioning, SimBackground, SimViews, SimAccounting, SimReplay):
     """The virtual cluster.  Thread-safe: the API and the worker call it concurrently.
 
     Args:
@@ -149,10 +124,10 @@ class SimBackend:
             quotas={},
             keep_decisions=True,  # preemptions are read from the decisions (see _harvest)
         )
-        self.book = AccountBook()
+        self.book = SimAccountBook()
         self._quotas: dict[str, ProjectQuota] = {}
         self._awardees: list[tuple[str, tuple[str, ...], int]] = []
-        self._meta: dict[str, _Meta] = {}
+        self._meta: dict[str, JobMeta] = {}
         self._next_id = 1
         self._records: list[AccountingRecord] = []
         self._record_ends: list[int] = []
@@ -254,93 +229,6 @@ class SimBackend:
         for _, _, rec in ended:
             self._add_record(rec)
 
-    # ----------------------------------------------------------------------- provisioning
-    def plan(self, desired: DesiredState) -> ProvisioningPlan:
-        with self._lock:
-            return plan_changes(desired, self.book.actual())
-
-    def apply(self, plan: ProvisioningPlan) -> None:
-        with self._lock:
-            self._sync()
-            book = AccountBook.from_json(self.book.to_json())
-            for change in plan.changes:
-                book.apply(change)
-            self._record("provision", {"book": book.to_json()})
-
-    def _book_after(self, desired: DesiredState) -> AccountBook:
-        book = AccountBook.from_json(self.book.to_json())
-        for change in plan_changes(desired, book.actual()).changes:
-            book.apply(change)
-        return book
-
-    def _refresh_quotas(self) -> None:
-        wanted: dict[str, ProjectQuota] = {}
-        for name in self.book.accounts:
-            limits = self.book.limits_of(name)
-            if limits is None:
-                continue
-            if limits.paused:
-                cap = Quota.of(0)
-            else:
-                cap = UNLIMITED if limits.gpu_cap is None else Quota.of(limits.gpu_cap)
-            wanted[name] = ProjectQuota(Quota.of(limits.gpu_minutes * 60), cap)
-        for name in self._quotas.keys() - wanted.keys():
-            wanted[name] = _CLOSED  # a removed account's queued jobs never start
-        for name, quota in sorted(wanted.items()):
-            if self._quotas.get(name) != quota:
-                self.engine.set_quota(name, quota)
-        self._quotas = wanted
-        self._awardees = self._list_awardees()
-        self._refresh_reservations()
-
-    def _refresh_reservations(self) -> None:
-        """Make the scheduling core's reservations match the book's (by name)."""
-        wanted = self.book.reservations
-        held = self._core_reservations
-        for name in sorted(held):
-            if wanted.get(name) != held[name][0]:
-                self.engine.state.remove_reservation(name)
-                del held[name]
-        for name, resv in sorted(wanted.items()):
-            if name in held:
-                continue
-            core = self._core_reservation(resv)
-            if core is not None:
-                self.engine.add_reservation(core)
-                held[name] = (resv, core)
-
-    def _core_reservation(self, resv: ReservedCapacity) -> Reservation | None:
-        base = self.inventory.base_of(resv.partition)
-        if base is None:  # booking refuses unknown partitions; nothing to withhold here
-            return None
-        names = [p.name for p in self.inventory.spec.partitions]
-        part_ix = names.index(base)
-        part = self.inventory.spec.partitions[part_ix]
-        start_s = to_epoch_seconds(resv.start) - self.origin_s
-        end_s = to_epoch_seconds(resv.end) - self.origin_s
-        if end_s <= self.engine.now_s:
-            return None
-        count = min(resv.node_count, part.node_count)
-        if self._placement is Placement.POOL:
-            gpus = count * part.node_type.gpus_per_node
-            return Reservation(resv.name, start_s, end_s, (), gpus, resv.account, part_ix)
-        taken = {
-            n
-            for _, core in self._core_reservations.values()
-            if core.partition == part_ix and core.overlaps(start_s, end_s)
-            for n in core.nodes
-        }
-        order = list(range(part.node_count - 1, -1, -1))
-        free = [n for n in order if n not in taken]
-        chosen = (free + [n for n in order if n in taken])[:count]
-        return Reservation(
-            resv.name, start_s, end_s, tuple(sorted(chosen)), 0, resv.account, part_ix
-        )
-
-    def _paused(self, account: str) -> bool:
-        limits = self.book.limits_of(account)
-        return limits is not None and limits.paused
-
     # ------------------------------------------------------------------------------- jobs
     def submit(self, spec: JobSpec) -> str:
         with self._lock:
@@ -410,7 +298,7 @@ class SimBackend:
         limit_s = int(data["limit_min"]) * 60
         wanted = int(data["run_s"])
         partition = str(data["partition"])
-        self._meta[job_id] = _Meta(
+        self._meta[job_id] = JobMeta(
             name=str(data["name"]),
             account=str(data["account"]),
             user=str(data["user"]),
@@ -432,63 +320,6 @@ class SimBackend:
             partition=str(data["base"]),
         )
 
-    def _background_chunk(self, start_s: int, end_s: int) -> None:
-        """Charge the background arrivals of [start, end) to awards, as of ``start``.
-
-        Deciding a whole hour at its start (rooms shrink as jobs are assigned) keeps the
-        engine running in long strides; live and replay both decide at the same boundaries,
-        so they agree.
-        """
-        stream = self._stream
-        assert stream is not None
-        candidates = self._candidates()
-        largest = self.inventory.partition(self.inventory.default).gpus
-        batch: list[CoreJob] = []
-        while stream.peek_s() < end_s:
-            job = stream.pop()
-            draw = stream.rng.random()
-            need = job.gpus * job.time_limit_s
-            pick = choose_account(candidates, need, draw) if job.gpus <= largest else None
-            if pick is None:
-                self.background_dropped += 1
-                continue
-            chosen = candidates[pick]
-            candidates[pick] = replace(chosen, room_gpu_s=chosen.room_gpu_s - need)
-            data = {
-                "account": chosen.account,
-                "user": chosen.users[int(draw * 1_000_003) % len(chosen.users)],
-                "name": "train",
-                "partition": self.inventory.default,
-                "base": self.inventory.default,
-                "gpus": job.gpus,
-                "limit_min": max(1, -(-job.time_limit_s // 60)),
-                "run_s": job.run_s,
-            }
-            batch.append(self._register(str(self._next_id), data, max(job.submit_s, start_s)))
-        if batch:
-            self.engine.submit_many(batch)
-
-    def _candidates(self) -> list[Candidate]:
-        use = self.engine.state.quota_use
-        return [
-            Candidate(name, users, budget, budget - use(name).committed_gpu_s)
-            for name, users, budget in self._awardees
-        ]
-
-    def _list_awardees(self) -> list[tuple[str, tuple[str, ...], int]]:
-        """Active award accounts with members: who background jobs may be charged to."""
-        users: dict[str, list[str]] = {}
-        for account, user in sorted(self.book.members):
-            users.setdefault(account, []).append(user)
-        out: list[tuple[str, tuple[str, ...], int]] = []
-        for name, row in sorted(self.book.accounts.items()):
-            limits = self.book.limits_of(name)
-            if row.description != AWARD_DESCRIPTION or limits is None or limits.paused:
-                continue
-            if users.get(name):
-                out.append((name, tuple(users[name]), limits.gpu_minutes * 60))
-        return out
-
     def cancel(self, job_id: str) -> None:
         with self._lock:
             self._sync()
@@ -509,229 +340,5 @@ class SimBackend:
             meta.end_s = self.engine.now_s
             self._recent.append((meta.end_s, job_id))
 
-    def jobs(self, *, account: str | None = None) -> list[JobInfo]:
-        with self._lock:
-            self._sync()
-            engine = self.engine
-            statuses = engine.pending() + self._running()
-            horizon = engine.now_s - self.recent_s
-            while self._recent and self._recent[0][0] < horizon:
-                self._recent.popleft()
-            seen = {s.job_id for s in statuses}
-            statuses += [engine.status(jid) for _, jid in self._recent if jid not in seen]
-            out = [self._info(s) for s in statuses]
-            out.sort(key=lambda j: int(j.job_id))
-            return [j for j in out if account is None or j.account == account]
-
-    def job(self, job_id: str) -> JobInfo:
-        with self._lock:
-            self._sync()
-            if job_id not in self._meta:
-                raise JobNotFound(f"the virtual cluster knows no job {job_id}", field="job_id")
-            return self._info(self.engine.status(job_id))
-
-    def _info(self, status: JobStatus) -> JobInfo:
-        meta = self._meta[status.job_id]
-        state = job_state(status.state, timed_out=meta.timed_out)
-        if state is JobState.PENDING:
-            raw, reason = slurm_reason(status.reason, paused=self._paused(meta.account))
-        else:
-            raw, reason = "None", PendingReason.NONE
-        start = None if status.start_s is None else self._at(status.start_s)
-        end = None
-        if state.finished and meta.end_s >= 0:
-            end = self._at(meta.end_s)
-        accel = self._accelerators[meta.partition]
-        return JobInfo(
-            job_id=status.job_id,
-            name=meta.name,
-            account=meta.account,
-            user=meta.user,
-            partition=meta.partition,
-            state=state,
-            reason=raw,
-            pending_reason=reason,
-            gpus=status.gpus,
-            gpu_type=accel,
-            submit_time=self._at(meta.submit_s),
-            start_time=start,
-            end_time=end,
-            time_limit_minutes=meta.time_limit_minutes,
-            nodes=status.nodes,
-            exit_code=0 if state is JobState.COMPLETED else None,
-        )
-
     def _at(self, t_s: int) -> datetime:
         return from_epoch_seconds(self.origin_s + t_s)
-
-    # -------------------------------------------------------------------------- inventory
-    def _version(self) -> tuple[int, ...]:
-        engine = self.engine
-        return (engine.now_s, engine.passes, engine.finished, len(self._records), self._events)
-
-    def _running(self) -> list[JobStatus]:
-        """Running jobs, from the state's per-partition running lists, once per instant.
-
-        (``Engine.running()`` scans every job ever submitted, which grows with the history;
-        the portal reads jobs, nodes and partitions together, so the view is kept until the
-        cluster changes.)
-        """
-        version = self._version()
-        if self._running_view is None or self._running_view[0] != version:
-            state = self.engine.state
-            runs = [state.runs[ix] for part in state.running for _, ix in part]
-            runs.sort(key=lambda r: (r.start, r.ix))
-            statuses = [self.engine.status(r.job.job_id) for r in runs]
-            self._running_view = (version, statuses)
-        return self._running_view[1]
-
-    def _node_use(self) -> dict[str, int]:
-        used: dict[str, int] = {}
-        for status in self._running():
-            part = self.inventory.partition(status.partition)
-            per_node = part.node_type.gpus_per_node
-            share = status.gpus if len(status.nodes) == 1 else per_node
-            for node in status.nodes:
-                used[node] = used.get(node, 0) + min(share, per_node)
-        return used
-
-    def nodes(self) -> list[NodeInfo]:
-        with self._lock:
-            self._sync()
-            used = self._node_use()
-            overlays = {b: o for o, b in self.inventory.overlays.items()}
-            out: list[NodeInfo] = []
-            for part in self.inventory.spec.partitions:
-                names = (part.name, *(o for b, o in overlays.items() if b == part.name))
-                node_type = part.node_type
-                for node in part.nodes():
-                    busy = used.get(node.name, 0)
-                    if busy == 0:
-                        state = NodeState.IDLE
-                    elif busy < node_type.gpus_per_node:
-                        state = NodeState.MIXED
-                    else:
-                        state = NodeState.ALLOCATED
-                    out.append(
-                        NodeInfo(
-                            name=node.name,
-                            state=state,
-                            raw_state=state.value,
-                            partitions=names,
-                            gpus=node_type.gpus_per_node,
-                            gpus_used=busy,
-                            gpu_type=node_type.accelerator.lower(),
-                            cpus=node_type.cpu_cores,
-                        )
-                    )
-            return out
-
-    def partitions(self) -> list[PartitionInfo]:
-        with self._lock:
-            self._sync()
-            used = self._node_use()
-            out: list[PartitionInfo] = []
-            for name in self.inventory.partition_names():
-                base = self.inventory.base_of(name)
-                assert base is not None
-                part = self.inventory.partition(base)
-                nodes = tuple(n.name for n in part.nodes())
-                out.append(
-                    PartitionInfo(
-                        name=name,
-                        up=True,
-                        default=name == self.inventory.default,
-                        nodes=nodes,
-                        gpus=part.gpus,
-                        gpus_used=sum(used.get(n, 0) for n in nodes),
-                        gpu_types=(part.node_type.accelerator.lower(),),
-                    )
-                )
-            return out
-
-    # ------------------------------------------------------------------------- accounting
-    def _add_record(self, rec: CoreRecord) -> None:
-        meta = self._meta[rec.job_id]
-        if rec.state is CoreState.PENDING:  # preempted: the attempt ends, the job requeues
-            if (rec.job_id, rec.end_s) in self._preempted:
-                return
-            self._preempted.add((rec.job_id, rec.end_s))
-            state = JobState.PREEMPTED
-        else:
-            state = job_state(rec.state, timed_out=meta.timed_out)
-            meta.end_s = rec.end_s
-            self._recent.append((rec.end_s, rec.job_id))
-        submit_s = self._requeued_at.get(rec.job_id, rec.submit_s)
-        if state is JobState.PREEMPTED:
-            self._requeued_at[rec.job_id] = rec.end_s  # Slurm gives a requeue a new submit time
-        elapsed = rec.end_s - rec.start_s
-        self._records.append(
-            AccountingRecord(
-                cluster=self.cluster,
-                job_id=rec.job_id,
-                submit_time=self._at(submit_s),
-                account=meta.account,
-                user=meta.user,
-                partition=meta.partition,
-                gpus=rec.gpus,
-                gpu_type=rec.gpu_type.lower(),
-                start_time=self._at(rec.start_s),
-                end_time=self._at(rec.end_s),
-                state=state,
-                exit_code=0,
-                elapsed_seconds=elapsed,
-                gpu_seconds=rec.gpus * elapsed,
-                name=meta.name,
-                qos=meta.account,
-            )
-        )
-        self._record_ends.append(rec.end_s)
-
-    def accounting(self, since: datetime, until: datetime) -> list[AccountingRecord]:
-        with self._lock:
-            self._sync()
-            lo = bisect_left(self._record_ends, to_epoch_seconds(since) - self.origin_s)
-            hi = bisect_left(self._record_ends, to_epoch_seconds(until) - self.origin_s)
-            out = [r for r in self._records[lo:hi] if since <= r.end_time < until]
-            out.sort(key=lambda r: (r.end_time, int(r.job_id)))
-            return out
-
-    # ----------------------------------------------------------------------------- journal
-    def _record(self, kind: str, data: dict[str, Any]) -> None:
-        """Do one outside action now and journal it (the journal first: replay must agree)."""
-        event = Event(self.engine.now_s, kind, data)
-        if not self._replaying:
-            self.journal.append(self.cluster, event)
-        self._apply_event(event)
-
-    def _apply_event(self, event: Event) -> None:
-        self._events += 1
-        if event.kind == "provision":
-            self.book = AccountBook.from_json(event.data["book"])
-            self._refresh_quotas()
-        elif event.kind == "submit":
-            self._enqueue(str(event.data["job_id"]), event.data, event.t_s)
-        elif event.kind == "cancel":
-            self._cancel(str(event.data["job_id"]))
-
-    def _replay(self, events: list[Event], position_s: int) -> None:
-        self._replaying = True
-        try:
-            for event in events:
-                if not event.data.get("initial"):  # the initial state precedes time itself
-                    self._advance_to(event.t_s)
-                self._apply_event(event)
-            self._advance_to(max(position_s, self.engine.now_s))
-        finally:
-            self._replaying = False
-
-    # ------------------------------------------------------------------------------- views
-    @property
-    def busy_gpus(self) -> int:
-        return self.engine.busy_gpus
-
-    def utilisation(self) -> float:
-        """GPUs in use now over all GPUs."""
-        with self._lock:
-            self._sync()
-            return self.engine.busy_gpus / self.inventory.spec.gpus

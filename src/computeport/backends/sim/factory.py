@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from computeport.backends.protocol import DesiredState
 from computeport.backends.sim.backend import SimBackend
 from computeport.backends.sim.inventory import SimInventory, cyberport_inventory
 from computeport.backends.sim.journal import Journal
 from computeport.backends.sim.workload import BackgroundConfig, workload_model
+from computeport.backends.types.desired import DesiredState
 from computeport.kit.clock import AcceleratedClock, Clock, from_epoch_seconds, utc_now
 
 __all__ = ["DEFAULT_HISTORY", "default_traces_dir", "open_virtual_cluster"]

@@ -7,8 +7,8 @@ Slurm back end's own normaliser, so the mapping cannot drift.
 
 from __future__ import annotations
 
-from computeport.backends.protocol import JobState, PendingReason
-from computeport.backends.slurm.squeue import normalise_reason
+from computeport.backends.reasons import normalise_reason
+from computeport.backends.types.jobs import JobState, PendingReason
 from computeport.scheduling import JobState as CoreState
 
 __all__ = ["job_state", "slurm_reason"]

@@ -26,8 +26,7 @@ from typing import Any
 
 from computeport.kit.errors import ValidationFailed
 from computeport.scheduling import Job
-from computeport.simulator.readers import read_trace
-from computeport.simulator.synthetic import WorkloadModel, fit_workload_model, generate_workload
+from computeport.simulator import WorkloadModel, fit_workload_model, generate_workload, read_trace
 
 __all__ = [
     "BUILTIN_MODEL",

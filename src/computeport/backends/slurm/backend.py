@@ -14,25 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from computeport.backends.protocol import (
-    AccountingRecord,
-    AddMember,
-    DesiredState,
-    JobInfo,
-    JobNotFound,
-    JobRejected,
-    JobSpec,
-    NodeInfo,
-    PartitionInfo,
-    ProvisioningConflict,
-    ProvisioningPlan,
-)
-from computeport.backends.slurm.provisioning import (
-    DeferredChange,
-    apply_change,
-    plan_changes,
-    read_actual_state,
-)
+from computeport.backends.errors import JobNotFound, JobRejected, ProvisioningConflict
+from computeport.backends.plan import plan_changes
+from computeport.backends.slurm.provisioning import DeferredChange, apply_change, read_actual_state
 from computeport.backends.slurm.runner import RetryPolicy, SlurmCommandFailed, SlurmRunner
 from computeport.backends.slurm.sacct import (
     EXIT_CODE_FORMAT,
@@ -42,6 +26,11 @@ from computeport.backends.slurm.sacct import (
 )
 from computeport.backends.slurm.sinfo import parse_partitions, parse_sinfo_json
 from computeport.backends.slurm.squeue import parse_sbatch_parsable, parse_squeue_json
+from computeport.backends.types.accounting import AccountingRecord
+from computeport.backends.types.changes import AddMember, ProvisioningPlan
+from computeport.backends.types.desired import DesiredState
+from computeport.backends.types.inventory import NodeInfo, PartitionInfo
+from computeport.backends.types.jobs import JobInfo, JobSpec
 
 __all__ = ["JOB_ENVIRONMENT", "SlurmBackend", "SlurmConfig"]
 

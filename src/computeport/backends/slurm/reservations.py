@@ -4,7 +4,7 @@ Slurm 22.05's ``scontrol`` has no ``--json`` for reservations, so the one-line-p
 text is parsed (``Key=Value`` words; recorded output in the tests).  Times are printed in the
 client's local time: the runner sets ``TZ=UTC``, so they are read as UTC.
 
-Only reservations named ``cp_…`` (:data:`~computeport.backends.protocol.RESERVATION_PREFIX`)
+Only reservations named ``cp_…`` (:data:`~computeport.backends.types.desired.RESERVATION_PREFIX`)
 are computeport's; the others (an operator's maintenance window) are not read into the actual
 state at all, so the planner can never change or remove them.  A reservation is whole nodes
 (``NodeCnt=``) of one partition for one award account (``Accounts=``); Slurm picks the nodes.
@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from computeport.backends.protocol import (
-    RESERVATION_PREFIX,
-    BackendOutputInvalid,
+from computeport.backends.errors import BackendOutputInvalid
+from computeport.backends.types.changes import (
     CreateReservation,
     DeleteReservation,
-    ReservedCapacity,
     UpdateReservation,
 )
+from computeport.backends.types.desired import RESERVATION_PREFIX, ReservedCapacity
 from computeport.kit.errors import ValidationFailed
 
 __all__ = [

@@ -16,15 +16,11 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from computeport.backends.protocol import (
-    BackendError,
-    BackendOutputInvalid,
-    BackendUnavailable,
-    JobInfo,
-    NodeInfo,
-)
+from computeport.backends.errors import BackendError, BackendOutputInvalid, BackendUnavailable
 from computeport.backends.slurm.sinfo import parse_sinfo_json
 from computeport.backends.slurm.squeue import parse_squeue_json
+from computeport.backends.types.inventory import NodeInfo
+from computeport.backends.types.jobs import JobInfo
 
 __all__ = ["SLURMRESTD_API_VERSION", "SlurmRestClient"]
 

@@ -7,7 +7,7 @@ in one place:
   script) travels on stdin, never on a command line.
 * each try has a timeout; a timeout or an error that says the controller or database could not
   be reached is retried with exponential backoff; after the last try
-  :class:`~computeport.backends.protocol.BackendUnavailable` says which command failed, how
+  :class:`~computeport.backends.errors.BackendUnavailable` says which command failed, how
   often, for how long, and Slurm's last words.
 * a command that is not idempotent (``sbatch``) is only retried when Slurm provably did not get
   it (connection refused); a timeout there is reported at once, because a retry could submit
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from computeport.backends.protocol import BackendError, BackendOutputInvalid, BackendUnavailable
+from computeport.backends.errors import BackendError, BackendOutputInvalid, BackendUnavailable
 
 __all__ = [
     "CommandResult",

@@ -21,8 +21,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from computeport.backends.protocol import AccountingRecord, BackendOutputInvalid, JobState
+from computeport.backends.errors import BackendOutputInvalid
 from computeport.backends.slurm.tres import gpus_from_json
+from computeport.backends.types.accounting import AccountingRecord
+from computeport.backends.types.jobs import JobState
 
 __all__ = [
     "EXIT_CODE_FORMAT",

@@ -7,30 +7,25 @@ loudly, naming the line), then each line must have exactly that many ``|``-separ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from computeport.backends.protocol import BackendOutputInvalid, QosLimits
+from computeport.backends.errors import BackendOutputInvalid
+from computeport.backends.plan import ClusterAccount, ClusterQos
 from computeport.backends.slurm.tres import parse_tres_string
 
 __all__ = [
     "ACCOUNT_FORMAT",
     "ASSOC_FORMAT",
-    "MANAGED_PREFIX",
     "QOS_FORMAT",
     "USER_FORMAT",
-    "SlurmAccount",
     "SlurmAssociation",
-    "SlurmQos",
     "parse_accounts",
     "parse_associations",
     "parse_pipe_table",
     "parse_qos",
     "parse_users",
 ]
-
-MANAGED_PREFIX = "computeport:"
-"""Descriptions of accounts and QOS computeport created start with this; only those are removed."""
 
 # (format= column, header Slurm prints for it)
 ACCOUNT_FORMAT = (("Account", "Account"), ("Description", "Descr"), ("Organization", "Org"))
@@ -93,20 +88,6 @@ def _opt_int(value: str, *, what: str) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class SlurmAccount:
-    name: str
-    description: str
-    organization: str
-    parent: str = ""
-    qos: frozenset[str] = frozenset()
-    default_qos: str = ""
-
-    @property
-    def managed(self) -> bool:
-        return self.description.startswith(MANAGED_PREFIX)
-
-
-@dataclass(frozen=True, slots=True)
 class SlurmAssociation:
     cluster: str
     account: str
@@ -117,33 +98,9 @@ class SlurmAssociation:
     default_qos: str
 
 
-@dataclass(frozen=True, slots=True)
-class SlurmQos:
-    name: str
-    description: str
-    flags: frozenset[str]
-    grp_tres_mins: Mapping[str, int]
-    grp_tres: Mapping[str, int]
-    grp_submit_jobs: int | None
-    grp_jobs: int | None
-
-    @property
-    def managed(self) -> bool:
-        return self.description.startswith(MANAGED_PREFIX)
-
-    @property
-    def limits(self) -> QosLimits:
-        """The award-level view; a QOS missing its GPU-minute budget reads as 0 (no budget)."""
-        return QosLimits(
-            gpu_minutes=self.grp_tres_mins.get("gres/gpu", 0),
-            gpu_cap=self.grp_tres.get("gres/gpu"),
-            paused=self.grp_submit_jobs == 0 or self.grp_jobs == 0,
-        )
-
-
-def parse_accounts(text: str) -> list[SlurmAccount]:
+def parse_accounts(text: str) -> list[ClusterAccount]:
     return [
-        SlurmAccount(r["Account"], r["Description"], r["Organization"])
+        ClusterAccount(r["Account"], r["Description"], r["Organization"])
         for r in parse_pipe_table(text, ACCOUNT_FORMAT, what="show account")
     ]
 
@@ -163,12 +120,12 @@ def parse_associations(text: str) -> list[SlurmAssociation]:
     ]
 
 
-def parse_qos(text: str) -> list[SlurmQos]:
+def parse_qos(text: str) -> list[ClusterQos]:
     out = []
     for number, r in enumerate(parse_pipe_table(text, QOS_FORMAT, what="show qos"), start=2):
         where = f"sacctmgr show qos line {number} ({r['Name']})"
         out.append(
-            SlurmQos(
+            ClusterQos(
                 name=r["Name"],
                 description=r["Description"],
                 flags=frozenset(f for f in r["Flags"].split(",") if f),

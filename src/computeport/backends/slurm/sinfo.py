@@ -6,7 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from computeport.backends.protocol import BackendOutputInvalid, NodeInfo, NodeState, PartitionInfo
+from computeport.backends.errors import BackendOutputInvalid
+from computeport.backends.types.inventory import NodeInfo, NodeState, PartitionInfo
 
 __all__ = ["parse_gres", "parse_partitions", "parse_scontrol_partitions", "parse_sinfo_json"]
 

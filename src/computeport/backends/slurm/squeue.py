@@ -2,7 +2,8 @@
 
 Slurm 22.05's ``squeue --json`` ignores ``-j``/``-A`` filters and lists every job it holds
 (pending, running and those finished within ``MinJobAge``), so filtering happens here.
-Also: ``sbatch --parsable`` output, Slurm host lists, and the pending-reason normalisation.
+Also: ``sbatch --parsable`` output and Slurm host lists; pending reasons are normalised by
+:func:`computeport.backends.reasons.normalise_reason`.
 """
 
 from __future__ import annotations
@@ -12,41 +13,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from computeport.backends.protocol import BackendOutputInvalid, JobInfo, JobState, PendingReason
+from computeport.backends.errors import BackendOutputInvalid
+from computeport.backends.reasons import normalise_reason
 from computeport.backends.slurm.sacct import job_state
 from computeport.backends.slurm.tres import gpus_from_string
+from computeport.backends.types.jobs import JobInfo, JobState
 
 __all__ = [
     "expand_hostlist",
-    "normalise_reason",
     "parse_sbatch_parsable",
     "parse_squeue_json",
     "wait_status_exit_code",
 ]
-
-_BUDGET = re.compile(r"Grp(?:GRES|TRES|Billing)(?:Run)?Minutes")
-_PAUSED = {"QOSGrpJobsLimit", "QOSGrpSubmitJobsLimit", "JobHeldAdmin", "JobHeldUser"}
-_RESOURCES = {"Resources", "ReqNodeNotAvail", "NodeDown", "BadConstraints", "PartitionNodeLimit"}
-_DEPENDENCY = {"Dependency", "DependencyNeverSatisfied"}
-
-
-def normalise_reason(state: JobState, reason: str) -> PendingReason:
-    """Slurm's reason word → :class:`PendingReason` (budget before anything else)."""
-    if state is not JobState.PENDING:
-        return PendingReason.NONE
-    if _BUDGET.search(reason):
-        return PendingReason.BUDGET
-    if reason in _PAUSED:  # computeport pauses an award with GrpJobs=0 GrpSubmitJobs=0
-        return PendingReason.PAUSED
-    if reason in _RESOURCES or reason.startswith("Nodes_required"):
-        return PendingReason.RESOURCES
-    if reason == "Priority":
-        return PendingReason.PRIORITY
-    if reason in _DEPENDENCY:
-        return PendingReason.DEPENDENCY
-    if "Grp" in reason or "Max" in reason or reason.endswith("Limit"):
-        return PendingReason.LIMIT
-    return PendingReason.OTHER
 
 
 def expand_hostlist(text: str) -> tuple[str, ...]:

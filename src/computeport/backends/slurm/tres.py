@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from computeport.backends.protocol import BackendOutputInvalid
+from computeport.backends.errors import BackendOutputInvalid
 
 __all__ = ["GpuCount", "gpus_from_json", "gpus_from_string", "parse_tres_string"]
 

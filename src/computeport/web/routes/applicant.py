@@ -19,7 +19,7 @@ from computeport.application.service import EDITABLE_FIELD_ORDER, ComputeRequest
 from computeport.application.workflow import EDITABLE_STATES
 from computeport.award.errors import AwardNotFound
 from computeport.award.queries import get_readable, list_awards
-from computeport.backends.protocol import JobNotFound
+from computeport.backends import JobNotFound
 from computeport.envelope.service import get_scheme
 from computeport.identity.service import get_organisation
 from computeport.invoicing.render import document_csv, document_pdf

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from computeport.backends.protocol import JobState
+from computeport.backends import JobState
 from computeport.envelope.service import envelope_figures
 from computeport.models.scheme import Scheme
 from computeport.web.deps import PageCluster, PageSession

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from computeport.backends.protocol import ClusterBackend
+from computeport.backends import ClusterBackend
 from computeport.kit.errors import NotFound
 from computeport.models.identity import Role
 from computeport.web import charts

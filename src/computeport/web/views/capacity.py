@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from computeport.backends.protocol import NodeInfo
+from computeport.backends import NodeInfo
 from computeport.kit.accelerators import ACCELERATORS
 
 CYBERPORT_TARGET_PF = 3_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from computeport.backends.protocol import ClusterBackend, JobInfo, JobNotFound, JobSpec
+from computeport.backends import ClusterBackend, JobInfo, JobNotFound, JobSpec
 from computeport.kit.errors import Conflict, NotFound
 from computeport.models.award import Award, AwardStatus
 

@@ -18,13 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import (
-    ClusterBackend,
-    JobInfo,
-    JobState,
-    NodeInfo,
-    PartitionInfo,
-)
+from computeport.backends import ClusterBackend, JobInfo, JobState, NodeInfo, PartitionInfo
 from computeport.models.rollup import (
     BUCKET_SECONDS,
     DAY_OFFSET_SECONDS,

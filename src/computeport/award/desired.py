@@ -1,7 +1,8 @@
 """Awards in the database → the :class:`DesiredState` a back end reconciles to.
 
-The thin adapter between the award models and the protocol's plain dataclasses (the back ends
-never import models).  Per award:
+The award domain's adapter from its rows to the back ends' plain dataclasses: a back end never
+reads tables, so the edges (CLI, worker, API) hand :func:`desired_state` to
+:func:`computeport.backends.factory.open_backend` as a ``desired(now)`` callable.  Per award:
 
 * account: ``Award.slurm_account`` (generated once at decision, stored); its parent is the
   organisation's stored ``slurm_account``, or — until that is set — ``org_<first 12 hex of the
@@ -22,13 +23,13 @@ its award's account; ended ones drop out (Slurm removes them at their end by its
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.backends.protocol import (
+from computeport.backends import (
     RESERVATION_PREFIX,
     AwardAllocation,
     AwardState,
@@ -45,7 +46,13 @@ from computeport.models.identity import (
 from computeport.models.reservation import AwardReservation
 from computeport.progress.tranches import released_gpu_hours
 
-__all__ = ["desired_state_from_awards", "organisation_account"]
+__all__ = [
+    "award_state",
+    "desired_state",
+    "desired_state_from_awards",
+    "desired_state_reader",
+    "organisation_account",
+]
 
 
 def organisation_account(org: Organisation) -> str:
@@ -125,3 +132,22 @@ def _reservations(session: Session, now: datetime) -> tuple[ReservedCapacity, ..
         for row, account in rows
         if row.cancelled_at is None or row.cancelled_at > row.starts_at
     )
+
+
+def desired_state(session: Session, now: datetime) -> DesiredState:
+    """Every award as the cluster should see it at ``now`` (both back ends reconcile to it)."""
+    return desired_state_from_awards(session, now)
+
+
+def desired_state_reader(sessions: sessionmaker[Session]) -> Callable[[datetime], DesiredState]:
+    """``desired(now)`` over a session factory: what the edges hand to ``open_backend``.
+
+    Each call reads in its own short session, so the virtual cluster can ask at any time (it
+    provisions a new cluster's awards when it first opens).
+    """
+
+    def desired(now: datetime) -> DesiredState:
+        with sessions() as session:
+            return desired_state(session, now)
+
+    return desired

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from computeport.backends.protocol import AccountingRecord, JobState
-from computeport.backends.slurm.ingest import (
+from computeport.backends import AccountingRecord, JobState
+from computeport.kit.clock import ManualClock
+from computeport.kit.errors import ValidationFailed
+from computeport.metering.accounting import (
     FileCursorStore,
     IngestCursor,
     InMemoryCursorStore,
@@ -21,8 +23,6 @@ from computeport.backends.slurm.ingest import (
     record_from_json,
     record_to_json,
 )
-from computeport.kit.clock import ManualClock
-from computeport.kit.errors import ValidationFailed
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 

@@ -22,12 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from computeport.backends.protocol import (
-    AccountingRecord,
-    AccountingSource,
-    RecordKey,
-    UsageSink,
-)
+from computeport.backends import AccountingRecord, AccountingSource, RecordKey, UsageSink
 from computeport.kit.clock import Clock
 from computeport.kit.errors import ValidationFailed
 
@@ -185,7 +180,7 @@ def record_to_json(record: AccountingRecord) -> dict[str, object]:
 
 
 def record_from_json(data: dict[str, object]) -> AccountingRecord:
-    from computeport.backends.protocol import JobState
+    from computeport.backends import JobState
 
     def text(name: str) -> str:
         return str(data.get(name) or "")

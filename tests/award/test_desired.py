@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from computeport.backends.protocol import AwardState
-from computeport.backends.slurm.desired import desired_state_from_awards, organisation_account
+from computeport.award.desired import desired_state_from_awards, organisation_account
+from computeport.backends import AwardState
 from computeport.kit.clock import ManualClock
 from computeport.models.award import AwardStatus, OverCapPolicy
 from computeport.models.identity import Role

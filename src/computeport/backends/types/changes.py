@@ -1,0 +1,168 @@
+"""The typed diff from actual to desired: twelve :data:`Change` kinds in a ``ProvisioningPlan``.
+
+Each change says what it does in one line (``describe``), so a dry run prints the plan as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from computeport.backends.types.desired import QosLimits, ReservedCapacity
+
+__all__ = [
+    "AddMember",
+    "AttachQos",
+    "Change",
+    "CreateAccount",
+    "CreateQos",
+    "CreateReservation",
+    "DeleteAccount",
+    "DeleteQos",
+    "DeleteReservation",
+    "MoveAccount",
+    "ProvisioningPlan",
+    "RemoveMember",
+    "UpdateQos",
+    "UpdateReservation",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAccount:
+    name: str
+    parent: str
+    role: str  # "org" or "award"
+
+    def describe(self) -> str:
+        return f"+ account {self.name} ({self.role}) under {self.parent}"
+
+
+@dataclass(frozen=True, slots=True)
+class MoveAccount:
+    name: str
+    parent_before: str
+    parent: str
+
+    def describe(self) -> str:
+        return f"~ account {self.name}: parent {self.parent_before} → {self.parent}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateQos:
+    name: str
+    limits: QosLimits
+
+    def describe(self) -> str:
+        return f"+ qos {self.name}: {self.limits.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateQos:
+    name: str
+    before: QosLimits
+    after: QosLimits
+
+    def describe(self) -> str:
+        return f"~ qos {self.name}: {self.before.describe()} → {self.after.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class AttachQos:
+    """Make ``qos`` the only and default QOS of ``account`` (its members inherit it)."""
+
+    account: str
+    qos: str
+
+    def describe(self) -> str:
+        return f"~ account {self.account}: qos = {self.qos}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddMember:
+    account: str
+    user: str
+
+    def describe(self) -> str:
+        return f"+ user {self.user} in {self.account}"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMember:
+    account: str
+    user: str
+
+    def describe(self) -> str:
+        return f"- user {self.user} from {self.account}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAccount:
+    name: str
+
+    def describe(self) -> str:
+        return f"- account {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteQos:
+    name: str
+
+    def describe(self) -> str:
+        return f"- qos {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateReservation:
+    reservation: ReservedCapacity
+
+    def describe(self) -> str:
+        return f"+ reservation {self.reservation.name}: {self.reservation.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReservation:
+    before: ReservedCapacity
+    after: ReservedCapacity
+
+    def describe(self) -> str:
+        return (
+            f"~ reservation {self.after.name}: {self.before.describe()} → {self.after.describe()}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteReservation:
+    name: str
+
+    def describe(self) -> str:
+        return f"- reservation {self.name}"
+
+
+Change = (
+    CreateAccount
+    | MoveAccount
+    | CreateQos
+    | UpdateQos
+    | AttachQos
+    | AddMember
+    | RemoveMember
+    | DeleteAccount
+    | DeleteQos
+    | CreateReservation
+    | UpdateReservation
+    | DeleteReservation
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningPlan:
+    """The typed diff from actual to desired, in the order it must be applied."""
+
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def lines(self) -> list[str]:
+        return [c.describe() for c in self.changes] or ["(no changes)"]
