@@ -51,6 +51,7 @@ from computeport.backends import (
     JobRejected,
     JobSpec,
     JobState,
+    MoveOrganisation,
     NodeState,
     PendingReason,
     RemoveMember,
@@ -231,6 +232,27 @@ class ClusterBackendContract:
         assert all(getattr(c, "name", "") != "root" for c in plan.changes)
         harness.backend.apply(plan)
         assert harness.backend.plan(DesiredState()).empty
+
+    def test_an_organisation_moves_to_a_parent_of_its_own(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        """Two organisations that shared one parent (the same-millisecond defect) are split."""
+        shared = names("sh")
+        first = AwardAllocation(names("ma"), shared, frozenset({harness.member}), 600)
+        second = AwardAllocation(names("mb"), shared, frozenset({harness.member}), 600)
+        reconcile(harness.backend, DesiredState((first, second)))
+        own_a, own_b = names("oa"), names("ob")
+        split = DesiredState(
+            (replace(first, org_account=own_a), replace(second, org_account=own_b))
+        )
+        plan = harness.backend.plan(split)
+        assert MoveOrganisation(shared, own_a, (first.account_name,)) in plan.changes
+        assert MoveOrganisation(shared, own_b, (second.account_name,)) in plan.changes
+        assert DeleteAccount(shared) in plan.changes
+        harness.backend.apply(plan)
+        # parents moved, members kept (their associations moved with the accounts), old gone
+        assert harness.backend.plan(split).empty
+        harness.backend.submit(self.job(harness, second.account_name))  # still takes jobs
 
     # ------------------------------------------------------------------------ reservations
 
