@@ -342,7 +342,12 @@ class TestAwardOnSlurm:
         rest = SlurmRestClient(cluster.root / "rest" / "slurmrestd.sock")
         assert rest.ping()
         assert [n.name for n in rest.nodes()] == [n.name for n in cluster.backend.nodes()]
-        assert {j.job_id for j in rest.jobs()} == {j.job_id for j in cluster.backend.jobs()}
+        # Two reads cannot be one instant: a job of another test may end between them, so the
+        # two views must agree on one of a few bounded tries, not on the first.
+        assert poll(
+            lambda: {j.job_id for j in rest.jobs()} == {j.job_id for j in cluster.backend.jobs()},
+            10,
+        )
 
     # ------------------------------------------------------------------------------- faults
 
