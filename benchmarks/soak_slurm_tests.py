@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,14 +81,36 @@ def cluster(command: str, env: dict[str, str], *extra: str) -> None:
     subprocess.run([str(CLUSTER_SCRIPT), command, *extra], env=env, check=True)
 
 
-def soak(runs: int, tests: list[str], pytest_args: list[str], console: Console) -> list[Run]:
-    """Start a fresh cluster, run the Slurm tests ``runs`` times, stop and purge the cluster."""
+def soak(
+    runs: int,
+    tests: list[str],
+    pytest_args: list[str],
+    console: Console,
+    budget_minutes: float | None = None,
+) -> list[Run]:
+    """Start a fresh cluster, run the Slurm tests ``runs`` times, stop and purge the cluster.
+
+    With ``budget_minutes``, no run starts that would, at the mean duration so far, end after
+    the budget: the soak then reports fewer runs than asked, and says so.  SIGTERM (or Ctrl-C)
+    stops it after the current run's result, with the table printed and the cluster purged.
+    """
     state = Path(tempfile.mkdtemp(prefix="computeport-soak."))
     env = {**os.environ, "SLURM_CI_DIR": str(state), "COMPUTEPORT_TEST_SLURM_DIR": str(state)}
     results: list[Run] = []
+    began_all = time.monotonic()
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stop.append(signum))
     try:
         cluster("start", env)
         for n in range(1, runs + 1):
+            if stop:
+                console.print("[yellow]stopped by a signal[/]")
+                break
+            if budget_minutes is not None and results:
+                mean = sum(r.seconds for r in results) / len(results)
+                if time.monotonic() - began_all + mean > budget_minutes * 60:
+                    console.print(f"[yellow]time budget of {budget_minutes:g} min reached[/]")
+                    break
             junit = state / f"junit-{n}.xml"
             began = time.monotonic()
             proc = subprocess.run(  # an argv list: our own interpreter and pytest
@@ -131,8 +154,8 @@ def report(results: list[Run], runs: int, console: Console) -> None:
             failing.add_row(test, str(count), first[test])
         console.print(failing)
     green = sum(r.green for r in results)
-    colour = "green" if green == runs else "red"
-    console.print(f"[bold {colour}]{green}/{runs} runs passed[/]")
+    colour = "green" if green == len(results) == runs else "red"
+    console.print(f"[bold {colour}]{green}/{len(results)} runs passed[/] ({runs} asked)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,11 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="how many runs (default 20)")
     parser.add_argument("--tests", nargs="+", default=list(DEFAULT_TESTS), help="test paths")
     parser.add_argument("--json", type=Path, help="also write the runs to this JSON file")
+    parser.add_argument(
+        "--budget-minutes", type=float, help="start no run that would end after this many minutes"
+    )
     ns = parser.parse_args(args)
     if ns.runs < 1:
         parser.error("--runs: must be at least 1")
     console = Console()
-    results = soak(ns.runs, ns.tests, extra, console)
+    results = soak(ns.runs, ns.tests, extra, console, ns.budget_minutes)
     report(results, ns.runs, console)
     if ns.json is not None:
         ns.json.parent.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,9 @@ class ContractHarness:
     other_member: str = "root"
     prefix: str = "ct"
     job_timeout_seconds: float = 60.0
+    recorded: Callable[[str], bool] | None = None
+    """Whether the accounting database holds a job's record yet, where that lags (Slurm's
+    slurmctld hands records to slurmdbd asynchronously); ``None``: recorded at once."""
 
 
 class ClusterBackendContract:
@@ -87,21 +90,29 @@ class ClusterBackendContract:
     def names(self, harness: ContractHarness) -> Iterator[Callable[[str], str]]:
         """Unique account names; everything made under them is removed afterwards."""
         run = f"{os.getpid() % 10000}{next(_counter)}"
+        made: set[str] = set()
 
         def name(stem: str) -> str:
+            made.add(f"{harness.prefix}{stem}{run}")
             return f"{harness.prefix}{stem}{run}"
 
         yield name
-        self.leave_as_found(harness)
+        self.leave_as_found(harness, made)
 
-    def leave_as_found(self, harness: ContractHarness) -> None:
+    def leave_as_found(self, harness: ContractHarness, accounts: set[str]) -> None:
         """Cancel this suite's jobs, wait until they are gone, then remove what it provisioned.
 
-        "Gone" is read from the cluster itself: no job of the suite's accounts is active and no
-        node is still completing one (a completing node cannot be reserved).  The wait is
-        bounded; running out of it fails the test instead of leaking work into the next one.
+        "Gone" is read from the cluster itself: no job of the suite's accounts is active, no
+        node is still completing one (a completing node cannot be reserved), and the jobs of
+        this test's ``accounts`` are in the accounting database.  The last matters on Slurm
+        22.05: deleting a QOS that no *recorded* job uses removes its row outright, so a job
+        record that reaches slurmdbd later names a QOS id nobody knows, and ``sacct --json``
+        then breaks off that job's object ("_parser_dump: failed on field qos") — which made a
+        later ingest test fail.  Every wait is bounded; running out of one fails the test
+        instead of leaking work into the next one.
         """
         backend = harness.backend
+        mine = {j.job_id for j in backend.jobs() if j.account in accounts}
 
         def ours() -> list[str]:
             return [
@@ -117,8 +128,13 @@ class ClusterBackendContract:
             and all(n.state is not NodeState.COMPLETING for n in backend.nodes()),
             harness.job_timeout_seconds,
         )
+        recorded = harness.recorded
+        in_accounting = recorded is None or harness.settle(
+            lambda: all(recorded(job_id) for job_id in mine), harness.job_timeout_seconds
+        )
         reconcile(backend, DesiredState())
         assert gone, f"jobs of this test were still active after cancelling them: {ours()}"
+        assert in_accounting, f"jobs {sorted(mine)} did not reach the accounting database"
 
     def wait_until_idle(self, harness: ContractHarness, nodes: tuple[str, ...]) -> None:
         """Poll (bounded) until Slurm reports every one of ``nodes`` idle, with no GPU in use."""

@@ -444,4 +444,11 @@ class TestSlurmContract(ClusterBackendContract):
             settle=lambda done, seconds: poll(done, seconds),
             now=clock.now,
             workdir=str(cluster.workdir),
+            recorded=lambda job_id: job_id in _sacct_job_ids(cluster, job_id),
         )
+
+
+def _sacct_job_ids(cluster: LocalCluster, job_id: str) -> list[str]:
+    """The allocation ids ``sacct`` (slurmdbd) knows for ``job_id``: empty until recorded."""
+    argv = ["sacct", "--noheader", "--parsable2", "--allocations", "--format=JobIDRaw"]
+    return cluster.backend.runner.run([*argv, f"--jobs={job_id}"]).stdout.split()
