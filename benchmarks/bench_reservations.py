@@ -53,7 +53,10 @@ def _setup(factory: sessionmaker[Session], reservations: int) -> list[str]:
     with unit_of_work(factory) as s:
         sch = bench_scheme(clock)
         org = Organisation(
-            name="Org", category=OrganisationCategory.ENTERPRISE, created_at=clock.now()
+            name="Org",
+            category=OrganisationCategory.ENTERPRISE,
+            slurm_account="org_bench",
+            created_at=clock.now(),
         )
         s.add_all([sch, org])
         s.flush()

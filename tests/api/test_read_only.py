@@ -26,6 +26,7 @@ from computeport.http.deps import SessionDep
 from computeport.http.state import AppState
 from computeport.identity.service import LAST_USED_RESOLUTION
 from computeport.kit.clock import ManualClock
+from computeport.kit.slurm_names import organisation_account_name
 from computeport.models.identity import ApiToken, Organisation, OrganisationCategory, Role
 from computeport.settings import Settings
 from tests.api.fixtures import Actor, Actors
@@ -76,7 +77,13 @@ def test_a_get_that_writes_is_refused(app: FastAPI, actors: Actors) -> None:
 
     @app.get("/test-writes-on-get")
     def writes(session: SessionDep) -> None:
-        session.add(Organisation(name="sneaky", category=OrganisationCategory.ENTERPRISE))
+        session.add(
+            Organisation(
+                name="sneaky",
+                category=OrganisationCategory.ENTERPRISE,
+                slurm_account=organisation_account_name("sneaky"),
+            )
+        )
         session.flush()
 
     officer = actors.staff(Role.OPERATOR)

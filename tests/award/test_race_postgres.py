@@ -26,6 +26,7 @@ from computeport.award.schemas import AmendmentIn, DecisionIn
 from computeport.db.engine import make_session_factory
 from computeport.kit.clock import ManualClock
 from computeport.kit.errors import BudgetExceeded
+from computeport.kit.slurm_names import organisation_account_name
 from computeport.models.award import Award, EnvelopeMovement
 from computeport.models.identity import Organisation, OrganisationCategory
 from tests.factories import award as fw
@@ -51,9 +52,11 @@ def _prepare(
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
     with factory() as session, session.begin():
         scheme = fw.scheme(session, envelope_minor=ENVELOPE)
+        name = f"Race org {uuid.uuid4()}"
         org = Organisation(
-            name=f"Race org {uuid.uuid4()}",
+            name=name,
             category=OrganisationCategory.UNIVERSITY,
+            slurm_account=organisation_account_name(name),
             created_at=clock.now(),
         )
         session.add(org)

@@ -17,8 +17,12 @@ Use it by subclassing :class:`ClusterBackendContract` in a ``test_*.py`` module 
 ``settle(condition, seconds)`` must return True as soon as ``condition()`` holds, advancing the
 cluster as needed (a simulator moves its clock; Slurm polls real time), and False once
 ``seconds`` of the cluster's time have passed without it.  Every test makes its own uniquely
-named award(s) and removes them at the end (reconcile to an empty desired state), so the suite
-can share a cluster with other tests.  Jobs name ``expected_run_seconds`` for simulators.
+named award(s) and leaves the cluster as it found it: its jobs cancelled and gone (no longer
+active, and no node still completing them), then a reconcile to an empty desired state removes
+its accounts, QOS and reservations.  A test that needs whole nodes (a reservation of every node)
+first waits, bounded, until Slurm reports them idle, so jobs of earlier tests (or of other test
+modules on the same cluster) cannot make it fail.  Jobs name ``expected_run_seconds`` for
+simulators.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from computeport.backends import (
     JobRejected,
     JobSpec,
     JobState,
+    MoveOrganisation,
+    NodeState,
     PendingReason,
     RemoveMember,
     ReservedCapacity,
@@ -68,6 +74,9 @@ class ContractHarness:
     other_member: str = "root"
     prefix: str = "ct"
     job_timeout_seconds: float = 60.0
+    recorded: Callable[[str], bool] | None = None
+    """Whether the accounting database holds a job's record yet, where that lags (Slurm's
+    slurmctld hands records to slurmdbd asynchronously); ``None``: recorded at once."""
 
 
 class ClusterBackendContract:
@@ -81,23 +90,65 @@ class ClusterBackendContract:
     def names(self, harness: ContractHarness) -> Iterator[Callable[[str], str]]:
         """Unique account names; everything made under them is removed afterwards."""
         run = f"{os.getpid() % 10000}{next(_counter)}"
+        made: set[str] = set()
 
         def name(stem: str) -> str:
+            made.add(f"{harness.prefix}{stem}{run}")
             return f"{harness.prefix}{stem}{run}"
 
         yield name
+        self.leave_as_found(harness, made)
+
+    def leave_as_found(self, harness: ContractHarness, accounts: set[str]) -> None:
+        """Cancel this suite's jobs, wait until they are gone, then remove what it provisioned.
+
+        "Gone" is read from the cluster itself: no job of the suite's accounts is active, no
+        node is still completing one (a completing node cannot be reserved), and the jobs of
+        this test's ``accounts`` are in the accounting database.  The last matters on Slurm
+        22.05: deleting a QOS that no *recorded* job uses removes its row outright, so a job
+        record that reaches slurmdbd later names a QOS id nobody knows, and ``sacct --json``
+        then breaks off that job's object ("_parser_dump: failed on field qos") — which made a
+        later ingest test fail.  Every wait is bounded; running out of one fails the test
+        instead of leaking work into the next one.
+        """
         backend = harness.backend
-        made = [j for j in backend.jobs() if j.account.startswith(harness.prefix)]
-        for job in made:
-            if not job.state.finished:
-                backend.cancel(job.job_id)
-        harness.settle(
-            lambda: all(
-                j.state.finished for j in backend.jobs() if j.account.startswith(harness.prefix)
-            ),
+        mine = {j.job_id for j in backend.jobs() if j.account in accounts}
+
+        def ours() -> list[str]:
+            return [
+                j.job_id
+                for j in backend.jobs()
+                if j.account.startswith(harness.prefix) and not j.state.finished
+            ]
+
+        for job_id in ours():
+            backend.cancel(job_id)
+        gone = harness.settle(
+            lambda: not ours()
+            and all(n.state is not NodeState.COMPLETING for n in backend.nodes()),
             harness.job_timeout_seconds,
         )
+        recorded = harness.recorded
+        in_accounting = recorded is None or harness.settle(
+            lambda: all(recorded(job_id) for job_id in mine), harness.job_timeout_seconds
+        )
         reconcile(backend, DesiredState())
+        assert gone, f"jobs of this test were still active after cancelling them: {ours()}"
+        assert in_accounting, f"jobs {sorted(mine)} did not reach the accounting database"
+
+    def wait_until_idle(self, harness: ContractHarness, nodes: tuple[str, ...]) -> None:
+        """Poll (bounded) until Slurm reports every one of ``nodes`` idle, with no GPU in use."""
+
+        def idle() -> bool:
+            state = {n.name: n for n in harness.backend.nodes()}
+            return all(
+                state[n].state is NodeState.IDLE and state[n].gpus_used == 0 for n in nodes
+            )
+
+        assert harness.settle(idle, harness.job_timeout_seconds), (
+            f"nodes {', '.join(nodes)} were not idle within {harness.job_timeout_seconds:.0f} s: "
+            + ", ".join(f"{n.name}={n.raw_state}" for n in harness.backend.nodes())
+        )
 
     def award(
         self,
@@ -198,6 +249,27 @@ class ClusterBackendContract:
         harness.backend.apply(plan)
         assert harness.backend.plan(DesiredState()).empty
 
+    def test_an_organisation_moves_to_a_parent_of_its_own(
+        self, harness: ContractHarness, names: Callable[[str], str]
+    ) -> None:
+        """Two organisations that shared one parent (the same-millisecond defect) are split."""
+        shared = names("sh")
+        first = AwardAllocation(names("ma"), shared, frozenset({harness.member}), 600)
+        second = AwardAllocation(names("mb"), shared, frozenset({harness.member}), 600)
+        reconcile(harness.backend, DesiredState((first, second)))
+        own_a, own_b = names("oa"), names("ob")
+        split = DesiredState(
+            (replace(first, org_account=own_a), replace(second, org_account=own_b))
+        )
+        plan = harness.backend.plan(split)
+        assert MoveOrganisation(shared, own_a, (first.account_name,)) in plan.changes
+        assert MoveOrganisation(shared, own_b, (second.account_name,)) in plan.changes
+        assert DeleteAccount(shared) in plan.changes
+        harness.backend.apply(plan)
+        # parents moved, members kept (their associations moved with the accounts), old gone
+        assert harness.backend.plan(split).empty
+        harness.backend.submit(self.job(harness, second.account_name))  # still takes jobs
+
     # ------------------------------------------------------------------------ reservations
 
     def reservation(
@@ -256,6 +328,10 @@ class ClusterBackendContract:
             names("ot"), holder.org_account, frozenset({harness.other_member}), 600
         )
         part = next(p for p in harness.backend.partitions() if p.default)
+        reconcile(harness.backend, DesiredState((holder, other)))
+        # Every node of the partition is reserved: Slurm refuses ("Requested nodes are busy")
+        # while any job of an earlier test still holds or completes on one of them.
+        self.wait_until_idle(harness, part.nodes)
         resv = self.reservation(
             harness, names, holder.account_name,
             starts_in=timedelta(seconds=2), lasts=timedelta(minutes=30), nodes=len(part.nodes),
@@ -272,7 +348,7 @@ class ClusterBackendContract:
             harness.job_timeout_seconds,
         )
         assert harness.backend.job(theirs).state is JobState.PENDING
-        harness.backend.cancel(theirs)
+        harness.backend.cancel(theirs)  # and ``mine``: leave_as_found cancels what is left
 
     # -------------------------------------------------------------------------------- jobs
 

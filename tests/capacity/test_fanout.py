@@ -97,6 +97,7 @@ class TestSlurmArray:
 
 
 @pytest.mark.slurm
+@pytest.mark.xdist_group("slurm")  # never beside the contract tests, which reserve whole nodes
 def test_real_local_cluster_gives_the_sequential_plan(tmp_path: Path) -> None:
     """``COMPUTEPORT_TEST_SLURM_DIR=<dir of scripts/slurm-cluster>`` runs it on real Slurm."""
     raw = os.environ.get("COMPUTEPORT_TEST_SLURM_DIR", "")

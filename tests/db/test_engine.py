@@ -25,13 +25,19 @@ from computeport.db.engine import (
     unit_of_work,
 )
 from computeport.db.schema import create_schema
+from computeport.kit.slurm_names import organisation_account_name
 from computeport.models.identity import Organisation, OrganisationCategory
 
 WHEN = datetime(2026, 10, 1, tzinfo=UTC)
 
 
 def _organisation(name: str) -> Organisation:
-    return Organisation(name=name, category=OrganisationCategory.ENTERPRISE, created_at=WHEN)
+    return Organisation(
+        name=name,
+        category=OrganisationCategory.ENTERPRISE,
+        slurm_account=organisation_account_name(name),
+        created_at=WHEN,
+    )
 
 
 def test_read_only_session_refuses_orm_writes(db_engine: Engine) -> None:
@@ -90,8 +96,9 @@ def test_sqlite_reader_neither_waits_for_nor_blocks_the_writer(wal_engine: Engin
         transaction = writer.begin()  # a write transaction: BEGIN IMMEDIATE
         writer.execute(
             text(
-                "INSERT INTO organisation (id, name, category, sector, is_assumption, created_at)"
-                " VALUES (:id, 'pending', 'enterprise', 'general', 0, :at)"
+                "INSERT INTO organisation (id, name, category, sector, slurm_account,"
+                " is_assumption, created_at)"
+                " VALUES (:id, 'pending', 'enterprise', 'general', 'org_pending', 0, :at)"
             ),
             {"id": uuid.uuid4().hex, "at": WHEN.isoformat()},
         )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from computeport.identity import service
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ManualClock
+from computeport.kit.slurm_names import organisation_account_name
 from computeport.models.identity import Organisation, OrganisationCategory, Role, User
 from tests.factories.sequence import unique
 
@@ -65,11 +66,11 @@ def token(session: Session, who: User, *, at: datetime = T0) -> str:
 def organisation_row(
     session: Session, clock: ManualClock, name: str, account: str | None = None
 ) -> Organisation:
-    """An enterprise inserted as a row, with its own Slurm ``account`` when given."""
+    """An enterprise inserted as a row, with its own Slurm ``account`` (generated unless given)."""
     o = Organisation(
         name=name,
         category=OrganisationCategory.ENTERPRISE,
-        slurm_account=account,
+        slurm_account=account or organisation_account_name(name),
         created_at=clock.now(),
     )
     session.add(o)

@@ -342,7 +342,12 @@ class TestAwardOnSlurm:
         rest = SlurmRestClient(cluster.root / "rest" / "slurmrestd.sock")
         assert rest.ping()
         assert [n.name for n in rest.nodes()] == [n.name for n in cluster.backend.nodes()]
-        assert {j.job_id for j in rest.jobs()} == {j.job_id for j in cluster.backend.jobs()}
+        # Two reads cannot be one instant: a job of another test may end between them, so the
+        # two views must agree on one of a few bounded tries, not on the first.
+        assert poll(
+            lambda: {j.job_id for j in rest.jobs()} == {j.job_id for j in cluster.backend.jobs()},
+            10,
+        )
 
     # ------------------------------------------------------------------------------- faults
 
@@ -439,4 +444,11 @@ class TestSlurmContract(ClusterBackendContract):
             settle=lambda done, seconds: poll(done, seconds),
             now=clock.now,
             workdir=str(cluster.workdir),
+            recorded=lambda job_id: job_id in _sacct_job_ids(cluster, job_id),
         )
+
+
+def _sacct_job_ids(cluster: LocalCluster, job_id: str) -> list[str]:
+    """The allocation ids ``sacct`` (slurmdbd) knows for ``job_id``: empty until recorded."""
+    argv = ["sacct", "--noheader", "--parsable2", "--allocations", "--format=JobIDRaw"]
+    return cluster.backend.runner.run([*argv, f"--jobs={job_id}"]).stdout.split()

@@ -58,6 +58,8 @@ def test_seed_loads_the_scenario_and_is_idempotent(session: Session, clock: Manu
     # a few hundred invented organisations of all four categories, labelled as assumptions
     orgs = list(session.scalars(select(Organisation)))
     assert 300 <= len(orgs) <= 400
+    # one Slurm parent account each, though a seed makes many within one millisecond (issue 19)
+    assert len({o.slurm_account for o in orgs}) == len(orgs)
     assert set(Counter(o.category for o in orgs)) == set(OrganisationCategory)
     assert all(o.is_assumption for o in orgs)
 

@@ -230,3 +230,31 @@ def test_the_cluster_records_its_position_once_a_simulated_day(centre: Centre) -
         centre.clock.advance(timedelta(hours=12))
     day = 86400
     assert positions == [0, 0, day, day, 2 * day]
+
+
+def test_an_organisation_given_a_new_parent_moves_on_the_cluster_and_is_audited(
+    centre: Centre,
+) -> None:
+    """Migration 0004's case: the stored name changes once; reconcile moves and audits it."""
+    from computeport.audit.service import history
+    from computeport.award.cluster_audit import PARENT_MOVED, audit_applied_plan
+    from computeport.backends import MoveOrganisation
+    from computeport.models.identity import Organisation
+
+    reconcile = ReconcileAwards(
+        centre.sessions, centre.backend, desired_state, audit=audit_applied_plan
+    )
+    reconcile.tick(centre.clock.now())
+    with unit_of_work(centre.sessions) as session:
+        org = session.scalars(select(Organisation).where(Organisation.name == "Org A")).one()
+        old, org_id = org.slurm_account, org.id
+        org.slurm_account = "org_a_own_5e6f7a"
+    move = MoveOrganisation(old, "org_a_own_5e6f7a", (centre.account,))
+    assert move in centre.backend.plan(_desired(centre)).changes  # shown in a dry run
+
+    centre.clock.advance(timedelta(hours=1))
+    assert reconcile.tick(centre.clock.now()) is not None
+    assert centre.backend.plan(_desired(centre)).empty
+    with centre.sessions() as session:
+        (moved,) = [h for h in history(session, "organisation", org_id) if h.action == PARENT_MOVED]
+    assert moved.reason == move.describe()

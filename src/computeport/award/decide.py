@@ -8,7 +8,6 @@ notification.  Any failure raises before the boundary commits, so nothing is hal
 
 from __future__ import annotations
 
-import re
 import uuid
 from decimal import Decimal
 
@@ -31,6 +30,7 @@ from computeport.kit.clock import Clock
 from computeport.kit.errors import ValidationFailed
 from computeport.kit.ids import uuid7
 from computeport.kit.rates import parse_rate, percent
+from computeport.kit.slurm_names import award_account_name, numbered, unique_name
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award, AwardLine, AwardStatus, MovementKind
 from computeport.models.scheme import Scheme
@@ -39,18 +39,19 @@ from computeport.progress import schedule
 
 
 def slurm_account_name(reference: str) -> str:
-    """``AISS-2026-0042`` → ``aiss_2026_0042`` (Slurm account names: lower case, no dashes)."""
-    name = re.sub(r"[^a-z0-9]+", "_", reference.lower()).strip("_")
-    return name[:60] or "award"
+    """``AISS-2026-0042`` → ``aiss_2026_0042``: Slurm's rules in :mod:`kit.slurm_names`."""
+    return award_account_name(reference)
 
 
 def _unique_slurm_account(session: Session, reference: str) -> str:
-    base = slurm_account_name(reference)
-    candidate, n = base, 1
-    while session.scalar(select(Award.id).where(Award.slurm_account == candidate)) is not None:
-        n += 1
-        candidate = f"{base}_{n}"
-    return candidate
+    """The award's account (and QOS) name, generated once here and stored (unique column)."""
+    base = award_account_name(reference)
+    return unique_name(
+        lambda n: numbered(base, n),
+        lambda name: (
+            session.scalar(select(Award.id).where(Award.slurm_account == name)) is not None
+        ),
+    )
 
 
 def resolve_rate(scheme: Scheme, data: DecisionIn) -> Decimal:

@@ -4,9 +4,9 @@ The award domain's adapter from its rows to the back ends' plain dataclasses: a 
 reads tables, so the edges (CLI, worker, API) hand :func:`desired_state` to
 :func:`computeport.backends.factory.open_backend` as a ``desired(now)`` callable.  Per award:
 
-* account: ``Award.slurm_account`` (generated once at decision, stored); its parent is the
-  organisation's stored ``slurm_account``, or — until that is set — ``org_<first 12 hex of the
-  organisation id>``, which is stable for the organisation;
+* account: ``Award.slurm_account`` (generated once at decision, stored; its QOS has the same
+  name); its parent is the organisation's ``slurm_account``, generated once at registration and
+  stored (:mod:`computeport.kit.slurm_names`), so every organisation has a parent of its own;
 * members: the POSIX usernames of the active users holding an applicant role (member or
   administrator) in the award's organisation;
 * budget: the GPU-hours released so far (all accelerator types; Slurm's ``gres/gpu`` budget is
@@ -56,8 +56,8 @@ __all__ = [
 
 
 def organisation_account(org: Organisation) -> str:
-    """The organisation's parent account: stored, else stable from its id."""
-    return org.slurm_account or f"org_{org.id.hex[:12]}"
+    """The organisation's parent account: the stored name, never derived (not from its id)."""
+    return org.slurm_account
 
 
 def _members(session: Session, organisation_id: uuid.UUID) -> frozenset[str]:

@@ -28,6 +28,7 @@ from computeport.backends.types.changes import (
     DeleteQos,
     DeleteReservation,
     MoveAccount,
+    MoveOrganisation,
     ProvisioningPlan,
     RemoveMember,
     UpdateQos,
@@ -124,6 +125,7 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
     deletes_award: list[Change] = []
     deletes_org: list[Change] = []
     deletes_qos: list[Change] = []
+    moves: list[tuple[str, str, str]] = []  # (account, parent before, parent)
 
     for org in desired.org_accounts:
         if org not in actual.accounts:
@@ -142,7 +144,7 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
                 field="account_name",
             )
         elif account.parent != alloc.org_account:
-            updates.append(MoveAccount(name, account.parent, alloc.org_account))
+            moves.append((name, account.parent, alloc.org_account))
 
         qos = actual.qos.get(name)
         if qos is None:
@@ -165,6 +167,7 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
 
     wanted_awards = {a.account_name for a in desired.allocations}
     wanted_orgs = set(desired.org_accounts)
+    updates[:0] = _plan_moves(moves, wanted_orgs)
     for name, account in sorted(actual.accounts.items()):
         if not account.managed or name in wanted_awards or name in wanted_orgs:
             continue
@@ -204,6 +207,26 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
             + deletes_qos
         )
     )
+
+
+def _plan_moves(moves: list[tuple[str, str, str]], wanted_orgs: set[str]) -> list[Change]:
+    """Award accounts under a new parent: per organisation when its old parent is given up.
+
+    An old parent no award wants any more means the organisation's parent changed (it got
+    its own stored name): one :class:`MoveOrganisation` per (old, new) parent pair, so a dry
+    run and the audit show the organisation moving.  Otherwise a single award changed
+    organisation: a :class:`MoveAccount`.
+    """
+    changes: list[Change] = []
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for account, before, after in moves:
+        if before and before != ROOT_ACCOUNT and before not in wanted_orgs:
+            grouped.setdefault((before, after), []).append(account)
+        else:
+            changes.append(MoveAccount(account, before, after))
+    for (before, after), accounts in sorted(grouped.items()):
+        changes.append(MoveOrganisation(before, after, tuple(sorted(accounts))))
+    return changes
 
 
 def _plan_reservations(

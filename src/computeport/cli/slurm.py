@@ -144,6 +144,11 @@ def reconcile(
             return
         backend.apply(plan)
         console.print(f"applied {len(plan.changes)} change(s) on cluster {backend.cluster}")
+        if desired is None:  # the awards' plan: organisation moves go into the audit trail
+            from computeport.award.cluster_audit import audit_applied_plan
+
+            with command_session() as session:
+                audit_applied_plan(session, plan, SystemClock().now())
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -39,6 +39,7 @@ from computeport.identity.schemas import EMAIL_PATTERN
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ensure_aware
 from computeport.kit.errors import PermissionDenied, ValidationFailed
+from computeport.kit.slurm_names import organisation_account_name, unique_name
 from computeport.models.identity import (
     ORGANISATION_ROLES,
     STAFF_ROLES,
@@ -94,6 +95,7 @@ def create_organisation(
         raise DuplicateIdentity(f"an organisation named {name!r} already exists", field="name")
     org = Organisation(
         name=name,
+        slurm_account=new_organisation_account(session, name),
         category=category,
         sector=sector,
         registration_number=registration_number,
@@ -107,6 +109,17 @@ def create_organisation(
             session, user_id=creator.user_id, role=Role.ORG_ADMIN, organisation_id=org.id, at=at
         )
     return org
+
+
+def new_organisation_account(session: Session, name: str) -> str:
+    """A Slurm parent-account name no stored organisation has (generated once, then stored)."""
+    return unique_name(
+        lambda _attempt: organisation_account_name(name),
+        lambda candidate: (
+            session.scalar(select(Organisation.id).where(Organisation.slurm_account == candidate))
+            is not None
+        ),
+    )
 
 
 def get_organisation(

@@ -53,8 +53,9 @@ class Organisation(IdMixin, TimestampMixin, Base):
     category: Mapped[OrganisationCategory]
     sector: Mapped[str] = mapped_column(String(64), default="general")
     registration_number: Mapped[str | None] = mapped_column(String(64), default=None)
-    slurm_account: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    """Generated once when the organisation's first award is activated; never recomputed."""
+    slurm_account: Mapped[str] = mapped_column(String(64), unique=True)
+    """Its Slurm parent account: generated once at registration
+    (:func:`computeport.kit.slurm_names.organisation_account_name`), stored, never recomputed."""
     is_assumption: Mapped[bool] = mapped_column(default=False)
     """True for seed organisations invented for the scenario (marked as assumptions)."""
 

@@ -26,6 +26,7 @@ from computeport.backends import (
     AccountingSource,
     ClusterBackend,
     DesiredState,
+    ProvisioningPlan,
     UsageSink,
     reconcile,
 )
@@ -88,16 +89,22 @@ class ReconcileAwards(Periodic):
         backend: ClusterBackend,
         desired: Callable[[Session, datetime], DesiredState],
         every: timedelta = timedelta(hours=1),
+        audit: Callable[[Session, ProvisioningPlan, datetime], object] | None = None,
     ) -> None:
         super().__init__(every)
         self.sessions = sessions
         self.backend = backend
         self.desired = desired
+        self.audit = audit
+        """Records an applied plan (organisation moves) in its own unit of work."""
 
     def run(self, now: datetime) -> str | None:
         with self.sessions() as session:
             wanted = self.desired(session, now)
         plan = reconcile(self.backend, wanted)
+        if self.audit is not None and not plan.empty:
+            with unit_of_work(self.sessions) as session:
+                self.audit(session, plan, now)
         return None if plan.empty else f"{len(plan.changes)} change(s) applied"
 
 

@@ -55,6 +55,7 @@ class WorkerContext(Protocol):
 
 def build_loops(state: WorkerContext) -> list[Loop]:
     """The deployment's loops, in the order a round runs them."""
+    from computeport.award.cluster_audit import audit_applied_plan
     from computeport.award.desired import desired_state
     from computeport.billing.posting import post_all
     from computeport.metering.ingest import BillingUsageSink
@@ -64,7 +65,9 @@ def build_loops(state: WorkerContext) -> list[Loop]:
     if backend is not None:
         if isinstance(backend, Advancing):
             loops.append(AdvanceCluster(backend))
-        loops.append(ReconcileAwards(state.sessions, backend, desired_state))
+        loops.append(
+            ReconcileAwards(state.sessions, backend, desired_state, audit=audit_applied_plan)
+        )
         epoch = getattr(backend, "epoch", None)
         loops.append(
             IngestUsage(

@@ -21,6 +21,7 @@ from computeport.backends import (
     DeleteQos,
     DesiredState,
     MoveAccount,
+    MoveOrganisation,
     ProvisioningConflict,
     QosLimits,
     RemoveMember,
@@ -75,6 +76,9 @@ def simulate(actual: ActualState, changes: tuple[Change, ...]) -> ActualState:
                 )
             case MoveAccount(name=n, parent=p):
                 accounts[n] = replace(accounts[n], parent=p)
+            case MoveOrganisation(accounts=moved, parent=p):
+                for n in moved:
+                    accounts[n] = replace(accounts[n], parent=p)
             case CreateQos(name=n, limits=lim) | UpdateQos(name=n, after=lim):
                 qos[n] = ClusterQos(
                     n,
@@ -190,10 +194,69 @@ def test_an_existing_unmarked_org_account_is_used_not_recreated_nor_deleted() ->
 
 
 def test_moving_an_award_to_another_organisation() -> None:
-    first = simulate(EMPTY, plan_changes(DesiredState((award(),)), EMPTY).changes)
-    plan = plan_changes(DesiredState((award(org="org_z"),)), first)
-    assert MoveAccount("aw1", "org_a", "org_z") in plan.changes
-    assert DeleteAccount("org_a") in plan.changes
+    both = DesiredState((award(), award("aw2")))
+    first = simulate(EMPTY, plan_changes(both, EMPTY).changes)
+    moved = DesiredState((award(), award("aw2", org="org_z")))
+    plan = plan_changes(moved, first)
+    assert MoveAccount("aw2", "org_a", "org_z") in plan.changes
+    assert not any(isinstance(c, MoveOrganisation | DeleteAccount) for c in plan.changes)
+    assert plan_changes(moved, simulate(first, plan.changes)).empty
+
+
+def test_an_organisation_given_its_own_parent_moves_with_its_awards() -> None:
+    # The defect: two organisations derived one parent (same millisecond), ``org_01a2411da7e1``.
+    shared = DesiredState(
+        (
+            award("aw1", "org_01a2411da7e1", ("alice",)),
+            award("aw2", "org_01a2411da7e1", ("bob",)),
+            award("aw3", "org_01a2411da7e1", ("bob",)),
+        )
+    )
+    before = simulate(EMPTY, plan_changes(shared, EMPTY).changes)
+    own = DesiredState(
+        (
+            award("aw1", "org_harbourview_3f9a1c", ("alice",)),
+            award("aw2", "org_jadesampan_77e0b2", ("bob",)),
+            award("aw3", "org_jadesampan_77e0b2", ("bob",)),
+        )
+    )
+    plan = plan_changes(own, before)
+    assert plan.changes == (
+        CreateAccount("org_harbourview_3f9a1c", "root", "org"),
+        CreateAccount("org_jadesampan_77e0b2", "root", "org"),
+        MoveOrganisation("org_01a2411da7e1", "org_harbourview_3f9a1c", ("aw1",)),
+        MoveOrganisation("org_01a2411da7e1", "org_jadesampan_77e0b2", ("aw2", "aw3")),
+        DeleteAccount("org_01a2411da7e1"),
+    )
+    assert plan.lines()[2] == (
+        "~ organisation parent org_01a2411da7e1 → org_harbourview_3f9a1c: moves aw1"
+    )
+    after = simulate(before, plan.changes)
+    assert {after.accounts[n].parent for n in ("aw1", "aw2", "aw3")} == {
+        "org_harbourview_3f9a1c", "org_jadesampan_77e0b2"
+    }  # fmt: skip
+    assert ("aw2", "bob") in after.members  # the associations moved with their account
+    assert plan_changes(own, after).empty
+
+
+def test_on_recorded_output_an_organisation_moves_in_one_sacctmgr_command() -> None:
+    desired = DesiredState(
+        (
+            award("aw1", "org_a_own_1a2b3c", ("nobody",), gpu_minutes=600, gpu_cap=16),
+            award("aw3", "org_b", ("nobody", "root"), gpu_minutes=60),
+        )
+    )
+    plan = plan_changes(desired, recorded_state())
+    move = MoveOrganisation("org_a", "org_a_own_1a2b3c", ("aw1",))
+    assert plan.changes == (
+        CreateAccount("org_a_own_1a2b3c", "root", "org"),
+        move,
+        DeleteAccount("org_a"),
+    )
+    assert change_argv(MoveOrganisation("org_a", "org_n", ("aw1", "aw2")), "cpci") == [
+        "sacctmgr", "-i", "modify", "account", "where", "name=aw1,aw2", "cluster=cpci",
+        "set", "Parent=org_n",
+    ]  # fmt: skip
 
 
 def test_add_member_sets_a_default_account_only_when_needed() -> None:

@@ -36,6 +36,7 @@ from computeport.backends.types.changes import (
     DeleteQos,
     DeleteReservation,
     MoveAccount,
+    MoveOrganisation,
     RemoveMember,
     UpdateQos,
     UpdateReservation,
@@ -90,6 +91,10 @@ class SimAccountBook:
             case MoveAccount(name=name, parent=parent):
                 if name in self.accounts:
                     self.accounts[name] = replace(self.accounts[name], parent=parent)
+            case MoveOrganisation(accounts=accounts, parent=parent):
+                for name in accounts:
+                    if name in self.accounts:
+                        self.accounts[name] = replace(self.accounts[name], parent=parent)
             case CreateQos(name=name, limits=limits):
                 self.qos.setdefault(name, _qos_row(name, limits))
             case UpdateQos(name=name, after=after):

@@ -59,6 +59,7 @@ from computeport.backends.types.changes import (
     DeleteQos,
     DeleteReservation,
     MoveAccount,
+    MoveOrganisation,
     RemoveMember,
     UpdateQos,
     UpdateReservation,
@@ -158,6 +159,10 @@ def change_argv(change: Change, cluster: str, actual: ActualState | None = None)
         case MoveAccount(name=name, parent=parent):
             return [*sm, "modify", "account", "where", f"name={name}", f"cluster={cluster}",
                     "set", f"Parent={parent}"]  # fmt: skip
+        case MoveOrganisation(accounts=accounts, parent=parent):
+            # One command for the organisation's accounts; their user associations follow.
+            return [*sm, "modify", "account", "where", f"name={','.join(accounts)}",
+                    f"cluster={cluster}", "set", f"Parent={parent}"]  # fmt: skip
         case CreateQos(name=name, limits=limits):
             settings = [s for s in _qos_settings(limits) if not s.endswith("=-1")]
             return [*sm, "add", "qos", name, f"Description={AWARD_DESCRIPTION}", *settings]

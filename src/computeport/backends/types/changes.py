@@ -1,4 +1,4 @@
-"""The typed diff from actual to desired: twelve :data:`Change` kinds in a ``ProvisioningPlan``.
+"""The typed diff from actual to desired: thirteen :data:`Change` kinds in a ``ProvisioningPlan``.
 
 Each change says what it does in one line (``describe``), so a dry run prints the plan as is.
 """
@@ -20,6 +20,7 @@ __all__ = [
     "DeleteQos",
     "DeleteReservation",
     "MoveAccount",
+    "MoveOrganisation",
     "ProvisioningPlan",
     "RemoveMember",
     "UpdateQos",
@@ -45,6 +46,28 @@ class MoveAccount:
 
     def describe(self) -> str:
         return f"~ account {self.name}: parent {self.parent_before} → {self.parent}"
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOrganisation:
+    """An organisation's parent account changed: its award accounts move to the new one.
+
+    Planned when ``parent_before`` is wanted by no award any more (the organisation was given
+    its own stored name, e.g. by migration 0004 after two organisations had shared a parent).
+    The accounts' user associations sit under them and move with them; the old parent is then
+    deleted by the same plan.  One award moving between organisations is a
+    :class:`MoveAccount`.
+    """
+
+    parent_before: str
+    parent: str
+    accounts: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (
+            f"~ organisation parent {self.parent_before} → {self.parent}: "
+            f"moves {', '.join(self.accounts)}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +164,7 @@ class DeleteReservation:
 Change = (
     CreateAccount
     | MoveAccount
+    | MoveOrganisation
     | CreateQos
     | UpdateQos
     | AttachQos
