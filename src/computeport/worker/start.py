@@ -9,6 +9,7 @@ ingest; e-mail goes out only when SMTP is enabled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -53,22 +54,33 @@ class WorkerContext(Protocol):
     def backend(self) -> ClusterBackend | None: ...
 
 
-def build_loops(state: WorkerContext) -> list[Loop]:
-    """The deployment's loops, in the order a round runs them."""
+def build_loops(
+    state: WorkerContext,
+    sessions_for: Callable[[str], sessionmaker[Session]] | None = None,
+) -> list[Loop]:
+    """The deployment's loops, in the order a round runs them.
+
+    ``sessions_for(duty)`` gives each duty its own session factory: the worker process passes
+    :meth:`~computeport.worker.leases.Leases.fenced`, so every commit a duty makes checks its
+    lease's fencing token first.
+    """
     from computeport.award.desired import desired_state
     from computeport.billing.posting import post_all
     from computeport.metering.ingest import BillingUsageSink
+
+    def db(duty: str) -> sessionmaker[Session]:
+        return state.sessions if sessions_for is None else sessions_for(duty)
 
     loops: list[Loop] = []
     backend = state.backend
     if backend is not None:
         if isinstance(backend, Advancing):
             loops.append(AdvanceCluster(backend))
-        loops.append(ReconcileAwards(state.sessions, backend, desired_state))
+        loops.append(ReconcileAwards(db(ReconcileAwards.name), backend, desired_state))
         epoch = getattr(backend, "epoch", None)
         loops.append(
             IngestUsage(
-                state.sessions,
+                db(IngestUsage.name),
                 backend,
                 state.clock,
                 BillingUsageSink,
@@ -76,20 +88,22 @@ def build_loops(state: WorkerContext) -> list[Loop]:
                 first_since=epoch,
             )
         )
-        loops.append(PostUsage(state.sessions, state.clock, post_all, every=USAGE_EVERY))
+        loops.append(PostUsage(db(PostUsage.name), state.clock, post_all, every=USAGE_EVERY))
     settings = state.settings
     if settings.auto_close_grace_days is not None:
         grace = timedelta(days=settings.auto_close_grace_days)
-        loops.append(ClosePeriods(state.sessions, state.clock, grace))
-    loops.append(ExpireAwards(state.sessions, state.clock))
+        loops.append(ClosePeriods(db(ClosePeriods.name), state.clock, grace))
+    loops.append(ExpireAwards(db(ExpireAwards.name), state.clock))
     if settings.smtp_enabled:
         from computeport.notification.dispatcher import SmtpSender, dispatch_pending
 
         mailer = SmtpSender.from_settings(settings)
 
+        outbox = db(DispatchOutbox.name)
+
         def send() -> object:
             return dispatch_pending(
-                state.sessions, mailer, state.clock, sender=settings.smtp_sender
+                outbox, mailer, state.clock, sender=settings.smtp_sender
             )
 
         loops.append(DispatchOutbox(send, every=timedelta(minutes=5)))
