@@ -35,10 +35,11 @@ def _register() -> None:
     app.add_typer(application.app, name="app")
     app.add_typer(review.app, name="review")
 
-    from computeport.cli import demo, serve
+    from computeport.cli import demo, serve, worker
 
     app.command("serve")(serve.serve)
     app.command("demo")(demo.demo)
+    app.add_typer(worker.app, name="worker")
 
     from computeport.cli import simulate
 

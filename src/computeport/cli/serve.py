@@ -53,14 +53,12 @@ def serve(
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
-    """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz)."""
+    """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz).
+
+    The background duties run apart: ``computeport worker run`` (one or more processes).
+    """
     settings = Settings()
     app = build_app(settings)
-    from computeport.worker import start_background
-
-    worker = start_background(app.state.cp)  # the cluster's clock, reconcile, ingest, expiry
     console.print(f"computeport on [bold]http://{host}:{port}[/] (API docs at /docs)")
-    try:
-        run_server(app, host, port, log_level=log_level)
-    finally:
-        worker.stop()
+    console.print("background duties: run `computeport worker run` beside it")
+    run_server(app, host, port, log_level=log_level)
