@@ -49,6 +49,11 @@ def run(
         help="Open the cluster back end (advance, reconcile, ingest); --no-cluster runs only "
         "the ledger's duties (post, close, expire, mail), e.g. on a host without Slurm.",
     ),
+    pace: float | None = typer.Option(
+        None,
+        help="Run every periodic duty at least this often, in seconds of the centre's time "
+        "(default: each duty's own period, e.g. usage every 6 h, month-end daily).",
+    ),
     duty: list[str] = typer.Option(  # noqa: B008 - Typer reads the default at definition
         [], "--duty", help="Run only this duty (repeatable); default: all."
     ),
@@ -82,6 +87,7 @@ def run(
             interval=interval,
             metrics=metrics,
             duties=duty,
+            pace=None if pace is None else timedelta(seconds=pace),
         )
         worker.open()
     except SecondWorker as exc:

@@ -227,10 +227,12 @@ def build_worker(
     lease_clock: Clock | None = None,
     worker_id: str | None = None,
     duties: Sequence[str] = (),
+    pace: timedelta | None = None,
 ) -> Worker:
     """A worker for ``state``: its loops fenced on their leases (wall-clock leases by default).
 
-    ``duties`` limits the worker to those duties (empty: all of the deployment's).
+    ``duties`` limits the worker to those duties (empty: all of the deployment's); ``pace``
+    makes every periodic duty run at least that often (in the centre's time).
     """
     leases = Leases(
         state.sessions,
@@ -248,4 +250,10 @@ def build_worker(
                 field="duty",
             )
         loops = [loop for loop in loops if loop.name in duties]
+    if pace is not None:
+        if pace <= timedelta(0):
+            raise ValidationFailed("the pace must be positive", field="pace")
+        for loop in loops:
+            if isinstance(loop, Periodic):
+                loop.every = min(loop.every, pace)
     return Worker(loops, leases, state.clock, interval=interval, metrics=metrics)
