@@ -88,7 +88,8 @@ def build_loops(
                 first_since=epoch,
             )
         )
-        loops.append(PostUsage(db(PostUsage.name), state.clock, post_all, every=USAGE_EVERY))
+    # Posting needs no cluster: a worker without one (``--no-cluster``) still rates usage.
+    loops.append(PostUsage(db(PostUsage.name), state.clock, post_all, every=USAGE_EVERY))
     settings = state.settings
     if settings.auto_close_grace_days is not None:
         grace = timedelta(days=settings.auto_close_grace_days)
