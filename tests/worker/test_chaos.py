@@ -59,6 +59,13 @@ def busy_pids(sessions: sessionmaker[Session], alive: set[int]) -> list[int]:
     return sorted({p for p in pids if p in alive})
 
 
+def up(sessions: sessionmaker[Session], fleet: Fleet) -> list[int]:
+    """Pids of live worker processes that have registered (their duties may run)."""
+    with sessions() as session:
+        pids = set(session.scalars(select(WorkerProcess.pid)).all())
+    return sorted(p.pid for p in fleet.alive() if p.pid in pids)
+
+
 def registered(sessions: sessionmaker[Session], fleet: Fleet) -> bool:
     """Every live worker process has its row (its signal handlers are in place)."""
     with sessions() as session:
@@ -140,15 +147,21 @@ def test_killed_workers_leave_every_duty_done_once_and_the_books_as_without_kill
             fleet.start()
         assert wait_until(lambda: run_count(sessions) > 0, 120), "no worker ever ran a duty"
         rng = random.Random(5)
+        mid_duty = 0
         for round_ in range(ROUNDS):
             ingest(sessions, batches[round_ + 1])
-            alive = {p.pid: p for p in fleet.alive()}
-            pids = set(alive)
-            # A random moment: as soon as some worker is mid-duty, or after up to 2 s.
-            wait_until(lambda: bool(busy_pids(sessions, pids)), rng.uniform(0.3, 2.0))  # noqa: B023
+            # Only workers that are up (registered) are worth killing: one starts in seconds.
+            assert wait_until(lambda: bool(up(sessions, fleet)), 60), "no worker came up"
+            pids = set(up(sessions, fleet))
+            # A random moment: as soon as some worker is mid-duty, or after up to 1.5 s.
+            wait_until(lambda: bool(busy_pids(sessions, pids)), rng.uniform(0.3, 1.5))  # noqa: B023
             busy = busy_pids(sessions, pids)
-            pid = rng.choice(busy) if busy and rng.random() < 0.7 else rng.choice(sorted(alive))
-            fleet.kill(alive[pid])
+            if busy and rng.random() < 0.8:
+                pid = rng.choice(busy)
+                mid_duty += 1
+            else:
+                pid = rng.choice(sorted(pids))
+            fleet.kill(next(p for p in fleet.processes if p.pid == pid))
             fleet.start()
         assert wait_until(lambda: settled(sessions, datetime.now(UTC)), 120), (
             "the workers did not finish the work within 120 s"
@@ -168,7 +181,10 @@ def test_killed_workers_leave_every_duty_done_once_and_the_books_as_without_kill
         chaos = invoice_totals(sessions)
         assert chaos, "no invoices: the test proved nothing"
         assert chaos == reference_invoices(ref_url, now, batches)
-        print(f"chaos: {ROUNDS} kills, {run_count(sessions)} duty runs, {fenced} fenced")
+        print(
+            f"chaos: {ROUNDS} kills ({mid_duty} mid-duty), {fleet.started} workers started, "
+            f"{run_count(sessions)} duty runs, {fenced} refused by the fence"
+        )
     finally:
         fleet.kill_all()
         engine.dispose()

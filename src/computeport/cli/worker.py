@@ -95,10 +95,11 @@ def run(
     except ValidationFailed as exc:
         raise fail(f"{exc.field}: {exc}") from exc
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if worker.stopping.is_set():  # a second signal: stop now, the unit of work rolls back
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        # Only set the flag: a handler may interrupt anything (even an import), so it does
+        # no I/O.  A second signal stops at once; the duty's unit of work rolls back.
+        if worker.stopping.is_set():
             raise KeyboardInterrupt
-        console.print(f"worker {worker.leases.worker_id}: stopping ({signal.Signals(signum).name})")
         worker.stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
