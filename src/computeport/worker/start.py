@@ -1,8 +1,8 @@
-"""Build the worker's loops for a deployment and start them: ``start_background(state)``.
+"""Build the worker's loops for a deployment: ``build_loops(state)``.
 
-``computeport serve`` calls :func:`start_background` with the app's state (anything with
-``settings``, ``sessions``, ``clock`` and ``backend``, e.g. ``computeport.http.state.AppState``)
-and stops the handle on exit.  What runs depends only on what was injected: a back end that
+The worker (:func:`computeport.worker.main.build_worker`, for ``computeport worker run`` and
+the demo) calls it with the app's state (anything with ``settings``, ``sessions``, ``clock``
+and ``backend``, e.g. ``computeport.http.state.AppState``).  What runs depends only on what was injected: a back end that
 must be advanced (the virtual cluster) gets the advance loop; every back end gets reconcile and
 ingest; e-mail goes out only when SMTP is enabled.
 """
@@ -29,9 +29,8 @@ from computeport.worker.duties import (
     ReconcileAwards,
 )
 from computeport.worker.loop import Loop
-from computeport.worker.runner import WorkerThread
 
-__all__ = ["USAGE_EVERY", "WorkerContext", "build_loops", "start_background"]
+__all__ = ["USAGE_EVERY", "WorkerContext", "build_loops"]
 
 USAGE_EVERY = timedelta(hours=6)
 """How often usage is ingested and rated, in the centre's time (15 wall seconds at a day a
@@ -109,8 +108,3 @@ def build_loops(
 
         loops.append(DispatchOutbox(send, every=timedelta(minutes=5)))
     return loops
-
-
-def start_background(state: WorkerContext, *, interval: float = 1.0) -> WorkerThread:
-    """Start the worker thread for ``state``; call ``.stop()`` on the handle at shutdown."""
-    return WorkerThread(build_loops(state), state.clock, interval=interval).start()
