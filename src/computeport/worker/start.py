@@ -2,9 +2,10 @@
 
 The worker (:func:`computeport.worker.main.build_worker`, for ``computeport worker run`` and
 the demo) calls it with the app's state (anything with ``settings``, ``sessions``, ``clock``
-and ``backend``, e.g. ``computeport.http.state.AppState``).  What runs depends only on what was injected: a back end that
-must be advanced (the virtual cluster) gets the advance loop; every back end gets reconcile and
-ingest; e-mail goes out only when SMTP is enabled.
+and ``backend``, e.g. ``computeport.http.state.AppState``).  What runs depends only on what
+was injected: a back end that must be advanced (the virtual cluster) gets the advance loop;
+every back end gets reconcile and ingest; posting, closing and expiry need no back end;
+e-mail goes out only when SMTP is enabled.
 """
 
 from __future__ import annotations
