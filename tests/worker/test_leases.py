@@ -108,15 +108,19 @@ def test_the_fence_refuses_a_stale_holders_commit(committed_engine: Engine) -> N
         assert session.get(WorkerProcess, "written-by-b") is not None
 
 
-def test_the_fence_refuses_an_expired_lease_before_anyone_takes_it(
+def test_a_lapsed_lease_nobody_took_still_commits_until_the_heartbeat_gives_it_up(
     committed_engine: Engine,
 ) -> None:
+    """The token decides: nobody acquired (no new token), so nobody else did the work."""
     clock = ManualClock(T0)
     a, _b = two_workers(committed_engine, clock)
     a.acquire(["close-periods"])
     clock.advance(TTL)
+    with unit_of_work(a.fenced(a.sessions, "close-periods")) as session:
+        session.add(marker("long-unit-of-work"))
+    assert a.heartbeat() == ["close-periods"]  # lapsed: the worker gives it up …
     with pytest.raises(LeaseLost), unit_of_work(a.fenced(a.sessions, "close-periods")) as s:
-        s.add(marker("late"))
+        s.add(marker("after"))  # … and commits nothing more under it
 
 
 def test_release_frees_the_duty_at_once(committed_engine: Engine) -> None:

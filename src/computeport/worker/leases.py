@@ -11,9 +11,10 @@ The fencing token closes the gap a lease alone leaves open: a worker that was pa
 partitioned past its expiry may wake up in the middle of a duty and try to commit.  Every
 duty's unit of work calls :meth:`Leases.fence` just before its commit (``before_commit`` on the
 duty's own session factory): it locks the lease row (``FOR UPDATE``) and refuses with
-:class:`LeaseLost` unless this worker still holds it under the token it acquired and the
-lease has not expired.  The row lock keeps a new holder from acquiring between the check and
-the commit, so a stale worker's work is rolled back, never half-applied.
+:class:`LeaseLost` unless this worker still holds it under the token it acquired (a heartbeat
+that found the lease lapsed also gives it up, so the worker stops using it).  The row lock
+keeps a new holder from acquiring between the check and the commit, so a stale worker's work
+is rolled back, never half-applied.
 
 Why this and not the alternatives:
 
@@ -261,7 +262,10 @@ class Leases:
         """Refuse (raise :class:`LeaseLost`) unless ``duty`` is still ours; call before commit.
 
         Locks the lease row for the rest of the transaction, so no one acquires it between
-        this check and the commit.
+        this check and the commit.  The token decides, not the expiry: every take-over
+        increments the token under this row's lock, so an unchanged token proves nobody else
+        ran the duty since we acquired it, even if our lease lapsed meanwhile (e.g. SQLite's
+        one writer kept our heartbeat waiting during a long unit of work).
         """
         lease = self.held.get(duty)
         if lease is None:
@@ -271,14 +275,7 @@ class Leases:
             .where(DutyLease.duty == duty)
             .with_for_update()
         ).one_or_none()
-        now = self.clock.now()
-        if (
-            row is None
-            or row.holder != self.worker_id
-            or row.token != lease.token
-            or row.expires_at is None
-            or row.expires_at <= now
-        ):
+        if row is None or row.holder != self.worker_id or row.token != lease.token:
             self.held.pop(duty, None)
             raise LeaseLost(
                 f"duty {duty!r}: lease under token {lease.token} lost "
