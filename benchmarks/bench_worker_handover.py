@@ -55,7 +55,8 @@ def poll(condition: Callable[[], bool], timeout: float, every: float = 0.02) -> 
 
 def held_by(sessions: sessionmaker[Session]) -> dict[str, str | None]:
     with sessions() as session:
-        return dict(session.execute(select(DutyLease.duty, DutyLease.holder)).tuples().all())
+        rows = session.execute(select(DutyLease.duty, DutyLease.holder)).all()
+    return {duty: holder for duty, holder in rows}
 
 
 def worker_of(sessions: sessionmaker[Session], pid: int) -> str | None:
