@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         description="Close each month automatically this many days after it ends (the worker); "
         "unset: months are closed by hand with `computeport billing close`.",
     )
+    worker_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a worker's duty lease lasts without a heartbeat: after a worker "
+        "dies, another takes its duties within this plus one round (about a second).",
+    )
     slurm_cluster: str = Field(
         default="computeport", description="Slurm's ClusterName (with `backend=slurm`)."
     )

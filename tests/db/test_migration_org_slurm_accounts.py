@@ -122,7 +122,7 @@ def test_every_organisation_gets_its_own_stored_name(engine: Engine) -> None:
     a, b, kept = _seed_previous_head(engine)
     assert a.hex[:12] == b.hex[:12]  # the old rule would have given both one parent
 
-    upgrade(engine)
+    upgrade(engine, THIS)
 
     assert THIS in (current_revision(engine) or "")
     accounts = _accounts(engine)
@@ -141,7 +141,7 @@ def test_every_organisation_gets_its_own_stored_name(engine: Engine) -> None:
 
 def test_the_column_refuses_null_and_duplicates_after_it(engine: Engine) -> None:
     _seed_previous_head(engine)
-    upgrade(engine)
+    upgrade(engine, THIS)
     with pytest.raises(IntegrityError), engine.begin() as c:
         _insert_org(c, uuid7(), "Nameless Ltd", None)
     with pytest.raises(IntegrityError), engine.begin() as c:
@@ -150,7 +150,7 @@ def test_the_column_refuses_null_and_duplicates_after_it(engine: Engine) -> None
 
 def test_downgrade_keeps_the_names_and_allows_null_again(engine: Engine) -> None:
     a, _b, _kept = _seed_previous_head(engine)
-    upgrade(engine)
+    upgrade(engine, THIS)
     name = _accounts(engine)[a]
     downgrade(engine, PREVIOUS)
     assert _accounts(engine)[a] == name

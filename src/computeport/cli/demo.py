@@ -137,15 +137,21 @@ def open_state(settings: Settings, history: timedelta) -> AppState:
 
 
 def start_worker(state: Any) -> Any:
-    """The background loops: advance the cluster, ingest and rate usage, post, expire.
+    """The worker (``computeport worker run``'s code) on a thread beside the server.
 
-    The first round runs here, before the server starts, so the replayed history is ingested
-    and rated (the charts are full) by the time the logins are printed.
+    The same :class:`~computeport.worker.main.Worker` as the worker process, with its lease
+    (SQLite allows one worker: a second demo on the same database is refused).  The first
+    round runs here, before the server starts, so the replayed history is ingested and rated
+    (the charts are full) by the time the logins are printed.
     """
-    from computeport.worker.runner import WorkerThread
-    from computeport.worker.start import build_loops
+    from computeport.worker.leases import SecondWorker
+    from computeport.worker.main import build_worker
 
-    worker = WorkerThread(build_loops(state), state.clock)
+    worker = build_worker(state, lease_seconds=state.settings.worker_lease_seconds)
+    try:
+        worker.open()
+    except SecondWorker as exc:
+        raise fail(str(exc)) from exc
     worker.run_round()
     return worker.start()
 

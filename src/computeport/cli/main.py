@@ -35,7 +35,7 @@ def _register() -> None:
     app.add_typer(application.app, name="app")
     app.add_typer(review.app, name="review")
 
-    from computeport.cli import demo, serve
+    from computeport.cli import demo, serve, worker
 
     app.command("serve")(serve.serve)
 
@@ -43,6 +43,7 @@ def _register() -> None:
 
     app.command("doctor")(doctor.doctor)
     app.command("demo")(demo.demo)
+    app.add_typer(worker.app, name="worker")
 
     from computeport.cli import simulate
 

@@ -115,7 +115,10 @@ def serve(
     ),
 ) -> None:
     """Serve the REST API and the web portal (OpenAPI at /openapi.json, health at /healthz,
-    readiness at /readyz)."""
+    readiness at /readyz).
+
+    The background duties run apart: ``computeport worker run`` (one or more processes).
+    """
     settings = Settings()
     require_secret(settings, insecure_dev)
     refusal = refuse_workers(settings, workers)
@@ -132,11 +135,6 @@ def serve(
         run_workers(host, port, workers, log_level=log_level)
         return
     app = build_app(settings)
-    from computeport.worker import start_background
-
-    worker = start_background(app.state.cp)  # the cluster's clock, reconcile, ingest, expiry
     console.print(f"computeport on [bold]http://{host}:{port}[/] (API docs at /docs)")
-    try:
-        run_server(app, host, port, log_level=log_level)
-    finally:
-        worker.stop()
+    console.print("background duties: run `computeport worker run` beside it")
+    run_server(app, host, port, log_level=log_level)

@@ -19,6 +19,7 @@ from computeport.models import (
     rollup,
     scheme,
     sim_cluster,
+    worker,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "rollup",
     "scheme",
     "sim_cluster",
+    "worker",
 ]

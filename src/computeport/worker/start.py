@@ -1,14 +1,16 @@
-"""Build the worker's loops for a deployment and start them: ``start_background(state)``.
+"""Build the worker's loops for a deployment: ``build_loops(state)``.
 
-``computeport serve`` calls :func:`start_background` with the app's state (anything with
-``settings``, ``sessions``, ``clock`` and ``backend``, e.g. ``computeport.http.state.AppState``)
-and stops the handle on exit.  What runs depends only on what was injected: a back end that
-must be advanced (the virtual cluster) gets the advance loop; every back end gets reconcile and
-ingest; e-mail goes out only when SMTP is enabled.
+The worker (:func:`computeport.worker.main.build_worker`, for ``computeport worker run`` and
+the demo) calls it with the app's state (anything with ``settings``, ``sessions``, ``clock``
+and ``backend``, e.g. ``computeport.http.state.AppState``).  What runs depends only on what
+was injected: a back end that must be advanced (the virtual cluster) gets the advance loop;
+every back end gets reconcile and ingest; posting, closing and expiry need no back end;
+e-mail goes out only when SMTP is enabled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -28,9 +30,8 @@ from computeport.worker.duties import (
     ReconcileAwards,
 )
 from computeport.worker.loop import Loop
-from computeport.worker.runner import WorkerThread
 
-__all__ = ["USAGE_EVERY", "WorkerContext", "build_loops", "start_background"]
+__all__ = ["USAGE_EVERY", "WorkerContext", "build_loops"]
 
 USAGE_EVERY = timedelta(hours=6)
 """How often usage is ingested and rated, in the centre's time (15 wall seconds at a day a
@@ -53,12 +54,23 @@ class WorkerContext(Protocol):
     def backend(self) -> ClusterBackend | None: ...
 
 
-def build_loops(state: WorkerContext) -> list[Loop]:
-    """The deployment's loops, in the order a round runs them."""
+def build_loops(
+    state: WorkerContext,
+    sessions_for: Callable[[str], sessionmaker[Session]] | None = None,
+) -> list[Loop]:
+    """The deployment's loops, in the order a round runs them.
+
+    ``sessions_for(duty)`` gives each duty its own session factory: the worker process passes
+    :meth:`~computeport.worker.leases.Leases.fenced`, so every commit a duty makes checks its
+    lease's fencing token first.
+    """
     from computeport.award.cluster_audit import audit_applied_plan
     from computeport.award.desired import desired_state
     from computeport.billing.posting import post_all
     from computeport.metering.ingest import BillingUsageSink
+
+    def db(duty: str) -> sessionmaker[Session]:
+        return state.sessions if sessions_for is None else sessions_for(duty)
 
     loops: list[Loop] = []
     backend = state.backend
@@ -66,12 +78,14 @@ def build_loops(state: WorkerContext) -> list[Loop]:
         if isinstance(backend, Advancing):
             loops.append(AdvanceCluster(backend))
         loops.append(
-            ReconcileAwards(state.sessions, backend, desired_state, audit=audit_applied_plan)
+            ReconcileAwards(
+                db(ReconcileAwards.name), backend, desired_state, audit=audit_applied_plan
+            )
         )
         epoch = getattr(backend, "epoch", None)
         loops.append(
             IngestUsage(
-                state.sessions,
+                db(IngestUsage.name),
                 backend,
                 state.clock,
                 BillingUsageSink,
@@ -79,26 +93,24 @@ def build_loops(state: WorkerContext) -> list[Loop]:
                 first_since=epoch,
             )
         )
-        loops.append(PostUsage(state.sessions, state.clock, post_all, every=USAGE_EVERY))
+    # Posting needs no cluster: a worker without one (``--no-cluster``) still rates usage.
+    loops.append(PostUsage(db(PostUsage.name), state.clock, post_all, every=USAGE_EVERY))
     settings = state.settings
     if settings.auto_close_grace_days is not None:
         grace = timedelta(days=settings.auto_close_grace_days)
-        loops.append(ClosePeriods(state.sessions, state.clock, grace))
-    loops.append(ExpireAwards(state.sessions, state.clock))
+        loops.append(ClosePeriods(db(ClosePeriods.name), state.clock, grace))
+    loops.append(ExpireAwards(db(ExpireAwards.name), state.clock))
     if settings.smtp_enabled:
         from computeport.notification.dispatcher import SmtpSender, dispatch_pending
 
         mailer = SmtpSender.from_settings(settings)
 
+        outbox = db(DispatchOutbox.name)
+
         def send() -> object:
             return dispatch_pending(
-                state.sessions, mailer, state.clock, sender=settings.smtp_sender
+                outbox, mailer, state.clock, sender=settings.smtp_sender
             )
 
         loops.append(DispatchOutbox(send, every=timedelta(minutes=5)))
     return loops
-
-
-def start_background(state: WorkerContext, *, interval: float = 1.0) -> WorkerThread:
-    """Start the worker thread for ``state``; call ``.stop()`` on the handle at shutdown."""
-    return WorkerThread(build_loops(state), state.clock, interval=interval).start()
