@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from computeport.award.errors import AwardNotFound
 from computeport.award.presenters import AWARD_READS, award_read, award_reads_of_rows
-from computeport.award.queries import list_awards, readable_row, readable_rows
+from computeport.award.repository import list_awards, readable_row, readable_rows
 from computeport.identity.subject import Subject
 from computeport.kit.clock import ManualClock
 from computeport.models.award import Award, AwardStatus

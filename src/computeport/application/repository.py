@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from computeport.identity.subject import Subject
-from computeport.models.application import Application
+from computeport.models.application import Application, ApplicationStatus
 from computeport.models.identity import Role
 from computeport.models.review import AssignmentStatus, ReviewAssignment
 
@@ -59,3 +59,25 @@ def lock_application(session: Session, application_id: uuid.UUID) -> Application
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
+
+
+def list_applications(
+    session: Session,
+    subject: Subject,
+    *,
+    scheme_id: uuid.UUID | None = None,
+    status: ApplicationStatus | None = None,
+    organisation_id: uuid.UUID | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Application]:
+    """Applications the subject may read, narrowed by scheme, status and organisation."""
+    stmt = applications_readable_by(subject)
+    if scheme_id is not None:
+        stmt = stmt.where(Application.scheme_id == scheme_id)
+    if status is not None:
+        stmt = stmt.where(Application.status == status)
+    if organisation_id is not None:
+        stmt = stmt.where(Application.organisation_id == organisation_id)
+    stmt = stmt.order_by(Application.reference).limit(limit).offset(offset)
+    return list(session.scalars(stmt))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from computeport.audit.service import record_event
 from computeport.award.accelerators import ensure_known_lines
 from computeport.award.commitments import change_commitment
-from computeport.award.queries import lock_award
+from computeport.award.repository import lock_award
 from computeport.award.schemas import AmendmentIn
 from computeport.award.term import check_term
 from computeport.award.workflow import OPEN_STATES

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from computeport.award import queries
+from computeport.award import repository
 from computeport.award.amend import amend
 from computeport.award.decide import decide
 from computeport.award.lifecycle import terminate
@@ -91,7 +91,7 @@ def list_awards(
     """Awards the caller may read: every award for staff, its own organisations' otherwise."""
     # Rows, not ORM objects, and the response serialised here (not validated again by
     # FastAPI): the read API's most-read list (issue #6).
-    rows = queries.readable_rows(
+    rows = repository.readable_rows(
         session, subject, status=status, organisation_id=organisation_id, limit=limit, offset=offset
     )
     return json_response(AWARD_READS, award_reads_of_rows(session, rows, clock.now()))
@@ -101,7 +101,7 @@ def list_awards(
 def get_award(
     award_id: uuid.UUID, subject: CurrentSubject, session: SessionDep, clock: ClockDep
 ) -> Response:
-    row = queries.readable_row(session, subject, award_id)
+    row = repository.readable_row(session, subject, award_id)
     return json_response(AWARD_READ, award_reads_of_rows(session, [row], clock.now())[0])
 
 
@@ -111,8 +111,8 @@ def get_award(
 def list_amendments(
     award_id: uuid.UUID, subject: CurrentSubject, session: SessionDep
 ) -> list[AmendmentRead]:
-    award = queries.get_readable(session, subject, award_id)
-    return [_amendment(a) for a in queries.amendments_of(session, award.id)]
+    award = repository.get_readable(session, subject, award_id)
+    return [_amendment(a) for a in repository.amendments_of(session, award.id)]
 
 
 @router.post(
@@ -148,7 +148,7 @@ def post_terminate(
     """End the award early; its commitment shrinks to what was consumed."""
     subject.require(*DECIDERS)
     terminate(session, award_id, body.reason, subject.user_id, clock)
-    return award_read(session, queries.lock_award(session, award_id, lock=False), clock.now())
+    return award_read(session, repository.lock_award(session, award_id, lock=False), clock.now())
 
 
 __all__ = ["router"]

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.award.commitments import change_commitment
-from computeport.award.queries import lock_award
+from computeport.award.repository import lock_award
 from computeport.award.reservations import release_reservations
 from computeport.award.workflow import OPEN_STATES, transition
 from computeport.envelope.consumed import ConsumedSource, consumed_by_award

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from computeport.award.queries import AnyRow
+from computeport.award.repository import AnyRow
 from computeport.award.schemas import AwardLineRead, AwardRead, TrancheRead
 from computeport.models.award import Award, AwardLine
 from computeport.models.progress import AwardTranche, ProgressReport
@@ -126,7 +126,7 @@ def _state_of(tranche: AnyRow, now: datetime) -> str:
 
 
 def award_reads_of_rows(session: Session, rows: Sequence[AnyRow], now: datetime) -> list[AwardRead]:
-    """The API's view of awards from rows of :data:`~computeport.award.queries.AWARD_COLUMNS`.
+    """The API's view of awards from rows of :data:`~computeport.award.repository.AWARD_COLUMNS`.
 
     The read API's path: no ORM objects (whose identity-map bookkeeping cost more than the
     query), and two more queries whatever the number of awards: every line, then every tranche

@@ -12,7 +12,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from computeport.award.queries import get_readable
+from computeport.award.repository import get_readable
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
 from computeport.kit.errors import PermissionDenied

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
 from computeport.award.errors import ReservationNotFound
-from computeport.award.queries import get_readable, lock_award
+from computeport.award.repository import get_readable, lock_award
 from computeport.backends import RESERVATION_PREFIX, ClusterBackend, PartitionInfo
 from computeport.identity.subject import Subject
 from computeport.kit.clock import Clock

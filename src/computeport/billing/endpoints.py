@@ -19,9 +19,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
-from computeport.award.errors import AwardNotFound
+from computeport.award.repository import ensure_readable
 from computeport.billing import adjustments
 from computeport.billing.burndown import award_burn_down
 from computeport.billing.schemas import (
@@ -36,8 +35,8 @@ from computeport.http.deps import ClockDep, SessionDep
 from computeport.http.paging import AfterId, Limit
 from computeport.identity.auth import CurrentSubject
 from computeport.ledger.queries import balances
+from computeport.metering.repository import charges_readable_by
 from computeport.models.adjustment import AdjustmentTarget
-from computeport.models.award import Award
 from computeport.models.identity import Role
 from computeport.models.metering import UsageCharge
 
@@ -56,13 +55,11 @@ def list_usage(
     limit: Limit = 100,
 ) -> list[UsageRead]:
     """Rating rows of the caller's organisations, oldest first (keyset-paginated by id)."""
-    stmt = select(UsageCharge).where(UsageCharge.id > after_id).order_by(UsageCharge.id)
+    stmt = charges_readable_by(subject).where(UsageCharge.id > after_id).order_by(UsageCharge.id)
     if period is not None:
         stmt = stmt.where(UsageCharge.period == period)
     if award_id is not None:
         stmt = stmt.where(UsageCharge.award_id == award_id)
-    if not subject.sees_all_organisations:
-        stmt = stmt.where(UsageCharge.organisation_id.in_(list(subject.organisation_ids)))
     return [UsageRead.model_validate(c) for c in session.scalars(stmt.limit(limit))]
 
 
@@ -81,9 +78,7 @@ def burndown(
     award_id: uuid.UUID, subject: CurrentSubject, session: SessionDep, clock: ClockDep
 ) -> BurnDownRead:
     """HK$ and GPU-hours used against the award, and the forecast run-out dates."""
-    org_id = session.scalar(select(Award.organisation_id).where(Award.id == award_id))
-    if org_id is None or not subject.can_see_organisation(org_id):
-        raise AwardNotFound(f"award {award_id} not found", field="award_id")
+    ensure_readable(session, subject, award_id)
     b = award_burn_down(session, clock, award_id)
     return BurnDownRead(
         award_id=b.award_id,

@@ -14,14 +14,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
-from computeport.billing.errors import DocumentNotFound
 from computeport.billing.payments import paid_minor, record_payment
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
 from computeport.identity.subject import Subject
 from computeport.invoicing.render import document_csv, document_html, document_pdf
+from computeport.invoicing.repository import documents_readable_by, readable_document
 from computeport.invoicing.schemas import DocumentLineRead, DocumentRead, PaymentIn, PaymentRead
 from computeport.kit.units import gpu_hours
 from computeport.models.identity import Role
@@ -33,15 +32,7 @@ PAYMENT_RECORDERS = (Role.OPERATOR,)
 
 
 def _visible(session: SessionDep, subject: Subject, number: str) -> BillingDocument:
-    doc = session.scalars(select(BillingDocument).where(BillingDocument.number == number)).first()
-    if doc is None:
-        raise DocumentNotFound(f"no document {number!r}", field="number")
-    if doc.kind is DocumentKind.SUBSIDY_STATEMENT:
-        if not subject.sees_all_organisations:
-            raise DocumentNotFound(f"no document {number!r}", field="number")
-    elif not subject.can_see_organisation(doc.organisation_id):
-        raise DocumentNotFound(f"no document {number!r}", field="number")
-    return doc
+    return readable_document(session, subject, number)
 
 
 def _read(doc: BillingDocument, paid: int) -> DocumentRead:
@@ -88,14 +79,9 @@ def list_documents(
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> list[DocumentRead]:
     """Invoices and credit notes of the caller's organisations (staff: all, and statements)."""
-    stmt = select(BillingDocument).order_by(BillingDocument.number)
+    stmt = documents_readable_by(subject).order_by(BillingDocument.number)
     if period is not None:
         stmt = stmt.where(BillingDocument.period == period)
-    if not subject.sees_all_organisations:
-        stmt = stmt.where(
-            BillingDocument.organisation_id.in_(list(subject.organisation_ids)),
-            BillingDocument.kind != DocumentKind.SUBSIDY_STATEMENT,
-        )
     docs = list(session.scalars(stmt))
     paid = paid_minor(session, [d.id for d in docs])
     return [_read(d, paid.get(d.id, 0)) for d in docs]

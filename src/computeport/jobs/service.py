@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.award.errors import AwardNotFound
+from computeport.award.repository import accounts_readable_by
 from computeport.backends import ClusterBackend, JobInfo, JobNotFound, JobSpec
 from computeport.identity.subject import Subject
 from computeport.jobs.errors import AwardNotActive
@@ -53,10 +53,8 @@ class AwardRef:
 
 def _accounts(session: Session, subject: Subject) -> dict[str, AwardRef]:
     """Award accounts whose jobs the subject may read."""
-    stmt = select(Award.slurm_account, Award.id, Award.reference, Award.organisation_id)
-    if not subject.sees_all_organisations:
-        stmt = stmt.where(Award.organisation_id.in_(subject.organisation_ids))
-    return {acct: AwardRef(i, ref, org) for acct, i, ref, org in session.execute(stmt)}
+    rows = session.execute(accounts_readable_by(subject))
+    return {acct: AwardRef(i, ref, org) for acct, i, ref, org in rows}
 
 
 def _require_reader(subject: Subject) -> None:

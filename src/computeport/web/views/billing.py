@@ -3,7 +3,8 @@ ageing with totals, the usage quarantine, and ledger balances by kind.
 
 Read-only queries over the billing services' tables; the only write on the desk (an
 adjustment) goes through :mod:`computeport.billing.adjustments`.  Staff see every
-organisation here; organisations keep their own invoice pages (``views.invoices``).
+organisation here; organisations keep their own invoice pages (read through
+:mod:`computeport.invoicing.repository`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from computeport.billing.payments import BUCKETS, AgeingRow, ageing
+from computeport.invoicing.repository import of_organisation
 from computeport.kit.clock import Clock
 from computeport.ledger.queries import AccountBalance, balances, unbalanced_journals
 from computeport.models.award import Award
@@ -117,7 +119,7 @@ def documents(
     if filters.period:
         conditions.append(BillingDocument.period == filters.period)
     if filters.organisation_id is not None:
-        conditions.append(BillingDocument.organisation_id == filters.organisation_id)
+        conditions.append(of_organisation(filters.organisation_id))
     if filters.kind is not None:
         conditions.append(BillingDocument.kind == filters.kind)
     if not statements:

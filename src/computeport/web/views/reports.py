@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from computeport.kit.errors import ValidationFailed
+from computeport.metering.repository import rollups_of
 from computeport.models.identity import Organisation
 from computeport.models.rollup import UsageRollup
 
@@ -101,7 +102,7 @@ def usage_report(
     if until:
         stmt = stmt.where(UsageRollup.period <= until)
     if organisation_id is not None:
-        stmt = stmt.where(UsageRollup.organisation_id == organisation_id)
+        stmt = stmt.where(rollups_of(organisation_id))
     rows: list[ReportRow] = []
     for r in session.execute(stmt).all():
         jobs, total_wait, started = int(r[1]), int(r[6]), int(r[7])

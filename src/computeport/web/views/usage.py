@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from computeport.metering.repository import rollups_of
 from computeport.models.award import Award
 from computeport.models.rollup import UsageRollup
 
@@ -49,7 +50,7 @@ def money_by_month(
             Award.scheme_id == scheme_id
         )
     if organisation_id is not None:
-        stmt = stmt.where(UsageRollup.organisation_id == organisation_id)
+        stmt = stmt.where(rollups_of(organisation_id))
     if award_id is not None:
         stmt = stmt.where(UsageRollup.award_id == award_id)
     rows = session.execute(stmt.order_by(UsageRollup.period)).all()

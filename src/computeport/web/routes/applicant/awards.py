@@ -7,8 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from computeport.award.errors import AwardNotFound
-from computeport.award.queries import get_readable
+from computeport.award.repository import get_readable
 from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageSession
 from computeport.web.i18n import translator
@@ -46,9 +45,7 @@ def award_detail(
     clock: PageClock,
 ) -> Response:
     page = organisation_page(session, viewer, organisation_id)
-    award = get_readable(session, viewer.subject, award_id)
-    if award.organisation_id != organisation_id:
-        raise AwardNotFound(f"award {award_id} not found")
+    award = get_readable(session, viewer.subject, award_id, organisation_id=organisation_id)
     use = award_uses(session, [award])[0]
     burn = burn_down(session, use, clock.now())
     _ = translator(viewer.locale)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from computeport.invoicing.render import document_csv, document_pdf
+from computeport.invoicing.repository import organisation_document, organisation_documents
 from computeport.kit.errors import NotFound
 from computeport.web.deps import CurrentViewer, PageSession
 from computeport.web.routes.applicant.pages import (
@@ -16,7 +17,6 @@ from computeport.web.routes.applicant.pages import (
     render_page,
     require_member,
 )
-from computeport.web.views.invoices import organisation_document, organisation_documents
 from computeport.web.views.usage import money_by_month
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

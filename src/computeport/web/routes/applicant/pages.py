@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from computeport.award.queries import list_awards
+from computeport.award.repository import list_awards
 from computeport.identity.service import get_organisation
 from computeport.models.award import Award
 from computeport.web.templating import render

@@ -1,4 +1,5 @@
-"""Reading awards: by id, locked for update, and the list a subject may read."""
+"""Reading awards: by id, locked for update, and what a subject may read (the award domain's
+one home of organisation filters, checked by ``tests/test_tenancy_lint.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from computeport.award.errors import AwardNotFound
@@ -33,6 +34,30 @@ def readable_by(subject: Subject) -> Select[Award]:
     return stmt
 
 
+def _visible_to(subject: Subject) -> ColumnElement[bool]:
+    """The condition "an award of the subject's organisations" (always true for overseers)."""
+    if subject.sees_all_organisations:
+        return true()
+    return Award.organisation_id.in_(list(subject.organisation_ids))
+
+
+def ensure_readable(session: Session, subject: Subject, award_id: uuid.UUID) -> None:
+    """Raise "not found" unless the subject may read the award (no existence leak); cheaper
+    than :func:`get_readable` for callers that only need the check."""
+    if session.scalar(select(Award.id).where(Award.id == award_id, _visible_to(subject))) is None:
+        raise AwardNotFound(f"award {award_id} not found", field="award_id")
+
+
+def accounts_readable_by(
+    subject: Subject,
+) -> Select[str, uuid.UUID, str, uuid.UUID]:
+    """``(slurm account, award id, reference, organisation)`` of the awards whose jobs the
+    subject may read."""
+    return select(
+        Award.slurm_account, Award.id, Award.reference, Award.organisation_id
+    ).where(_visible_to(subject))
+
+
 def list_awards(
     session: Session,
     subject: Subject,
@@ -51,9 +76,19 @@ def list_awards(
     return list(session.scalars(stmt))
 
 
-def get_readable(session: Session, subject: Subject, award_id: uuid.UUID) -> Award:
-    """The award if the subject may read it; 404 otherwise (no existence leak)."""
-    award = session.scalars(readable_by(subject).where(Award.id == award_id)).one_or_none()
+def get_readable(
+    session: Session,
+    subject: Subject,
+    award_id: uuid.UUID,
+    *,
+    organisation_id: uuid.UUID | None = None,
+) -> Award:
+    """The award if the subject may read it (and, given ``organisation_id``, it is that
+    organisation's: a page under one organisation's URL); 404 otherwise (no existence leak)."""
+    stmt = readable_by(subject).where(Award.id == award_id)
+    if organisation_id is not None:
+        stmt = stmt.where(Award.organisation_id == organisation_id)
+    award = session.scalars(stmt).one_or_none()
     if award is None:
         raise AwardNotFound(f"award {award_id} not found", field="award_id")
     return award
