@@ -32,6 +32,10 @@ ALLOWED: dict[str, str] = {
         "narrows an application the service already authorised to the URL's organisation"
     ),
     "web/views/people.py": "staff reviewers: organisation_id IS NULL marks a staff membership",
+    "web/views/staff_jobs.py": (
+        "staff-only job list: the organisation an operator picked, matched against the cluster's "
+        "jobs in memory"
+    ),
 }
 """Modules allowed to compare ``organisation_id`` outside a repository, each with its reason."""
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from computeport.award.queries import get_readable
+from computeport.award.repository import get_readable
 from computeport.backends import JobState
 from computeport.kit.errors import NotFound
 from computeport.models.identity import Organisation
