@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.support.databases import require
+
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, ConsoleMessage
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,6 +45,19 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright with :data:`CHROMIUM_ARGS`, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,15 @@ def running_demo(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def demo_for_browser(directory: Path) -> Iterator[RunningDemo]:
+    """The demo a module of browser tests drives; Chromium is checked first (skipped locally
+    without it, a failure in CI), so no demo is started for nothing."""
+    require(CHROMIUM.exists(), "Chromium (/usr/bin/chromium)")
+    with running_demo(directory) as running:
+        yield running
 
 
 CSP_MARKERS = ("Content Security Policy", "Content-Security-Policy")

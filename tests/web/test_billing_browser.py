@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from computeport.seed.demo import DEMO_ORGANISATION, demo_logins
-from tests.support.databases import require
 from tests.web.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     CspWatch,
     RunningDemo,
-    running_demo,
+    chromium,
+    demo_for_browser,
 )
 
 if TYPE_CHECKING:
@@ -38,20 +36,16 @@ OPERATOR = next(d for d in demo_logins() if d.role.value == "operator")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    require(CHROMIUM.exists(), "Chromium (/usr/bin/chromium)")
-    with running_demo(tmp_path_factory.mktemp("billing-demo")) as running:
+    with demo_for_browser(tmp_path_factory.mktemp("billing-demo")) as running:
         yield running
 
 
 @pytest.fixture
 def operator_page(demo: RunningDemo) -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         csp = CspWatch()
         context = csp.watch(
-            chromium.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
+            browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
         )
         page = context.new_page()
         page.goto(demo.url + "/login")
@@ -61,8 +55,7 @@ def operator_page(demo: RunningDemo) -> Iterator[Page]:
         page.wait_for_url(re.compile(r".*/$"))
         yield page
         context.close()
-        chromium.close()
-        csp.assert_clean()
+    csp.assert_clean()
 
 
 def _submit(page: Page, selector: str) -> None:

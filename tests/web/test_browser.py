@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Protocol
 import pytest
 
 from computeport.seed.demo import demo_logins
-from tests.support.databases import require
 from tests.web.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     CspWatch,
     RunningDemo,
-    running_demo,
+    chromium,
+    demo_for_browser,
 )
 
 if TYPE_CHECKING:
@@ -38,19 +36,14 @@ LOGINS = {d.role.value: d for d in demo_logins()}
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    require(CHROMIUM.exists(), "Chromium (/usr/bin/chromium)")
-    with running_demo(tmp_path_factory.mktemp("demo")) as running:
+    with demo_for_browser(tmp_path_factory.mktemp("demo")) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def browser(demo: RunningDemo) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 class SignIn(Protocol):

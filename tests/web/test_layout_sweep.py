@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from computeport.seed.demo import demo_logins
-from tests.support.databases import require
 from tests.web.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     RunningDemo,
-    running_demo,
+    chromium,
+    demo_for_browser,
 )
 
 if TYPE_CHECKING:
@@ -76,19 +74,14 @@ OVERFLOW = """() => {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    require(CHROMIUM.exists(), "Chromium (/usr/bin/chromium)")
-    with running_demo(tmp_path_factory.mktemp("sweep")) as running:
+    with demo_for_browser(tmp_path_factory.mktemp("sweep")) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def browser(demo: RunningDemo) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def signed_in(browser: Browser, demo: RunningDemo, role: str, width: int = 1400) -> Page:
