@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from computeport.cli.main import app
 from computeport.db.migrate import upgrade
+from tests.notification.smtp_sink import smtp_sink
 from tests.support.migrations import database_url, engine_for, upgrade_to_previous_head
+from tests.support.processes import free_port
 
 GOOD_SECRET = "s" * 48
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -80,31 +80,15 @@ def test_a_missing_or_unreachable_database(
     assert "✗ migrations: database unreachable" in out
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class _Sink:
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        return "250 OK"
-
-
 def test_smtp_is_checked_only_when_enabled(
     deployment: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("COMPUTEPORT_SMTP_ENABLED", "true")
     monkeypatch.setenv("COMPUTEPORT_SMTP_PORT", str(port))
     assert f"✗ smtp: no SMTP server answers at 127.0.0.1:{port}" in doctor(1)
-    controller = Controller(_Sink(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_sink(port):
         doctor(0)
-    finally:
-        controller.stop()
 
 
 def test_half_configured_single_sign_on(deployment: str, monkeypatch: pytest.MonkeyPatch) -> None:

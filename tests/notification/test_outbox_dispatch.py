@@ -16,8 +16,9 @@ from computeport.models.notification import OutboxMessage, OutboxStatus
 from computeport.notification.dispatcher import RetryPolicy, SmtpSender, dispatch_pending
 from computeport.notification.outbox import enqueue
 from computeport.notification.templates import known_kinds, template_for
-from tests.notification.smtp_sink import free_port, smtp_sink
+from tests.notification.smtp_sink import smtp_sink
 from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
+from tests.support.processes import free_port
 
 SENDER = "aiss-noreply@example.org"
 CONTEXT = {"reference": "AISS-2026-0001", "title": "A model", "organisation": "Org"}

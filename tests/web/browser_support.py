@@ -7,20 +7,18 @@ Playwright through Debian's Chromium (never a downloaded browser).
 
 from __future__ import annotations
 
+import functools
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from tests.support.databases import require
+from tests.support.processes import answers, free_port, stop, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage
@@ -38,13 +36,6 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -98,26 +89,11 @@ def running_demo(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"demo exited early:\n{log.read_text()}")
-                try:
-                    if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"demo not up after {timeout_s} s:\n{log.read_text()}")
-                time.sleep(0.5)  # polling a subprocess, not synchronising test logic
+            up = functools.partial(answers, url + "/healthz")
+            wait_until("the demo's /healthz", up, process, log, timeout_s)
             yield RunningDemo(url, directory, log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.web.browser_support import free_port
+from tests.support.processes import free_port
 
 
 @dataclass
