@@ -18,7 +18,6 @@ from fastapi import APIRouter, Query, Response
 from computeport.billing.payments import paid_minor, record_payment
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
-from computeport.identity.subject import Subject
 from computeport.invoicing.render import document_csv, document_html, document_pdf
 from computeport.invoicing.repository import documents_readable_by, readable_document
 from computeport.invoicing.schemas import DocumentLineRead, DocumentRead, PaymentIn, PaymentRead
@@ -29,10 +28,6 @@ from computeport.models.invoicing import BillingDocument, DocumentKind
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 
 PAYMENT_RECORDERS = (Role.OPERATOR,)
-
-
-def _visible(session: SessionDep, subject: Subject, number: str) -> BillingDocument:
-    return readable_document(session, subject, number)
 
 
 def _read(doc: BillingDocument, paid: int) -> DocumentRead:
@@ -89,13 +84,13 @@ def list_documents(
 
 @router.get("/invoices/{number}", response_model=DocumentRead, responses={404: {}})
 def get_document(number: str, subject: CurrentSubject, session: SessionDep) -> DocumentRead:
-    doc = _visible(session, subject, number)
+    doc = readable_document(session, subject, number)
     return _read(doc, paid_minor(session, [doc.id]).get(doc.id, 0))
 
 
 @router.get("/invoices/{number}/csv", response_class=Response, responses={404: {}})
 def get_document_csv(number: str, subject: CurrentSubject, session: SessionDep) -> Response:
-    doc = _visible(session, subject, number)
+    doc = readable_document(session, subject, number)
     return Response(
         document_csv(doc),
         media_type="text/csv",
@@ -105,12 +100,13 @@ def get_document_csv(number: str, subject: CurrentSubject, session: SessionDep) 
 
 @router.get("/invoices/{number}/html", response_class=Response, responses={404: {}})
 def get_document_html(number: str, subject: CurrentSubject, session: SessionDep) -> Response:
-    return Response(document_html(_visible(session, subject, number)), media_type="text/html")
+    doc = readable_document(session, subject, number)
+    return Response(document_html(doc), media_type="text/html")
 
 
 @router.get("/invoices/{number}/pdf", response_class=Response, responses={404: {}})
 def get_document_pdf(number: str, subject: CurrentSubject, session: SessionDep) -> Response:
-    doc = _visible(session, subject, number)
+    doc = readable_document(session, subject, number)
     return Response(
         document_pdf(doc),
         media_type="application/pdf",
