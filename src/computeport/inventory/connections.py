@@ -7,6 +7,8 @@ back end through :class:`computeport.backends.registry.BackendRegistry` either w
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy.orm import Session
 
 from computeport.backends.registry import default_connection
@@ -20,7 +22,7 @@ __all__ = ["connection_of", "connections"]
 
 def connection_of(cluster: CentreCluster) -> ClusterConnection:
     """The connection of one cluster row (partitions with their accelerator's peak)."""
-    backend = "slurm" if cluster.backend == "slurm" else "sim"
+    backend: Literal["sim", "slurm"] = "slurm" if cluster.backend == "slurm" else "sim"
     shapes = tuple(
         PartitionShape(
             p.name,
