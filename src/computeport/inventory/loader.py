@@ -73,9 +73,13 @@ class _Writer:
             self.report.updated.append(label)
             self.audit(row, "updated", label, "; ".join(changes))
 
-    def remove(self, row: Any, label: str) -> None:
+    def remove(self, row: Any, label: str, collection: list[Any] | None = None) -> None:
+        """Delete ``row`` (through ``collection`` when a parent holds it: delete-orphan)."""
         self.audit(row, "removed", label, "")
-        self.session.delete(row)
+        if collection is not None:
+            collection.remove(row)
+        else:
+            self.session.delete(row)
         self.session.flush()
         self.report.removed.append(label)
 
@@ -154,7 +158,7 @@ def _partitions(
             w.create(CentrePartition(cluster_id=cluster.id, name=name, **values), label)
     for name, row in rows.items():
         if name not in spec.partitions:
-            w.remove(row, f"partition {cluster.name}/{name}")
+            w.remove(row, f"partition {cluster.name}/{name}", cluster.partitions)
 
 
 def _clusters(
@@ -175,7 +179,7 @@ def _clusters(
     for name, row in rows.items():
         if name not in decl.clusters:
             for part in list(row.partitions):
-                w.remove(part, f"partition {name}/{part.name}")
+                w.remove(part, f"partition {name}/{part.name}", row.partitions)
             w.remove(row, f"cluster {name}")
 
 
