@@ -92,7 +92,7 @@ def test_a_cluster_with_history_is_never_dropped_and_nothing_is_written(
     assert counts(session) == before  # the change to alpha was not made either
 
     # Retiring it instead is allowed (and then no back end is opened for it).
-    created, updated, _ = load(
+    _, updated, _ = load(
         session,
         SMALL.replace("nodes = 4", "nodes = 5")
         + BETA.replace('backend = "slurm"', 'backend = "slurm"\nstatus = "retired"'),
