@@ -21,6 +21,7 @@ __all__ = [
     "all_clusters",
     "all_sites",
     "cluster_history",
+    "cluster_named",
 ]
 
 
@@ -49,6 +50,19 @@ def all_clusters(session: Session) -> list[CentreCluster]:
         .order_by(CentreCluster.name)
     )
     return list(session.scalars(stmt))
+
+
+def cluster_named(session: Session, name: str) -> CentreCluster | None:
+    """One cluster with its site and partitions, or None."""
+    stmt = (
+        select(CentreCluster)
+        .where(CentreCluster.name == name)
+        .options(
+            selectinload(CentreCluster.site),
+            selectinload(CentreCluster.partitions).selectinload(CentrePartition.accelerator),
+        )
+    )
+    return session.scalar(stmt)
 
 
 def all_accelerators(session: Session) -> list[AcceleratorType]:
