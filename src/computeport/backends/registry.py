@@ -91,11 +91,13 @@ def build_backend(
     *,
     desired: Callable[[datetime], DesiredState],
     history: timedelta | None = None,
+    traces_dir: Path | None = None,
 ) -> tuple[ClusterBackend, Clock]:
     """The back end of one cluster and the clock it runs on.
 
     With ``slurm`` the clock is the wall clock (or the one given); with ``sim`` it is the virtual
-    cluster's accelerated clock, resumed from its journal (keyed by the cluster's name).
+    cluster's accelerated clock, resumed from its journal (keyed by the cluster's name);
+    ``traces_dir`` is where its background workload is fitted from (default: the shared traces).
     """
     if connection.backend == "slurm":
         return _slurm(connection), clock or SystemClock()
@@ -115,6 +117,7 @@ def build_backend(
         history=DEFAULT_HISTORY if history is None else history,
         start=None if clock is None else clock.now(),
         inventory=shape,
+        traces_dir=traces_dir,
     )
     return backend, backend.clock
 
