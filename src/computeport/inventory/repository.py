@@ -87,7 +87,7 @@ def cluster_history(session: Session, name: str) -> list[str]:
     for label, column in counted:
         count = session.scalar(select(func.count()).where(column == name)) or 0
         if count:
-            found.append(f"{count} {label}")
+            found.append(f"{count:,} {label}")
     return found
 
 
