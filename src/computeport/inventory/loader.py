@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from computeport.audit.service import Audited, record_event
 from computeport.inventory.declaration import ClusterDecl, InventoryDecl
@@ -167,7 +167,8 @@ def _clusters(
     sites: dict[str, CentreSite],
     kinds: dict[str, AcceleratorType],
 ) -> None:
-    rows = {r.name: r for r in w.session.scalars(select(CentreCluster))}
+    stmt = select(CentreCluster).options(selectinload(CentreCluster.partitions))
+    rows = {r.name: r for r in w.session.scalars(stmt)}
     for name, spec in decl.clusters.items():
         values = _cluster_values(spec, sites[spec.site])
         if name in rows:
