@@ -14,6 +14,7 @@ from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
 from computeport.models.audit import AuditRecord
 from computeport.models.centre import CentreCluster
+from computeport.models.identity import User
 from tests.inventory.inventory_files import BETA, CYBERPORT, SMALL, line_number
 
 
@@ -97,3 +98,13 @@ def test_load_as_a_non_operator_is_refused(database: str, tmp_path: Path) -> Non
     assert "created  cluster alpha" in run(
         "clusters", "load", written(tmp_path / "c.toml", SMALL), "--as", "opal@aisc.hk"
     )
+    engine = make_engine(database)
+    with engine.connect() as connection:
+        actors = connection.execute(
+            select(User.email)
+            .join(AuditRecord, AuditRecord.actor_id == User.id)
+            .where(AuditRecord.action == "inventory_created")
+            .distinct()
+        ).all()
+    engine.dispose()
+    assert actors == [("opal@aisc.hk",)]  # the audit trail names the operator

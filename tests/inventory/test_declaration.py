@@ -125,3 +125,13 @@ def test_not_toml_at_all_names_the_line() -> None:
     [(line, _key, message)] = problems(text)
     assert message.startswith("not valid TOML")
     assert line == line_number(text, "[clusters.alpha.partitions.gpu", occurrence=2)
+
+
+def test_a_sim_cluster_keeps_its_speed_and_decimals_stay_exact() -> None:
+    text = SMALL.replace("peak_pflops = 0.99", "peak_pflops = 0.9895") + (
+        "\n[clusters.alpha.sim]\nspeed = 86.4\n"
+    )
+    decl = parse_inventory(text)
+    assert decl.clusters["alpha"].connection() == {"speed": 86.4}
+    assert decl.accelerators["h800"].peak_pflops == Decimal("0.9895")
+    assert decl.pflops("alpha") == Decimal("31.664")  # 32 × 0.9895, no binary rounding
