@@ -91,4 +91,7 @@ def _routers() -> list[APIRouter]:
     from computeport.invoicing.endpoints import router as invoicing_router
 
     routers += [billing_router, invoicing_router]
+    from computeport.inventory.endpoints import router as inventory_router
+
+    routers.append(inventory_router)
     return routers

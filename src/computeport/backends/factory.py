@@ -1,9 +1,10 @@
 """One deployment's cluster back end, chosen by ``Settings.backend`` (``sim`` or ``slurm``).
 
-The only place that knows both back ends; everything above gets a
-:class:`~computeport.backends.protocol.ClusterBackend` and the centre's clock.  With ``sim``
-the clock is the virtual cluster's accelerated clock, so awards, billing and the portal all
-live in the same (simulated) time; with ``slurm`` it is the wall clock.
+The single-cluster door to :mod:`computeport.backends.registry` (which knows both back ends):
+everything above gets a :class:`~computeport.backends.protocol.ClusterBackend` and the
+centre's clock.  With ``sim`` the clock is the virtual cluster's accelerated clock, so awards,
+billing and the portal all live in the same (simulated) time; with ``slurm`` it is the wall
+clock.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import ClusterBackend
+from computeport.backends.registry import build_backend, default_connection
 from computeport.backends.types.desired import DesiredState
-from computeport.kit.clock import Clock, SystemClock
+from computeport.kit.clock import Clock
 from computeport.settings import Settings
 
 __all__ = ["open_backend"]
@@ -36,20 +38,6 @@ def open_backend(
     cluster provisions it when it first opens.  Slurm is reconciled by the worker instead, and
     back ends never read tables themselves.
     """
-    if settings.backend == "slurm":
-        from computeport.backends.slurm import SlurmBackend, SlurmConfig
-
-        config = SlurmConfig(cluster=settings.slurm_cluster, slurm_conf=settings.slurm_conf)
-        return SlurmBackend(config), clock or SystemClock()
-
-    from computeport.backends.sim.factory import DEFAULT_HISTORY, open_virtual_cluster
-    from computeport.backends.sim.store import SqlJournal
-
-    backend = open_virtual_cluster(
-        SqlJournal(sessions),
-        speed=settings.sim_speed,
-        desired=desired,
-        history=DEFAULT_HISTORY if history is None else history,
-        start=None if clock is None else clock.now(),
+    return build_backend(
+        default_connection(settings), sessions, clock, desired=desired, history=history
     )
-    return backend, backend.clock

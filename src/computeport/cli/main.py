@@ -67,7 +67,9 @@ def _register() -> None:
 
     app.add_typer(billing.app, name="billing")
 
-    from computeport.cli import slurm
+    from computeport.cli import clusters, slurm
+
+    app.add_typer(clusters.app, name="clusters")
 
     app.add_typer(slurm.app, name="slurm")
 

@@ -16,6 +16,7 @@ from computeport.web.routes import (
     reports,
     review,
     scheme,
+    sites,
     sso,
 )
 
@@ -31,5 +32,6 @@ ROUTERS: list[APIRouter] = [
     reports.router,
     billing.router,
     capacity.router,
+    sites.router,
     sso.router,
 ]

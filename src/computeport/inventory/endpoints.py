@@ -1,0 +1,56 @@
+"""GET /api/v1/sites, /api/v1/clusters, /api/v1/clusters/{name}: the inventory, for staff.
+
+Read-only: the inventory changes only by loading its file (``computeport clusters load``), so
+the file stays the operator's record.  Every signed-in staff member may read it (reviewers and
+the funder plan with it too); applicants get 403.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response
+from pydantic import TypeAdapter
+
+from computeport.http.deps import SessionDep, json_response
+from computeport.identity.auth import CurrentSubject
+from computeport.inventory.errors import ClusterNotFound
+from computeport.inventory.repository import all_clusters, all_sites, cluster_named
+from computeport.inventory.schemas import ClusterRead, SiteRead
+from computeport.models.identity import STAFF_ROLES
+
+router = APIRouter(prefix="/api/v1", tags=["inventory"])
+
+READERS = tuple(sorted(STAFF_ROLES))
+SITES = TypeAdapter(list[SiteRead])
+CLUSTERS = TypeAdapter(list[ClusterRead])
+CLUSTER = TypeAdapter(ClusterRead)
+
+
+@router.get("/sites", response_model=list[SiteRead], responses={403: {}})
+def list_sites(subject: CurrentSubject, session: SessionDep) -> Response:
+    """Every site with its clusters' names and its GPUs and peak PFLOPS."""
+    subject.require(*READERS)
+    return json_response(SITES, [SiteRead.of(s) for s in all_sites(session)])
+
+
+@router.get("/clusters", response_model=list[ClusterRead], responses={403: {}})
+def list_clusters(subject: CurrentSubject, session: SessionDep) -> Response:
+    """Every cluster with its back end, connection settings and partitions."""
+    subject.require(*READERS)
+    return json_response(CLUSTERS, [ClusterRead.of(c) for c in all_clusters(session)])
+
+
+@router.get("/clusters/{name}", response_model=ClusterRead, responses={403: {}, 404: {}})
+def get_cluster(
+    subject: CurrentSubject,
+    session: SessionDep,
+    name: str = Path(min_length=1, max_length=40),
+) -> Response:
+    """One cluster by name."""
+    subject.require(*READERS)
+    cluster = cluster_named(session, name)
+    if cluster is None:
+        raise ClusterNotFound(f"no cluster named {name!r}", field="name")
+    return json_response(CLUSTER, ClusterRead.of(cluster))
+
+
+__all__ = ["router"]

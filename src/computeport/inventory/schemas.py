@@ -1,0 +1,125 @@
+"""The inventory as the API shows it: sites with their totals, clusters with their partitions.
+
+PFLOPS are decimals (serialised as strings, as every decimal of the API is) at the precision
+the accelerator type states; GPU counts are integers.  A cluster's ``connection`` is shown as
+stored: paths, timeouts and the *names* of the environment variables holding secrets.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from computeport.models.centre import AcceleratorType, CentreCluster, CentrePartition, CentreSite
+
+
+class AcceleratorTypeRead(BaseModel):
+    name: str
+    vendor: str
+    model: str
+    memory_gb: int
+    peak_pflops: Decimal
+    """Per accelerator, at ``precision``."""
+    precision: str
+    assumption: str | None
+
+    @classmethod
+    def of(cls, row: AcceleratorType) -> AcceleratorTypeRead:
+        return cls(
+            name=row.name,
+            vendor=row.vendor,
+            model=row.model,
+            memory_gb=row.memory_gb,
+            peak_pflops=row.peak_pflops.normalize(),
+            precision=row.precision,
+            assumption=row.assumption,
+        )
+
+
+class ClusterPartitionRead(BaseModel):
+    name: str
+    accelerator: AcceleratorTypeRead
+    gpus_per_node: int
+    nodes: int
+    gpus: int
+    pflops: Decimal
+
+    @classmethod
+    def of(cls, row: CentrePartition) -> ClusterPartitionRead:
+        return cls(
+            name=row.name,
+            accelerator=AcceleratorTypeRead.of(row.accelerator),
+            gpus_per_node=row.gpus_per_node,
+            nodes=row.nodes,
+            gpus=row.gpus,
+            pflops=row.pflops.normalize(),
+        )
+
+
+def _totals(partitions: list[CentrePartition]) -> tuple[int, Decimal]:
+    gpus = sum(p.gpus for p in partitions)
+    pflops = sum((p.pflops for p in partitions), Decimal(0))
+    return gpus, pflops.normalize()
+
+
+class ClusterRead(BaseModel):
+    name: str
+    site: str
+    backend: str
+    status: str
+    commissioned: date | None
+    connection: dict[str, Any]
+    partitions: list[ClusterPartitionRead]
+    gpus: int
+    pflops: Decimal
+    assumption: str | None
+
+    @classmethod
+    def of(cls, row: CentreCluster) -> ClusterRead:
+        gpus, pflops = _totals(row.partitions)
+        return cls(
+            name=row.name,
+            site=row.site.key,
+            backend=row.backend,
+            status=row.status,
+            commissioned=row.commissioned,
+            connection=dict(row.connection),
+            partitions=[ClusterPartitionRead.of(p) for p in row.partitions],
+            gpus=gpus,
+            pflops=pflops,
+            assumption=row.assumption,
+        )
+
+
+class SiteRead(BaseModel):
+    key: str
+    name: str
+    name_zh: str | None
+    status: str
+    opened: date | None
+    clusters: list[str]
+    gpus: int
+    pflops: Decimal
+    """Peak of every cluster at the site, planned ones included (see ``clusters``' status)."""
+    assumption: str | None
+
+    @classmethod
+    def of(cls, row: CentreSite) -> SiteRead:
+        gpus, pflops = _totals([p for c in row.clusters for p in c.partitions])
+        return cls(
+            key=row.key,
+            name=row.name,
+            name_zh=row.name_zh,
+            status=row.status,
+            opened=row.opened,
+            clusters=[c.name for c in row.clusters],
+            gpus=gpus,
+            pflops=pflops,
+            assumption=row.assumption,
+        )
+
+
+__all__ = ["AcceleratorTypeRead", "ClusterPartitionRead", "ClusterRead", "SiteRead"]

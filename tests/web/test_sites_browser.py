@@ -1,0 +1,119 @@
+"""The sites page in a real headless Chromium against the real ``computeport demo``.
+
+The inventory file shipped in ``deploy/inventory/cyberport.toml`` is loaded into the running
+demo's database with the real CLI; an operator follows the navigation to the sites page, reads
+both sites, then switches to Traditional Chinese and reads them again.
+
+Skipped where Chromium is missing, except in CI where that fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from computeport.seed.demo import demo_logins
+from tests.inventory.inventory_files import CYBERPORT
+from tests.web.browser_support import (
+    SCREENSHOTS,
+    CspWatch,
+    RunningDemo,
+    chromium,
+    demo_for_browser,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OPERATOR = next(d for d in demo_logins() if d.role.value == "operator")
+
+
+def load_inventory_into(demo: RunningDemo) -> str:
+    """``computeport clusters load`` against the demo's own database, as an operator would."""
+    env = {
+        **os.environ,
+        "COMPUTEPORT_DATABASE_URL": f"sqlite:///{demo.database}",
+        "NO_COLOR": "1",
+        "COLUMNS": "160",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("computeport")), "clusters", "load", str(CYBERPORT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    with demo_for_browser(tmp_path_factory.mktemp("sites-demo")) as running:
+        out = load_inventory_into(running)
+        assert "created  cluster cyberport-h800" in out
+        yield running
+
+
+@pytest.fixture
+def operator_page(demo: RunningDemo) -> Iterator[Page]:
+    with chromium() as browser:
+        csp = CspWatch()
+        context = csp.watch(
+            browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
+        )
+        page = context.new_page()
+        page.goto(demo.url + "/login")
+        page.fill("#email", OPERATOR.email)
+        page.fill("#password", OPERATOR.password)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(re.compile(r".*/$"))
+        yield page
+        context.close()
+    csp.assert_clean()
+
+
+def _shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_an_operator_reads_both_sites_in_english_and_in_chinese(
+    operator_page: Page, demo: RunningDemo
+) -> None:
+    page = operator_page
+    with page.expect_navigation():
+        page.click("nav.mainnav a[href='/sites']")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Sites and clusters"
+    cyberport = page.locator("#site-cyberport")
+    assert "Cyberport" in cyberport.locator("h2").inner_text()
+    assert "cyberport-h800" in cyberport.locator("table").inner_text()
+    sandy = page.locator("#site-sandy-ridge")
+    assert "planned" in sandy.locator("h2").inner_text()
+    assert page.locator("#accelerator-types tbody tr").count() == 2
+    _shot(page, "sites-en")
+
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-Hant")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "zh-Hant"
+    assert page.locator("h1").inner_text() == "站點與叢集"
+    assert "數碼港" in page.locator("#site-cyberport h2").inner_text()
+    assert "沙嶺" in page.locator("#site-sandy-ridge h2").inner_text()
+    _shot(page, "sites-zh-hant")
+
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "en"
