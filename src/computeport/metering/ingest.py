@@ -35,7 +35,7 @@ from computeport.kit.clock import Clock
 from computeport.metering.cursor import lock_billing
 from computeport.metering.directory import AccountDirectory
 from computeport.models.metering import QuarantineReason
-from computeport.pricing.service import PriceBook
+from computeport.pricing.book import PriceBook
 
 DEFAULT_ACCELERATOR = "h800"
 """The type assumed when a record has only the untyped GPU TRES (AISC runs H800 only)."""
@@ -164,7 +164,7 @@ def check(
         return QuarantineReason.UNKNOWN_ACCOUNT, f"account {record.account!r}"
     if not prices.knows(accelerator):
         return QuarantineReason.UNKNOWN_ACCELERATOR, f"accelerator type {accelerator!r}"
-    if prices.at(accelerator, end) is None:
+    if prices.at(accelerator, end, cluster=record.cluster) is None:
         return QuarantineReason.NO_PRICE, f"no {accelerator} price at {record.end_time}"
     return None
 
