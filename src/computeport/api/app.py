@@ -91,4 +91,7 @@ def _routers() -> list[APIRouter]:
     from computeport.invoicing.endpoints import router as invoicing_router
 
     routers += [billing_router, invoicing_router]
+    from computeport.pricing.endpoints import router as pricing_router
+
+    routers.append(pricing_router)
     return routers
