@@ -163,9 +163,16 @@ def check(
     if not directory.knows(record.account):
         return QuarantineReason.UNKNOWN_ACCOUNT, f"account {record.account!r}"
     if not prices.knows(accelerator):
-        return QuarantineReason.UNKNOWN_ACCELERATOR, f"accelerator type {accelerator!r}"
+        return QuarantineReason.UNKNOWN_ACCELERATOR, (
+            f"accelerator type {accelerator!r} has no price; fix: computeport prices draft "
+            f"gpu-hour {accelerator} PRICE --from {record.end_time.date().isoformat()} --reason "
+            f"…, approved by a scheme officer, then computeport billing quarantine --release"
+        )
     if prices.at(accelerator, end, cluster=record.cluster) is None:
-        return QuarantineReason.NO_PRICE, f"no {accelerator} price at {record.end_time}"
+        return QuarantineReason.NO_PRICE, (
+            f"no {accelerator} price at {record.end_time}: the first one starts later (a "
+            f"price is never set retroactively; bill it by a manual adjustment)"
+        )
     return None
 
 

@@ -4,6 +4,9 @@ A centre's price list is public policy (the scheme pays a share of every price),
 made like one: two people (whoever drafted may not approve), each step audited, the approval
 announced through the outbox, and the new price effective only from a future instant — an
 approval that would reach back and change what already-rated usage should have cost is refused.
+The exception is the first price of something never priced (a new accelerator type): no charge
+was rated at a price of it, so it may start when its first usage did, and ``billing quarantine
+--release`` then rates the records held for want of it.
 A wrong price is corrected by a credit note and a new version, never by editing a version.
 
 The workflow::
@@ -120,7 +123,8 @@ def _check_request(session: Session, clock: Clock, request: PriceChangeRequest) 
             )
     if not request.reason.strip():
         raise ValidationFailed("say why the price changes", field="reason")
-    _check_future(clock, request.valid_from)
+    if not is_first_price(session, request.kind, subject):
+        _check_future(clock, request.valid_from)
     latest = latest_version(session, request.kind, subject, request.site, request.cluster)
     if latest is not None and ensure_aware(request.valid_from) <= latest.valid_from:
         raise Conflict(
@@ -129,6 +133,20 @@ def _check_request(session: Session, clock: Clock, request: PriceChangeRequest) 
             field="valid_from",
         )
     return subject
+
+
+def is_first_price(session: Session, kind: PriceKind, subject: str) -> bool:
+    """Whether nothing of ``subject`` has ever been priced (at any site or cluster).
+
+    The one case a price may start in the past: no charge was ever rated at a price of it, so
+    none is re-rated — the usage it prices is still held in the quarantine, waiting for it.
+    """
+    found = session.scalar(
+        select(PriceVersion.id)
+        .where(PriceVersion.kind == kind, PriceVersion.subject == subject)
+        .limit(1)
+    )
+    return found is None
 
 
 def _check_future(clock: Clock, valid_from: datetime) -> None:
@@ -180,7 +198,8 @@ def approve_change(
     """The scheme officer approves a draft: the version is appended and announced.
 
     Refused when the approver drafted it (two people), or when its start is no longer in the
-    future (the approval would re-price usage already rated).
+    future (the approval would re-price usage already rated) — unless it is the first price
+    of its subject (:func:`is_first_price`).
     """
     actor.require(Role.SCHEME_OFFICER)
     change = get_change(session, change_id)
@@ -191,7 +210,7 @@ def approve_change(
             field="approved_by",
         )
     now = clock.now()
-    if change.valid_from <= now:
+    if change.valid_from <= now and not is_first_price(session, change.kind, change.subject):
         raise RetroactivePrice(
             f"this change would take effect at {change.valid_from.isoformat()}, before its "
             f"approval ({now.isoformat()}); draft a new one with a future date",
@@ -254,6 +273,7 @@ __all__ = [
     "approve_change",
     "draft_change",
     "get_change",
+    "is_first_price",
     "known_subjects",
     "pending_changes",
     "reject_change",

@@ -9,6 +9,9 @@ Create Date: 2026-12-04 17:30:00
 ``price_version`` keyed by (kind, subject, site, cluster, valid_from), append-only (the ledger's
 triggers), with no stored end (a version ends where its key's next one starts).
 
+``document_line`` gains the version that rated each line (``price_version_id``, with its
+price and start as issued); lines issued before keep NULL there.
+
 Carried over, with their ids (``usage_charge.price_version_id`` names them):
 
 - every old price version, as a ``gpu_hour`` row (``valid_to`` was always the next version's
@@ -157,6 +160,11 @@ def upgrade() -> None:
         bind.execute(sa.insert(_new_price), rows)
     for statement in append_only_triggers(bind.dialect.name, ["price_version"]):
         op.execute(statement)
+    # Invoice lines name the version that rated them (NULL on lines issued before).  ADD
+    # COLUMN keeps the table (and, on SQLite, its append-only triggers) as it is.
+    op.add_column("document_line", sa.Column("price_version_id", sa.Uuid(), nullable=True))
+    op.add_column("document_line", sa.Column("unit_price", _MONEY, nullable=True))
+    op.add_column("document_line", sa.Column("price_from", _TS, nullable=True))
 
 
 def _create_new_tables() -> None:
@@ -221,6 +229,10 @@ def _create_new_tables() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    for column in ("price_from", "unit_price", "price_version_id"):
+        # Native DROP COLUMN on both engines (SQLite ≥ 3.35): batch mode's table rebuild would
+        # lose the append-only triggers.
+        op.execute(f"ALTER TABLE document_line DROP COLUMN {column}")
     rows = bind.execute(sa.select(_new_price)).mappings().all()
     _drop_guard(bind.dialect.name, "price_version")
     op.drop_table("price_change")

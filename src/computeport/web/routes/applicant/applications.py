@@ -30,6 +30,7 @@ from computeport.web.routes.applicant.pages import (
 from computeport.web.security import checked_form
 from computeport.web.templating import render
 from computeport.web.viewer import Viewer
+from computeport.web.views.rate_card import cost_estimate
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -81,7 +82,15 @@ def _form_context(
 ) -> dict[str, Any]:
     scheme = get_scheme(session)
     calls = open_calls(session, scheme.id, clock_now)
+    hours = str(values.get("gpu_hours") or "").strip()
     return {
+        "estimate": cost_estimate(
+            session,
+            str(values.get("accelerator_type") or "h800"),
+            int(hours) if hours.isdigit() and 0 < int(hours) <= 10**9 else 1,
+            scheme.default_rate,
+            clock_now,
+        ),
         "values": values,
         "errors": errors,
         "accelerator_options": [(a, a.upper()) for a in sorted(KNOWN_ACCELERATOR_TYPES)],
@@ -234,10 +243,18 @@ def application_detail(
     application_id: uuid.UUID,
     viewer: CurrentViewer,
     session: PageSession,
+    clock: PageClock,
 ) -> Response:
     page = organisation_page(session, viewer, organisation_id)
     application = _own_application(session, viewer, organisation_id, application_id)
     page.update(
+        estimate=cost_estimate(
+            session,
+            application.accelerator_type,
+            application.gpu_hours,
+            get_scheme(session).default_rate,
+            clock.now(),
+        ),
         application=application,
         history=applications.history(session, viewer.subject, application_id),
         editable=application.status in EDITABLE_STATES,
