@@ -60,7 +60,7 @@ def _shown(entry: PriceEntry | None) -> PriceShown | None:
     if entry is None:
         return None
     if entry.kind is PriceKind.QOS_MULTIPLIER:
-        amount = f"×{entry.unit_price.normalize()}"
+        amount = f"{entry.unit_price.normalize()}"
     else:
         amount = f"HK${amount_text(entry.unit_price)}"
     output = (
