@@ -133,7 +133,7 @@ def test_every_charge_is_rated_by_the_version_in_force_at_its_end(
     session: Session,
     clock: ManualClock,
     changes: list[tuple[int, Decimal]],
-    jobs: list[tuple[int, int]],
+    jobs: list[tuple[int, int, int]],
 ) -> None:
     nested = session.begin_nested()
     try:
