@@ -108,6 +108,11 @@ def test_the_drafter_may_not_approve_even_holding_both_roles(cli: CliRunner) -> 
                   code=2)  # fmt: skip
     assert "approved_by" in refused
     assert _count(PriceVersion) == 5  # the seed's h800 and four QOS factors, nothing more
+    assert "reason" in run(cli, "prices", "reject", change[1], "--reason", " ",
+                           "--as", "olive@aisc.hk", "--now", NOW, code=2)  # fmt: skip
+    run(cli, "prices", "reject", change[1], "--reason", "not this year", "--as", "olive@aisc.hk",
+        "--now", NOW)  # fmt: skip
+    assert "awaiting approval" not in run(cli, "prices", "list", "--now", NOW)
 
 
 def test_a_retroactive_approval_is_refused(cli: CliRunner) -> None:
