@@ -36,7 +36,7 @@ PAGES = {
     "scheme_officer": ("/scheme", "/committee", "/funder", "/reports/funder/2025", "/jobs"),
     "funder": ("/funder",),
     "reviewer": ("/review",),
-    "org_admin": ("/",),
+    "org_admin": ("/", "/prices"),
 }
 
 OVERFLOW = """() => {

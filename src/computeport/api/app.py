@@ -94,4 +94,7 @@ def _routers() -> list[APIRouter]:
     from computeport.inventory.endpoints import router as inventory_router
 
     routers.append(inventory_router)
+    from computeport.pricing.endpoints import router as pricing_router
+
+    routers.append(pricing_router)
     return routers

@@ -67,9 +67,10 @@ def _register() -> None:
 
     app.add_typer(billing.app, name="billing")
 
-    from computeport.cli import clusters, slurm
+    from computeport.cli import clusters, prices, slurm
 
     app.add_typer(clusters.app, name="clusters")
+    app.add_typer(prices.app, name="prices")
 
     app.add_typer(slurm.app, name="slurm")
 

@@ -13,6 +13,7 @@ from computeport.web.routes import (
     home,
     jobs,
     ops,
+    prices,
     reports,
     review,
     scheme,
@@ -33,5 +34,6 @@ ROUTERS: list[APIRouter] = [
     billing.router,
     capacity.router,
     sites.router,
+    prices.router,
     sso.router,
 ]

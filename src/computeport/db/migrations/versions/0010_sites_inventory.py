@@ -1,7 +1,7 @@
 """the centre's inventory: sites, clusters, partitions, accelerator types (issue 12)
 
 Revision ID: 0010_sites_inventory
-Revises: 0005_worker_leases
+Revises: 0006_rate_card
 Create Date: 2026-12-04 17:40:00
 
 Expand-only: four new tables filled by ``computeport clusters load``; nothing existing
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_sites_inventory"
-down_revision: str | Sequence[str] | None = "0005_worker_leases"
+down_revision: str | Sequence[str] | None = "0006_rate_card"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
