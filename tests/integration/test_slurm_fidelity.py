@@ -2,10 +2,11 @@
 
 Submits :data:`JOBS` short jobs of mixed sizes and run times to the local Slurm cluster
 (scripts/slurm-cluster), reads their starts from sacct, replays the same jobs in the simulator
-with the policy the cluster runs (FIFO priority — every multifactor weight is 0 there — and
-sched/backfill, modelled as conservative backfill on nodes) and checks the goals of issue 14:
-start-order rank correlation ≥ 0.9 and mean wait within 10%. The numbers are printed (run with
-``-s``) and attached to the test report.
+with the policy the cluster runs (read from ``scontrol show config``: FIFO priority — every
+multifactor weight is 0 there — and sched/backfill, modelled as conservative backfill on whole
+nodes planned every ``bf_interval``; one second of GPU hold after each sacct End) and checks
+the goals of issue 14: start-order rank correlation ≥ 0.9 and mean wait within 10%. The
+numbers are printed (run with ``-s``) and attached to the test report.
 
 CI starts the cluster and exports ``COMPUTEPORT_TEST_SLURM_DIR``; locally, e.g.:
 
@@ -29,8 +30,14 @@ import pytest
 
 from computeport.backends.slurm.runner import SlurmRunner
 from computeport.lab import RecordedJob
-from computeport.lab.fidelity import SACCT_FIELDS, compare, fidelity_workload, parse_sacct
-from computeport.scheduling import Backfill, ClusterSpec, Placement, PolicyConfig
+from computeport.lab.fidelity import (
+    SACCT_FIELDS,
+    compare,
+    fidelity_workload,
+    parse_sacct,
+    policy_of_slurm_config,
+)
+from computeport.scheduling import ClusterSpec
 from tests.support.databases import require
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
@@ -108,11 +115,9 @@ def test_the_simulator_predicts_slurms_starts(
 
     _poll("every job in sacct", accounted, 60)
 
-    report = compare(
-        records, cluster, PolicyConfig(backfill=Backfill.CONSERVATIVE, placement=Placement.NODE)
-    )
-    scheduler = runner.run(["scontrol", "show", "config"]).stdout
-    params = re.search(r"SchedulerParameters\s*=\s*(\S+)", scheduler)
+    config = runner.run(["scontrol", "show", "config"]).stdout
+    report = compare(records, cluster, policy_of_slurm_config(config))
+    params = re.search(r"SchedulerParameters\s*=\s*(\S+)", config)
     print(f"\nSlurm fidelity ({params.group(1) if params else 'defaults'}): {report.line()}")
     record_property("slurm_fidelity", report.line())
     assert report.rank_correlation >= 0.9

@@ -21,7 +21,7 @@ from computeport.kit.errors import ValidationFailed
 from computeport.lab.changes import Variant
 from computeport.lab.history import RecordedJob, history_of_records
 from computeport.lab.replay import replay
-from computeport.scheduling import ClusterSpec, PolicyConfig
+from computeport.scheduling import Backfill, ClusterSpec, Placement, PolicyConfig
 
 __all__ = [
     "SACCT_FIELDS",
@@ -30,6 +30,7 @@ __all__ = [
     "compare",
     "fidelity_workload",
     "parse_sacct",
+    "policy_of_slurm_config",
     "spearman",
 ]
 
@@ -188,4 +189,33 @@ def compare(
         round(spearman(actual, predicted), 4),
         round(float(np.mean(waits_a)), 3),
         round(float(np.mean(waits_m)), 3),
+    )
+
+
+def policy_of_slurm_config(text: str) -> PolicyConfig:
+    """The policy the simulator models for a cluster, from ``scontrol show config``.
+
+    ``sched/backfill`` is conservative backfill planned every ``bf_interval`` seconds (Slurm's
+    default 30) on whole nodes; ``sched/builtin`` is strict FIFO. Every ``PriorityWeight*`` at 0
+    (the test cluster's multifactor) orders by submission: FIFO. Other weights are refused: the
+    fidelity check has only been measured under FIFO priority.
+    """
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip()
+    weights = [
+        v for k, v in values.items() if k.startswith("PriorityWeight") and k != "PriorityWeightTRES"
+    ]
+    if any(w not in ("0", "") for w in weights):
+        raise ValidationFailed(
+            "only FIFO priority (every PriorityWeight* 0) is modelled", field="priority"
+        )
+    if values.get("SchedulerType") == "sched/builtin":
+        return PolicyConfig(backfill=Backfill.NONE, placement=Placement.NODE)
+    found = re.search(r"bf_interval=(\d+)", values.get("SchedulerParameters", ""))
+    interval = int(found.group(1)) if found else 30
+    return PolicyConfig(
+        backfill=Backfill.CONSERVATIVE, placement=Placement.NODE, backfill_interval_s=interval
     )

@@ -153,6 +153,10 @@ class PolicyConfig:
     weights: MultifactorWeights = field(default_factory=MultifactorWeights)
     shares: tuple[tuple[str, float], ...] = ()
     """Fair-share shares per account (empty: equal shares)."""
+    backfill_interval_s: int = 0
+    """Conservative backfill plans at most once per this many seconds per partition (Slurm's
+    ``bf_interval``); 0: at every pass. Passes come with events (an arrival, an end), so a
+    skipped plan is made at the first event after the interval, not on a timer."""
 
     def __post_init__(self) -> None:
         if self.order not in ("fifo", "sjf", "multifactor"):

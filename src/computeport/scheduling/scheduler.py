@@ -62,6 +62,8 @@ class Scheduler:
         """``False``: starts are not returned as decisions (big replays; ``started`` has them)."""
         self.easy = state.policy.backfill is Backfill.EASY
         self.conservative = state.policy.backfill is Backfill.CONSERVATIVE
+        self.next_backfill = [0] * len(state.pools)
+        """Per partition: the earliest time conservative backfill plans again (bf_interval)."""
         self.started: list[JobRun] = []
 
     def run_pass(self, now_s: int) -> list[Decision]:
@@ -96,7 +98,9 @@ class Scheduler:
         head = self._strict(part, queue, reservations, now, out)
         if head is not None and self.conservative:
             state.heads[part] = (head.ix, -1, now)
-            conservative_backfill(self, part, queue, reservations, now, out)
+            if now >= self.next_backfill[part]:
+                self.next_backfill[part] = now + state.policy.backfill_interval_s
+                conservative_backfill(self, part, queue, reservations, now, out)
             return
         if head is None or not self.easy:
             return
