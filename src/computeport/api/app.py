@@ -91,4 +91,7 @@ def _routers() -> list[APIRouter]:
     from computeport.invoicing.endpoints import router as invoicing_router
 
     routers += [billing_router, invoicing_router]
+    from computeport.lab.endpoints import router as lab_router
+
+    routers.append(lab_router)
     return routers

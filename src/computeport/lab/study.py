@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from computeport.lab.replay import replay
 from computeport.lab.summary import Baseline, Outcome, baseline_error, summarise
 from computeport.scheduling import PolicyConfig
 
-__all__ = ["Study", "run_study"]
+__all__ = ["Study", "csv_of", "run_study"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +46,29 @@ class Study:
 
     def to_csv(self) -> str:
         """One row per (scenario, grouping, group): the side-by-side table."""
-        buf = io.StringIO()
-        out = csv.writer(buf, lineterminator="\n")
-        out.writerow(
-            ["scenario", "grouping", "group", "jobs", "never_started", "wait_mean_s",
-             "wait_p50_s", "wait_p95_s", "slowdown_mean", "slowdown_p95", "utilisation"]
-        )  # fmt: skip
-        for o in self.outcomes:
-            rows = [("all", o.overall)]
-            rows += [("category", g) for g in o.by_category]
-            rows += [("organisation", g) for g in o.by_org]
-            for grouping, g in rows:
-                out.writerow(
-                    [o.name, grouping, g.group, g.jobs, g.never_started, g.wait_mean_s,
-                     g.wait_p50_s, g.wait_p95_s, g.slowdown_mean, g.slowdown_p95, o.utilisation]
-                )  # fmt: skip
-        return buf.getvalue()
+        return csv_of(self.to_dict())
+
+
+_COLUMNS = (
+    "jobs", "never_started", "wait_mean_s", "wait_p50_s", "wait_p95_s", "slowdown_mean",
+    "slowdown_p95",
+)  # fmt: skip
+
+
+def csv_of(data: Mapping[str, Any]) -> str:
+    """The side-by-side table of a study's JSON form (saved studies are kept as JSON)."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["scenario", "grouping", "group", *_COLUMNS, "utilisation"])
+    for o in data["scenarios"]:
+        rows = [("all", o["overall"])]
+        rows += [("category", g) for g in o["by_category"]]
+        rows += [("organisation", g) for g in o["by_org"]]
+        for grouping, g in rows:
+            out.writerow(
+                [o["name"], grouping, g["group"], *(g[c] for c in _COLUMNS), o["utilisation"]]
+            )
+    return buf.getvalue()
 
 
 def run_study(
