@@ -103,6 +103,8 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
         items.append(NavItem("Billing", "/billing", "billing"))
     if viewer.has(Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER):
         items.append(NavItem("Capacity", "/capacity", "capacity"))
+    if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.COMMITTEE_MEMBER):
+        items.append(NavItem("Policy lab", "/lab", "lab"))
     if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER, Role.COMMITTEE_MEMBER):
         items.append(NavItem("Reports", "/reports", "reports"))
     return items

@@ -12,6 +12,7 @@ from computeport.web.routes import (
     committee,
     home,
     jobs,
+    lab,
     ops,
     reports,
     review,
@@ -31,5 +32,6 @@ ROUTERS: list[APIRouter] = [
     reports.router,
     billing.router,
     capacity.router,
+    lab.router,
     sso.router,
 ]
