@@ -106,24 +106,21 @@ def _history() -> History:
     """The deployment's history: the virtual cluster's log, else the usage records."""
     from computeport.award.desired import desired_state_reader
     from computeport.backends.factory import open_backend
-    from computeport.backends.sim.backend import SimBackend
     from computeport.db.engine import make_engine, make_session_factory
-    from computeport.lab.members import account_members
-    from computeport.lab.usage import history_of_usage
-    from computeport.lab.virtual import history_of_virtual_cluster
+    from computeport.lab.service import history_for
     from computeport.settings import Settings
 
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
         sessions = make_session_factory(engine)
+        backend = None
+        if settings.backend == "sim":
+            backend, _clock = open_backend(
+                settings, sessions, desired=desired_state_reader(sessions)
+            )
         with sessions() as session:
-            members = account_members(session)
-            if settings.backend != "sim":
-                return history_of_usage(session, members)
-        backend, _clock = open_backend(settings, sessions, desired=desired_state_reader(sessions))
-        assert isinstance(backend, SimBackend)
-        return history_of_virtual_cluster(backend, members)
+            return history_for(session, backend)
     finally:
         engine.dispose()
 
