@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from computeport.backends import JobSpec
 from computeport.backends.sim import SimBackend
+from computeport.models.application import ApplicationStatus
 from computeport.models.identity import Organisation, OrganisationCategory, Role
 from computeport.models.lab import LabStudy, LabStudyRow
 from tests.api.fixtures import World
 from tests.api.permission_suite import assert_problem
+from tests.factories import application as application_factory
 from tests.factories.jobs import Awarded, awarded
 
 
@@ -103,3 +105,29 @@ def test_applicants_and_funders_may_not_ask(
     for actor in (gov.owner, world.actors.staff(Role.FUNDER)):
         response = client.post("/api/v1/lab/studies", json=_window(world), headers=actor.headers)
         assert_problem(response, 403)
+
+
+def test_a_pending_application_is_replayed_as_if_approved(
+    client: TestClient, world: World, sim: SimBackend
+) -> None:
+    _history(world, sim)
+    pending = application_factory.application(
+        world.session, status=ApplicationStatus.UNDER_REVIEW, at=world.clock.now()
+    )
+    operator = world.actors.staff(Role.OPERATOR)
+    too_big = {**_window(world), "changes": [f"add={pending.reference}"]}  # 64 GPUs on 16
+    problem = assert_problem(
+        client.post("/api/v1/lab/studies", json=too_big, headers=operator.headers), 422
+    )
+    assert "asks for 64 GPUs at once" in problem["detail"]
+    body = {**_window(world), "changes": [f"nodes=+6,add={pending.reference}"]}
+    response = client.post("/api/v1/lab/studies", json=body, headers=operator.headers)
+    assert response.status_code == 201, response.text
+    approved = response.json()["result"]["scenarios"][1]
+    added = [g for g in approved["by_category"] if g["group"] == "pending"]
+    assert added[0]["jobs"] == 1  # one job a day of the requested GPUs
+    missing = {**_window(world), "changes": ["add=AISS-1999-0001"]}
+    problem = assert_problem(
+        client.post("/api/v1/lab/studies", json=missing, headers=operator.headers), 422
+    )
+    assert "no pending application 'AISS-1999-0001'" in problem["detail"]

@@ -15,9 +15,10 @@ each ``--change`` is one scenario, replayed beside the baseline. Keys:
 ``gpu_cap``            ``ORG:GPUS``: GPUs each of the organisation's accounts may hold at once
                        (Slurm's ``GrpTRES=gres/gpu`` per association; an organisation-wide cap
                        needs a parent association, which the core does not model yet)
-``add``                ``NAME:GPUS``: a pending application approved: an account of category
-                       ``pending`` keeping ``GPUS`` GPUs busy with one day-long job per day from
-                       the window's start (what the capacity model assumes of an award: full use)
+``add``                ``REFERENCE`` of a pending application (``AISS-2026-0042``): approved as
+                       asked (see :class:`Added`); or ``NAME:GPUS``: a made-up one keeping
+                       ``GPUS`` GPUs busy with one day-long job a day. Either is an account of
+                       category ``pending`` from the window's start
 =====================  ==========================================================================
 
 Bad input raises :class:`ValidationFailed` naming ``--change`` and the key.
@@ -26,6 +27,7 @@ Bad input raises :class:`ValidationFailed` naming ``--change`` and the key.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from computeport.kit.errors import ValidationFailed
@@ -47,10 +49,15 @@ _WEIGHTS = ("age", "fairshare", "qos", "job_size")
 
 @dataclass(frozen=True, slots=True)
 class Added:
-    """A pending application replayed as if approved."""
+    """A pending application replayed as if approved: from the window's start, one job of
+    ``gpus`` GPUs a day running ``run_s`` seconds — the awarded GPU-hours spread evenly over
+    the award's months in jobs of the requested size (the capacity model's reading of an award:
+    it is used, steadily)."""
 
     name: str
     gpus: int
+    run_s: int = 86400
+    org: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,7 @@ def parse_change(
     categories: set[str],
     orgs: set[str],
     largest_job_gpus: int,
+    applications: Mapping[str, Added] | None = None,
 ) -> Variant:
     """The scenario ``text`` makes of ``base`` (validated against the history's names)."""
     if not text.strip():
@@ -187,6 +195,13 @@ def parse_change(
             if gpus < 0:
                 raise _bad(key, "a cap is ≥ 0 GPUs")
             caps.append((org, gpus))
+        elif key == "add" and ":" not in value:
+            found = (applications or {}).get(value)
+            if found is None:
+                raise _bad(key, f"no pending application {value!r}")
+            if found.gpus > cluster.partitions[0].gpus:
+                raise _bad(key, f"{value} asks for {found.gpus} GPUs at once: too many")
+            added.append(found)
         elif key == "add":
             name, gpus = _pair(key, value)
             if gpus < 1 or gpus > cluster.partitions[0].gpus:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from computeport.backends.sim.calls import EngineCall
 from computeport.kit.errors import ValidationFailed
+from computeport.lab.changes import Added
 from computeport.scheduling import ClusterSpec, Job, PolicyConfig
 
 __all__ = ["UNKNOWN", "History", "Member", "RecordedJob", "history_of_records"]
@@ -50,6 +51,8 @@ class History:
     actual_starts: Mapping[str, int] = field(default_factory=dict)
     end_s: int = 0
     """How far the history reaches (engine seconds)."""
+    applications: Mapping[str, Added] = field(default_factory=dict)
+    """Pending applications by reference (for ``add=REFERENCE``)."""
 
     def member(self, account: str) -> Member:
         return self.members.get(account) or Member(account or UNKNOWN, UNKNOWN)

@@ -43,7 +43,7 @@ class Replayed:
 def _members_with_added(history: History, scenario: Variant) -> dict[str, Member]:
     members = dict(history.members)
     for a in scenario.added:
-        members[a.name] = Member(a.name, PENDING_CATEGORY)
+        members[a.name] = Member(a.org or a.name, PENDING_CATEGORY)
     return members
 
 

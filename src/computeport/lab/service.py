@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from computeport.backends.sim.backend import SimBackend
 from computeport.kit.clock import Clock, to_epoch_seconds
 from computeport.kit.errors import ValidationFailed
 from computeport.lab.history import History
-from computeport.lab.members import account_members
+from computeport.lab.members import account_members, pending_applications
 from computeport.lab.policy_file import parse_policy
 from computeport.lab.store import save_study
 from computeport.lab.study import Study, run_study
@@ -52,10 +52,13 @@ class Question:
 
 
 def history_for(session: Session, backend: ClusterBackend | None) -> History:
+    """The cluster's history, who its accounts are, and the applications awaiting a decision."""
     members = account_members(session)
     if isinstance(backend, SimBackend):
-        return history_of_virtual_cluster(backend, members)
-    return history_of_usage(session, members)
+        history = history_of_virtual_cluster(backend, members)
+    else:
+        history = history_of_usage(session, members)
+    return replace(history, applications=pending_applications(session))
 
 
 def ask(

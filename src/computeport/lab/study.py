@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from computeport.kit.errors import ValidationFailed
-from computeport.lab.changes import Variant, parse_change
+from computeport.lab.changes import PENDING_CATEGORY, Variant, parse_change
 from computeport.lab.history import History, Member
 from computeport.lab.replay import replay
 from computeport.lab.summary import Baseline, Outcome, baseline_error, summarise
@@ -94,7 +94,14 @@ def run_study(
         raise ValidationFailed("the cluster is smaller than the largest job", field="policy")
     categories, orgs = history.categories(), history.orgs()
     scenarios = [base] + [
-        parse_change(c, base, categories=categories, orgs=orgs, largest_job_gpus=largest)
+        parse_change(
+            c,
+            base,
+            categories=categories,
+            orgs=orgs,
+            largest_job_gpus=largest,
+            applications=history.applications,
+        )
         for c in changes
     ]
     outcomes: list[Outcome] = []
@@ -107,11 +114,10 @@ def run_study(
             fidelity = baseline_error(history, result, from_s, to_s)
         members = dict(history.members)
         for a in scenario.added:
-            members[a.name] = Member(a.name, "pending")
+            members[a.name] = Member(a.org or a.name, PENDING_CATEGORY)
         acc = dict(accounts)
-        acc.update(
-            {r.job_id: r.job_id.rsplit("-", 1)[0] for r in result.jobs if r.job_id not in acc}
-        )
+        for job in scenario.added_jobs(from_s, to_s):
+            acc[job.job_id] = job.account
         outcomes.append(summarise(result, members, acc, from_s, to_s))
     assert fidelity is not None
     return Study(from_s, to_s, history.origin_s, len(in_window), fidelity, tuple(outcomes))
