@@ -87,10 +87,10 @@ def parse_policy(text: str, name: str = "policy file") -> PolicyConfig:
     weights = policy.weights
     table = data.get("weights", {})
     if not isinstance(table, dict):
-        raise _bad(text, name, "weights", "[weights] must be a table")
+        raise _bad(text, name, "weights", "weights must be a table")
     for key, value in table.items():
         if key not in _WEIGHTS:
-            raise _bad(text, name, key, f"unknown key {key!r} in [weights]")
+            raise _bad(text, name, key, f"unknown key {key!r} in the weights table")
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise _bad(text, name, key, f"{key} must be a number ≥ 0")
         if key.endswith("_days"):
@@ -101,11 +101,11 @@ def parse_policy(text: str, name: str = "policy file") -> PolicyConfig:
             weights = replace(weights, **{key: int(value)})  # type: ignore[arg-type]
     qos = data.get("qos", {})
     if not isinstance(qos, dict):
-        raise _bad(text, name, "qos", "[qos] must be a table")
+        raise _bad(text, name, "qos", "qos must be a table")
     factors = dict(weights.qos_factors)
     for key, value in qos.items():
         if key not in {q.value for q in Qos}:
-            raise _bad(text, name, key, f"unknown QOS {key!r} in [qos]")
+            raise _bad(text, name, key, f"unknown QOS {key!r} in the qos table")
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
             raise _bad(text, name, key, f"{key} must be between 0 and 1")
         factors[Qos(key)] = float(value)
