@@ -104,6 +104,11 @@ def run_study(
         )
         for c in changes
     ]
+    # the part of the window the history covers: utilisation is measured there
+    covered = (
+        max(from_s, min(j.submit_s for j in jobs)),
+        min(to_s, max(history.end_s, from_s + 1)),
+    )
     outcomes: list[Outcome] = []
     fidelity: Baseline | None = None
     for scenario in scenarios:
@@ -118,6 +123,6 @@ def run_study(
         acc = dict(accounts)
         for job in scenario.added_jobs(from_s, to_s):
             acc[job.job_id] = job.account
-        outcomes.append(summarise(result, members, acc, from_s, to_s))
+        outcomes.append(summarise(result, members, acc, from_s, to_s, covered))
     assert fidelity is not None
     return Study(from_s, to_s, history.origin_s, len(in_window), fidelity, tuple(outcomes))

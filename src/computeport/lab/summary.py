@@ -136,9 +136,15 @@ def summarise(
     accounts: Mapping[str, str],
     from_s: int,
     to_s: int,
+    busy_span: tuple[int, int] | None = None,
 ) -> Outcome:
-    """The window's numbers; ``accounts`` maps job id → account (who to group a job under)."""
+    """The window's numbers; ``accounts`` maps job id → account (who to group a job under).
+
+    Utilisation is measured over ``busy_span`` (default: the window) — the part of the window
+    the history covers, so a window reaching before the records began is not diluted.
+    """
     rows = _in_window(replayed, from_s, to_s)
+    span_lo, span_hi = busy_span or (from_s, to_s)
 
     def member(job_id: str) -> Member:
         account = accounts.get(job_id, "")
@@ -154,10 +160,10 @@ def summarise(
     for r in replayed.jobs:
         if r.start_s is None or r.end_s is None:
             continue
-        lo, hi = max(r.start_s, from_s), min(r.end_s, to_s)
+        lo, hi = max(r.start_s, span_lo), min(r.end_s, span_hi)
         if hi > lo:
             busy += r.gpus * (hi - lo)
-    span = max(1, to_s - from_s)
+    span = max(1, span_hi - span_lo)
     waits = sorted(
         (r for r in rows if r.start_s is not None),
         key=lambda r: (-(r.start_s - r.submit_s), r.submit_s),  # type: ignore[operator]
