@@ -23,7 +23,7 @@ import getpass
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,19 +77,25 @@ def _cluster(runner: SlurmRunner) -> ClusterSpec:
     return ClusterSpec.homogeneous(len(nodes) * per_node, per_node)
 
 
-def _ensure_account(runner: SlurmRunner, user: str) -> None:
+@pytest.fixture
+def account(runner: SlurmRunner) -> Iterator[str]:
+    """The test's own Slurm account (its jobs are told apart in sacct), removed afterwards so
+    the other Slurm tests see the cluster as they left it."""
+    user = getpass.getuser()
     known = runner.run(["sacctmgr", "-n", "-P", "show", "assoc", f"account={ACCOUNT}"]).stdout
     if f"|{user}|" not in known:
         runner.run(["sacctmgr", "-i", "add", "account", ACCOUNT], idempotent=False)
         runner.run(["sacctmgr", "-i", "add", "user", user, f"account={ACCOUNT}"], idempotent=False)
+    yield ACCOUNT
+    if not _queued(runner):
+        runner.run(["sacctmgr", "-i", "delete", "user", user, f"account={ACCOUNT}"])
+        runner.run(["sacctmgr", "-i", "delete", "account", ACCOUNT])
 
 
 def test_the_simulator_predicts_slurms_starts(
-    runner: SlurmRunner, record_property: Callable[[str, object], None]
+    runner: SlurmRunner, account: str, record_property: Callable[[str, object], None]
 ) -> None:
     cluster = _cluster(runner)
-    user = getpass.getuser()
-    _ensure_account(runner, user)
     _poll(
         "an empty queue", lambda: not runner.run(["squeue", "-h", "-o", "%i"]).stdout.strip(), 120
     )
@@ -97,7 +103,7 @@ def test_the_simulator_predicts_slurms_starts(
     ids = []
     for job in jobs:
         out = runner.run(
-            ["sbatch", "--parsable", "-A", ACCOUNT, "-J", job.name, "-N", str(job.nodes),
+            ["sbatch", "--parsable", "-A", account, "-J", job.name, "-N", str(job.nodes),
              f"--gres=gpu:{job.gpus_per_node}", f"--time={job.limit_min}", "-o", "/dev/null",
              "--chdir=/tmp"],
             input_text=f"#!/bin/sh\nsleep {job.run_s}\n",
