@@ -6,6 +6,25 @@ they are the estimates both schedulers plan with). :func:`parse_sacct` reads wha
 (``sacct -P`` with ``SLURM_TIME_FORMAT=%s``); :func:`compare` replays the same jobs — eligible
 time as arrival, real elapsed time as run time — and reports per-job start error, the rank
 correlation of start order (Spearman's ρ) and the mean wait error.
+
+Where Slurm differs from the model, measured on the local 4 × 8-GPU cluster (Slurm 22.05, FIFO
+priority; numbers in benchmarks/README.md):
+
+* the backfill rule: Slurm's sched/backfill gives every pending job a reservation; modelled as
+  conservative backfill (EASY, which protects only the head, starts too much too early: mean
+  wait −11% to −36%; no backfill: +8% to +41%);
+* ``bf_interval``: Slurm plans backfill every N seconds, not at every event; modelled as "at the
+  first event N seconds after the last plan" (without it, −18% at ``bf_interval=2``); the main
+  scheduler's own interval (``sched_interval``) is not modelled — it is event-driven as well;
+* hand-over: sacct's End is truncated to the second and the controller frees the GPUs only once
+  the step has reported; modelled as one second of hold after End (``release_s``);
+* node choice: Slurm's select/cons_tres places by its own node order, the model by best fit;
+  with 2-node jobs this moves some starts by a few seconds either way;
+* what is not explained: in one of six runs Slurm left small jobs submitted a second after the
+  rest waiting 20–40 s longer than any backfill rule would (wait −11%); its backfill cycle
+  limits (``bf_max_job_test``, yielding locks to RPCs) are the suspects, not modelled;
+* priority recalculation does not matter here: every multifactor weight is 0 (FIFO), so
+  ``PriorityCalcPeriod`` changes no order; the model's multifactor re-keys every 5 minutes.
 """
 
 from __future__ import annotations
