@@ -110,6 +110,12 @@ def test_a_bad_question_is_refused_and_saves_nothing(
     )
     assert refused.status_code == 422
     assert "unknown category &#39;army&#39;" in refused.text
+    bad_policy = browser.post_form(
+        "/lab", {"days": "5", "changes": "", "policy": 'order = "fifo"\nspeed = 3\n'},
+        from_page="/lab",
+    )  # fmt: skip
+    assert bad_policy.status_code == 422
+    assert "policy line 2: unknown key &#39;speed&#39;" in bad_policy.text
     assert session.scalar(select(func.count()).select_from(LabStudy)) == 0
 
 

@@ -43,12 +43,14 @@ class Question:
     policy_text: str | None = None
 
     @staticmethod
-    def last_days(now: datetime, days: int, changes: Sequence[str]) -> Question:
+    def last_days(
+        now: datetime, days: int, changes: Sequence[str], policy_text: str | None = None
+    ) -> Question:
         """The ``days`` before ``now`` (whole UTC days, ending today)."""
         if not 1 <= days <= MAX_DAYS:
             raise ValidationFailed(f"the window is 1 to {MAX_DAYS} days", field="days")
         end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        return Question(end - timedelta(days=days), end, tuple(changes))
+        return Question(end - timedelta(days=days), end, tuple(changes), policy_text or None)
 
 
 def history_for(session: Session, backend: ClusterBackend | None) -> History:

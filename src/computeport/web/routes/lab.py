@@ -58,7 +58,7 @@ def _form_page(
 @router.get("/lab")
 def lab_page(request: Request, viewer: CurrentViewer, session: PageSession) -> Response:
     viewer.require(*LAB_USERS)
-    return _form_page(request, viewer, session, {"days": "90", "changes": EXAMPLE})
+    return _form_page(request, viewer, session, {"days": "90", "changes": EXAMPLE, "policy": ""})
 
 
 @router.post("/lab")
@@ -73,12 +73,13 @@ async def lab_ask(
     form = Form(await checked_form(request), translator(viewer.locale))
     days = form.integer("days", minimum=1, maximum=MAX_DAYS)
     changes = [line.strip() for line in form.text("changes", max_length=4000).splitlines()]
-    values = {"days": form.raw("days"), "changes": form.raw("changes")}
+    policy = form.text("policy", max_length=20000)
+    values = {"days": form.raw("days"), "changes": form.raw("changes"), "policy": policy}
     if days is None:
         return _form_page(request, viewer, session, values, form.errors.get("days"), 422)
     try:
         with session.begin_nested():
-            question = Question.last_days(clock.now(), days, [c for c in changes if c])
+            question = Question.last_days(clock.now(), days, [c for c in changes if c], policy)
             study_id, _study = ask(
                 session, cluster, question, clock=clock, requested_by=viewer.subject.user_id
             )
