@@ -118,7 +118,7 @@ def test_rejected_jobs_are_counted_and_listed(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--policy", "lottery"], "--policy must be one of fifo, sjf, multifactor"),
-        (["--backfill", "conservative"], "--backfill must be one of none, easy"),
+        (["--backfill", "sometimes"], "--backfill must be one of none, easy, conservative"),
         (["--placement", "rack"], "--placement"),
         (["--estimates", "guess"], "--estimates"),
         (["--gpus", "0"], "--gpus must be ≥ 1"),

@@ -97,4 +97,7 @@ def _routers() -> list[APIRouter]:
     from computeport.pricing.endpoints import router as pricing_router
 
     routers.append(pricing_router)
+    from computeport.lab.endpoints import router as lab_router
+
+    routers.append(lab_router)
     return routers

@@ -74,5 +74,9 @@ def _register() -> None:
 
     app.add_typer(slurm.app, name="slurm")
 
+    from computeport.cli import lab
+
+    app.add_typer(lab.app, name="lab")
+
 
 _register()

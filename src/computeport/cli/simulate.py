@@ -43,7 +43,9 @@ def simulate_command(
     gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", help="GPUs per node.")] = 8,
     placement: Annotated[str, typer.Option("--placement", help="pool or node.")] = "node",
     policy: Annotated[str, typer.Option("--policy", help="fifo, sjf or multifactor.")] = "fifo",
-    backfill: Annotated[str, typer.Option("--backfill", help="none or easy.")] = "easy",
+    backfill: Annotated[
+        str, typer.Option("--backfill", help="none, easy or conservative.")
+    ] = "easy",
     estimates: Annotated[str, typer.Option("--estimates", help="exact or limit.")] = "limit",
     out: Annotated[Path, typer.Option("--out", help="Where to write result.json.")] = Path(
         "result.json"

@@ -2,8 +2,8 @@
 
 * Queue order (:class:`QueueOrder`): :class:`Fifo` (submit time, then input position),
   :class:`Sjf` (estimate, then FIFO), :class:`Multifactor` (priority descending, then FIFO).
-* Backfill (:class:`Backfill`): ``none`` (strict: stop at the first job that does not fit) or
-  ``easy`` (DESIGN.md "Scheduling semantics").
+* Backfill (:class:`Backfill`): ``none`` (strict: stop at the first job that does not fit),
+  ``easy`` or ``conservative`` (DESIGN.md "Scheduling semantics").
 * Placement (:class:`Placement`): ``pool`` (a partition's GPUs are fungible) or ``node`` (best
   fit on one node; larger jobs take ``ceil(g/G)`` whole nodes, all at once).
 
@@ -42,6 +42,8 @@ RANK_BITS = 32
 class Backfill(StrEnum):
     NONE = "none"
     EASY = "easy"
+    CONSERVATIVE = "conservative"
+    """Every pending job holds a reservation (Slurm's sched/backfill): see ``conservative``."""
 
 
 class Placement(StrEnum):
@@ -151,6 +153,10 @@ class PolicyConfig:
     weights: MultifactorWeights = field(default_factory=MultifactorWeights)
     shares: tuple[tuple[str, float], ...] = ()
     """Fair-share shares per account (empty: equal shares)."""
+    backfill_interval_s: int = 0
+    """Conservative backfill plans at most once per this many seconds per partition (Slurm's
+    ``bf_interval``); 0: at every pass. Passes come with events (an arrival, an end), so a
+    skipped plan is made at the first event after the interval, not on a timer."""
 
     def __post_init__(self) -> None:
         if self.order not in ("fifo", "sjf", "multifactor"):

@@ -33,13 +33,17 @@ class Reservation:
     project: str | None = None
     """The project it is for; ``None`` is a drain (nobody)."""
     partition: int = 0
+    accounts: frozenset[str] = frozenset()
+    """Further accounts it admits (a share for a whole category of users, the policy lab)."""
 
     def overlaps(self, start_s: int, end_s: int) -> bool:
         return self.start_s < end_s and start_s < self.end_s
 
     def admits(self, account: str) -> bool:
-        return self.project is not None and self.project == account
+        if self.project is not None and self.project == account:
+            return True
+        return account in self.accounts
 
     @property
     def is_drain(self) -> bool:
-        return self.project is None
+        return self.project is None and not self.accounts

@@ -17,6 +17,9 @@ For each partition whose state changed since its last pass:
    estimate) no later than the shadow time, or fits entirely on unpinned nodes (``pool``: needs
    no more than the left-over GPUs, which it then uses up).
 
+With ``conservative`` backfill, steps 3–4 are replaced by
+:func:`computeport.scheduling.conservative.conservative_backfill` (a reservation for every job).
+
 Backfill takes the first admissible job in queue order, again and again. Without reservations
 it asks the per-shape index of :class:`computeport.scheduling.queue.PendingQueue` instead of
 scanning the queue; with reservations or drains it scans the queue (the reference path, also
@@ -30,6 +33,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Collection
 
+from computeport.scheduling.conservative import conservative_backfill
 from computeport.scheduling.decision import Action, Decision
 from computeport.scheduling.job import Qos
 from computeport.scheduling.policy import Backfill
@@ -57,6 +61,9 @@ class Scheduler:
         self.record = record
         """``False``: starts are not returned as decisions (big replays; ``started`` has them)."""
         self.easy = state.policy.backfill is Backfill.EASY
+        self.conservative = state.policy.backfill is Backfill.CONSERVATIVE
+        self.next_backfill = [0] * len(state.pools)
+        """Per partition: the earliest time conservative backfill plans again (bf_interval)."""
         self.started: list[JobRun] = []
 
     def run_pass(self, now_s: int) -> list[Decision]:
@@ -89,6 +96,12 @@ class Scheduler:
             return
         reservations = state.active_reservations(part, now) if state.reservations else []
         head = self._strict(part, queue, reservations, now, out)
+        if head is not None and self.conservative:
+            state.heads[part] = (head.ix, -1, now)
+            if now >= self.next_backfill[part]:
+                self.next_backfill[part] = now + state.policy.backfill_interval_s
+                conservative_backfill(self, part, queue, reservations, now, out)
+            return
         if head is None or not self.easy:
             return
         pool = state.pools[part]

@@ -107,6 +107,8 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
         items.append(NavItem("Capacity", "/capacity", "capacity"))
     if viewer.has(Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER):
         items.append(NavItem("Sites", "/sites", "sites"))
+    if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.COMMITTEE_MEMBER):
+        items.append(NavItem("Policy lab", "/lab", "lab"))
     if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER, Role.COMMITTEE_MEMBER):
         items.append(NavItem("Reports", "/reports", "reports"))
     items.append(NavItem("Rate card", "/prices", "prices"))

@@ -32,7 +32,6 @@ for ``expected_run_seconds``, else half its time limit; past its limit it ends `
 a job needs at least one GPU.
 """
 
-
 from __future__ import annotations
 
 import threading
@@ -45,6 +44,7 @@ from computeport.backends.sim.accounting import SimAccounting
 from computeport.backends.sim.accounts import SimAccountBook
 from computeport.backends.sim.background import SimBackground
 from computeport.backends.sim.base import JobMeta
+from computeport.backends.sim.calls import LoggedEngine
 from computeport.backends.sim.inventory import SCAVENGER, SimInventory
 from computeport.backends.sim.journal import Journal, MemoryJournal
 from computeport.backends.sim.provisioning import SimProvisioning
@@ -59,7 +59,7 @@ from computeport.kit.errors import NotFound
 from computeport.scheduling import Action, PolicyConfig, ProjectQuota, Qos, Reservation
 from computeport.scheduling import CoreJobState as CoreState
 from computeport.scheduling import Job as CoreJob
-from computeport.simulator import CoreRecord, Engine, JobStatus
+from computeport.simulator import CoreRecord, JobStatus
 
 __all__ = ["SimBackend"]
 
@@ -117,7 +117,7 @@ class SimBackend(SimProvisioning, SimBackground, SimViews, SimAccounting, SimRep
         policy = policy or PolicyConfig()
         self._placement = policy.placement
         self._core_reservations: dict[str, tuple[ReservedCapacity, Reservation]] = {}
-        self.engine = Engine(
+        self.engine = LoggedEngine(
             inventory.spec,
             policy,
             origin_s=self.origin_s,

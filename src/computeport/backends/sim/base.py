@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from computeport.backends.sim.accounts import SimAccountBook
+from computeport.backends.sim.calls import LoggedEngine
 from computeport.backends.sim.inventory import SimInventory
 from computeport.backends.sim.journal import Journal
 from computeport.backends.sim.workload import BackgroundConfig, BackgroundStream
@@ -24,7 +25,7 @@ from computeport.backends.types.accounting import AccountingRecord
 from computeport.backends.types.desired import ReservedCapacity
 from computeport.kit.clock import Clock
 from computeport.scheduling import Job, Placement, ProjectQuota, Reservation
-from computeport.simulator import Engine, JobStatus
+from computeport.simulator import JobStatus
 
 __all__ = ["JobMeta", "SimParts"]
 
@@ -53,7 +54,7 @@ class SimParts:
     origin_s: int
     background: BackgroundConfig | None
     background_dropped: int
-    engine: Engine
+    engine: LoggedEngine
     book: SimAccountBook
     _lock: threading.RLock
     _replaying: bool

@@ -70,7 +70,7 @@ class SimProvisioning(SimParts):
         held = self._core_reservations
         for name in sorted(held):
             if wanted.get(name) != held[name][0]:
-                self.engine.state.remove_reservation(name)
+                self.engine.remove_reservation(name)
                 del held[name]
         for name, resv in sorted(wanted.items()):
             if name in held:

@@ -12,6 +12,7 @@ from computeport.web.routes import (
     committee,
     home,
     jobs,
+    lab,
     ops,
     prices,
     reports,
@@ -35,5 +36,6 @@ ROUTERS: list[APIRouter] = [
     capacity.router,
     sites.router,
     prices.router,
+    lab.router,
     sso.router,
 ]
