@@ -1,0 +1,251 @@
+"""Demand from the scheme's own money: five flows, one seeded draw at a time.
+
+Why flows and not one growth curve: a subsidised centre's demand is what the scheme pays for.
+Today's awards burn down and end; the envelope that remains is awarded to applications in the
+pipeline, to follow-on applications of expiring awards and to organisations that join; and when
+the envelope is spent, only the demand that pays full price remains. A plan that grows one
+curve from today's usage misses all of this (issue #15), so each flow is drawn separately:
+
+1. ``committed``: each award's remaining GPU-hours drawn at its measured burn rate (not spread
+   flat), until the hours or the award's dates run out;
+2. ``pipeline``: each application awaiting a decision is approved with its category's approval
+   rate, starting when the decision is expected (the measured lead time); applications left
+   undecided far longer than usual (``stale_after_months``) are taken as going nowhere;
+3. ``renewals``: an award that ends comes back as a follow-on with ``renewal_share``;
+4. ``new_entrants``: organisations join at ``entrants_per_year``; ``entrant_award_share`` of them
+   win an award whose monthly GPU-hours are drawn from the fitted per-organisation log-normal;
+5. the envelope: flows 2–4 are new subsidy, paid from what the envelope has not committed, at
+   ``cost_per_gpu_hour_hkd`` as the hours are used. The first month it cannot pay in full is the
+   exhaustion month; from then on the unpaid demand stays only as ``copay`` (full price), at
+   ``copay_share`` of itself (the labelled elasticity, :func:`copay_share`).
+
+Every figure is in reference GPU-hours a month. Pure Python and numpy: no simulator, so a
+backtest can draw thousands of these in seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from computeport.capacity.calendar import Month
+
+__all__ = [
+    "FLOWS",
+    "SUBSIDISED",
+    "CommittedAward",
+    "FlowParams",
+    "FlowSeries",
+    "PipelineEntry",
+    "copay_share",
+    "flow_series",
+]
+
+FLOWS = ("committed", "pipeline", "renewals", "new_entrants", "copay")
+"""The components of demand, in the order the report shows them."""
+SUBSIDISED = ("pipeline", "renewals", "new_entrants")
+"""The flows the remaining envelope pays for (committed awards are already paid for)."""
+
+MONTH_DAYS = 365.25 / 12
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedAward:
+    """An award already decided: its GPU-hours, what it has used, and how fast it burns."""
+
+    name: str
+    gpu_hours: float
+    start: dt.date
+    end: dt.date
+    used_gpu_hours: float = 0.0
+    burn_per_month: float | None = None
+    """Measured GPU-hours a month; ``None``: the remaining hours spread over the months left."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineEntry:
+    """An application awaiting a decision."""
+
+    name: str
+    gpu_hours: float
+    duration_months: int
+    submitted: dt.date
+    category: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowParams:
+    """The measured (or assumed, where labelled in the scenario) rates the flows are drawn from."""
+
+    approval_rates: dict[str, float] = field(default_factory=lambda: {"default": 0.5})
+    decision_lead_months: float = 2.0
+    stale_after_months: float = 12.0
+    renewal_share: float = 0.0
+    renewal_gap_months: int = 1
+    renewal_size: float = 1.0
+    entrants_per_year: float = 0.0
+    entrants_sd_per_year: float = 0.0
+    entrant_award_share: float = 0.0
+    entrant_gpu_hours_month: float = 0.0
+    """Mean monthly GPU-hours of an entrant's award (the fitted log-normal's mean)."""
+    entrant_sigma: float = 0.0
+    entrant_months: int = 24
+    intensity_growth_per_year: float = 0.0
+    burn_sigma: float = 0.0
+    """Log-normal spread of an award's burn rate, per seed."""
+    monthly_noise_sigma: float = 0.0
+    envelope_remaining_hkd: float = math.inf
+    cost_per_gpu_hour_hkd: float = 0.0
+    copay_share: float = 0.0
+
+    def approval_rate(self, category: str) -> float:
+        return self.approval_rates.get(category, self.approval_rates.get("default", 0.0))
+
+
+def copay_share(subsidy_rate: float, elasticity: float) -> float:
+    """Share of the demand the subsidy paid for that stays when users pay the full price.
+
+    Constant price elasticity: quantity ∝ price^(−elasticity); the user's price rises from
+    ``1 − subsidy_rate`` of the list price to all of it, so demand keeps
+    ``(1 − subsidy_rate)^elasticity`` of itself (70% subsidy, elasticity 0.5: 55%).
+    """
+    return float((1.0 - subsidy_rate) ** elasticity)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSeries:
+    """One seed's flows: ``components[flow][month]`` and the envelope's exhaustion month."""
+
+    components: dict[str, list[float]]
+    exhausted: int | None
+    envelope_left_hkd: list[float]
+
+    @property
+    def total(self) -> list[float]:
+        return [sum(v) for v in zip(*self.components.values(), strict=True)]
+
+
+def _months_between(a: dt.date, b: dt.date) -> float:
+    return (b - a).days / MONTH_DAYS
+
+
+def _add_months(day: dt.date, months: float) -> dt.date:
+    return day + dt.timedelta(days=round(months * MONTH_DAYS))
+
+
+class _Grid:
+    """Adds ``rate`` GPU-hours a month over ``[a, b)`` into a month array, prorated by day."""
+
+    def __init__(self, months: Sequence[Month]) -> None:
+        self.months = months
+        self.first = months[0].first
+        self.end = months[-1].next_first
+
+    def add(self, out: list[float], a: dt.date, b: dt.date, per_month: float) -> None:
+        if b <= self.first or a >= self.end or per_month <= 0:
+            return
+        for m in self.months:
+            lo, hi = max(a, m.first), min(b, m.next_first)
+            if hi > lo:
+                out[m.index] += per_month * (hi - lo).days / MONTH_DAYS
+
+
+def flow_series(
+    awards: Sequence[CommittedAward],
+    pipeline: Sequence[PipelineEntry],
+    params: FlowParams,
+    months: Sequence[Month],
+    seed: int,
+) -> FlowSeries:
+    """Draw the five flows over ``months`` for one seed (the first month is "now")."""
+    rng = np.random.default_rng([seed, 0xF10])
+    grid = _Grid(months)
+    now = months[0].first
+    n = len(months)
+    comp: dict[str, list[float]] = {f: [0.0] * n for f in FLOWS}
+    follow_ons: list[tuple[dt.date, float, float]] = []  # (end, gpu-hours, months) to renew
+
+    for award in awards:
+        left = max(0.0, award.gpu_hours - award.used_gpu_hours)
+        begin = max(award.start, now)
+        span = _months_between(begin, award.end)
+        if award.end > now and left > 0 and span > 0:
+            rate = award.burn_per_month if award.burn_per_month is not None else left / span
+            if params.burn_sigma > 0:
+                s = params.burn_sigma
+                rate *= float(rng.lognormal(-s * s / 2, s))
+            stop = min(award.end, _add_months(begin, left / rate)) if rate > 0 else begin
+            grid.add(comp["committed"], begin, stop, rate)
+        follow_ons.append((award.end, award.gpu_hours, _months_between(award.start, award.end)))
+
+    for app in pipeline:
+        waited = _months_between(app.submitted, now)
+        if waited > params.stale_after_months:
+            continue
+        if rng.random() >= params.approval_rate(app.category):
+            continue
+        start = max(now, _add_months(app.submitted, params.decision_lead_months))
+        end = _add_months(start, app.duration_months)
+        grid.add(comp["pipeline"], start, end, app.gpu_hours / app.duration_months)
+        follow_ons.append((end, app.gpu_hours, float(app.duration_months)))
+
+    horizon_end = months[-1].next_first
+    per_year = max(0.0, float(rng.normal(params.entrants_per_year, params.entrants_sd_per_year)))
+    winners_per_month = per_year * params.entrant_award_share / 12
+    if winners_per_month > 0 and params.entrant_gpu_hours_month > 0:
+        s = params.entrant_sigma
+        for m in months:
+            for _ in range(int(rng.poisson(winners_per_month))):
+                joined = m.first + dt.timedelta(days=int(rng.integers(0, m.days)))
+                start = _add_months(joined, params.decision_lead_months)
+                years = _months_between(now, start) / 12
+                size = params.entrant_gpu_hours_month * float(rng.lognormal(-s * s / 2, s))
+                size *= (1.0 + params.intensity_growth_per_year) ** max(0.0, years)
+                end = _add_months(start, params.entrant_months)
+                grid.add(comp["new_entrants"], start, end, size)
+                follow_ons.append((end, size * params.entrant_months, params.entrant_months))
+
+    while follow_ons:
+        end, hours, span = follow_ons.pop()
+        if end >= horizon_end or span <= 0 or rng.random() >= params.renewal_share:
+            continue
+        start = max(now, _add_months(end, params.renewal_gap_months))
+        new_hours = hours * params.renewal_size
+        new_end = _add_months(start, span)
+        grid.add(comp["renewals"], start, new_end, new_hours / span)
+        follow_ons.append((new_end, new_hours, span))
+
+    if params.monthly_noise_sigma > 0:
+        s = params.monthly_noise_sigma
+        for f in FLOWS:
+            noise = rng.lognormal(-s * s / 2, s, n)
+            comp[f] = [v * float(k) for v, k in zip(comp[f], noise, strict=True)]
+    exhausted, trail = _envelope(comp, params)
+    return FlowSeries(comp, exhausted, trail)
+
+
+def _envelope(comp: dict[str, list[float]], params: FlowParams) -> tuple[int | None, list[float]]:
+    """Cap the subsidised flows by what the envelope can still pay; the rest co-pays."""
+    left = params.envelope_remaining_hkd
+    cost = params.cost_per_gpu_hour_hkd
+    exhausted: int | None = None
+    trail: list[float] = []
+    for i in range(len(comp["committed"])):
+        wanted = sum(comp[f][i] for f in SUBSIDISED)
+        bill = wanted * cost
+        if bill > left:
+            paid = left / bill if bill > 0 else 0.0
+            for f in SUBSIDISED:
+                comp["copay"][i] += comp[f][i] * (1.0 - paid) * params.copay_share
+                comp[f][i] *= paid
+            left = 0.0
+            if exhausted is None:
+                exhausted = i
+        else:
+            left -= bill
+        trail.append(left)
+    return exhausted, trail
