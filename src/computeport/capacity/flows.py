@@ -169,17 +169,12 @@ def flow_series(
     comp: dict[str, list[float]] = {f: [0.0] * n for f in FLOWS}
     follow_ons: list[tuple[dt.date, float, float]] = []  # (end, gpu-hours, months) to renew
 
+    draw = 1.0
+    if params.burn_sigma > 0:
+        sb = params.burn_sigma
+        draw = float(rng.lognormal(-sb * sb / 2, sb))
+    comp["committed"] = _burn_down(awards, months, draw)
     for award in awards:
-        left = max(0.0, award.gpu_hours - award.used_gpu_hours)
-        begin = max(award.start, now)
-        span = _months_between(begin, award.end)
-        if award.end > now and left > 0 and span > 0:
-            rate = award.burn_per_month if award.burn_per_month is not None else left / span
-            if params.burn_sigma > 0:
-                s = params.burn_sigma
-                rate *= float(rng.lognormal(-s * s / 2, s))
-            stop = min(award.end, _add_months(begin, left / rate)) if rate > 0 else begin
-            grid.add(comp["committed"], begin, stop, rate)
         follow_ons.append((award.end, award.gpu_hours, _months_between(award.start, award.end)))
 
     for app in pipeline:
@@ -226,6 +221,42 @@ def flow_series(
             comp[f] = [v * float(k) for v, k in zip(comp[f], noise, strict=True)]
     exhausted, trail = _envelope(comp, params)
     return FlowSeries(comp, exhausted, trail)
+
+
+def _burn_down(
+    awards: Sequence[CommittedAward], months: Sequence[Month], draw: float
+) -> list[float]:
+    """Committed GPU-hours a month: the awards burn down as one pool.
+
+    Each award burns at its measured rate (``draw`` scales them all, per seed) while it runs;
+    the hours are taken from the pool of what the running awards have left, in proportion to
+    what each has left. Why a pool: at a full centre the capacity an exhausted award frees goes
+    to the others' queued work, so the awards run dry together, not one by one; hours left at
+    an award's end expire with it.
+    """
+    now = months[0].first
+    left = [max(0.0, a.gpu_hours - a.used_gpu_hours) for a in awards]
+    rates: list[float] = []
+    for a, rest in zip(awards, left, strict=True):
+        span = _months_between(max(a.start, now), a.end)
+        fallback = rest / span if span > 0 else 0.0
+        rates.append((a.burn_per_month if a.burn_per_month is not None else fallback) * draw)
+    out: list[float] = []
+    for m in months:
+        want = 0.0
+        running: list[int] = []
+        for k, a in enumerate(awards):
+            days = (min(a.end, m.next_first) - max(a.start, m.first)).days
+            if days > 0 and left[k] > 0:
+                want += rates[k] * days / MONTH_DAYS
+                running.append(k)
+        pool = sum(left[k] for k in running)
+        use = min(want, pool)
+        if pool > 0:
+            for k in running:
+                left[k] -= left[k] * use / pool
+        out.append(use)
+    return out
 
 
 def _envelope(comp: dict[str, list[float]], params: FlowParams) -> tuple[int | None, list[float]]:
