@@ -12,6 +12,7 @@ current month is not over, so both are left out; the rest are the history's comp
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 
 from sqlalchemy import func, select
@@ -49,7 +50,7 @@ def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> Histo
             func.sum(UsageRollup.gpu_seconds),
         ).group_by(UsageRollup.period, UsageRollup.award_id, UsageRollup.accelerator_type)
     ).all()
-    usage: dict[object, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    usage: dict[uuid.UUID, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     periods: set[str] = set()
     for period, award_id, accelerator, seconds in rows:
         usage[award_id][period] += float(seconds or 0) / 3600 * factor(accelerator)
