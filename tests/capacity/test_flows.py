@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,27 +112,65 @@ def test_new_entrants_grow_at_the_rate_and_the_fitted_size() -> None:
 
 
 def test_an_envelope_running_out_in_month_7_caps_subsidised_demand_from_month_7() -> None:
-    # 10 approved applications of 10k a month each from month 1: 100k a month at HK$10 = HK$1M;
-    # an envelope of HK$6.5M pays six months in full and half of the seventh.
-    apps = [PipelineEntry(f"p{i}", 240_000, 24, dt.date(2024, 11, 1)) for i in range(10)]
+    # One approved application a month, each 10k GPU-hours a month for 24 months (HK$2.4M of
+    # subsidy at HK$10 an hour); HK$15M pays six in full and a quarter of the seventh.
+    apps = [
+        PipelineEntry(f"p{i}", 240_000, 24, MONTHS[i].first - dt.timedelta(days=61))
+        for i in range(12)
+    ]
     params = FlowParams(
         approval_rates={"default": 1.0},
         decision_lead_months=2,
-        envelope_remaining_hkd=6_500_000,
+        envelope_remaining_hkd=15_000_000,
         cost_per_gpu_hour_hkd=10,
         copay_share=copay_share(0.7, 0.5),
     )
     got = flow_series([], apps, params, MONTHS, 0)
     subsidised = [sum(got.components[f][i] for f in SUBSIDISED) for i in range(24)]
     assert got.exhausted == 6  # the seventh month
-    assert all(v > 90_000 for v in subsidised[:6])
-    assert subsidised[6] < 60_000
-    assert all(v == 0 for v in subsidised[7:])
-    paid = sum(subsidised) * 10
-    assert abs(paid - 6_500_000) < 1e-3
-    assert got.components["copay"][6] > 0
-    # after it, demand pays the full price at the elasticity's share
-    assert abs(got.components["copay"][10] / 100_000 - copay_share(0.7, 0.5)) < 0.05
+    assert subsidised[5] > 59_000
+    per_day = 10_000 / (365.25 / 12)
+    assert all(
+        v <= 6.3 * per_day * m.days + 1e-6 for v, m in zip(subsidised[6:], MONTHS[6:], strict=True)
+    )
+    assert sum(got.components["copay"][:6]) == 0
+    assert got.components["copay"][11] > 0.9 * copay_share(0.7, 0.5) * 55_000
+    paid = sum(subsidised[i] for i in range(24)) * 10
+    assert paid <= 15_000_000 + 1e-3
+    assert got.envelope_left_hkd[6] == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(envelope=st.floats(0, 5e7), seed=st.integers(0, 10_000))
+def test_new_subsidy_never_exceeds_the_envelope(envelope: float, seed: int) -> None:
+    params = FlowParams(
+        approval_rates={"default": 0.7},
+        renewal_share=0.5,
+        entrants_per_year=60,
+        entrant_award_share=0.5,
+        entrant_gpu_hours_month=5_000,
+        entrant_sigma=0.5,
+        entrant_months=6,
+        envelope_remaining_hkd=envelope,
+        cost_per_gpu_hour_hkd=20,
+        copay_share=0.5,
+    )
+    apps = [PipelineEntry(f"p{i}", 60_000, 6, START) for i in range(5)]
+    got = flow_series([], apps, params, MONTHS, seed)
+    # awards starting inside the horizon commit all of their months; the horizon shows a part
+    shown = sum(sum(got.components[f]) for f in SUBSIDISED) * 20
+    assert shown <= envelope * (1 + 1e-9) + 1e-6
+    assert all(v >= 0 for v in got.envelope_left_hkd)
+
+
+def test_hours_left_at_an_award_end_return_to_the_envelope() -> None:
+    award = CommittedAward("a", 100_000, START, dt.date(2025, 4, 1), 0, 10_000)
+    got = flow_series(
+        [award], [], FlowParams(envelope_remaining_hkd=0, cost_per_gpu_hour_hkd=10), MONTHS, 0
+    )
+    assert got.envelope_left_hkd[3] == pytest.approx(
+        (100_000 - sum(got.components["committed"])) * 10
+    )
 
 
 def test_copay_share_follows_the_elasticity() -> None:

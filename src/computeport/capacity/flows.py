@@ -14,10 +14,12 @@ curve from today's usage misses all of this (issue #15), so each flow is drawn s
 3. ``renewals``: an award that ends comes back as a follow-on with ``renewal_share``;
 4. ``new_entrants``: organisations join at ``entrants_per_year``; ``entrant_award_share`` of them
    win an award whose monthly GPU-hours are drawn from the fitted per-organisation log-normal;
-5. the envelope: flows 2–4 are new subsidy, paid from what the envelope has not committed, at
-   ``cost_per_gpu_hour_hkd`` as the hours are used. The first month it cannot pay in full is the
-   exhaustion month; from then on the unpaid demand stays only as ``copay`` (full price), at
-   ``copay_share`` of itself (the labelled elasticity, :func:`copay_share`).
+5. the envelope: flows 2–4 are new awards; each commits its subsidy (its GPU-hours at
+   ``cost_per_gpu_hour_hkd``) against what the envelope has not committed when it starts, and
+   hours today's awards leave unused return at their end (the scheme's rule, DESIGN.md). The
+   first award the envelope cannot pay in full marks the exhaustion month; its unpaid part,
+   and every award after it, stays only as ``copay`` demand (full price) at ``copay_share`` of
+   itself (the labelled elasticity, :func:`copay_share`).
 
 Every figure is in reference GPU-hours a month. Pure Python and numpy: no simulator, so a
 backtest can draw thousands of these in seconds.
@@ -26,6 +28,7 @@ backtest can draw thousands of these in seconds.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -145,6 +148,13 @@ class _Grid:
         self.first = months[0].first
         self.end = months[-1].next_first
 
+    def index(self, day: dt.date) -> int:
+        """The month ``day`` falls in (the first month for days before the horizon)."""
+        for m in self.months:
+            if day < m.next_first:
+                return m.index
+        return len(self.months)
+
     def add(self, out: list[float], a: dt.date, b: dt.date, per_month: float) -> None:
         if b <= self.first or a >= self.end or per_month <= 0:
             return
@@ -152,6 +162,17 @@ class _Grid:
             lo, hi = max(a, m.first), min(b, m.next_first)
             if hi > lo:
                 out[m.index] += per_month * (hi - lo).days / MONTH_DAYS
+
+
+@dataclass(order=True)
+class _NewAward:
+    """A new subsidised award (or follow-on), in the order the envelope meets them."""
+
+    start: dt.date
+    flow: str = field(compare=False)
+    end: dt.date = field(compare=False)
+    per_month: float = field(compare=False)
+    span: float = field(compare=False)
 
 
 def flow_series(
@@ -167,28 +188,23 @@ def flow_series(
     now = months[0].first
     n = len(months)
     comp: dict[str, list[float]] = {f: [0.0] * n for f in FLOWS}
-    follow_ons: list[tuple[dt.date, float, float]] = []  # (end, gpu-hours, months) to renew
-
     draw = 1.0
     if params.burn_sigma > 0:
         sb = params.burn_sigma
         draw = float(rng.lognormal(-sb * sb / 2, sb))
-    comp["committed"] = _burn_down(awards, months, draw)
+    comp["committed"], expired = _burn_down(awards, months, draw)
+    queue: list[_NewAward] = []
     for award in awards:
-        follow_ons.append((award.end, award.gpu_hours, _months_between(award.start, award.end)))
-
+        _renew(queue, rng, params, now, award.end, award.gpu_hours, award.start)
     for app in pipeline:
-        waited = _months_between(app.submitted, now)
-        if waited > params.stale_after_months:
+        if _months_between(app.submitted, now) > params.stale_after_months:
             continue
         if rng.random() >= params.approval_rate(app.category):
             continue
         start = max(now, _add_months(app.submitted, params.decision_lead_months))
-        end = _add_months(start, app.duration_months)
-        grid.add(comp["pipeline"], start, end, app.gpu_hours / app.duration_months)
-        follow_ons.append((end, app.gpu_hours, float(app.duration_months)))
-
-    horizon_end = months[-1].next_first
+        span = float(app.duration_months)
+        end = _add_months(start, span)
+        heapq.heappush(queue, _NewAward(start, "pipeline", end, app.gpu_hours / span, span))
     per_year = max(0.0, float(rng.normal(params.entrants_per_year, params.entrants_sd_per_year)))
     winners_per_month = per_year * params.entrant_award_share / 12
     if winners_per_month > 0 and params.entrant_gpu_hours_month > 0:
@@ -200,33 +216,96 @@ def flow_series(
                 years = _months_between(now, start) / 12
                 size = params.entrant_gpu_hours_month * float(rng.lognormal(-s * s / 2, s))
                 size *= (1.0 + params.intensity_growth_per_year) ** max(0.0, years)
-                end = _add_months(start, params.entrant_months)
-                grid.add(comp["new_entrants"], start, end, size)
-                follow_ons.append((end, size * params.entrant_months, params.entrant_months))
-
-    while follow_ons:
-        end, hours, span = follow_ons.pop()
-        if end >= horizon_end or span <= 0 or rng.random() >= params.renewal_share:
-            continue
-        start = max(now, _add_months(end, params.renewal_gap_months))
-        new_hours = hours * params.renewal_size
-        new_end = _add_months(start, span)
-        grid.add(comp["renewals"], start, new_end, new_hours / span)
-        follow_ons.append((new_end, new_hours, span))
-
+                span = float(params.entrant_months)
+                end = _add_months(start, span)
+                heapq.heappush(queue, _NewAward(start, "new_entrants", end, size, span))
+    exhausted, trail = _envelope(queue, comp, expired, grid, rng, params, now)
     if params.monthly_noise_sigma > 0:
         s = params.monthly_noise_sigma
         for f in FLOWS:
             noise = rng.lognormal(-s * s / 2, s, n)
             comp[f] = [v * float(k) for v, k in zip(comp[f], noise, strict=True)]
-    exhausted, trail = _envelope(comp, params)
     return FlowSeries(comp, exhausted, trail)
+
+
+def _renew(
+    queue: list[_NewAward],
+    rng: np.random.Generator,
+    params: FlowParams,
+    now: dt.date,
+    end: dt.date,
+    gpu_hours: float,
+    start: dt.date,
+) -> None:
+    """With ``renewal_share``, a follow-on of an award ending at ``end`` joins the queue."""
+    span = _months_between(start, end)
+    if span <= 0 or rng.random() >= params.renewal_share:
+        return
+    begin = max(now, _add_months(end, params.renewal_gap_months))
+    hours = gpu_hours * params.renewal_size
+    heapq.heappush(
+        queue, _NewAward(begin, "renewals", _add_months(begin, span), hours / span, span)
+    )
+
+
+def _envelope(
+    queue: list[_NewAward],
+    comp: dict[str, list[float]],
+    expired: list[float],
+    grid: _Grid,
+    rng: np.random.Generator,
+    params: FlowParams,
+    now: dt.date,
+) -> tuple[int | None, list[float]]:
+    """Commit each new award's subsidy against the envelope, in the order they start.
+
+    As the scheme does (DESIGN.md): an award commits its whole subsidy when it is made; hours a
+    committed award leaves unused at its end return to the envelope. An award the envelope can
+    pay only in part is made for what is left; the unpaid part stays as co-paying demand at
+    ``copay_share``. Only paid awards are renewed: a follow-on needs the scheme's money.
+    """
+    left = params.envelope_remaining_hkd
+    cost = params.cost_per_gpu_hour_hkd
+    returns = [h * cost for h in expired]
+    exhausted: int | None = None
+    credited = 0
+    trail: list[float] = []
+    horizon_end = grid.end
+    while queue and queue[0].start < horizon_end:
+        item = heapq.heappop(queue)
+        index = grid.index(item.start)
+        while credited < index:  # returns of months before this award's start
+            left += returns[credited]
+            trail.append(left)
+            credited += 1
+        hours = item.per_month * (item.end - item.start).days / MONTH_DAYS
+        bill = hours * cost
+        paid = 1.0 if bill <= left else (left / bill if bill > 0 else 0.0)
+        left = max(0.0, left - bill * paid)
+        grid.add(comp[item.flow], item.start, item.end, item.per_month * paid)
+        if paid < 1.0:
+            grid.add(
+                comp["copay"],
+                item.start,
+                item.end,
+                item.per_month * (1 - paid) * params.copay_share,
+            )
+            if exhausted is None:
+                exhausted = index
+        if paid > 0 and item.end < horizon_end:
+            _renew(queue, rng, params, now, item.end, hours * paid, item.start)
+    while credited < len(returns):
+        left += returns[credited]
+        trail.append(left)
+        credited += 1
+    return exhausted, trail
 
 
 def _burn_down(
     awards: Sequence[CommittedAward], months: Sequence[Month], draw: float
-) -> list[float]:
-    """Committed GPU-hours a month: the awards burn down as one pool.
+) -> tuple[list[float], list[float]]:
+    """Committed GPU-hours a month, and the hours that expire unused each month: the awards
+    burn down as one pool.
 
     Each award burns at its measured rate (``draw`` scales them all, per seed) while it runs;
     the hours are taken from the pool of what the running awards have left, in proportion to
@@ -242,6 +321,7 @@ def _burn_down(
         fallback = rest / span if span > 0 else 0.0
         rates.append((a.burn_per_month if a.burn_per_month is not None else fallback) * draw)
     out: list[float] = []
+    expired: list[float] = []
     for m in months:
         want = 0.0
         running: list[int] = []
@@ -256,27 +336,10 @@ def _burn_down(
             for k in running:
                 left[k] -= left[k] * use / pool
         out.append(use)
-    return out
-
-
-def _envelope(comp: dict[str, list[float]], params: FlowParams) -> tuple[int | None, list[float]]:
-    """Cap the subsidised flows by what the envelope can still pay; the rest co-pays."""
-    left = params.envelope_remaining_hkd
-    cost = params.cost_per_gpu_hour_hkd
-    exhausted: int | None = None
-    trail: list[float] = []
-    for i in range(len(comp["committed"])):
-        wanted = sum(comp[f][i] for f in SUBSIDISED)
-        bill = wanted * cost
-        if bill > left:
-            paid = left / bill if bill > 0 else 0.0
-            for f in SUBSIDISED:
-                comp["copay"][i] += comp[f][i] * (1.0 - paid) * params.copay_share
-                comp[f][i] *= paid
-            left = 0.0
-            if exhausted is None:
-                exhausted = i
-        else:
-            left -= bill
-        trail.append(left)
-    return exhausted, trail
+        gone = 0.0
+        for k in running:
+            if awards[k].end <= m.next_first:
+                gone += left[k]
+                left[k] = 0.0
+        expired.append(gone)
+    return out, expired
