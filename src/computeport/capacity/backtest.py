@@ -6,7 +6,8 @@ flows are fitted (:func:`computeport.capacity.history.fit_flows`) and drawn over
 month ``as_of + h - 1`` is horizon ``h``. Per horizon: the weighted absolute error of the p50
 demand (Σ|p50 − actual| / Σ actual: months where usage fell to zero do not divide by zero), the
 mean absolute error of utilisation in points, and the band's coverage (share of outcomes
-inside p10–p90; a calibrated band covers ~80%).
+inside p10–p90; a calibrated band covers ~80%), counted over the outcomes that test the band
+(a month with nothing forecast and nothing used is left out: it is right by construction).
 
 Utilisation here is demand over capacity, capped at 1 (a fluid reading, not the simulator: a
 backtest draws thousands of plans and the question is whether the *demand* was right).
@@ -46,6 +47,12 @@ class Outcome:
     def covered(self) -> bool:
         return self.p10 <= self.actual <= self.p90
 
+    @property
+    def informative(self) -> bool:
+        """Whether the outcome tests the band: a month with nothing forecast and nothing used
+        (every award spent) is right by construction and says nothing of the band's width."""
+        return not (self.p90 == 0 and self.actual == 0)
+
 
 @dataclass(frozen=True, slots=True)
 class HorizonScore:
@@ -71,7 +78,8 @@ class Backtest:
 
     @property
     def coverage(self) -> float:
-        return float(np.mean([o.covered for o in self.outcomes])) if self.outcomes else 0.0
+        """Share of informative outcomes inside their p10–p90 band."""
+        return _coverage(self.outcomes)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -79,7 +87,10 @@ class Backtest:
             "seeds": self.seeds,
             "coverage": round(self.coverage, 4),
             "scores": [asdict(s) for s in self.scores],
-            "outcomes": [asdict(o) | {"covered": o.covered} for o in self.outcomes],
+            "outcomes": [
+                asdict(o) | {"covered": o.covered, "informative": o.informative}
+                for o in self.outcomes
+            ],
             "exhausted": self.exhausted,
         }
 
@@ -159,6 +170,11 @@ def run_backtest(
     return Backtest(labels, seeds, _scores(outcomes, horizon), outcomes, exhausted)
 
 
+def _coverage(outcomes: Sequence[Outcome]) -> float:
+    tested = [o.covered for o in outcomes if o.informative]
+    return float(np.mean(tested)) if tested else 0.0
+
+
 def _scores(outcomes: Sequence[Outcome], horizon: int) -> list[HorizonScore]:
     out: list[HorizonScore] = []
     for h in range(1, horizon + 1):
@@ -177,7 +193,7 @@ def _scores(outcomes: Sequence[Outcome], horizon: int) -> list[HorizonScore]:
                     * 100,
                     4,
                 ),
-                coverage=round(float(np.mean([o.covered for o in group])), 4),
+                coverage=round(_coverage(group), 4),
             )
         )
     return out

@@ -314,7 +314,12 @@ def _burn_down(
     an award's end expire with it.
     """
     now = months[0].first
-    left = [max(0.0, a.gpu_hours - a.used_gpu_hours) for a in awards]
+    # An award with less than a thousandth of its hours left is spent (what remains is
+    # rounding, or less than any job needs): it no longer draws on the pool.
+    left = [
+        rest if (rest := a.gpu_hours - a.used_gpu_hours) > max(1.0, a.gpu_hours / 1000) else 0.0
+        for a in awards
+    ]
     rates: list[float] = []
     for a, rest in zip(awards, left, strict=True):
         span = _months_between(max(a.start, now), a.end)

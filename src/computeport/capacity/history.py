@@ -29,6 +29,8 @@ ARRIVAL_WINDOW_MONTHS = 6
 """Arrivals of new organisations are counted over the last six months (recent, not ancient)."""
 BURN_MONTHS = 3
 """An award's burn rate is its mean usage over its last three full months."""
+MIN_STEPS = 3
+"""Month-to-month steps of usage needed before the noise is measured rather than assumed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,14 @@ class HistAward:
     start: dt.date
     end: dt.date
     usage: dict[str, float] = field(default_factory=dict)
+    released: tuple[tuple[dt.date, float], ...] = ()
+    """Tranches released so far (date, GPU-hours); empty: every hour released at the start."""
+
+    def usable(self, before: dt.date) -> float:
+        """GPU-hours the cluster may provision as of ``before`` (released tranches only)."""
+        if not self.released:
+            return self.gpu_hours
+        return sum(hours for day, hours in self.released if day < before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +107,13 @@ def fit_flows(history: History, as_of: Month, prior: FlowParams) -> Fitted:
     committed: list[CommittedAward] = []
     for a in awards:
         used = sum(v for label, v in a.usage.items() if label < as_of.label)
-        full = [m.label for m in known if m.first >= a.start][-BURN_MONTHS:]
-        burn = float(np.mean([a.usage.get(label, 0.0) for label in full])) if full else None
-        committed.append(CommittedAward(a.name, a.gpu_hours, a.start, a.end, used, burn))
-    totals = [history.used(label) for label in labels]
+        full = [m for m in known if m.first >= a.start][-BURN_MONTHS:]
+        # per day, then a mean month: February's 28 days are not a slower burn
+        per_day = [a.usage.get(m.label, 0.0) / m.days for m in full]
+        burn = float(np.mean(per_day)) * MONTH_DAYS if full else None
+        usable = max(used, a.usable(t))  # a held tranche is not there to burn
+        committed.append(CommittedAward(a.name, usable, a.start, a.end, used, burn))
+    totals = [history.used(m.label) / m.days for m in known]
     log_ratios = [math.log(y / x) for x, y in itertools.pairwise(totals) if x > 0 and y > 0]
     decided = [p for p in history.applications if p.decided is not None and p.decided < t]
     rates: dict[str, float] = {}
@@ -143,7 +156,8 @@ def fit_flows(history: History, as_of: Month, prior: FlowParams) -> Fitted:
     # Month-to-month spread, robustly (median absolute deviation): an award running dry is
     # one large step, not noise. A ratio of two noisy months has √2 times the noise.
     noise = 0.0
-    if len(log_ratios) > 1:
+    measured = len(log_ratios) >= MIN_STEPS
+    if measured:
         r = np.array(log_ratios)
         noise = float(1.4826 * np.median(np.abs(r - np.median(r)))) / math.sqrt(2)
     params = replace(
@@ -158,8 +172,10 @@ def fit_flows(history: History, as_of: Month, prior: FlowParams) -> Fitted:
         entrant_gpu_hours_month=mean_size,
         entrant_sigma=sigma,
         entrant_months=int(np.median(durations)) if durations else prior.entrant_months,
-        burn_sigma=max(prior.burn_sigma, noise),
-        monthly_noise_sigma=max(prior.monthly_noise_sigma, noise),
+        # Measured where the history allows (three month-to-month steps or more): a burn rate
+        # that is a mean of BURN_MONTHS months is uncertain by the noise over √BURN_MONTHS.
+        burn_sigma=noise / math.sqrt(BURN_MONTHS) if measured else prior.burn_sigma,
+        monthly_noise_sigma=noise if measured else prior.monthly_noise_sigma,
     )
     other = [history.other_usage.get(label, 0.0) for label in labels[-BURN_MONTHS:]]
     return Fitted(committed, pipeline, params, float(np.mean(other)) if other else 0.0)

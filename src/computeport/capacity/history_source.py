@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -26,6 +27,7 @@ from computeport.capacity.supply import supply_plan
 from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award
 from computeport.models.identity import Organisation
+from computeport.models.progress import AwardTranche
 from computeport.models.rollup import UsageRollup
 
 __all__ = ["history_from_db"]
@@ -65,6 +67,10 @@ def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> Histo
     supply = supply_plan(scenario)
     capacity = {m.label: supply.month(m).gpu_hours for m in months}
     awards = session.scalars(select(Award).options(selectinload(Award.lines))).all()
+    tranches: dict[uuid.UUID, list[tuple[dt.date, int]]] = defaultdict(list)
+    for t in session.scalars(select(AwardTranche).where(AwardTranche.released_at.is_not(None))):
+        assert t.released_at is not None
+        tranches[t.award_id].append((t.released_at.date(), t.share_bp))
     hist_awards = [
         HistAward(
             name=a.reference,
@@ -73,6 +79,7 @@ def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> Histo
             start=a.starts_at.date(),
             end=a.ends_at.date(),
             usage=dict(usage.get(a.id, {})),
+            released=_released(a, tranches.get(a.id), factor),
         )
         for a in awards
     ]
@@ -102,3 +109,13 @@ def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> Histo
         for app, category in apps
     ]
     return History(months, capacity, hist_awards, hist_apps, dict(other))
+
+
+def _released(
+    award: Award, shares: list[tuple[dt.date, int]] | None, factor: Callable[[str], float]
+) -> tuple[tuple[dt.date, float], ...]:
+    """Released tranches as (date, reference GPU-hours); none recorded: all at the start."""
+    if not shares:
+        return ()
+    total = sum(line.gpu_hours * factor(line.accelerator_type) for line in award.lines)
+    return tuple((day, total * bp / 10_000) for day, bp in sorted(shares))
