@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,64 @@ def test_seed_demand_does_not_collapse_when_todays_awards_end_while_envelope_rem
     for r in runs:
         for m in r:
             assert abs(sum(m.flows.values()) - m.total) < 1e-6 * max(1.0, m.total)
+
+
+FLOWS = """
+[[demand.awards]]
+name = "A-1"
+gpu_hours = 20_000
+start = 2024-07-01
+end = 2025-02-01
+accelerator = "H800"
+used_gpu_hours = 10_000
+
+[[demand.awards]]
+name = "P-1"
+gpu_hours = 30_000
+start = 2025-02-01
+end = 2025-05-01
+accelerator = "H800"
+status = "pending"
+
+[demand.flows]
+envelope_hkd = 800_000
+list_price_hkd_per_gpu_hour = 30
+subsidy_rate = 0.7
+approval_rates = { default = 1.0 }
+decision_lead_months = 1
+renewal_share = 1.0
+
+[targets]
+city_pflops = 100
+city_by = 2030-01-01
+"""
+
+
+def test_a_plan_with_flows_shows_each_flow_the_exhaustion_and_the_city_line(
+    tmp_path: Path, small_trace: Path
+) -> None:
+    from tests.capacity.test_cli import write
+
+    path = write(tmp_path)
+    text = path.read_text().replace("[demand.workload]", FLOWS + "\n[demand.workload]")
+    text = text.replace("months = 2", "months = 4")
+    path.write_text(text)
+    out, png = tmp_path / "plan.json", tmp_path / "plan.png"
+    result = CliRunner().invoke(
+        app,
+        [
+            *("capacity", "plan", str(path), "--out", str(out), "--plot", str(png)),
+            *("--seeds", "2", "--workers", "1", "--no-recommend"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "demand by flow" in result.output
+    data = json.loads(out.read_text())
+    first = data["months"][0]["flows"]
+    assert set(first) == {"committed", "pipeline", "renewals", "new_entrants", "copay"}
+    assert first["committed"]["p50"] > 0
+    # HK$800k less the award's HK$420k pays 18k of the pipeline's 30k hours: out in February
+    assert data["envelope_exhausted"] == "2025-02"
+    assert data["city_target"]["pflops"] == 100
+    assert "envelope runs out in 2025-02" in data["answer"]
+    assert png.stat().st_size > 10_000

@@ -98,7 +98,7 @@ class CapacityPlan:
             "start": s.start.isoformat(),
             "months_in_horizon": s.months,
             "seeds": self.evaluation.seeds,
-            "targets": s.targets.model_dump(),
+            "targets": s.targets.model_dump(mode="json"),
             "policy": s.policy.model_dump(),
             "evaluation": s.evaluation.model_dump(),
             "reference_accelerator": s.reference_accelerator,

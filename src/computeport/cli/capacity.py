@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -126,8 +126,30 @@ def _summary(data: dict[str, object]) -> None:
                 "yes" if m["broken"] else "",
             )
     console.print(table)
+    _flow_table(months)
     console.print(f"[bold]{data['answer']}[/]")
     console.print(f"wall time {data['wall_s']} s")
+
+
+def _flow_table(months: list[dict[str, Any]]) -> None:
+    """Demand by flow, half-yearly (p50 with the p10–p90 band), where the plan has flows."""
+    if not months or not months[0].get("flows"):
+        return
+    names = list(months[0]["flows"])
+    table = Table(title="demand by flow, thousand GPU-hours a month: p50 (p10–p90)")
+    table.add_column("month", justify="right")
+    for name in names:
+        table.add_column(name.replace("_", " "), justify="right")
+    table.add_column("envelope left", justify="right")
+    for m in months:
+        if m["label"].endswith(("-01", "-07")):
+            cells = [
+                f"{b['p50'] / 1e3:,.0f} ({b['p10'] / 1e3:,.0f}–{b['p90'] / 1e3:,.0f})"
+                for b in (m["flows"][n] for n in names)
+            ]
+            gone = m.get("exhausted_share", 0.0)
+            table.add_row(m["label"], *cells, f"{1 - gone:.0%} of seeds")
+    console.print(table)
 
 
 def _first(months: list[dict[str, object]]) -> dict[str, object] | None:
