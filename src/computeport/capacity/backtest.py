@@ -62,6 +62,8 @@ class HorizonScore:
     """Σ|p50 − actual| / Σ actual over the cases."""
     utilisation_error_points: float
     coverage: float
+    tested: int = 0
+    """Outcomes that test the band (the coverage's denominator)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,7 @@ def _scores(outcomes: Sequence[Outcome], horizon: int) -> list[HorizonScore]:
                     4,
                 ),
                 coverage=round(_coverage(group), 4),
+                tested=sum(o.informative for o in group),
             )
         )
     return out

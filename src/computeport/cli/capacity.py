@@ -245,6 +245,10 @@ def backtest_command(
     horizon: Annotated[int, typer.Option("--horizon", min=1, max=24, help="Months.")] = 6,
     seeds: Annotated[int, typer.Option("--seeds", min=10, max=5000, help="Seeds.")] = 200,
     out: Annotated[Path | None, typer.Option("--out", help="Write the backtest as JSON.")] = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="The database's today (YYYY-MM-DD; default: the date)."),
+    ] = None,
 ) -> None:
     """Plan as of past months from what was known then; compare with what happened.
 
@@ -259,12 +263,16 @@ def backtest_command(
         raise fail(f"{scenario_path}: no such file")
     if history_days is not None and not 1 <= history_days <= 365:
         raise fail("--history-days: from 1 to 365")
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise fail(f"--today: not a date (YYYY-MM-DD): {today!r}") from None
     with domain_errors():
         scenario = load_scenario(scenario_path)
     if scenario.demand.flows is None:
         raise fail(f"{scenario_path}: demand.flows: a backtest needs the scenario's flows")
     with console.status("Reading the history…"):
-        history = _history(scenario, history_days)
+        history = _history(scenario, history_days, day)
     prior = flow_params(scenario, scenario.demand.flows, 0.0)
     try:
         result = run_backtest(history, prior, horizon=horizon, seeds=seeds, as_of=as_of)
@@ -279,10 +287,14 @@ def backtest_command(
             str(s.cases),
             f"{s.demand_error:.1%}",
             f"{s.utilisation_error_points:.1f} pt",
-            f"{s.coverage:.0%}",
+            f"{s.coverage:.0%} of {s.tested}",
         )
     console.print(table)
-    console.print(f"overall coverage {result.coverage:.0%}")
+    tested = sum(o.informative for o in result.outcomes)
+    console.print(
+        f"overall p10-p90 coverage {result.coverage:.0%} of {tested} outcomes that test the band "
+        "(months with nothing forecast and nothing used are right by construction)"
+    )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")
@@ -291,7 +303,7 @@ def backtest_command(
         console.print(f"backtest written to [bold]{out}[/]")
 
 
-def _history(scenario: Scenario, history_days: int | None) -> History:
+def _history(scenario: Scenario, history_days: int | None, today: dt.date) -> History:
     """The configured database's history, or a throwaway demo centre's (``history_days``)."""
     from computeport.capacity.history_source import history_from_db
 
@@ -299,7 +311,7 @@ def _history(scenario: Scenario, history_days: int | None) -> History:
         from computeport.cli.common import command_session
 
         with command_session() as session:
-            return history_from_db(session, scenario, dt.datetime.now(dt.UTC).date())
+            return history_from_db(session, scenario, today)
     import tempfile
     from datetime import timedelta
 
