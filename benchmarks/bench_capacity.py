@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_capacity.py error [--gpus 512] [--seeds 3]
     .venv/bin/python benchmarks/bench_capacity.py plan  [--seeds 20] [--workers 2]
+    .venv/bin/python benchmarks/bench_capacity.py flows [--seeds 200]
 
 ``error`` simulates months of a smaller case (``--gpus`` H800, Philly-fitted jobs, the seed
 scenario's policy) in full and with each coarsening of the coarse model (sampled days;
@@ -153,6 +154,42 @@ def plan(seeds: int, workers: int | None) -> None:
     print(data["answer"])
 
 
+def flows(seeds: int) -> None:
+    """The five flows alone (no simulation): draws of the seed scenario's 60 months, and a
+    backtest's cost on the histories a centre has (its fit and draws, the database aside)."""
+    from datetime import date
+
+    from computeport.capacity.backtest import run_backtest
+    from computeport.capacity.calendar import horizon
+    from computeport.capacity.demand import demand_series
+    from computeport.capacity.flow_inputs import flow_params
+    from computeport.capacity.history import HistAward, History
+
+    scenario = load_scenario(SCENARIO)
+    months = horizon(scenario.start, scenario.months)
+    t0 = time.perf_counter()
+    for s in range(seeds):
+        demand_series(scenario, months, s)
+    draw = time.perf_counter() - t0
+    print(f"flows of {SCENARIO.name}: {seeds} seeds x {len(months)} months in {draw:.2f} s")
+    assert scenario.demand.flows is not None
+    prior = flow_params(scenario, scenario.demand.flows, 0.0)
+    for years in (1, 3):
+        hist_months = horizon(date(2024, 1, 1), 12 * years)
+        awards = [
+            HistAward(f"a{i}", 2e6, date(2024, 1, 1), date(2024 + years, 1, 1),
+                      {m.label: 2e6 / len(hist_months) for m in hist_months})
+            for i in range(40)
+        ]  # fmt: skip
+        history = History(hist_months, {m.label: 1e8 for m in hist_months}, awards, [])
+        t0 = time.perf_counter()
+        result = run_backtest(history, prior, seeds=seeds)
+        print(
+            f"backtest of {years} year(s), 40 awards: {len(result.as_of)} months x {seeds} seeds "
+            f"in {time.perf_counter() - t0:.2f} s"
+        )
+
+
 def _cpu() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -161,7 +198,7 @@ def _cpu() -> float:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=["error", "plan"])
+    parser.add_argument("what", choices=["error", "plan", "flows"])
     parser.add_argument("--gpus", type=int, default=512)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None)
@@ -169,6 +206,8 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if args.what == "error":
         error(args.gpus, args.seeds or 3, [float(x) for x in args.loads.split(",")])
+    elif args.what == "flows":
+        flows(args.seeds or 200)
     else:
         plan(args.seeds or 20, args.workers)
 
