@@ -177,7 +177,7 @@ def flows(seeds: int) -> None:
     for years in (1, 3):
         hist_months = horizon(date(2024, 1, 1), 12 * years)
         awards = [
-            HistAward(f"a{i}", 2e6, date(2024, 1, 1), date(2024 + years, 1, 1),
+            HistAward(f"a{i}", f"o{i}", 2e6, date(2024, 1, 1), date(2024 + years, 1, 1),
                       {m.label: 2e6 / len(hist_months) for m in hist_months})
             for i in range(40)
         ]  # fmt: skip
