@@ -97,8 +97,8 @@ class Backtest:
         }
 
 
-def candidate_months(history: History, horizon: int) -> list[Month]:
-    """The months a plan can be made as of: enough before them, at least one month after."""
+def candidate_months(history: History) -> list[Month]:
+    """The months a plan can be made as of: enough complete months of usage before them."""
     return history.months[MIN_KNOWN_MONTHS:]
 
 
@@ -116,7 +116,7 @@ def run_backtest(
     Raises:
         ValidationFailed: an ``as_of`` month outside the history (field ``as_of``).
     """
-    candidates = candidate_months(history, horizon)
+    candidates = candidate_months(history)
     by_label = {m.label: m for m in candidates}
     if as_of:
         bad = [label for label in as_of if label not in by_label]
