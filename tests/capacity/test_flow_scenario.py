@@ -128,4 +128,6 @@ def test_a_plan_with_flows_shows_each_flow_the_exhaustion_and_the_city_line(
     assert data["envelope_exhausted"] == "2025-02"
     assert data["city_target"]["pflops"] == 100
     assert "envelope runs out in 2025-02" in data["answer"]
+    assert "price elasticity of 0.5, assumed" in data["answer"]
+    assert data["flows"]["copay_share"] == round(0.3**0.5, 4)
     assert png.stat().st_size > 10_000

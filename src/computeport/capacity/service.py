@@ -21,6 +21,7 @@ from computeport.capacity.demand import AwardDemand
 from computeport.capacity.evaluate import MonthPlan, PlanEvaluation, evaluate_plan, job_model_for
 from computeport.capacity.fanout import LocalRunner, Runner
 from computeport.capacity.flow_charts import city_trace, flows_figure
+from computeport.capacity.flows import copay_share
 from computeport.capacity.recommend import BuildPlan, recommend_build
 from computeport.capacity.scenario import Scenario
 from computeport.capacity.summary import city_line, flow_sentences
@@ -76,8 +77,19 @@ class CapacityPlan:
             self.evaluation.exhausted,
             self._final_pflops(),
             self._city(),
+            self._copay(),
         )
         return f"{out} {flows}" if flows else out
+
+    def _copay_share(self) -> float | None:
+        copay = self._copay()
+        return None if copay is None else round(copay[1], 4)
+
+    def _copay(self) -> tuple[float, float] | None:
+        f = self.scenario.demand.flows
+        if f is None:
+            return None
+        return f.copay_elasticity, copay_share(f.subsidy_rate, f.copay_elasticity)
 
     def _final_pflops(self) -> float:
         """PFLOPS in the horizon's last month, with the recommended build where there is one."""
@@ -122,6 +134,9 @@ class CapacityPlan:
             if self.evaluation.exhausted is None
             else self.evaluation.exhausted.label,
             "city_target": self._city(),
+            "flows": None
+            if s.demand.flows is None
+            else s.demand.flows.model_dump(mode="json") | {"copay_share": self._copay_share()},
             "recommendation": None
             if self.build is None
             else {

@@ -45,8 +45,12 @@ def flow_sentences(
     exhausted: MonthPlan | None,
     built_pflops: float | None,
     city: dict[str, Any] | None,
+    copay: tuple[float, float] | None = None,
 ) -> str:
-    """What the flows add to the answer (empty without ``[demand.flows]``)."""
+    """What the flows add to the answer (empty without ``[demand.flows]``).
+
+    ``copay``: the elasticity and the share of demand it keeps at the full price.
+    """
     if not months or not months[0].flows:
         return ""
     parts: list[str] = []
@@ -60,9 +64,12 @@ def flow_sentences(
     if exhausted is None:
         parts.append("The envelope lasts the whole horizon (p50).")
     else:
+        kept = ""
+        if copay is not None:
+            kept = f" ({copay[1]:.0%} of it at a price elasticity of {copay[0]:g}, assumed)"
         parts.append(
             f"The envelope runs out in {exhausted.label} (p50); after it, demand that pays the "
-            "full price stays as co-paying demand."
+            f"full price stays as co-paying demand{kept}."
         )
     if city is not None and built_pflops is not None:
         verdict = "meets" if built_pflops >= city["pflops"] else "falls short of"
