@@ -11,6 +11,21 @@ full month, per offered load. ``plan`` runs the whole ``computeport capacity pla
 ``scenarios/cyberport.toml`` (plan, search, check) and prints its wall time by phase; the issue
 asks for at most 15 minutes on the 2-core machine.
 
+Measured 2026-12-04 (issue #15, demand as the scheme's five flows), 2-core machine shared with
+four other helpers (load average ~10), CLI at nice 10, 20 seeds, 2 workers:
+
+* ``computeport capacity plan scenarios/cyberport.toml``: 874 s wall (simulation ~14 min,
+  search, check). Answer: runs out 2025-06 (utilisation 96.5% > 95%), driven by new entrants;
+  +2,176 SR-next GPUs (4,896 PF) at Sandy Ridge by 2026-07, then +384 (864 PF) by 2027-07;
+  the envelope runs out 2027-11 (p50); with the build, 18,770 PF by the horizon's end (the
+  city's 15,000 PF target for 2030 is met).
+* ``flows --seeds 200``: the flows alone 6.5 s for 200 seeds x 60 months; a backtest of one
+  year (10 months x 200 seeds) 0.5–4 s, of three years 1–16 s, depending on the load.
+* ``computeport capacity backtest scenarios/cyberport.toml --history-days 365``: 74 s wall
+  (most of it making the demo's year); p50 demand error 1.6% / 1.6% / 3.8% at 1 / 2 / 3
+  months, utilisation error ≤ 1.9 points; p10–p90 coverage 88–100% of the 17 outcomes that
+  test the band (two ingestions of the same year).
+
 Measured 2026-11-25 on the 2-core machine, shared with other jobs (load average 5–10):
 
 * ``plan --seeds 20 --workers 2``: 560 s wall, 373 CPU-s (1,200 month simulations, 4 search

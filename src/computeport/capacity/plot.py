@@ -74,6 +74,8 @@ def plot_plan(plan: dict[str, Any], path: Path | str) -> Path:
     fig, axes = plt.subplots(4 if with_flows else 3, 1, figsize=(11, 13 if with_flows else 10))
     for ax in axes[1:]:
         ax.sharex(axes[0])
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)  # the month labels once, under the last panel
     ax_s, ax_u, ax_w = axes[0], axes[-2], axes[-1]
     if with_flows:
         _flows(axes[1], x, labels, plan)
