@@ -6,6 +6,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -171,3 +172,49 @@ def test_demo_plan_is_written_in_the_background_only_when_missing(tmp_path: Path
     plan_path(settings).parent.mkdir(parents=True)
     plan_path(settings).write_text("{}", encoding="utf-8")
     assert start_capacity_plan(settings, Path("scenarios/cyberport.toml")) is None
+
+
+def test_capacity_page_shows_the_flows_and_the_latest_backtest_beside_the_plan(
+    browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
+) -> None:
+    plan: dict[str, Any] = _plan()
+    for row in plan["months"]:
+        row["flows"] = {
+            name: {"p10": 1.0, "p50": 2.0, "p90": 3.0}
+            for name in ("committed", "pipeline", "renewals", "new_entrants", "copay")
+        }
+    plan["envelope_exhausted"] = "2025-03"
+    plan["city_target"] = {"pflops": 15000, "by": "2030-01-01", "gpu_hours_month": 1e7}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    (tmp_path / "backtest.json").write_text(
+        json.dumps(
+            {
+                "as_of": ["2026-03", "2026-04"],
+                "seeds": 50,
+                "coverage": 0.8,
+                "scores": [
+                    {
+                        "horizon": 3,
+                        "cases": 2,
+                        "demand_error": 0.0734,
+                        "utilisation_error_points": 2.5,
+                        "coverage": 0.5,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    portal_app.state.capacity_plan_path = path
+    browser.login(people.operator.email)
+    page = browser.client.get("/capacity")
+    specs = chart_specs(page.text)
+    assert "chart-plan-flows" in specs
+    names = [t["name"] for t in specs["chart-plan-supply"]["data"]]
+    assert "city target 15,000 PF by 2030" in names
+    assert "backtest-scores" in page.text
+    assert "7.3%" in page.text
+    (tmp_path / "backtest.json").unlink()
+    page = browser.client.get("/capacity")
+    assert "computeport capacity backtest scenarios/cyberport.toml" in page.text

@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from computeport.capacity.calendar import Month, overlap_days
+from computeport.capacity.flow_inputs import flow_inputs
+from computeport.capacity.flows import flow_series
 from computeport.capacity.scenario import Scenario
 
 __all__ = [
@@ -67,6 +69,10 @@ class MonthDemand:
 
     committed: float
     unawarded: float
+    flows: dict[str, float] = field(default_factory=dict)
+    """With a scenario's ``[demand.flows]``: demand by flow (they add up to the total)."""
+    exhausted: bool = False
+    """The scheme's envelope could not pay all the new subsidy this month or before."""
 
     @property
     def total(self) -> float:
@@ -170,6 +176,8 @@ def demand_series(
     factor = reference_factor(
         {a.name: a.pflops_per_gpu for a in scenario.accelerators}, scenario.reference_accelerator
     )
+    if scenario.demand.flows is not None:
+        return _flow_demand(scenario, months, seed, awards, factor)
     committed = committed_gpu_hours(
         awards if awards is not None else awards_from_scenario(scenario),
         months,
@@ -181,3 +189,28 @@ def demand_series(
         org_growth_from_scenario(scenario), months, scenario.start, seed
     )
     return [MonthDemand(c, u) for c, u in zip(committed, unawarded, strict=True)]
+
+
+def _flow_demand(
+    scenario: Scenario,
+    months: Sequence[Month],
+    seed: int,
+    awards: Sequence[AwardDemand] | None,
+    factor: Callable[[str], float],
+) -> list[MonthDemand]:
+    """The five flows; today's organisations' own demand (no growth: the growth is the new
+    entrants) co-pays beside what stays after the envelope runs out."""
+    flows = scenario.demand.flows
+    assert flows is not None
+    committed, pipeline, params = flow_inputs(scenario, flows, awards, factor)
+    series = flow_series(committed, pipeline, params, months, seed)
+    today = replace(org_growth_from_scenario(scenario), growth_per_year=0.0, growth_sd_per_year=0.0)
+    own = unawarded_gpu_hours(today, months, scenario.start, seed)
+    out: list[MonthDemand] = []
+    for i in range(len(months)):
+        parts = {name: values[i] for name, values in series.components.items()}
+        parts["copay"] += own[i]
+        c = parts["committed"]
+        exhausted = series.exhausted is not None and i >= series.exhausted
+        out.append(MonthDemand(c, sum(parts.values()) - c, parts, exhausted))
+    return out

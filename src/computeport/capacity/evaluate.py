@@ -278,6 +278,10 @@ class MonthPlan:
     unmet_gpu_hours: Band
     broken: bool
     reasons: tuple[str, ...] = ()
+    flows: dict[str, Band] = field(default_factory=dict)
+    """Demand by flow (scenarios with ``[demand.flows]``), each with its band over seeds."""
+    exhausted_share: float = 0.0
+    """Share of seeds in which the envelope has run out by this month."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +293,11 @@ class PlanEvaluation:
     @property
     def first_broken(self) -> MonthPlan | None:
         return next((m for m in self.months if m.broken), None)
+
+    @property
+    def exhausted(self) -> MonthPlan | None:
+        """The month the envelope runs out in at least half of the seeds (p50)."""
+        return next((m for m in self.months if m.exhausted_share >= 0.5), None)
 
 
 def check_targets(targets: Targets, utilisation: Band, wait: Band) -> tuple[str, ...]:
@@ -388,9 +397,16 @@ def summarise(
                 unmet_gpu_hours=Band.of([o.unmet_gpu_hours for o in got]),
                 broken=bool(reasons),
                 reasons=reasons,
+                flows=_flow_bands([d[m.index] for d in demands.values()]),
+                exhausted_share=float(np.mean([d[m.index].exhausted for d in demands.values()])),
             )
         )
     return PlanEvaluation(plans, len(demands), list(outcomes))
+
+
+def _flow_bands(draws: Sequence[MonthDemand]) -> dict[str, Band]:
+    names = draws[0].flows.keys() if draws else ()
+    return {name: Band.of([d.flows[name] for d in draws]) for name in names}
 
 
 def evaluate_plan(

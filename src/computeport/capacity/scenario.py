@@ -31,6 +31,7 @@ __all__ = [
     "CapacityStep",
     "Demand",
     "Evaluation",
+    "Flows",
     "Labelled",
     "Organisations",
     "PolicyChoice",
@@ -100,6 +101,14 @@ class AwardEntry(_Model):
     end: dt.date
     accelerator: str = Field(min_length=1)
     status: Literal["active", "pending"] = "active"
+    used_gpu_hours: float = Field(default=0.0, ge=0)
+    """GPU-hours used before the horizon starts (the burn-down so far)."""
+    burn_per_month: float | None = Field(default=None, ge=0)
+    """Measured GPU-hours a month (default: the remaining hours spread over the months left)."""
+    category: str = "default"
+    """The applicant's category, for a pending award's approval rate."""
+    submitted: dt.date | None = None
+    """When a pending award was applied for (default: the horizon's start)."""
     assumption: bool = False
 
     @model_validator(mode="after")
@@ -140,8 +149,41 @@ class WorkloadSource(_Model):
     """The longest job (a centre's maximum wall time; longer work checkpoints and resubmits)."""
 
 
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class Flows(_Model):
+    """The scheme's own money as demand (``capacity.flows``): rates, envelope and elasticity.
+
+    When a scenario gives this section, demand is the five flows instead of the awards plus
+    one growth curve: pending awards become the pipeline (approved at ``approval_rates`` by
+    ``category``, ``default`` for the rest), ``organisations.growth_per_year`` become new
+    entrants, and the envelope caps the new subsidy. The organisations' own demand
+    (``organisations.count``) is the co-paying demand of today.
+    """
+
+    envelope_hkd: PositiveFloat
+    list_price_hkd_per_gpu_hour: PositiveFloat
+    subsidy_rate: Share
+    copay_elasticity: float = Field(default=0.5, ge=0, le=5)
+    """Price elasticity of the demand that remains once users pay the full price."""
+    approval_rates: dict[str, Rate] = Field(default_factory=lambda: {"default": 0.5})
+    decision_lead_months: float = Field(default=2.0, ge=0, le=60)
+    stale_after_months: float = Field(default=12.0, gt=0, le=120)
+    renewal_share: Rate = 0.0
+    renewal_gap_months: int = Field(default=1, ge=0, le=60)
+    renewal_size: float = Field(default=1.0, gt=0, le=10)
+    entrant_award_share: Rate = 0.0
+    entrant_gpu_hours_month: float = Field(default=0.0, ge=0)
+    entrant_sigma: float = Field(default=0.0, ge=0, le=3)
+    entrant_months: int = Field(default=24, ge=1, le=120)
+    burn_sigma: float = Field(default=0.0, ge=0, le=3)
+    assumption: bool = True
+
+
 class Demand(_Model):
     awards: list[AwardEntry] = Field(default_factory=list)
+    flows: Flows | None = None
     include_pending: bool = True
     award_usage_share: float = Field(default=1.0, ge=0, le=2)
     """The share of its GPU-hours an award actually uses (1.0: all of it)."""
@@ -164,6 +206,9 @@ class Targets(_Model):
     max_median_wait_hours: PositiveFloat = 24.0
     max_utilisation: Share = 0.95
     band: Literal["p10", "p50", "p90"] = "p50"
+    city_pflops: float | None = Field(default=None, gt=0)
+    """A public target to compare the plan with (e.g. 15,000 PFLOPS), drawn on the chart."""
+    city_by: dt.date | None = None
 
 
 class Evaluation(_Model):
@@ -344,6 +389,23 @@ def _cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     for i, award in enumerate(s.demand.awards):
         if award.accelerator not in known:
             out.append((("demand", "awards", i, "accelerator"), _unknown(award.accelerator, known)))
+    flows = s.demand.flows
+    if flows is not None:
+        paid = flows.list_price_hkd_per_gpu_hour * flows.subsidy_rate
+        committed = sum(a.gpu_hours for a in s.demand.awards if a.status == "active") * paid
+        if committed > flows.envelope_hkd:
+            out.append(
+                (
+                    ("demand", "flows", "envelope_hkd"),
+                    f"the envelope (HK${flows.envelope_hkd:,.0f}) is smaller than what the "
+                    f"active awards commit (HK${committed:,.0f})",
+                )
+            )
+    for i, award in enumerate(s.demand.awards):
+        if award.used_gpu_hours > award.gpu_hours:
+            out.append(
+                (("demand", "awards", i, "used_gpu_hours"), "more than the award's gpu_hours")
+            )
     if s.recommend is not None:
         if s.recommend.site not in names:
             out.append((("recommend", "site"), f"unknown site {s.recommend.site!r}"))

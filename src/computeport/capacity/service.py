@@ -20,8 +20,11 @@ from typing import Any
 from computeport.capacity.demand import AwardDemand
 from computeport.capacity.evaluate import MonthPlan, PlanEvaluation, evaluate_plan, job_model_for
 from computeport.capacity.fanout import LocalRunner, Runner
+from computeport.capacity.flow_charts import city_trace, flows_figure
+from computeport.capacity.flows import copay_share
 from computeport.capacity.recommend import BuildPlan, recommend_build
 from computeport.capacity.scenario import Scenario
+from computeport.capacity.summary import city_line, flow_sentences
 from computeport.capacity.supply import SupplyPlan, supply_plan
 
 __all__ = ["CapacityPlan", "Progress", "default_traces_dir", "plan_capacity", "plotly_figures"]
@@ -68,7 +71,35 @@ class CapacityPlan:
             out += " Add " + ", then ".join(parts) + "."
         if self.build is not None and self.build.unresolved:
             out += f" ({self.build.unresolved}.)"
-        return out
+        flows = flow_sentences(
+            self.evaluation.months,
+            first,
+            self.evaluation.exhausted,
+            self._final_pflops(),
+            self._city(),
+            self._copay(),
+        )
+        return f"{out} {flows}" if flows else out
+
+    def _copay_share(self) -> float | None:
+        copay = self._copay()
+        return None if copay is None else round(copay[1], 4)
+
+    def _copay(self) -> tuple[float, float] | None:
+        f = self.scenario.demand.flows
+        if f is None:
+            return None
+        return f.copay_elasticity, copay_share(f.subsidy_rate, f.copay_elasticity)
+
+    def _final_pflops(self) -> float:
+        """PFLOPS in the horizon's last month, with the recommended build where there is one."""
+        ev = self.verified if self.verified is not None else self.evaluation
+        return ev.months[-1].pflops if ev.months else 0.0
+
+    def _city(self) -> dict[str, Any] | None:
+        t = self.scenario.targets
+        ref = self.scenario.accelerator(self.scenario.reference_accelerator)
+        return city_line(t.city_pflops, t.city_by, ref.pflops_per_gpu)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scenario
@@ -79,7 +110,7 @@ class CapacityPlan:
             "start": s.start.isoformat(),
             "months_in_horizon": s.months,
             "seeds": self.evaluation.seeds,
-            "targets": s.targets.model_dump(),
+            "targets": s.targets.model_dump(mode="json"),
             "policy": s.policy.model_dump(),
             "evaluation": s.evaluation.model_dump(),
             "reference_accelerator": s.reference_accelerator,
@@ -99,6 +130,13 @@ class CapacityPlan:
             "assumptions": [a.model_dump() for a in s.assumptions],
             "months": _months(self.evaluation.months),
             "first_broken": _broken(self.evaluation),
+            "envelope_exhausted": None
+            if self.evaluation.exhausted is None
+            else self.evaluation.exhausted.label,
+            "city_target": self._city(),
+            "flows": None
+            if s.demand.flows is None
+            else s.demand.flows.model_dump(mode="json") | {"copay_share": self._copay_share()},
             "recommendation": None
             if self.build is None
             else {
@@ -327,6 +365,12 @@ def plotly_figures(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
         },
     }
+    flows = flows_figure(plan)
+    if flows is not None:
+        figures["flows"] = flows
+    city = city_trace(plan)
+    if city is not None:
+        figures["supply_demand"]["data"].append(city)
     rec = plan.get("recommendation")
     if rec and rec.get("verified"):
         after = rec["verified"]["months"]

@@ -3,6 +3,8 @@
     computeport capacity plan scenarios/cyberport.toml --out plan.json --plot plan.png \
         [--seeds N] [--workers N] [--no-recommend] [--traces DIR]
     computeport capacity approve scenarios/cyberport.toml [--db [--as-of 2026-03-14]]
+    computeport capacity backtest scenarios/cyberport.toml [--history-days 365] \
+        [--as-of 2026-05] [--horizon 6] [--out backtest.json]
 
 Prints when the targets first break and what to build by when; a bad scenario file gets a
 message naming the field (and line) and exit code 2.
@@ -13,15 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from computeport.cli.common import console, domain_errors, fail
+from computeport.kit.errors import ValidationFailed
 
 if TYPE_CHECKING:
+    from computeport.capacity.history import History
     from computeport.capacity.scenario import Scenario
 
 # The planner pulls in numpy and matplotlib: each command imports what it needs when it runs,
@@ -122,8 +126,30 @@ def _summary(data: dict[str, object]) -> None:
                 "yes" if m["broken"] else "",
             )
     console.print(table)
+    _flow_table(months)
     console.print(f"[bold]{data['answer']}[/]")
     console.print(f"wall time {data['wall_s']} s")
+
+
+def _flow_table(months: list[dict[str, Any]]) -> None:
+    """Demand by flow, half-yearly (p50 with the p10–p90 band), where the plan has flows."""
+    if not months or not months[0].get("flows"):
+        return
+    names = list(months[0]["flows"])
+    table = Table(title="demand by flow, thousand GPU-hours a month: p50 (p10–p90)")
+    table.add_column("month", justify="right")
+    for name in names:
+        table.add_column(name.replace("_", " "), justify="right")
+    table.add_column("envelope left", justify="right")
+    for m in months:
+        if m["label"].endswith(("-01", "-07")):
+            cells = [
+                f"{b['p50'] / 1e3:,.0f} ({b['p10'] / 1e3:,.0f}–{b['p90'] / 1e3:,.0f})"
+                for b in (m["flows"][n] for n in names)
+            ]
+            gone = m.get("exhausted_share", 0.0)
+            table.add_row(m["label"], *cells, f"{1 - gone:.0%} of seeds")
+    console.print(table)
 
 
 def _first(months: list[dict[str, object]]) -> dict[str, object] | None:
@@ -201,3 +227,108 @@ def approve_command(
             f"[bold red]The batch does not fit from {unfit.label}[/] "
             f"(short by {-unfit.headroom:,.0f} GPU-hours that month)."
         )
+
+
+@app.command("backtest")
+def backtest_command(
+    scenario_path: Annotated[Path, typer.Argument(help="A .toml or .yaml scenario file.")],
+    history_days: Annotated[
+        int | None,
+        typer.Option(
+            "--history-days",
+            help="Backtest on a fresh demo centre with this much simulated history (1-365).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        list[str] | None, typer.Option("--as-of", help="Only this month (YYYY-MM); repeatable.")
+    ] = None,
+    horizon: Annotated[int, typer.Option("--horizon", min=1, max=24, help="Months.")] = 6,
+    seeds: Annotated[int, typer.Option("--seeds", min=10, max=5000, help="Seeds.")] = 200,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the backtest as JSON.")] = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="The database's today (YYYY-MM-DD; default: the date)."),
+    ] = None,
+) -> None:
+    """Plan as of past months from what was known then; compare with what happened.
+
+    The history is the configured database's (usage, awards, applications), or with
+    --history-days a throwaway demo centre's.
+    """
+    from computeport.capacity.backtest import run_backtest
+    from computeport.capacity.flow_inputs import flow_params
+    from computeport.capacity.scenario import load_scenario
+
+    if not scenario_path.exists():
+        raise fail(f"{scenario_path}: no such file")
+    if history_days is not None and not 1 <= history_days <= 365:
+        raise fail("--history-days: from 1 to 365")
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise fail(f"--today: not a date (YYYY-MM-DD): {today!r}") from None
+    with domain_errors():
+        scenario = load_scenario(scenario_path)
+    if scenario.demand.flows is None:
+        raise fail(f"{scenario_path}: demand.flows: a backtest needs the scenario's flows")
+    with console.status("Reading the history…"):
+        history = _history(scenario, history_days, day)
+    prior = flow_params(scenario, scenario.demand.flows, 0.0)
+    try:
+        result = run_backtest(history, prior, horizon=horizon, seeds=seeds, as_of=as_of)
+    except ValidationFailed as exc:
+        raise fail(f"--as-of: {exc}") from None
+    table = Table(title=f"backtest over {len(result.as_of)} month(s), {seeds} seeds")
+    for col in ("horizon", "cases", "demand error (p50)", "utilisation error", "p10-p90 coverage"):
+        table.add_column(col, justify="right")
+    for s in result.scores:
+        table.add_row(
+            f"{s.horizon} mo",
+            str(s.cases),
+            f"{s.demand_error:.1%}",
+            f"{s.utilisation_error_points:.1f} pt",
+            f"{s.coverage:.0%} of {s.tested}",
+        )
+    console.print(table)
+    tested = sum(o.informative for o in result.outcomes)
+    console.print(
+        f"overall p10-p90 coverage {result.coverage:.0%} of {tested} outcomes that test the band "
+        "(months with nothing forecast and nothing used are right by construction)"
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".partial")
+        partial.write_text(json.dumps(result.to_dict(), indent=1))
+        partial.replace(out)
+        console.print(f"backtest written to [bold]{out}[/]")
+
+
+def _history(scenario: Scenario, history_days: int | None, today: dt.date) -> History:
+    """The configured database's history, or a throwaway demo centre's (``history_days``)."""
+    from computeport.capacity.history_source import history_from_db
+
+    if history_days is None:
+        from computeport.cli.common import command_session
+
+        with command_session() as session:
+            return history_from_db(session, scenario, today)
+    import tempfile
+    from datetime import timedelta
+
+    from computeport.cli.demo import demo_settings, open_state, prepare_database, seed
+    from computeport.db.engine import make_session_factory
+    from computeport.worker.main import build_worker
+
+    with tempfile.TemporaryDirectory(prefix="computeport-backtest-") as tmp:
+        settings = demo_settings(Path(tmp), 1440.0)
+        prepare_database(settings)
+        seed(settings)
+        state = open_state(settings, timedelta(days=history_days))
+        worker = build_worker(state, lease_seconds=settings.worker_lease_seconds)
+        worker.open()
+        worker.run_round()
+        now = state.clock.now().date()
+        with make_session_factory(state.engine)() as session:
+            history = history_from_db(session, scenario, now)
+        state.engine.dispose()
+        return history

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,13 +146,18 @@ DEMO_PLAN_SEEDS = 3
 """Enough for bands on the page; the full 20-seed plan with the build search takes far longer."""
 
 
-def start_capacity_plan(settings: Settings, scenario: Path = SCENARIO) -> threading.Thread | None:
+def start_capacity_plan(
+    settings: Settings, scenario: Path = SCENARIO, today: date | None = None
+) -> threading.Thread | None:
     """Write a small capacity plan for the capacity page in the background.
 
     The plan runs in a child process (``computeport capacity plan``, one worker, lowest CPU
     priority, no build search) so it neither holds the server's GIL nor starves the live
     cluster; a thread waits for it and moves the finished plan into place, so the page never
-    reads a half-written file. An existing plan is kept; no scenario file, no plan.
+    reads a half-written file. An existing plan is kept; no scenario file, no plan. Given the
+    cluster's ``today``, the backtest of the demo's own history follows (``computeport capacity
+    backtest --today``: the virtual cluster's clock runs ahead of the wall clock), so the page
+    shows how well the flows forecast that history beside the plan.
     """
     target = plan_path(settings)
     if target.exists() or not scenario.is_file():
@@ -185,10 +190,35 @@ def start_capacity_plan(settings: Settings, scenario: Path = SCENARIO) -> thread
         )
         if done.returncode == 0 and partial.exists():
             partial.replace(target)
+            if today is not None:
+                _backtest(settings, scenario, today, target.with_name("backtest.json"))
 
     thread = threading.Thread(target=run, name="capacity-plan", daemon=True)
     thread.start()
     return thread
+
+
+def _backtest(settings: Settings, scenario: Path, today: date, out: Path) -> None:
+    command = [
+        sys.executable,
+        "-c",
+        "from computeport.cli.main import app; app()",
+        "capacity",
+        "backtest",
+        str(scenario),
+        "--today",
+        today.isoformat(),
+        "--out",
+        str(out),
+    ]
+    subprocess.run(  # noqa: S603 - our own CLI, arguments built above
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_lowest_priority if os.name == "posix" else None,
+        env=os.environ | {"COMPUTEPORT_DATABASE_URL": settings.database_url},
+        check=False,
+    )
 
 
 def _lowest_priority() -> None:
@@ -227,7 +257,7 @@ def demo(
         state = open_state(settings, timedelta(days=history_days))
         worker = start_worker(state)
     app = build_app(settings, state)
-    if start_capacity_plan(settings) is not None:
+    if start_capacity_plan(settings, today=state.clock.now().date()) is not None:
         console.print(
             f"• writing a {DEMO_PLAN_SEEDS}-seed capacity plan in the background "
             f"({plan_path(settings)}; the capacity page fills in when it is done)"

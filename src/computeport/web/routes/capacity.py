@@ -21,6 +21,11 @@ from computeport.web.views.capacity import (
     level_on,
     quarters,
 )
+from computeport.web.views.capacity_backtest import (
+    backtest_command,
+    backtest_path,
+    load_backtest,
+)
 from computeport.web.views.capacity_plan import PlanUnreadable, load_plan, plan_command, plan_path
 
 router = APIRouter(include_in_schema=False)
@@ -107,6 +112,8 @@ def capacity_page(
             "plan": plan,
             "plan_error": plan_error,
             "plan_command": plan_command(path),
+            "backtest": load_backtest(backtest_path(path)),
+            "backtest_command": backtest_command(backtest_path(path)),
         },
         viewer=viewer,
         active="capacity",

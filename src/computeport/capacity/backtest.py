@@ -1,0 +1,202 @@
+"""Backtesting the flows: plan as of past months from what was known then, compare with what
+happened.
+
+For every "as of" month with enough history before it and ``horizon`` months after it, the
+flows are fitted (:func:`computeport.capacity.history.fit_flows`) and drawn over ``seeds``;
+month ``as_of + h - 1`` is horizon ``h``. Per horizon: the weighted absolute error of the p50
+demand (Σ|p50 − actual| / Σ actual: months where usage fell to zero do not divide by zero), the
+mean absolute error of utilisation in points, and the band's coverage (share of outcomes
+inside p10–p90; a calibrated band covers ~80%), counted over the outcomes that test the band
+(a month with nothing forecast and nothing used is left out: it is right by construction).
+
+Utilisation here is demand over capacity, capped at 1 (a fluid reading, not the simulator: a
+backtest draws thousands of plans and the question is whether the *demand* was right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from computeport.capacity.calendar import Month
+from computeport.capacity.flows import FlowParams, flow_series
+from computeport.capacity.history import History, fit_flows, months_from
+from computeport.kit.errors import ValidationFailed
+
+__all__ = ["Backtest", "HorizonScore", "Outcome", "run_backtest"]
+
+MIN_KNOWN_MONTHS = 2
+"""An "as of" month needs two complete months of usage before it (a burn rate to measure)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    as_of: str
+    horizon: int
+    month: str
+    actual: float
+    p10: float
+    p50: float
+    p90: float
+    utilisation_actual: float
+    utilisation_p50: float
+
+    @property
+    def covered(self) -> bool:
+        return self.p10 <= self.actual <= self.p90
+
+    @property
+    def informative(self) -> bool:
+        """Whether the outcome tests the band: a month with nothing forecast and nothing used
+        (every award spent) is right by construction and says nothing of the band's width."""
+        return not (self.p90 == 0 and self.actual == 0)
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonScore:
+    horizon: int
+    cases: int
+    demand_error: float
+    """Σ|p50 − actual| / Σ actual over the cases."""
+    utilisation_error_points: float
+    coverage: float
+    tested: int = 0
+    """Outcomes that test the band (the coverage's denominator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    as_of: list[str]
+    seeds: int
+    scores: list[HorizonScore]
+    outcomes: list[Outcome]
+    exhausted: dict[str, str | None]
+    """Per "as of" month: when that plan had the envelope running out (p50), if it did."""
+
+    def score(self, horizon: int) -> HorizonScore | None:
+        return next((s for s in self.scores if s.horizon == horizon), None)
+
+    @property
+    def coverage(self) -> float:
+        """Share of informative outcomes inside their p10–p90 band."""
+        return _coverage(self.outcomes)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of,
+            "seeds": self.seeds,
+            "coverage": round(self.coverage, 4),
+            "scores": [asdict(s) for s in self.scores],
+            "outcomes": [
+                asdict(o) | {"covered": o.covered, "informative": o.informative}
+                for o in self.outcomes
+            ],
+            "exhausted": self.exhausted,
+        }
+
+
+def candidate_months(history: History) -> list[Month]:
+    """The months a plan can be made as of: enough complete months of usage before them."""
+    return history.months[MIN_KNOWN_MONTHS:]
+
+
+def run_backtest(
+    history: History,
+    prior: FlowParams,
+    *,
+    horizon: int = 6,
+    seeds: int = 200,
+    as_of: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Backtest:
+    """Backtest every candidate month (or the ``as_of`` labels, each checked against history).
+
+    Raises:
+        ValidationFailed: an ``as_of`` month outside the history (field ``as_of``).
+    """
+    candidates = candidate_months(history)
+    by_label = {m.label: m for m in candidates}
+    if as_of:
+        bad = [label for label in as_of if label not in by_label]
+        if bad:
+            first, last = candidates[0].label, candidates[-1].label
+            raise ValidationFailed(
+                f"{', '.join(bad)}: outside the history (a backtest month is from {first} "
+                f"to {last})"
+                if candidates
+                else f"{', '.join(bad)}: the history is too short",
+                field="as_of",
+            )
+        chosen = [by_label[label] for label in as_of]
+    else:
+        chosen = candidates
+    known = {m.label for m in history.months}
+    outcomes: list[Outcome] = []
+    exhausted: dict[str, str | None] = {}
+    for k, month in enumerate(chosen):
+        fitted = fit_flows(history, month, prior)
+        ahead = [m for m in months_from(month, horizon) if m.label in known]
+        if not ahead:
+            continue
+        totals = np.zeros((seeds, len(ahead)))
+        gone: list[int] = []
+        for s in range(seeds):
+            series = flow_series(fitted.awards, fitted.pipeline, fitted.params, ahead, s)
+            totals[s] = np.array(series.total) + fitted.copay_per_month
+            gone.append(series.exhausted if series.exhausted is not None else len(ahead))
+        mid = int(np.median(gone))
+        exhausted[month.label] = ahead[mid].label if mid < len(ahead) else None
+        for h, m in enumerate(ahead):
+            cap = history.capacity_gpu_hours.get(m.label, 0.0)
+            util = np.minimum(totals[:, h] / cap, 1.0) if cap > 0 else np.zeros(seeds)
+            p10, p50, p90 = (float(v) for v in np.percentile(totals[:, h], [10, 50, 90]))
+            actual = history.used(m.label)
+            outcomes.append(
+                Outcome(
+                    as_of=month.label,
+                    horizon=h + 1,
+                    month=m.label,
+                    actual=round(actual, 3),
+                    p10=round(p10, 3),
+                    p50=round(p50, 3),
+                    p90=round(p90, 3),
+                    utilisation_actual=round(min(1.0, actual / cap) if cap > 0 else 0.0, 6),
+                    utilisation_p50=round(float(np.median(util)), 6),
+                )
+            )
+        if progress is not None:
+            progress(k + 1, len(chosen))
+    labels = [m.label for m in chosen]
+    return Backtest(labels, seeds, _scores(outcomes, horizon), outcomes, exhausted)
+
+
+def _coverage(outcomes: Sequence[Outcome]) -> float:
+    tested = [o.covered for o in outcomes if o.informative]
+    return float(np.mean(tested)) if tested else 0.0
+
+
+def _scores(outcomes: Sequence[Outcome], horizon: int) -> list[HorizonScore]:
+    out: list[HorizonScore] = []
+    for h in range(1, horizon + 1):
+        group = [o for o in outcomes if o.horizon == h]
+        if not group:
+            continue
+        actual = sum(o.actual for o in group)
+        miss = sum(abs(o.p50 - o.actual) for o in group)
+        out.append(
+            HorizonScore(
+                horizon=h,
+                cases=len(group),
+                demand_error=round(miss / actual, 6) if actual > 0 else 0.0,
+                utilisation_error_points=round(
+                    float(np.mean([abs(o.utilisation_p50 - o.utilisation_actual) for o in group]))
+                    * 100,
+                    4,
+                ),
+                coverage=round(_coverage(group), 4),
+                tested=sum(o.informative for o in group),
+            )
+        )
+    return out
