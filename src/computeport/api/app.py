@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -19,10 +21,19 @@ from computeport.settings import Settings
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     """Build the API (and, once mounted, the web portal) for one deployment."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        from computeport.gateway.routes import close_gateway
+
+        await close_gateway(app)  # the meter's last batch is written before the process ends
+
     app = FastAPI(
         title="computeport",
         version=__version__,
         description="Subsidised AI compute: applications, awards, jobs, usage, ledger, reports.",
+        lifespan=lifespan,
     )
     app.state.cp = state or open_app_state(settings)
     install_problem_handlers(app)
@@ -91,4 +102,7 @@ def _routers() -> list[APIRouter]:
     from computeport.invoicing.endpoints import router as invoicing_router
 
     routers += [billing_router, invoicing_router]
+    from computeport.gateway.routes import router as gateway_router
+
+    routers.append(gateway_router)  # /v1: the OpenAI-compatible inference gateway
     return routers
