@@ -152,6 +152,23 @@ class GatewayRig:
         poll(f"{count} usage rows", enough, timeout_s=30)
         return self.usage()
 
+    def row(self, request_id: str | None) -> TokenUsage:
+        """The usage row of one request (by the ``x-request-id`` the gateway answered with)."""
+        assert request_id is not None
+
+        def stored() -> bool:
+            with self.sessions() as s:
+                return (
+                    s.scalar(select(TokenUsage.id).where(TokenUsage.request_id == request_id))
+                    is not None
+                )
+
+        poll(f"usage of {request_id}", stored, timeout_s=30)
+        with self.sessions() as s:
+            found = s.scalar(select(TokenUsage).where(TokenUsage.request_id == request_id))
+            assert found is not None
+            return found
+
     def settle(self) -> list[TokenUsage]:
         """Every usage row, once the meter has written all it was handed."""
         meter = self.gateway.meter
@@ -163,56 +180,80 @@ class GatewayRig:
         self.thread.join(timeout=30)
 
 
-def build_rig(
-    engine: Engine,
-    upstreams: list[str],
+def add_department(
+    sessions: sessionmaker[Session],
+    clock: ManualClock,
     *,
-    settings: dict[str, Any] | None = None,
+    rate: str = "1",
     monthly_tokens: int = 10_000_000,
-) -> GatewayRig:
-    """Seed a deployment and one department, then serve the app on a free port."""
-    clock = ManualClock(NOW)
-    sessions = make_session_factory(engine)
-    rig_departments: dict[str, Department] = {}
+    key_rpm: int | None = None,
+    key_tpm: int | None = None,
+) -> Department:
+    """A government department with an award (``rate`` subsidised), an allowance and a key."""
     with sessions.begin() as s:
-        owner = identity_factory.organisation(s, category=OrganisationCategory.RD_CENTRE)
-        register_deployment(
-            s,
-            clock,
-            name="smollm2",
-            organisation_id=owner.id,
-            accelerator_type="h800",
-            upstreams=upstreams,
-        )
         sch = award_factory.scheme(s)
-        for name, rate in (("dept", "1"), ("other", "0.7")):
-            org = identity_factory.organisation(s, category=OrganisationCategory.GOVERNMENT)
-            a = award_factory.award(s, clock, sch, org, f"acct-{org.id.hex[:12]}", rate=rate)
-            set_allowance(s, clock, a.id, monthly_tokens)
-            issued = issue_key(s, clock, org.id, f"{name}-assistant")
-            rig_departments[name] = Department(org.id, a.id, issued.plaintext, issued.key.id)
+        org = identity_factory.organisation(s, category=OrganisationCategory.GOVERNMENT)
+        a = award_factory.award(s, clock, sch, org, f"acct-{org.id.hex[-12:]}", rate=rate)
+        set_allowance(s, clock, a.id, monthly_tokens)
+        issued = issue_key(
+            s, clock, org.id, "assistant", requests_per_minute=key_rpm, tokens_per_minute=key_tpm
+        )
+        return Department(org.id, a.id, issued.plaintext, issued.key.id)
+
+
+def serve(
+    engine: Engine, clock: ManualClock, settings: dict[str, Any] | None = None
+) -> tuple[str, Any, uvicorn.Server, threading.Thread]:
+    """The app on ``engine`` under uvicorn in a thread: (url, app, server, thread)."""
     port = free_port()
     config = Settings(
         database_url=str(engine.url.render_as_string(hide_password=False)),
         gateway_flush_seconds=0.05,
         **(settings or {}),
     )
-    state = AppState(config, engine, sessions, clock, None)
+    state = AppState(config, engine, make_session_factory(engine), clock, None)
     app = create_app(config, state)
     app.state.gateway = open_gateway(state, clock)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     poll("gateway serving", lambda: server.started, timeout_s=30)
-    return GatewayRig(
-        f"http://127.0.0.1:{port}",
-        engine,
-        sessions,
-        clock,
-        app,
-        server,
-        thread,
-        rig_departments,
-    )
+    return f"http://127.0.0.1:{port}", app, server, thread
+
+
+def build_rig(
+    engine: Engine,
+    upstreams: list[str],
+    *,
+    settings: dict[str, Any] | None = None,
+    extra_deployments: dict[str, list[str]] | None = None,
+) -> GatewayRig:
+    """Seed deployments and two departments, then serve the app on a free port."""
+    clock = ManualClock(NOW)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as s:
+        owner = identity_factory.organisation(s, category=OrganisationCategory.RD_CENTRE)
+        for name, urls in {"smollm2": upstreams, **(extra_deployments or {})}.items():
+            register_deployment(
+                s,
+                clock,
+                name=name,
+                organisation_id=owner.id,
+                accelerator_type="h800",
+                upstreams=urls,
+            )
+    departments = {
+        "dept": add_department(sessions, clock, rate="1"),
+        "other": add_department(sessions, clock, rate="0.7"),
+    }
+    url, app, server, thread = serve(engine, clock, settings)
+    return GatewayRig(url, engine, sessions, clock, app, server, thread, departments)

@@ -69,6 +69,8 @@ class CounterStore(Protocol):
 
     async def adjust(self, changes: list[tuple[str, int]]) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class MemoryCounters:
     """Counters in this process (one API process, the embedded default)."""
@@ -90,6 +92,9 @@ class MemoryCounters:
     async def adjust(self, changes: list[tuple[str, int]]) -> None:
         for key, delta in changes:
             self.values[key] = self.values.get(key, 0) + delta
+
+    async def close(self) -> None:
+        return None
 
 
 class RedisCounters:
@@ -113,6 +118,9 @@ class RedisCounters:
             if delta:
                 pipe.incrby(key, delta)
         await pipe.execute()
+
+    async def close(self) -> None:
+        await self.redis.aclose()
 
 
 def open_counters(settings: Settings) -> CounterStore:
@@ -190,6 +198,9 @@ class Quotas:
             "rate_limit_exceeded",
             headers={"Retry-After": retry},
         )
+
+    async def close(self) -> None:
+        await self.store.close()
 
     async def settle(self, hold: Hold, actual_tokens: int) -> None:
         delta = actual_tokens - hold.reserved_tokens

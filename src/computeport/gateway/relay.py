@@ -95,6 +95,9 @@ class Gateway:
 
     async def close(self) -> None:
         await self.meter.close()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.quotas.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -162,6 +165,7 @@ class Gateway:
             return await self._plain(call, deployment, path, raw)
         except GatewayError as exc:
             self._finish(call, exc.status, 0, 0, estimated=False)
+            exc.headers["x-request-id"] = call.request_id
             return exc.response()
 
     async def _send(
@@ -207,6 +211,7 @@ class Gateway:
             content,
             status_code=response.status_code,
             media_type=response.headers.get("content-type", "application/json"),
+            headers={"x-request-id": call.request_id},
         )
 
     async def _stream(
@@ -227,6 +232,7 @@ class Gateway:
                 error,
                 status_code=response.status_code,
                 media_type=response.headers.get("content-type", "application/json"),
+                headers={"x-request-id": call.request_id},
             )
         tally = StreamTally(wants_usage, started=call.t0)
 
@@ -257,7 +263,7 @@ class Gateway:
             self._spawn(_close(stream, response))
 
         stream = events()
-        return RelayedStream(stream, ended)
+        return RelayedStream(stream, ended, call.request_id)
 
     # -- metering -------------------------------------------------------------------------
 
@@ -319,12 +325,14 @@ class RelayedStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncIterator[bytes], ended: Callable[[bool], None]) -> None:
+    def __init__(
+        self, events: AsyncIterator[bytes], ended: Callable[[bool], None], request_id: str
+    ) -> None:
         self.events = events
         self.ended = ended
         self.status_code = 200
         self.background = None
-        self.init_headers(_STREAM_HEADERS)
+        self.init_headers({**_STREAM_HEADERS, "x-request-id": request_id})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         import anyio

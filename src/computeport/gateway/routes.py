@@ -32,7 +32,8 @@ def open_gateway(state: AppState, clock: Clock | None = None) -> Gateway:
     clock = clock or SystemClock()
     lookups = Lookups(state.read_sessions, settings)
     meter = Meter(lambda: unit_of_work(state.sessions), clock, settings.gateway_flush_seconds)
-    return Gateway(settings, lookups, Quotas(open_counters(settings), settings), meter, clock)
+    quotas = Quotas(open_counters(settings), settings, prefix=f"{settings.rate_limit_prefix}:gw")
+    return Gateway(settings, lookups, quotas, meter, clock)
 
 
 def gateway_of(request: Request) -> Gateway:
