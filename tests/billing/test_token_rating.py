@@ -1,0 +1,148 @@
+"""Token usage: ingested once, rated once per million tokens, split under the award, posted
+balanced — on both engines."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from computeport.billing.token_rating import TokenPrice, post_all_tokens
+from computeport.kit.clock import ManualClock
+from computeport.metering.token_ingest import TokenUsageEvent, ingest_token_usage
+from computeport.models.identity import OrganisationCategory
+from computeport.models.inference import TokenCharge
+from computeport.models.ledger import JournalKind, LedgerJournal, Posting
+from computeport.models.metering import ChargeKind
+from tests.factories import award as award_factory
+from tests.factories import identity as identity_factory
+
+PRICE = TokenPrice("test-card-v1", Decimal("2.00"), Decimal("6.00"))
+
+
+def prices(model: str, _at: datetime) -> TokenPrice | None:
+    return PRICE if model == "smollm2" else None
+
+
+def event(
+    org: uuid.UUID, award: uuid.UUID | None, prompt: int, completion: int, **kw: object
+) -> TokenUsageEvent:
+    base: dict[str, object] = {
+        "request_id": uuid.uuid4().hex,
+        "organisation_id": org,
+        "award_id": award,
+        "key_id": uuid.uuid4(),
+        "model": "smollm2",
+        "endpoint": "chat.completions",
+        "started_at": datetime(2026, 10, 1, 8, tzinfo=UTC),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "estimated": False,
+        "streamed": False,
+        "latency_ms": 12,
+        "ttft_ms": None,
+        "status": 200,
+    }
+    base.update(kw)
+    return TokenUsageEvent(**base)  # type: ignore[arg-type]
+
+
+def department(
+    session: Session, clock: ManualClock, rate: str, cap_minor: int = 100_000_000
+) -> tuple[uuid.UUID, uuid.UUID]:
+    org = identity_factory.organisation(session, category=OrganisationCategory.GOVERNMENT)
+    sch = award_factory.scheme(session)
+    a = award_factory.award(
+        session, clock, sch, org, f"acct-{org.id.hex[-12:]}", rate=rate, cap_minor=cap_minor
+    )
+    return org.id, a.id
+
+
+def test_ingest_is_idempotent_by_request_id(session: Session, clock: ManualClock) -> None:
+    org, award = department(session, clock, "1")
+    events = [event(org, award, 10, 5), event(org, award, 20, 0)]
+    assert ingest_token_usage(session, clock, events) == 2
+    assert ingest_token_usage(session, clock, events) == 0
+
+
+def test_rating_splits_by_the_award_and_posts_once(session: Session, clock: ManualClock) -> None:
+    dept, dept_award = department(session, clock, "1")
+    firm, firm_award = department(session, clock, "0.7")
+    ingest_token_usage(
+        session,
+        clock,
+        [
+            event(dept, dept_award, 1_000_000, 250_000),  # HK$2 + HK$1.50
+            event(firm, firm_award, 1_000_000, 250_000),
+            event(firm, None, 500_000, 0),  # no award: pay-as-you-go, HK$1
+            event(firm, firm_award, 0, 0, status=503),  # no upstream: nothing to rate
+        ],
+    )
+    report = post_all_tokens(session, clock, prices)
+    assert (report.records, report.charges, report.journals) == (4, 3, 1)
+    rows = session.scalars(select(TokenCharge).order_by(TokenCharge.id)).all()
+    assert [(r.kind, r.list_minor, r.subsidy_minor, r.copay_minor) for r in rows] == [
+        (ChargeKind.SUBSIDISED, 350, 350, 0),
+        (ChargeKind.SUBSIDISED, 350, 245, 105),
+        (ChargeKind.PAYG, 100, 0, 100),
+    ]
+    assert {r.price_ref for r in rows} == {"test-card-v1"}
+    journal = session.scalars(
+        select(LedgerJournal).where(LedgerJournal.kind == JournalKind.USAGE)
+    ).one()
+    total = session.scalar(
+        select(func.sum(Posting.amount_minor)).where(Posting.journal_id == journal.id)
+    )
+    assert total == 0
+    assert all(r.journal_id == journal.id for r in rows)
+    again = post_all_tokens(session, clock, prices)
+    assert (again.records, again.charges) == (0, 0)
+
+
+def test_the_award_cap_holds_for_tokens(session: Session, clock: ManualClock) -> None:
+    org, award = department(session, clock, "0.7", cap_minor=300)
+    ingest_token_usage(
+        session, clock, [event(org, award, 1_000_000, 250_000), event(org, award, 1_000_000, 0)]
+    )
+    post_all_tokens(session, clock, prices)
+    rows = session.scalars(select(TokenCharge).order_by(TokenCharge.id)).all()
+    assert [(r.kind, r.subsidy_minor, r.copay_minor) for r in rows] == [
+        (ChargeKind.SUBSIDISED, 245, 105),
+        (ChargeKind.OVER_CAP, 55, 145),
+    ]
+
+
+def test_an_unpriced_model_waits_and_is_rated_later(session: Session, clock: ManualClock) -> None:
+    org, award = department(session, clock, "1")
+    ingest_token_usage(
+        session,
+        clock,
+        [
+            event(org, award, 10, 1),
+            event(org, award, 10, 1, model="new-model"),
+            event(org, award, 1, 1),
+        ],
+    )
+    first = post_all_tokens(session, clock, prices)
+    assert (first.charges, first.unpriced) == (1, {"new-model"})
+    later = post_all_tokens(session, clock, lambda _m, _at: PRICE)
+    assert later.charges == 2
+
+
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=0, max_value=10**12),
+    st.decimals(min_value=0, max_value=10**4, places=4, allow_nan=False, allow_infinity=False),
+    st.decimals(min_value=0, max_value=10**4, places=4, allow_nan=False, allow_infinity=False),
+)
+def test_token_charge_is_the_decimal_rule(
+    prompt: int, completion: int, pin: Decimal, pout: Decimal
+) -> None:
+    exact = (pin * prompt + pout * completion) * 100 / Decimal(1_000_000)
+    expected = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    assert TokenPrice("p", pin, pout).charge_minor(prompt, completion) == expected
