@@ -7,6 +7,9 @@ builds each case; the suite then checks, for every case:
 - authenticated with the wrong role → 403 (when the case names such an actor);
 - an applicant of another organisation → 404 (or the status the case says) — rows of other
   organisations are hidden, not merely refused;
+- the two-person rule: where a step must be taken by someone other than whoever took the one
+  before it (a price change's approval), the person who took that step — holding the right
+  role — is refused 403;
 - the allowed actor → the expected 2xx;
 - no refused request writes anything (row counts of every table are unchanged).
 
@@ -80,6 +83,9 @@ class Case:
     """An applicant of an unrelated organisation: expects ``other_org_status``."""
     other_org_status: int = 404
     wrong_role_status: int = 403
+    same_person: Actor | None = None
+    """Holds the allowed role but took the step before (drafted what is approved): expects 403
+    (the two-person rule)."""
 
 
 def send(client: TestClient, case: Case, headers: dict[str, str] | None) -> Response:
@@ -150,9 +156,7 @@ class PermissionSuite:
         case = self.build(case_name, world)
         forged = "cpt_00000000_" + "A" * 43
         for token in (forged, "not-a-token"):
-            self._refused(
-                client, world, case, {"Authorization": f"Bearer {token}"}, 401, audited=1
-            )
+            self._refused(client, world, case, {"Authorization": f"Bearer {token}"}, 401, audited=1)
 
     def test_wrong_role_is_403(self, case_name: str, world: World, client: TestClient) -> None:
         case = self.build(case_name, world)
@@ -167,6 +171,12 @@ class PermissionSuite:
         if case.other_org is None:
             pytest.skip("not an organisation-scoped request")
         self._refused(client, world, case, case.other_org.headers, case.other_org_status)
+
+    def test_same_person_is_403(self, case_name: str, world: World, client: TestClient) -> None:
+        case = self.build(case_name, world)
+        if case.same_person is None:
+            pytest.skip("no two-person rule on this request")
+        self._refused(client, world, case, case.same_person.headers, 403)
 
     def test_allowed_succeeds(self, case_name: str, world: World, client: TestClient) -> None:
         case = self.build(case_name, world)

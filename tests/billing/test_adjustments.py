@@ -326,7 +326,7 @@ def test_golden_an_adjusted_month_reconciles_invoices_with_the_ledger(
     )
     assert ledger[f"subsidy_receivable:{world.award_a.id}"] == sub_a.subsidy_minor
     assert unbalanced_journals(session) == []
-    assert "Adjustments,,0,0.0000,-7.50,0.00,-7.50,0.00\n" in document_csv(alpha)
+    assert "Adjustments,,0,0.0000,-7.50,0.00,-7.50,0.00,,\n" in document_csv(alpha)
     assert session.scalar(select(func.count()).select_from(AdjustmentBilling)) == 4
     # Closing again bills nothing twice.
     assert close_period(session, clock, "2026-10").documents == []

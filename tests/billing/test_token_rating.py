@@ -12,21 +12,24 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from computeport.billing.token_rating import TokenPrice, post_all_tokens
+from computeport.billing.token_rating import post_all_tokens, token_charge_minor
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import TokenUsageEvent, ingest_token_usage
 from computeport.models.identity import OrganisationCategory
 from computeport.models.inference import TokenCharge
 from computeport.models.ledger import JournalKind, LedgerJournal, Posting
 from computeport.models.metering import ChargeKind
+from computeport.pricing.book import TokenPrice
+from computeport.pricing.service import set_token_price
 from tests.factories import award as award_factory
 from tests.factories import identity as identity_factory
 
-PRICE = TokenPrice("test-card-v1", Decimal("2.00"), Decimal("6.00"))
+EPOCH = datetime(2024, 10, 1, tzinfo=UTC)
 
 
-def prices(model: str, _at: datetime) -> TokenPrice | None:
-    return PRICE if model == "smollm2" else None
+def card(session: Session, clock: ManualClock, model: str = "smollm2") -> None:
+    """HK$2 in, HK$6 out per million tokens on the rate card (in force since the epoch)."""
+    set_token_price(session, clock, model, Decimal("2.00"), Decimal("6.00"), EPOCH)
 
 
 def event(
@@ -83,7 +86,8 @@ def test_rating_splits_by_the_award_and_posts_once(session: Session, clock: Manu
             event(firm, firm_award, 0, 0, status=503),  # no upstream: nothing to rate
         ],
     )
-    report = post_all_tokens(session, clock, prices)
+    card(session, clock)
+    report = post_all_tokens(session, clock)
     assert (report.records, report.charges, report.journals) == (4, 3, 1)
     rows = session.scalars(select(TokenCharge).order_by(TokenCharge.id)).all()
     assert [(r.kind, r.list_minor, r.subsidy_minor, r.copay_minor) for r in rows] == [
@@ -91,7 +95,7 @@ def test_rating_splits_by_the_award_and_posts_once(session: Session, clock: Manu
         (ChargeKind.SUBSIDISED, 350, 245, 105),
         (ChargeKind.PAYG, 100, 0, 100),
     ]
-    assert {r.price_ref for r in rows} == {"test-card-v1"}
+    assert len({r.price_ref for r in rows}) == 1  # the rate card's version that rated them
     journal = session.scalars(
         select(LedgerJournal).where(LedgerJournal.kind == JournalKind.USAGE)
     ).one()
@@ -100,7 +104,7 @@ def test_rating_splits_by_the_award_and_posts_once(session: Session, clock: Manu
     )
     assert total == 0
     assert all(r.journal_id == journal.id for r in rows)
-    again = post_all_tokens(session, clock, prices)
+    again = post_all_tokens(session, clock)
     assert (again.records, again.charges) == (0, 0)
 
 
@@ -109,7 +113,8 @@ def test_the_award_cap_holds_for_tokens(session: Session, clock: ManualClock) ->
     ingest_token_usage(
         session, clock, [event(org, award, 1_000_000, 250_000), event(org, award, 1_000_000, 0)]
     )
-    post_all_tokens(session, clock, prices)
+    card(session, clock)
+    post_all_tokens(session, clock)
     rows = session.scalars(select(TokenCharge).order_by(TokenCharge.id)).all()
     assert [(r.kind, r.subsidy_minor, r.copay_minor) for r in rows] == [
         (ChargeKind.SUBSIDISED, 245, 105),
@@ -128,9 +133,11 @@ def test_an_unpriced_model_waits_and_is_rated_later(session: Session, clock: Man
             event(org, award, 1, 1),
         ],
     )
-    first = post_all_tokens(session, clock, prices)
+    card(session, clock)
+    first = post_all_tokens(session, clock)
     assert (first.charges, first.unpriced) == (1, {"new-model"})
-    later = post_all_tokens(session, clock, lambda _m, _at: PRICE)
+    card(session, clock, "new-model")
+    later = post_all_tokens(session, clock)
     assert later.charges == 2
 
 
@@ -145,4 +152,5 @@ def test_token_charge_is_the_decimal_rule(
 ) -> None:
     exact = (pin * prompt + pout * completion) * 100 / Decimal(1_000_000)
     expected = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    assert TokenPrice("p", pin, pout).charge_minor(prompt, completion) == expected
+    price = TokenPrice(uuid.uuid4(), "m", pin, pout, EPOCH)
+    assert token_charge_minor(price, prompt, completion) == expected

@@ -123,10 +123,11 @@ def test_csv_of_the_first_invoice(session: Session, clock: ManualClock) -> None:
         "due,2026-12-01\n"
         "currency,HKD\n"
         "\n"
-        "award,accelerator,jobs,gpu_hours,list,subsidy,amount_due,credited\n"
-        f"{ref_a},h800,5,31.0000,756.00,500.00,256.00,112.00\n"
-        "pay-as-you-go,h800,2,3.5000,98.00,0.00,98.00,0.00\n"
-        "total,,7,34.5000,854.00,500.00,354.00,112.00\n"
+        "award,accelerator,jobs,gpu_hours,list,subsidy,amount_due,credited,"
+        "price_per_gpu_hour,price_from\n"
+        f"{ref_a},h800,5,31.0000,756.00,500.00,256.00,112.00,28.00,2024-10-01T00:00:00Z\n"
+        "pay-as-you-go,h800,2,3.5000,98.00,0.00,98.00,0.00,28.00,2024-10-01T00:00:00Z\n"
+        "total,,7,34.5000,854.00,500.00,354.00,112.00,,\n"
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from computeport.cli.demo import demo_logins, demo_settings, logins_table, prepare_database, seed
 from computeport.db.engine import make_engine, make_session_factory
@@ -22,8 +23,13 @@ def test_setup_is_idempotent_and_prices_usage(tmp_path: Path) -> None:
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
-            prices = session.scalar(select(func.count(PriceVersion.id)))
-            assert prices == 1  # the scenario's assumed H800 price, once
+            prices = session.scalars(select(PriceVersion)).all()
+            # The scenario's rate card, once: H800, four QOS factors, a token and an audio
+            # price, every one labelled an assumption.
+            assert len(prices) == 7
+            assert all(p.is_assumption for p in prices)
+            h800 = next(p for p in prices if p.subject == "h800")
+            assert h800.unit_price == Decimal(30)
     finally:
         engine.dispose()
     assert prepare_database(settings) == "schema upgraded"

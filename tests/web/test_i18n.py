@@ -21,6 +21,7 @@ from computeport.web.routes.applicant.applications import SECTORS
 from computeport.web.routes.home import DESCRIPTIONS
 from computeport.web.templating import navigation
 from computeport.web.viewer import Viewer
+from computeport.web.views.rate_card import KIND_LABELS, UNIT_LABELS
 from computeport.web.views.reasons import REASON_LABELS
 from computeport.web.views.reports import DIMENSIONS
 from computeport.web.views.scheme import FUNNEL
@@ -52,6 +53,8 @@ def used_messages() -> set[str]:
     found.update(DIMENSIONS.values())
     found.update(s.value.lower() for s in JobState)
     found.update(k.value for k in DocumentKind)
+    found.update(KIND_LABELS.values())
+    found.update(UNIT_LABELS.values())
     return found
 
 

@@ -102,6 +102,9 @@ def _routers() -> list[APIRouter]:
     from computeport.invoicing.endpoints import router as invoicing_router
 
     routers += [billing_router, invoicing_router]
+    from computeport.pricing.endpoints import router as pricing_router
+
+    routers.append(pricing_router)
     from computeport.gateway.routes import router as gateway_router
 
     routers.append(gateway_router)  # /v1: the OpenAI-compatible inference gateway

@@ -32,7 +32,6 @@ Postings per rating row of charge L = subsidy S + co-payment P (reversals negate
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -75,7 +74,8 @@ from computeport.metering.directory import AccountDirectory, AwardTerms
 from computeport.metering.rollups import refresh_usage_rollups
 from computeport.models.adjustment import AdjustmentTarget
 from computeport.models.ledger import AccountKind, JournalKind
-from computeport.pricing.service import PriceBook
+from computeport.models.pricing import PriceKind
+from computeport.pricing.book import PriceBook
 
 BATCH = 50_000
 ANALYSE_EVERY = 200_000
@@ -287,9 +287,9 @@ def _rate_records(
     }
     for acct, org in directory.organisations.items():
         accounts.setdefault(acct, (None, None, enc(org), None))
-    # (type, QOS) → (valid from, valid to, price, price version): the version in force is
-    # looked up again only when a record's end leaves the cached version's validity.
-    price_cache: dict[tuple[str, str], tuple[float, float, Price, Any]] = {}
+    # (type, QOS, cluster) → (valid from, valid to, price, price version): the version in force
+    # is looked up again only when a record's end leaves the cached version's validity.
+    price_cache: dict[tuple[str, str, str], tuple[float, float, Price, Any]] = {}
     for (
         rid,
         cluster,
@@ -308,9 +308,11 @@ def _rate_records(
         if rid in superseded:
             report.superseded += 1
             continue
-        cached = price_cache.get((accel, qos))
+        cached = price_cache.get((accel, qos, cluster))
         if cached is None or not cached[0] <= end_epoch < cached[1]:
-            cached = price_cache[(accel, qos)] = _price(prices, rid, accel, qos, end_epoch, enc)
+            cached = price_cache[(accel, qos, cluster)] = _price(
+                prices, rid, accel, qos, cluster, end_epoch, enc
+            )
         pv_db = cached[3]
         full_list = cached[2].charge(gs)
         holder = accounts.get(account)
@@ -420,15 +422,20 @@ def _notify_near_cap(
 
 
 def _price(
-    prices: PriceBook, rid: int, accel: str, qos: str, end_epoch: float, enc: Any
+    prices: PriceBook, rid: int, accel: str, qos: str, cluster: str, end_epoch: float, enc: Any
 ) -> tuple[float, float, Price, Any]:
-    """The price of (type, QOS) at ``end_epoch``, with the validity of its version."""
-    entry = prices.at(accel, end_epoch)
+    """The price of (type, QOS, cluster) at ``end_epoch``, and the span over which it holds.
+
+    The span is where both the GPU-hour version and the QOS factor stay as found, so the
+    caller's cache never outlives either.
+    """
+    entry, until = prices.resolve(PriceKind.GPU_HOUR, accel, end_epoch, cluster=cluster)
     if entry is None:
         raise PostingError(f"usage record {rid}: no {accel} price at its end")
-    cents = entry.price_per_gpu_hour * 100 * prices.multiplier(qos)
-    valid_to = entry.valid_to.timestamp() if entry.valid_to is not None else math.inf
-    return entry.valid_from.timestamp(), valid_to, Price(cents), enc(entry.id)
+    factor, qos_from, qos_until = prices.multiplier_at(qos, end_epoch)
+    cents = entry.unit_price * 100 * factor
+    start = max(entry.valid_from.timestamp(), qos_from)
+    return start, min(until, qos_until), Price(cents), enc(entry.id)
 
 
 def post_all(session: Session, clock: Clock, *, batch_size: int = BATCH) -> PostReport:

@@ -5,8 +5,8 @@ The same money chain as the GPU-hours (DESIGN.md), for tokens:
 1. take the token cursor's lock (``billing_cursor`` row ``token_rating``) and read the records
    above it in id order — each record is rated exactly once, in one transaction with the cursor;
 2. price: ``prompt × input price + completion × output price`` per million tokens, from the
-   price version in force when the request started (:data:`TokenPriceLookup`), rounded half-up
-   to the cent;
+   rate card's version in force when the request started (:mod:`computeport.pricing`, a
+   ``tokens`` price per model), rounded half-up to the cent; each charge names its version;
 3. split under the organisation's award by the same rules as a job
    (:mod:`computeport.billing.rating`): within the award's dates and HK$ cap the subsidy is
    charge × rate (half-down) — a department's award may be 100% — and the co-payment the rest;
@@ -31,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -47,29 +46,28 @@ from computeport.metering.directory import AccountDirectory
 from computeport.metering.token_ingest import TOKEN_CURSOR
 from computeport.models.inference import TokenCharge, TokenUsage
 from computeport.models.ledger import AccountKind, JournalKind
+from computeport.pricing.book import PriceBook, TokenPrice
 
 BATCH = 10_000
 MILLION = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class TokenPrice:
-    """HK$ per million input and output tokens of one model, and the version that says so."""
-
-    ref: str
-    input_per_million: Decimal
-    output_per_million: Decimal
-
-    def charge_minor(self, prompt: int, completion: int) -> int:
-        """Cents for the tokens, rounded half-up (exact: integer ratios, no float)."""
-        total = self.input_per_million * prompt + self.output_per_million * completion
-        num, den = (total * 100).as_integer_ratio()
-        q, r = divmod(num, den * MILLION)
-        return q + 1 if 2 * r >= den * MILLION else q
+def token_charge_minor(price: TokenPrice, prompt: int, completion: int) -> int:
+    """Cents for the tokens at ``price``, rounded half-up (exact integer ratios, no float)."""
+    total = price.per_million_input * prompt + price.per_million_output * completion
+    num, den = (total * 100).as_integer_ratio()
+    q, r = divmod(num, den * MILLION)
+    return q + 1 if 2 * r >= den * MILLION else q
 
 
 TokenPriceLookup = Callable[[str, datetime], TokenPrice | None]
-"""(model, when) → the price in force, or None when the model has none then."""
+"""(model, when) → the rate card's price in force, or None when the model has none then."""
+
+
+def rate_card(session: Session) -> TokenPriceLookup:
+    """The rate card's token prices (:mod:`computeport.pricing`), loaded once per batch."""
+    book = PriceBook.load(session)
+    return lambda model, at: book.token_price(model, at.timestamp())
 
 
 @dataclass
@@ -84,9 +82,16 @@ class TokenPostReport:
 
 
 def post_token_usage(
-    session: Session, clock: Clock, prices: TokenPriceLookup, *, batch_size: int = BATCH
+    session: Session,
+    clock: Clock,
+    prices: TokenPriceLookup | None = None,
+    *,
+    batch_size: int = BATCH,
 ) -> TokenPostReport:
-    """Rate and post the next batch of token usage (``records == 0``: nothing was left)."""
+    """Rate and post the next batch of token usage (``records == 0``: nothing was left).
+
+    ``prices`` defaults to the rate card in the database.
+    """
     position = lock_billing(session, TOKEN_CURSOR)
     rows = list(
         session.scalars(
@@ -100,6 +105,7 @@ def post_token_usage(
     if not rows:
         return report
     directory = AccountDirectory.load(session)
+    prices = prices or rate_card(session)
     awards = {r.award_id for r in rows if r.award_id is not None}
     consumed = dict(consumed_by_award(session, awards))
     now = clock.now()
@@ -113,12 +119,8 @@ def post_token_usage(
             report.unpriced.add(usage.model)
             last = usage.id - 1  # rated in order: the rest waits for a price (reported)
             break
-        amounts = _split(
-            usage,
-            price.charge_minor(usage.prompt_tokens, usage.completion_tokens),
-            directory,
-            consumed,
-        )
+        cents = token_charge_minor(price, usage.prompt_tokens, usage.completion_tokens)
+        amounts = _split(usage, cents, directory, consumed)
         award_id = usage.award_id if amounts.kind.value in ("subsidised", "over_cap") else None
         charges.append(
             {
@@ -133,7 +135,7 @@ def post_token_usage(
                 "list_minor": amounts.list_minor,
                 "subsidy_minor": amounts.subsidy_minor,
                 "copay_minor": amounts.copay_minor,
-                "price_ref": price.ref,
+                "price_ref": str(price.version_id),
                 "rated_at": now,
             }
         )
@@ -220,7 +222,9 @@ def _write_journal(
     )
 
 
-def post_all_tokens(session: Session, clock: Clock, prices: TokenPriceLookup) -> TokenPostReport:
+def post_all_tokens(
+    session: Session, clock: Clock, prices: TokenPriceLookup | None = None
+) -> TokenPostReport:
     """Post every pending token record in this unit of work (tests, the worker's duty)."""
     total = TokenPostReport()
     while True:
@@ -238,8 +242,9 @@ def post_all_tokens(session: Session, clock: Clock, prices: TokenPriceLookup) ->
 
 __all__ = [
     "TokenPostReport",
-    "TokenPrice",
     "TokenPriceLookup",
     "post_all_tokens",
     "post_token_usage",
+    "rate_card",
+    "token_charge_minor",
 ]

@@ -383,15 +383,26 @@ def quarantine_command(
     ] = False,
     now: NowOption = None,
 ) -> None:
-    """Records held back, with the reason (``--release`` ingests the now-billable ones)."""
-    with _factory() as factory, unit_of_work(factory) as session:
+    """Records held back, with the reason (``--release`` ingests and rates the now-billable
+    ones, e.g. once a new accelerator type has its first price)."""
+    clock = _clock(now)
+    with _factory() as factory:
         if release:
-            r = release_quarantine(session, _clock(now))
-            console.print(f"released {r.released}; still held {r.still_held}")
-        table = Table("cluster", "job", "submit", "reason", "detail")
-        for q in session.scalars(select(UsageQuarantine).order_by(UsageQuarantine.id)):
-            table.add_row(q.cluster, q.job_id, q.submit_time.isoformat(), str(q.reason), q.detail)
-        console.print(table)
+            with unit_of_work(factory) as session:
+                r = release_quarantine(session, clock)
+            posted = _post(factory, clock, 50_000) if r.released else PostReport()
+            console.print(
+                f"released {r.released} (rated: {posted.records}); still held {r.still_held}"
+            )
+        with unit_of_work(factory) as session:
+            _print_quarantine(session)
+
+
+def _print_quarantine(session: Session) -> None:
+    table = Table("cluster", "job", "submit", "reason", "detail")
+    for q in session.scalars(select(UsageQuarantine).order_by(UsageQuarantine.id)):
+        table.add_row(q.cluster, q.job_id, q.submit_time.isoformat(), str(q.reason), q.detail)
+    console.print(table)
 
 
 @app.command("burndown")

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,13 +27,10 @@ from computeport.cli.common import console, fail
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.http.state import AppState
-from computeport.kit.clock import SystemClock
 from computeport.settings import Settings
 from computeport.web.views.capacity_plan import SCENARIO, plan_path
 
 DEMO_DIR = Path("var/demo")
-DEMO_ACCELERATOR = "h800"
-PRICES_FROM = datetime(2024, 10, 1, tzinfo=UTC)
 """The scheme's start: the assumed price applies to all of the demo's usage."""
 DEMO_DB = DEMO_DIR / "computeport.sqlite3"
 
@@ -82,25 +79,14 @@ def prepare_database(settings: Settings) -> str:
 
 
 def seed(settings: Settings) -> str:
-    """Seed the Cyberport scenario (idempotent) and, where none exists, the assumed H800 list
-    price (the scenario's own assumption), so usage can be rated; returns a summary."""
-    from computeport.pricing.service import PriceBook, set_price
-    from computeport.seed.cyberport import ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR, seed_cyberport
+    """Seed the Cyberport scenario (idempotent), its assumed rate card included, so usage can
+    be rated; returns a summary."""
+    from computeport.seed.cyberport import seed_cyberport
 
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             result = seed_cyberport(session)
-            if not PriceBook.load(session).knows(DEMO_ACCELERATOR):
-                set_price(
-                    session,
-                    SystemClock(),
-                    DEMO_ACCELERATOR,
-                    ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR,
-                    PRICES_FROM,
-                    is_assumption=True,
-                    note="assumed list price of the Cyberport scenario (demo)",
-                )
     finally:
         engine.dispose()
     made = sum(result.created.values())

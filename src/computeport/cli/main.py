@@ -67,6 +67,10 @@ def _register() -> None:
 
     app.add_typer(billing.app, name="billing")
 
+    from computeport.cli import prices
+
+    app.add_typer(prices.app, name="prices")
+
     from computeport.cli import slurm
 
     app.add_typer(slurm.app, name="slurm")

@@ -27,6 +27,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -44,6 +45,7 @@ from computeport.models.award import Award
 from computeport.models.identity import Organisation
 from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
 from computeport.models.metering import UsageCharge, UsageRecord
+from computeport.models.pricing import PriceVersion
 
 PAYMENT_TERMS_DAYS = 30
 PAYG_LABEL = "pay-as-you-go"
@@ -86,6 +88,10 @@ class _Line:
     reserved: bool = False
     """Reserved capacity an award paid for beyond its jobs (usage records ``resv:…``)."""
     adjustment_ids: list[uuid.UUID] = field(default_factory=list)
+    price_version_id: uuid.UUID | None = None
+    """The rate card's version that rated these charges (one line per version)."""
+    unit_price: Decimal | None = None
+    price_from: datetime | None = None
 
     def empty(self) -> bool:
         return not (
@@ -140,7 +146,13 @@ class _Close:
     def ordered(self, lines: list[_Line]) -> list[_Line]:
         """Lines in print order: usage by label and type, then the adjustments."""
         return sorted(
-            lines, key=lambda ln: (ln.label is not None, self.label(ln), ln.accelerator_type)
+            lines,
+            key=lambda ln: (
+                ln.label is not None,
+                self.label(ln),
+                ln.accelerator_type,
+                ln.price_from.timestamp() if ln.price_from is not None else 0.0,
+            ),
         )
 
 
@@ -216,13 +228,15 @@ def _unposted_records(session: Session, position: int, start: datetime, end: dat
 
 
 def _sum_charges(session: Session, period: str, window: _Window) -> _Lines:
-    """The window's charges summed per organisation → award → type (reserved apart)."""
+    """The window's charges summed per organisation → award → type → price version (reserved
+    apart): a price change within the month gives a line per version."""
     rows = session.execute(
         select(
             UsageCharge.organisation_id,
             UsageCharge.award_id,
             UsageCharge.accelerator_type,
             RESERVED,
+            UsageCharge.price_version_id,
             func.sum(UsageCharge.sign),
             func.sum(UsageCharge.gpu_seconds),
             func.sum(UsageCharge.list_minor),
@@ -240,18 +254,35 @@ def _sum_charges(session: Session, period: str, window: _Window) -> _Lines:
             UsageCharge.award_id,
             UsageCharge.accelerator_type,
             RESERVED,
+            UsageCharge.price_version_id,
         )
     ).all()
+    versions = _versions(session, {r[4] for r in rows if r[4] is not None})
     out = _Lines()
-    for org_id, award_id, accel, resv, jobs, gs, lst, sub, cop, cred in rows:
+    for org_id, award_id, accel, resv, version_id, jobs, gs, lst, sub, cop, cred in rows:
         line = _Line(award_id, accel, int(jobs), int(gs), int(lst), int(sub), int(cop), int(cred))
         line.reserved = bool(resv)
+        if version_id is not None:
+            line.price_version_id = version_id
+            line.unit_price, line.price_from = versions.get(version_id, (None, None))
         if line.empty():
             continue
         out.by_org[org_id].append(line)
         if award_id is not None:
             out.by_award[award_id].append(line)
     return out
+
+
+def _versions(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[Decimal, datetime]]:
+    """Price and start of each rate-card version the charges name."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(PriceVersion.id, PriceVersion.unit_price, PriceVersion.valid_from).where(
+            PriceVersion.id.in_(ids)
+        )
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def _open_close(
@@ -409,6 +440,9 @@ def _issue(
             subsidy_minor=ln.subsidy_minor,
             due_minor=ln.due_minor,
             credited_minor=ln.credited_minor,
+            price_version_id=ln.price_version_id,
+            unit_price=ln.unit_price,
+            price_from=ln.price_from,
         )
         for i, ln in enumerate(lines, start=1)
     ]

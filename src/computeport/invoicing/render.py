@@ -16,7 +16,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from computeport.kit.money import Money
 from computeport.kit.units import gpu_hours
-from computeport.models.invoicing import BillingDocument, DocumentKind
+from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
+from computeport.pricing.announce import amount_text
 
 _ENV = Environment(
     loader=PackageLoader("computeport.invoicing", "templates"),
@@ -41,6 +42,30 @@ class _Row:
     subsidy: str
     due: str
     credited: str
+    price: str = ""
+    """The rate card's version that rated the line: its list price per GPU-hour…"""
+    price_from: str = ""
+    """…and the instant it took effect, which with the line's type names the version."""
+    price_version: str = ""
+
+
+def _price(ln: DocumentLine) -> tuple[str, str, str]:
+    """(price, start, version id) of a line rated by a rate-card version, else blanks.
+
+    The CSV carries price and start, not the id: (type, start) names the version as surely,
+    and the same books rated on two databases give byte-identical documents.
+    """
+    if ln.price_version_id is None:
+        return "", "", ""
+    price = amount_text(ln.unit_price) if ln.unit_price is not None else ""
+    start = ln.price_from.isoformat().replace("+00:00", "Z") if ln.price_from else ""
+    return price, start, str(ln.price_version_id)
+
+
+def priced(doc: BillingDocument) -> bool:
+    """Whether any line names a price version (documents issued before the rate card do not,
+    and keep their layout, so re-rendering them reproduces their stored hash)."""
+    return any(ln.price_version_id is not None for ln in doc.lines)
 
 
 def _amount(minor: int) -> str:
@@ -62,6 +87,9 @@ def _rows(doc: BillingDocument, fmt: object = _amount) -> list[_Row]:
             subsidy=fmt(ln.subsidy_minor),
             due=fmt(ln.due_minor),
             credited=fmt(ln.credited_minor),
+            price=_price(ln)[0],
+            price_from=_price(ln)[1],
+            price_version=_price(ln)[2],
         )
         for ln in doc.lines
     ]
@@ -80,13 +108,13 @@ def document_csv(doc: BillingDocument) -> str:
     w.writerow(["due", doc.due_at.date().isoformat()])
     w.writerow(["currency", doc.currency])
     w.writerow([])
-    w.writerow(
-        ["award", "accelerator", "jobs", "gpu_hours", "list", "subsidy", "amount_due", "credited"]
-    )
+    versions = priced(doc)
+    header = ["award", "accelerator", "jobs", "gpu_hours", "list", "subsidy", "amount_due"]
+    w.writerow([*header, "credited", *(["price_per_gpu_hour", "price_from"] if versions else [])])
     for r in _rows(doc):
-        w.writerow(
-            [r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy, r.due, r.credited]
-        )
+        row: list[object] = [r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy]
+        row += [r.due, r.credited]
+        w.writerow([*row, *([r.price, r.price_from] if versions else [])])
     w.writerow(
         [
             "total",
@@ -97,6 +125,7 @@ def document_csv(doc: BillingDocument) -> str:
             _amount(doc.subsidy_minor),
             _amount(doc.due_minor),
             _amount(sum(ln.credited_minor for ln in doc.lines)),
+            *(["", ""] if versions else []),
         ]
     )
     return out.getvalue()
@@ -116,6 +145,7 @@ def document_html(doc: BillingDocument) -> str:
         issued=doc.issued_at.date().isoformat(),
         due_date=doc.due_at.date().isoformat(),
         show_due=kind is DocumentKind.INVOICE,
+        show_price=priced(doc),
         lines=_rows(doc, money),
         total=_Row(
             award="",

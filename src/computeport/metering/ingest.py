@@ -35,7 +35,7 @@ from computeport.kit.clock import Clock
 from computeport.metering.cursor import lock_billing
 from computeport.metering.directory import AccountDirectory
 from computeport.models.metering import QuarantineReason
-from computeport.pricing.service import PriceBook
+from computeport.pricing.book import PriceBook
 
 DEFAULT_ACCELERATOR = "h800"
 """The type assumed when a record has only the untyped GPU TRES (AISC runs H800 only)."""
@@ -163,9 +163,16 @@ def check(
     if not directory.knows(record.account):
         return QuarantineReason.UNKNOWN_ACCOUNT, f"account {record.account!r}"
     if not prices.knows(accelerator):
-        return QuarantineReason.UNKNOWN_ACCELERATOR, f"accelerator type {accelerator!r}"
-    if prices.at(accelerator, end) is None:
-        return QuarantineReason.NO_PRICE, f"no {accelerator} price at {record.end_time}"
+        return QuarantineReason.UNKNOWN_ACCELERATOR, (
+            f"accelerator type {accelerator!r} has no price; fix: computeport prices draft "
+            f"gpu-hour {accelerator} PRICE --from {record.end_time.date().isoformat()} --reason "
+            f"…, approved by a scheme officer, then computeport billing quarantine --release"
+        )
+    if prices.at(accelerator, end, cluster=record.cluster) is None:
+        return QuarantineReason.NO_PRICE, (
+            f"no {accelerator} price at {record.end_time}: the first one starts later (a "
+            f"price is never set retroactively; bill it by a manual adjustment)"
+        )
     return None
 
 

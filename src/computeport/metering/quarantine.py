@@ -17,7 +17,7 @@ from computeport.metering.directory import AccountDirectory
 from computeport.metering.ingest import accelerator_of, check, ingest_usage
 from computeport.metering.jsonl import record_from_dict
 from computeport.models.metering import UsageQuarantine
-from computeport.pricing.service import PriceBook
+from computeport.pricing.book import PriceBook
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -81,6 +82,14 @@ class DocumentLine(IdMixin, Base):
     due_minor: Mapped[int] = mapped_column(BigInteger)
     credited_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     """List value of jobs not charged (node failure, maintenance, refused)."""
+    price_version_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    """The rate card's version that rated the line's charges: a price change within the month
+    splits a party's usage into one line per version.  None on adjustment lines (and on lines
+    issued before the rate card)."""
+    unit_price: Mapped[Decimal | None] = mapped_column(default=None)
+    """That version's list price (HK$ per GPU-hour), as issued."""
+    price_from: Mapped[datetime | None] = mapped_column(default=None)
+    """That version's start, as issued."""
 
 
 class Payment(IdMixin, TimestampMixin, Base):

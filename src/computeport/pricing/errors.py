@@ -6,11 +6,39 @@ render the same problem yet escape an ``except`` (``tests/test_unique_names.py``
 
 from __future__ import annotations
 
-from computeport.kit.errors import NotFound
+from computeport.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 
 class PriceNotFound(NotFound):
     """No price in force for that accelerator type at that time."""
 
 
-__all__ = ["PriceNotFound"]
+class PriceChangeNotFound(NotFound):
+    title = "Price change not found"
+
+
+class UnknownPricedThing(ValidationFailed):
+    """An accelerator type or QOS the centre does not have: a price for it would rate nothing."""
+
+    title = "Unknown accelerator type or QOS"
+
+
+class SamePersonApproval(PermissionDenied):
+    """The two-person rule: whoever drafted a price change may not approve it."""
+
+    title = "Drafted and approved by the same person"
+
+
+class RetroactivePrice(Conflict):
+    """A price may only take effect after it is approved: charges already rated stay rated."""
+
+    title = "Price would take effect in the past"
+
+
+__all__ = [
+    "PriceChangeNotFound",
+    "PriceNotFound",
+    "RetroactivePrice",
+    "SamePersonApproval",
+    "UnknownPricedThing",
+]

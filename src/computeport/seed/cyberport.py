@@ -52,6 +52,7 @@ from computeport.models.identity import (
     User,
 )
 from computeport.models.scheme import Call, Scheme
+from computeport.pricing.service import seed_prices
 from computeport.progress.schedule import add_months
 from computeport.progress.service import (
     ReportIn,
@@ -438,8 +439,29 @@ def seed_cyberport(session: Session) -> SeedResult:
             next_of[spec.category] += 1
         contact = _contact(session, result, org, n)
         _project(session, result, scheme, calls, org, contact, committee, officer, reviewers, spec)
+    _prices(session, result)
     session.flush()
     return result
+
+
+def _prices(session: Session, result: SeedResult) -> None:
+    """The scenario's rate card, each price labelled an assumption (keys already priced are
+    left alone: an operator's own prices are never overwritten)."""
+    table = DATA.prices
+    start = utc_midnight(table.valid_from)
+    made = seed_prices(
+        session,
+        ManualClock(start),
+        dict(table.gpu_hour),
+        dict(table.qos_multiplier),
+        tokens={m: (p.input, p.output) for m, p in table.tokens.items()},
+        audio=dict(table.audio_minute),
+        valid_from=start,
+    )
+    total = len(table.gpu_hour) + len(table.qos_multiplier) + len(table.tokens)
+    total += len(table.audio_minute)
+    for n in range(total):
+        result.count("price", n < made)
 
 
 def awards_total_minor(session: Session, scheme_id: uuid.UUID) -> int:

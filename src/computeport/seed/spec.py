@@ -31,9 +31,11 @@ __all__ = [
     "CyberportData",
     "ListPrice",
     "NamedOrganisation",
+    "PriceTable",
     "ProjectEntry",
     "SchemeEntry",
     "SeedDataError",
+    "TokenPriceEntry",
     "load_cyberport",
     "parse_cyberport",
     "utc_midnight",
@@ -177,14 +179,45 @@ class ProjectEntry(_Decimals):
         return utc_midnight(self.created)
 
 
+Positive = Annotated[Decimal, Field(gt=0)]
+
+
+class TokenPriceEntry(_Decimals):
+    """HK$ per million input and output tokens of one model."""
+
+    input: Positive
+    output: Positive
+
+
+class PriceTable(_Decimals):
+    """The rate card the scenario starts with: every price an assumption (AISC publishes none),
+    loaded by ``seed cyberport`` from ``valid_from`` so a new user's first job is billed."""
+
+    valid_from: dt.date
+    assumption: bool = True
+    gpu_hour: dict[str, Positive] = Field(min_length=1)
+    qos_multiplier: dict[str, Positive] = Field(default_factory=dict)
+    tokens: dict[str, TokenPriceEntry] = Field(default_factory=dict)
+    audio_minute: dict[str, Positive] = Field(default_factory=dict)
+
+
 class CyberportData(_Model):
     """The whole file."""
 
     scheme: SchemeEntry
+    prices: PriceTable
     criteria: list[CriterionEntry] = Field(min_length=1)
     calls: list[CallEntry] = Field(min_length=1)
     organisations: list[NamedOrganisation] = Field(default_factory=list)
     projects: list[ProjectEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_h800_price(self) -> CyberportData:
+        # The list price sizes the awards in GPU-hours; the rate card must bill at the same.
+        h800 = self.prices.gpu_hour.get("h800")
+        if h800 is not None and h800 != self.scheme.list_price.hkd_per_gpu_hour:
+            raise ValueError("prices.gpu_hour.h800 must equal scheme.list_price.hkd_per_gpu_hour")
+        return self
 
     @property
     def criterion_specs(self) -> list[CriterionSpec]:

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from computeport.models.identity import Role
+from computeport.pricing.announce import amount_text
 from computeport.web import formatting
 from computeport.web.i18n import LANGUAGE_NAMES, SUPPORTED, Locale, negotiate, normalise, translator
 from computeport.web.security import LOCALE_KEY, csrf_token
@@ -60,6 +61,7 @@ def build_environment() -> Environment:
         utc_iso=formatting.utc_iso,
         duration=formatting.duration,
         json_script=_tojson_script,
+        price=amount_text,
     )
     return env
 
@@ -105,6 +107,7 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
         items.append(NavItem("Capacity", "/capacity", "capacity"))
     if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER, Role.COMMITTEE_MEMBER):
         items.append(NavItem("Reports", "/reports", "reports"))
+    items.append(NavItem("Rate card", "/prices", "prices"))
     return items
 
 

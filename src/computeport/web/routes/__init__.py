@@ -13,6 +13,7 @@ from computeport.web.routes import (
     home,
     jobs,
     ops,
+    prices,
     reports,
     review,
     scheme,
@@ -31,5 +32,6 @@ ROUTERS: list[APIRouter] = [
     reports.router,
     billing.router,
     capacity.router,
+    prices.router,
     sso.router,
 ]

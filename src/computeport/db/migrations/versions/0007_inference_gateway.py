@@ -2,7 +2,7 @@
 token usage and its ratings (issue 13)
 
 Revision ID: 0007_inference_gateway
-Revises: 0005_worker_leases
+Revises: 0006_rate_card
 Create Date: 2026-12-04 17:40:00
 
 Expand-only: six new tables, nothing existing changes.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_inference_gateway"
-down_revision: str | Sequence[str] | None = "0005_worker_leases"
+down_revision: str | Sequence[str] | None = "0006_rate_card"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,6 +4,7 @@ withdraw."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from computeport.application.workflow import EDITABLE_STATES
 from computeport.envelope.service import get_scheme
 from computeport.kit.accelerators import KNOWN_ACCELERATOR_TYPES
 from computeport.models.application import Application, ApplicationStatus, Precision, WorkloadKind
+from computeport.pricing.card import CostEstimate
 from computeport.scheme.service import open_calls
 from computeport.web.deps import CurrentViewer, PageClock, PageSession
 from computeport.web.forms import Form
@@ -30,6 +32,7 @@ from computeport.web.routes.applicant.pages import (
 from computeport.web.security import checked_form
 from computeport.web.templating import render
 from computeport.web.viewer import Viewer
+from computeport.web.views.rate_card import cost_estimate
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -81,7 +84,15 @@ def _form_context(
 ) -> dict[str, Any]:
     scheme = get_scheme(session)
     calls = open_calls(session, scheme.id, clock_now)
+    hours = str(values.get("gpu_hours") or "").strip()
     return {
+        "estimate": cost_estimate(
+            session,
+            str(values.get("accelerator_type") or "h800"),
+            int(hours) if hours.isdigit() and 0 < int(hours) <= 10**9 else 1,
+            scheme.default_rate,
+            clock_now,
+        ),
         "values": values,
         "errors": errors,
         "accelerator_options": [(a, a.upper()) for a in sorted(KNOWN_ACCELERATOR_TYPES)],
@@ -227,6 +238,17 @@ async def create_application(
     return _application_form(request, viewer, page, None, form)
 
 
+def _estimate(session: Any, application: Application, now: datetime) -> CostEstimate | None:
+    """What the request costs at today's rate card, at the scheme's default rate."""
+    return cost_estimate(
+        session,
+        application.accelerator_type,
+        application.gpu_hours,
+        get_scheme(session).default_rate,
+        now,
+    )
+
+
 @router.get("/applications/{application_id}")
 def application_detail(
     request: Request,
@@ -234,10 +256,12 @@ def application_detail(
     application_id: uuid.UUID,
     viewer: CurrentViewer,
     session: PageSession,
+    clock: PageClock,
 ) -> Response:
     page = organisation_page(session, viewer, organisation_id)
     application = _own_application(session, viewer, organisation_id, application_id)
     page.update(
+        estimate=_estimate(session, application, clock.now()),
         application=application,
         history=applications.history(session, viewer.subject, application_id),
         editable=application.status in EDITABLE_STATES,
@@ -325,6 +349,7 @@ async def move_application(
         )
     session.refresh(application)
     page.update(
+        estimate=_estimate(session, application, clock.now()),
         application=application,
         history=applications.history(session, viewer.subject, application_id),
         editable=application.status in EDITABLE_STATES,

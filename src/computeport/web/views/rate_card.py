@@ -1,0 +1,114 @@
+"""What the rate-card page and the application's estimate show, read from the rate card.
+
+Prices are shaped here (amount, unit, start, whether assumed) and translated in the templates,
+so the page reads the same in English and Traditional Chinese.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from computeport.models.pricing import PriceKind
+from computeport.pricing.announce import amount_text
+from computeport.pricing.book import PriceBook, PriceEntry
+from computeport.pricing.card import CardLine, CostEstimate, estimate_cost, rate_card
+from computeport.web.formatting import HONG_KONG
+
+KIND_LABELS = {
+    PriceKind.GPU_HOUR: "GPU-hour",
+    PriceKind.QOS_MULTIPLIER: "QOS multiplier",
+    PriceKind.TOKENS: "Inference tokens",
+    PriceKind.AUDIO_MINUTE: "Audio minute",
+}
+"""English labels (msgids): the template translates them."""
+
+UNIT_LABELS = {
+    PriceKind.GPU_HOUR: "per GPU-hour",
+    PriceKind.QOS_MULTIPLIER: "× the list price",
+    PriceKind.TOKENS: "per million input tokens",
+    PriceKind.AUDIO_MINUTE: "per audio minute",
+}
+
+
+@dataclass(frozen=True)
+class PriceShown:
+    """One price as the page prints it."""
+
+    amount: str
+    unit: str
+    output: str
+    """Tokens: HK$ per million output tokens, else empty."""
+    since: date
+    assumed: bool
+    version: str
+
+
+@dataclass(frozen=True)
+class CardRow:
+    kind: str
+    subject: str
+    where: str
+    in_force: PriceShown | None
+    next: PriceShown | None
+
+
+def _shown(entry: PriceEntry | None) -> PriceShown | None:
+    if entry is None:
+        return None
+    if entry.kind is PriceKind.QOS_MULTIPLIER:
+        amount = f"{entry.unit_price.normalize()}"
+    else:
+        amount = f"HK${amount_text(entry.unit_price)}"
+    output = (
+        f"HK${amount_text(entry.unit_price_output)}" if entry.unit_price_output is not None else ""
+    )
+    return PriceShown(
+        amount,
+        UNIT_LABELS[entry.kind],
+        output,
+        entry.valid_from.astimezone(HONG_KONG).date(),
+        entry.is_assumption,
+        str(entry.id),
+    )
+
+
+def card_rows(lines: list[CardLine]) -> list[CardRow]:
+    return [
+        CardRow(
+            KIND_LABELS[line.kind],
+            line.subject,
+            " / ".join(x for x in (line.site, line.cluster) if x),
+            _shown(line.in_force),
+            _shown(line.next),
+        )
+        for line in lines
+    ]
+
+
+def rate_card_rows(session: Session, at: datetime) -> list[CardRow]:
+    return card_rows(rate_card(PriceBook.load(session), at))
+
+
+def cost_estimate(
+    session: Session, accelerator_type: str, gpu_hours: int, rate: Decimal, at: datetime
+) -> CostEstimate | None:
+    """What the request costs at today's rate card (None: the type has no price today)."""
+    book = PriceBook.load(session)
+    if book.at(accelerator_type.strip().lower(), at.timestamp()) is None:
+        return None
+    return estimate_cost(book, accelerator_type, gpu_hours, rate, at)
+
+
+__all__ = [
+    "KIND_LABELS",
+    "UNIT_LABELS",
+    "CardRow",
+    "PriceShown",
+    "card_rows",
+    "cost_estimate",
+    "rate_card_rows",
+]

@@ -1,0 +1,144 @@
+"""``computeport prices``: the README's walk (set the H800 price, schedule the next one) and every
+bad input named, with exit code 2 and nothing written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from computeport.cli.main import app
+from computeport.db.engine import make_engine
+from computeport.db.schema import create_schema
+from computeport.models.audit import AuditRecord
+from computeport.models.notification import OutboxMessage
+from computeport.models.pricing import PriceChange, PriceVersion
+
+NOW = "2026-11-10T09:00:00Z"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    engine.dispose()
+    monkeypatch.setenv("COMPUTEPORT_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "220")  # one table row per line
+    return CliRunner()
+
+
+def run(cli: CliRunner, *args: str, code: int = 0) -> str:
+    result = cli.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def _count(model: type[object]) -> int:
+    import os
+
+    engine = make_engine(os.environ["COMPUTEPORT_DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            return int(session.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        engine.dispose()
+
+
+def _staff(cli: CliRunner) -> None:
+    run(cli, "user", "create", "otto@aisc.hk", "--name", "Otto", "--posix", "otto",
+        "--role", "operator")  # fmt: skip
+    run(cli, "user", "create", "olive@aisc.hk", "--name", "Olive", "--posix", "olive",
+        "--role", "scheme_officer")  # fmt: skip
+    run(cli, "user", "create", "sam@aisc.hk", "--name", "Sam", "--posix", "sam",
+        "--role", "operator", "--role", "scheme_officer")  # fmt: skip
+
+
+def _draft(cli: CliRunner, *extra: str, code: int = 0) -> str:
+    return run(
+        cli, "prices", "draft", "--reason", "new tariff", "--as", "otto@aisc.hk",
+        "--now", NOW, *extra, code=code,
+    )  # fmt: skip
+
+
+def test_an_operator_sets_the_h800_price_and_schedules_the_next(cli: CliRunner) -> None:
+    _staff(cli)
+    run(cli, "billing", "seed-prices", "--now", NOW)
+    out = _draft(cli, "gpu-hour", "H800", "30.00", "--from", "2026-12-01")
+    change = re.search(r"drafted price change ([0-9a-f-]{36})", out)
+    assert change is not None
+    # Not in force until approved (only listed as awaiting approval), and not by its drafter.
+    pending = run(cli, "prices", "show", "--at", "2026-12-02", "--now", NOW)
+    assert "HK$30.00 per GPU-hour" not in pending.split("awaiting approval")[0]
+    assert "1 drafted change(s) awaiting approval" in pending
+    refused = run(cli, "prices", "approve", change[1], "--as", "otto@aisc.hk", "--now", NOW,
+                  code=2)  # fmt: skip
+    assert "scheme_officer" in refused
+    approved = run(cli, "prices", "approve", change[1], "--as", "olive@aisc.hk", "--now", NOW)
+    assert "in force from 2026-12-01" in approved
+    h800 = next(
+        line for line in run(cli, "prices", "list", "--now", NOW).splitlines() if "h800" in line
+    )
+    # In force: the assumed HK$28.00; next: HK$30.00 from 1 December, announced with its date.
+    assert re.search(
+        r"HK\$28\.00 per GPU-hour \(assumed\).*HK\$30\.00 per GPU-hour.*2026-12-01", h800
+    )
+    later = run(cli, "prices", "show", "--at", "2026-12-15", "--now", NOW)
+    h800_later = next(line for line in later.splitlines() if "h800" in line)
+    assert re.search(r"gpu_hour.*h800.*HK\$30\.00 per GPU-hour\s.*2026-12-01", h800_later)
+    assert _count(OutboxMessage) >= 2  # the operator and the officer hear of it
+    assert _count(AuditRecord) == 2  # drafted, approved
+
+
+def test_the_drafter_may_not_approve_even_holding_both_roles(cli: CliRunner) -> None:
+    _staff(cli)
+    run(cli, "billing", "seed-prices", "--now", NOW)
+    out = run(cli, "prices", "draft", "gpu-hour", "h800", "31", "--from", "2026-12-01",
+              "--reason", "r", "--as", "sam@aisc.hk", "--now", NOW)  # fmt: skip
+    change = re.search(r"([0-9a-f-]{36})", out)
+    assert change is not None
+    refused = run(cli, "prices", "approve", change[1], "--as", "sam@aisc.hk", "--now", NOW,
+                  code=2)  # fmt: skip
+    assert "approved_by" in refused
+    assert _count(PriceVersion) == 5  # the seed's h800 and four QOS factors, nothing more
+
+
+def test_a_retroactive_approval_is_refused(cli: CliRunner) -> None:
+    _staff(cli)
+    run(cli, "billing", "seed-prices", "--now", NOW)
+    out = _draft(cli, "gpu-hour", "h800", "30", "--from", "2026-11-11")
+    change = re.search(r"([0-9a-f-]{36})", out)
+    assert change is not None
+    late = run(cli, "prices", "approve", change[1], "--as", "olive@aisc.hk",
+               "--now", "2026-11-12T00:00:00Z", code=2)  # fmt: skip
+    assert "valid_from" in late
+    assert _count(PriceVersion) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("--from", "2026-12-01", "--", "gpu-hour", "h800", "-1"), "unit_price"),
+        (("gpu-hour", "h800", "0", "--from", "2026-12-01"), "unit_price"),
+        (("gpu-hour", "h800", "30", "--from", "2026-11-01"), "valid_from"),
+        (("gpu-hour", "b300", "30", "--from", "2026-12-01"), "subject"),
+        (("qos-multiplier", "platinum", "2", "--from", "2026-12-01"), "subject"),
+        (("gpu-hour", "h800", "30", "--from", "2026-12-01", "--currency", "USD"), "currency"),
+        (("tokens", "qwen-72b", "4", "--from", "2026-12-01"), "unit_price_output"),
+        (("gpu-hour", "h800", "abc", "--from", "2026-12-01"), "PRICE"),
+        (("gpu-hour", "h800", "30", "--from", "next week"), "--from"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(
+    cli: CliRunner, args: tuple[str, ...], field: str
+) -> None:
+    _staff(cli)
+    run(cli, "billing", "seed-prices", "--now", NOW)
+    out = _draft(cli, *args, code=2)
+    assert field in out
+    assert _count(PriceChange) == 0
+    assert _count(AuditRecord) == 0
