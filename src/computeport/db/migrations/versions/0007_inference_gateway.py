@@ -5,7 +5,8 @@ Revision ID: 0007_inference_gateway
 Revises: 0006_rate_card
 Create Date: 2026-12-04 17:40:00
 
-Expand-only: six new tables, nothing existing changes.
+Expand-only: six new tables and one column with a default (billing_document's
+token_charges_through), so an API process of the previous version keeps working.
 """
 
 from collections.abc import Sequence
@@ -23,6 +24,10 @@ _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("billing_document") as batch:
+        batch.add_column(
+            sa.Column("token_charges_through", sa.BigInteger(), nullable=False, server_default="0")
+        )
     op.create_table(
         "token_charge",
         sa.Column("id", _SERIAL, autoincrement=True, nullable=False),
@@ -185,6 +190,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("billing_document") as batch:
+        batch.drop_column("token_charges_through")
     op.drop_index(op.f("ix_model_upstream_deployment_id"), table_name="model_upstream")
     op.drop_table("model_upstream")
     op.drop_index(op.f("ix_model_deployment_organisation_id"), table_name="model_deployment")
