@@ -10,12 +10,15 @@ from sqlalchemy import Engine
 
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
+from tests.api.fixtures import actors, api_settings, app, client
 from tests.gateway.rig import GatewayRig, Upstream, build_rig, start_upstream, stop_process
 from tests.support.databases import (
     drop_postgres_database,
     fresh_postgres_database,
     worker_suffix,
 )
+
+__all__ = ["actors", "api_settings", "app", "client"]
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,8 @@ def _routers() -> list[APIRouter]:
     from computeport.pricing.endpoints import router as pricing_router
 
     routers.append(pricing_router)
+    from computeport.gateway.endpoints import router as gateway_api_router
     from computeport.gateway.routes import router as gateway_router
 
-    routers.append(gateway_router)  # /v1: the OpenAI-compatible inference gateway
+    routers += [gateway_api_router, gateway_router]  # /v1: the OpenAI-compatible inference gateway
     return routers

@@ -10,11 +10,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from computeport.models.award import Award, AwardStatus
-from computeport.models.inference import GatewayKey, InferenceAllowance
+from computeport.models.inference import GatewayKey, InferenceAllowance, TokenCharge, TokenUsage
 
 
 def keys_of(session: Session, organisation_id: uuid.UUID) -> list[GatewayKey]:
@@ -58,4 +58,33 @@ def award_in_force(
     return None if row is None else (row[0], row[1], row[2])
 
 
-__all__ = ["award_in_force", "key_of", "keys_of"]
+def usage_by_day_and_model(
+    session: Session, organisation_id: uuid.UUID, start: datetime, end: datetime
+) -> list[tuple[Any, ...]]:
+    """(UTC day, model, requests, prompt tokens, completion tokens, list, subsidy, co-payment)
+    of the organisation's requests in ``[start, end)``; money from their ratings so far."""
+    day = func.date(TokenUsage.started_at)
+    rows = session.execute(
+        select(
+            day,
+            TokenUsage.model,
+            func.count(),
+            func.sum(TokenUsage.prompt_tokens),
+            func.sum(TokenUsage.completion_tokens),
+            func.coalesce(func.sum(TokenCharge.list_minor), 0),
+            func.coalesce(func.sum(TokenCharge.subsidy_minor), 0),
+            func.coalesce(func.sum(TokenCharge.copay_minor), 0),
+        )
+        .outerjoin(TokenCharge, TokenCharge.usage_id == TokenUsage.id)
+        .where(
+            TokenUsage.organisation_id == organisation_id,
+            TokenUsage.started_at >= start,
+            TokenUsage.started_at < end,
+        )
+        .group_by(day, TokenUsage.model)
+        .order_by(day, TokenUsage.model)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+__all__ = ["award_in_force", "key_of", "keys_of", "usage_by_day_and_model"]

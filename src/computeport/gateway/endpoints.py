@@ -1,0 +1,187 @@
+"""The gateway's management API: keys (issued once, listed, revoked), deployments, usage.
+
+- ``POST /api/v1/gateway-keys``: an organisation's admin (or an operator) issues a key for an
+  application; the answer holds the key — the only time it is shown;
+- ``GET /api/v1/gateway-keys?organisation_id=…``: the keys (prefix, application, state);
+- ``POST /api/v1/gateway-keys/{id}/revoke``: revoked at once in this process, in the others
+  within ``Settings.gateway_cache_seconds``;
+- ``POST /api/v1/model-deployments`` (operators) and ``GET`` (everyone signed in);
+- ``GET /api/v1/inference-usage?organisation_id=…&period=YYYY-MM``: requests, tokens, spend
+  and subsidy per day and model — what the department's page shows.
+
+Another organisation's keys or usage are a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import select
+
+from computeport.gateway import keys as service
+from computeport.gateway.repository import usage_by_day_and_model
+from computeport.gateway.schemas import (
+    DeploymentIn,
+    DeploymentRead,
+    KeyIn,
+    KeyIssued,
+    KeyRead,
+    UsageRow,
+)
+from computeport.http.deps import ClockDep, SessionDep
+from computeport.identity.auth import CurrentSubject
+from computeport.identity.subject import Subject
+from computeport.kit.errors import NotFound, PermissionDenied
+from computeport.kit.periods import parse_period
+from computeport.models.identity import Role
+from computeport.models.inference import GatewayKey, ModelDeployment, ModelUpstream
+
+router = APIRouter(prefix="/api/v1", tags=["inference"])
+
+
+def _read(key: GatewayKey) -> KeyRead:
+    return KeyRead(
+        id=key.id,
+        organisation_id=key.organisation_id,
+        application=key.application,
+        prefix=key.prefix,
+        requests_per_minute=key.requests_per_minute,
+        tokens_per_minute=key.tokens_per_minute,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def _may_manage(subject: Subject, organisation_id: uuid.UUID) -> bool:
+    return subject.has_role(Role.OPERATOR) or subject.has_organisation_role(
+        organisation_id, Role.ORG_ADMIN
+    )
+
+
+def _visible(subject: Subject, organisation_id: uuid.UUID) -> None:
+    if not subject.can_see_organisation(organisation_id):
+        raise NotFound(f"organisation {organisation_id} not found", field="organisation_id")
+
+
+@router.post(
+    "/gateway-keys",
+    response_model=KeyIssued,
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {}, 404: {}},
+)
+def issue_key(
+    body: KeyIn, subject: CurrentSubject, session: SessionDep, clock: ClockDep
+) -> KeyIssued:
+    _visible(subject, body.organisation_id)
+    if not _may_manage(subject, body.organisation_id):
+        raise PermissionDenied("only the organisation's admin or an operator issues keys")
+    issued = service.issue_key(
+        session,
+        clock,
+        body.organisation_id,
+        body.application,
+        created_by=subject.user_id,
+        requests_per_minute=body.requests_per_minute,
+        tokens_per_minute=body.tokens_per_minute,
+    )
+    return KeyIssued(**_read(issued.key).model_dump(), key=issued.plaintext)
+
+
+@router.get("/gateway-keys", response_model=list[KeyRead], responses={404: {}})
+def list_keys(
+    organisation_id: Annotated[uuid.UUID, Query()], subject: CurrentSubject, session: SessionDep
+) -> list[KeyRead]:
+    _visible(subject, organisation_id)
+    return [_read(k) for k in service.organisation_keys(session, organisation_id)]
+
+
+@router.post("/gateway-keys/{key_id}/revoke", response_model=KeyRead, responses={404: {}})
+def revoke_key(
+    key_id: uuid.UUID,
+    request: Request,
+    subject: CurrentSubject,
+    session: SessionDep,
+    clock: ClockDep,
+) -> KeyRead:
+    key = session.get(GatewayKey, key_id)
+    if key is None or not subject.can_see_organisation(key.organisation_id):
+        raise NotFound(f"gateway key {key_id} not found", field="key_id")
+    if not _may_manage(subject, key.organisation_id):
+        raise PermissionDenied("only the organisation's admin or an operator revokes keys")
+    revoked = service.revoke_key(session, clock, key_id, None)
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None:
+        gateway.lookups.forget_key(key_id)  # this process: at once
+    return _read(revoked)
+
+
+@router.post(
+    "/model-deployments",
+    response_model=DeploymentRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {}, 409: {}},
+)
+def register_deployment(
+    body: DeploymentIn, subject: CurrentSubject, session: SessionDep, clock: ClockDep
+) -> DeploymentRead:
+    subject.require(Role.OPERATOR)
+    d = service.register_deployment(
+        session,
+        clock,
+        name=body.name,
+        organisation_id=body.organisation_id,
+        accelerator_type=body.accelerator_type,
+        upstreams=body.upstreams,
+        award_id=body.award_id,
+    )
+    return _deployment(session, d)
+
+
+@router.get("/model-deployments", response_model=list[DeploymentRead])
+def list_deployments(subject: CurrentSubject, session: SessionDep) -> list[DeploymentRead]:
+    rows = session.scalars(select(ModelDeployment).order_by(ModelDeployment.name))
+    return [_deployment(session, d) for d in rows]
+
+
+def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
+    urls = session.scalars(
+        select(ModelUpstream.base_url)
+        .where(ModelUpstream.deployment_id == d.id)
+        .order_by(ModelUpstream.base_url)
+    )
+    return DeploymentRead(
+        id=d.id,
+        name=d.name,
+        organisation_id=d.organisation_id,
+        award_id=d.award_id,
+        accelerator_type=d.accelerator_type,
+        upstreams=list(urls),
+    )
+
+
+@router.get("/inference-usage", response_model=list[UsageRow], responses={404: {}})
+def inference_usage(
+    organisation_id: Annotated[uuid.UUID, Query()],
+    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+    subject: CurrentSubject,
+    session: SessionDep,
+) -> list[UsageRow]:
+    _visible(subject, organisation_id)
+    start, end = parse_period(period)
+    return [
+        UsageRow(
+            day=str(day)[:10],
+            model=model,
+            requests=int(n),
+            prompt_tokens=int(p or 0),
+            completion_tokens=int(c or 0),
+            list_minor=int(lst),
+            subsidy_minor=int(sub),
+            copay_minor=int(cop),
+        )
+        for day, model, n, p, c, lst, sub, cop in usage_by_day_and_model(
+            session, organisation_id, start, end
+        )
+    ]

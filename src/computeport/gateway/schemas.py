@@ -1,0 +1,63 @@
+"""Request and response bodies of the gateway's management API (keys, deployments, usage)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    application: str = Field(min_length=1, max_length=100)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+
+
+class KeyRead(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    application: str
+    prefix: str
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyIssued(KeyRead):
+    key: str
+    """The key itself: shown in this answer only, never again."""
+
+
+class DeploymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    organisation_id: uuid.UUID
+    award_id: uuid.UUID | None = None
+    accelerator_type: str = Field(min_length=1, max_length=32)
+    upstreams: list[str] = Field(min_length=1, max_length=64)
+
+
+class DeploymentRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    award_id: uuid.UUID | None
+    accelerator_type: str
+    upstreams: list[str]
+
+
+class UsageRow(BaseModel):
+    day: str
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    list_minor: int
+    subsidy_minor: int
+    copay_minor: int

@@ -1,0 +1,104 @@
+"""Keys and deployments through the REST API: shown once, listed without the secret, revoked;
+who may do what; a department's usage by day and model."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from computeport.kit.clock import ManualClock
+from computeport.metering.token_ingest import ingest_token_usage
+from computeport.models.identity import Role
+from tests.api.fixtures import Actors
+from tests.billing.test_token_rating import event
+
+
+def test_a_department_admin_issues_lists_and_revokes_a_key(
+    client: TestClient, actors: Actors
+) -> None:
+    org = actors.organisation()
+    admin = actors.applicant(org)
+    r = client.post(
+        "/api/v1/gateway-keys",
+        json={"organisation_id": str(org.id), "application": "chat assistant"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    issued = r.json()
+    assert issued["key"].startswith("cpk_" + issued["prefix"] + "_")
+    listed = client.get(
+        "/api/v1/gateway-keys", params={"organisation_id": str(org.id)}, headers=admin.headers
+    ).json()
+    assert [k["application"] for k in listed] == ["chat assistant"]
+    assert "key" not in listed[0]  # shown once, never again
+    r = client.post(f"/api/v1/gateway-keys/{issued['id']}/revoke", headers=admin.headers)
+    assert r.status_code == 200
+    assert r.json()["revoked_at"] is not None
+
+
+def test_members_and_strangers_may_not_issue(client: TestClient, actors: Actors) -> None:
+    org = actors.organisation()
+    member = actors.applicant(org, role=Role.MEMBER)
+    stranger = actors.applicant()
+    body = {"organisation_id": str(org.id), "application": "x"}
+    assert client.post("/api/v1/gateway-keys", json=body, headers=member.headers).status_code == 403
+    r = client.post("/api/v1/gateway-keys", json=body, headers=stranger.headers)
+    assert r.status_code == 404  # another organisation is not shown
+    bad = client.post(
+        "/api/v1/gateway-keys",
+        json={"organisation_id": str(org.id), "application": ""},
+        headers=actors.applicant(org).headers,
+    )
+    assert bad.status_code == 422
+
+
+def test_operators_register_deployments(client: TestClient, actors: Actors) -> None:
+    operator = actors.staff(Role.OPERATOR)
+    org = actors.organisation()
+    body = {
+        "name": "qwen2.5-72b-instruct",
+        "organisation_id": str(org.id),
+        "accelerator_type": "H800",
+        "upstreams": ["http://10.0.0.5:8000/v1", "http://10.0.0.6:8000/v1"],
+    }
+    r = client.post("/api/v1/model-deployments", json=body, headers=operator.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["accelerator_type"] == "h800"
+    again = client.post("/api/v1/model-deployments", json=body, headers=operator.headers)
+    assert again.status_code == 409
+    applicant = actors.applicant(org)
+    assert (
+        client.post("/api/v1/model-deployments", json=body, headers=applicant.headers).status_code
+        == 403
+    )
+    bad = client.post(
+        "/api/v1/model-deployments",
+        json={**body, "name": "other", "upstreams": ["not a url"]},
+        headers=operator.headers,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "upstreams"
+
+
+def test_usage_by_day_and_model(
+    client: TestClient, actors: Actors, session: Session, clock: ManualClock
+) -> None:
+    org = actors.organisation()
+    admin = actors.applicant(org)
+    ingest_token_usage(session, clock, [event(org.id, None, 30, 10), event(org.id, None, 5, 5)])
+    rows = client.get(
+        "/api/v1/inference-usage",
+        params={"organisation_id": str(org.id), "period": "2026-10"},
+        headers=admin.headers,
+    ).json()
+    assert [
+        (r["day"], r["model"], r["requests"], r["prompt_tokens"], r["completion_tokens"])
+        for r in rows
+    ] == [("2026-10-01", "smollm2", 2, 35, 15)]
+    other = actors.applicant()
+    r = client.get(
+        "/api/v1/inference-usage",
+        params={"organisation_id": str(org.id), "period": "2026-10"},
+        headers=other.headers,
+    )
+    assert r.status_code == 404
