@@ -102,3 +102,43 @@ def test_usage_by_day_and_model(
         headers=other.headers,
     )
     assert r.status_code == 404
+
+
+def test_figures_for_the_funder(
+    client: TestClient, actors: Actors, session: Session, clock: ManualClock
+) -> None:
+    from computeport.models.identity import OrganisationCategory
+    from tests.factories import identity as identity_factory
+
+    using = identity_factory.organisation(session, category=OrganisationCategory.GOVERNMENT)
+    identity_factory.organisation(session, category=OrganisationCategory.GOVERNMENT)  # idle
+    firm = actors.organisation()
+    ingest_token_usage(
+        session,
+        clock,
+        [
+            event(using.id, None, 30, 10, latency_ms=100),
+            event(using.id, None, 5, 5, latency_ms=300, status=503),
+            event(firm.id, None, 1, 1, latency_ms=200, model="other"),
+        ],
+    )
+    funder = actors.staff(Role.FUNDER)
+    f = client.get(
+        "/api/v1/inference-figures", params={"period": "2026-10"}, headers=funder.headers
+    ).json()
+    assert (f["requests"], f["errors"], f["prompt_tokens"], f["completion_tokens"]) == (
+        3,
+        1,
+        36,
+        16,
+    )
+    assert f["latency_ms"] == {"p50": 200, "p95": 300, "p99": 300}
+    assert [(m["name"], m["requests"]) for m in f["by_model"]] == [("other", 1), ("smollm2", 2)]
+    assert f["by_department"][0]["name"] == using.name
+    assert f["government_using"] == 1
+    assert f["government_total"] >= 2
+    member = actors.applicant(firm)
+    r = client.get(
+        "/api/v1/inference-figures", params={"period": "2026-10"}, headers=member.headers
+    )
+    assert r.status_code == 403

@@ -7,7 +7,10 @@
   within ``Settings.gateway_cache_seconds``;
 - ``POST /api/v1/model-deployments`` (operators) and ``GET`` (everyone signed in);
 - ``GET /api/v1/inference-usage?organisation_id=…&period=YYYY-MM``: requests, tokens, spend
-  and subsidy per day and model — what the department's page shows.
+  and subsidy per day and model — what the department's page shows;
+- ``GET /api/v1/inference-figures?period=YYYY-MM`` (operators, the funder, scheme officers):
+  tokens and requests per model and department, latency percentiles, the error rate, and the
+  share of government departments that used the service.
 
 Another organisation's keys or usage are a 404, never a 403.
 """
@@ -20,14 +23,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
+from computeport.gateway import figures
 from computeport.gateway import keys as service
 from computeport.gateway.repository import usage_by_day_and_model
 from computeport.gateway.schemas import (
     DeploymentIn,
     DeploymentRead,
+    FiguresRead,
     KeyIn,
     KeyIssued,
     KeyRead,
+    SliceRead,
     UsageRow,
 )
 from computeport.http.deps import ClockDep, SessionDep
@@ -185,3 +191,42 @@ def inference_usage(
             session, organisation_id, start, end
         )
     ]
+
+
+FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
+
+
+@router.get("/inference-figures", response_model=FiguresRead, responses={403: {}})
+def inference_figures(
+    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+    subject: CurrentSubject,
+    session: SessionDep,
+) -> FiguresRead:
+    """The operator's and the funder's figures of one month (UTC)."""
+    subject.require(*FIGURE_READERS)
+    start, end = parse_period(period)
+    f = figures.inference_figures(session, period, start, end)
+    return FiguresRead(
+        period=f.period,
+        requests=f.requests,
+        errors=f.errors,
+        error_rate=f.error_rate,
+        prompt_tokens=f.prompt_tokens,
+        completion_tokens=f.completion_tokens,
+        latency_ms=f.latency_ms,
+        ttft_ms=f.ttft_ms,
+        by_model=[_slice(s) for s in f.by_model],
+        by_department=[_slice(s) for s in f.by_department],
+        government_using=f.government_using,
+        government_total=f.government_total,
+        government_share=f.government_share,
+    )
+
+
+def _slice(s: figures.Slice) -> SliceRead:
+    return SliceRead(
+        name=s.name,
+        requests=s.requests,
+        prompt_tokens=s.prompt_tokens,
+        completion_tokens=s.completion_tokens,
+    )

@@ -61,3 +61,27 @@ class UsageRow(BaseModel):
     list_minor: int
     subsidy_minor: int
     copay_minor: int
+
+
+class SliceRead(BaseModel):
+    name: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class FiguresRead(BaseModel):
+    period: str
+    requests: int
+    errors: int
+    error_rate: float
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: dict[str, int]
+    ttft_ms: dict[str, int]
+    by_model: list[SliceRead]
+    by_department: list[SliceRead]
+    government_using: int
+    government_total: int
+    government_share: float
+    """Government departments that used the service in the month, over all of them."""
