@@ -10,8 +10,9 @@ deployment and one key, under uvicorn, in its own process).  Then, for each roun
 load of ``--requests`` chat requests from ``--clients`` concurrent keep-alive connections
 (``max_tokens`` answers with ``ignore_eos``), alternately direct and through the gateway,
 non-streaming and streaming, and prints per mode: requests/s, the ratio gateway/direct,
-p50/p99 latency, the added p50, and time to first token (streaming).  Budgets (issue 13):
-added p50 ≤ 2 ms, throughput ≥ 80% of direct, TTFT through the gateway ≤ direct + 5 ms.
+p50/p99 latency, the added p50, time to first token (streaming), and the CPU the gateway
+process spent per request (from ``/proc``: the one figure a busy machine does not distort).
+Budgets (issue 13): added p50 ≤ 2 ms, throughput ≥ 80% of direct, TTFT through the gateway ≤ direct + 5 ms.
 
 On a shared 2-core machine the upstream, the gateway and the load generator compete for the
 same cores, so the upstream's inference dominates and the numbers move with the machine's
@@ -46,6 +47,8 @@ class Sample:
     ttft: list[float] = field(default_factory=list)
     wall: float = 0.0
     errors: int = 0
+    gateway_cpu: float = 0.0
+    """CPU seconds the gateway process used during the run (0 for direct runs)."""
 
     @property
     def rps(self) -> float:
@@ -65,6 +68,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``): what the gateway costs
+    per request, whatever else the machine's cores are doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -326,7 +336,10 @@ def main() -> None:
                 task = progress.add_task("load", total=a.rounds * len(modes))
                 for _ in range(a.rounds):
                     for name, url, stream in modes:
+                        before = _cpu_seconds(gateway.pid)
                         s = asyncio.run(drive(url, key, a.clients, a.requests, stream, a.tokens))
+                        if name == "gateway":
+                            s.gateway_cpu = _cpu_seconds(gateway.pid) - before
                         results.setdefault((name, stream), []).append(s)
                         progress.advance(task)
         finally:
@@ -346,6 +359,7 @@ def main() -> None:
         "p99 ms",
         "added p50 ms",
         "TTFT p50 ms",
+        "gateway CPU ms/req",
         "errors",
     ):
         table.add_column(col, justify="right")
@@ -362,6 +376,7 @@ def main() -> None:
                 pct(lat, 0.99),
                 pct(ttft, 0.5),
                 sum(r.errors for r in runs),
+                sum(r.gateway_cpu for r in runs) / max(1, len(lat)),
             )
         d, g = merged["direct"], merged["gateway"]
         for name, m in merged.items():
@@ -374,6 +389,7 @@ def main() -> None:
                 f"{m[2] * 1000:.1f}",
                 f"{(g[1] - d[1]) * 1000:+.1f}" if name == "gateway" else "",
                 f"{m[3] * 1000:.1f}" if stream else "",
+                f"{m[5] * 1000:.2f}" if name == "gateway" else "",
                 str(m[4]),
             )
     console.print(table)
