@@ -12,7 +12,8 @@ load of ``--requests`` chat requests from ``--clients`` concurrent keep-alive co
 non-streaming and streaming, and prints per mode: requests/s, the ratio gateway/direct,
 p50/p99 latency, the added p50, time to first token (streaming), and the CPU the gateway
 process spent per request (from ``/proc``: the one figure a busy machine does not distort).
-Budgets (issue 13): added p50 ≤ 2 ms, throughput ≥ 80% of direct, TTFT through the gateway ≤ direct + 5 ms.
+Budgets (issue 13): added p50 ≤ 2 ms, throughput ≥ 80% of direct, TTFT through the gateway
+≤ direct + 5 ms.
 
 On a shared 2-core machine the upstream, the gateway and the load generator compete for the
 same cores, so the upstream's inference dominates and the numbers move with the machine's
