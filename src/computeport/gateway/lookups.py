@@ -24,6 +24,8 @@ from computeport.identity.tokens import hash_token
 from computeport.models.inference import GatewayKey, ModelDeployment, ModelUpstream, TokenUsage
 from computeport.settings import Settings
 
+MAX_CACHED_KEYS = 50_000
+
 
 @dataclass(frozen=True, slots=True)
 class KeyInfo:
@@ -85,6 +87,8 @@ class Lookups:
         digest = hash_token(plaintext)
         with self.sessions() as session:
             info = self._read_key(session, digest, now)
+        if len(self._keys) >= MAX_CACHED_KEYS:  # random bad keys must not grow it forever
+            self._keys.clear()
         self._keys[digest] = (time.monotonic(), info)
         return info
 

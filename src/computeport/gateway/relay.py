@@ -223,7 +223,12 @@ class Gateway:
         forwarded = dict(body)
         forwarded["stream_options"] = {**(options or {}), "include_usage": True}
         content = json.dumps(forwarded).encode()
-        response = await self._send(call, deployment, path, content, stream=True)
+        try:
+            response = await self._send(call, deployment, path, content, stream=True)
+        except httpx.HTTPError as exc:
+            raise GatewayError(
+                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
+            ) from None
         if response.status_code >= 400:
             error = await response.aread()
             await response.aclose()
