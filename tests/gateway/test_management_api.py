@@ -142,3 +142,21 @@ def test_figures_for_the_funder(
         "/api/v1/inference-figures", params={"period": "2026-10"}, headers=member.headers
     )
     assert r.status_code == 403
+
+
+def test_the_scheme_officer_sets_an_awards_allowance(
+    client: TestClient, actors: Actors, session: Session, clock: ManualClock
+) -> None:
+    from tests.factories import award as award_factory
+
+    org = actors.organisation()
+    a = award_factory.award(session, clock, award_factory.scheme(session), org, "acct-allow")
+    officer = actors.staff(Role.SCHEME_OFFICER)
+    url = f"/api/v1/awards/{a.id}/inference-allowance"
+    r = client.put(url, json={"monthly_tokens": 5_000_000}, headers=officer.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["monthly_tokens"] == 5_000_000
+    bad = client.put(url, json={"monthly_tokens": -1}, headers=officer.headers)
+    assert bad.status_code == 422
+    admin = actors.applicant(org)
+    assert client.put(url, json={"monthly_tokens": 1}, headers=admin.headers).status_code == 403

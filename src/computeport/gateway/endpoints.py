@@ -8,6 +8,8 @@
 - ``POST /api/v1/model-deployments`` (operators) and ``GET`` (everyone signed in);
 - ``GET /api/v1/inference-usage?organisation_id=…&period=YYYY-MM``: requests, tokens, spend
   and subsidy per day and model — what the department's page shows;
+- ``PUT /api/v1/awards/{id}/inference-allowance`` (scheme officers, operators): the award's
+  monthly token budget and its organisation's per-minute limits;
 - ``GET /api/v1/inference-figures?period=YYYY-MM`` (operators, the funder, scheme officers):
   tokens and requests per model and department, latency percentiles, the error rate, and the
   share of government departments that used the service.
@@ -27,6 +29,8 @@ from computeport.gateway import figures
 from computeport.gateway import keys as service
 from computeport.gateway.repository import usage_by_day_and_model
 from computeport.gateway.schemas import (
+    AllowanceIn,
+    AllowanceRead,
     DeploymentIn,
     DeploymentRead,
     FiguresRead,
@@ -41,6 +45,7 @@ from computeport.identity.auth import CurrentSubject
 from computeport.identity.subject import Subject
 from computeport.kit.errors import NotFound, PermissionDenied
 from computeport.kit.periods import parse_period
+from computeport.models.award import Award
 from computeport.models.identity import Role
 from computeport.models.inference import GatewayKey, ModelDeployment, ModelUpstream
 
@@ -229,4 +234,40 @@ def _slice(s: figures.Slice) -> SliceRead:
         requests=s.requests,
         prompt_tokens=s.prompt_tokens,
         completion_tokens=s.completion_tokens,
+    )
+
+
+ALLOWANCE_SETTERS = (Role.SCHEME_OFFICER, Role.OPERATOR)
+
+
+@router.put(
+    "/awards/{award_id}/inference-allowance",
+    response_model=AllowanceRead,
+    responses={403: {}, 404: {}},
+)
+def put_allowance(
+    award_id: uuid.UUID,
+    body: AllowanceIn,
+    subject: CurrentSubject,
+    session: SessionDep,
+    clock: ClockDep,
+) -> AllowanceRead:
+    """The award's monthly token budget for its organisation's gateway keys (and optional
+    per-minute limits for the organisation): set by the scheme officer or an operator."""
+    subject.require(*ALLOWANCE_SETTERS)
+    if session.get(Award, award_id) is None:
+        raise NotFound(f"award {award_id} not found", field="award_id")
+    row = service.set_allowance(
+        session,
+        clock,
+        award_id,
+        body.monthly_tokens,
+        requests_per_minute=body.requests_per_minute,
+        tokens_per_minute=body.tokens_per_minute,
+    )
+    return AllowanceRead(
+        award_id=award_id,
+        monthly_tokens=row.monthly_tokens,
+        requests_per_minute=row.requests_per_minute,
+        tokens_per_minute=row.tokens_per_minute,
     )

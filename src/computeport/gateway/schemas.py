@@ -85,3 +85,15 @@ class FiguresRead(BaseModel):
     government_total: int
     government_share: float
     """Government departments that used the service in the month, over all of them."""
+
+
+class AllowanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    monthly_tokens: int = Field(ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+
+
+class AllowanceRead(AllowanceIn):
+    award_id: uuid.UUID
