@@ -10,7 +10,7 @@ from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
 from computeport.models.identity import Role
 from tests.api.fixtures import Actors
-from tests.billing.test_token_rating import event
+from tests.factories.inference import event
 
 
 def test_a_department_admin_issues_lists_and_revokes_a_key(

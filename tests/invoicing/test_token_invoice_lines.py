@@ -12,7 +12,7 @@ from computeport.invoicing.close import close_period
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
 from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
-from tests.billing.test_token_rating import card, department, event
+from tests.factories.inference import card, department, event
 
 
 def _lines(session: Session, kind: DocumentKind) -> list[tuple[str, str, int, int, int, int]]:

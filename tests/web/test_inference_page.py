@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from computeport.gateway.keys import issue_key
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
-from tests.billing.test_token_rating import event
+from tests.factories.inference import event
 from tests.web.fixtures import Browser, People
 
 
