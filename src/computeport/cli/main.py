@@ -67,7 +67,9 @@ def _register() -> None:
 
     app.add_typer(billing.app, name="billing")
 
-    from computeport.cli import prices
+    from computeport.cli import gateway, prices
+
+    app.add_typer(gateway.app, name="gateway")
 
     app.add_typer(prices.app, name="prices")
 
