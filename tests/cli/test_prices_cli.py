@@ -3,7 +3,9 @@ bad input named, with exit code 2 and nothing written."""
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,12 @@ from typer.testing import CliRunner
 from computeport.cli.main import app
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
+from computeport.metering.jsonl import write_jsonl
 from computeport.models.audit import AuditRecord
+from computeport.models.identity import Organisation
 from computeport.models.notification import OutboxMessage
 from computeport.models.pricing import PriceChange, PriceVersion
+from tests.factories import metering as fm
 
 NOW = "2026-11-10T09:00:00Z"
 
@@ -39,8 +44,6 @@ def run(cli: CliRunner, *args: str, code: int = 0) -> str:
 
 
 def _count(model: type[object]) -> int:
-    import os
-
     engine = make_engine(os.environ["COMPUTEPORT_DATABASE_URL"])
     try:
         with Session(engine) as session:
@@ -105,6 +108,11 @@ def test_the_drafter_may_not_approve_even_holding_both_roles(cli: CliRunner) -> 
                   code=2)  # fmt: skip
     assert "approved_by" in refused
     assert _count(PriceVersion) == 5  # the seed's h800 and four QOS factors, nothing more
+    assert "reason" in run(cli, "prices", "reject", change[1], "--reason", " ",
+                           "--as", "olive@aisc.hk", "--now", NOW, code=2)  # fmt: skip
+    run(cli, "prices", "reject", change[1], "--reason", "not this year", "--as", "olive@aisc.hk",
+        "--now", NOW)  # fmt: skip
+    assert "awaiting approval" not in run(cli, "prices", "list", "--now", NOW)
 
 
 def test_a_retroactive_approval_is_refused(cli: CliRunner) -> None:
@@ -142,3 +150,33 @@ def test_bad_input_names_the_field_and_writes_nothing(
     assert field in out
     assert _count(PriceChange) == 0
     assert _count(AuditRecord) == 0
+
+
+def test_a_new_type_is_quarantined_with_the_fix_and_released_once_priced(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    _staff(cli)
+    run(cli, "billing", "seed-prices", "--now", NOW)
+    run(cli, "org", "create", "Kit Ltd", "--category", "enterprise")
+    engine = make_engine(os.environ["COMPUTEPORT_DATABASE_URL"])
+    with Session(engine) as session:
+        account = session.scalars(select(Organisation.slurm_account)).one()
+    engine.dispose()
+    usage = tmp_path / "usage.jsonl"
+    end = datetime(2026, 11, 5, tzinfo=UTC)
+    write_jsonl(usage, [fm.record(7, str(account), end=end, gpu_type="b200")])
+    run(cli, "billing", "ingest", str(usage), "--now", NOW)
+    held = run(cli, "billing", "quarantine", "--now", NOW)
+    assert "computeport prices draft gpu-hour b200 PRICE --from 2026-11-05" in held
+    assert "computeport billing quarantine --release" in held
+    # Nothing is released while the type has no price.
+    assert "released 0" in run(cli, "billing", "quarantine", "--release", "--now", NOW)
+    out = run(
+        cli, "prices", "draft", "gpu-hour", "b200", "45", "--from", "2026-11-01",
+        "--reason", "first B200 price", "--as", "otto@aisc.hk", "--now", NOW,
+    )  # fmt: skip
+    change = re.search(r"([0-9a-f-]{36})", out)
+    assert change is not None
+    run(cli, "prices", "approve", change[1], "--as", "olive@aisc.hk", "--now", NOW)
+    released = run(cli, "billing", "quarantine", "--release", "--now", NOW)
+    assert "released 1 (rated: 1); still held 0" in released

@@ -90,6 +90,8 @@ def test_the_card_shows_the_price_in_force_and_the_next(world: World, client: Te
         "/api/v1/prices", params={"at": "2026-11-15T00:00:00Z"}, headers=reader.headers
     ).json()
     h800_later = next(line for line in later["lines"] if line["subject"] == "h800")
+    naive = client.get("/api/v1/prices", params={"at": "2026-11-15T00:00"}, headers=reader.headers)
+    assert "at" in str(assert_problem(naive, 422))
     assert h800_later["in_force"]["id"] == approved.json()["id"]
     assert h800_later["next"] is None
     estimate = client.get(

@@ -115,7 +115,9 @@ _changes = st.lists(
     unique_by=lambda c: c[0],
 )
 _jobs = st.lists(
-    st.tuples(st.integers(min_value=0, max_value=330 * 24 * 60), st.integers(1, 16)),
+    # (which change the job ends near, minutes from it: -3 h … +3 h, GPUs): the ends cluster
+    # around the instants a version starts, where "in force at the job's end" is decided.
+    st.tuples(st.integers(0, 4), st.integers(-180, 180), st.integers(1, 16)),
     min_size=1,
     max_size=12,
 )
@@ -131,7 +133,7 @@ def test_every_charge_is_rated_by_the_version_in_force_at_its_end(
     session: Session,
     clock: ManualClock,
     changes: list[tuple[int, Decimal]],
-    jobs: list[tuple[int, int]],
+    jobs: list[tuple[int, int, int]],
 ) -> None:
     nested = session.begin_nested()
     try:
@@ -142,16 +144,16 @@ def test_every_charge_is_rated_by_the_version_in_force_at_its_end(
         for hours, price in sorted(changes):
             v = set_price(session, clock, "h800", price, BASE + timedelta(hours=hours))
             versions.append((v.valid_from, v.id, price))
+        starts = [v[0] for v in versions[1:]]
+        ends = [(starts[n % len(starts)] + timedelta(minutes=m), g) for n, m, g in jobs]
         records = [
-            fm.record(i, "prop", end=BASE + timedelta(minutes=m), gpus=g, qos="normal")
-            for i, (m, g) in enumerate(jobs)
+            fm.record(i, "prop", end=end, gpus=g, qos="normal") for i, (end, g) in enumerate(ends)
         ]
         ingest_usage(session, clock, records)
         post_all(session, clock)
         charges = {c.job_id: c for c in session.scalars(select(UsageCharge))}
         assert len(charges) == len(records)
-        for i, (minutes, gpus) in enumerate(jobs):
-            end = BASE + timedelta(minutes=minutes)
+        for i, (end, gpus) in enumerate(ends):
             # The version in force: the last one starting at or before the end (half-open).
             _, version_id, price = [v for v in versions if v[0] <= end][-1]
             charge = charges[str(i)]

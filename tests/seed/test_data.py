@@ -64,6 +64,9 @@ def _broken(old: str, new: str) -> SeedDataError:
             "duplicate",
         ),
         ("created = 2024-10-15", "created = 2024-10-01", "projects[0].created", "first call"),
+        ('h800 = "30"', 'h800 = "28"', "", "prices.gpu_hour.h800 must equal"),
+        ('scavenger = "0.5"', 'scavenger = "0"', "prices.qos_multiplier.scavenger", "greater"),
+        ('output = "12.00"', 'output = "-1"', "prices.tokens.qwen2.5-72b-instruct.output", ""),
     ],
 )
 def test_bad_data_names_the_key(old: str, new: str, key: str, says: str) -> None:

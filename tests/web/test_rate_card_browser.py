@@ -135,4 +135,9 @@ def test_the_applicant_reads_the_rate_card_in_both_languages(
     assert estimate.locator(".estimate-list").inner_text() == "HK$30.00"
     assert estimate.locator(".estimate-subsidy").inner_text() == "HK$21.00"
     assert estimate.locator(".estimate-copay").inner_text() == "HK$9.00"
+    # Typing the request updates the estimate in place, with billing's rounding.
+    page.fill("#gpu_hours", "1333")
+    assert estimate.locator(".estimate-list").inner_text() == "HK$39,990.00"
+    assert estimate.locator(".estimate-subsidy").inner_text() == "HK$27,993.00"
+    assert estimate.locator(".estimate-copay").inner_text() == "HK$11,997.00"
     _shot(page, "application-estimate")

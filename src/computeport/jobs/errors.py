@@ -11,3 +11,4 @@ class AwardNotActive(Conflict):
     """Jobs run only on an active award inside its dates."""
 
     title = "Award not active"
+

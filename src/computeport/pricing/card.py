@@ -79,6 +79,16 @@ class CostEstimate:
     copay_minor: int
     subsidy_rate: Decimal
 
+    @property
+    def cents_per_hour_ratio(self) -> tuple[int, int]:
+        """The price in cents per GPU-hour as an exact ratio (a page recomputes the estimate
+        with integers only, rounding as billing does)."""
+        return (self.unit_price * 100).as_integer_ratio()
+
+    @property
+    def rate_ratio(self) -> tuple[int, int]:
+        return self.subsidy_rate.as_integer_ratio()
+
 
 def estimate_cost(
     book: PriceBook, accelerator_type: str, gpu_hours: int, subsidy_rate: Decimal, at: datetime

@@ -8,11 +8,11 @@ the field, and nothing is written (the request's unit of work rolls back).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
@@ -44,7 +44,10 @@ CHANGE_READERS = (Role.OPERATOR, Role.SCHEME_OFFICER)
 
 @router.get("/prices", response_model=RateCardRead, responses={422: {}})
 def get_rate_card(
-    subject: CurrentSubject, session: SessionDep, clock: ClockDep, at: datetime | None = None
+    subject: CurrentSubject,
+    session: SessionDep,
+    clock: ClockDep,
+    at: Annotated[AwareDatetime | None, Query(description="ISO 8601 with a zone.")] = None,
 ) -> RateCardRead:
     """The rate card at ``at`` (default: now): each price in force and the next announced."""
     when = ensure_aware(at) if at is not None else clock.now()

@@ -9,11 +9,12 @@ then approved by someone else); :func:`append_version` is the one writer both th
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from computeport.kit.clock import Clock, ensure_aware
@@ -98,6 +99,21 @@ def latest_version(
     ).first()
 
 
+def _lock_key(session: Session, kind: PriceKind, subject: str) -> None:
+    """Serialise writers of one subject's prices until the transaction ends (PostgreSQL).
+
+    The key's uniqueness cannot be left to the database: ``site`` and ``cluster`` are NULL
+    for centre-wide prices and NULLs never collide in a unique constraint, so two approvals
+    racing to the same start would both pass the "starts after the latest" check.  SQLite
+    already serialises every writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"price|{kind.value}|{subject}".encode(), digest_size=8)
+    key = int.from_bytes(digest.digest(), "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def append_version(
     session: Session,
     clock: Clock,
@@ -120,6 +136,7 @@ def append_version(
     subject = normalise_subject(kind, subject)
     check_amounts(kind, unit_price, unit_price_output, currency)
     valid_from = ensure_aware(valid_from)
+    _lock_key(session, kind, subject)
     latest = latest_version(session, kind, subject, site, cluster)
     if latest is not None and valid_from <= latest.valid_from:
         raise Conflict(
