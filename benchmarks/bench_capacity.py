@@ -178,7 +178,7 @@ def flows(seeds: int) -> None:
     from computeport.capacity.calendar import horizon
     from computeport.capacity.demand import demand_series
     from computeport.capacity.flow_inputs import flow_params
-    from computeport.capacity.history import HistAward, History
+    from computeport.capacity.history import HistAward, SchemeHistory
 
     scenario = load_scenario(SCENARIO)
     months = horizon(scenario.start, scenario.months)
@@ -196,7 +196,7 @@ def flows(seeds: int) -> None:
                       {m.label: 2e6 / len(hist_months) for m in hist_months})
             for i in range(40)
         ]  # fmt: skip
-        history = History(hist_months, {m.label: 1e8 for m in hist_months}, awards, [])
+        history = SchemeHistory(hist_months, {m.label: 1e8 for m in hist_months}, awards, [])
         t0 = time.perf_counter()
         result = run_backtest(history, prior, seeds=seeds)
         print(

@@ -102,6 +102,51 @@ class Settings(BaseSettings):
         default="30 per 5 minutes",
         description="Failed API token checks allowed per client address in a moving window.",
     )
+    gateway_limits_url: str = Field(
+        default="memory://",
+        description="Where the inference gateway counts requests and tokens per minute and "
+        "tokens per month: `memory://` in this process; `redis://host:6379/0` shared by every "
+        "API process (needed for limits that hold across processes).",
+    )
+    gateway_key_rpm: int = Field(
+        default=600, ge=1, description="Requests per minute allowed per gateway key by default."
+    )
+    gateway_key_tpm: int = Field(
+        default=200_000, ge=1, description="Tokens per minute allowed per gateway key by default."
+    )
+    gateway_org_rpm: int = Field(
+        default=3_000,
+        ge=1,
+        description="Requests per minute allowed per organisation (all its keys) by default.",
+    )
+    gateway_org_tpm: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Tokens per minute allowed per organisation (all its keys) by default.",
+    )
+    gateway_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the gateway accepts (bigger: 413, nothing forwarded).",
+    )
+    gateway_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the gateway writes its buffered usage records (one batch).",
+    )
+    gateway_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a process trusts its cached keys and deployments; a key revoked "
+        "in another process stops working within this time.",
+    )
+    gateway_upstream_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds an upstream may take to answer a request."
+    )
+    gateway_budget_timezone: str = Field(
+        default="Asia/Hong_Kong",
+        description="The time zone whose calendar months the monthly token budgets follow.",
+    )
 
     @property
     def is_https(self) -> bool:

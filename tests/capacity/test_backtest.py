@@ -10,7 +10,7 @@ import pytest
 from computeport.capacity.backtest import run_backtest
 from computeport.capacity.calendar import Month, horizon
 from computeport.capacity.flows import FlowParams
-from computeport.capacity.history import HistApplication, HistAward, History, fit_flows
+from computeport.capacity.history import HistApplication, HistAward, SchemeHistory, fit_flows
 from computeport.kit.errors import ValidationFailed
 
 TRUE_APPROVAL = 0.6
@@ -22,7 +22,7 @@ TOLERANCE = {"approval": 0.15, "lead": 0.25, "orgs": 0.35, "size": 0.25}
 """Stated tolerances: two years of ~48 applications leave this much sampling error."""
 
 
-def synthetic_history(seed: int = 7) -> History:
+def synthetic_history(seed: int = 7) -> SchemeHistory:
     """Two years of a scheme drawn from the TRUE_* parameters: applications arrive, are decided
     after the lead time, approved ones run 12 months at their size with noisy monthly use."""
     rng = np.random.default_rng(seed)
@@ -50,7 +50,7 @@ def synthetic_history(seed: int = 7) -> History:
                 end = first
                 awards.append(HistAward(org, org, size * 12 * 1.05, start, end, usage))
     capacity = {m.label: 2_000_000.0 for m in months}
-    return History(months[1:], capacity, awards, apps)
+    return SchemeHistory(months[1:], capacity, awards, apps)
 
 
 def test_the_fit_recovers_the_parameters_the_history_was_drawn_from() -> None:

@@ -174,10 +174,12 @@ def test_the_sim_deployment_gets_the_advance_loop(centre: Centre) -> None:
         "reconcile-awards",
         "ingest-usage",
         "post-usage",
+        "post-token-usage",
         "expire-awards",
     ]
     bare = build_loops(State(centre.settings, centre.sessions, centre.clock, None))
-    assert [loop.name for loop in bare] == ["post-usage", "expire-awards"]  # no cluster needed
+    # no cluster needed
+    assert [loop.name for loop in bare] == ["post-usage", "post-token-usage", "expire-awards"]
     with centre.sessions() as session:
         assert session.scalar(select(func.count()).select_from(UsageRecord)) == 0
 

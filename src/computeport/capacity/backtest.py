@@ -22,17 +22,17 @@ import numpy as np
 
 from computeport.capacity.calendar import Month
 from computeport.capacity.flows import FlowParams, flow_series
-from computeport.capacity.history import History, fit_flows, months_from
+from computeport.capacity.history import SchemeHistory, fit_flows, months_from
 from computeport.kit.errors import ValidationFailed
 
-__all__ = ["Backtest", "HorizonScore", "Outcome", "run_backtest"]
+__all__ = ["Backtest", "ForecastOutcome", "HorizonScore", "run_backtest"]
 
 MIN_KNOWN_MONTHS = 2
 """An "as of" month needs two complete months of usage before it (a burn rate to measure)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class ForecastOutcome:
     as_of: str
     horizon: int
     month: str
@@ -71,7 +71,7 @@ class Backtest:
     as_of: list[str]
     seeds: int
     scores: list[HorizonScore]
-    outcomes: list[Outcome]
+    outcomes: list[ForecastOutcome]
     exhausted: dict[str, str | None]
     """Per "as of" month: when that plan had the envelope running out (p50), if it did."""
 
@@ -97,13 +97,13 @@ class Backtest:
         }
 
 
-def candidate_months(history: History) -> list[Month]:
+def candidate_months(history: SchemeHistory) -> list[Month]:
     """The months a plan can be made as of: enough complete months of usage before them."""
     return history.months[MIN_KNOWN_MONTHS:]
 
 
 def run_backtest(
-    history: History,
+    history: SchemeHistory,
     prior: FlowParams,
     *,
     horizon: int = 6,
@@ -133,7 +133,7 @@ def run_backtest(
     else:
         chosen = candidates
     known = {m.label for m in history.months}
-    outcomes: list[Outcome] = []
+    outcomes: list[ForecastOutcome] = []
     exhausted: dict[str, str | None] = {}
     for k, month in enumerate(chosen):
         fitted = fit_flows(history, month, prior)
@@ -154,7 +154,7 @@ def run_backtest(
             p10, p50, p90 = (float(v) for v in np.percentile(totals[:, h], [10, 50, 90]))
             actual = history.used(m.label)
             outcomes.append(
-                Outcome(
+                ForecastOutcome(
                     as_of=month.label,
                     horizon=h + 1,
                     month=m.label,
@@ -172,12 +172,12 @@ def run_backtest(
     return Backtest(labels, seeds, _scores(outcomes, horizon), outcomes, exhausted)
 
 
-def _coverage(outcomes: Sequence[Outcome]) -> float:
+def _coverage(outcomes: Sequence[ForecastOutcome]) -> float:
     tested = [o.covered for o in outcomes if o.informative]
     return float(np.mean(tested)) if tested else 0.0
 
 
-def _scores(outcomes: Sequence[Outcome], horizon: int) -> list[HorizonScore]:
+def _scores(outcomes: Sequence[ForecastOutcome], horizon: int) -> list[HorizonScore]:
     out: list[HorizonScore] = []
     for h in range(1, horizon + 1):
         group = [o for o in outcomes if o.horizon == h]

@@ -22,7 +22,7 @@ import numpy as np
 from computeport.capacity.calendar import Month
 from computeport.capacity.flows import CommittedAward, FlowParams, PipelineEntry
 
-__all__ = ["Fitted", "HistApplication", "HistAward", "History", "fit_flows", "months_from"]
+__all__ = ["Fitted", "HistApplication", "HistAward", "SchemeHistory", "fit_flows", "months_from"]
 
 MONTH_DAYS = 365.25 / 12
 ARRIVAL_WINDOW_MONTHS = 6
@@ -66,7 +66,7 @@ class HistApplication:
 
 
 @dataclass(frozen=True, slots=True)
-class History:
+class SchemeHistory:
     """Complete months of usage (``months``), capacity per month, awards and applications."""
 
     months: list[Month]
@@ -94,7 +94,7 @@ def _months(a: dt.date, b: dt.date) -> float:
     return (b - a).days / MONTH_DAYS
 
 
-def fit_flows(history: History, as_of: Month, prior: FlowParams) -> Fitted:
+def fit_flows(history: SchemeHistory, as_of: Month, prior: FlowParams) -> Fitted:
     """Fit the flows from what ``history`` knew at the first day of ``as_of``.
 
     ``prior`` gives what the history cannot (envelope, prices, elasticity, the renewal share

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from computeport.capacity.calendar import Month
 from computeport.capacity.demand import reference_factor
-from computeport.capacity.history import HistApplication, HistAward, History
+from computeport.capacity.history import HistApplication, HistAward, SchemeHistory
 from computeport.capacity.scenario import Scenario
 from computeport.capacity.supply import supply_plan
 from computeport.models.application import Application, ApplicationStatus
@@ -39,7 +39,7 @@ def _month(label: str) -> dt.date:
     return dt.date(int(label[:4]), int(label[5:7]), 1)
 
 
-def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> History:
+def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> SchemeHistory:
     """The database's history up to (not including) ``now``'s month."""
     factor = reference_factor(
         {a.name: a.pflops_per_gpu for a in scenario.accelerators}, scenario.reference_accelerator
@@ -108,7 +108,7 @@ def history_from_db(session: Session, scenario: Scenario, now: dt.date) -> Histo
         )
         for app, category in apps
     ]
-    return History(months, capacity, hist_awards, hist_apps, dict(other))
+    return SchemeHistory(months, capacity, hist_awards, hist_apps, dict(other))
 
 
 def _released(

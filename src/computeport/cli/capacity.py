@@ -25,7 +25,7 @@ from computeport.cli.common import console, domain_errors, fail
 from computeport.kit.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from computeport.capacity.history import History
+    from computeport.capacity.history import SchemeHistory
     from computeport.capacity.scenario import Scenario
 
 # The planner pulls in numpy and matplotlib: each command imports what it needs when it runs,
@@ -303,7 +303,7 @@ def backtest_command(
         console.print(f"backtest written to [bold]{out}[/]")
 
 
-def _history(scenario: Scenario, history_days: int | None, today: dt.date) -> History:
+def _history(scenario: Scenario, history_days: int | None, today: dt.date) -> SchemeHistory:
     """The configured database's history, or a throwaway demo centre's (``history_days``)."""
     from computeport.capacity.history_source import history_from_db
 

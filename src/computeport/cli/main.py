@@ -67,7 +67,9 @@ def _register() -> None:
 
     app.add_typer(billing.app, name="billing")
 
-    from computeport.cli import clusters, prices, slurm
+    from computeport.cli import clusters, gateway, prices, slurm
+
+    app.add_typer(gateway.app, name="gateway")
 
     app.add_typer(clusters.app, name="clusters")
     app.add_typer(prices.app, name="prices")

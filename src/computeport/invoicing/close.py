@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from computeport.billing import adjustments
 from computeport.billing.notices import notify_invoices_issued
+from computeport.invoicing.token_lines import TokenWindow, token_lines, token_window
 from computeport.kit.clock import Clock, ensure_aware
 from computeport.kit.errors import Conflict
 from computeport.kit.ids import uuid7
@@ -112,6 +113,8 @@ class _Window:
     """``charges_through`` of the period's latest close (0: never closed)."""
     snapshot: int
     """The highest ``usage_charge.id`` when this close took the lock."""
+    tokens: TokenWindow = field(default_factory=lambda: TokenWindow(0, 0))
+    """The same over ``token_charge`` (the inference gateway's ratings)."""
 
 
 @dataclass(slots=True)
@@ -192,10 +195,11 @@ def close_period(
     report.unposted_records = _unposted_records(session, position, start, end)
     # 3. Nothing new since the last close (no charges, no unbilled adjustment): issue nothing.
     pending = adjustments.unbilled(session, period)
-    if window.snapshot <= window.previous and not pending:
+    if window.snapshot <= window.previous and not window.tokens.has_new and not pending:
         return report
     # 4. Sum the window's charges per party and type, then add the adjustment lines.
     lines = _sum_charges(session, period, window)
+    _token_lines(session, period, window, lines)
     _adjustment_lines(pending, period, lines.by_org, lines.by_award)
     # 5. Load the parties the documents name.
     close = _open_close(session, clock, period, window, issued_at, render_hash, lines)
@@ -214,7 +218,26 @@ def _window(session: Session, period: str) -> _Window:
         )
     )
     snapshot = session.scalar(select(func.coalesce(func.max(UsageCharge.id), 0)))
-    return _Window(previous=int(previous or 0), snapshot=int(snapshot or 0))
+    return _Window(
+        previous=int(previous or 0),
+        snapshot=int(snapshot or 0),
+        tokens=token_window(session, period),
+    )
+
+
+def _token_lines(session: Session, period: str, window: _Window, lines: _Lines) -> None:
+    """The gateway's token charges: lines of their own (type ``tokens:<model>``, count =
+    requests), per award and price version, beside the GPU lines."""
+    for t in token_lines(session, period, window.tokens):
+        line = _Line(
+            t.award_id, t.line_type, t.requests, 0, t.list_minor, t.subsidy_minor, t.copay_minor, 0
+        )
+        line.price_version_id = t.price_version_id
+        if line.empty():
+            continue
+        lines.by_org[t.organisation_id].append(line)
+        if t.award_id is not None:
+            lines.by_award[t.award_id].append(line)
 
 
 def _unposted_records(session: Session, position: int, start: datetime, end: datetime) -> int:
@@ -424,6 +447,7 @@ def _issue(
         subsidy_minor=sum(ln.subsidy_minor for ln in lines),
         due_minor=sum(ln.due_minor for ln in lines),
         charges_through=close.window.snapshot,
+        token_charges_through=close.window.tokens.snapshot,
         sha256="",
         created_at=close.clock.now(),
     )

@@ -57,6 +57,8 @@ class BillingDocument(IdMixin, TimestampMixin, Base):
     """What the organisation owes (invoice; negative on a credit note); for a statement, 0."""
     charges_through: Mapped[int] = mapped_column(BigInteger)
     """The last ``usage_charge.id`` this document (and the ones before it) covers."""
+    token_charges_through: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The same for the inference gateway's ``token_charge`` rows."""
     sha256: Mapped[str] = mapped_column(String(64))
     """Hash of the rendered CSV: a re-render must reproduce it byte for byte."""
 

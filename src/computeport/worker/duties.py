@@ -7,6 +7,7 @@
 * :class:`IngestUsage` — the cluster's accounting → billing's :class:`UsageSink`, resumable
   from the high-water mark, cursor and usage committed together;
 * :class:`PostUsage` — rate the new usage and post it to the ledger;
+* :class:`PostTokenUsage` — the same for the inference gateway's token usage;
 * :class:`ExpireAwards` — awards past their end date expire (commitments shrink);
 * :class:`DispatchOutbox` — send the queued notification e-mails.
 
@@ -43,6 +44,7 @@ __all__ = [
     "DispatchOutbox",
     "ExpireAwards",
     "IngestUsage",
+    "PostTokenUsage",
     "PostUsage",
     "ReconcileAwards",
 ]
@@ -210,6 +212,12 @@ class PostUsage(Periodic):
         with unit_of_work(self.sessions) as session:
             report = self.post(session, self.clock)
         return str(report)
+
+
+class PostTokenUsage(PostUsage):
+    """Rate the gateway's token usage (at the rate card's token prices) and post it."""
+
+    name = "post-token-usage"
 
 
 class ClosePeriods(Periodic):

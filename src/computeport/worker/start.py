@@ -26,6 +26,7 @@ from computeport.worker.duties import (
     DispatchOutbox,
     ExpireAwards,
     IngestUsage,
+    PostTokenUsage,
     PostUsage,
     ReconcileAwards,
 )
@@ -67,6 +68,7 @@ def build_loops(
     from computeport.award.cluster_audit import audit_applied_plan
     from computeport.award.desired import desired_state
     from computeport.billing.posting import post_all
+    from computeport.billing.token_rating import post_all_tokens
     from computeport.metering.ingest import BillingUsageSink
 
     def db(duty: str) -> sessionmaker[Session]:
@@ -95,6 +97,9 @@ def build_loops(
         )
     # Posting needs no cluster: a worker without one (``--no-cluster``) still rates usage.
     loops.append(PostUsage(db(PostUsage.name), state.clock, post_all, every=USAGE_EVERY))
+    loops.append(
+        PostTokenUsage(db(PostTokenUsage.name), state.clock, post_all_tokens, every=USAGE_EVERY)
+    )
     settings = state.settings
     if settings.auto_close_grace_days is not None:
         grace = timedelta(days=settings.auto_close_grace_days)

@@ -26,7 +26,7 @@ def render_page(
     """Render an applicant page; the navigation highlights the area it belongs to."""
     area = template.split("/")[-1].split(".")[0]
     active = {"application": "applications", "application_form": "applications"}.get(
-        area, area if area in ("applications", "jobs", "invoices") else "awards"
+        area, area if area in ("applications", "jobs", "invoices", "inference") else "awards"
     )
     return render(request, template, page, viewer=viewer, active=active, status_code=status)
 

@@ -1,0 +1,400 @@
+"""The inference gateway's overhead: the same load straight to the upstream and through it.
+
+    .venv/bin/python benchmarks/bench_gateway.py                    # 64 clients, 2 rounds
+    .venv/bin/python benchmarks/bench_gateway.py --clients 64 --requests 640 --rounds 3
+
+Starts a real upstream (llama.cpp's server from the ``xllamacpp`` wheel serving SmolLM2-135M,
+``tests/gateway/llama_upstream.py``) and the gateway as ``computeport serve`` builds it (this
+script with ``--serve``: the app from ``create_app`` on a temporary SQLite database with one
+deployment and one key, under uvicorn, in its own process).  Then, for each round, the same
+load of ``--requests`` chat requests from ``--clients`` concurrent keep-alive connections
+(``max_tokens`` answers with ``ignore_eos``), alternately direct and through the gateway,
+non-streaming and streaming, and prints per mode: requests/s, the ratio gateway/direct,
+p50/p99 latency, the added p50, time to first token (streaming), and the CPU the gateway
+process spent per request (from ``/proc``: the one figure a busy machine does not distort).
+Budgets (issue 13): added p50 ≤ 2 ms, throughput ≥ 80% of direct, TTFT through the gateway
+≤ direct + 5 ms.
+
+On a shared 2-core machine the upstream, the gateway and the load generator compete for the
+same cores, so the upstream's inference dominates and the numbers move with the machine's
+other load: read them side by side, within one run.  Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "smollm2"
+
+
+@dataclass
+class Sample:
+    latencies: list[float] = field(default_factory=list)
+    ttft: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    errors: int = 0
+    gateway_cpu: float = 0.0
+    """CPU seconds the gateway process used during the run (0 for direct runs)."""
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``): what the gateway costs
+    per request, whatever else the machine's cores are doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the process exited ({process.returncode})")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url}: not ready in {timeout:.0f} s")
+
+
+def serve_gateway(upstream: str, port: int, db: Path) -> None:
+    """``--serve``: one deployment and one key on a fresh SQLite file, then uvicorn."""
+    import uvicorn
+
+    from computeport.api.app import create_app
+    from computeport.db.engine import make_engine, make_session_factory
+    from computeport.db.schema import create_schema
+    from computeport.gateway.keys import issue_key, register_deployment
+    from computeport.gateway.routes import open_gateway
+    from computeport.http.state import AppState
+    from computeport.identity.service import create_organisation
+    from computeport.kit.clock import SystemClock
+    from computeport.models.identity import OrganisationCategory
+    from computeport.settings import Settings
+
+    url = f"sqlite:///{db}"
+    settings = Settings(
+        database_url=url,
+        gateway_key_rpm=10**9,
+        gateway_key_tpm=10**12,
+        gateway_org_rpm=10**9,
+        gateway_org_tpm=10**12,
+    )
+    engine = make_engine(url)
+    create_schema(engine)
+    sessions = make_session_factory(engine)
+    clock = SystemClock()
+    with sessions.begin() as s:
+        org = create_organisation(
+            s,
+            name="Bench department",
+            category=OrganisationCategory.GOVERNMENT,
+            sector="government",
+            at=clock.now(),
+        )
+        register_deployment(
+            s,
+            clock,
+            name=MODEL,
+            organisation_id=org.id,
+            accelerator_type="h800",
+            upstreams=[upstream],
+        )
+        key = issue_key(s, clock, org.id, "bench").plaintext
+    state = AppState(settings, engine, sessions, clock, None)
+    app = create_app(settings, state)
+    app.state.gateway = open_gateway(state, clock)
+    print(f"KEY {key}", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+_CHAT = (
+    b'{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"stub",'
+    b'"choices":[{"index":0,"finish_reason":"length","message":{"role":"assistant",'
+    b'"content":"one two three four"}}],'
+    b'"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}'
+)
+_EVENTS = b"".join(
+    [
+        b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
+        b'{"role":"assistant","content":null}}]}\n\n'
+    ]
+    + [
+        b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
+        b'{"content":"w"}}]}\n\n'
+    ]
+    * 4
+    + [
+        b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,'
+        b'"finish_reason":"length","delta":{}}]}\n\n',
+        b'data: {"id":"c","object":"chat.completion.chunk","choices":[],'
+        b'"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}\n\n',
+        b"data: [DONE]\n\n",
+    ]
+)
+
+
+async def stub_upstream(port: int) -> None:
+    """``--stub``: a minimal OpenAI-compatible upstream answering at once (labelled as a stub:
+    vLLM's byte layout, usage in a last ``choices: []`` chunk), so that the gateway's own cost
+    is what the comparison shows, not the model's."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = await reader.readexactly(length)
+                if b'"stream":true' in body.replace(b" ", b""):
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                        b"transfer-encoding: chunked\r\n\r\n"
+                    )
+                    for event in _EVENTS.split(b"\n\n")[:-1]:
+                        chunk = event + b"\n\n"
+                        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    writer.write(b"0\r\n\r\n")
+                else:
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                        b"content-length: %d\r\n\r\n%s" % (len(_CHAT), _CHAT)
+                    )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    print("READY", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+async def drive(base: str, key: str, clients: int, total: int, stream: bool, tokens: int) -> Sample:
+    body: dict[str, object] = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Count to ten."}],
+        "max_tokens": tokens,
+        "ignore_eos": True,
+        "stream": stream,
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    sample = Sample()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as http:
+
+        async def one() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                t0 = time.perf_counter()
+                try:
+                    if stream:
+                        async with http.stream(
+                            "POST", "/chat/completions", json=body, headers=headers
+                        ) as r:
+                            first = None
+                            async for line in r.aiter_lines():
+                                if first is None and '"content":"' in line:
+                                    first = time.perf_counter() - t0
+                            if r.status_code != 200:
+                                sample.errors += 1
+                                continue
+                            if first is not None:
+                                sample.ttft.append(first)
+                    else:
+                        r = await http.post("/chat/completions", json=body, headers=headers)
+                        if r.status_code != 200:
+                            sample.errors += 1
+                            continue
+                except httpx.HTTPError:
+                    sample.errors += 1
+                    continue
+                sample.latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(clients)))
+        sample.wall = time.perf_counter() - start
+    return sample
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--requests", type=int, default=384, help="per mode and round")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--tokens", type=int, default=4, help="max_tokens of each answer")
+    ap.add_argument("--parallel", type=int, default=4, help="the upstream's slots")
+    ap.add_argument(
+        "--upstream",
+        choices=("llama", "stub"),
+        default="llama",
+        help="llama: llama.cpp serving SmolLM2 (real; the model bounds the load); stub: a "
+        "minimal protocol-speaking upstream that answers at once (shows the gateway's cost)",
+    )
+    ap.add_argument("--serve", nargs=3, metavar=("UPSTREAM", "PORT", "DB"), help=argparse.SUPPRESS)
+    ap.add_argument("--stub-serve", type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.stub_serve:
+        asyncio.run(stub_upstream(a.stub_serve))
+        return
+    if a.serve:
+        serve_gateway(a.serve[0], int(a.serve[1]), Path(a.serve[2]))
+        return
+    console = Console(width=120)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    up_port, gw_port = _free_port(), _free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            argv = (
+                [
+                    "-m",
+                    "tests.gateway.llama_upstream",
+                    str(up_port),
+                    "--alias",
+                    MODEL,
+                    "--parallel",
+                    str(a.parallel),
+                ]
+                if a.upstream == "llama"
+                else [__file__, "--stub-serve", str(up_port)]
+            )
+            upstream = subprocess.Popen(
+                [sys.executable, *argv],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            procs.append(upstream)
+            assert upstream.stdout is not None
+            upstream.stdout.readline()  # READY
+            if a.upstream == "llama":
+                _wait(f"http://127.0.0.1:{up_port}/health", upstream)
+            direct = f"http://127.0.0.1:{up_port}/v1"
+            gateway = subprocess.Popen(
+                [sys.executable, __file__, "--serve", direct, str(gw_port), f"{tmp}/gw.sqlite3"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            procs.append(gateway)
+            assert gateway.stdout is not None
+            key = gateway.stdout.readline().decode().split()[-1]
+            _wait(f"http://127.0.0.1:{gw_port}/healthz", gateway)
+            through = f"http://127.0.0.1:{gw_port}/v1"
+            results: dict[tuple[str, bool], list[Sample]] = {}
+            modes = [
+                (name, url, stream)
+                for stream in (False, True)
+                for name, url in (("direct", direct), ("gateway", through))
+            ]
+            # Warm both paths (connections, the model's caches) before measuring.
+            for _, url, stream in modes:
+                asyncio.run(drive(url, key, 8, 16, stream, a.tokens))
+            with Progress(console=console) as progress:
+                task = progress.add_task("load", total=a.rounds * len(modes))
+                for _ in range(a.rounds):
+                    for name, url, stream in modes:
+                        before = _cpu_seconds(gateway.pid)
+                        s = asyncio.run(drive(url, key, a.clients, a.requests, stream, a.tokens))
+                        if name == "gateway":
+                            s.gateway_cpu = _cpu_seconds(gateway.pid) - before
+                        results.setdefault((name, stream), []).append(s)
+                        progress.advance(task)
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=30)
+    table = Table(
+        title=f"Gateway overhead ({a.upstream} upstream): {a.clients} clients, "
+        f"{a.requests} requests × {a.rounds} rounds per mode, max_tokens={a.tokens}"
+    )
+    for col in (
+        "mode",
+        "path",
+        "req/s",
+        "ratio",
+        "p50 ms",
+        "p99 ms",
+        "added p50 ms",
+        "TTFT p50 ms",
+        "gateway CPU ms/req",
+        "errors",
+    ):
+        table.add_column(col, justify="right")
+    for stream in (False, True):
+        merged = {}
+        for name in ("direct", "gateway"):
+            runs = results[(name, stream)]
+            lat = [x for r in runs for x in r.latencies]
+            ttft = [x for r in runs for x in r.ttft]
+            rps = statistics.median(r.rps for r in runs)
+            merged[name] = (
+                rps,
+                pct(lat, 0.5),
+                pct(lat, 0.99),
+                pct(ttft, 0.5),
+                sum(r.errors for r in runs),
+                sum(r.gateway_cpu for r in runs) / max(1, len(lat)),
+            )
+        d, g = merged["direct"], merged["gateway"]
+        for name, m in merged.items():
+            table.add_row(
+                "stream" if stream else "plain",
+                name,
+                f"{m[0]:.1f}",
+                f"{g[0] / d[0]:.2f}" if name == "gateway" else "",
+                f"{m[1] * 1000:.1f}",
+                f"{m[2] * 1000:.1f}",
+                f"{(g[1] - d[1]) * 1000:+.1f}" if name == "gateway" else "",
+                f"{m[3] * 1000:.1f}" if stream else "",
+                f"{m[5] * 1000:.2f}" if name == "gateway" else "",
+                str(m[4]),
+            )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

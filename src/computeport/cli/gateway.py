@@ -1,0 +1,129 @@
+"""``computeport gateway``: deployments, keys and allowances of the inference gateway.
+
+The same services as the management API (``/api/v1/model-deployments``, ``/gateway-keys``,
+``/awards/{id}/inference-allowance``), for an operator at the console: bad input is a message
+naming the field and exit code 2, with nothing written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from computeport.cli.common import command_session, console, fail
+from computeport.gateway import keys as service
+from computeport.kit.clock import SystemClock
+from computeport.models.award import Award
+from computeport.models.identity import Organisation
+
+app = typer.Typer(
+    help="The inference gateway: deployments, keys, allowances.", no_args_is_help=True
+)
+key_app = typer.Typer(help="Gateway keys (shown once).", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+def _organisation(session: Session, name_or_id: str) -> Organisation:
+    try:
+        found = session.get(Organisation, uuid.UUID(name_or_id))
+    except ValueError:
+        found = session.scalar(select(Organisation).where(Organisation.name == name_or_id))
+    if found is None:
+        raise fail(f"no organisation {name_or_id!r} (--org takes its name or id)")
+    return found
+
+
+@app.command("deploy")
+def deploy(
+    name: Annotated[str, typer.Argument(help="The model name clients send.")],
+    org: Annotated[str, typer.Option(help="The owning organisation (name or id).")],
+    upstream: Annotated[
+        list[str], typer.Option(help="An OpenAI-compatible base URL ending in /v1 (repeatable).")
+    ],
+    accelerator: Annotated[str, typer.Option(help="The accelerator type it runs on.")] = "h800",
+    award: Annotated[str | None, typer.Option(help="The award running it (reference).")] = None,
+) -> None:
+    """Register a model deployment and its upstream endpoints."""
+    clock = SystemClock()
+    with command_session() as session:
+        owner = _organisation(session, org)
+        award_id = None
+        if award is not None:
+            award_id = session.scalar(select(Award.id).where(Award.reference == award))
+            if award_id is None:
+                raise fail(f"no award {award!r} (--award)")
+        d = service.register_deployment(
+            session,
+            clock,
+            name=name,
+            organisation_id=owner.id,
+            accelerator_type=accelerator,
+            upstreams=upstream,
+            award_id=award_id,
+        )
+        console.print(f"deployment {d.name} on {d.accelerator_type}: {len(upstream)} upstream(s)")
+
+
+@key_app.command("issue")
+def issue(
+    org: Annotated[str, typer.Option(help="The organisation (name or id).")],
+    application: Annotated[str, typer.Option(help="The application that will use the key.")],
+) -> None:
+    """Issue a key; it is printed once and never shown again."""
+    with command_session() as session:
+        owner = _organisation(session, org)
+        issued = service.issue_key(session, SystemClock(), owner.id, application)
+        console.print(f"key id={issued.key.id} for {owner.name} / {application}")
+        console.print(issued.plaintext, soft_wrap=True)
+
+
+@key_app.command("list")
+def list_keys(org: Annotated[str, typer.Option(help="The organisation (name or id).")]) -> None:
+    """The organisation's keys (prefix only)."""
+    with command_session() as session:
+        owner = _organisation(session, org)
+        table = Table("application", "prefix", "created", "revoked", "id")
+        for k in service.organisation_keys(session, owner.id):
+            revoked = k.revoked_at.isoformat() if k.revoked_at else ""
+            table.add_row(k.application, k.prefix, k.created_at.isoformat(), revoked, str(k.id))
+        console.print(table)
+
+
+@key_app.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key (API processes stop accepting it within their cache time)."""
+    try:
+        kid = uuid.UUID(key_id)
+    except ValueError:
+        raise fail(f"key_id: {key_id!r} is not an id") from None
+    with command_session() as session:
+        service.revoke_key(session, SystemClock(), kid, None)
+        console.print(f"key {kid} revoked")
+
+
+@app.command("allowance")
+def allowance(
+    award: Annotated[str, typer.Argument(help="The award's reference.")],
+    monthly_tokens: Annotated[int, typer.Option(min=0, help="Tokens per calendar month.")],
+    rpm: Annotated[int | None, typer.Option(min=1, help="Requests/min (organisation).")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens/min (organisation).")] = None,
+) -> None:
+    """Set an award's monthly token budget for its organisation's keys."""
+    with command_session() as session:
+        award_id = session.scalar(select(Award.id).where(Award.reference == award))
+        if award_id is None:
+            raise fail(f"no award {award!r}")
+        service.set_allowance(
+            session,
+            SystemClock(),
+            award_id,
+            monthly_tokens,
+            requests_per_minute=rpm,
+            tokens_per_minute=tpm,
+        )
+        console.print(f"award {award}: {monthly_tokens} tokens a month")

@@ -1,0 +1,175 @@
+"""Gateway keys and model deployments: issuing, revoking, registering (the write side).
+
+A gateway key reads ``cpk_<prefix>_<secret>``: the token format of :mod:`computeport.identity.
+tokens` with its own scheme, so a key for the inference API can never pass as a person's API
+token or the reverse.  Only its SHA-256 is stored (the secret has 256 bits of entropy, so one
+indexed probe per lookup is safe); the plaintext is returned once, by :func:`issue_key`.
+Services never commit: the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from computeport.gateway.repository import key_of, keys_of
+from computeport.identity.tokens import hash_token
+from computeport.kit.clock import Clock
+from computeport.kit.errors import Conflict, NotFound, ValidationFailed
+from computeport.models.identity import Organisation
+from computeport.models.inference import (
+    GatewayKey,
+    InferenceAllowance,
+    ModelDeployment,
+    ModelUpstream,
+)
+
+KEY_SCHEME = "cpk"
+_KEY_RE = re.compile(r"^cpk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: ``plaintext`` is shown once and never stored."""
+
+    key: GatewayKey
+    plaintext: str
+
+
+def looks_like_key(value: str) -> bool:
+    return _KEY_RE.match(value) is not None
+
+
+def issue_key(
+    session: Session,
+    clock: Clock,
+    organisation_id: uuid.UUID,
+    application: str,
+    *,
+    created_by: uuid.UUID | None = None,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
+) -> IssuedKey:
+    """A key for ``application`` of the organisation (its name 1–100 characters)."""
+    application = application.strip()
+    if not 1 <= len(application) <= 100:
+        raise ValidationFailed("application: 1 to 100 characters", field="application")
+    for name, value in (
+        ("requests_per_minute", requests_per_minute),
+        ("tokens_per_minute", tokens_per_minute),
+    ):
+        if value is not None and value < 1:
+            raise ValidationFailed(f"{name}: at least 1, got {value}", field=name)
+    if session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"organisation {organisation_id} not found", field="organisation_id")
+    prefix = secrets.token_hex(4)
+    plaintext = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = GatewayKey(
+        organisation_id=organisation_id,
+        application=application,
+        prefix=prefix,
+        key_hash=hash_token(plaintext),
+        requests_per_minute=requests_per_minute,
+        tokens_per_minute=tokens_per_minute,
+        created_by_id=created_by,
+        created_at=clock.now(),
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key, plaintext)
+
+
+def revoke_key(
+    session: Session, clock: Clock, key_id: uuid.UUID, organisation_id: uuid.UUID | None
+) -> GatewayKey:
+    """Stamp the key revoked (idempotent); ``organisation_id`` None: staff may revoke any."""
+    key = key_of(session, key_id, organisation_id)
+    if key is None:
+        raise NotFound(f"gateway key {key_id} not found", field="key_id")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        session.flush()
+    return key
+
+
+def organisation_keys(session: Session, organisation_id: uuid.UUID) -> list[GatewayKey]:
+    return keys_of(session, organisation_id)
+
+
+def register_deployment(
+    session: Session,
+    clock: Clock,
+    *,
+    name: str,
+    organisation_id: uuid.UUID,
+    accelerator_type: str,
+    upstreams: Sequence[str],
+    award_id: uuid.UUID | None = None,
+) -> ModelDeployment:
+    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``)."""
+    if not _MODEL_NAME.match(name):
+        raise ValidationFailed(
+            f"name: {name!r} is not a model name (letters, digits, . _ : / -)", field="name"
+        )
+    if not upstreams:
+        raise ValidationFailed("upstreams: at least one endpoint", field="upstreams")
+    for url in upstreams:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
+            raise ValidationFailed(f"upstreams: {url!r} is not an http(s) URL", field="upstreams")
+    if session.scalar(select(ModelDeployment.id).where(ModelDeployment.name == name)):
+        raise Conflict(f"a deployment named {name!r} exists", field="name")
+    deployment = ModelDeployment(
+        name=name,
+        organisation_id=organisation_id,
+        award_id=award_id,
+        accelerator_type=accelerator_type.strip().lower(),
+        created_at=clock.now(),
+    )
+    session.add(deployment)
+    session.flush()
+    for url in dict.fromkeys(u.rstrip("/") for u in upstreams):
+        session.add(ModelUpstream(deployment_id=deployment.id, base_url=url))
+    session.flush()
+    return deployment
+
+
+def set_allowance(
+    session: Session,
+    clock: Clock,
+    award_id: uuid.UUID,
+    monthly_tokens: int,
+    *,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
+) -> InferenceAllowance:
+    """The award's monthly token budget (and per-minute limits for its organisation)."""
+    if monthly_tokens < 0:
+        raise ValidationFailed("monthly_tokens: must not be negative", field="monthly_tokens")
+    row = session.scalar(select(InferenceAllowance).where(InferenceAllowance.award_id == award_id))
+    if row is None:
+        row = InferenceAllowance(award_id=award_id, monthly_tokens=0, created_at=clock.now())
+        session.add(row)
+    row.monthly_tokens = monthly_tokens
+    row.requests_per_minute = requests_per_minute
+    row.tokens_per_minute = tokens_per_minute
+    session.flush()
+    return row
+
+
+__all__ = [
+    "KEY_SCHEME",
+    "IssuedKey",
+    "issue_key",
+    "looks_like_key",
+    "organisation_keys",
+    "register_deployment",
+    "revoke_key",
+    "set_allowance",
+]

@@ -1,0 +1,367 @@
+"""The gateway proper: authenticate, check, admit, forward, meter — one request at a time.
+
+Privacy: nothing here logs or stores a prompt or an answer.  Bodies are held in memory only
+while they pass; what is kept of a request is the :class:`~computeport.metering.token_ingest.
+TokenUsageEvent` (who, which model, token counts, timings, status).
+
+Retries: a request moves to the next upstream only on a failure *before the first byte was
+sent* (connection refused, connect timeout, a kept-alive connection the upstream had closed),
+so an upstream never answers — and bills — one request twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from computeport.gateway.checks import CHECKS, completion_bound, parse_body, prompt_estimate
+from computeport.gateway.errors import (
+    GatewayError,
+    no_upstream,
+    too_large,
+    unauthorised,
+    unknown_model,
+)
+from computeport.gateway.keys import looks_like_key
+from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
+from computeport.gateway.meter import Meter
+from computeport.gateway.pool import UpstreamPool
+from computeport.gateway.quotas import Hold, Quotas
+from computeport.gateway.sse import StreamTally, split_events, usage_of
+from computeport.kit.clock import Clock
+from computeport.metering.token_ingest import TokenUsageEvent
+from computeport.settings import Settings
+
+_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass
+class ProxiedCall:
+    """One request under way: who, what, and what it reserved."""
+
+    request_id: str
+    key: KeyInfo
+    model: str
+    endpoint: str
+    started_at: Any
+    t0: float
+    hold: Hold
+    prompt_estimate: int
+    streamed: bool = False
+
+
+class Gateway:
+    """Everything one API process needs to proxy: caches, pool, quotas, meter, HTTP client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        lookups: Lookups,
+        quotas: Quotas,
+        meter: Meter,
+        clock: Clock,
+        pool: UpstreamPool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.lookups = lookups
+        self.quotas = quotas
+        self.meter = meter
+        self.clock = clock
+        self.pool = pool or UpstreamPool()
+        self._client: httpx.AsyncClient | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            t = self.settings.gateway_upstream_timeout
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(t, connect=5.0),
+                limits=httpx.Limits(max_connections=512, max_keepalive_connections=256),
+            )
+        return self._client
+
+    async def close(self) -> None:
+        await self.meter.close()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.quotas.close()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- who and what --------------------------------------------------------------------
+
+    async def authenticate(self, request: Request) -> KeyInfo:
+        header = request.headers.get("authorization", "")
+        scheme, _, plaintext = header.partition(" ")
+        plaintext = plaintext.strip()
+        if scheme.lower() != "bearer" or not looks_like_key(plaintext):
+            raise unauthorised("Send a gateway key: Authorization: Bearer cpk_…")
+        hit, info = self.lookups.cached_key(plaintext)
+        if not hit:
+            info = await run_in_threadpool(self.lookups.load_key, plaintext, self.clock.now())
+        if info is None:
+            raise unauthorised("The key is unknown or revoked.")
+        return info
+
+    async def deployments(self) -> dict[str, DeploymentInfo]:
+        found = self.lookups.cached_deployments()
+        if found is None:
+            found = await run_in_threadpool(self.lookups.load_deployments)
+        return found
+
+    async def read_body(self, request: Request) -> bytes:
+        limit = self.settings.gateway_max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- the request ----------------------------------------------------------------------
+
+    async def handle(self, request: Request, endpoint: str) -> Response:
+        try:
+            key = await self.authenticate(request)
+            raw = await self.read_body(request)
+            body = parse_body(raw)
+            model = body["model"]
+            deployment = (await self.deployments()).get(model)
+            if deployment is None:
+                raise unknown_model(model)
+            CHECKS[endpoint](body)
+            bound = completion_bound(body) if endpoint != "embeddings" else 0
+            estimate = prompt_estimate(raw)
+            now = self.clock.now()
+            hold = await self.quotas.admit(key, estimate + bound, now)
+        except GatewayError as exc:
+            return exc.response()
+        call = ProxiedCall(
+            uuid.uuid4().hex, key, model, endpoint, now, time.perf_counter(), hold, estimate
+        )
+        path = "/" + endpoint.replace(".", "/")
+        try:
+            if body.get("stream") is True and endpoint != "embeddings":
+                return await self._stream(call, deployment, path, body)
+            return await self._plain(call, deployment, path, raw)
+        except GatewayError as exc:
+            self._finish(call, exc.status, 0, 0, estimated=False)
+            exc.headers["x-request-id"] = call.request_id
+            return exc.response()
+
+    async def _send(
+        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, content: bytes, stream: bool
+    ) -> httpx.Response:
+        """The upstream's response (headers read), trying the next upstream on a failure
+        before anything was sent; 503 when none answers."""
+        headers = {"content-type": "application/json", "x-request-id": call.request_id}
+        for url in self.pool.order(call.model, deployment.upstreams):
+            req = self.client.build_request("POST", url + path, content=content, headers=headers)
+            try:
+                response = await self.client.send(req, stream=stream)
+            except _RETRYABLE:
+                self.pool.mark_down(url)
+                continue
+            self.pool.mark_up(url)
+            return response
+        raise no_upstream(call.model)
+
+    async def _plain(
+        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, raw: bytes
+    ) -> Response:
+        try:
+            response = await self._send(call, deployment, path, raw, stream=False)
+        except httpx.HTTPError as exc:
+            raise GatewayError(
+                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
+            ) from None
+        content = response.content
+        prompt, completion, estimated = call.prompt_estimate, 0, True
+        if response.status_code < 400:
+            try:
+                found = usage_of(json.loads(content))
+            except ValueError:
+                found = None
+            if found is not None:
+                (prompt, completion), estimated = found, False
+        else:
+            prompt = 0  # refused upstream: nothing billed
+            estimated = False
+        self._finish(call, response.status_code, prompt, completion, estimated=estimated)
+        return Response(
+            content,
+            status_code=response.status_code,
+            media_type=response.headers.get("content-type", "application/json"),
+            headers={"x-request-id": call.request_id},
+        )
+
+    async def _stream(
+        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, body: dict[str, Any]
+    ) -> Response:
+        call.streamed = True
+        options = body.get("stream_options")
+        wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+        forwarded = dict(body)
+        forwarded["stream_options"] = {**(options or {}), "include_usage": True}
+        content = json.dumps(forwarded).encode()
+        try:
+            response = await self._send(call, deployment, path, content, stream=True)
+        except httpx.HTTPError as exc:
+            raise GatewayError(
+                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
+            ) from None
+        if response.status_code >= 400:
+            error = await response.aread()
+            await response.aclose()
+            self._finish(call, response.status_code, 0, 0, estimated=False)
+            return Response(
+                error,
+                status_code=response.status_code,
+                media_type=response.headers.get("content-type", "application/json"),
+                headers={"x-request-id": call.request_id},
+            )
+        tally = StreamTally(wants_usage, started=call.t0)
+
+        async def events() -> AsyncIterator[bytes]:
+            rest = b""
+            async for chunk in response.aiter_raw():
+                complete, rest = split_events(rest + chunk)
+                for event in complete:
+                    out = tally.see(event)
+                    if out:
+                        yield out
+            if rest:
+                yield tally.see(rest)
+
+        def ended(completed: bool) -> None:
+            if tally.usage is not None:
+                (prompt, completion), estimated = tally.usage, False
+            else:
+                prompt, completion, estimated = call.prompt_estimate, tally.text_events, True
+            self._finish(
+                call,
+                200 if completed else 499,
+                prompt,
+                completion,
+                estimated=estimated,
+                ttft_ms=tally.ttft_ms,
+            )
+            self._spawn(_close(stream, response))
+
+        stream = events()
+        return RelayedStream(stream, ended, call.request_id)
+
+    # -- metering -------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        call: ProxiedCall,
+        status: int,
+        prompt: int,
+        completion: int,
+        *,
+        estimated: bool,
+        ttft_ms: int | None = None,
+    ) -> None:
+        """Meter the request once and settle its quota hold (no I/O on this path)."""
+        self.meter.record(
+            TokenUsageEvent(
+                request_id=call.request_id,
+                organisation_id=call.key.organisation_id,
+                award_id=call.key.award_id,
+                key_id=call.key.id,
+                model=call.model,
+                endpoint=call.endpoint,
+                started_at=call.started_at,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                estimated=estimated,
+                streamed=call.streamed,
+                latency_ms=round((time.perf_counter() - call.t0) * 1000),
+                ttft_ms=ttft_ms,
+                status=status,
+            )
+        )
+        self._spawn(self.quotas.settle(call.hold, prompt + completion))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+async def _close(stream: AsyncIterator[bytes], response: httpx.Response) -> None:
+    """Close what a finished or abandoned stream holds (the upstream connection first)."""
+    aclose = getattr(stream, "aclose", None)
+    try:
+        if aclose is not None:
+            await aclose()
+    except RuntimeError:  # still running in a task being torn down: it closes itself
+        pass
+    await response.aclose()
+
+
+class RelayedStream(Response):
+    """Server-sent events passed on one by one; ``ended`` is called exactly once, with
+    whether the client got the whole answer — also when the client goes away mid-answer
+    (the stream is cancelled then, and what was sent so far is metered)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self, events: AsyncIterator[bytes], ended: Callable[[bool], None], request_id: str
+    ) -> None:
+        self.events = events
+        self.ended = ended
+        self.status_code = 200
+        self.background = None
+        self.init_headers({**_STREAM_HEADERS, "x-request-id": request_id})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        import anyio
+
+        completed = False
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def watch() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(watch)
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+                )
+                async for chunk in self.events:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                completed = True
+                group.cancel_scope.cancel()
+        finally:
+            self.ended(completed)
+
+
+__all__ = ["Gateway", "ProxiedCall", "RelayedStream"]

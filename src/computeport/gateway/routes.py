@@ -1,0 +1,83 @@
+"""The OpenAI-compatible routes under ``/v1`` and how the app holds one :class:`Gateway`.
+
+The routes are thin: every request goes through :meth:`Gateway.handle`.  They are left out of
+the OpenAPI document (``include_in_schema=False``): their contract is OpenAI's, not ours, and
+the house's schema tests fuzz only our own API.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from computeport.gateway.errors import GatewayError
+from computeport.gateway.lookups import Lookups
+from computeport.gateway.meter import Meter
+from computeport.gateway.quotas import Quotas, open_counters
+from computeport.gateway.relay import Gateway
+from computeport.http.state import AppState
+from computeport.kit.clock import Clock, SystemClock
+
+router = APIRouter(prefix="/v1", tags=["inference"], include_in_schema=False)
+
+
+def open_gateway(state: AppState, clock: Clock | None = None) -> Gateway:
+    """The gateway of one API process, on the app's database and the configured counters.
+
+    Its clock is the wall clock (limits are per real minute), not the simulated cluster's.
+    """
+    from computeport.db.engine import unit_of_work
+
+    settings = state.settings
+    clock = clock or SystemClock()
+    lookups = Lookups(state.read_sessions, settings)
+    meter = Meter(lambda: unit_of_work(state.sessions), clock, settings.gateway_flush_seconds)
+    quotas = Quotas(open_counters(settings), settings, prefix=f"{settings.rate_limit_prefix}:gw")
+    return Gateway(settings, lookups, quotas, meter, clock)
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        gateway = request.app.state.gateway = open_gateway(request.app.state.cp)
+    return gateway
+
+
+@router.get("/models")
+async def list_models(request: Request) -> Response:
+    gateway = gateway_of(request)
+    try:
+        await gateway.authenticate(request)
+    except GatewayError as exc:
+        return exc.response()
+    found = await gateway.deployments()
+    data = [
+        {"id": d.name, "object": "model", "created": d.created, "owned_by": d.owned_by}
+        for d in found.values()
+    ]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@router.post("/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    return await gateway_of(request).handle(request, "chat.completions")
+
+
+@router.post("/completions")
+async def completions(request: Request) -> Response:
+    return await gateway_of(request).handle(request, "completions")
+
+
+@router.post("/embeddings")
+async def embeddings(request: Request) -> Response:
+    return await gateway_of(request).handle(request, "embeddings")
+
+
+async def close_gateway(app: FastAPI) -> None:
+    """Flush the meter and close the upstream connections (the app's shutdown)."""
+    gateway: Gateway | None = getattr(app.state, "gateway", None)
+    if gateway is not None:
+        await gateway.close()
+
+
+__all__ = ["close_gateway", "gateway_of", "open_gateway", "router"]

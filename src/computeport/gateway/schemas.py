@@ -1,0 +1,99 @@
+"""Request and response bodies of the gateway's management API (keys, deployments, usage)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    application: str = Field(min_length=1, max_length=100)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+
+
+class KeyRead(BaseModel):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    application: str
+    prefix: str
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyIssued(KeyRead):
+    key: str
+    """The key itself: shown in this answer only, never again."""
+
+
+class DeploymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    organisation_id: uuid.UUID
+    award_id: uuid.UUID | None = None
+    accelerator_type: str = Field(min_length=1, max_length=32)
+    upstreams: list[str] = Field(min_length=1, max_length=64)
+
+
+class DeploymentRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    award_id: uuid.UUID | None
+    accelerator_type: str
+    upstreams: list[str]
+
+
+class UsageRow(BaseModel):
+    day: str
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    list_minor: int
+    subsidy_minor: int
+    copay_minor: int
+
+
+class SliceRead(BaseModel):
+    name: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class FiguresRead(BaseModel):
+    period: str
+    requests: int
+    errors: int
+    error_rate: float
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: dict[str, int]
+    ttft_ms: dict[str, int]
+    by_model: list[SliceRead]
+    by_department: list[SliceRead]
+    government_using: int
+    government_total: int
+    government_share: float
+    """Government departments that used the service in the month, over all of them."""
+
+
+class AllowanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    monthly_tokens: int = Field(ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+
+
+class AllowanceRead(AllowanceIn):
+    award_id: uuid.UUID

@@ -1,0 +1,161 @@
+"""The inference gateway's tables: deployments, their upstreams, keys, token usage, ratings.
+
+Why these shapes (issue 13):
+
+- a :class:`ModelDeployment` is a model name clients ask for, owned by an organisation (and
+  the award whose project runs it), on an accelerator type; its OpenAI-compatible endpoints are
+  :class:`ModelUpstream` rows, so an operator adds or drains one without touching the others;
+- a :class:`GatewayKey` belongs to an organisation (a department) and names the application
+  that uses it; only its SHA-256 is stored (the secret is shown once), revoking stamps
+  ``revoked_at`` and never deletes (usage keeps pointing at the key);
+- a :class:`TokenUsage` is one request as metered: who, which model, tokens in and out, latency,
+  status.  Keyed by the gateway's request id (unique), so the same record ingested twice is a
+  no-op.  Integer ids double as the rating cursor, as ``usage_record``'s do;
+- a :class:`TokenCharge` is the rating of one record (list price, subsidy, co-payment), posted
+  to the ledger in batches; invoices read these rows for their token lines.
+
+No prompt or completion text is ever stored, anywhere (the privacy statement in docs/gateway.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from computeport.db.base import Base, IdMixin, TimestampMixin
+from computeport.models.metering import SERIAL, ChargeKind
+
+
+class ModelDeployment(IdMixin, TimestampMixin, Base):
+    """A served model: the name clients send as ``model``, its owner and its accelerator."""
+
+    __tablename__ = "model_deployment"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
+    """The organisation whose project serves the model (owns the deployment)."""
+    award_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("award.id"), default=None)
+    """The award whose GPUs run it (its Slurm job is metered like any job), if any."""
+    accelerator_type: Mapped[str] = mapped_column(String(32))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    owned_by: Mapped[str] = mapped_column(String(100), default="computeport")
+    """What ``/v1/models`` shows as ``owned_by``."""
+
+
+class ModelUpstream(IdMixin, Base):
+    """One OpenAI-compatible endpoint serving a deployment (its base URL, ending in ``/v1``)."""
+
+    __tablename__ = "model_upstream"
+    __table_args__ = (UniqueConstraint("deployment_id", "base_url"),)
+
+    deployment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("model_deployment.id", ondelete="CASCADE"), index=True
+    )
+    base_url: Mapped[str] = mapped_column(String(300))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class GatewayKey(IdMixin, TimestampMixin, Base):
+    """A key for one application of one organisation; only its SHA-256 is kept."""
+
+    __tablename__ = "gateway_key"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
+    application: Mapped[str] = mapped_column(String(100))
+    """The application within the department that uses the key (a name its admin chooses)."""
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    """None: the deployment-wide default (``Settings.gateway_key_rpm``)."""
+    tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class InferenceAllowance(IdMixin, TimestampMixin, Base):
+    """What an award allows its organisation's keys per month and per minute, in tokens.
+
+    One row per award that may use the gateway; an organisation's keys draw on its award in
+    force.  The month is the centre's calendar month (``Settings.gateway_budget_timezone``).
+    """
+
+    __tablename__ = "inference_allowance"
+
+    award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("award.id"), unique=True)
+    monthly_tokens: Mapped[int] = mapped_column(BigInteger)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Per organisation, all its keys together; None: ``Settings.gateway_org_rpm``."""
+    tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class TokenUsage(Base):
+    """One request through the gateway, as metered (immutable; no text, only counts)."""
+
+    __tablename__ = "token_usage"
+    __table_args__ = (
+        CheckConstraint(
+            "prompt_tokens >= 0 AND completion_tokens >= 0", name="tokens_non_negative"
+        ),
+        Index("ix_token_usage_org_started", "organisation_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(40), unique=True)
+    organisation_id: Mapped[uuid.UUID]
+    award_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    key_id: Mapped[uuid.UUID]
+    model: Mapped[str] = mapped_column(String(100))
+    endpoint: Mapped[str] = mapped_column(String(32))
+    """``chat.completions``, ``completions`` or ``embeddings``."""
+    started_at: Mapped[datetime]
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    estimated: Mapped[bool] = mapped_column(default=False)
+    """True when the upstream reported no usage and the gateway counted (client gone, or an
+    upstream without ``include_usage``)."""
+    streamed: Mapped[bool] = mapped_column(default=False)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    ttft_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[int] = mapped_column(Integer)
+    """The HTTP status the client got (499: the client went away mid-answer)."""
+    ingested_at: Mapped[datetime]
+
+
+class TokenCharge(Base):
+    """The rating of one :class:`TokenUsage` (list = subsidy + co-payment, cents)."""
+
+    __tablename__ = "token_charge"
+    __table_args__ = (
+        CheckConstraint("subsidy_minor + copay_minor = list_minor", name="token_split_adds_up"),
+        Index("ix_token_charge_org_period", "organisation_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    usage_id: Mapped[int] = mapped_column(SERIAL, unique=True)
+    kind: Mapped[ChargeKind]
+    organisation_id: Mapped[uuid.UUID]
+    award_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    model: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(7))
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    list_minor: Mapped[int] = mapped_column(BigInteger)
+    subsidy_minor: Mapped[int] = mapped_column(BigInteger)
+    copay_minor: Mapped[int] = mapped_column(BigInteger)
+    price_ref: Mapped[str] = mapped_column(String(64))
+    """Which price version rated it (the rate card's id, or the named fallback)."""
+    journal_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    rated_at: Mapped[datetime]

@@ -1,0 +1,56 @@
+"""Gateway fixtures: two real upstreams for the session, a served gateway per module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from computeport.db.engine import make_engine
+from computeport.db.schema import create_schema
+from tests.api.fixtures import actors, api_settings, app, client
+from tests.gateway.rig import GatewayRig, Upstream, build_rig, start_upstream, stop_process
+from tests.support.databases import (
+    drop_postgres_database,
+    fresh_postgres_database,
+    worker_suffix,
+)
+
+__all__ = ["actors", "api_settings", "app", "client"]
+
+
+@pytest.fixture(scope="session")
+def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Upstream]]:
+    logs = tmp_path_factory.mktemp("upstreams")
+    started = [start_upstream(alias, logs / f"{alias}.log") for alias in ("up-a", "up-b")]
+    yield started
+    for u in started:
+        stop_process(u.process)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def gateway_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    url = (
+        f"sqlite:///{tmp_path_factory.mktemp('gw') / 'gateway.sqlite3'}"
+        if request.param == "sqlite"
+        else fresh_postgres_database(f"cp_gw_{worker_suffix()}_{Path(request.path).stem[-12:]}")
+    )
+    engine = make_engine(url)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+    if request.param != "sqlite":
+        drop_postgres_database(url)
+
+
+@pytest.fixture(scope="module")
+def rig(gateway_engine: Engine, upstreams: list[Upstream]) -> Iterator[GatewayRig]:
+    served = build_rig(gateway_engine, [u.base_url for u in upstreams])
+    yield served
+    served.stop()

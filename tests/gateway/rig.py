@@ -1,0 +1,259 @@
+"""The gateway tests' rig: real llama.cpp upstreams, a real database, the app under uvicorn.
+
+Upstreams are processes (``llama_upstream``); the gateway is the application ``computeport
+serve`` builds (``create_app``), served by uvicorn in a thread on a free port, on its own
+database (SQLite file or a fresh PostgreSQL database: the data is committed, as in
+production).  Its gateway clock is a :class:`~computeport.kit.clock.ManualClock`, so minute
+windows and months are the test's to move.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from computeport.api.app import create_app
+from computeport.db.engine import make_session_factory
+from computeport.gateway.keys import issue_key, register_deployment, set_allowance
+from computeport.gateway.routes import open_gateway
+from computeport.http.state import AppState
+from computeport.kit.clock import ManualClock
+from computeport.models.identity import OrganisationCategory
+from computeport.models.inference import TokenUsage
+from computeport.settings import Settings
+from tests.factories import award as award_factory
+from tests.factories import identity as identity_factory
+from tests.support.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Upstream:
+    alias: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+def start_upstream(alias: str, log: Path, parallel: int = 1) -> Upstream:
+    port = free_port()
+    out = log.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.gateway.llama_upstream",
+            str(port),
+            "--alias",
+            alias,
+            "--parallel",
+            str(parallel),
+        ],
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    poll(f"upstream {alias} ready", lambda: _healthy(port), process=process, log=log)
+    return Upstream(alias, port, process)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def poll(
+    what: str,
+    ok: Callable[[], bool],
+    *,
+    timeout_s: float = 60,
+    process: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Wait, bounded, for something another process or thread does (a real server)."""
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"{what}: process exited:\n{log.read_text() if log else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not reached in {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Department:
+    """A government department with an award, an allowance and a key."""
+
+    organisation_id: Any
+    award_id: Any
+    key: str
+    key_id: Any
+
+
+@dataclass
+class GatewayRig:
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: ManualClock
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+    departments: dict[str, Department] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    @property
+    def gateway(self) -> Any:
+        return self.app.state.gateway
+
+    def usage(self) -> list[TokenUsage]:
+        with self.sessions() as s:
+            return list(s.scalars(select(TokenUsage).order_by(TokenUsage.id)))
+
+    def wait_for_usage(self, count: int) -> list[TokenUsage]:
+        """The usage rows once ``count`` exist (the meter writes in the server's thread)."""
+
+        def enough() -> bool:
+            with self.sessions() as s:
+                return (s.scalar(select(func.count()).select_from(TokenUsage)) or 0) >= count
+
+        poll(f"{count} usage rows", enough, timeout_s=30)
+        return self.usage()
+
+    def row(self, request_id: str | None) -> TokenUsage:
+        """The usage row of one request (by the ``x-request-id`` the gateway answered with)."""
+        assert request_id is not None
+
+        def stored() -> bool:
+            with self.sessions() as s:
+                return (
+                    s.scalar(select(TokenUsage.id).where(TokenUsage.request_id == request_id))
+                    is not None
+                )
+
+        poll(f"usage of {request_id}", stored, timeout_s=30)
+        with self.sessions() as s:
+            found = s.scalar(select(TokenUsage).where(TokenUsage.request_id == request_id))
+            assert found is not None
+            return found
+
+    def settle(self) -> list[TokenUsage]:
+        """Every usage row, once the meter has written all it was handed."""
+        meter = self.gateway.meter
+        poll("meter settled", lambda: meter.stored == meter.recorded, timeout_s=30)
+        return self.usage()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def add_department(
+    sessions: sessionmaker[Session],
+    clock: ManualClock,
+    *,
+    rate: str = "1",
+    monthly_tokens: int = 10_000_000,
+    key_rpm: int | None = None,
+    key_tpm: int | None = None,
+) -> Department:
+    """A government department with an award (``rate`` subsidised), an allowance and a key."""
+    with sessions.begin() as s:
+        sch = award_factory.scheme(s)
+        org = identity_factory.organisation(s, category=OrganisationCategory.GOVERNMENT)
+        a = award_factory.award(s, clock, sch, org, f"acct-{org.id.hex[-12:]}", rate=rate)
+        set_allowance(s, clock, a.id, monthly_tokens)
+        issued = issue_key(
+            s, clock, org.id, "assistant", requests_per_minute=key_rpm, tokens_per_minute=key_tpm
+        )
+        return Department(org.id, a.id, issued.plaintext, issued.key.id)
+
+
+def serve(
+    engine: Engine, clock: ManualClock, settings: dict[str, Any] | None = None
+) -> tuple[str, Any, uvicorn.Server, threading.Thread]:
+    """The app on ``engine`` under uvicorn in a thread: (url, app, server, thread)."""
+    port = free_port()
+    config = Settings(
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+        gateway_flush_seconds=0.05,
+        **(settings or {}),
+    )
+    state = AppState(config, engine, make_session_factory(engine), clock, None)
+    app = create_app(config, state)
+    app.state.gateway = open_gateway(state, clock)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    poll("gateway serving", lambda: server.started, timeout_s=30)
+    return f"http://127.0.0.1:{port}", app, server, thread
+
+
+def build_rig(
+    engine: Engine,
+    upstreams: list[str],
+    *,
+    settings: dict[str, Any] | None = None,
+    extra_deployments: dict[str, list[str]] | None = None,
+) -> GatewayRig:
+    """Seed deployments and two departments, then serve the app on a free port."""
+    clock = ManualClock(NOW)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as s:
+        owner = identity_factory.organisation(s, category=OrganisationCategory.RD_CENTRE)
+        for name, urls in {"smollm2": upstreams, **(extra_deployments or {})}.items():
+            register_deployment(
+                s,
+                clock,
+                name=name,
+                organisation_id=owner.id,
+                accelerator_type="h800",
+                upstreams=urls,
+            )
+    departments = {
+        "dept": add_department(sessions, clock, rate="1"),
+        "other": add_department(sessions, clock, rate="0.7"),
+    }
+    url, app, server, thread = serve(engine, clock, settings)
+    return GatewayRig(url, engine, sessions, clock, app, server, thread, departments)

@@ -1,0 +1,95 @@
+"""Upstream failures and clients that leave: round robin, retries, 503, a stream cut short.
+
+Real parts: two llama.cpp upstreams, plus addresses where nothing listens (connection refused,
+the way a killed upstream looks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+from sqlalchemy import Engine
+
+from tests.gateway.rig import GatewayRig, Upstream, build_rig
+from tests.support.processes import free_port
+
+
+def nowhere() -> str:
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+@pytest.fixture(scope="module")
+def rig(gateway_engine: Engine, upstreams: list[Upstream]) -> Iterator[GatewayRig]:
+    served = build_rig(
+        gateway_engine,
+        [nowhere(), *(u.base_url for u in upstreams)],
+        extra_deployments={"down": [nowhere(), nowhere()]},
+    )
+    yield served
+    served.stop()
+
+
+def client(rig: GatewayRig) -> OpenAI:
+    return OpenAI(base_url=rig.base_url, api_key=rig.departments["dept"].key, max_retries=0)
+
+
+def test_round_robin_over_the_live_upstreams_past_a_dead_one(rig: GatewayRig) -> None:
+    c = client(rig)
+    answered_by = [
+        c.chat.completions.create(
+            model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=1
+        ).model
+        for _ in range(6)
+    ]
+    assert set(answered_by) == {"up-a", "up-b"}
+    rows = rig.settle()[-6:]
+    assert [r.status for r in rows] == [200] * 6  # the refused connection cost nothing
+
+
+def test_no_healthy_upstream_is_a_503_in_the_openai_shape(rig: GatewayRig) -> None:
+    with pytest.raises(openai.InternalServerError) as caught:
+        client(rig).chat.completions.create(
+            model="down", messages=[{"role": "user", "content": "hi"}], max_tokens=1
+        )
+    assert caught.value.status_code == 503
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert body["code"] == "no_healthy_upstream"
+    assert caught.value.response.headers["retry-after"] == "5"
+    row = rig.settle()[-1]
+    assert (row.model, row.status, row.prompt_tokens, row.completion_tokens) == ("down", 503, 0, 0)
+
+
+def test_a_client_leaving_mid_stream_is_billed_once_for_what_was_sent(rig: GatewayRig) -> None:
+    before = len(rig.settle())
+    body = {
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": "Tell me a long story"}],
+        "max_tokens": 400,
+        "ignore_eos": True,
+        "stream": True,
+    }
+    headers = {"Authorization": f"Bearer {rig.departments['dept'].key}"}
+    received = 0
+    with (
+        httpx.Client(timeout=60) as http,
+        http.stream("POST", rig.base_url + "/chat/completions", json=body, headers=headers) as r,
+    ):
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if '"content":"' in line:
+                received += 1
+            if received == 5:
+                break  # the client goes away: the connection closes with the block
+    rig.wait_for_usage(before + 1)  # the server notices the client gone, then meters
+    rows = rig.settle()
+    assert len(rows) == before + 1
+    row = rows[-1]
+    assert row.status == 499
+    assert row.estimated
+    assert 5 <= row.completion_tokens < 400
+    assert row.prompt_tokens > 0

@@ -1,0 +1,33 @@
+"""The department's inference page: its keys (never the secret) and its usage by day and
+model; another organisation's member gets 404."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from computeport.gateway.keys import issue_key
+from computeport.kit.clock import ManualClock
+from computeport.metering.token_ingest import ingest_token_usage
+from tests.factories.inference import event
+from tests.web.fixtures import Browser, People
+
+
+def test_keys_and_usage_on_the_department_page(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    issued = issue_key(session, clock, people.org_a.id, "Policy assistant")
+    ingest_token_usage(
+        session,
+        clock,
+        [event(people.org_a.id, None, 1234, 56, started_at=clock.now())],
+    )
+    browser.login(people.applicant_a.email)
+    page = browser.get(f"/orgs/{people.org_a.id}/inference")
+    assert page.status_code == 200
+    assert "Policy assistant" in page.text
+    assert f"cpk_{issued.key.prefix}_" in page.text
+    assert issued.plaintext not in page.text
+    assert ">1234<" in page.text
+    assert ">56<" in page.text
+    other = browser.get(f"/orgs/{people.org_b.id}/inference")
+    assert other.status_code == 404
