@@ -150,9 +150,7 @@ class PermissionSuite:
         case = self.build(case_name, world)
         forged = "cpt_00000000_" + "A" * 43
         for token in (forged, "not-a-token"):
-            self._refused(
-                client, world, case, {"Authorization": f"Bearer {token}"}, 401, audited=1
-            )
+            self._refused(client, world, case, {"Authorization": f"Bearer {token}"}, 401, audited=1)
 
     def test_wrong_role_is_403(self, case_name: str, world: World, client: TestClient) -> None:
         case = self.build(case_name, world)
