@@ -29,8 +29,13 @@ from computeport.kit.errors import Conflict, IllegalTransition, ValidationFailed
 from computeport.models.award import AmendmentKind, Award, AwardAmendment, AwardLine
 from computeport.models.award_share import RESERVE, AwardPlace, AwardShare, AwardShareMove
 from computeport.models.centre import AcceleratorType, CentreCluster, CentrePartition
+from computeport.models.identity import Role
 
 RETIRED = "retired"
+
+SHARE_MOVERS = (Role.OPERATOR, Role.SCHEME_OFFICER)
+"""Who moves hours between clusters: operations (where work runs) and the scheme's officers.
+The committee decides *how many* hours; placing them is not a new decision."""
 
 
 class SharesBroken(AssertionError):
@@ -302,6 +307,7 @@ def _record(
 
 __all__ = [
     "RESERVE",
+    "SHARE_MOVERS",
     "AwardShares",
     "LineShares",
     "SharesBroken",
