@@ -122,5 +122,6 @@ def test_an_empty_reason_and_a_wrong_role_are_refused(
         "--reason",
         "r",
     )
-    assert code == 2 and "operator" in out
+    assert code == 2
+    assert "operator" in out
     assert counts(database) == (0, 0)
