@@ -53,11 +53,8 @@ def test_existing_lines_go_to_the_only_cluster_of_their_type_or_the_reserve(
     downgrade(engine, PREVIOUS)
     upgrade(engine)
     with engine.connect() as connection:
-        lines = dict(
-            connection.execute(
-                sa.text("SELECT accelerator_type, reserve_hours FROM award_line")
-            ).all()
-        )
+        rows = connection.execute(sa.text("SELECT accelerator_type, reserve_hours FROM award_line"))
+        lines: dict[str, int] = {kind: int(hours) for kind, hours in rows}
         shares = connection.execute(
             sa.text(
                 "SELECT l.accelerator_type, c.name, s.gpu_hours FROM award_share s"
