@@ -34,7 +34,7 @@ def body(**changes: Any) -> dict[str, Any]:
 
 
 class TestSharesApi(PermissionSuite):
-    cases = ("show", "move")
+    cases = ("show", "move", "limit")
 
     def build(self, name: str, world: World) -> Case:
         award, owner = owned_award(world)
@@ -42,6 +42,16 @@ class TestSharesApi(PermissionSuite):
         other = world.actors.applicant()
         if name == "show":
             return Case("GET", path, allowed=owner, other_org=other)
+        if name == "limit":
+            return Case(
+                "PUT",
+                f"/api/v1/awards/{award.id}/places",
+                allowed=world.actors.staff(Role.OPERATOR),
+                json={"sites": ["sandy-ridge"], "reason": "team at Sandy Ridge"},
+                wrong_role=owner,
+                other_org=world.actors.staff(Role.REVIEWER),
+                other_org_status=403,
+            )
         return Case(
             "POST",
             path,
@@ -104,6 +114,21 @@ class TestSharesApi(PermissionSuite):
         problem = assert_problem(response, status)
         assert field in json_fields(problem), problem
         assert world.session.scalar(select(func.count()).select_from(AwardShareMove)) == 0
+
+    def test_a_limit_is_shown_and_an_unknown_site_names_its_index(
+        self, world: World, client: TestClient
+    ) -> None:
+        award, _ = owned_award(world)
+        operator = world.actors.staff(Role.OPERATOR)
+        path = f"/api/v1/awards/{award.id}/places"
+        limited = client.put(
+            path, json={"clusters": ["ridge"], "reason": "r"}, headers=operator.headers
+        )
+        assert limited.status_code == 200, limited.text
+        assert limited.json()["places"] == ["cluster:ridge"]
+        assert limited.json()["lines"][0]["eligible"] == ["ridge"]
+        bad = client.put(path, json={"sites": ["mars"], "reason": "r"}, headers=operator.headers)
+        assert "sites.0" in json_fields(assert_problem(bad, 422))
 
 
 def json_fields(problem: dict[str, Any]) -> str:

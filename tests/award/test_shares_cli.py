@@ -125,3 +125,43 @@ def test_an_empty_reason_and_a_wrong_role_are_refused(
     assert code == 2
     assert "operator" in out
     assert counts(database) == (0, 0)
+
+
+def test_limit_to_a_site_then_moves_outside_it_are_refused(award_ref: str) -> None:
+    code, out = run(
+        "award",
+        "shares",
+        "limit",
+        award_ref,
+        "--site",
+        "sandy-ridge",
+        "--reason",
+        "team at Sandy Ridge",
+        "--as",
+        OPERATOR,
+    )
+    assert code == 0, out
+    assert "places: site:sandy-ridge" in out
+    code, out = move(
+        award_ref, "--from", "reserve", "--to", "alpha", "--hours", "5", "--reason", "r"
+    )
+    assert code == 2
+    assert "--to:" in out
+    code, out = run(
+        "award",
+        "shares",
+        "limit",
+        award_ref,
+        "--cluster",
+        "nowhere",
+        "--reason",
+        "r",
+        "--as",
+        OPERATOR,
+    )
+    assert code == 2
+    assert "--cluster:" in out
+    code, out = run(
+        "award", "shares", "limit", award_ref, "--reason", "open again", "--as", OPERATOR
+    )
+    assert (code, "open (any cluster)" in out) == (0, True)

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from computeport.award import repository
+from computeport.award.places import set_places
 from computeport.award.shares import SHARE_MOVERS, AwardShares, move_hours, show_shares
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
@@ -46,6 +47,16 @@ class ShareMoveIn(BaseModel):
     hours: int = Field(gt=0, le=10**12)
     reason: str = Field(min_length=1, max_length=2000)
     accelerator_type: str | None = Field(default=None, max_length=32)
+
+
+class PlacesIn(BaseModel):
+    """The sites and clusters the award is limited to; both empty: open (any cluster)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sites: list[str] = Field(default_factory=list, max_length=50)
+    clusters: list[str] = Field(default_factory=list, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 def _read(view: AwardShares) -> AwardSharesRead:
@@ -101,6 +112,33 @@ def post_share_move(
         actor_id=subject.user_id,
         clock=clock,
         accelerator_type=body.accelerator_type,
+    )
+    return _read(show_shares(session, award.id))
+
+
+@router.put(
+    "/awards/{award_id}/places",
+    response_model=AwardSharesRead,
+    responses={404: {}, 409: {"description": "a share still sits outside the new places"}, 422: {}},
+)
+def put_places(
+    award_id: uuid.UUID,
+    body: PlacesIn,
+    subject: CurrentSubject,
+    session: SessionDep,
+    clock: ClockDep,
+) -> AwardSharesRead:
+    """Limit the award to sites and/or clusters, or open it; audited."""
+    subject.require(*SHARE_MOVERS)
+    award = repository.get_readable(session, subject, award_id)
+    set_places(
+        session,
+        award.id,
+        sites=body.sites,
+        clusters=body.clusters,
+        reason=body.reason,
+        actor_id=subject.user_id,
+        clock=clock,
     )
     return _read(show_shares(session, award.id))
 

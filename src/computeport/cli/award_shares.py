@@ -7,9 +7,12 @@ the unit of work rolls back, so nothing is written.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
+from computeport.award.places import set_places
 from computeport.award.shares import RESERVE, SHARE_MOVERS, move_hours, show_shares
 from computeport.cli.acting import acting
 from computeport.cli.award import _award, clock_for
@@ -25,6 +28,8 @@ OPTION_OF_FIELD = {
     "reason": "--reason",
     "accelerator_type": "--type",
 }
+
+PLACE_OPTIONS = {"sites": "--site", "clusters": "--cluster", "reason": "--reason"}
 
 
 @app.command("show")
@@ -88,6 +93,41 @@ def move_command(
             f"moved {move.gpu_hours:,} {move.accelerator_type} GPU-hours of "
             f"{the_award.reference}: {move.source} → {move.target}"
         )
+
+
+@app.command("limit")
+def limit_command(
+    award: str = typer.Argument(..., help="Award reference or id."),
+    sites: Annotated[list[str] | None, typer.Option("--site", help="Site key, repeatable.")] = None,
+    clusters: Annotated[
+        list[str] | None, typer.Option("--cluster", help="Cluster name, repeatable.")
+    ] = None,
+    reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit trail)."),
+    as_user: str | None = typer.Option(None, "--as", help="Operator's or officer's e-mail."),
+    now: str | None = typer.Option(None, help="The clock (ISO 8601), default: now."),
+) -> None:
+    """Limit the award to sites and/or clusters; with neither, open it (any cluster)."""
+    clock = clock_for(now)
+    with command_session() as session:
+        subject = acting(session, as_user)
+        subject.require(*SHARE_MOVERS)
+        the_award = _award(session, award)
+        try:
+            set_places(
+                session,
+                the_award.id,
+                sites=sites or [],
+                clusters=clusters or [],
+                reason=reason,
+                actor_id=subject.user_id,
+                clock=clock,
+            )
+        except DomainError as exc:
+            field = (exc.field or "").split(".")[0]
+            option = PLACE_OPTIONS.get(field, field or "award")
+            raise fail(f"{option}: {exc.message}") from None
+        where = ", ".join(show_shares(session, the_award.id).places) or "open (any cluster)"
+        console.print(f"{the_award.reference} places: {where}")
 
 
 def register(award_app: typer.Typer) -> None:
