@@ -198,3 +198,48 @@ def test_any_sequence_of_moves_keeps_the_sum_and_never_over_commits(
                 k: v for k, v in model.items() if k != RESERVE and v
             }
         outer.rollback()
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("move"), st.sampled_from(PLACES), st.sampled_from(PLACES), st.integers(1, HOURS)
+        ),
+        st.tuples(st.just("top_up"), st.just(RESERVE), st.just(RESERVE), st.integers(1, 5_000)),
+    ),
+    max_size=10,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=OPS)
+def test_top_ups_between_moves_land_in_the_reserve_and_keep_the_sum(
+    session: Session, award: Award, clock: ManualClock, ops: list[tuple[str, str, str, int]]
+) -> None:
+    with session.begin_nested() as outer:
+        total = HOURS
+        for op, src, dst, hours in ops:
+            before_reserve, before_shares = split(session, award)
+            if op == "top_up":
+                data = AmendmentIn.model_validate(
+                    {
+                        "kind": "top_up",
+                        "reason": "more",
+                        "lines": [{"accelerator_type": "h800", "gpu_hours": hours}],
+                    }
+                )
+                top_up(session, award.id, data, None, clock)
+                total += hours
+                assert split(session, award) == (before_reserve + hours, before_shares)
+            else:
+                try:
+                    with session.begin_nested():
+                        move(session, award, clock, src, dst, hours)
+                except DomainError:
+                    assert split(session, award) == (before_reserve, before_shares)
+            reserve, shares = split(session, award)
+            (line,) = show_shares(session, award.id).lines
+            assert line.gpu_hours == total == reserve + sum(shares.values())
+        outer.rollback()
