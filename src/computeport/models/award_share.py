@@ -20,8 +20,8 @@ from computeport.db.base import Base, IdMixin
 from computeport.models.centre import CentreCluster, CentreSite
 
 RESERVE = "reserve"
-"""The name a move uses for the reserve; cluster names start with a letter and may equal it only
-if an operator declares a cluster called ``reserve``, which the share service refuses."""
+"""The name a move uses for the reserve. A cluster declared as ``reserve`` could never hold a
+share: the share service reads the name as the reserve."""
 
 
 class AwardPlace(IdMixin, Base):
