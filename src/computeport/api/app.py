@@ -95,9 +95,10 @@ def _routers() -> list[APIRouter]:
     from computeport.award.endpoints import router as award_router
     from computeport.award.report_endpoints import router as report_router
     from computeport.award.reservation_endpoints import router as reservation_router
+    from computeport.award.share_endpoints import router as share_router
     from computeport.envelope.endpoints import router as envelope_router
 
-    routers += [award_router, envelope_router, report_router, reservation_router]
+    routers += [award_router, envelope_router, report_router, reservation_router, share_router]
     from computeport.jobs.endpoints import router as jobs_router
 
     routers.append(jobs_router)

@@ -79,6 +79,8 @@ def top_up(
     for line in data.lines:
         if line.accelerator_type in existing:
             existing[line.accelerator_type].gpu_hours += line.gpu_hours
+            # Added hours are unplaced until an operator moves them (award.shares).
+            existing[line.accelerator_type].reserve_hours += line.gpu_hours
         else:
             session.add(
                 AwardLine(

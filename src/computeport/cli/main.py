@@ -49,9 +49,10 @@ def _register() -> None:
 
     app.command("simulate")(simulate.simulate_command)
 
-    from computeport.cli import award, notify, reservation
+    from computeport.cli import award, award_shares, notify, reservation
 
     reservation.register(award.app)
+    award_shares.register(award.app)
     app.add_typer(award.app, name="award")
     app.add_typer(notify.app, name="notify")
 

@@ -80,6 +80,11 @@ class Award(IdMixin, TimestampMixin, Base):
     )
 
 
+def _all_of_the_line(context: Any) -> int:
+    """Insert default of ``reserve_hours``: a new line's hours are all unplaced."""
+    return int(context.get_current_parameters()["gpu_hours"])
+
+
 class AwardLine(IdMixin, Base):
     """Approved GPU-hours of one accelerator type within an award."""
 
@@ -87,11 +92,15 @@ class AwardLine(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("award_id", "accelerator_type"),
         CheckConstraint("gpu_hours > 0", name="gpu_hours_positive"),
+        CheckConstraint("reserve_hours >= 0", name="reserve_non_negative"),
     )
 
     award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("award.id", ondelete="CASCADE"))
     accelerator_type: Mapped[str] = mapped_column(String(32))
     gpu_hours: Mapped[int] = mapped_column(BigInteger)
+    reserve_hours: Mapped[int] = mapped_column(BigInteger, default=_all_of_the_line)
+    """The hours not yet placed on any cluster (docs/sites.md): ``Σ shares + reserve =
+    gpu_hours``, kept by ``computeport.award.shares``. A new line starts all in the reserve."""
 
     award: Mapped[Award] = relationship(back_populates="lines")
 
@@ -134,6 +143,7 @@ class AmendmentKind(enum.StrEnum):
     EXTENSION = "extension"  # a later end date
     TERMINATION = "termination"  # ended early; commitment shrinks to what was consumed
     EXPIRY = "expiry"  # reached its end date (recorded by the expiry job)
+    SHARE_MOVE = "share_move"  # GPU-hours moved between clusters / the reserve (award_share_move)
 
 
 class AwardAmendment(IdMixin, Base):
