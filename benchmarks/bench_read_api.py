@@ -309,9 +309,7 @@ def load(
         )
     if not every:
         return Summary(0.0, 0.0, 0.0, stats.errors)
-    return Summary(
-        len(every) / wall, p(every, 0.5) * 1000, p(every, 0.99) * 1000, stats.errors
-    )
+    return Summary(len(every) / wall, p(every, 0.5) * 1000, p(every, 0.99) * 1000, stats.errors)
 
 
 def pages(url: str, email: str, password: str, repeats: int) -> None:

@@ -27,7 +27,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
 """Module imports that close a package cycle on purpose."""
 
 
-
 def _top(module: str) -> str:
     return ".".join(module.split(".")[:2])
 

@@ -65,9 +65,7 @@ def test_another_address_and_requests_without_a_token_are_not_affected(
         assert bystander.get("/api/v1/me", headers=good).status_code == 200
 
 
-def test_a_failed_write_still_leaves_its_audit_row(
-    client: TestClient, session: Session
-) -> None:
+def test_a_failed_write_still_leaves_its_audit_row(client: TestClient, session: Session) -> None:
     """The request's unit of work rolls back; the audit row is written after the answer."""
     answer = client.post("/api/v1/tokens", headers=BAD, json={"name": "x"})
     assert answer.status_code == 401

@@ -33,9 +33,7 @@ class _Setup:
         )
         self.committee = world.actors.staff(Role.COMMITTEE_MEMBER)
 
-    def award(
-        self, cap_minor: int = 10_000_000_00, **terms: Unpack[fw.ApprovalTerms]
-    ) -> Award:
+    def award(self, cap_minor: int = 10_000_000_00, **terms: Unpack[fw.ApprovalTerms]) -> Award:
         terms.setdefault("tranche_shares_bp", [5000, 5000])
         return fw.approved_award(
             self.world.session,

@@ -300,9 +300,7 @@ class TestReservationApiPermissions(PermissionSuite):
 def test_the_committee_decides_whether_reservations_are_charged(
     session: Session, clock: ManualClock
 ) -> None:
-    charged = fw.approved_award(
-        session, clock, fw.scheme(session), charge_reservations=True
-    )
+    charged = fw.approved_award(session, clock, fw.scheme(session), charge_reservations=True)
     assert charged.charge_reservations is True
     assert award_read(session, charged, clock.now()).charge_reservations is True
     plain = fw.approved_award(session, clock, fw.scheme(session))

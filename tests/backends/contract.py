@@ -124,8 +124,9 @@ class ClusterBackendContract:
         for job_id in ours():
             backend.cancel(job_id)
         gone = harness.settle(
-            lambda: not ours()
-            and all(n.state is not NodeState.COMPLETING for n in backend.nodes()),
+            lambda: (
+                not ours() and all(n.state is not NodeState.COMPLETING for n in backend.nodes())
+            ),
             harness.job_timeout_seconds,
         )
         recorded = harness.recorded
@@ -141,9 +142,7 @@ class ClusterBackendContract:
 
         def idle() -> bool:
             state = {n.name: n for n in harness.backend.nodes()}
-            return all(
-                state[n].state is NodeState.IDLE and state[n].gpus_used == 0 for n in nodes
-            )
+            return all(state[n].state is NodeState.IDLE and state[n].gpus_used == 0 for n in nodes)
 
         assert harness.settle(idle, harness.job_timeout_seconds), (
             f"nodes {', '.join(nodes)} were not idle within {harness.job_timeout_seconds:.0f} s: "

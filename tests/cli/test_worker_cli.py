@@ -28,9 +28,7 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
                 id="elsewhere-1", host="other-host", pid=4242, started_at=now, heartbeat_at=now
             )
         )
-        session.add(
-            DutyLease(duty="post-usage", holder="elsewhere-1", token=3, last_error="boom")
-        )
+        session.add(DutyLease(duty="post-usage", holder="elsewhere-1", token=3, last_error="boom"))
     engine.dispose()
     monkeypatch.setenv("COMPUTEPORT_DATABASE_URL", url)
     monkeypatch.setenv("COMPUTEPORT_SECRET_KEY", SECRET)

@@ -46,9 +46,7 @@ CASES: list[tuple[str, bytes, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("content", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize(("content", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_line_is_named(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "usage.jsonl"
     path.write_bytes(_line() + content)

@@ -75,9 +75,7 @@ best_fit = {
     # free (3, 2): nothing has 4
     "does not fit": FitCase(2, [Running(5, 0, (0,), 9), Running(6, 0, (1,), 9)], g=4),
     # free (8, 7, 8, 8): the lowest whole nodes
-    "gang: lowest whole nodes": FitCase(
-        4, [Running(1, 0, (1,), 9)], g=16, k=2, expected=(0, 2)
-    ),
+    "gang: lowest whole nodes": FitCase(4, [Running(1, 0, (1,), 9)], g=16, k=2, expected=(0, 2)),
     "gang: excluded whole nodes are skipped": FitCase(
         4, [Running(1, 0, (1,), 9)], g=16, k=2, excluded=frozenset({0}), expected=(2, 3)
     ),

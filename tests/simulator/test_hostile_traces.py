@@ -42,17 +42,37 @@ CASES: list[tuple[str, str, bytes, str]] = [
     ("csv-latin1", "csv", CSV_HEAD + b"j1,0,100,1,J\xe9r\xf4me,g\n", "not UTF-8 text"),
     ("csv-nul", "csv", CSV_HEAD + b"j1,0,100,1,u\x00,g\n", "NUL byte"),
     ("csv-open-quote", "csv", CSV_HEAD + b'j1,0,100,1,"u,g\n', "expected 6 fields"),
-    ("philly-huge", "philly", PHILLY_HEAD + f"2017-10-03 01:02:03,{HUGE},1,1,vc\n".encode(),
-     "duration is out of range"),
-    ("philly-gpus", "philly", PHILLY_HEAD + f"2017-10-03 01:02:03,10,{HUGE},1,vc\n".encode(),
-     "num_gpus is out of range"),
-    ("philly-utf16", "philly", PHILLY_HEAD + "2017-10-03 01:02:03,10,1,1,vc\n".encode("utf-16"),
-     "not UTF-8 text"),
-    ("alibaba-huge-share", "alibaba", ALIBABA_HEAD + b"p1,1e300,LS,0,100,10\n",
-     "num_gpu is out of range"),
+    (
+        "philly-huge",
+        "philly",
+        PHILLY_HEAD + f"2017-10-03 01:02:03,{HUGE},1,1,vc\n".encode(),
+        "duration is out of range",
+    ),
+    (
+        "philly-gpus",
+        "philly",
+        PHILLY_HEAD + f"2017-10-03 01:02:03,10,{HUGE},1,vc\n".encode(),
+        "num_gpus is out of range",
+    ),
+    (
+        "philly-utf16",
+        "philly",
+        PHILLY_HEAD + "2017-10-03 01:02:03,10,1,1,vc\n".encode("utf-16"),
+        "not UTF-8 text",
+    ),
+    (
+        "alibaba-huge-share",
+        "alibaba",
+        ALIBABA_HEAD + b"p1,1e300,LS,0,100,10\n",
+        "num_gpu is out of range",
+    ),
     ("alibaba-nan", "alibaba", ALIBABA_HEAD + b"p1,nan,LS,0,100,10\n", "num_gpu is not finite"),
-    ("alibaba-huge-time", "alibaba", ALIBABA_HEAD + f"p1,1,LS,0,{HUGE},10\n".encode(),
-     "deletion_time is out of range"),
+    (
+        "alibaba-huge-time",
+        "alibaba",
+        ALIBABA_HEAD + f"p1,1,LS,0,{HUGE},10\n".encode(),
+        "deletion_time is out of range",
+    ),
     ("alibaba-nul", "alibaba", ALIBABA_HEAD + b"p1\x00,1,LS,0,100,10\n", "NUL byte"),
     ("swf-huge-procs", "swf", SWF_OK + swf_line(procs=HUGE), "allocated processors (field 5)"),
     ("swf-huge-run", "swf", SWF_OK + swf_line(run=HUGE), "run time (field 4) is out of range"),
@@ -99,8 +119,19 @@ def test_large_but_machine_sized_gpu_count_is_rejected_by_the_cluster_not_a_cras
     out = tmp_path / "result.json"
     result = CliRunner().invoke(
         app,
-        ["simulate", "--trace", str(path), "--format", "csv", "--gpus", "8",
-         "--out", str(out), "--jobs-out", str(tmp_path / "jobs.csv")],
+        [
+            "simulate",
+            "--trace",
+            str(path),
+            "--format",
+            "csv",
+            "--gpus",
+            "8",
+            "--out",
+            str(out),
+            "--jobs-out",
+            str(tmp_path / "jobs.csv"),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(out.read_text())
@@ -117,8 +148,19 @@ def test_simulate_exits_2_naming_the_line(tmp_path: Path, content: bytes) -> Non
     path.write_bytes(content)
     result = CliRunner().invoke(
         app,
-        ["simulate", "--trace", str(path), "--format", "csv", "--gpus", "8",
-         "--out", str(tmp_path / "r.json"), "--jobs-out", str(tmp_path / "j.csv")],
+        [
+            "simulate",
+            "--trace",
+            str(path),
+            "--format",
+            "csv",
+            "--gpus",
+            "8",
+            "--out",
+            str(tmp_path / "r.json"),
+            "--jobs-out",
+            str(tmp_path / "j.csv"),
+        ],
     )
     assert result.exit_code == 2
     assert "line 2" in result.output

@@ -96,9 +96,7 @@ def signed_in(browser: Browser, demo: RunningDemo, role: str, width: int = 1400)
 
 
 @pytest.mark.parametrize("role", list(PAGES))
-def test_no_page_overflows_at_common_widths(
-    browser: Browser, demo: RunningDemo, role: str
-) -> None:
+def test_no_page_overflows_at_common_widths(browser: Browser, demo: RunningDemo, role: str) -> None:
     found: list[str] = []
     for width in WIDTHS:
         page = signed_in(browser, demo, role, width)

@@ -23,12 +23,8 @@ def test_officer_sees_envelope_in_hk_dollars(
     browser: Browser, people: People, session: Session, clock: ManualClock
 ) -> None:
     scheme = fw.scheme(session, envelope_minor=3_000_000_000_00)
-    fw.approved_award(
-        session, clock, scheme, cap_minor=12_345_678_90, organisation=people.org_a
-    )
-    fw.approved_award(
-        session, clock, scheme, cap_minor=7_654_321_10, organisation=people.org_b
-    )
+    fw.approved_award(session, clock, scheme, cap_minor=12_345_678_90, organisation=people.org_a)
+    fw.approved_award(session, clock, scheme, cap_minor=7_654_321_10, organisation=people.org_b)
     browser.login(people.officer.email)
     page = browser.client.get("/scheme")
     assert page.status_code == 200

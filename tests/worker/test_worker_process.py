@@ -80,9 +80,10 @@ def test_a_failing_duty_is_recorded_and_does_not_stop_the_others(
     assert lease.last_error == "RuntimeError: the template is broken"
     metrics = worker.metrics
     assert metrics is not None
-    assert metrics.registry.get_sample_value(
-        "computeport_duty_failures_total", {"duty": "a-broken"}
-    ) == 1.0
-    assert metrics.registry.get_sample_value(
-        "computeport_duty_runs_total", {"duty": "b-fine"}
-    ) == 1.0
+    assert (
+        metrics.registry.get_sample_value("computeport_duty_failures_total", {"duty": "a-broken"})
+        == 1.0
+    )
+    assert (
+        metrics.registry.get_sample_value("computeport_duty_runs_total", {"duty": "b-fine"}) == 1.0
+    )

@@ -53,9 +53,9 @@ def accounts_readable_by(
 ) -> Select[str, uuid.UUID, str, uuid.UUID]:
     """``(slurm account, award id, reference, organisation)`` of the awards whose jobs the
     subject may read."""
-    return select(
-        Award.slurm_account, Award.id, Award.reference, Award.organisation_id
-    ).where(_visible_to(subject))
+    return select(Award.slurm_account, Award.id, Award.reference, Award.organisation_id).where(
+        _visible_to(subject)
+    )
 
 
 def list_awards(

@@ -65,7 +65,6 @@ class JobNotFound(NotFound):
     title = "Job not found"
 
 
-
 class NoCluster(DomainError):
     """This deployment runs without a cluster back end."""
 

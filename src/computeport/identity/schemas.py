@@ -32,6 +32,7 @@ class OrganisationRead(BaseModel):
     is_assumption: bool
     created_at: datetime
 
+
 _NOT_IN_ADDRESS = r"@\s\x1c-\x1f\x85\ufeff"
 EMAIL_PATTERN = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}]+$"
 r"""What the service takes for an address (``service.EMAIL_RE``), stated in the schema too.

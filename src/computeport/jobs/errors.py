@@ -11,4 +11,3 @@ class AwardNotActive(Conflict):
     """Jobs run only on an active award inside its dates."""
 
     title = "Award not active"
-

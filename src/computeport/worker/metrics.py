@@ -28,9 +28,7 @@ class WorkerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.runs = Counter(
-            "computeport_duty_runs", "Duty runs", ["duty"], registry=self.registry
-        )
+        self.runs = Counter("computeport_duty_runs", "Duty runs", ["duty"], registry=self.registry)
         self.failures = Counter(
             "computeport_duty_failures", "Duty runs that failed", ["duty"], registry=self.registry
         )

@@ -108,9 +108,7 @@ def build_loops(
         outbox = db(DispatchOutbox.name)
 
         def send() -> object:
-            return dispatch_pending(
-                outbox, mailer, state.clock, sender=settings.smtp_sender
-            )
+            return dispatch_pending(outbox, mailer, state.clock, sender=settings.smtp_sender)
 
         loops.append(DispatchOutbox(send, every=timedelta(minutes=5)))
     return loops

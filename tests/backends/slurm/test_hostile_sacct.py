@@ -56,8 +56,11 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("account-nul", _set("account", "a\x00b"), "account contains a NUL"),
     ("user-nul", _set("user", "\x00"), "user contains a NUL"),
     ("exit-code-not-object", _set("exit_code", "137"), "exit_code"),
-    ("signal-huge", _set("exit_code", {"status": "SIGNALED", "signal": {"signal_id": HUGE}}),
-     "exit_code"),
+    (
+        "signal-huge",
+        _set("exit_code", {"status": "SIGNALED", "signal": {"signal_id": HUGE}}),
+        "exit_code",
+    ),
 ]
 
 

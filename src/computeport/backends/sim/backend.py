@@ -32,7 +32,6 @@ for ``expected_run_seconds``, else half its time limit; past its limit it ends `
 a job needs at least one GPU.
 """
 
-
 from __future__ import annotations
 
 import threading

@@ -190,5 +190,3 @@ class QosLimits:
     def describe(self) -> str:
         cap = "no cap" if self.gpu_cap is None else f"cap {self.gpu_cap} GPUs"
         return f"{self.gpu_minutes} GPU-min, {cap}{', paused' if self.paused else ''}"
-
-

@@ -39,21 +39,15 @@ def read_alibaba(path: Path) -> Workload:
             raise bad(path, line, f"num_gpu is negative: {share}")
         if share > MAX_INT:
             raise bad(path, line, f"num_gpu is out of range (at most {MAX_INT:,}): {share}")
-        submit = parse_int(
-            path, line, "creation_time", row["creation_time"], maximum=MAX_SECONDS
-        )
+        submit = parse_int(path, line, "creation_time", row["creation_time"], maximum=MAX_SECONDS)
         if submit < 0:
             raise bad(path, line, f"creation_time is negative: {submit}")
         scheduled_text = row["scheduled_time"].strip()
         if share == 0 or not scheduled_text:
             skipped += 1
             continue
-        scheduled = parse_int(
-            path, line, "scheduled_time", scheduled_text, maximum=MAX_SECONDS
-        )
-        deleted = parse_int(
-            path, line, "deletion_time", row["deletion_time"], maximum=MAX_SECONDS
-        )
+        scheduled = parse_int(path, line, "scheduled_time", scheduled_text, maximum=MAX_SECONDS)
+        deleted = parse_int(path, line, "deletion_time", row["deletion_time"], maximum=MAX_SECONDS)
         run = deleted - scheduled
         if run <= 0:
             skipped += 1

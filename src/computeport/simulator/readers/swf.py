@@ -49,18 +49,14 @@ def read_swf(path: Path) -> Workload:
         if len(fields) != FIELDS:
             raise bad(path, line, f"expected {FIELDS} fields, found {len(fields)}")
         number = parse_int(path, line, "job number (field 1)", fields[0])
-        submit = parse_int(
-            path, line, "submit time (field 2)", fields[1], maximum=MAX_SECONDS
-        )
+        submit = parse_int(path, line, "submit time (field 2)", fields[1], maximum=MAX_SECONDS)
         if submit < 0:
             raise bad(path, line, f"submit time (field 2) is unknown or negative: {submit}")
         run = parse_int(path, line, "run time (field 4)", fields[3], maximum=MAX_SECONDS)
         procs = parse_int(path, line, "allocated processors (field 5)", fields[4])
         if procs <= 0:
             procs = parse_int(path, line, "requested processors (field 8)", fields[7])
-        limit = parse_int(
-            path, line, "requested time (field 9)", fields[8], maximum=MAX_SECONDS
-        )
+        limit = parse_int(path, line, "requested time (field 9)", fields[8], maximum=MAX_SECONDS)
         user = parse_int(path, line, "user (field 12)", fields[11])
         group = parse_int(path, line, "group (field 13)", fields[12])
         if run <= 0 or procs <= 0:

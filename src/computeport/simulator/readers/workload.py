@@ -57,9 +57,7 @@ def parse_number(path: Path, line: int, name: str, text: str) -> float:
     return value
 
 
-def parse_int(
-    path: Path, line: int, name: str, text: str, *, maximum: int = MAX_INT
-) -> int:
+def parse_int(path: Path, line: int, name: str, text: str, *, maximum: int = MAX_INT) -> int:
     """An integer, accepting ``12.0`` (traces write seconds as floats) and rounding halves up;
     one beyond ±``maximum`` is refused (naming the line) rather than overflowing later."""
     if text.isascii() and text.isdigit() and len(text) < 16:  # fast: within any maximum

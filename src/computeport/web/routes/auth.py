@@ -86,9 +86,7 @@ async def login(request: Request, session: PageSession, clock: PageClock) -> Res
             "Too many failed sign-in attempts. Try again in {minutes} minutes.",
             minutes=sign_in_refusal_minutes(locked),
         )
-        return _login_page(
-            request, 429, email=email, next_path=next_path, form_error=message
-        )
+        return _login_page(request, 429, email=email, next_path=next_path, form_error=message)
     except InvalidCredentials:
         return _login_page(
             request, email=email, next_path=next_path, form_error="Email or password is wrong."

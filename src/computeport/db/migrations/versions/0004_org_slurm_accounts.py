@@ -64,9 +64,7 @@ def upgrade() -> None:
             name = _name(row.name)
         taken.add(name)
         bind.execute(
-            sa.update(_organisation)
-            .where(_organisation.c.id == row.id)
-            .values(slurm_account=name)
+            sa.update(_organisation).where(_organisation.c.id == row.id).values(slurm_account=name)
         )
     _set_nullable(nullable=False)
 

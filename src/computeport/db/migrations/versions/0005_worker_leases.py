@@ -61,9 +61,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_worker_duty_run")),
     )
-    op.create_index(
-        op.f("ix_worker_duty_run_duty"), "worker_duty_run", ["duty"], unique=False
-    )
+    op.create_index(op.f("ix_worker_duty_run_duty"), "worker_duty_run", ["duty"], unique=False)
 
 
 def downgrade() -> None:
