@@ -118,6 +118,8 @@ def test_the_card_shows_the_price_in_force_and_the_next(world: World, client: Te
         ({"kind": "tokens", "subject": "qwen"}, 422, "unit_price_output"),
         ({"unit_price": "lots"}, 422, "unit_price"),
         ({"reason": " "}, 422, "reason"),
+        ({"site": "atlantis"}, 422, "site"),
+        ({"cluster": "atlantis-a"}, 422, "cluster"),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(
