@@ -3,6 +3,7 @@ the record is rated by the most specific price in force at its end (cluster > si
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,14 +16,24 @@ from sqlalchemy.orm import Session
 from computeport.billing.posting import post_all
 from computeport.inventory.declaration import parse_inventory
 from computeport.inventory.loader import load_inventory
+from computeport.invoicing.close import close_period
+from computeport.invoicing.render import document_csv, document_html
 from computeport.kit.clock import ManualClock
 from computeport.kit.money import charge_minor
 from computeport.metering.ingest import ingest_usage
+from computeport.models.invoicing import BillingDocument
 from computeport.models.metering import UsageCharge
 from computeport.pricing.book import PriceBook
-from computeport.pricing.service import PRICING_EPOCH, price_in_force, set_price
+from computeport.pricing.service import (
+    PRICING_EPOCH,
+    price_in_force,
+    seed_assumed_prices,
+    set_price,
+)
+from tests.factories import award as fw
 from tests.factories import identity as fi
 from tests.factories import metering as fm
+from tests.factories import scheme as fs
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -182,3 +193,28 @@ def test_a_record_is_rated_by_the_most_specific_price_in_force_at_its_end(
     finally:
         nested.rollback()
         session.expire_all()
+
+
+def test_an_invoice_line_names_the_site_of_its_price(session: Session, clock: ManualClock) -> None:
+    _load_sites(session, clock)
+    org = fi.organisation(session, at=clock.now())
+    fw.award(session, clock, fs.scheme_row(session, clock), org, "ridge-acct")
+    seed_assumed_prices(session, clock)
+    site = set_price(session, clock, "h800", Decimal("36.00"), BASE, site="sandy-ridge")
+    clock.set(datetime(2026, 11, 2, tzinfo=UTC))
+    end = datetime(2026, 10, 9, tzinfo=UTC)
+    clusters = ("alpha", "ridge-a", "ridge-b")
+    records = [fm.record(i, "ridge-acct", end=end, cluster=c) for i, c in enumerate(clusters)]
+    ingest_usage(session, clock, records)
+    post_all(session, clock)
+    number = close_period(session, clock, "2026-10").documents[0]
+    doc = session.scalars(select(BillingDocument).where(BillingDocument.number == number)).one()
+    lines = sorted((ln.jobs, ln.unit_price, ln.price_version_id) for ln in doc.lines)
+    assert lines[0][:2] == (1, Decimal("28.00"))  # alpha, at Cyberport: the centre's price
+    assert lines[1] == (2, Decimal("36.00"), site.id)  # both Sandy Ridge clusters
+    csv_text = document_csv(doc)
+    assert csv_text.splitlines()[9].endswith(",price_per_gpu_hour,price_from,price_applies_to")
+    assert csv_text.count(",36.00,2026-01-01T00:00:00Z,sandy-ridge\n") == 1
+    assert csv_text.count(",28.00,2024-10-01T00:00:00Z,\n") == 1
+    assert doc.sha256 == hashlib.sha256(csv_text.encode()).hexdigest()
+    assert "from 2026-01-01 at sandy-ridge" in document_html(doc)
