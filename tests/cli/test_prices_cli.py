@@ -180,3 +180,26 @@ def test_a_new_type_is_quarantined_with_the_fix_and_released_once_priced(
     run(cli, "prices", "approve", change[1], "--as", "olive@aisc.hk", "--now", NOW)
     released = run(cli, "billing", "quarantine", "--release", "--now", NOW)
     assert "released 1 (rated: 1); still held 0" in released
+
+
+def test_a_site_price_needs_a_site_and_cluster_the_centre_has(cli: CliRunner) -> None:
+    _staff(cli)
+    run(cli, "billing", "seed-prices", "--now", NOW)
+    price = ("gpu-hour", "h800", "36.00", "--from", "2026-12-01")
+    # No inventory loaded: no site is known, and a cluster only once its accounting is read.
+    assert "unknown site 'sandy-ridge'" in _draft(cli, *price, "--site", "sandy-ridge", code=2)
+    assert "unknown cluster 'sandy-ridge-a'" in _draft(
+        cli, *price, "--cluster", "sandy-ridge-a", code=2
+    )
+    # A type the inventory lists is known before any job of it ran.
+    assert "cn-accel-a" in _draft(cli, "gpu-hour", "cn-accel-a", "20", "--from", "2026-12-01",
+                                  code=2)  # fmt: skip
+    assert _count(PriceChange) == 0
+    run(cli, "clusters", "load", str(Path(__file__).parents[2] / "deploy/inventory/cyberport.toml"))
+    _draft(cli, "gpu-hour", "cn-accel-a", "20", "--from", "2026-12-01")
+    _draft(cli, *price, "--site", "sandy-ridge")
+    _draft(cli, *price, "--cluster", "sandy-ridge-a")
+    wrong = _draft(cli, *price, "--site", "cyberport", "--cluster", "sandy-ridge-a", code=2)
+    assert "is at site 'sandy-ridge'" in wrong
+    assert "unknown site 'sandy'" in _draft(cli, *price, "--site", "sandy", code=2)
+    assert _count(PriceChange) == 3

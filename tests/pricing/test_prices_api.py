@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from computeport.inventory.declaration import parse_inventory
+from computeport.inventory.loader import load_inventory
 from computeport.models.identity import Role
 from computeport.models.pricing import PriceChange, PriceKind
 from computeport.pricing.approval import PriceChangeRequest, draft_change
 from computeport.pricing.service import seed_assumed_prices
 from tests.api.fixtures import Actor, World
 from tests.api.permission_suite import Case, PermissionSuite, assert_problem, row_counts
+from tests.inventory.inventory_files import cyberport_text
 
 NEXT_MONTH = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -118,6 +121,8 @@ def test_the_card_shows_the_price_in_force_and_the_next(world: World, client: Te
         ({"kind": "tokens", "subject": "qwen"}, 422, "unit_price_output"),
         ({"unit_price": "lots"}, 422, "unit_price"),
         ({"reason": " "}, 422, "reason"),
+        ({"site": "atlantis"}, 422, "site"),
+        ({"cluster": "atlantis-a"}, 422, "cluster"),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(
@@ -146,3 +151,32 @@ def test_a_retroactive_approval_is_refused(world: World, client: TestClient) -> 
     assert "valid_from" in str(body)
     world.session.expire_all()
     assert row_counts(world.session) == before
+
+
+def test_a_site_price_is_drafted_for_an_inventory_site_and_listed_with_it(
+    world: World, client: TestClient
+) -> None:
+    load_inventory(world.session, parse_inventory(cyberport_text()), actor_id=None,
+                   at=world.clock.now(), source="cyberport.toml")  # fmt: skip
+    seed_assumed_prices(world.session, world.clock)
+    operator = world.actors.staff(Role.OPERATOR)
+    officer = world.actors.staff(Role.SCHEME_OFFICER)
+    drafted = client.post(
+        "/api/v1/prices/changes",
+        json=_body(unit_price="36.00", site="sandy-ridge"),
+        headers=operator.headers,
+    )
+    assert drafted.status_code == 201, drafted.text
+    change = drafted.json()["id"]
+    approved = client.post(f"/api/v1/prices/changes/{change}/approve", headers=officer.headers)
+    assert approved.status_code == 200, approved.text
+    card = client.get(
+        "/api/v1/prices", params={"at": "2026-11-15T00:00:00Z"}, headers=officer.headers
+    ).json()
+    h800 = {
+        (line["site"], line["cluster"]): line["in_force"]
+        for line in card["lines"]
+        if line["subject"] == "h800"
+    }
+    assert Decimal(h800[("sandy-ridge", None)]["unit_price"]) == Decimal("36.00")
+    assert Decimal(h800[(None, None)]["unit_price"]) == Decimal("28.00")

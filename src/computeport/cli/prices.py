@@ -142,6 +142,9 @@ def draft_command(
         str | None, typer.Option("--output-price", help="Tokens: HK$ per million output tokens.")
     ] = None,
     currency: Annotated[str, typer.Option(help="Only the scheme's, HKD.")] = "HKD",
+    site: Annotated[
+        str | None, typer.Option(help="Only at this inventory site (default: the whole centre).")
+    ] = None,
     cluster: Annotated[
         str | None, typer.Option(help="Only on this cluster (default: the whole centre).")
     ] = None,
@@ -164,7 +167,8 @@ def draft_command(
         reason=reason,
         unit_price_output=_decimal(output_price, "--output-price"),
         currency=currency.strip().upper(),
-        cluster=cluster,
+        site=site.strip() if site else None,
+        cluster=cluster.strip() if cluster else None,
     )
     clock = clock_for(now)
     with command_session() as session:

@@ -467,6 +467,11 @@ def _issue(
             price_version_id=ln.price_version_id,
             unit_price=ln.unit_price,
             price_from=ln.price_from,
+            # Set here (the document is hashed before it is stored, and rows are append-only):
+            # the render reads where the version applies.
+            price_version=(
+                session.get(PriceVersion, ln.price_version_id) if ln.price_version_id else None
+            ),
         )
         for i, ln in enumerate(lines, start=1)
     ]

@@ -47,6 +47,8 @@ class _Row:
     price_from: str = ""
     """…and the instant it took effect, which with the line's type names the version."""
     price_version: str = ""
+    where: str = ""
+    """A per-site (or per-cluster) price's site and cluster; empty for the centre's price."""
 
 
 def _price(ln: DocumentLine) -> tuple[str, str, str]:
@@ -60,6 +62,20 @@ def _price(ln: DocumentLine) -> tuple[str, str, str]:
     price = amount_text(ln.unit_price) if ln.unit_price is not None else ""
     start = ln.price_from.isoformat().replace("+00:00", "Z") if ln.price_from else ""
     return price, start, str(ln.price_version_id)
+
+
+def _where(ln: DocumentLine) -> str:
+    """Where the line's price applies, when it is not the whole centre's: ``sandy-ridge``."""
+    version = ln.price_version if ln.price_version_id is not None else None
+    if version is None:
+        return ""
+    return " / ".join(x for x in (version.site, version.cluster) if x)
+
+
+def scoped(doc: BillingDocument) -> bool:
+    """Whether any line was rated by a site's or cluster's price (a document without one keeps
+    the layout it had before prices per site, so its stored hash still reproduces)."""
+    return any(_where(ln) for ln in doc.lines)
 
 
 def priced(doc: BillingDocument) -> bool:
@@ -90,6 +106,7 @@ def _rows(doc: BillingDocument, fmt: object = _amount) -> list[_Row]:
             price=_price(ln)[0],
             price_from=_price(ln)[1],
             price_version=_price(ln)[2],
+            where=_where(ln),
         )
         for ln in doc.lines
     ]
@@ -109,12 +126,14 @@ def document_csv(doc: BillingDocument) -> str:
     w.writerow(["currency", doc.currency])
     w.writerow([])
     versions = priced(doc)
+    sites = scoped(doc)
     header = ["award", "accelerator", "jobs", "gpu_hours", "list", "subsidy", "amount_due"]
-    w.writerow([*header, "credited", *(["price_per_gpu_hour", "price_from"] if versions else [])])
+    header += ["credited", *(["price_per_gpu_hour", "price_from"] if versions else [])]
+    w.writerow([*header, *(["price_applies_to"] if sites else [])])
     for r in _rows(doc):
         row: list[object] = [r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy]
-        row += [r.due, r.credited]
-        w.writerow([*row, *([r.price, r.price_from] if versions else [])])
+        row += [r.due, r.credited, *([r.price, r.price_from] if versions else [])]
+        w.writerow([*row, *([r.where] if sites else [])])
     w.writerow(
         [
             "total",
@@ -126,6 +145,7 @@ def document_csv(doc: BillingDocument) -> str:
             _amount(doc.due_minor),
             _amount(sum(ln.credited_minor for ln in doc.lines)),
             *(["", ""] if versions else []),
+            *([""] if sites else []),
         ]
     )
     return out.getvalue()

@@ -12,11 +12,15 @@ import enum
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from computeport.db.base import Base, IdMixin, TimestampMixin
+
+if TYPE_CHECKING:
+    from computeport.models.pricing import PriceVersion
 
 
 class DocumentKind(enum.StrEnum):
@@ -92,6 +96,11 @@ class DocumentLine(IdMixin, Base):
     """That version's list price (HK$ per GPU-hour), as issued."""
     price_from: Mapped[datetime | None] = mapped_column(default=None)
     """That version's start, as issued."""
+    price_version: Mapped[PriceVersion | None] = relationship(
+        primaryjoin="foreign(DocumentLine.price_version_id) == PriceVersion.id", viewonly=True
+    )
+    """The version itself, read for where it applies (its site and cluster): versions are never
+    edited, so what it says now is what it said when the line was issued."""
 
 
 class Payment(IdMixin, TimestampMixin, Base):

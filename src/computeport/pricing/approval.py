@@ -32,7 +32,9 @@ from computeport.kit.errors import Conflict, ValidationFailed
 from computeport.kit.workflow import TransitionTable
 from computeport.models.application import Application
 from computeport.models.award import AwardLine
+from computeport.models.centre import AcceleratorType, CentreSite
 from computeport.models.identity import Role
+from computeport.models.ingest_cursor import IngestCursorRow
 from computeport.models.metering import UsageQuarantine
 from computeport.models.pricing import (
     PriceChange,
@@ -42,6 +44,7 @@ from computeport.models.pricing import (
 )
 from computeport.models.rollup import UsageRollup
 from computeport.pricing.announce import announce_price
+from computeport.pricing.book import cluster_sites
 from computeport.pricing.errors import (
     PriceChangeNotFound,
     RetroactivePrice,
@@ -84,9 +87,11 @@ class PriceChangeRequest:
 def known_subjects(session: Session, kind: PriceKind) -> set[str]:
     """The accelerator types (or QOS) the centre has, as far as its data says.
 
-    Until the inventory lists them, an accelerator type is known when it has been priced, used
-    (read from the usage rollup, small where the records are many), held in the quarantine,
-    applied for or awarded; a QOS when it is one of the scheme's tiers, priced or used.
+    An accelerator type is known when the inventory lists it (a new type is priced before its
+    first job runs), or it has been priced, used (read from the usage rollup, small where the
+    records are many), held in the quarantine, applied for or awarded — the centre's history
+    before the inventory, and the single cluster that runs without one; a QOS when it is one of
+    the scheme's tiers, priced or used.
     A price for anything else would rate nothing (a typo), so it is refused.
     """
     priced = set(
@@ -94,6 +99,7 @@ def known_subjects(session: Session, kind: PriceKind) -> set[str]:
     )
     if kind is PriceKind.GPU_HOUR:
         for column in (
+            AcceleratorType.name,
             UsageRollup.accelerator_type,
             AwardLine.accelerator_type,
             Application.accelerator_type,
@@ -109,9 +115,37 @@ def known_subjects(session: Session, kind: PriceKind) -> set[str]:
     return priced
 
 
+def _check_scope(session: Session, site: str | None, cluster: str | None) -> None:
+    """A price for a site or cluster must name one the centre has (a typo would rate nothing).
+
+    A site is known from the inventory; a cluster from the inventory or, without one, from the
+    ingest marks (the clusters whose accounting is read).  A cluster the inventory places at
+    another site than the one named would make a key no lookup reaches, so it is refused too.
+    """
+    sites = set(session.scalars(select(CentreSite.key)))
+    if site is not None and site not in sites:
+        raise UnknownPricedThing(
+            f"unknown site {site!r}; known: {', '.join(sorted(sites)) or 'none'}", field="site"
+        )
+    if cluster is None:
+        return
+    placed = cluster_sites(session)
+    known = set(placed) | set(session.scalars(select(IngestCursorRow.cluster)))
+    if cluster not in known:
+        raise UnknownPricedThing(
+            f"unknown cluster {cluster!r}; known: {', '.join(sorted(known)) or 'none'}",
+            field="cluster",
+        )
+    if site is not None and placed.get(cluster, site) != site:
+        raise UnknownPricedThing(
+            f"cluster {cluster!r} is at site {placed[cluster]!r}, not {site!r}", field="cluster"
+        )
+
+
 def _check_request(session: Session, clock: Clock, request: PriceChangeRequest) -> str:
     """Every rule a draft must meet; returns the normalised subject."""
     subject = normalise_subject(request.kind, request.subject)
+    _check_scope(session, request.site, request.cluster)
     check_amounts(request.kind, request.unit_price, request.unit_price_output, request.currency)
     if request.kind in (PriceKind.GPU_HOUR, PriceKind.QOS_MULTIPLIER):
         known = known_subjects(session, request.kind)

@@ -6,7 +6,11 @@ the start of its key's next version, derived here when the book is built.
 
 A key is (kind, subject, site, cluster).  A lookup for a cluster takes the most specific price in
 force: the cluster's, then the site's, then the centre's (site and cluster NULL), so a price per
-site can be added later without touching the centre-wide ones.
+site can be added later without touching the centre-wide ones.  Usage records name only their
+cluster (Slurm's ClusterName); the book maps it to its site through the loaded inventory, so a
+site's price (a costlier accelerator at Sandy Ridge) rates every cluster there.  With no
+inventory loaded (one cluster, as before sites) the map is empty and the cluster's own price,
+then the centre's, apply.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import bisect
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +26,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.models.centre import CentreCluster, CentreSite
 from computeport.models.pricing import PriceKind, PriceVersion
 
 Scope = tuple[str | None, str | None]
@@ -112,10 +117,21 @@ def entries_of(rows: Iterable[PriceVersion]) -> list[PriceEntry]:
     return out
 
 
+def cluster_sites(session: Session) -> dict[str, str]:
+    """Every inventory cluster's name → its site's key (empty when no inventory is loaded)."""
+    stmt = select(CentreCluster.name, CentreSite.key).join(
+        CentreSite, CentreCluster.site_id == CentreSite.id
+    )
+    return {name: key for name, key in session.execute(stmt)}
+
+
 class PriceBook:
     """Every price version, loaded once, for fast lookups while rating."""
 
-    def __init__(self, entries: Iterable[PriceEntry]) -> None:
+    def __init__(
+        self, entries: Iterable[PriceEntry], sites: Mapping[str, str] | None = None
+    ) -> None:
+        self._site_of: dict[str, str] = dict(sites or {})
         self._by_key: dict[_Key, list[PriceEntry]] = {}
         for e in sorted(entries, key=lambda e: e.valid_from):
             self._by_key.setdefault((e.kind, e.subject, e.site, e.cluster), []).append(e)
@@ -129,7 +145,11 @@ class PriceBook:
 
     @classmethod
     def load(cls, session: Session) -> PriceBook:
-        return cls(entries_of(session.scalars(select(PriceVersion)).all()))
+        return cls(entries_of(session.scalars(select(PriceVersion)).all()), cluster_sites(session))
+
+    def site_of(self, cluster: str | None) -> str | None:
+        """The inventory's site of ``cluster``, or None (not in the inventory, or none loaded)."""
+        return self._site_of.get(cluster) if cluster is not None else None
 
     def entries(self) -> list[PriceEntry]:
         """Every version, by key then start."""
@@ -171,6 +191,8 @@ class PriceBook:
         start of a more specific (or, when none was found, any) version of the subject —
         callers that cache by validity (rating) cache up to it.
         """
+        if site is None:
+            site = self.site_of(cluster)
         scopes: list[Scope] = list(dict.fromkeys([(site, cluster), (None, cluster), (site, None)]))
         scopes = [s for s in scopes if s != CENTRE] + [CENTRE]
         until = math.inf
@@ -228,4 +250,13 @@ class PriceBook:
         return AudioPrice(entry.id, model, entry.unit_price, entry.valid_from)
 
 
-__all__ = ["CENTRE", "AudioPrice", "PriceBook", "PriceEntry", "Scope", "TokenPrice", "entries_of"]
+__all__ = [
+    "CENTRE",
+    "AudioPrice",
+    "PriceBook",
+    "PriceEntry",
+    "Scope",
+    "TokenPrice",
+    "cluster_sites",
+    "entries_of",
+]

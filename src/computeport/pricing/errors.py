@@ -18,9 +18,10 @@ class PriceChangeNotFound(NotFound):
 
 
 class UnknownPricedThing(ValidationFailed):
-    """An accelerator type or QOS the centre does not have: a price for it would rate nothing."""
+    """An accelerator type, QOS, site or cluster the centre does not have: a price for it would
+    rate nothing."""
 
-    title = "Unknown accelerator type or QOS"
+    title = "Unknown accelerator type, QOS, site or cluster"
 
 
 class SamePersonApproval(PermissionDenied):

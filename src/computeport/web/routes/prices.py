@@ -18,7 +18,7 @@ def rate_card_page(
     request: Request, viewer: CurrentViewer, session: PageSession, clock: PageClock
 ) -> Response:
     now = clock.now()
-    rows = rate_card_rows(session, now)
+    rows = rate_card_rows(session, now, zh=viewer.locale == "zh-Hant")
     return render(
         request,
         "rate_card.html",

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.models.centre import CentreSite
 from computeport.models.pricing import PriceKind
 from computeport.pricing.announce import amount_text
 from computeport.pricing.book import PriceBook, PriceEntry
@@ -52,6 +54,8 @@ class CardRow:
     kind: str
     subject: str
     where: str
+    """The site (its name in the reader's language) and cluster a price is for; empty: the
+    whole centre (the template says so in the reader's language)."""
     in_force: PriceShown | None
     next: PriceShown | None
 
@@ -76,12 +80,18 @@ def _shown(entry: PriceEntry | None) -> PriceShown | None:
     )
 
 
-def card_rows(lines: list[CardLine]) -> list[CardRow]:
+def card_rows(lines: list[CardLine], site_names: dict[str, str] | None = None) -> list[CardRow]:
+    """The page's rows; ``site_names`` (site key → name shown) names a per-site price's site."""
+    names = site_names or {}
     return [
         CardRow(
             KIND_LABELS[line.kind],
             line.subject,
-            " / ".join(x for x in (line.site, line.cluster) if x),
+            " / ".join(
+                x
+                for x in (names.get(line.site, line.site) if line.site else None, line.cluster)
+                if x
+            ),
             _shown(line.in_force),
             _shown(line.next),
         )
@@ -89,8 +99,16 @@ def card_rows(lines: list[CardLine]) -> list[CardRow]:
     ]
 
 
-def rate_card_rows(session: Session, at: datetime) -> list[CardRow]:
-    return card_rows(rate_card(PriceBook.load(session), at))
+def site_names(session: Session, *, zh: bool) -> dict[str, str]:
+    """Every inventory site's key → its name in the reader's language (English without one)."""
+    return {
+        s.key: (s.name_zh if zh and s.name_zh else s.name)
+        for s in session.scalars(select(CentreSite))
+    }
+
+
+def rate_card_rows(session: Session, at: datetime, *, zh: bool = False) -> list[CardRow]:
+    return card_rows(rate_card(PriceBook.load(session), at), site_names(session, zh=zh))
 
 
 def cost_estimate(
@@ -111,4 +129,5 @@ __all__ = [
     "card_rows",
     "cost_estimate",
     "rate_card_rows",
+    "site_names",
 ]
