@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from computeport.cli import common
 from computeport.cli.main import app
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
@@ -33,7 +34,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     create_schema(engine)
     engine.dispose()
     monkeypatch.setenv("COMPUTEPORT_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "220")  # one table row per line
+    # One table row per line: the CLI's console is made once, at import, so COLUMNS set here
+    # comes too late when an earlier test in this process imported it; size it directly.
+    monkeypatch.setattr(common.console, "width", 220)
     return CliRunner()
 
 

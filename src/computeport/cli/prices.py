@@ -199,7 +199,7 @@ def approve_command(
             session, clock_for(now), acting(session, as_user), ident, note=note
         )
         text = f"approved: version {version.id}, in force from {version.valid_from.isoformat()}"
-    console.print(text, highlight=False)
+    console.print(text, highlight=False, soft_wrap=True)
 
 
 @app.command("reject")
