@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +20,8 @@ from computeport.backends.errors import (
     JobRejected,
     ProvisioningConflict,
 )
-from computeport.backends.plan import plan_changes
+from computeport.backends.plan import plan_changes, removal_names
+from computeport.backends.slurm.jobs_in_use import jobs_in_use
 from computeport.backends.slurm.provisioning import DeferredChange, apply_change, read_actual_state
 from computeport.backends.slurm.runner import RetryPolicy, SlurmCommandFailed, SlurmRunner
 from computeport.backends.slurm.sacct import parse_sacct_json, sacct_time
@@ -70,7 +71,17 @@ class SlurmBackend:
     # ------------------------------------------------------------------------ provisioning
 
     def plan(self, desired: DesiredState) -> ProvisioningPlan:
-        return plan_changes(desired, read_actual_state(self.runner, self.cluster))
+        """The diff; removals of accounts and QOS a job still needs are deferred (``in_use``).
+
+        The jobs are only looked up when the plan removes something, so a steady-state
+        reconcile costs no extra Slurm call.
+        """
+        actual = read_actual_state(self.runner, self.cluster)
+        plan = plan_changes(desired, actual)
+        in_use = jobs_in_use(self.runner, removal_names(plan))
+        if not in_use:
+            return plan
+        return plan_changes(desired, replace(actual, in_use=in_use))
 
     def apply(self, plan: ProvisioningPlan) -> None:
         """Apply every change; removals blocked by active jobs are reported together at the end.
