@@ -124,26 +124,30 @@ class ClusterBackendContract:
         for job_id in ours():
             backend.cancel(job_id)
         gone = harness.settle(
-            lambda: not ours()
-            and all(n.state is not NodeState.COMPLETING for n in backend.nodes()),
+            lambda: (
+                not ours() and all(n.state is not NodeState.COMPLETING for n in backend.nodes())
+            ),
             harness.job_timeout_seconds,
         )
         recorded = harness.recorded
         in_accounting = recorded is None or harness.settle(
             lambda: all(recorded(job_id) for job_id in mine), harness.job_timeout_seconds
         )
-        reconcile(backend, DesiredState())
+        # The planner itself defers a removal while a job still needs it (DeferredRemoval):
+        # reconcile until nothing waits, bounded.
+        removed = harness.settle(
+            lambda: not reconcile(backend, DesiredState()).deferred, harness.job_timeout_seconds
+        )
         assert gone, f"jobs of this test were still active after cancelling them: {ours()}"
         assert in_accounting, f"jobs {sorted(mine)} did not reach the accounting database"
+        assert removed, "; ".join(backend.plan(DesiredState()).lines())
 
     def wait_until_idle(self, harness: ContractHarness, nodes: tuple[str, ...]) -> None:
         """Poll (bounded) until Slurm reports every one of ``nodes`` idle, with no GPU in use."""
 
         def idle() -> bool:
             state = {n.name: n for n in harness.backend.nodes()}
-            return all(
-                state[n].state is NodeState.IDLE and state[n].gpus_used == 0 for n in nodes
-            )
+            return all(state[n].state is NodeState.IDLE and state[n].gpus_used == 0 for n in nodes)
 
         assert harness.settle(idle, harness.job_timeout_seconds), (
             f"nodes {', '.join(nodes)} were not idle within {harness.job_timeout_seconds:.0f} s: "
