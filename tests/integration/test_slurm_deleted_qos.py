@@ -35,7 +35,7 @@ from computeport.backends import (
     reconcile,
 )
 from computeport.backends.slurm import RetryPolicy, SlurmBackend, SlurmConfig
-from computeport.backends.slurm.sacct import parse_sacct_json, sacct_time
+from computeport.backends.slurm.sacct import parse_sacct_json
 from computeport.kit.clock import SystemClock
 from computeport.metering.accounting import FileCursorStore, InMemoryUsageSink, ingest_accounting
 from tests.support.databases import require
@@ -156,13 +156,18 @@ def _sacctmgr(backend: SlurmBackend, *args: str) -> None:
     backend.runner.run(["sacctmgr", "-i", *args])
 
 
-def _cut_short(backend: SlurmBackend, started: datetime, job_id: str) -> bool:
-    """Whether ``sacct --json`` of the window now fails on ``job_id`` (the Slurm defect)."""
-    window = ["--allusers", "--allocations", f"--starttime={sacct_time(started)}"]
-    data = backend.runner.run_json(["sacct", "--json", *window])
-    until = datetime.now(UTC) + timedelta(seconds=1)
+def _cut_short(backend: SlurmBackend, job_id: str) -> bool:
+    """Whether ``sacct --json`` now cuts ``job_id``'s object short (the Slurm defect).
+
+    Read for that job alone: an earlier try's job may be cut short too, and a window read
+    stops at the first one.
+    """
+    data = backend.runner.run_json(["sacct", "--json", "--allusers", f"--jobs={job_id}"])
+    far = datetime.now(UTC) + timedelta(days=1)
     try:
-        parse_sacct_json(data, cluster=backend.cluster, since=started, until=until)
+        parse_sacct_json(
+            data, cluster=backend.cluster, since=datetime(2000, 1, 1, tzinfo=UTC), until=far
+        )
     except BackendOutputInvalid as exc:
         return f"sacct job {job_id} " in exc.message and "is missing" in exc.message
     return False
@@ -196,7 +201,7 @@ def test_ingest_goes_on_when_a_qos_was_deleted_before_its_job_was_stored(
     first = ""
     for attempt in range(5):  # bounded: each attempt takes seconds
         job_id = _qos_deleted_under_a_job(backend, award, attempt)
-        if backend.job(job_id).state is JobState.FAILED and _cut_short(backend, started, job_id):
+        if backend.job(job_id).state is JobState.FAILED and _cut_short(backend, job_id):
             first = job_id
             break
     # The precondition, seen on this cluster: the JSON alone no longer reads.
