@@ -133,9 +133,14 @@ class ClusterBackendContract:
         in_accounting = recorded is None or harness.settle(
             lambda: all(recorded(job_id) for job_id in mine), harness.job_timeout_seconds
         )
-        reconcile(backend, DesiredState())
+        # The planner itself defers a removal while a job still needs it (DeferredRemoval):
+        # reconcile until nothing waits, bounded.
+        removed = harness.settle(
+            lambda: not reconcile(backend, DesiredState()).deferred, harness.job_timeout_seconds
+        )
         assert gone, f"jobs of this test were still active after cancelling them: {ours()}"
         assert in_accounting, f"jobs {sorted(mine)} did not reach the accounting database"
+        assert removed, "; ".join(backend.plan(DesiredState()).lines())
 
     def wait_until_idle(self, harness: ContractHarness, nodes: tuple[str, ...]) -> None:
         """Poll (bounded) until Slurm reports every one of ``nodes`` idle, with no GPU in use."""

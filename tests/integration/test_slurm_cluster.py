@@ -422,7 +422,8 @@ class TestAwardOnSlurm:
     def test_the_award_is_removed_when_no_longer_desired(
         self, cluster: LocalCluster, award: AwardAllocation
     ) -> None:
-        reconcile(cluster.backend, DesiredState())
+        # A removal waits (deferred by the planner) until the award's last job is in sacct.
+        assert poll(lambda: not reconcile(cluster.backend, DesiredState()).deferred)
         assert cluster.backend.plan(DesiredState()).empty
         accounts = cluster.backend.runner.run(
             ["sacctmgr", "--parsable2", "--noheader", "show", "assoc", "format=Account"]

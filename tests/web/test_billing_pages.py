@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -245,3 +246,21 @@ def test_the_list_filters_counts_and_totals_in_the_database_a_page_at_a_time(
     assert 'rel="prev"' in past_the_end
     assert browser.client.get("/billing?page=abc").status_code == 200
     assert browser.client.get("/billing?page=" + "9" * 5000).status_code == 200  # int() refused
+
+
+def test_an_unreadable_accounting_record_is_held_on_the_quarantine_page(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    # What Slurm ingest hands over when neither sacct form can read a job: its key and why.
+    clock.set(datetime(2026, 11, 2, tzinfo=UTC))
+    why = "sacct --json: field 'state.current' is missing; sacct --parsable2: field 'End' is 'x'"
+    held = replace(record(30, "aiss-a", end=datetime(2026, 10, 3, tzinfo=UTC)), unreadable=why)
+    assert ingest_usage(session, clock, [held]).quarantined == {"unreadable_record": 1}
+    session.flush()
+    browser.login(people.operator.email)
+    page = browser.client.get("/billing/quarantine").text
+    assert "Unreadable record" in page
+    assert "<code>30</code>" in page
+    assert "field &#39;End&#39; is &#39;x&#39;" in page  # the field and why, escaped
+    browser.post_form("/lang", {"locale": "zh-Hant", "next": "/billing"}, from_page="/billing")
+    assert "記錄無法讀取" in browser.client.get("/billing/quarantine").text

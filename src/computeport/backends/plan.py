@@ -24,6 +24,7 @@ from computeport.backends.types.changes import (
     CreateAccount,
     CreateQos,
     CreateReservation,
+    DeferredRemoval,
     DeleteAccount,
     DeleteQos,
     DeleteReservation,
@@ -47,6 +48,7 @@ __all__ = [
     "ClusterAccount",
     "ClusterQos",
     "plan_changes",
+    "removal_names",
 ]
 
 MANAGED_PREFIX = "computeport:"
@@ -112,6 +114,16 @@ class ActualState:
     user_default_account: Mapping[str, str]
     reservations: Mapping[str, ReservedCapacity] = field(default_factory=dict)
     """computeport's own reservations (``cp_…``) by name."""
+    in_use: Mapping[str, str] = field(default_factory=dict)
+    """Accounts and QOS (by name) that a job still needs, with why: it is pending or running,
+    or has ended but is not yet in accounting.  Their removal is deferred (see
+    :class:`~computeport.backends.types.changes.DeferredRemoval`).  Only the Slurm back end
+    fills it, and only for names a plan would remove (``removal_names``)."""
+
+
+def removal_names(plan: ProvisioningPlan) -> frozenset[str]:
+    """The accounts and QOS ``plan`` deletes: the names whose jobs must be checked first."""
+    return frozenset(c.name for c in plan.changes if isinstance(c, DeleteAccount | DeleteQos))
 
 
 def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan:
@@ -126,6 +138,7 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
     deletes_org: list[Change] = []
     deletes_qos: list[Change] = []
     moves: list[tuple[str, str, str]] = []  # (account, parent before, parent)
+    deferred: list[DeferredRemoval] = []
 
     for org in desired.org_accounts:
         if org not in actual.accounts:
@@ -172,6 +185,9 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
         if not account.managed or name in wanted_awards or name in wanted_orgs:
             continue
         if account.description == AWARD_DESCRIPTION:
+            if name in actual.in_use:  # its members stay too: the job's association is kept
+                deferred.append(DeferredRemoval("account", name, actual.in_use[name]))
+                continue
             removes.extend(RemoveMember(name, u) for a, u in sorted(actual.members) if a == name)
             deletes_award.append(DeleteAccount(name))
         else:
@@ -179,7 +195,11 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
                 n for n, a in actual.accounts.items() if a.parent == name and n not in wanted_awards
             }
             unmanaged_children = {n for n in children if not actual.accounts[n].managed}
-            if not unmanaged_children and not any(
+            waiting = sorted(children & set(actual.in_use))
+            if name in actual.in_use or waiting:
+                why = actual.in_use.get(name) or f"its award account {waiting[0]} must go first"
+                deferred.append(DeferredRemoval("account", name, why))
+            elif not unmanaged_children and not any(
                 a.org_account == name for a in desired.allocations
             ):
                 removes.extend(
@@ -188,7 +208,10 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
                 deletes_org.append(DeleteAccount(name))
     for name, qos in sorted(actual.qos.items()):
         if qos.managed and name not in wanted_awards:
-            deletes_qos.append(DeleteQos(name))
+            if name in actual.in_use:
+                deferred.append(DeferredRemoval("qos", name, actual.in_use[name]))
+            else:
+                deletes_qos.append(DeleteQos(name))
 
     resv_deletes, resv_writes = _plan_reservations(desired, actual)
 
@@ -205,7 +228,8 @@ def plan_changes(desired: DesiredState, actual: ActualState) -> ProvisioningPlan
             + deletes_award
             + deletes_org
             + deletes_qos
-        )
+        ),
+        tuple(deferred),
     )
 
 

@@ -176,6 +176,7 @@ def record_to_json(record: AccountingRecord) -> dict[str, object]:
         "cancelled_by": record.cancelled_by,
         "name": record.name,
         "qos": record.qos,
+        **({"unreadable": record.unreadable} if record.unreadable else {}),
     }
 
 
@@ -211,6 +212,7 @@ def record_from_json(data: dict[str, object]) -> AccountingRecord:
         cancelled_by=str(data["cancelled_by"]) if data.get("cancelled_by") else None,
         name=text("name"),
         qos=text("qos"),
+        unreadable=text("unreadable"),
     )
 
 

@@ -136,6 +136,7 @@ def _payload(record: AccountingRecord) -> str:
             "chargeable": record.chargeable,
             "cancelled_by": record.cancelled_by,
             "qos": record.qos,
+            **({"unreadable": record.unreadable} if record.unreadable else {}),
         },
         sort_keys=True,
     )
@@ -149,6 +150,8 @@ def check(
     prices: PriceBook,
 ) -> tuple[QuarantineReason, str] | None:
     """Why ``record`` cannot be billed, or None when it can."""
+    if record.unreadable:  # its other fields are placeholders: nothing else can be checked
+        return QuarantineReason.UNREADABLE, f"job {record.job_id}: {record.unreadable}"
     end = record.end_time.timestamp()
     if end > now_epoch:
         return QuarantineReason.FROM_THE_FUTURE, f"ends {record.end_time.isoformat()}"

@@ -115,6 +115,7 @@ def record_from_dict(data: dict[str, Any], where: str = "record") -> AccountingR
         cancelled_by=_text(data.get("cancelled_by"), f"{where}.cancelled_by", optional=True),
         name=text("name"),
         qos=text("qos"),
+        unreadable=text("unreadable"),
     )
 
 
@@ -126,6 +127,8 @@ def record_to_dict(record: AccountingRecord) -> dict[str, Any]:
             value = isoformat_z(value)
         elif isinstance(value, JobState):
             value = value.value
+        elif f.name == "unreadable" and not value:
+            continue  # only a held record carries it: files of good records stay as before
         out[f.name] = value
     return out
 

@@ -88,6 +88,7 @@ class QuarantineReason(enum.StrEnum):
     NEGATIVE_DURATION = "negative_duration"  # ends before it starts, or negative GPU-seconds
     FROM_THE_FUTURE = "from_the_future"  # ends after the clock's now
     NO_PRICE = "no_price"  # the type is known but no price is in force at the job's end
+    UNREADABLE = "unreadable_record"  # the back end could read only its key (detail: why)
 
 
 class UsageQuarantine(Base):

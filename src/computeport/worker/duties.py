@@ -107,7 +107,9 @@ class ReconcileAwards(Periodic):
         if self.audit is not None and not plan.empty:
             with unit_of_work(self.sessions) as session:
                 self.audit(session, plan, now)
-        return None if plan.empty else f"{len(plan.changes)} change(s) applied"
+        said = [f"{len(plan.changes)} change(s) applied"] if not plan.empty else []
+        said += [d.describe() for d in plan.deferred]  # retried by the next run
+        return "; ".join(said) or None
 
 
 class IngestUsage(Periodic):

@@ -14,9 +14,11 @@ from computeport.backends import (
     AttachQos,
     AwardAllocation,
     AwardState,
+    BackendOutputInvalid,
     Change,
     CreateAccount,
     CreateQos,
+    DeferredRemoval,
     DeleteAccount,
     DeleteQos,
     DesiredState,
@@ -27,7 +29,18 @@ from computeport.backends import (
     RemoveMember,
     UpdateQos,
 )
-from computeport.backends.plan import ActualState, ClusterAccount, ClusterQos, plan_changes
+from computeport.backends.plan import (
+    ActualState,
+    ClusterAccount,
+    ClusterQos,
+    plan_changes,
+    removal_names,
+)
+from computeport.backends.slurm.jobs_in_use import (
+    ended_in_accounting,
+    holding_reasons,
+    parse_held_jobs,
+)
 from computeport.backends.slurm.provisioning import actual_state_from, change_argv
 from computeport.kit.errors import ValidationFailed
 from tests.backends.slurm.recorded_data import text
@@ -322,3 +335,79 @@ def test_reconcile_converges_and_then_is_a_no_op(before: DesiredState, after: De
     assert "root" in end.accounts
     assert "normal" in end.qos
     assert ("root", "root") in end.members
+
+
+# ----------------------------------------------------------- removals a job still needs
+
+
+def test_a_removal_waits_while_a_job_still_needs_the_account_or_qos() -> None:
+    actual = replace(recorded_state(), in_use={"aw1": "job 30 is PENDING"})
+    plan = plan_changes(DesiredState(), actual)
+    touched = {getattr(c, "name", getattr(c, "account", "")) for c in plan.changes}
+    assert "aw1" not in touched  # no DeleteAccount, DeleteQos or RemoveMember of aw1
+    assert "org_a" not in touched  # its parent waits for it
+    assert DeleteAccount("aw3") in plan.changes  # the rest goes ahead
+    assert DeleteQos("aw3") in plan.changes
+    assert plan.deferred == (
+        DeferredRemoval("account", "aw1", "job 30 is PENDING"),
+        DeferredRemoval("account", "org_a", "its award account aw1 must go first"),
+        DeferredRemoval("qos", "aw1", "job 30 is PENDING"),
+    )
+    assert "… qos aw1: removal deferred, job 30 is PENDING" in plan.lines()
+    assert removal_names(plan_changes(DesiredState(), recorded_state())) == {
+        "aw1", "aw3", "org_a", "org_b",
+    }  # fmt: skip
+
+
+def test_a_plan_with_only_deferrals_is_empty_but_says_what_it_waits_for() -> None:
+    desired = DesiredState((award("aw3", "org_b", ("nobody", "root"), gpu_minutes=60),))
+    why = "job 7 has ended but is not yet in accounting (sacct)"
+    plan = plan_changes(desired, replace(recorded_state(), in_use={"aw1": why}))
+    assert plan.empty  # nothing to apply now...
+    assert [(d.kind, d.name) for d in plan.deferred] == [
+        ("account", "aw1"), ("account", "org_a"), ("qos", "aw1"),
+    ]  # fmt: skip
+    assert plan.lines()[0] == f"… account aw1: removal deferred, {why}"
+    # ...and once the job is in accounting, the same reconcile removes them
+    assert removal_names(plan_changes(desired, recorded_state())) == {"aw1", "org_a"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    before=desired_states,
+    busy=st.frozensets(st.sampled_from(["aw1", "aw2", "aw3", "aw4", "org_a", "org_b"])),
+)
+def test_a_busy_name_is_never_removed_and_goes_once_free(
+    before: DesiredState, busy: frozenset[str]
+) -> None:
+    start = simulate(EMPTY, plan_changes(before, EMPTY).changes)
+    waiting = replace(start, in_use=dict.fromkeys(busy, "job 1 is RUNNING"))
+    plan = plan_changes(DesiredState(), waiting)
+    after = simulate(waiting, plan.changes)
+    for name in busy & (set(start.accounts) | set(start.qos)):
+        assert (name in after.accounts) == (name in start.accounts)
+        assert (name in after.qos) == (name in start.qos)
+        assert name in {d.name for d in plan.deferred}
+    # a later reconcile, the jobs gone, removes the rest and converges
+    end = simulate(after, plan_changes(DesiredState(), after).changes)
+    assert plan_changes(DesiredState(), end).empty
+    assert set(end.accounts) == {"root"}
+    assert set(end.qos) == {"normal"}
+
+
+def test_held_jobs_on_recorded_output() -> None:
+    jobs = parse_held_jobs(text("squeue-states-all.txt"))
+    assert ("18", "ax3", "aw9", "COMPLETED") in jobs
+    assert ("19", "ax3", "normal", "RUNNING") in jobs
+    assert ended_in_accounting(text("sacct-ended.txt")) == {"18"}  # 4 is PENDING, End Unknown
+    names = frozenset({"aw9", "normal"})
+    assert holding_reasons(jobs, names, {"18"}) == {
+        "aw9": "job 20 is PENDING",
+        "normal": "job 19 is RUNNING",
+    }
+    # ended in slurmctld but not yet in slurmdbd: still held
+    assert holding_reasons(jobs, frozenset({"aw9"}), set()) == {
+        "aw9": "job 18 has ended but is not yet in accounting (sacct)"
+    }
+    with pytest.raises(BackendOutputInvalid, match="squeue line 1"):
+        parse_held_jobs("18|ax3|aw9\n")

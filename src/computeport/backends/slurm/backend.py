@@ -10,20 +10,22 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from computeport.backends.errors import JobNotFound, JobRejected, ProvisioningConflict
-from computeport.backends.plan import plan_changes
+from computeport.backends.errors import (
+    BackendOutputInvalid,
+    JobNotFound,
+    JobRejected,
+    ProvisioningConflict,
+)
+from computeport.backends.plan import plan_changes, removal_names
+from computeport.backends.slurm.jobs_in_use import jobs_in_use
 from computeport.backends.slurm.provisioning import DeferredChange, apply_change, read_actual_state
 from computeport.backends.slurm.runner import RetryPolicy, SlurmCommandFailed, SlurmRunner
-from computeport.backends.slurm.sacct import (
-    EXIT_CODE_FORMAT,
-    parse_exit_codes,
-    parse_sacct_json,
-    sacct_time,
-)
+from computeport.backends.slurm.sacct import parse_sacct_json, sacct_time
+from computeport.backends.slurm.sacct_lines import RECORD_FORMAT, parse_sacct_lines
 from computeport.backends.slurm.sinfo import parse_partitions, parse_sinfo_json
 from computeport.backends.slurm.squeue import parse_sbatch_parsable, parse_squeue_json
 from computeport.backends.types.accounting import AccountingRecord
@@ -69,7 +71,17 @@ class SlurmBackend:
     # ------------------------------------------------------------------------ provisioning
 
     def plan(self, desired: DesiredState) -> ProvisioningPlan:
-        return plan_changes(desired, read_actual_state(self.runner, self.cluster))
+        """The diff; removals of accounts and QOS a job still needs are deferred (``in_use``).
+
+        The jobs are only looked up when the plan removes something, so a steady-state
+        reconcile costs no extra Slurm call.
+        """
+        actual = read_actual_state(self.runner, self.cluster)
+        plan = plan_changes(desired, actual)
+        in_use = jobs_in_use(self.runner, removal_names(plan))
+        if not in_use:
+            return plan
+        return plan_changes(desired, replace(actual, in_use=in_use))
 
     def apply(self, plan: ProvisioningPlan) -> None:
         """Apply every change; removals blocked by active jobs are reported together at the end.
@@ -167,7 +179,12 @@ class SlurmBackend:
     # -------------------------------------------------------------------------- accounting
 
     def accounting(self, since: datetime, until: datetime) -> list[AccountingRecord]:
-        """Allocations that ended in [since, until): ``sacct --json -X`` plus exit codes."""
+        """Allocations that ended in [since, until): ``sacct --json -X``, backed by a text read.
+
+        The text read (``sacct_lines``) gives the exit codes the JSON gets wrong, and stands in for
+        the jobs 22.05's JSON cuts short or leaves out (see that module), so one job whose QOS was
+        deleted early no longer blocks ingest of the whole window.
+        """
         window = [
             "--allusers",
             "--allocations",
@@ -175,17 +192,24 @@ class SlurmBackend:
             f"--starttime={sacct_time(since - timedelta(seconds=1))}",
             f"--endtime={sacct_time(until + timedelta(seconds=1))}",
         ]
-        data = self.runner.run_json(["sacct", "--json", *window])
-        codes_text = self.runner.run(
-            ["sacct", "--parsable2", "--noheader", *window, f"--format={EXIT_CODE_FORMAT}"]
+        try:
+            data = self.runner.run_json(["sacct", "--json", *window])
+        except BackendOutputInvalid:
+            data = {}  # not even JSON: the text read below stands in for all of it
+        lines = self.runner.run(
+            ["sacct", "--parsable2", "--noheader", *window, f"--format={RECORD_FORMAT}"]
         ).stdout
+        recovered = parse_sacct_lines(
+            lines, cluster=self.cluster, operator_users=self.config.operator_users
+        )
         return parse_sacct_json(
             data,
             cluster=self.cluster,
             since=since,
             until=until,
-            exit_codes=parse_exit_codes(codes_text),
+            exit_codes={k: r.exit_code for k, r in recovered.items() if r and not r.unreadable},
             operator_users=self.config.operator_users,
+            recovered=recovered,
         )
 
 

@@ -18,6 +18,7 @@ same window (:func:`parse_exit_codes`) when the caller provides it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,21 +119,65 @@ def parse_sacct_json(
     until: datetime,
     exit_codes: Mapping[str, int] | None = None,
     operator_users: Iterable[str] = (),
+    recovered: Mapping[str, AccountingRecord | None] | None = None,
 ) -> list[AccountingRecord]:
-    """The finished allocations in ``data`` that ended in [since, until), in (end, id) order."""
+    """The finished allocations in ``data`` that ended in [since, until), in (end, id) order.
+
+    Without ``recovered`` one unreadable job object fails the whole window.  With it (the
+    same window read by :func:`~computeport.backends.slurm.sacct_lines.parse_sacct_lines`),
+    an unreadable object is replaced by its text record, and jobs the JSON left out (22.05
+    stops listing after a job it cannot dump) are taken from the text; a record unreadable in
+    both forms comes back with ``unreadable`` set, for metering's quarantine.
+    """
     jobs = data.get("jobs")
     if not isinstance(jobs, list):
-        raise BackendOutputInvalid("sacct --json: no 'jobs' list", field="jobs")
+        if recovered is None:
+            raise BackendOutputInvalid("sacct --json: no 'jobs' list", field="jobs")
+        jobs = []
     operators = frozenset(operator_users)
     records: dict[tuple[str, str, datetime], AccountingRecord] = {}
+    listed: set[str] = set()
+
+    def keep(record: AccountingRecord | None) -> None:
+        if record is None:
+            return
+        if record.unreadable or since <= record.end_time < until:
+            records[record.key] = record  # the same allocation listed twice counts once
+
     for index, job in enumerate(jobs):
-        if not isinstance(job, dict):
-            raise BackendOutputInvalid(f"sacct --json: jobs[{index}] is not an object")
-        record = _record(job, index, cluster, exit_codes or {}, operators)
-        if record is None or not (since <= record.end_time < until):
+        try:
+            if not isinstance(job, dict):
+                raise BackendOutputInvalid(f"sacct --json: jobs[{index}] is not an object")
+            record = _record(job, index, cluster, exit_codes or {}, operators)
+        except BackendOutputInvalid as exc:
+            if recovered is None:
+                raise
+            job_id = _job_id(job)
+            if job_id is None or job_id not in recovered:
+                raise BackendOutputInvalid(
+                    f"{exc.message}; sacct --parsable2 does not list that job either"
+                ) from None
+            listed.add(job_id)
+            keep(_annotated(recovered[job_id], exc.message))
             continue
-        records[record.key] = record  # the same allocation listed twice counts once
+        listed.add(_text(job["job_id"], "job_id"))
+        keep(record)
+    for job_id, text_record in (recovered or {}).items():
+        if job_id not in listed:
+            keep(text_record)
     return sorted(records.values(), key=lambda r: (r.end_time, _id_order(r.job_id)))
+
+
+def _job_id(job: object) -> str | None:
+    raw = job.get("job_id") if isinstance(job, dict) else None
+    return str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else None
+
+
+def _annotated(record: AccountingRecord | None, json_error: str) -> AccountingRecord | None:
+    """A text record standing in for an unreadable JSON one says so if it is unreadable too."""
+    if record is None or not record.unreadable:
+        return record
+    return replace(record, unreadable=f"{json_error}; {record.unreadable}")
 
 
 def _id_order(job_id: str) -> tuple[int, str]:

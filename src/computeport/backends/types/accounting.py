@@ -47,6 +47,9 @@ class AccountingRecord:
     cancelled_by: str | None = None
     name: str = ""
     qos: str = ""
+    unreadable: str = ""
+    """Set when the back end could read only the key of this record: which field failed and
+    why.  Metering quarantines such a record instead of billing it (and never drops it)."""
 
     @property
     def key(self) -> RecordKey:

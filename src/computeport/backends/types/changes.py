@@ -16,6 +16,7 @@ __all__ = [
     "CreateAccount",
     "CreateQos",
     "CreateReservation",
+    "DeferredRemoval",
     "DeleteAccount",
     "DeleteQos",
     "DeleteReservation",
@@ -179,14 +180,37 @@ Change = (
 
 
 @dataclass(frozen=True, slots=True)
+class DeferredRemoval:
+    """An account or QOS that should go but must wait: a job of it is not yet safely in accounting.
+
+    Slurm 22.05 cannot write out the accounting record of a job whose QOS or account was
+    deleted before slurmdbd stored the job (``sacct --json`` cuts it short), so the planner
+    leaves such a removal out of the plan, says why, and a later reconcile plans it again.
+    """
+
+    kind: str  # "account" or "qos"
+    name: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"… {self.kind} {self.name}: removal deferred, {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class ProvisioningPlan:
-    """The typed diff from actual to desired, in the order it must be applied."""
+    """The typed diff from actual to desired, in the order it must be applied.
+
+    ``deferred`` lists the removals held back this time (not changes: nothing is applied for
+    them), so a plan with only deferrals is ``empty`` yet still says what it waits for.
+    """
 
     changes: tuple[Change, ...] = ()
+    deferred: tuple[DeferredRemoval, ...] = ()
 
     @property
     def empty(self) -> bool:
         return not self.changes
 
     def lines(self) -> list[str]:
-        return [c.describe() for c in self.changes] or ["(no changes)"]
+        lines = [c.describe() for c in self.changes] + [d.describe() for d in self.deferred]
+        return lines or ["(no changes)"]
