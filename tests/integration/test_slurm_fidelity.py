@@ -93,7 +93,7 @@ def account(runner: SlurmRunner) -> Iterator[str]:
 
 
 def test_the_simulator_predicts_slurms_starts(
-    runner: SlurmRunner, account: str, record_property: Callable[[str, object], None]
+    runner: SlurmRunner, account: str, request: pytest.FixtureRequest
 ) -> None:
     cluster = _cluster(runner)
     _poll(
@@ -125,7 +125,9 @@ def test_the_simulator_predicts_slurms_starts(
     report = compare(records, cluster, policy_of_slurm_config(config))
     params = re.search(r"SchedulerParameters\s*=\s*(\S+)", config)
     print(f"\nSlurm fidelity ({params.group(1) if params else 'defaults'}): {report.line()}")
-    record_property("slurm_fidelity", report.line())
+    # The report on the test's own node (not the record_property fixture, which warns under
+    # a JUnit report of family xunit2, as the soak script writes, and warnings are errors).
+    request.node.user_properties.append(("slurm_fidelity", report.line()))
     assert report.rank_correlation >= 0.9
     assert abs(report.wait_error) <= 0.10
 
