@@ -11,6 +11,13 @@ full month, per offered load. ``plan`` runs the whole ``computeport capacity pla
 ``scenarios/cyberport.toml`` (plan, search, check) and prints its wall time by phase; the issue
 asks for at most 15 minutes on the 2-core machine.
 
+Measured 2026-12-04 19:00 UTC (issue #14, months memoised across plan/search/check), quiet
+2-core machine (load < 2), ``plan --seeds 4 --workers 2``, main vs this change run side by side:
+main 193 s wall / 163 CPU-s (plan 81, search 81, verify 30); memo 177 s / 131 CPU-s (plan 81,
+search 75, verify 19); identical answer (2025-06 at 97.2%; +2,176 then +384 SR-next GPUs at
+Sandy Ridge by 2026-07 / 2027-07; 18,770 PF). Profile: one coarse month ~0.24 s, nearly all in
+the simulator's run_until and the scheduler's pass/backfill (the pure-Python reference core).
+
 Measured 2026-12-04 (issue #15, demand as the scheme's five flows), 2-core machine shared with
 four other helpers (load average ~10), CLI at nice 10, 20 seeds, 2 workers:
 

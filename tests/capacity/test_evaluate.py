@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,10 +17,11 @@ from computeport.capacity.evaluate import (
     MonthOutcome,
     SimSettings,
     evaluate_months,
+    forget_simulated_months,
     month_seed,
     simulate_month,
 )
-from computeport.capacity.fanout import LocalRunner, SequentialRunner
+from computeport.capacity.fanout import LocalRunner, Payload, Progress, SequentialRunner, TaskFn
 from computeport.capacity.supply import supply_plan
 from computeport.capacity.workload import month_jobs
 from computeport.scheduling import Backfill, ClusterSpec, Estimates, Placement, PolicyConfig
@@ -159,7 +162,9 @@ class TestFanout:
             },
         )
         supply = supply_plan(s)
+        forget_simulated_months()
         one = evaluate_months(s, supply, SMALL_MODEL, seeds=range(3), runner=SequentialRunner())
+        forget_simulated_months()
         with LocalRunner(2) as pool:
             two = evaluate_months(
                 s, supply, SMALL_MODEL, seeds=range(3), runner=pool, chunks_per_seed=3
@@ -168,3 +173,61 @@ class TestFanout:
             two.outcomes, key=lambda o: (o.seed, o.month)
         )
         assert one.months == two.months
+
+
+class CountingRunner(SequentialRunner):
+    """A sequential runner that records how many months it was asked to simulate."""
+
+    def __init__(self) -> None:
+        self.months = 0
+
+    def map(
+        self, fn: TaskFn, payloads: Sequence[Payload], progress: Progress | None = None
+    ) -> list[Payload]:
+        self.months += sum(len(p["months"]) for p in payloads)
+        return super().map(fn, payloads, progress)
+
+
+class TestMemo:
+    """Months already simulated are reused, and reuse changes no answer."""
+
+    def _scenario(self) -> Any:
+        return small_scenario(
+            months=4,
+            evaluation={
+                "seeds": 2,
+                "model": "coarse",
+                "sample_days": 2,
+                "warmup_days": 0.5,
+                "aggregate_below_gpu_hours": 1,
+            },
+        )
+
+    def test_a_repeated_evaluation_simulates_nothing_and_answers_the_same(self) -> None:
+        s = self._scenario()
+        supply = supply_plan(s)
+        forget_simulated_months()
+        first = CountingRunner()
+        one = evaluate_months(s, supply, SMALL_MODEL, seeds=range(2), runner=first)
+        again = CountingRunner()
+        two = evaluate_months(s, supply, SMALL_MODEL, seeds=range(2), runner=again)
+        assert first.months == 8
+        assert again.months == 0
+        assert one.months == two.months
+
+    def test_months_from_the_memo_equal_months_simulated_afresh(self) -> None:
+        s = self._scenario()
+        supply = supply_plan(s)
+        forget_simulated_months()
+        evaluate_months(s, supply, SMALL_MODEL, seeds=range(2), runner=CountingRunner())
+        fresh_then_memo = evaluate_months(
+            s, supply, SMALL_MODEL, seeds=range(2), month_indices=[1, 3], runner=CountingRunner()
+        )
+        forget_simulated_months()
+        reference = evaluate_months(
+            s, supply, SMALL_MODEL, seeds=range(2), month_indices=[1, 3], runner=CountingRunner()
+        )
+        assert fresh_then_memo.months == reference.months
+        assert sorted(fresh_then_memo.outcomes, key=lambda o: (o.seed, o.month)) == sorted(
+            reference.outcomes, key=lambda o: (o.seed, o.month)
+        )

@@ -14,6 +14,7 @@ them out: a local process pool, or one Slurm array element per seed.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "check_targets",
     "evaluate_months",
     "evaluate_plan",
+    "forget_simulated_months",
     "job_model_for",
     "month_seed",
     "run_seed_task",
@@ -337,32 +339,54 @@ def evaluate_months(
     settings = SimSettings.of(scenario)
     model_dict = model_to_dict(model)
     tasks: list[dict[str, Any]] = []
-    per = max(1, math.ceil(len(chosen) / max(1, chunks_per_seed)))
+    context = json.dumps([asdict(settings), model_dict], sort_keys=True, default=str)
+    known: list[MonthOutcome] = []
     for s in seeds:
-        for k in range(0, len(chosen), per):
-            part = chosen[k : k + per]
+        todo = []
+        for m in chosen:
+            row = [m.index, m.days, supplies[m.index].reference_gpus, demands[s][m.index].total]
+            hit = _MEMO.get((context, s, *row))
+            if hit is None:
+                todo.append(row)
+            else:
+                known.append(hit)
+        per = max(1, math.ceil(len(todo) / max(1, chunks_per_seed)))
+        for k in range(0, len(todo), per):
             tasks.append(
                 {
                     "seed": s,
                     "settings": asdict(settings),
                     "model": model_dict,
-                    "months": [
-                        [
-                            m.index,
-                            m.days,
-                            supplies[m.index].reference_gpus,
-                            demands[s][m.index].total,
-                        ]
-                        for m in part
-                    ],
+                    "months": todo[k : k + per],
                 }
             )
     runner = runner or SequentialRunner()
     if progress is not None:
         progress(0, len(tasks))
-    results = runner.map(run_seed_task, tasks, progress=progress)
-    outcomes = [MonthOutcome(**o) for r in results for o in r["months"]]
+    results = runner.map(run_seed_task, tasks, progress=progress) if tasks else []
+    if len(_MEMO) > _MEMO_LIMIT:
+        _MEMO.clear()
+    outcomes = list(known)
+    for r, task in zip(results, tasks, strict=True):
+        for o, row in zip(r["months"], task["months"], strict=True):
+            outcome = MonthOutcome(**o)
+            _MEMO[(context, int(r["seed"]), *row)] = outcome
+            outcomes.append(outcome)
     return summarise(scenario, chosen, supplies, demands, outcomes)
+
+
+# Months already simulated in this process, keyed by everything simulate_month reads. A month's
+# outcome depends only on (settings, job model, seed, month, days, GPUs, demand), so the plan,
+# every search probe and the check share the months they have in common (the check re-runs
+# every month before the first added step with the plan's own capacity) instead of simulating
+# them again. Bounded so a long-lived web worker does not grow without limit.
+_MEMO: dict[tuple[Any, ...], MonthOutcome] = {}
+_MEMO_LIMIT = 100_000
+
+
+def forget_simulated_months() -> None:
+    """Drop the memo of simulated months (tests that must exercise the runner call this)."""
+    _MEMO.clear()
 
 
 def summarise(
