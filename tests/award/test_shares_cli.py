@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from computeport.cli import common
 from computeport.cli.main import app
 from computeport.db.engine import make_engine, make_session_factory
 from computeport.db.schema import create_schema
@@ -30,7 +31,7 @@ MEMBER = "member@uni.example"
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("COMPUTEPORT_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(common.console, "width", 200)  # made at import: COLUMNS is too late
     engine = make_engine(url)
     create_schema(engine)
     yield make_session_factory(engine)

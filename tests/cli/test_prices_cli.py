@@ -9,50 +9,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from computeport.cli import common
-from computeport.cli.main import app
 from computeport.db.engine import make_engine
-from computeport.db.schema import create_schema
 from computeport.metering.jsonl import write_jsonl
 from computeport.models.audit import AuditRecord
 from computeport.models.identity import Organisation
 from computeport.models.notification import OutboxMessage
 from computeport.models.pricing import PriceChange, PriceVersion
 from tests.factories import metering as fm
+from tests.support.cli import count_rows, run, sqlite_cli
 
 NOW = "2026-11-10T09:00:00Z"
 
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    engine.dispose()
-    monkeypatch.setenv("COMPUTEPORT_DATABASE_URL", url)
-    # One table row per line: the CLI's console is made once, at import, so COLUMNS set here
-    # comes too late when an earlier test in this process imported it; size it directly.
-    monkeypatch.setattr(common.console, "width", 220)
-    return CliRunner()
-
-
-def run(cli: CliRunner, *args: str, code: int = 0) -> str:
-    result = cli.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
-
-
-def _count(model: type[object]) -> int:
-    engine = make_engine(os.environ["COMPUTEPORT_DATABASE_URL"])
-    try:
-        with Session(engine) as session:
-            return int(session.scalar(select(func.count()).select_from(model)) or 0)
-    finally:
-        engine.dispose()
+    return sqlite_cli(tmp_path, monkeypatch)
 
 
 def _staff(cli: CliRunner) -> None:
@@ -96,8 +71,8 @@ def test_an_operator_sets_the_h800_price_and_schedules_the_next(cli: CliRunner) 
     later = run(cli, "prices", "show", "--at", "2026-12-15", "--now", NOW)
     h800_later = next(line for line in later.splitlines() if "h800" in line)
     assert re.search(r"gpu_hour.*h800.*HK\$30\.00 per GPU-hour\s.*2026-12-01", h800_later)
-    assert _count(OutboxMessage) >= 2  # the operator and the officer hear of it
-    assert _count(AuditRecord) == 2  # drafted, approved
+    assert count_rows(OutboxMessage) >= 2  # the operator and the officer hear of it
+    assert count_rows(AuditRecord) == 2  # drafted, approved
 
 
 def test_the_drafter_may_not_approve_even_holding_both_roles(cli: CliRunner) -> None:
@@ -110,7 +85,7 @@ def test_the_drafter_may_not_approve_even_holding_both_roles(cli: CliRunner) -> 
     refused = run(cli, "prices", "approve", change[1], "--as", "sam@aisc.hk", "--now", NOW,
                   code=2)  # fmt: skip
     assert "approved_by" in refused
-    assert _count(PriceVersion) == 5  # the seed's h800 and four QOS factors, nothing more
+    assert count_rows(PriceVersion) == 5  # the seed's h800 and four QOS factors, nothing more
     assert "reason" in run(cli, "prices", "reject", change[1], "--reason", " ",
                            "--as", "olive@aisc.hk", "--now", NOW, code=2)  # fmt: skip
     run(cli, "prices", "reject", change[1], "--reason", "not this year", "--as", "olive@aisc.hk",
@@ -127,7 +102,7 @@ def test_a_retroactive_approval_is_refused(cli: CliRunner) -> None:
     late = run(cli, "prices", "approve", change[1], "--as", "olive@aisc.hk",
                "--now", "2026-11-12T00:00:00Z", code=2)  # fmt: skip
     assert "valid_from" in late
-    assert _count(PriceVersion) == 5
+    assert count_rows(PriceVersion) == 5
 
 
 @pytest.mark.parametrize(
@@ -151,8 +126,8 @@ def test_bad_input_names_the_field_and_writes_nothing(
     run(cli, "billing", "seed-prices", "--now", NOW)
     out = _draft(cli, *args, code=2)
     assert field in out
-    assert _count(PriceChange) == 0
-    assert _count(AuditRecord) == 0
+    assert count_rows(PriceChange) == 0
+    assert count_rows(AuditRecord) == 0
 
 
 def test_a_new_type_is_quarantined_with_the_fix_and_released_once_priced(
@@ -197,7 +172,7 @@ def test_a_site_price_needs_a_site_and_cluster_the_centre_has(cli: CliRunner) ->
     # A type the inventory lists is known before any job of it ran.
     assert "cn-accel-a" in _draft(cli, "gpu-hour", "cn-accel-a", "20", "--from", "2026-12-01",
                                   code=2)  # fmt: skip
-    assert _count(PriceChange) == 0
+    assert count_rows(PriceChange) == 0
     run(cli, "clusters", "load", str(Path(__file__).parents[2] / "deploy/inventory/cyberport.toml"))
     _draft(cli, "gpu-hour", "cn-accel-a", "20", "--from", "2026-12-01")
     _draft(cli, *price, "--site", "sandy-ridge")
@@ -205,4 +180,4 @@ def test_a_site_price_needs_a_site_and_cluster_the_centre_has(cli: CliRunner) ->
     wrong = _draft(cli, *price, "--site", "cyberport", "--cluster", "sandy-ridge-a", code=2)
     assert "is at site 'sandy-ridge'" in wrong
     assert "unknown site 'sandy'" in _draft(cli, *price, "--site", "sandy", code=2)
-    assert _count(PriceChange) == 3
+    assert count_rows(PriceChange) == 3

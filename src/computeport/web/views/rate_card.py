@@ -17,7 +17,8 @@ from computeport.models.centre import CentreSite
 from computeport.models.pricing import PriceKind
 from computeport.pricing.announce import amount_text
 from computeport.pricing.book import PriceBook, PriceEntry
-from computeport.pricing.card import CardLine, CostEstimate, estimate_cost, rate_card
+from computeport.pricing.card import CardLine, CostEstimate, estimate_cost, load_rate_card
+from computeport.pricing.errors import PriceNotFound
 from computeport.web.formatting import HONG_KONG
 
 KIND_LABELS = {
@@ -108,17 +109,17 @@ def site_names(session: Session, *, zh: bool) -> dict[str, str]:
 
 
 def rate_card_rows(session: Session, at: datetime, *, zh: bool = False) -> list[CardRow]:
-    return card_rows(rate_card(PriceBook.load(session), at), site_names(session, zh=zh))
+    return card_rows(load_rate_card(session, at), site_names(session, zh=zh))
 
 
 def cost_estimate(
     session: Session, accelerator_type: str, gpu_hours: int, rate: Decimal, at: datetime
 ) -> CostEstimate | None:
     """What the request costs at today's rate card (None: the type has no price today)."""
-    book = PriceBook.load(session)
-    if book.at(accelerator_type.strip().lower(), at.timestamp()) is None:
+    try:
+        return estimate_cost(PriceBook.load(session), accelerator_type, gpu_hours, rate, at)
+    except PriceNotFound:
         return None
-    return estimate_cost(book, accelerator_type, gpu_hours, rate, at)
 
 
 __all__ = [
