@@ -33,7 +33,7 @@ def test_the_seed_price_is_labelled_an_assumption(session: Session, clock: Manua
     seed_assumed_prices(session, clock)
     seed_assumed_prices(session, clock)
     version = price_in_force(session, "h800", datetime(2026, 10, 1, tzinfo=UTC))
-    assert version.price_per_gpu_hour == ASSUMED_H800_PRICE
+    assert version.unit_price == ASSUMED_H800_PRICE
     assert version.is_assumption
     assert "ASSUMPTION" in version.note
     assert PriceBook.load(session).multiplier("scavenger") == Decimal("0.5")
@@ -43,10 +43,10 @@ def test_a_new_version_closes_the_old_one(session: Session, clock: ManualClock) 
     seed_assumed_prices(session, clock)
     new = set_price(session, clock, "H800", Decimal("30.00"), CHANGE)
     assert new.accelerator_type == "h800"
-    assert price_in_force(session, "h800", CHANGE - timedelta(seconds=1)).price_per_gpu_hour == (
+    assert price_in_force(session, "h800", CHANGE - timedelta(seconds=1)).unit_price == (
         ASSUMED_H800_PRICE
     )
-    assert price_in_force(session, "h800", CHANGE).price_per_gpu_hour == Decimal("30.00")
+    assert price_in_force(session, "h800", CHANGE).unit_price == Decimal("30.00")
     with pytest.raises(Conflict):
         set_price(session, clock, "h800", Decimal("29.00"), CHANGE)
     with pytest.raises(PriceNotFound):
@@ -56,7 +56,7 @@ def test_a_new_version_closes_the_old_one(session: Session, clock: ManualClock) 
     after = book.at("h800", CHANGE.timestamp())
     assert before is not None
     assert after is not None
-    assert (before.price_per_gpu_hour, after.price_per_gpu_hour) == (
+    assert (before.unit_price, after.unit_price) == (
         ASSUMED_H800_PRICE,
         Decimal("30.00"),
     )

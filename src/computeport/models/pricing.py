@@ -88,10 +88,6 @@ class PriceVersion(IdMixin, TimestampMixin, Base):
         """The subject of a GPU-hour price (the name rating has always used)."""
         return self.subject
 
-    @property
-    def price_per_gpu_hour(self) -> Decimal:
-        return self.unit_price
-
 
 class PriceChange(IdMixin, TimestampMixin, Base):
     """A proposed price version: drafted by an operator, decided by the scheme officer."""

@@ -55,10 +55,6 @@ class PriceEntry:
         return self.subject
 
     @property
-    def price_per_gpu_hour(self) -> Decimal:
-        return self.unit_price
-
-    @property
     def end_epoch(self) -> float:
         return self.valid_to.timestamp() if self.valid_to is not None else math.inf
 
