@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,23 +43,12 @@ from computeport.kit.clock import SystemClock
 from computeport.metering.accounting import FileCursorStore, InMemoryUsageSink, ingest_accounting
 from tests.backends.contract import ClusterBackendContract, ContractHarness
 from tests.support.databases import require
+from tests.support.processes import poll
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 REPO = Path(__file__).resolve().parents[2]
 MEMBER = "nobody"  # exists on every Debian machine; jobs run as it via sbatch --uid
-DEADLINE = 60.0
-
-
-def poll(condition: Callable[[], bool], seconds: float = DEADLINE) -> bool:
-    """Poll ``condition`` until it holds or the deadline passes (never a fixed sleep)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.25)
 
 
 @dataclass

@@ -16,8 +16,7 @@ Each test removes what it made and cancels its jobs however it ends.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,21 +38,11 @@ from computeport.backends.slurm.sacct import parse_sacct_json
 from computeport.kit.clock import SystemClock
 from computeport.metering.accounting import FileCursorStore, InMemoryUsageSink, ingest_accounting
 from tests.support.databases import require
+from tests.support.processes import poll
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 MEMBER = "nobody"
-DEADLINE = 60.0
-
-
-def poll(condition: Callable[[], bool], seconds: float = DEADLINE) -> bool:
-    """Poll ``condition`` until it holds or the deadline passes (never a fixed sleep)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.25)
-    return True
 
 
 @pytest.fixture

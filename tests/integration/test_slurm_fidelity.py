@@ -22,7 +22,6 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from computeport.lab.fidelity import (
 )
 from computeport.scheduling import ClusterSpec
 from tests.support.databases import require
+from tests.support.processes import poll
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
@@ -60,11 +60,8 @@ def runner() -> SlurmRunner:
 
 def _poll(what: str, ok: Callable[[], bool], timeout_s: float) -> None:
     """Bounded poll of a real cluster (there is no event to wait on)."""
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {timeout_s:.0f} s")
-        time.sleep(0.5)
+    if not poll(ok, timeout_s, every=0.5):
+        raise AssertionError(f"{what} not reached in {timeout_s:.0f} s")
 
 
 def _cluster(runner: SlurmRunner) -> ClusterSpec:

@@ -39,6 +39,20 @@ def wait_until(
         time.sleep(0.2)
 
 
+def poll(condition: Callable[[], bool], seconds: float = 60.0, every: float = 0.25) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; whether it held.
+
+    For what a real external system does in its own time (a Slurm daemon, a server thread):
+    there is no event to wait on, so a bounded poll, never a fixed sleep.
+    """
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return True
+
+
 def answers(url: str, status: int = 200) -> bool:
     try:
         return httpx.get(url, timeout=5).status_code == status
