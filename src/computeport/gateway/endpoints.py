@@ -144,8 +144,9 @@ def register_deployment(
         name=body.name,
         organisation_id=body.organisation_id,
         accelerator_type=body.accelerator_type,
-        upstreams=body.upstreams,
+        upstreams=[u if isinstance(u, str) else (u.url, u.site) for u in body.upstreams],
         award_id=body.award_id,
+        site=body.site,
     )
     return _deployment(session, d)
 
@@ -157,10 +158,12 @@ def list_deployments(subject: CurrentSubject, session: SessionDep) -> list[Deplo
 
 
 def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
-    urls = session.scalars(
-        select(ModelUpstream.base_url)
-        .where(ModelUpstream.deployment_id == d.id)
-        .order_by(ModelUpstream.base_url)
+    urls = dict(
+        session.execute(
+            select(ModelUpstream.base_url, ModelUpstream.site_key)
+            .where(ModelUpstream.deployment_id == d.id)
+            .order_by(ModelUpstream.base_url)
+        ).tuples()
     )
     return DeploymentRead(
         id=d.id,
@@ -169,6 +172,7 @@ def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
         award_id=d.award_id,
         accelerator_type=d.accelerator_type,
         upstreams=list(urls),
+        sites=urls,
     )
 
 

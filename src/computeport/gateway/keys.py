@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.gateway.data_policy import known_sites
 from computeport.gateway.repository import key_of, keys_of
 from computeport.identity.tokens import hash_token
 from computeport.kit.clock import Clock
@@ -110,17 +111,22 @@ def register_deployment(
     name: str,
     organisation_id: uuid.UUID,
     accelerator_type: str,
-    upstreams: Sequence[str],
+    upstreams: Sequence[str | tuple[str, str | None]],
     award_id: uuid.UUID | None = None,
+    site: str | None = None,
 ) -> ModelDeployment:
-    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``)."""
+    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``), each
+    a URL (at ``site``) or a (URL, site key) pair; sites are the inventory's (residency)."""
     if not _MODEL_NAME.match(name):
         raise ValidationFailed(
             f"name: {name!r} is not a model name (letters, digits, . _ : / -)", field="name"
         )
     if not upstreams:
         raise ValidationFailed("upstreams: at least one endpoint", field="upstreams")
-    for url in upstreams:
+    placed = [(u, site) if isinstance(u, str) else u for u in upstreams]
+    tagged = [s for _, s in placed if s is not None]
+    known_sites(session, tagged, "site")
+    for url, _ in placed:
         if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
             raise ValidationFailed(f"upstreams: {url!r} is not an http(s) URL", field="upstreams")
     if session.scalar(select(ModelDeployment.id).where(ModelDeployment.name == name)):
@@ -134,8 +140,14 @@ def register_deployment(
     )
     session.add(deployment)
     session.flush()
-    for url in dict.fromkeys(u.rstrip("/") for u in upstreams):
-        session.add(ModelUpstream(deployment_id=deployment.id, base_url=url))
+    for url, at in {u.rstrip("/"): s for u, s in placed}.items():
+        session.add(
+            ModelUpstream(
+                deployment_id=deployment.id,
+                base_url=url,
+                site_key=at.strip() if at is not None else None,
+            )
+        )
     session.flush()
     return deployment
 
