@@ -158,13 +158,14 @@ def list_deployments(subject: CurrentSubject, session: SessionDep) -> list[Deplo
 
 
 def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
-    urls = dict(
-        session.execute(
+    urls = {
+        url: site
+        for url, site in session.execute(
             select(ModelUpstream.base_url, ModelUpstream.site_key)
             .where(ModelUpstream.deployment_id == d.id)
             .order_by(ModelUpstream.base_url)
-        ).tuples()
-    )
+        )
+    }
     return DeploymentRead(
         id=d.id,
         name=d.name,
