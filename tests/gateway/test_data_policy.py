@@ -19,7 +19,8 @@ from computeport.models.centre import CentreSite
 from computeport.models.data_policy import DataPolicy
 from computeport.models.identity import Role
 from computeport.models.inference import ModelUpstream
-from tests.api.fixtures import Actors
+from tests.api.fixtures import Actors, World
+from tests.api.permission_suite import Case, PermissionSuite
 from tests.support.cli import count_rows, run, sqlite_cli
 
 
@@ -27,6 +28,28 @@ def add_sites(session: Session, *keys: str) -> None:
     for key in keys:
         session.add(CentreSite(key=key, name=key.title(), status="operating"))
     session.flush()
+
+
+class TestDataPolicyPermissions(PermissionSuite):
+    cases = ("get", "put")
+
+    def build(self, name: str, world: World) -> Case:
+        add_sites(world.session, "cyberport")
+        org = world.actors.organisation()
+        path = f"/api/v1/organisations/{org.id}/data-policy"
+        if name == "get":
+            return Case(
+                "GET", path, allowed=world.actors.applicant(org), other_org=world.actors.applicant()
+            )
+        return Case(
+            "PUT",
+            path,
+            allowed=world.actors.staff(Role.OPERATOR),
+            json={"redact": True, "allowed_sites": ["cyberport"]},
+            wrong_role=world.actors.applicant(org),
+            other_org=world.actors.applicant(),
+            other_org_status=403,
+        )
 
 
 def test_an_operator_sets_the_policy_and_the_department_reads_it(
