@@ -5,6 +5,7 @@ with inventory sites."""
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,38 @@ def test_deployments_are_tagged_with_inventory_sites(
     assert sorted(urls) == ["http://10.0.0.5:8000/v1", "http://10.9.0.5:8000/v1"]
 
 
+def test_operators_tag_the_upstreams_of_an_existing_deployment(
+    client: TestClient, actors: Actors, session: Session
+) -> None:
+    add_sites(session, "cyberport")
+    operator = actors.staff(Role.OPERATOR)
+    body = {
+        "name": "legacy",
+        "organisation_id": str(actors.organisation().id),
+        "accelerator_type": "h800",
+        "upstreams": ["http://10.0.0.5:8000/v1", "http://10.0.0.6:8000/v1"],
+    }
+    created = client.post("/api/v1/model-deployments", json=body, headers=operator.headers)
+    assert created.json()["sites"] == dict.fromkeys(body["upstreams"])  # registered untagged
+    url = f"/api/v1/model-deployments/{created.json()['id']}/sites"
+    tag = {"sites": {"http://10.0.0.5:8000/v1/": "cyberport"}}
+    assert client.put(url, json=tag, headers=actors.applicant().headers).status_code == 403
+    r = client.put(url, json=tag, headers=operator.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["sites"] == {
+        "http://10.0.0.5:8000/v1": "cyberport",
+        "http://10.0.0.6:8000/v1": None,
+    }
+    for bad in ({"http://10.0.0.6:8000/v1": "atlantis"}, {"http://elsewhere/v1": "cyberport"}):
+        r = client.put(url, json={"sites": bad}, headers=operator.headers)
+        assert r.status_code == 422
+        assert r.json()["field"] == "sites"
+    tagged = session.scalars(select(ModelUpstream.site_key).order_by(ModelUpstream.base_url))
+    assert list(tagged) == ["cyberport", None]  # the refused changes wrote nothing
+    audit = history(session, "model_deployment", uuid.UUID(created.json()["id"]))
+    assert [a.action for a in audit] == ["upstream_sites_set"]
+
+
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return sqlite_cli(tmp_path, monkeypatch)
@@ -167,3 +200,8 @@ def test_the_cli_sets_and_shows_the_policy_and_tags_upstreams(cli: CliRunner) ->
     assert "moon" in out
     assert count_rows(ModelUpstream) == 2
     assert count_rows(DataPolicy) == 1
+    out = run(cli, "gateway", "deploy", "old", "--org", dpo, "--upstream", "http://d/v1")
+    assert "at cyberport" in run(cli, "gateway", "site", "old", "--site", "cyberport")
+    out = run(cli, "gateway", "site", "old", "--site", "moon", code=2)
+    assert "moon" in out
+    assert "no deployment" in run(cli, "gateway", "site", "nope", "--site", "cyberport", code=2)

@@ -23,6 +23,7 @@ from computeport.kit.clock import SystemClock
 from computeport.models.award import Award
 from computeport.models.data_policy import DataPolicy
 from computeport.models.identity import Organisation
+from computeport.models.inference import ModelDeployment, ModelUpstream
 
 app = typer.Typer(
     help="The inference gateway: deployments, keys, allowances.", no_args_is_help=True
@@ -82,6 +83,29 @@ def deploy(
             site=site,
         )
         console.print(f"deployment {d.name} on {d.accelerator_type}: {len(upstream)} upstream(s)")
+
+
+@app.command("site")
+def site(
+    name: Annotated[str, typer.Argument(help="The deployment's model name.")],
+    site_key: Annotated[str, typer.Option("--site", help="The inventory site they run at.")],
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(help="One of its upstream URLs (repeatable; none: all of them)."),
+    ] = None,
+) -> None:
+    """Tag a deployment's upstreams with the site they run at (data residency)."""
+    with command_session() as session:
+        d = session.scalar(select(ModelDeployment).where(ModelDeployment.name == name))
+        if d is None:
+            raise fail(f"no deployment {name!r}")
+        urls = upstream or list(
+            session.scalars(
+                select(ModelUpstream.base_url).where(ModelUpstream.deployment_id == d.id)
+            )
+        )
+        service.tag_upstreams(session, SystemClock(), d.id, dict.fromkeys(urls, site_key), None)
+        console.print(f"deployment {name}: {len(urls)} upstream(s) at {site_key}")
 
 
 def _placed(value: str) -> str | tuple[str, str | None]:

@@ -148,16 +148,16 @@ def register_deployment(
         award_id=body.award_id,
         site=body.site,
     )
-    return _deployment(session, d)
+    return deployment_read(session, d)
 
 
 @router.get("/model-deployments", response_model=list[DeploymentRead])
 def list_deployments(subject: CurrentSubject, session: SessionDep) -> list[DeploymentRead]:
     rows = session.scalars(select(ModelDeployment).order_by(ModelDeployment.name))
-    return [_deployment(session, d) for d in rows]
+    return [deployment_read(session, d) for d in rows]
 
 
-def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
+def deployment_read(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
     urls = {
         url: site
         for url, site in session.execute(

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.audit.service import record_event
 from computeport.gateway.data_policy import known_sites
 from computeport.gateway.repository import key_of, keys_of
 from computeport.identity.tokens import hash_token
@@ -152,6 +153,40 @@ def register_deployment(
     return deployment
 
 
+def tag_upstreams(
+    session: Session,
+    clock: Clock,
+    deployment_id: uuid.UUID,
+    sites: Mapping[str, str | None],
+    actor_id: uuid.UUID | None,
+) -> ModelDeployment:
+    """Tag the deployment's upstreams (by URL) with inventory sites (None: untag) and audit it;
+    how an operator places upstreams registered before residency existed."""
+    deployment = session.get(ModelDeployment, deployment_id)
+    if deployment is None:
+        raise NotFound(f"model deployment {deployment_id} not found", field="deployment_id")
+    if not sites:
+        raise ValidationFailed("sites: name at least one upstream", field="sites")
+    known_sites(session, [s for s in sites.values() if s is not None], "sites")
+    rows = {
+        u.base_url: u
+        for u in session.scalars(
+            select(ModelUpstream).where(ModelUpstream.deployment_id == deployment_id)
+        )
+    }
+    for url, site in sites.items():
+        row = rows.get(url.rstrip("/"))
+        if row is None:
+            raise ValidationFailed(
+                f"sites: {url!r} is not an upstream of {deployment.name!r}", field="sites"
+            )
+        row.site_key = site.strip() if site is not None else None
+    session.flush()
+    placed = "; ".join(f"{u} at {s or 'no site'}" for u, s in sorted(sites.items()))
+    record_event(session, deployment, "upstream_sites_set", actor_id, placed, clock.now())
+    return deployment
+
+
 def set_allowance(
     session: Session,
     clock: Clock,
@@ -184,4 +219,5 @@ __all__ = [
     "register_deployment",
     "revoke_key",
     "set_allowance",
+    "tag_upstreams",
 ]

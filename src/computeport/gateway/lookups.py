@@ -152,6 +152,10 @@ class Lookups:
             allowed_sites=frozenset(sites) if sites is not None else None,
         )
 
+    def forget_deployments(self) -> None:
+        """Read the deployments again on the next request (their upstreams changed)."""
+        self._deployments = None
+
     def cached_deployments(self) -> dict[str, DeploymentInfo] | None:
         cached = self._deployments
         if cached is None or time.monotonic() - cached[0] > self.ttl:

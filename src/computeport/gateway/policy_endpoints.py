@@ -1,5 +1,7 @@
 """An organisation's data policy for the gateway: ``GET`` (the organisation's members and
-staff) and ``PUT`` (operators, audited) ``/api/v1/organisations/{id}/data-policy``.
+staff) and ``PUT`` (operators, audited) ``/api/v1/organisations/{id}/data-policy``; and where
+a deployment's upstreams run: ``PUT /api/v1/model-deployments/{id}/sites`` (operators,
+audited).
 
 Why operators set it: it is the centre's promise to a department about where its prompts go
 (see :mod:`computeport.gateway.data_policy`).  A change reaches this API process's next
@@ -14,8 +16,15 @@ import uuid
 from fastapi import APIRouter, Request
 
 from computeport.gateway.data_policy import set_policy
+from computeport.gateway.endpoints import deployment_read
+from computeport.gateway.keys import tag_upstreams
 from computeport.gateway.repository import policy_of
-from computeport.gateway.schemas import DataPolicyIn, DataPolicyRead
+from computeport.gateway.schemas import (
+    DataPolicyIn,
+    DataPolicyRead,
+    DeploymentRead,
+    UpstreamSitesIn,
+)
 from computeport.http.deps import ClockDep, SessionDep
 from computeport.identity.auth import CurrentSubject
 from computeport.kit.errors import NotFound
@@ -76,6 +85,28 @@ def put_data_policy(
     if gateway is not None:
         gateway.lookups.forget_organisation(organisation_id)  # this process: at once
     return _read(organisation_id, row)
+
+
+@router.put(
+    "/model-deployments/{deployment_id}/sites",
+    response_model=DeploymentRead,
+    responses={403: {}, 404: {}, 422: {}},
+)
+def put_upstream_sites(
+    deployment_id: uuid.UUID,
+    body: UpstreamSitesIn,
+    request: Request,
+    subject: CurrentSubject,
+    session: SessionDep,
+    clock: ClockDep,
+) -> DeploymentRead:
+    """Tag a deployment's upstreams with their sites (operators, audited)."""
+    subject.require(Role.OPERATOR)
+    d = tag_upstreams(session, clock, deployment_id, body.sites, subject.user_id)
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None:
+        gateway.lookups.forget_deployments()  # this process: at once
+    return deployment_read(session, d)
 
 
 __all__ = ["router"]

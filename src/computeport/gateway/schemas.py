@@ -65,6 +65,13 @@ class DeploymentRead(BaseModel):
     """Each upstream's site key (None: not tagged, never serves a site-restricted department)."""
 
 
+class UpstreamSitesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sites: dict[str, str | None] = Field(min_length=1, max_length=64)
+    """Upstream URL → inventory site key (null: not tagged)."""
+
+
 class DataPolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
