@@ -20,8 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.gateway.rig import poll
-from tests.support.processes import free_port
+from tests.support.processes import free_port, poll
 
 
 @dataclass
@@ -74,7 +73,7 @@ class RecordingProxy:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         server = self.server
-        poll("recording proxy serving", lambda: server.started, timeout_s=30)
+        assert poll(lambda: server.started, seconds=30, every=0.05), "recording proxy not serving"
         return self
 
     def stop(self) -> None:
