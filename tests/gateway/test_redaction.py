@@ -114,6 +114,16 @@ def test_things_that_are_not_email_addresses_are_left_alone(text: str) -> None:
     assert _counted(text) == (text, {})
 
 
+def test_identifiers_written_against_chinese_characters_are_caught() -> None:
+    """Chinese runs words together: a boundary must be ASCII, not Unicode's \\w."""
+    text = "請致電91234567或電郵chan@dpo.gov.hk查詢，身份證號碼A123456(3)。"
+    redacted, counts = _counted(text)
+    assert (
+        redacted == "請致電[REDACTED_PHONE]或電郵[REDACTED_EMAIL]查詢，身份證號碼[REDACTED_HKID]。"
+    )
+    assert counts == {PersonalData.PHONE: 1, PersonalData.EMAIL: 1, PersonalData.HKID: 1}
+
+
 def test_every_kind_in_one_text_is_counted_by_kind() -> None:
     text = "A123456(3) on 9123 4567 or ada@dpo.gov.hk; also 2345-6789 (invoice 23456789)."
     redacted, counts = _counted(text)

@@ -46,15 +46,18 @@ class PersonalData(StrEnum):
         return f"[REDACTED_{self.value}]"
 
 
+# Boundaries are ASCII on purpose: Chinese text runs words together ("請致電91234567"), and a
+# Unicode \w boundary would hide every identifier written against a Chinese character.
 _EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])"
+    r"(?<![A-Za-z0-9_.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9_-])"
 )
 _HKID = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{1,2})(\d{6})\s?(?:\(([0-9Aa])\)|([0-9Aa]))(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2})([0-9]{6})\s?(?:\(([0-9Aa])\)|([0-9Aa]))(?![A-Za-z0-9])"
 )
 _PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+852|\(852\)|852)[\s-]?)?([235-9]\d{3})([\s-]?)(\d{4})(?![\w])"
+    r"(?<![A-Za-z0-9_+])(?:(?:\+852|\(852\)|852)[\s-]?)?([235-9][0-9]{3})([\s-]?)([0-9]{4})"
+    r"(?![A-Za-z0-9_])"
 )
 _BEFORE_AMOUNT_OR_REFERENCE = re.compile(
     r"(?:[$¥€£#]|\b(?:hkd|usd|rmb|cny|eur|gbp|invoice|inv|ref|order|account|acct|a/c)\.?)"
