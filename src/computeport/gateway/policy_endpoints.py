@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from computeport.gateway.data_policy import set_policy
 from computeport.gateway.endpoints import deployment_read
 from computeport.gateway.keys import tag_upstreams
+from computeport.gateway.lookups import Lookups
 from computeport.gateway.repository import policy_of
 from computeport.gateway.schemas import (
     DataPolicyIn,
@@ -32,6 +33,12 @@ from computeport.models.data_policy import DataPolicy
 from computeport.models.identity import Role
 
 router = APIRouter(prefix="/api/v1", tags=["inference"])
+
+
+def _served_lookups(request: Request) -> Lookups | None:
+    """The caches of the gateway this process serves, if it serves one yet."""
+    gateway = getattr(request.app.state, "gateway", None)
+    return None if gateway is None else gateway.lookups
 
 
 def _read(organisation_id: uuid.UUID, row: DataPolicy | None) -> DataPolicyRead:
@@ -81,9 +88,8 @@ def put_data_policy(
         allowed_sites=body.allowed_sites,
         actor_id=subject.user_id,
     )
-    gateway = getattr(request.app.state, "gateway", None)
-    if gateway is not None:
-        gateway.lookups.forget_organisation(organisation_id)  # this process: at once
+    if (lookups := _served_lookups(request)) is not None:
+        lookups.forget_organisation(organisation_id)  # this process: at once
     return _read(organisation_id, row)
 
 
@@ -103,9 +109,8 @@ def put_upstream_sites(
     """Tag a deployment's upstreams with their sites (operators, audited)."""
     subject.require(Role.OPERATOR)
     d = tag_upstreams(session, clock, deployment_id, body.sites, subject.user_id)
-    gateway = getattr(request.app.state, "gateway", None)
-    if gateway is not None:
-        gateway.lookups.forget_deployments()  # this process: at once
+    if (lookups := _served_lookups(request)) is not None:
+        lookups.forget_deployments()  # this process: at once
     return deployment_read(session, d)
 
 
