@@ -144,24 +144,28 @@ def register_deployment(
         name=body.name,
         organisation_id=body.organisation_id,
         accelerator_type=body.accelerator_type,
-        upstreams=body.upstreams,
+        upstreams=[u if isinstance(u, str) else (u.url, u.site) for u in body.upstreams],
         award_id=body.award_id,
+        site=body.site,
     )
-    return _deployment(session, d)
+    return deployment_read(session, d)
 
 
 @router.get("/model-deployments", response_model=list[DeploymentRead])
 def list_deployments(subject: CurrentSubject, session: SessionDep) -> list[DeploymentRead]:
     rows = session.scalars(select(ModelDeployment).order_by(ModelDeployment.name))
-    return [_deployment(session, d) for d in rows]
+    return [deployment_read(session, d) for d in rows]
 
 
-def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
-    urls = session.scalars(
-        select(ModelUpstream.base_url)
-        .where(ModelUpstream.deployment_id == d.id)
-        .order_by(ModelUpstream.base_url)
-    )
+def deployment_read(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
+    urls = {
+        url: site
+        for url, site in session.execute(
+            select(ModelUpstream.base_url, ModelUpstream.site_key)
+            .where(ModelUpstream.deployment_id == d.id)
+            .order_by(ModelUpstream.base_url)
+        )
+    }
     return DeploymentRead(
         id=d.id,
         name=d.name,
@@ -169,6 +173,7 @@ def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
         award_id=d.award_id,
         accelerator_type=d.accelerator_type,
         upstreams=list(urls),
+        sites=urls,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.gateway.repository import award_in_force
+from computeport.gateway.repository import award_in_force, policy_of
 from computeport.identity.tokens import hash_token
 from computeport.models.inference import GatewayKey, ModelDeployment, ModelUpstream, TokenUsage
 from computeport.settings import Settings
@@ -44,6 +45,10 @@ class KeyInfo:
     """The award's monthly budget; None when the organisation has no allowance (no cap)."""
     month_used: int
     """Tokens already metered this month on the award (seeds the shared counter)."""
+    redact: bool = False
+    """The organisation's data policy: redact identifiers in prompts."""
+    allowed_sites: frozenset[str] | None = None
+    """The organisation's data policy: the sites that may serve it; None: any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,8 @@ class DeploymentInfo:
     owned_by: str
     created: int
     upstreams: tuple[str, ...]
+    sites: tuple[str | None, ...] = ()
+    """Each upstream's site key, in the order of ``upstreams`` (None: not tagged)."""
 
 
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:
@@ -93,8 +100,16 @@ class Lookups:
         return info
 
     def forget_key(self, key_id: uuid.UUID) -> None:
+        self._forget(lambda info: info.id == key_id)
+
+    def forget_organisation(self, organisation_id: uuid.UUID) -> None:
+        """Drop the organisation's cached keys (its data policy changed): this process reads
+        the new policy on its next request, the others within ``ttl``."""
+        self._forget(lambda info: info.organisation_id == organisation_id)
+
+    def _forget(self, matches: Callable[[KeyInfo], bool]) -> None:
         for digest, (_, info) in list(self._keys.items()):
-            if info is not None and info.id == key_id:
+            if info is not None and matches(info):
                 del self._keys[digest]
 
     def _read_key(self, session: Session, digest: str, now: datetime) -> KeyInfo | None:
@@ -119,6 +134,8 @@ class Lookups:
                 )
                 or 0
             )
+        policy = policy_of(session, key.organisation_id)
+        sites = policy.sites if policy is not None else None
         return KeyInfo(
             id=key.id,
             organisation_id=key.organisation_id,
@@ -131,7 +148,13 @@ class Lookups:
             org_tpm=(allowance.tokens_per_minute if allowance else None) or s.gateway_org_tpm,
             monthly_tokens=allowance.monthly_tokens if allowance is not None else None,
             month_used=used,
+            redact=policy.redact if policy is not None else False,
+            allowed_sites=frozenset(sites) if sites is not None else None,
         )
+
+    def forget_deployments(self) -> None:
+        """Read the deployments again on the next request (their upstreams changed)."""
+        self._deployments = None
 
     def cached_deployments(self) -> dict[str, DeploymentInfo] | None:
         cached = self._deployments
@@ -143,20 +166,22 @@ class Lookups:
         """Every active deployment with its enabled upstreams (blocking: call from a thread)."""
         with self.sessions() as session:
             rows = session.execute(
-                select(ModelDeployment, ModelUpstream.base_url)
+                select(ModelDeployment, ModelUpstream.base_url, ModelUpstream.site_key)
                 .join(ModelUpstream, ModelUpstream.deployment_id == ModelDeployment.id)
                 .where(ModelDeployment.is_active.is_(True), ModelUpstream.is_enabled.is_(True))
                 .order_by(ModelDeployment.name, ModelUpstream.base_url)
             ).all()
         found: dict[str, DeploymentInfo] = {}
-        for deployment, url in rows:
+        for deployment, url, site in rows:
             d = found.get(deployment.name)
             urls = (*d.upstreams, url) if d is not None else (url,)
+            sites = (*d.sites, site) if d is not None else (site,)
             found[deployment.name] = DeploymentInfo(
                 deployment.name,
                 deployment.owned_by,
                 int(deployment.created_at.timestamp()),
                 urls,
+                sites,
             )
         self._deployments = (time.monotonic(), found)
         return found

@@ -1,8 +1,11 @@
 """The gateway proper: authenticate, check, admit, forward, meter — one request at a time.
 
-Privacy: nothing here logs or stores a prompt or an answer.  Bodies are held in memory only
-while they pass; what is kept of a request is the :class:`~computeport.metering.token_ingest.
-TokenUsageEvent` (who, which model, token counts, timings, status).
+Privacy: nothing here logs or stores a prompt or an answer.  The organisation's data policy
+(residency, redaction: :func:`~computeport.gateway.privacy.apply_data_policy`) is applied once,
+after the checks and before the quota hold, so what leaves is what the policy let out.  Bodies
+are held in memory only while they pass; what is kept of a request is the
+:class:`~computeport.metering.token_ingest.TokenUsageEvent` (who, which model, token counts,
+timings, status, how many identifiers were redacted).
 
 Retries: a request moves to the next upstream only on a failure *before the first byte was
 sent* (connection refused, connect timeout, a kept-alive connection the upstream had closed),
@@ -37,6 +40,7 @@ from computeport.gateway.keys import looks_like_key
 from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
 from computeport.gateway.meter import Meter
 from computeport.gateway.pool import UpstreamPool
+from computeport.gateway.privacy import apply_data_policy
 from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
 from computeport.kit.clock import Clock
@@ -59,6 +63,9 @@ class ProxiedCall:
     t0: float
     hold: Hold
     prompt_estimate: int
+    upstreams: tuple[str, ...]
+    """The upstreams the organisation's data policy lets serve it (residency)."""
+    redactions: int = 0
     streamed: bool = False
 
 
@@ -149,6 +156,8 @@ class Gateway:
             if deployment is None:
                 raise unknown_model(model)
             CHECKS[endpoint](body)
+            admitted = apply_data_policy(key, deployment, endpoint, body, raw)
+            body, raw = admitted.body, admitted.raw
             bound = completion_bound(body) if endpoint != "embeddings" else 0
             estimate = prompt_estimate(raw)
             now = self.clock.now()
@@ -156,7 +165,16 @@ class Gateway:
         except GatewayError as exc:
             return exc.response()
         call = ProxiedCall(
-            uuid.uuid4().hex, key, model, endpoint, now, time.perf_counter(), hold, estimate
+            uuid.uuid4().hex,
+            key,
+            model,
+            endpoint,
+            now,
+            time.perf_counter(),
+            hold,
+            estimate,
+            admitted.upstreams,
+            admitted.redactions,
         )
         path = "/" + endpoint.replace(".", "/")
         try:
@@ -174,7 +192,7 @@ class Gateway:
         """The upstream's response (headers read), trying the next upstream on a failure
         before anything was sent; 503 when none answers."""
         headers = {"content-type": "application/json", "x-request-id": call.request_id}
-        for url in self.pool.order(call.model, deployment.upstreams):
+        for url in self.pool.order(call.model, call.upstreams):
             req = self.client.build_request("POST", url + path, content=content, headers=headers)
             try:
                 response = await self.client.send(req, stream=stream)
@@ -299,6 +317,7 @@ class Gateway:
                 latency_ms=round((time.perf_counter() - call.t0) * 1000),
                 ttft_ms=ttft_ms,
                 status=status,
+                redactions=call.redactions,
             )
         )
         self._spawn(self.quotas.settle(call.hold, prompt + completion))

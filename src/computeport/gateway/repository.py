@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from computeport.models.award import Award, AwardStatus
+from computeport.models.data_policy import DataPolicy
 from computeport.models.inference import GatewayKey, InferenceAllowance, TokenCharge, TokenUsage
 
 
@@ -58,6 +59,23 @@ def award_in_force(
     return None if row is None else (row[0], row[1], row[2])
 
 
+def policy_of(session: Session, organisation_id: uuid.UUID) -> DataPolicy | None:
+    """The organisation's data policy; None: the defaults (no redaction, any site)."""
+    return session.scalar(select(DataPolicy).where(DataPolicy.organisation_id == organisation_id))
+
+
+def redactions_since(session: Session, organisation_id: uuid.UUID, start: datetime) -> int:
+    """How many identifiers were redacted from the organisation's prompts since ``start``."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(TokenUsage.redactions), 0)).where(
+                TokenUsage.organisation_id == organisation_id, TokenUsage.started_at >= start
+            )
+        )
+        or 0
+    )
+
+
 def usage_by_day_and_model(
     session: Session, organisation_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
@@ -87,4 +105,11 @@ def usage_by_day_and_model(
     return [tuple(r) for r in rows]
 
 
-__all__ = ["award_in_force", "key_of", "keys_of", "usage_by_day_and_model"]
+__all__ = [
+    "award_in_force",
+    "key_of",
+    "keys_of",
+    "policy_of",
+    "redactions_since",
+    "usage_by_day_and_model",
+]

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from computeport.gateway.errors import GatewayError
 from computeport.gateway.lookups import Lookups
 from computeport.gateway.meter import Meter
+from computeport.gateway.privacy import may_serve
 from computeport.gateway.quotas import Quotas, open_counters
 from computeport.gateway.relay import Gateway
 from computeport.http.state import AppState
@@ -47,13 +48,14 @@ def gateway_of(request: Request) -> Gateway:
 async def list_models(request: Request) -> Response:
     gateway = gateway_of(request)
     try:
-        await gateway.authenticate(request)
+        key = await gateway.authenticate(request)
     except GatewayError as exc:
         return exc.response()
     found = await gateway.deployments()
     data = [
         {"id": d.name, "object": "model", "created": d.created, "owned_by": d.owned_by}
         for d in found.values()
+        if may_serve(key, d)
     ]
     return JSONResponse({"object": "list", "data": data})
 

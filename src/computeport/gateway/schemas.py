@@ -33,6 +33,15 @@ class KeyIssued(KeyRead):
     """The key itself: shown in this answer only, never again."""
 
 
+class UpstreamIn(BaseModel):
+    """An upstream at a site of its own (a model served at several sites)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=300)
+    site: str = Field(min_length=1, max_length=40)
+
+
 class DeploymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,7 +49,9 @@ class DeploymentIn(BaseModel):
     organisation_id: uuid.UUID
     award_id: uuid.UUID | None = None
     accelerator_type: str = Field(min_length=1, max_length=32)
-    upstreams: list[str] = Field(min_length=1, max_length=64)
+    upstreams: list[str | UpstreamIn] = Field(min_length=1, max_length=64)
+    site: str | None = Field(default=None, min_length=1, max_length=40)
+    """The inventory site of the upstreams given as plain URLs (data residency)."""
 
 
 class DeploymentRead(BaseModel):
@@ -50,6 +61,28 @@ class DeploymentRead(BaseModel):
     award_id: uuid.UUID | None
     accelerator_type: str
     upstreams: list[str]
+    sites: dict[str, str | None] = Field(default_factory=dict)
+    """Each upstream's site key (None: not tagged, never serves a site-restricted department)."""
+
+
+class UpstreamSitesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sites: dict[str, str | None] = Field(min_length=1, max_length=64)
+    """Upstream URL → inventory site key (null: not tagged)."""
+
+
+class DataPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    redact: bool = False
+    """Replace HKID numbers, phone numbers and e-mail addresses in prompts."""
+    allowed_sites: list[str] | None = Field(default=None, min_length=1, max_length=32)
+    """Inventory site keys whose deployments may serve the organisation; null: any site."""
+
+
+class DataPolicyRead(DataPolicyIn):
+    organisation_id: uuid.UUID
 
 
 class UsageRow(BaseModel):

@@ -45,6 +45,7 @@ _COLUMNS = (
     "latency_ms",
     "ttft_ms",
     "status",
+    "redactions",
     "ingested_at",
 )
 
@@ -67,6 +68,8 @@ class TokenUsageEvent:
     latency_ms: int
     ttft_ms: int | None
     status: int
+    redactions: int = 0
+    """Identifiers replaced in the prompt under the organisation's data policy (a count)."""
 
 
 def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsageEvent]) -> int:
@@ -92,6 +95,7 @@ def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsa
             e.latency_ms,
             e.ttft_ms,
             e.status,
+            e.redactions,
             now,
         )
         for e in events

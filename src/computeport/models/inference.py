@@ -64,6 +64,9 @@ class ModelUpstream(IdMixin, Base):
     )
     base_url: Mapped[str] = mapped_column(String(300))
     is_enabled: Mapped[bool] = mapped_column(default=True)
+    site_key: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The inventory site (``centre_site.key``) where it runs; None: not tagged, which a
+    department restricted to some sites never gets (data residency)."""
 
 
 class GatewayKey(IdMixin, TimestampMixin, Base):
@@ -131,6 +134,9 @@ class TokenUsage(Base):
     ttft_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[int] = mapped_column(Integer)
     """The HTTP status the client got (499: the client went away mid-answer)."""
+    redactions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Identifiers the gateway replaced in the prompt (its organisation's data policy): a
+    count only, never what they were."""
     ingested_at: Mapped[datetime]
 
 

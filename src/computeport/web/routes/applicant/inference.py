@@ -1,4 +1,5 @@
-"""The department's inference page: its gateway keys and its usage, spend and subsidy by day
+"""The department's inference page: its gateway keys, its data policy (redaction, allowed
+sites, how many identifiers were redacted this month) and its usage, spend and subsidy by day
 and model this month (the same read as ``GET /api/v1/inference-usage``)."""
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from computeport.gateway.keys import organisation_keys
-from computeport.gateway.repository import usage_by_day_and_model
+from computeport.gateway.repository import policy_of, redactions_since, usage_by_day_and_model
 from computeport.kit.periods import parse_period, period_of
 from computeport.web.deps import CurrentViewer, PageSession
 from computeport.web.routes.applicant.pages import PREFIX, organisation_page, render_page
+from computeport.web.views.rate_card import site_names
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -30,6 +32,14 @@ def inference_page(
     rows = usage_by_day_and_model(session, organisation_id, start, end)
     page["period"] = period
     page["keys"] = organisation_keys(session, organisation_id)
+    policy = policy_of(session, organisation_id)
+    names = site_names(session, zh=viewer.locale == "zh-Hant")
+    sites = policy.sites if policy is not None else None
+    page["policy"] = {
+        "redact": policy is not None and policy.redact,
+        "sites": [names.get(k, k) for k in sites] if sites is not None else None,
+        "redactions": redactions_since(session, organisation_id, start),
+    }
     page["usage"] = [
         {
             "day": str(day)[:10],
