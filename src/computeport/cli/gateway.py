@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.cli.common import command_session, console, fail
+from computeport.cli.gateway_budgets import app as budget_app
 from computeport.gateway import keys as service
 from computeport.kit.clock import SystemClock
 from computeport.models.award import Award
@@ -26,9 +27,10 @@ app = typer.Typer(
 )
 key_app = typer.Typer(help="Gateway keys (shown once).", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+app.add_typer(budget_app, name="budget")
 
 
-def _organisation(session: Session, name_or_id: str) -> Organisation:
+def organisation_named(session: Session, name_or_id: str) -> Organisation:
     try:
         found = session.get(Organisation, uuid.UUID(name_or_id))
     except ValueError:
@@ -51,7 +53,7 @@ def deploy(
     """Register a model deployment and its upstream endpoints."""
     clock = SystemClock()
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         award_id = None
         if award is not None:
             award_id = session.scalar(select(Award.id).where(Award.reference == award))
@@ -76,7 +78,7 @@ def issue(
 ) -> None:
     """Issue a key; it is printed once and never shown again."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         issued = service.issue_key(session, SystemClock(), owner.id, application)
         console.print(f"key id={issued.key.id} for {owner.name} / {application}")
         console.print(issued.plaintext, soft_wrap=True)
@@ -86,7 +88,7 @@ def issue(
 def list_keys(org: Annotated[str, typer.Option(help="The organisation (name or id).")]) -> None:
     """The organisation's keys (prefix only)."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         table = Table("application", "prefix", "created", "revoked", "id")
         for k in service.organisation_keys(session, owner.id):
             revoked = k.revoked_at.isoformat() if k.revoked_at else ""

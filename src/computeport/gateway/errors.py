@@ -91,6 +91,17 @@ def no_upstream(model: str) -> GatewayError:
     )
 
 
+def unpriced(model: str, budget: str) -> GatewayError:
+    return GatewayError(
+        403,
+        f"The model {model!r} has no token price on the rate card, so its cost cannot be held "
+        f"against the budget of {budget}; ask the centre to price it.",
+        "insufficient_quota",
+        "model_not_priced",
+        "model",
+    )
+
+
 __all__ = [
     "GatewayError",
     "bad_request",
@@ -98,4 +109,5 @@ __all__ = [
     "too_large",
     "unauthorised",
     "unknown_model",
+    "unpriced",
 ]

@@ -25,13 +25,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from computeport.gateway.checks import CHECKS, completion_bound, parse_body, prompt_estimate
+from computeport.gateway.budgets import token_bound_minor, token_cost_minor
+from computeport.gateway.checks import (
+    CHECKS,
+    completion_bound,
+    parse_body,
+    prompt_bound,
+    prompt_estimate,
+)
 from computeport.gateway.errors import (
     GatewayError,
     no_upstream,
     too_large,
     unauthorised,
     unknown_model,
+    unpriced,
 )
 from computeport.gateway.keys import looks_like_key
 from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
@@ -41,6 +49,7 @@ from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
 from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
+from computeport.pricing.book import TokenPrice
 from computeport.settings import Settings
 
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
@@ -59,6 +68,7 @@ class ProxiedCall:
     t0: float
     hold: Hold
     prompt_estimate: int
+    price: TokenPrice | None = None
     streamed: bool = False
 
 
@@ -152,11 +162,15 @@ class Gateway:
             bound = completion_bound(body) if endpoint != "embeddings" else 0
             estimate = prompt_estimate(raw)
             now = self.clock.now()
-            hold = await self.quotas.admit(key, estimate + bound, now)
+            price = self.lookups.token_price(model, now)
+            if key.budgets and price is None:
+                raise unpriced(model, key.budgets[0].label)
+            most = token_bound_minor(price, prompt_bound(raw), bound)
+            hold = await self.quotas.admit(key, estimate + bound, now, bound_minor=most)
         except GatewayError as exc:
             return exc.response()
         call = ProxiedCall(
-            uuid.uuid4().hex, key, model, endpoint, now, time.perf_counter(), hold, estimate
+            uuid.uuid4().hex, key, model, endpoint, now, time.perf_counter(), hold, estimate, price
         )
         path = "/" + endpoint.replace(".", "/")
         try:
@@ -240,10 +254,13 @@ class Gateway:
                 headers={"x-request-id": call.request_id},
             )
         tally = StreamTally(wants_usage, started=call.t0)
+        deadline = call.t0 + self.quotas.hold_seconds - 1
 
         async def events() -> AsyncIterator[bytes]:
             rest = b""
             async for chunk in response.aiter_raw():
+                if time.perf_counter() > deadline:  # its hold would lapse: end it here
+                    return
                 complete, rest = split_events(rest + chunk)
                 for event in complete:
                     out = tally.see(event)
@@ -301,7 +318,8 @@ class Gateway:
                 status=status,
             )
         )
-        self._spawn(self.quotas.settle(call.hold, prompt + completion))
+        cost = token_cost_minor(call.price, prompt, completion)
+        self._spawn(self.quotas.settle(call.hold, prompt + completion, cost))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
