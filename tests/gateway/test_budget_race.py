@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import cast
 
 import httpx
 import pytest
@@ -99,8 +100,12 @@ def test_64_streams_through_two_processes_never_overshoot_a_budget_of_ten(
     assert all(b.rstrip().endswith(b"data: [DONE]") for b in served)
 
     level = f"{prefix}:budget:2026-12:d:{dept.organisation_id.hex}"
-    poll("holds settled", lambda: int(redis.hget(level, "held") or 0) == 0, timeout_s=30)
-    spent = int(redis.hget(level, "spent") or 0)
+
+    def counted(field: str) -> int:
+        return int(cast(bytes | None, redis.hget(level, field)) or 0)
+
+    poll("holds settled", lambda: counted("held") == 0, timeout_s=30)
+    spent = counted("spent")
     assert 0 < spent <= limit  # nothing in flight now: the budget held
 
     def metered() -> list[TokenUsage]:
