@@ -22,7 +22,7 @@ from computeport.identity.auth import CurrentSubject
 from computeport.kit.errors import NotFound
 from computeport.models.identity import Role
 
-router = APIRouter(prefix="/api/v1", tags=["inference"])
+router = APIRouter(tags=["inference"])  # under the management router's /api/v1
 
 
 def _report(
