@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from computeport.gateway.budget_admin import set_budget
 from computeport.gateway.keys import issue_key
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
+from computeport.models.inference import BudgetScope
 from tests.factories.inference import event
 from tests.web.fixtures import Browser, People
 
@@ -31,3 +33,15 @@ def test_keys_and_usage_on_the_department_page(
     assert ">56<" in page.text
     other = browser.get(f"/orgs/{people.org_b.id}/inference")
     assert other.status_code == 404
+
+
+def test_budgets_on_the_department_page_with_their_hong_kong_month(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    set_budget(session, clock, people.org_a.id, BudgetScope.DEPARTMENT, 150_050)
+    browser.login(people.applicant_a.email)
+    page = browser.get(f"/orgs/{people.org_a.id}/inference")
+    assert page.status_code == 200
+    assert "calendar month, Hong Kong time" in page.text
+    assert "1,500.50" in page.text
+    assert "2026-11-01 00:00 HKT" in page.text  # the clock's October resets on 1 November
