@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -153,6 +157,27 @@ def serve_gateway(upstream: str, port: int, db: Path) -> None:
     app = create_app(settings, state)
     app.state.gateway = open_gateway(state, clock)
     print(f"KEY {key}", flush=True)
+    # COMPUTEPORT_BENCH_PROFILE=FILE: the gateway process runs under cProfile and writes its
+    # stats to FILE when it stops (read them with ``python -m pstats FILE``).
+    # (Written at the app's shutdown: uvicorn re-raises the SIGTERM once it has shut down.)
+    profile_to = os.environ.get("COMPUTEPORT_BENCH_PROFILE")
+    if profile_to:
+        profiler = cProfile.Profile()
+
+        def dump() -> None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+
+        serving = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def profiled(app_: Any) -> AsyncIterator[Any]:
+            async with serving(app_) as state:
+                yield state
+            dump()
+
+        app.router.lifespan_context = profiled
+        profiler.enable()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -28,7 +28,7 @@ from tests.support.databases import require
 LIMIT = 1_000
 TTL = 30.0
 
-reserve = st.tuples(st.just("reserve"), st.integers(0, 400))
+reserve = st.tuples(st.just("reserve"), st.one_of(st.just(0), st.integers(0, 400)))  # 0: unpriced
 settle = st.tuples(st.just("settle"), st.integers(0, 63), st.floats(0, 1))
 advance = st.tuples(st.just("advance"), st.integers(1, 40))
 operations = st.lists(st.one_of(reserve, reserve, settle, advance), max_size=40)

@@ -24,7 +24,15 @@ from computeport.models.inference import BudgetScope, TokenCharge
 from computeport.pricing.book import TokenPrice
 from computeport.pricing.service import set_token_price
 from tests.factories.inference import EPOCH
-from tests.gateway.rig import Department, GatewayRig, Upstream, add_department, build_rig, poll
+from tests.gateway.rig import (
+    Department,
+    GatewayRig,
+    Upstream,
+    add_department,
+    build_rig,
+    poll,
+    serve,
+)
 from tests.support.processes import free_port
 
 IN, OUT = Decimal("20000"), Decimal("60000")
@@ -209,3 +217,20 @@ def test_a_client_leaving_mid_stream_is_charged_what_it_was_sent(rig: GatewayRig
     rig.settle()
     assert level(rig, f"d:{dept.organisation_id.hex}") == (cost, 0)
     assert rated(rig, dept) == cost
+
+
+def test_a_limits_store_that_does_not_answer_refuses_rather_than_serves_unheld(
+    rig: GatewayRig,
+) -> None:
+    dept = add_department(rig.sessions, rig.clock)
+    budget(rig, dept, BudgetScope.DEPARTMENT, 100_000)
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    url, _app, server, thread = serve(rig.engine, rig.clock, {"gateway_limits_url": dead})
+    try:
+        refused = post(url + "/v1", dept, chat(4))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "limits_unavailable"
+    assert refused.headers["retry-after"] == "5"

@@ -33,6 +33,8 @@ from computeport.settings import Settings
 BUDGET_TTL_S = 40 * 24 * 3600
 """Budget keys carry their month in the name; Redis drops them some days after it ends."""
 
+# (Lua's ``-x`` of a zero is ``-0``, which Redis refuses as an integer: the scripts write
+# ``0 - x``.)
 _ADMIT_LUA = """
 local n = tonumber(ARGV[1])
 local m = tonumber(ARGV[2])
@@ -71,7 +73,7 @@ for j = 1, m do
       freed = freed + tonumber(string.match(member, ':(%d+)$'))
     end
     redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
-    redis.call('HINCRBY', h, 'held', -freed)
+    redis.call('HINCRBY', h, 'held', 0 - freed)
   end
   local held = tonumber(redis.call('HGET', h, 'held') or '0')
   if spent + add > limit then
@@ -115,7 +117,7 @@ for j = 1, m do
   local held = ARGV[3 + 2 * j]
   local actual = tonumber(ARGV[4 + 2 * j])
   if redis.call('ZREM', z, rid .. ':' .. held) == 1 then
-    redis.call('HINCRBY', h, 'held', -tonumber(held))
+    redis.call('HINCRBY', h, 'held', 0 - tonumber(held))
   end
   redis.call('HINCRBY', h, 'spent', actual)
 end

@@ -91,6 +91,16 @@ def no_upstream(model: str) -> GatewayError:
     )
 
 
+def limits_unavailable() -> GatewayError:
+    return GatewayError(
+        503,
+        "The gateway cannot check its limits and budgets right now; try again shortly.",
+        "service_unavailable_error",
+        "limits_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 def unpriced(model: str, budget: str) -> GatewayError:
     return GatewayError(
         403,
@@ -105,6 +115,7 @@ def unpriced(model: str, budget: str) -> GatewayError:
 __all__ = [
     "GatewayError",
     "bad_request",
+    "limits_unavailable",
     "no_upstream",
     "too_large",
     "unauthorised",

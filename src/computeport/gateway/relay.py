@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,6 +36,7 @@ from computeport.gateway.checks import (
 )
 from computeport.gateway.errors import (
     GatewayError,
+    limits_unavailable,
     no_upstream,
     too_large,
     unauthorised,
@@ -52,6 +54,7 @@ from computeport.metering.token_ingest import TokenUsageEvent
 from computeport.pricing.book import TokenPrice
 from computeport.settings import Settings
 
+log = logging.getLogger(__name__)
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -166,7 +169,13 @@ class Gateway:
             if key.budgets and price is None:
                 raise unpriced(model, key.budgets[0].label)
             most = token_bound_minor(price, prompt_bound(raw), bound)
-            hold = await self.quotas.admit(key, estimate + bound, now, bound_minor=most)
+            try:
+                hold = await self.quotas.admit(key, estimate + bound, now, bound_minor=most)
+            except GatewayError:
+                raise
+            except Exception:  # the limits store is down: refuse rather than serve unheld
+                log.exception("gateway: the limits store did not answer")
+                raise limits_unavailable() from None
         except GatewayError as exc:
             return exc.response()
         call = ProxiedCall(
@@ -323,7 +332,10 @@ class Gateway:
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
-            await work
+            try:
+                await work
+            except Exception:  # a hold left unsettled expires (gateway_hold_seconds)
+                log.exception("gateway: background work failed (a settlement or a close)")
 
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
