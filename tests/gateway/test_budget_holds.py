@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from computeport.gateway.counters import (
     BudgetDraw,
     CounterStore,
+    HoldOutcome,
     MemoryCounters,
-    Outcome,
     RedisCounters,
     Release,
 )
@@ -72,7 +72,7 @@ async def play(store: CounterStore, ops: list[tuple[object, ...]]) -> None:
                 [], [BudgetDraw(key, LIMIT, bound)], hold_id, model.now, model.now + TTL
             )
             fits = model.spent + bound <= LIMIT and model.spent + model.held + bound <= LIMIT
-            assert (found.outcome == Outcome.ADMITTED) == fits
+            assert (found.outcome == HoldOutcome.ADMITTED) == fits
             if fits:
                 model.live[hold_id] = (bound, model.now + TTL)
                 model.ids.append((hold_id, bound))
@@ -133,10 +133,10 @@ def test_the_database_meter_is_a_floor_for_spent() -> None:
         store = MemoryCounters()
         key = "test:floor"
         admitted = await store.reserve([], [BudgetDraw(key, LIMIT, 100, seed=950)], "a", 0, 30)
-        assert admitted.outcome == Outcome.SPENT
+        assert admitted.outcome == HoldOutcome.SPENT
         assert (admitted.spent, admitted.held) == (950, 0)
         fits = await store.reserve([], [BudgetDraw(key, LIMIT, 50, seed=900)], "b", 0, 30)
-        assert fits.outcome == Outcome.ADMITTED  # the floor never lowers what was counted
+        assert fits.outcome == HoldOutcome.ADMITTED  # the floor never lowers what was counted
         assert store.levels[key].spent == 950
 
     asyncio.run(run())

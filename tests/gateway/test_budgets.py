@@ -82,7 +82,7 @@ def budget(rig: GatewayRig, dept: Department, scope: BudgetScope, minor: int) ->
             key_id=dept.key_id if scope == BudgetScope.KEY else None,
             application="assistant" if scope == BudgetScope.APPLICATION else None,
         )
-    rig.gateway.lookups.forget_organisation(dept.organisation_id)
+    rig.gateway.lookups.forget_key(dept.key_id)
 
 
 def post(url: str, dept: Department, raw: bytes) -> httpx.Response:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
@@ -27,11 +26,17 @@ from computeport.gateway.budgets import (
     period_start,
     token_cost_minor,
 )
-from computeport.gateway.repository import budgets_of, key_of, spent_minor
+from computeport.gateway.repository import (
+    application_has_key,
+    budget_row,
+    budgets_of,
+    key_of,
+    spent_minor,
+)
 from computeport.kit.clock import Clock
 from computeport.kit.errors import NotFound, ValidationFailed
 from computeport.models.identity import Organisation
-from computeport.models.inference import BudgetScope, GatewayBudget, GatewayKey
+from computeport.models.inference import BudgetScope, GatewayBudget
 from computeport.pricing.book import PriceBook
 
 PERIOD_RULE = "calendar month, {zone} time (resets at 00:00 on the first)"
@@ -68,12 +73,7 @@ def _subject(
                 "application: required, the application's name (1–100 characters)",
                 field="application",
             )
-        known = session.scalar(
-            select(GatewayKey.id).where(
-                GatewayKey.organisation_id == organisation_id, GatewayKey.application == name
-            )
-        )
-        if known is None:
+        if not application_has_key(session, organisation_id, name):
             raise NotFound(
                 f"application: no key of the organisation is for {name!r}", field="application"
             )
@@ -100,13 +100,7 @@ def set_budget(
     if monthly_minor is not None and monthly_minor < 0:
         raise ValidationFailed("monthly_minor: must not be negative", field="monthly_minor")
     subject = _subject(session, organisation_id, scope, key_id, application)
-    row = session.scalar(
-        select(GatewayBudget).where(
-            GatewayBudget.organisation_id == organisation_id,
-            GatewayBudget.scope == scope,
-            GatewayBudget.subject == subject,
-        )
-    )
+    row = budget_row(session, organisation_id, scope, subject)
     now = clock.now()
     before = row.monthly_minor if row is not None else None
     if monthly_minor is None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 
 from computeport.gateway.budget_admin import budget_report, set_budget
+from computeport.gateway.repository import keys_of
 from computeport.gateway.schemas import BudgetIn, BudgetLineRead, BudgetsRead
 from computeport.http.deps import ClockDep, SessionDep, state_of
 from computeport.identity.auth import CurrentSubject
@@ -83,6 +84,7 @@ def put_budget(
         actor_id=subject.user_id,
     )
     gateway = getattr(request.app.state, "gateway", None)
-    if gateway is not None:
-        gateway.lookups.forget_organisation(body.organisation_id)
+    if gateway is not None:  # this process re-reads the organisation's keys at once
+        for key in keys_of(session, body.organisation_id):
+            gateway.lookups.forget_key(key.id)
     return _report(request, session, clock, body.organisation_id)

@@ -147,7 +147,7 @@ class BudgetDraw:
     """Cents the database's meter says were spent this month (a floor for ``spent``)."""
 
 
-class Outcome(enum.IntEnum):
+class HoldOutcome(enum.IntEnum):
     ADMITTED = 0
     RATE = 1
     """A per-minute counter refused (``index``: which)."""
@@ -158,10 +158,10 @@ class Outcome(enum.IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Reservation:
+class HoldAnswer:
     """What the store answered: admitted, or which limit refused with the level's state."""
 
-    outcome: Outcome
+    outcome: HoldOutcome
     index: int = 0
     spent: int = 0
     held: int = 0
@@ -184,7 +184,7 @@ class CounterStore(Protocol):
         hold_id: str,
         now: float,
         expires: float,
-    ) -> Reservation: ...
+    ) -> HoldAnswer: ...
 
     async def settle(
         self, token_keys: list[str], delta: int, releases: list[Release], hold_id: str
@@ -215,11 +215,11 @@ class MemoryCounters:
         hold_id: str,
         now: float,
         expires: float,
-    ) -> Reservation:
+    ) -> HoldAnswer:
         for i, c in enumerate(counters, 1):
             current = self.values.setdefault(c.key, c.seed)
             if c.limit >= 0 and current + c.add > c.limit:
-                return Reservation(Outcome.RATE, i)
+                return HoldAnswer(HoldOutcome.RATE, i)
         for j, d in enumerate(draws, 1):
             level = self.levels.setdefault(d.key, _Level())
             level.spent = max(level.spent, d.seed)
@@ -228,9 +228,9 @@ class MemoryCounters:
                     del level.holds[hid]
                     level.held -= cents
             if level.spent + d.add > d.limit:
-                return Reservation(Outcome.SPENT, j, level.spent, level.held)
+                return HoldAnswer(HoldOutcome.SPENT, j, level.spent, level.held)
             if level.spent + level.held + d.add > d.limit:
-                return Reservation(Outcome.IN_FLIGHT, j, level.spent, level.held)
+                return HoldAnswer(HoldOutcome.IN_FLIGHT, j, level.spent, level.held)
         for c in counters:
             self.values[c.key] += c.add
         for d in draws:
@@ -239,7 +239,7 @@ class MemoryCounters:
             level.held += d.add
         if len(self.values) > 100_000:  # old minutes: keep the store bounded
             self.values = {k: v for k, v in self.values.items() if ":m:" not in k}
-        return Reservation(Outcome.ADMITTED)
+        return HoldAnswer(HoldOutcome.ADMITTED)
 
     async def settle(
         self, token_keys: list[str], delta: int, releases: list[Release], hold_id: str
@@ -325,7 +325,7 @@ class RedisCounters:
         hold_id: str,
         now: float,
         expires: float,
-    ) -> Reservation:
+    ) -> HoldAnswer:
         keys = [c.key for c in counters]
         args: list[int | float | str] = [
             len(counters),
@@ -341,7 +341,7 @@ class RedisCounters:
             keys += [d.key, d.key + ":holds"]
             args += [d.limit, d.add, d.seed]
         found = await self._call(_ADMIT_LUA, keys, args)
-        return Reservation(Outcome(int(found[0])), *(int(v) for v in found[1:]))
+        return HoldAnswer(HoldOutcome(int(found[0])), *(int(v) for v in found[1:]))
 
     async def settle(
         self, token_keys: list[str], delta: int, releases: list[Release], hold_id: str
@@ -377,10 +377,10 @@ __all__ = [
     "BudgetDraw",
     "Counter",
     "CounterStore",
+    "HoldAnswer",
+    "HoldOutcome",
     "MemoryCounters",
-    "Outcome",
     "RedisCounters",
     "Release",
-    "Reservation",
     "open_counters",
 ]

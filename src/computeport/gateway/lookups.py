@@ -111,12 +111,6 @@ class Lookups:
             if info is not None and info.id == key_id:
                 del self._keys[digest]
 
-    def forget_organisation(self, organisation_id: uuid.UUID) -> None:
-        """Drop the organisation's cached keys (its budgets changed)."""
-        for digest, (_, info) in list(self._keys.items()):
-            if info is not None and info.organisation_id == organisation_id:
-                del self._keys[digest]
-
     def _read_key(self, session: Session, digest: str, now: datetime) -> KeyInfo | None:
         key = session.scalar(select(GatewayKey).where(GatewayKey.key_hash == digest))
         if key is None or key.revoked_at is not None:

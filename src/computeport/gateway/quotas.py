@@ -30,7 +30,7 @@ from computeport.gateway.counters import (
     BudgetDraw,
     Counter,
     CounterStore,
-    Outcome,
+    HoldOutcome,
     Release,
 )
 from computeport.gateway.errors import GatewayError
@@ -110,7 +110,7 @@ class Quotas:
         found = await self.store.reserve(
             counters, draws, hold_id, now.timestamp(), now.timestamp() + self.hold_seconds
         )
-        if found.outcome == Outcome.ADMITTED:
+        if found.outcome == HoldOutcome.ADMITTED:
             return Hold(
                 tuple(c.key for c in counters[2:]),
                 tokens,
@@ -118,13 +118,13 @@ class Quotas:
                 tuple(d.key for d in draws),
                 bound_minor,
             )
-        if found.outcome != Outcome.RATE:
+        if found.outcome != HoldOutcome.RATE:
             raise budget_refused(
                 key.budgets[found.index - 1],
                 spent=found.spent,
                 held=found.held,
                 bound=bound_minor,
-                in_flight=found.outcome == Outcome.IN_FLIGHT,
+                in_flight=found.outcome == HoldOutcome.IN_FLIGHT,
                 now=now,
                 zone=self._zone,
             )

@@ -88,6 +88,28 @@ def budgets_of_key(
     )
 
 
+def budget_row(
+    session: Session, organisation_id: uuid.UUID, scope: BudgetScope, subject: str
+) -> GatewayBudget | None:
+    return session.scalar(
+        select(GatewayBudget).where(
+            GatewayBudget.organisation_id == organisation_id,
+            GatewayBudget.scope == scope,
+            GatewayBudget.subject == subject,
+        )
+    )
+
+
+def application_has_key(session: Session, organisation_id: uuid.UUID, application: str) -> bool:
+    """Whether any key of the organisation (revoked ones too) is for ``application``."""
+    found = session.scalar(
+        select(GatewayKey.id)
+        .where(GatewayKey.organisation_id == organisation_id, GatewayKey.application == application)
+        .limit(1)
+    )
+    return found is not None
+
+
 def budgets_of(session: Session, organisation_id: uuid.UUID) -> list[GatewayBudget]:
     return list(
         session.scalars(
@@ -174,7 +196,9 @@ def usage_by_day_and_model(
 
 __all__ = [
     "PriceUsage",
+    "application_has_key",
     "award_in_force",
+    "budget_row",
     "budgets_of",
     "budgets_of_key",
     "key_of",
