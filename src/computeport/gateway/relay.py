@@ -12,6 +12,7 @@ so an upstream never answers — and bills — one request twice.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -55,6 +56,8 @@ from computeport.pricing.book import TokenPrice
 from computeport.settings import Settings
 
 log = logging.getLogger(__name__)
+POOL_SHARDS = 8
+"""Upstream HTTP clients per process (see :attr:`Gateway.client`)."""
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -93,27 +96,38 @@ class Gateway:
         self.meter = meter
         self.clock = clock
         self.pool = pool or UpstreamPool()
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._turn = itertools.count()
         self._background: set[asyncio.Task[None]] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+        """One of :data:`POOL_SHARDS` HTTP clients, in turn.
+
+        Why several: httpcore's pool looks at every pooled connection (a ``poll`` on each idle
+        socket) to place each request, so one pool of 64+ connections costs O(connections) per
+        request — a third of the gateway's CPU at 64 concurrent clients (cProfile,
+        benchmarks/bench_gateway.py).  Shards of a few connections each keep that scan short.
+        """
+        if not self._clients:
             t = self.settings.gateway_upstream_timeout
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(t, connect=5.0),
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=256),
-            )
-        return self._client
+            self._clients = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(t, connect=5.0),
+                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+                )
+                for _ in range(POOL_SHARDS)
+            ]
+        return self._clients[next(self._turn) % POOL_SHARDS]
 
     async def close(self) -> None:
         await self.meter.close()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.quotas.close()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
     # -- who and what --------------------------------------------------------------------
 
@@ -198,9 +212,10 @@ class Gateway:
         before anything was sent; 503 when none answers."""
         headers = {"content-type": "application/json", "x-request-id": call.request_id}
         for url in self.pool.order(call.model, deployment.upstreams):
-            req = self.client.build_request("POST", url + path, content=content, headers=headers)
+            client = self.client
+            req = client.build_request("POST", url + path, content=content, headers=headers)
             try:
-                response = await self.client.send(req, stream=stream)
+                response = await client.send(req, stream=stream)
             except _RETRYABLE:
                 self.pool.mark_down(url)
                 continue
