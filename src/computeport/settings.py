@@ -151,7 +151,8 @@ class Settings(BaseSettings):
     )
     gateway_budget_timezone: str = Field(
         default="Asia/Hong_Kong",
-        description="The time zone whose calendar months the monthly token and money budgets follow.",
+        description="The time zone whose calendar months the monthly token and money budgets "
+        "follow.",
     )
 
     @property
