@@ -234,3 +234,23 @@ def test_a_limits_store_that_does_not_answer_refuses_rather_than_serves_unheld(
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "limits_unavailable"
     assert refused.headers["retry-after"] == "5"
+
+
+def test_completions_and_embeddings_draw_on_the_same_budget(rig: GatewayRig) -> None:
+    dept = add_department(rig.sessions, rig.clock)
+    budget(rig, dept, BudgetScope.DEPARTMENT, 100_000)
+    headers = {"Authorization": f"Bearer {dept.key}", "content-type": "application/json"}
+    bodies = {
+        "/completions": {"model": "smollm2", "prompt": "1, 2, 3,", "max_tokens": 5},
+        "/embeddings": {"model": "smollm2", "input": ["a", "b c"]},
+    }
+    costs = []
+    for path, body in bodies.items():
+        r = httpx.post(rig.base_url + path, json=body, headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        row = rig.row(r.headers["x-request-id"])
+        assert row.endpoint == path[1:]
+        costs.append(token_charge_minor(PRICE, row.prompt_tokens, row.completion_tokens))
+    assert all(c > 0 for c in costs)
+    assert level(rig, f"d:{dept.organisation_id.hex}") == (sum(costs), 0)
+    assert rated(rig, dept) == sum(costs)
