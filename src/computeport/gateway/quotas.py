@@ -1,13 +1,15 @@
-"""Requests and tokens per minute per key and per organisation, and the monthly token budget.
+"""The gateway's one admission: requests and tokens per minute, the monthly token budget, and
+the money budgets of the key, its application and its department.
 
 How a request is admitted (before anything is forwarded):
 
 1. its cost is *reserved* on every counter at once — one request on the two requests-per-minute
-   counters, and a bound of its tokens (the prompt's estimate plus ``max_tokens``, or a default
-   bound) on the two tokens-per-minute counters and on the award's month — and refused whole if
-   any counter would pass its limit (429 with Retry-After, or 403 naming the budget);
+   counters, a bound of its tokens (the prompt's estimate plus ``max_tokens``, or a default
+   bound) on the two tokens-per-minute counters and on the award's month, and a hold of its
+   bound in HK cents on each money budget set (:mod:`computeport.gateway.budgets`) — and
+   refused whole if any would pass its limit (429 with Retry-After, or 403 naming the budget);
 2. when the answer is done, the reservation is *settled*: each token counter moves by the actual
-   tokens minus the reserved bound.
+   tokens minus the reserved bound, each money hold is released and the actual cost counted.
 
 So concurrent requests can never overshoot a limit by more than the holds in flight (the lesson
 of the best-known gateway's budget bugs, notes/inference-upstream.md), and a streamed request
