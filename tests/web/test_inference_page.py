@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from computeport.gateway.budget_admin import set_budget
 from computeport.gateway.data_policy import set_policy
 from computeport.gateway.keys import issue_key
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
 from computeport.models.centre import CentreSite
+from computeport.models.inference import BudgetScope
 from tests.factories.inference import event
 from tests.web.fixtures import Browser, People
 
@@ -68,3 +70,15 @@ def test_the_data_policy_and_its_redactions_in_english_and_chinese(
         "本月已遮蔽的身分資料",
     ):
         assert text in zh
+
+
+def test_budgets_on_the_department_page_with_their_hong_kong_month(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    set_budget(session, clock, people.org_a.id, BudgetScope.DEPARTMENT, 150_050)
+    browser.login(people.applicant_a.email)
+    page = browser.get(f"/orgs/{people.org_a.id}/inference")
+    assert page.status_code == 200
+    assert "calendar month, Hong Kong time" in page.text
+    assert "1,500.50" in page.text
+    assert "2026-11-01 00:00 HKT" in page.text  # the clock's October resets on 1 November

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.cli.common import command_session, console, fail
+from computeport.cli.gateway_budgets import app as budget_app
 from computeport.gateway import keys as service
 from computeport.gateway.data_policy import set_policy
 from computeport.gateway.repository import policy_of
@@ -34,9 +35,10 @@ policy_app = typer.Typer(
     help="Data policies: redaction and allowed sites, per organisation.", no_args_is_help=True
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(budget_app, name="budget")
 
 
-def _organisation(session: Session, name_or_id: str) -> Organisation:
+def organisation_named(session: Session, name_or_id: str) -> Organisation:
     try:
         found = session.get(Organisation, uuid.UUID(name_or_id))
     except ValueError:
@@ -66,7 +68,7 @@ def deploy(
     """Register a model deployment and its upstream endpoints (tagged with their sites)."""
     clock = SystemClock()
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         award_id = None
         if award is not None:
             award_id = session.scalar(select(Award.id).where(Award.reference == award))
@@ -123,7 +125,7 @@ def issue(
 ) -> None:
     """Issue a key; it is printed once and never shown again."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         issued = service.issue_key(session, SystemClock(), owner.id, application)
         console.print(f"key id={issued.key.id} for {owner.name} / {application}")
         console.print(issued.plaintext, soft_wrap=True)
@@ -133,7 +135,7 @@ def issue(
 def list_keys(org: Annotated[str, typer.Option(help="The organisation (name or id).")]) -> None:
     """The organisation's keys (prefix only)."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         table = Table("application", "prefix", "created", "revoked", "id")
         for k in service.organisation_keys(session, owner.id):
             revoked = k.revoked_at.isoformat() if k.revoked_at else ""
@@ -193,7 +195,7 @@ def set_data_policy(
 ) -> None:
     """Replace an organisation's data policy (no --site: any site may serve it)."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         row = set_policy(
             session,
             SystemClock(),
@@ -211,7 +213,7 @@ def show_data_policy(
 ) -> None:
     """An organisation's data policy."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         console.print(_describe(owner.name, policy_of(session, owner.id)))
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from computeport.gateway import figures
 from computeport.gateway import keys as service
+from computeport.gateway.budget_endpoints import router as budget_router
 from computeport.gateway.repository import usage_by_day_and_model
 from computeport.gateway.schemas import (
     AllowanceIn,
@@ -276,3 +277,6 @@ def put_allowance(
         requests_per_minute=row.requests_per_minute,
         tokens_per_minute=row.tokens_per_minute,
     )
+
+
+router.include_router(budget_router)  # /api/v1/gateway-budgets

@@ -20,9 +20,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.gateway.repository import award_in_force, policy_of
+from computeport.gateway.budgets import BudgetLine, period_label, period_start, token_cost_minor
+from computeport.gateway.repository import award_in_force, budgets_of_key, policy_of, spent_minor
 from computeport.identity.tokens import hash_token
-from computeport.models.inference import GatewayKey, ModelDeployment, ModelUpstream, TokenUsage
+from computeport.models.inference import (
+    BudgetScope,
+    GatewayBudget,
+    GatewayKey,
+    ModelDeployment,
+    ModelUpstream,
+    TokenUsage,
+)
+from computeport.pricing.book import PriceBook, TokenPrice
 from computeport.settings import Settings
 
 MAX_CACHED_KEYS = 50_000
@@ -49,6 +58,10 @@ class KeyInfo:
     """The organisation's data policy: redact identifiers in prompts."""
     allowed_sites: frozenset[str] | None = None
     """The organisation's data policy: the sites that may serve it; None: any."""
+    budgets: tuple[BudgetLine, ...] = ()
+    """The money budgets its requests draw on (key, application, department), if set."""
+    budget_period: str = ""
+    """The period (``YYYY-MM``, Hong Kong) the budgets' ``spent_minor`` were read for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,7 @@ class Lookups:
         self.zone = ZoneInfo(settings.gateway_budget_timezone)
         self._keys: dict[str, tuple[float, KeyInfo | None]] = {}
         self._deployments: tuple[float, dict[str, DeploymentInfo]] | None = None
+        self._book = PriceBook([])
 
     def cached_key(self, plaintext: str) -> tuple[bool, KeyInfo | None]:
         """(hit, info) from the cache only: no I/O, for the event loop."""
@@ -150,11 +164,46 @@ class Lookups:
             month_used=used,
             redact=policy.redact if policy is not None else False,
             allowed_sites=frozenset(sites) if sites is not None else None,
+            budgets=self._budget_lines(session, key, now),
+            budget_period=period_label(now, self.zone),
         )
 
     def forget_deployments(self) -> None:
         """Read the deployments again on the next request (their upstreams changed)."""
         self._deployments = None
+
+    def _budget_lines(
+        self, session: Session, key: GatewayKey, now: datetime
+    ) -> tuple[BudgetLine, ...]:
+        rows = budgets_of_key(session, key.organisation_id, key.id, key.application)
+        if not rows:
+            return ()
+        book = PriceBook.load(session)
+        since = period_start(now, self.zone)
+
+        def price(model: str, at: datetime, prompt: int, completion: int) -> int:
+            return token_cost_minor(book.token_price(model, at.timestamp()), prompt, completion)
+
+        org = key.organisation_id
+        lines = []
+        for b in sorted(rows, key=lambda r: _SCOPE_ORDER[r.scope]):
+            lines.append(
+                BudgetLine(
+                    b.scope,
+                    _label(b, key),
+                    _slot(b, org.hex),
+                    b.monthly_minor,
+                    spent_minor(
+                        session,
+                        org,
+                        since,
+                        price,
+                        key_id=key.id if b.scope == BudgetScope.KEY else None,
+                        application=b.subject if b.scope == BudgetScope.APPLICATION else None,
+                    ),
+                )
+            )
+        return tuple(lines)
 
     def cached_deployments(self) -> dict[str, DeploymentInfo] | None:
         cached = self._deployments
@@ -165,6 +214,7 @@ class Lookups:
     def load_deployments(self) -> dict[str, DeploymentInfo]:
         """Every active deployment with its enabled upstreams (blocking: call from a thread)."""
         with self.sessions() as session:
+            book = PriceBook.load(session)
             rows = session.execute(
                 select(ModelDeployment, ModelUpstream.base_url, ModelUpstream.site_key)
                 .join(ModelUpstream, ModelUpstream.deployment_id == ModelDeployment.id)
@@ -183,8 +233,34 @@ class Lookups:
                 urls,
                 sites,
             )
+        self._book = book
         self._deployments = (time.monotonic(), found)
         return found
+
+    def token_price(self, model: str, at: datetime) -> TokenPrice | None:
+        """The model's token price in force at ``at``, from the rate card read with the
+        deployments (no I/O: the book is refreshed with them every ``ttl``)."""
+        return self._book.token_price(model, at.timestamp())
+
+
+_SCOPE_ORDER = {BudgetScope.KEY: 0, BudgetScope.APPLICATION: 1, BudgetScope.DEPARTMENT: 2}
+
+
+def _label(budget: GatewayBudget, key: GatewayKey) -> str:
+    if budget.scope == BudgetScope.KEY:
+        return f"key cpk_{key.prefix}"
+    if budget.scope == BudgetScope.APPLICATION:
+        return f"application {budget.subject!r}"
+    return "the department"
+
+
+def _slot(budget: GatewayBudget, org: str) -> str:
+    """The budget's counter, shared by every key it covers (the month is added by admission)."""
+    if budget.scope == BudgetScope.KEY:
+        return f"k:{budget.subject}"
+    if budget.scope == BudgetScope.APPLICATION:
+        return f"a:{org}:{budget.subject}"
+    return f"d:{org}"
 
 
 __all__ = ["DeploymentInfo", "KeyInfo", "Lookups", "month_label", "month_start"]

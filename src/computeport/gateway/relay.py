@@ -15,7 +15,9 @@ so an upstream never answers — and bills — one request twice.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,13 +30,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from computeport.gateway.checks import CHECKS, completion_bound, parse_body, prompt_estimate
+from computeport.gateway.budgets import token_bound_minor, token_cost_minor
+from computeport.gateway.checks import (
+    CHECKS,
+    completion_bound,
+    parse_body,
+    prompt_bound,
+    prompt_estimate,
+)
 from computeport.gateway.errors import (
     GatewayError,
+    limits_unavailable,
     no_upstream,
     too_large,
     unauthorised,
     unknown_model,
+    unpriced,
 )
 from computeport.gateway.keys import looks_like_key
 from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
@@ -45,8 +56,12 @@ from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
 from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
+from computeport.pricing.book import TokenPrice
 from computeport.settings import Settings
 
+log = logging.getLogger(__name__)
+POOL_SHARDS = 8
+"""Upstream HTTP clients per process (see :attr:`Gateway.client`)."""
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -66,6 +81,7 @@ class ProxiedCall:
     upstreams: tuple[str, ...]
     """The upstreams the organisation's data policy lets serve it (residency)."""
     redactions: int = 0
+    price: TokenPrice | None = None
     streamed: bool = False
 
 
@@ -87,27 +103,38 @@ class Gateway:
         self.meter = meter
         self.clock = clock
         self.pool = pool or UpstreamPool()
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._turn = itertools.count()
         self._background: set[asyncio.Task[None]] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+        """One of :data:`POOL_SHARDS` HTTP clients, in turn.
+
+        Why several: httpcore's pool looks at every pooled connection (a ``poll`` on each idle
+        socket) to place each request, so one pool of 64+ connections costs O(connections) per
+        request — a third of the gateway's CPU at 64 concurrent clients (cProfile,
+        benchmarks/bench_gateway.py).  Shards of a few connections each keep that scan short.
+        """
+        if not self._clients:
             t = self.settings.gateway_upstream_timeout
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(t, connect=5.0),
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=256),
-            )
-        return self._client
+            self._clients = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(t, connect=5.0),
+                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+                )
+                for _ in range(POOL_SHARDS)
+            ]
+        return self._clients[next(self._turn) % POOL_SHARDS]
 
     async def close(self) -> None:
         await self.meter.close()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.quotas.close()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
     # -- who and what --------------------------------------------------------------------
 
@@ -161,7 +188,17 @@ class Gateway:
             bound = completion_bound(body) if endpoint != "embeddings" else 0
             estimate = prompt_estimate(raw)
             now = self.clock.now()
-            hold = await self.quotas.admit(key, estimate + bound, now)
+            price = self.lookups.token_price(model, now)
+            if key.budgets and price is None:
+                raise unpriced(model, key.budgets[0].label)
+            most = token_bound_minor(price, prompt_bound(raw), bound)
+            try:
+                hold = await self.quotas.admit(key, estimate + bound, now, bound_minor=most)
+            except GatewayError:
+                raise
+            except Exception:  # the limits store is down: refuse rather than serve unheld
+                log.exception("gateway: the limits store did not answer")
+                raise limits_unavailable() from None
         except GatewayError as exc:
             return exc.response()
         call = ProxiedCall(
@@ -175,6 +212,7 @@ class Gateway:
             estimate,
             admitted.upstreams,
             admitted.redactions,
+            price,
         )
         path = "/" + endpoint.replace(".", "/")
         try:
@@ -193,9 +231,10 @@ class Gateway:
         before anything was sent; 503 when none answers."""
         headers = {"content-type": "application/json", "x-request-id": call.request_id}
         for url in self.pool.order(call.model, call.upstreams):
-            req = self.client.build_request("POST", url + path, content=content, headers=headers)
+            client = self.client
+            req = client.build_request("POST", url + path, content=content, headers=headers)
             try:
-                response = await self.client.send(req, stream=stream)
+                response = await client.send(req, stream=stream)
             except _RETRYABLE:
                 self.pool.mark_down(url)
                 continue
@@ -258,10 +297,13 @@ class Gateway:
                 headers={"x-request-id": call.request_id},
             )
         tally = StreamTally(wants_usage, started=call.t0)
+        deadline = call.t0 + self.quotas.hold_seconds - 1
 
         async def events() -> AsyncIterator[bytes]:
             rest = b""
             async for chunk in response.aiter_raw():
+                if time.perf_counter() > deadline:  # its hold would lapse: end it here
+                    return
                 complete, rest = split_events(rest + chunk)
                 for event in complete:
                     out = tally.see(event)
@@ -320,11 +362,15 @@ class Gateway:
                 redactions=call.redactions,
             )
         )
-        self._spawn(self.quotas.settle(call.hold, prompt + completion))
+        cost = token_cost_minor(call.price, prompt, completion)
+        self._spawn(self.quotas.settle(call.hold, prompt + completion, cost))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
-            await work
+            try:
+                await work
+            except Exception:  # a hold left unsettled expires (gateway_hold_seconds)
+                log.exception("gateway: background work failed (a settlement or a close)")
 
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
+from computeport.gateway.counters import open_counters
 from computeport.gateway.errors import GatewayError
 from computeport.gateway.lookups import Lookups
 from computeport.gateway.meter import Meter
 from computeport.gateway.privacy import may_serve
-from computeport.gateway.quotas import Quotas, open_counters
+from computeport.gateway.quotas import Quotas
 from computeport.gateway.relay import Gateway
 from computeport.http.state import AppState
 from computeport.kit.clock import Clock, SystemClock

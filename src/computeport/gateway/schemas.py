@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from computeport.models.inference import BudgetScope
+
 
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -130,3 +132,36 @@ class AllowanceIn(BaseModel):
 
 class AllowanceRead(AllowanceIn):
     award_id: uuid.UUID
+
+
+class BudgetIn(BaseModel):
+    """A monthly money budget for a key, an application or a department (None: remove it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    scope: BudgetScope
+    key_id: uuid.UUID | None = None
+    application: str | None = Field(default=None, min_length=1, max_length=100)
+    monthly_minor: int | None = Field(ge=0, description="HK cents per calendar month (HKT).")
+
+
+class BudgetLineRead(BaseModel):
+    id: uuid.UUID
+    scope: BudgetScope
+    subject: str
+    """The key's id (hex), the application's name, or empty for the department."""
+    monthly_minor: int
+    spent_minor: int
+    left_minor: int
+
+
+class BudgetsRead(BaseModel):
+    organisation_id: uuid.UUID
+    currency: str = "HKD"
+    period: str
+    """The budget period in force: ``YYYY-MM`` in Hong Kong time."""
+    period_rule: str
+    period_starts_at: datetime
+    resets_at: datetime
+    budgets: list[BudgetLineRead]

@@ -19,6 +19,7 @@ No prompt or completion text is ever stored, anywhere (the privacy statement in 
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -165,3 +166,33 @@ class TokenCharge(Base):
     """Which price version rated it (the rate card's id, or the named fallback)."""
     journal_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     rated_at: Mapped[datetime]
+
+
+class BudgetScope(enum.StrEnum):
+    """The three levels a money budget is set at (a request draws on all that are set)."""
+
+    KEY = "key"
+    APPLICATION = "application"
+    DEPARTMENT = "department"
+
+
+class GatewayBudget(IdMixin, TimestampMixin, Base):
+    """A monthly money budget, in HK cents, for one key, application or department.
+
+    ``subject`` names what within the organisation: the key's id (hex) for a key, the
+    application's name for an application, the empty string for the department itself.  The
+    month is the centre's calendar month (``Settings.gateway_budget_timezone``, Hong Kong).
+    """
+
+    __tablename__ = "gateway_budget"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "scope", "subject"),
+        CheckConstraint("monthly_minor >= 0", name="monthly_non_negative"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
+    scope: Mapped[BudgetScope]
+    subject: Mapped[str] = mapped_column(String(100), default="")
+    monthly_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="HKD")
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,14 +1,17 @@
 """The department's inference page: its gateway keys, its data policy (redaction, allowed
-sites, how many identifiers were redacted this month) and its usage, spend and subsidy by day
-and model this month (the same read as ``GET /api/v1/inference-usage``)."""
+sites, how many identifiers were redacted this month), its usage, spend and subsidy by day and
+model this month (the same read as ``GET /api/v1/inference-usage``), and its money budgets with
+the period they follow (the calendar month in Hong Kong time) and when they reset."""
 
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from computeport.gateway.budget_admin import budget_report
 from computeport.gateway.keys import organisation_keys
 from computeport.gateway.repository import policy_of, redactions_since, usage_by_day_and_model
 from computeport.kit.periods import parse_period, period_of
@@ -31,6 +34,8 @@ def inference_page(
     start, end = parse_period(period)
     rows = usage_by_day_and_model(session, organisation_id, start, end)
     page["period"] = period
+    zone = ZoneInfo(request.app.state.cp.settings.gateway_budget_timezone)
+    page["budgets"] = budget_report(session, organisation_id, now, zone)
     page["keys"] = organisation_keys(session, organisation_id)
     policy = policy_of(session, organisation_id)
     names = site_names(session, zh=viewer.locale == "zh-Hant")
