@@ -284,6 +284,11 @@ class MonthPlan:
     """Demand by flow (scenarios with ``[demand.flows]``), each with its band over seeds."""
     exhausted_share: float = 0.0
     """Share of seeds in which the envelope has run out by this month."""
+    simulated_seeds: int = 0
+    """Seeds simulated for the service bands (utilisation, waits, unmet); demand has them all."""
+    saturated: bool = False
+    """Settled on its first seeds: every seed offers ``saturated_ratio`` × supply or more and
+    every simulated one broke the utilisation target (see ``Evaluation.saturated_ratio``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,11 +342,47 @@ def evaluate_months(
         s: demand_series(scenario, months, s, awards) for s in seeds
     }
     settings = SimSettings.of(scenario)
+    runner = runner or SequentialRunner()
+    ev = scenario.evaluation
+    few = list(seeds)[: ev.saturated_seeds] if ev.saturated_ratio > 0 else list(seeds)
+    saturated = {
+        m.index
+        for m in chosen
+        if len(few) < len(seeds)
+        and min(d[m.index].total for d in demands.values())
+        >= ev.saturated_ratio * supplies[m.index].gpu_hours
+    }
+    first = {s: [m for m in chosen if s in few or m.index not in saturated] for s in seeds}
+    outcomes = _simulate(
+        settings, model, first, supplies, demands, runner, chunks_per_seed, progress
+    )
+    # A saturated month is settled on its first seeds only when every one of them breaks the
+    # utilisation target (then, load being higher in every other seed, so would they); else the
+    # rest of its seeds are simulated as for any month.
+    target = scenario.targets.max_utilisation
+    unsettled = {o.month for o in outcomes if o.month in saturated and o.utilisation <= target}
+    if unsettled:
+        rest = {s: [m for m in chosen if m.index in unsettled] for s in seeds if s not in few}
+        outcomes += _simulate(settings, model, rest, supplies, demands, runner, chunks_per_seed)
+    return summarise(scenario, chosen, supplies, demands, outcomes, settled=saturated - unsettled)
+
+
+def _simulate(
+    settings: SimSettings,
+    model: WorkloadModel,
+    todo_by_seed: dict[int, list[Month]],
+    supplies: dict[int, MonthSupply],
+    demands: dict[int, list[MonthDemand]],
+    runner: Runner,
+    chunks_per_seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[MonthOutcome]:
+    """Each seed's months, from the memo or fanned out to the runner."""
     model_dict = model_to_dict(model)
     tasks: list[dict[str, Any]] = []
     context = json.dumps([asdict(settings), model_dict], sort_keys=True, default=str)
     known: list[MonthOutcome] = []
-    for s in seeds:
+    for s, chosen in todo_by_seed.items():
         todo = []
         for m in chosen:
             row = [m.index, m.days, supplies[m.index].reference_gpus, demands[s][m.index].total]
@@ -360,7 +401,6 @@ def evaluate_months(
                     "months": todo[k : k + per],
                 }
             )
-    runner = runner or SequentialRunner()
     if progress is not None:
         progress(0, len(tasks))
     results = runner.map(run_seed_task, tasks, progress=progress) if tasks else []
@@ -372,7 +412,7 @@ def evaluate_months(
             outcome = MonthOutcome(**o)
             _MEMO[(context, int(r["seed"]), *row)] = outcome
             outcomes.append(outcome)
-    return summarise(scenario, chosen, supplies, demands, outcomes)
+    return outcomes
 
 
 # Months already simulated in this process, keyed by everything simulate_month reads. A month's
@@ -395,6 +435,7 @@ def summarise(
     supplies: dict[int, MonthSupply],
     demands: dict[int, list[MonthDemand]],
     outcomes: Sequence[MonthOutcome],
+    settled: set[int] | frozenset[int] = frozenset(),
 ) -> PlanEvaluation:
     by_month: dict[int, list[MonthOutcome]] = {}
     for o in outcomes:
@@ -423,6 +464,8 @@ def summarise(
                 reasons=reasons,
                 flows=_flow_bands([d[m.index] for d in demands.values()]),
                 exhausted_share=float(np.mean([d[m.index].exhausted for d in demands.values()])),
+                simulated_seeds=len(got),
+                saturated=m.index in settled,
             )
         )
     return PlanEvaluation(plans, len(demands), list(outcomes))
