@@ -69,3 +69,31 @@ def test_a_month_whose_first_seeds_keep_the_target_gets_every_seed() -> None:
         assert not m.broken
         assert not m.saturated
         assert m.simulated_seeds == 6
+
+
+def test_a_verdict_only_evaluation_flags_every_month_as_all_seeds_would() -> None:
+    # Demand from below to far above the 64 GPUs over six months; five seeds, p50 band.
+    s = small_scenario(
+        months=6,
+        evaluation=COARSE | {"seeds": 5},
+        demand={
+            "organisations": {
+                "count": 10,
+                "growth_per_year": 60,
+                "active_share": 1.0,
+                "gpu_hours_per_active_org_month": 3_000,
+                "demand_sigma": 0.3,
+                "monthly_noise_sigma": 0.2,
+            },
+            "workload": {"trace": "jobs.csv", "format": "csv", "max_run_hours": 24},
+        },
+    )
+    supply = supply_plan(s)
+    forget_simulated_months()
+    quick = evaluate_months(s, supply, SMALL_MODEL, seeds=range(5), verdict_only=True)
+    forget_simulated_months()
+    full = evaluate_months(s, supply, SMALL_MODEL, seeds=range(5))
+    assert [m.broken for m in quick.months] == [m.broken for m in full.months]
+    assert {m.broken for m in full.months} == {True, False}  # both verdicts are exercised
+    assert all(m.simulated_seeds == 5 for m in full.months)
+    assert any(m.simulated_seeds == 3 for m in quick.months)  # decided on a majority

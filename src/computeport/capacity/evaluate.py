@@ -331,8 +331,14 @@ def evaluate_months(
     awards: Sequence[AwardDemand] | None = None,
     chunks_per_seed: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    verdict_only: bool = False,
 ) -> PlanEvaluation:
-    """Simulate the chosen months (default: all) for every seed and summarise them in bands."""
+    """Simulate the chosen months (default: all) for every seed and summarise them in bands.
+
+    ``verdict_only``: the caller needs each month's broken flag, not its bands (the build
+    search): with a ``p50`` band and an odd number of seeds, a month whose first majority of
+    seeds decides the flag is not simulated on the others (its bands come from that majority).
+    """
     months = horizon(scenario.start, scenario.months)
     chosen = [
         months[i] for i in (month_indices if month_indices is not None else range(len(months)))
@@ -343,28 +349,63 @@ def evaluate_months(
     }
     settings = SimSettings.of(scenario)
     runner = runner or SequentialRunner()
-    ev = scenario.evaluation
-    few = list(seeds)[: ev.saturated_seeds] if ev.saturated_ratio > 0 else list(seeds)
-    saturated = {
-        m.index
-        for m in chosen
-        if len(few) < len(seeds)
-        and min(d[m.index].total for d in demands.values())
-        >= ev.saturated_ratio * supplies[m.index].gpu_hours
-    }
-    first = {s: [m for m in chosen if s in few or m.index not in saturated] for s in seeds}
+    order = list(seeds)
+    ev, targets = scenario.evaluation, scenario.targets
+    # Months simulated first on fewer seeds, and settled on them when those decide the month
+    # (``_decided``): saturated months always, every month when only the verdict is asked.
+    early: dict[int, list[int]] = {}
+    saturated: set[int] = set()
+    majority = len(order) // 2 + 1
+    for m in chosen:
+        if (
+            ev.saturated_ratio > 0
+            and ev.saturated_seeds < len(order)
+            and min(d[m.index].total for d in demands.values())
+            >= ev.saturated_ratio * supplies[m.index].gpu_hours
+        ):
+            saturated.add(m.index)
+            early[m.index] = order[: ev.saturated_seeds]
+        elif (
+            verdict_only and len(order) % 2 == 1 and majority < len(order) and targets.band == "p50"
+        ):
+            early[m.index] = order[:majority]
+    first = {s: [m for m in chosen if s in early.get(m.index, order)] for s in order}
     outcomes = _simulate(
         settings, model, first, supplies, demands, runner, chunks_per_seed, progress
     )
-    # A saturated month is settled on its first seeds only when every one of them breaks the
-    # utilisation target (then, load being higher in every other seed, so would they); else the
-    # rest of its seeds are simulated as for any month.
-    target = scenario.targets.max_utilisation
-    unsettled = {o.month for o in outcomes if o.month in saturated and o.utilisation <= target}
+    by_month: dict[int, list[MonthOutcome]] = {}
+    for o in outcomes:
+        by_month.setdefault(o.month, []).append(o)
+    unsettled = {
+        i
+        for i in early
+        if not _decided(by_month.get(i, []), len(order), targets, saturated=i in saturated)
+    }
     if unsettled:
-        rest = {s: [m for m in chosen if m.index in unsettled] for s in seeds if s not in few}
+        rest = {
+            s: [m for m in chosen if m.index in unsettled and s not in early[m.index]]
+            for s in order
+        }
         outcomes += _simulate(settings, model, rest, supplies, demands, runner, chunks_per_seed)
     return summarise(scenario, chosen, supplies, demands, outcomes, settled=saturated - unsettled)
+
+
+def _decided(got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated: bool) -> bool:
+    """Whether a month's first seeds settle it.
+
+    A saturated month: when every one of them breaks the utilisation target (load being higher
+    in every other seed, so would they); its bands then come from those seeds. Otherwise (a
+    verdict is all that is asked, ``p50`` over an odd ``n``): the median of ``n`` values passes
+    a target exactly when a majority does, so a majority of seeds that all break a target, or
+    that break none by more than the seeds still to come could outvote, decide the verdict
+    exactly as all ``n`` would.
+    """
+    util = sum(o.utilisation > targets.max_utilisation for o in got)
+    if saturated:
+        return bool(got) and util == len(got)
+    wait = sum(o.wait_p50_h > targets.max_median_wait_hours for o in got)
+    need, left = n // 2 + 1, n - len(got)
+    return util >= need or wait >= need or (util + left < need and wait + left < need)
 
 
 def _simulate(
