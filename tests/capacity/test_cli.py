@@ -206,13 +206,14 @@ def test_plan_from_the_database_fits_what_it_can_and_says_what_it_assumed(
     plan = json.loads(out.read_text())
     assert plan["start"] == "2026-05-01"  # the horizon starts at the database's today
     flows = plan["flows"]
-    # one decided application (the award's) and no ended award: too thin to measure a rate
+    # no decided application on record (the factory decides without a submission) and no
+    # ended award: too thin to measure a rate
     assert flows["approval_rates"] == {"default": 0.33}
     assert flows["decision_lead_months"] == 4.0
     assert "renewal share" in text
-    assert "0 ended awards (< 3)" in text
-    assert "scenario" in text
-    assert "database" in text
+    why = {r["name"]: (r["fitted"], r["why"]) for r in plan["rate_sources"]}
+    assert why["renewal share"] == (False, "0 ended awards (< 3): the scenario's assumption")
+    assert why["decision lead time"] == (False, "0 decisions (< 5): the scenario's assumption")
     # the open application, expected from its decision (submitted + 4 months): June
     pipeline = [m["flows"]["pipeline"]["p90"] for m in plan["months"]]
     assert pipeline[0] == 0

@@ -84,3 +84,14 @@ def test_a_thin_history_keeps_the_scenarios_labelled_assumptions() -> None:
 def test_a_scenario_without_flows_cannot_be_fitted() -> None:
     with pytest.raises(ValidationFailed, match=r"demand\.flows"):
         fit_scenario(small_scenario(), synthetic_history(), TODAY)
+
+
+def test_no_first_application_in_the_window_keeps_the_assumed_entrants() -> None:
+    # A history whose applications all predate the last six months (as a seeded demo's do)
+    # shows no arrivals; that is no evidence of a rate of zero.
+    got = fit_scenario(SEED, synthetic_history(), dt.date(2027, 6, 15))
+    assert "new entrants a year" in got.assumed
+    assert got.scenario.demand.organisations.growth_per_year == (
+        SEED.demand.organisations.growth_per_year
+    )
+    assert "approval rate (default)" not in got.assumed  # the decisions still count

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from computeport.capacity.calendar import Month
 from computeport.capacity.flow_inputs import flow_params
 from computeport.capacity.flows import CommittedAward, PipelineEntry
-from computeport.capacity.history import SchemeHistory, fit_flows
+from computeport.capacity.history import (
+    ARRIVAL_WINDOW_MONTHS,
+    MONTH_DAYS,
+    SchemeHistory,
+    fit_flows,
+)
 from computeport.capacity.scenario import AwardEntry, Scenario
 from computeport.kit.errors import ValidationFailed
 
@@ -37,6 +42,10 @@ MIN_AWARDS = 3
 """Awards before the per-organisation demand (size, spread, duration) is measured."""
 MIN_MONTHS = 3
 """Complete months of history before the new-entrant rate is measured."""
+MIN_ARRIVALS = 3
+"""Organisations applying for the first time in the arrival window before their rate is
+measured: a history whose applications all predate the window (a seeded demo) says nothing
+of how fast organisations arrive, and would otherwise fit a rate of zero."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +90,19 @@ def fit_scenario(scenario: Scenario, history: SchemeHistory, today: dt.date) -> 
         return fitted
 
     rates = dict(flows.approval_rates)
-    for cat in sorted({a.category for a in decided} | set(rates) | {"default"}):
+    cats = sorted({a.category for a in decided} | set(rates) | {"default"})
+    for cat in sorted(cats, key=lambda c: c != "default"):  # the default first: others fall to it
         n = sum(1 for a in decided if cat in (a.category, "default"))
         ok = n >= MIN_DECISIONS and cat in p.approval_rates
         if ok:
             rates[cat] = round(p.approval_rates[cat], 4)
         shown = rates.get(cat, rates.get("default", 0.0))
-        source(f"approval rate ({cat})", f"{shown:.0%}", ok, f"{n} decisions", MIN_DECISIONS)
+        evidence = f"{n} decisions"
+        if not ok and cat not in flows.approval_rates:
+            evidence += f" (< {MIN_DECISIONS}): the default rate"
+            sources.append(RateSource(f"approval rate ({cat})", f"{shown:.0%}", False, evidence))
+            continue
+        source(f"approval rate ({cat})", f"{shown:.0%}", ok, evidence, MIN_DECISIONS)
     lead_ok = len(decided) >= MIN_DECISIONS
     source(
         "decision lead time",
@@ -105,13 +120,15 @@ def fit_scenario(scenario: Scenario, history: SchemeHistory, today: dt.date) -> 
         MIN_ENDED,
     )
     orgs = scenario.demand.organisations
-    entrants_ok = len(known) >= MIN_MONTHS
+    arrivals = _arrivals(history, t)
+    entrants_ok = len(known) >= MIN_MONTHS and arrivals >= MIN_ARRIVALS
     source(
         "new entrants a year",
         f"{p.entrants_per_year if entrants_ok else orgs.growth_per_year:.0f}",
         entrants_ok,
-        f"{len(known)} months of applications",
-        MIN_MONTHS,
+        f"{arrivals} first applications in the last {ARRIVAL_WINDOW_MONTHS} months "
+        f"over {len(known)} months",
+        MIN_ARRIVALS,
     )
     size_ok = len(started) >= MIN_AWARDS
     source(
@@ -164,6 +181,16 @@ def fit_scenario(scenario: Scenario, history: SchemeHistory, today: dt.date) -> 
     )
     fitted = scenario.model_copy(update={"start": t, "demand": demand})
     return FittedScenario(fitted, sources)
+
+
+def _arrivals(history: SchemeHistory, t: dt.date) -> int:
+    """Organisations whose first application fell in the arrival window before ``t``."""
+    firsts: dict[str, dt.date] = {}
+    for a in history.applications:
+        if a.submitted < t:
+            firsts[a.org] = min(firsts.get(a.org, a.submitted), a.submitted)
+    window = t - dt.timedelta(days=round(ARRIVAL_WINDOW_MONTHS * MONTH_DAYS))
+    return sum(1 for day in firsts.values() if day >= window)
 
 
 def _awards(

@@ -78,8 +78,9 @@ def plan_command(
         raise fail(f"--today: not a date (YYYY-MM-DD): {today!r}") from None
     with domain_errors():
         scenario = load_scenario(scenario_path)
+    sources: list[dict[str, object]] = []
     if from_db or database is not None:
-        scenario = _fitted(scenario_path, scenario, database, day)
+        scenario, sources = _fitted(scenario_path, scenario, database, day)
     traces_dir = str(traces) if traces is not None else _traces_for(scenario_path, scenario)
     columns = (
         TextColumn("{task.description}"),
@@ -110,6 +111,8 @@ def plan_command(
                 progress=progress,
             )
     data = plan.to_dict()
+    if sources:
+        data["rate_sources"] = sources  # which flow rates the database measured
     _summary(data)
     if out is not None:
         out.write_text(json.dumps(data, indent=1))
@@ -121,8 +124,12 @@ def plan_command(
         console.print(f"plot written to [bold]{plot}[/]")
 
 
-def _fitted(scenario_path: Path, scenario: Scenario, url: str | None, today: dt.date) -> Scenario:
+def _fitted(
+    scenario_path: Path, scenario: Scenario, url: str | None, today: dt.date
+) -> tuple[Scenario, list[dict[str, object]]]:
     """The scenario with its flows fitted from the database; prints where each rate came from."""
+    from dataclasses import asdict
+
     from computeport.capacity.fitted_scenario import fit_scenario
     from computeport.capacity.history_source import history_from_db
     from computeport.cli.common import command_session
@@ -141,7 +148,7 @@ def _fitted(scenario_path: Path, scenario: Scenario, url: str | None, today: dt.
     for src in fitted.sources:
         table.add_row(src.name, src.value, "database" if src.fitted else "scenario", src.why)
     console.print(table)
-    return fitted.scenario
+    return fitted.scenario, [asdict(src) for src in fitted.sources]
 
 
 def _traces_for(scenario_path: Path, scenario: Scenario) -> str | None:
