@@ -12,6 +12,11 @@ full month, per offered load. ``plan`` runs the whole ``computeport capacity pla
 CPU seconds of the process and its workers (steadier than wall time on a shared machine); issue
 #14 asks for at most 60 s on the 2-core machine.
 
+Measured 2026-12-04 20:50–21:35 UTC (issue #14: saturated months settled on 5 seeds, the
+search on verdicts; see benchmarks/README.md), 2-core machine at load 8–19, ``plan --seeds 20
+--workers 2``: main 321 CPU-s (813 s wall), this change 220 CPU-s (1,139 s wall at the higher
+load), the same answer word for word.
+
 Measured 2026-12-04 19:00 UTC (issue #14, months memoised across plan/search/check), quiet
 2-core machine (load < 2), ``plan --seeds 4 --workers 2``, main vs this change run side by side:
 main 193 s wall / 163 CPU-s (plan 81, search 81, verify 30); memo 177 s / 131 CPU-s (plan 81,
