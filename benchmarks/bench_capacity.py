@@ -14,8 +14,9 @@ CPU seconds of the process and its workers (steadier than wall time on a shared 
 
 Measured 2026-12-04 20:50–21:35 UTC (issue #14: saturated months settled on 5 seeds, the
 search on verdicts; see benchmarks/README.md), 2-core machine at load 8–19, ``plan --seeds 20
---workers 2``: main 321 CPU-s (813 s wall), this change 220 CPU-s (1,139 s wall at the higher
-load), the same answer word for word.
+--workers 2``: main 321 CPU-s (813 s wall), saturated at ≥ 1.25 × supply 220 CPU-s (1,139 s
+wall at the higher load), at ≥ 1.1 (the scenario's setting) 183 CPU-s (718 s wall), the same
+answer word for word each time.
 
 Measured 2026-12-04 19:00 UTC (issue #14, months memoised across plan/search/check), quiet
 2-core machine (load < 2), ``plan --seeds 4 --workers 2``, main vs this change run side by side:
