@@ -158,7 +158,7 @@ def test_a_cluster_that_is_down_is_named_with_since_when_in_both_languages(
     assert page.status_code == 200
     # The outage started at the first failure (HKT, 08:00), the latest error is shown.
     assert "Cluster sandy-ridge-a is down since 2026-10-01 08:00 HKT" in page.text
-    assert "ingest-usage@s: still down" in page.text
+    assert "ingest-usage@s, x: still down" in page.text
     assert page.text.count('class="badge badge-active"') == 1  # cyberport-h800 is up
     browser.post_form("/lang", {"locale": "zh-Hant", "next": "/ops"}, from_page="/ops")
     page = browser.client.get("/ops")

@@ -35,7 +35,7 @@ class ClusterHealthView:
     last_ok_at: datetime | None
     down_since: datetime | None
     last_error: str | None
-    failed_duty: str | None
+    failing_duties: tuple[str, ...]
 
     @property
     def up(self) -> bool:
@@ -46,35 +46,40 @@ def _row(session: Session, cluster: str) -> ClusterHealth | None:
     return session.get(ClusterHealth, cluster, populate_existing=True)
 
 
-def mark_up(session: Session, cluster: str, at: datetime) -> None:
-    """The cluster answered a duty at ``at``: up (its outage, if any, is over)."""
-    row = _row(session, cluster)
-    if row is None:
-        session.add(ClusterHealth(cluster=cluster, state=UP, checked_at=at, last_ok_at=at))
-    else:
-        row.state, row.checked_at, row.last_ok_at, row.down_since = UP, at, at, None
-    session.flush()
+def _duties(text: str) -> list[str]:
+    return [d for d in text.split(",") if d]
 
 
-def mark_down(session: Session, cluster: str, at: datetime, error: str, duty: str) -> None:
-    """A duty could not reach the cluster at ``at``; the outage began at its first failure."""
-    text = error[:ERROR_CHARS]
+def mark_up(session: Session, cluster: str, at: datetime, duty: str = "") -> None:
+    """``duty`` reached the cluster at ``at``; the outage ends when no duty is failing."""
     row = _row(session, cluster)
     if row is None:
         session.add(
             ClusterHealth(
-                cluster=cluster,
-                state=DOWN,
-                checked_at=at,
-                down_since=at,
-                last_error=text,
-                failed_duty=duty,
+                cluster=cluster, state=UP, checked_at=at, last_ok_at=at, failing_duties=""
             )
         )
-    else:
-        if row.state != DOWN or row.down_since is None:
-            row.down_since = at
-        row.state, row.checked_at, row.last_error, row.failed_duty = DOWN, at, text, duty
+        session.flush()
+        return
+    failing = [d for d in _duties(row.failing_duties) if duty and d != duty]
+    row.checked_at, row.last_ok_at, row.failing_duties = at, at, ",".join(failing)
+    if not failing:
+        row.state, row.down_since = UP, None
+    session.flush()
+
+
+def mark_down(session: Session, cluster: str, at: datetime, error: str, duty: str) -> None:
+    """``duty`` could not reach the cluster at ``at``; the outage began at its first failure."""
+    text = error[:ERROR_CHARS]
+    row = _row(session, cluster)
+    if row is None:
+        row = ClusterHealth(cluster=cluster, state=DOWN, checked_at=at, failing_duties="")
+        session.add(row)
+    if row.state != DOWN or row.down_since is None:
+        row.down_since = at
+    failing = _duties(row.failing_duties)
+    row.state, row.checked_at, row.last_error = DOWN, at, text
+    row.failing_duties = ",".join(sorted({*failing, duty}))
     session.flush()
 
 
@@ -89,7 +94,7 @@ def cluster_states(session: Session) -> list[ClusterHealthView]:
             r.last_ok_at,
             r.down_since,
             r.last_error,
-            r.failed_duty,
+            tuple(_duties(r.failing_duties)),
         )
         for r in rows
     ]

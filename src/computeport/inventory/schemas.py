@@ -142,7 +142,8 @@ class ClusterHealthRead(BaseModel):
     last_ok_at: datetime | None
     down_since: datetime | None
     last_error: str | None
-    failed_duty: str | None
+    failing_duties: list[str]
+    """The duties whose last run on the cluster failed (empty while up)."""
 
     @classmethod
     def of(cls, view: ClusterHealthView) -> ClusterHealthRead:
@@ -153,5 +154,5 @@ class ClusterHealthRead(BaseModel):
             last_ok_at=view.last_ok_at,
             down_since=view.down_since,
             last_error=view.last_error if view.state == "down" else None,
-            failed_duty=view.failed_duty if view.state == "down" else None,
+            failing_duties=list(view.failing_duties),
         )

@@ -42,7 +42,9 @@ class ClusterHealth(Base):
     """The first failed attempt of the current outage; None while up."""
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     """What the last failed attempt said (kept after recovery, for the record)."""
-    failed_duty: Mapped[str | None] = mapped_column(String(64), default=None)
+    failing_duties: Mapped[str] = mapped_column(Text, default="")
+    """The duties whose last run on this cluster failed, comma-separated: the cluster is down
+    until each has succeeded again (its controller may be down while its accounting answers)."""
 
 
 class AwardClusterLimit(Base):

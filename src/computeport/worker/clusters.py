@@ -60,7 +60,7 @@ def _for(cluster: str) -> Callable[[Session, datetime], DesiredState]:
 def cluster_loops(
     connections: list[ClusterConnection],
     sessions: sessionmaker[Session],
-    own: ClusterBackend,
+    own: ClusterBackend | None,
     clock: Clock,
     db: Callable[[str], sessionmaker[Session]],
     *,
@@ -73,7 +73,7 @@ def cluster_loops(
     def build(
         connection: ClusterConnection, *args: object, **kwargs: object
     ) -> tuple[ClusterBackend, Clock]:
-        if connection.name == own.cluster:
+        if own is not None and connection.name == own.cluster:
             return own, clock
         return build_backend(connection, *args, **kwargs)  # type: ignore[arg-type]
 

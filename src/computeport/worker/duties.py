@@ -129,7 +129,7 @@ class ReconcileAwards(Periodic):
             with unit_of_work(self.sessions) as session:  # the cluster confirmed every change
                 self.limits.confirm(session, cluster, wanted, now)
         if self.watch is not None:
-            self.watch.answered(now)
+            self.watch.answered(now, self.name)
         if self.audit is not None and not plan.empty:
             with unit_of_work(self.sessions) as session:
                 self.audit(session, plan, now)
@@ -185,7 +185,7 @@ class IngestUsage(Periodic):
                 self.watch.failed(now, exc, self.name)
             raise
         if self.watch is not None:
-            self.watch.answered(now)
+            self.watch.answered(now, self.name)
         return said
 
     def _ingest(self) -> str | None:

@@ -23,9 +23,9 @@ class ClusterWatch:
         self.sessions = sessions
         self.cluster = cluster
 
-    def answered(self, at: datetime) -> None:
+    def answered(self, at: datetime, duty: str) -> None:
         with unit_of_work(self.sessions) as session:
-            mark_up(session, self.cluster, at)
+            mark_up(session, self.cluster, at, duty)
 
     def failed(self, at: datetime, error: BaseException, duty: str) -> None:
         with unit_of_work(self.sessions) as session:

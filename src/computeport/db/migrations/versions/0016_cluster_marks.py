@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("last_ok_at", _TS, nullable=True),
         sa.Column("down_since", _TS, nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("failed_duty", sa.String(64), nullable=True),
+        sa.Column("failing_duties", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("cluster", name=op.f("pk_cluster_health")),
     )
     op.create_table(
