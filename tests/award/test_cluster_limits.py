@@ -15,32 +15,24 @@ from computeport.award.cluster_limits import (
 )
 from computeport.award.desired import desired_state_from_awards
 from computeport.award.places import set_places
-from computeport.award.shares import RESERVE, move_hours
+from computeport.award.shares import RESERVE
 from computeport.backends import DesiredState
 from computeport.kit.clock import ManualClock
 from computeport.models.award import Award
 from tests.award.share_centre import load_centre
+from tests.award.share_centre import move as move_any
 from tests.factories import award as fw
 
 HOURS = 1_000
 
 
+def move(session: Session, award: Award, clock: ManualClock, src: str, dst: str, h: int) -> None:
+    move_any(session, award, clock, src, dst, h, "placing")
+
+
 @pytest.fixture
 def award(session: Session, clock: ManualClock) -> Award:
     return fw.approved_award(session, clock, fw.scheme(session), gpu_hours=HOURS)
-
-
-def move(session: Session, award: Award, clock: ManualClock, src: str, dst: str, h: int) -> None:
-    move_hours(
-        session,
-        award.id,
-        source=src,
-        target=dst,
-        hours=h,
-        reason="placing",
-        actor_id=None,
-        clock=clock,
-    )
 
 
 def minutes(state: DesiredState, award: Award) -> int | None:

@@ -50,6 +50,7 @@ from computeport.worker.loop import Loop
 from tests.backends.sim.support import committed_engine
 from tests.factories import award as fw
 from tests.factories import pricing
+from tests.inventory.inventory_files import H800_AT_CYBERPORT
 from tests.support.databases import require
 from tests.support.processes import poll
 
@@ -141,23 +142,8 @@ gpus_per_node = 8
 nodes = 1
 """
 
-    return (
-        """
-[accelerators.h800]
-vendor = "NVIDIA"
-model = "H800"
-memory_gb = 80
-peak_pflops = 0.99
-
-[sites.cyberport]
-name = "Cyberport"
-
-[sites.sandy-ridge]
-name = "Sandy Ridge"
-"""
-        + cluster("cyberport", a)
-        + cluster("sandy-ridge", b)
-    )
+    second_site = '\n[sites.sandy-ridge]\nname = "Sandy Ridge"\n'
+    return H800_AT_CYBERPORT + second_site + cluster("cyberport", a) + cluster("sandy-ridge", b)
 
 
 @dataclass
