@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.gateway.repository import key_of, keys_of
+from computeport.identity.subject import Subject
 from computeport.identity.tokens import hash_token
 from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, NotFound, ValidationFailed
-from computeport.models.identity import Organisation
+from computeport.models.identity import Organisation, Role
 from computeport.models.inference import (
     GatewayKey,
     InferenceAllowance,
@@ -41,6 +42,14 @@ class IssuedKey:
 
     key: GatewayKey
     plaintext: str
+
+
+def may_manage_keys(subject: Subject, organisation_id: uuid.UUID) -> bool:
+    """Who issues and revokes an organisation's keys: its admin, or an operator (a key spends
+    the department's award, so its members may see keys but not make them)."""
+    return subject.has_role(Role.OPERATOR) or subject.has_organisation_role(
+        organisation_id, Role.ORG_ADMIN
+    )
 
 
 def looks_like_key(value: str) -> bool:
@@ -204,6 +213,7 @@ __all__ = [
     "IssuedKey",
     "issue_key",
     "looks_like_key",
+    "may_manage_keys",
     "organisation_keys",
     "register_deployment",
     "replace_upstreams",
