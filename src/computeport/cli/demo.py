@@ -37,6 +37,7 @@ from computeport.cli.demo_gateway import (
 )
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
+from computeport.gateway.routes import open_gateway
 from computeport.http.state import AppState
 from computeport.seed.gateway_demo import DEMO_MODEL
 from computeport.settings import Settings
@@ -290,6 +291,9 @@ def demo(
         state = open_state(settings, timedelta(days=history_days))
         worker = start_worker(state)
     app = build_app(settings, state)
+    # The gateway now, not at the first request: the department's and the operator's pages
+    # read its (wall) clock for the month, not the simulated cluster's, which runs ahead.
+    app.state.gateway = open_gateway(state)
     if start_capacity_plan(settings, today=state.clock.now().date()) is not None:
         console.print(
             f"• writing a {DEMO_PLAN_SEEDS}-seed capacity plan in the background "

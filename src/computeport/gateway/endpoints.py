@@ -192,9 +192,6 @@ def inference_usage(
     ]
 
 
-FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
-
-
 @router.get("/inference-figures", response_model=FiguresRead, responses={403: {}})
 def inference_figures(
     period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
@@ -202,7 +199,7 @@ def inference_figures(
     session: SessionDep,
 ) -> FiguresRead:
     """The operator's and the funder's figures of one month (UTC)."""
-    subject.require(*FIGURE_READERS)
+    subject.require(*figures.FIGURE_READERS)
     start, end = parse_period(period)
     f = figures.inference_figures(session, period, start, end)
     return FiguresRead(
