@@ -1,6 +1,7 @@
 """The operator's and the funder's gateway page: tokens and requests per model and department,
 latency percentiles, the error rate and the share of government departments that used the
-service in the month; in both languages; refused to applicants; a bad month is refused naming the field (422)."""
+service in the month; in both languages; refused to applicants; a bad month is refused naming
+the field (422)."""
 
 from __future__ import annotations
 

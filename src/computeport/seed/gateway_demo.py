@@ -32,14 +32,12 @@ from computeport.gateway.keys import (
     replace_upstreams,
     set_allowance,
 )
-from computeport.identity import service as identity
-from computeport.identity.passwords import hash_password
-from computeport.identity.repository import user_by_email
 from computeport.identity.tokens import hash_token
 from computeport.kit.clock import Clock
 from computeport.models.award import Award, AwardStatus
-from computeport.models.identity import Membership, Organisation, OrganisationCategory, Role
+from computeport.models.identity import Organisation, OrganisationCategory, Role
 from computeport.models.inference import GatewayKey, InferenceAllowance, ModelDeployment
+from computeport.seed.cyberport import demo_user, grant_once
 from computeport.seed.demo import demo_gateway_key, department_login
 
 DEMO_MODEL = "smollm2-135m-instruct"
@@ -94,32 +92,8 @@ def demo_department(session: Session, clock: Clock) -> tuple[Organisation, Award
 
 
 def _department_admin(session: Session, clock: Clock, department: Organisation) -> None:
-    login = department_login()
-    user = user_by_email(session, login.email)
-    if user is None:
-        user = identity.create_user(
-            session,
-            email=login.email,
-            display_name=login.display_name,
-            posix_username=login.posix_username,
-            at=clock.now(),
-        )
-        user.password_hash = hash_password(login.password)
-    granted = session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == user.id,
-            Membership.role == Role.ORG_ADMIN,
-            Membership.organisation_id == department.id,
-        )
-    )
-    if granted is None:
-        identity.grant_role(
-            session,
-            user_id=user.id,
-            role=Role.ORG_ADMIN,
-            organisation_id=department.id,
-            at=clock.now(),
-        )
+    user, _ = demo_user(session, department_login(), clock.now())
+    grant_once(session, user, Role.ORG_ADMIN, department.id, clock.now())
 
 
 def _deployment(session: Session, clock: Clock, model: str, upstreams: Sequence[str]) -> None:
