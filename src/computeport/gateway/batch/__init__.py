@@ -14,12 +14,14 @@ deployment's upstream list follows.
 from __future__ import annotations
 
 import re
+import sys
 from importlib.resources import files
 from string import Template
 
 from computeport.kit.errors import ValidationFailed
 
-TEMPLATES = ("vllm",)
+TEMPLATES = ("vllm", "llama")
+"""``vllm``: production, on GPUs; ``llama``: llama.cpp on CPU, the stand-in for tests."""
 ENDPOINT_PREFIX = "endpoint="
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 _PATH = re.compile(r"^[A-Za-z0-9._/@:+-]{1,500}$")
@@ -40,6 +42,7 @@ def batch_script(
     port: int,
     gpus: int,
     time_limit: str = "7-00:00:00",
+    python: str = sys.executable,
 ) -> str:
     """The batch script of ``template`` (one of :data:`TEMPLATES`) for a deployment of
     ``model`` (the name clients send) served from ``model_path`` (a Hugging Face id or a
@@ -55,12 +58,18 @@ def batch_script(
     text = files(__package__).joinpath(f"{template}.sbatch").read_text(encoding="utf-8")
     return Template(text).substitute(
         model=_check("model", model, _MODEL),
-        job_name=re.sub(r"[^A-Za-z0-9._-]", "-", model),
+        job_name=job_name(model),
+        python=_check("python", python, _PATH),
         model_path=_check("model_path", model_path, _PATH),
         port=str(port),
         gpus=str(gpus),
         time_limit=_check("time_limit", time_limit, _TIME),
     )
+
+
+def job_name(model: str) -> str:
+    """The Slurm job name of ``model``'s deployment jobs (``serve-<model>``, made safe)."""
+    return "serve-" + re.sub(r"[^A-Za-z0-9._-]", "-", model)
 
 
 def endpoint_of(comment: str | None) -> str | None:
@@ -71,4 +80,4 @@ def endpoint_of(comment: str | None) -> str | None:
     return url if re.match(r"^https?://[^\s/]+/v1$", url) else None
 
 
-__all__ = ["ENDPOINT_PREFIX", "TEMPLATES", "batch_script", "endpoint_of"]
+__all__ = ["ENDPOINT_PREFIX", "TEMPLATES", "batch_script", "endpoint_of", "job_name"]
