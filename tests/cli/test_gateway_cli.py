@@ -53,3 +53,17 @@ def test_bad_input_is_named_and_nothing_is_written(cli: CliRunner) -> None:
     assert "no award" in run(cli, "gateway", "allowance", "AISS-0", "--monthly-tokens", "5",
                              code=2)  # fmt: skip
     assert "is not an id" in run(cli, "gateway", "key", "revoke", "xyz", code=2)
+
+
+def test_launch_names_what_is_missing_before_anything_is_submitted(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("ClusterName=nowhere\n")  # no daemon: nothing may reach it
+    slurm = ["--conf", str(conf), "--model-path", "m"]
+    out = run(cli, "gateway", "launch", "ghost", *slurm, code=2)
+    assert "no deployment 'ghost'" in out
+    run(cli, "org", "create", "Dept", "--category", "government")
+    run(cli, "gateway", "deploy", "m", "--org", "Dept", "--upstream", "http://x/v1")
+    out = run(cli, "gateway", "launch", "m", *slurm, code=2)
+    assert "needs an active award" in out
