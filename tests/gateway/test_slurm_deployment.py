@@ -4,7 +4,8 @@
 ``llama`` batch template: llama.cpp's server serving SmolLM2 on CPU, the stand-in for the vLLM
 template on a machine without GPUs or vLLM), with one of the cluster's GPUs, so its GPU-hours
 are an ordinary job's.  The job reports its endpoint in its Comment once the server answers;
-``follow`` makes that the deployment's upstream; the official ``openai`` client then calls the
+the worker's ``follow-deployments`` duty (``gateway.follow``) makes that the deployment's
+upstream; the official ``openai`` client then calls the
 model through the gateway; when the job is cancelled, ``follow`` removes the endpoint and the
 gateway no longer offers the model.
 
@@ -23,13 +24,15 @@ from pathlib import Path
 
 import openai
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from computeport.backends import AwardAllocation, DesiredState, JobState, reconcile
 from computeport.backends.slurm import RetryPolicy, SlurmBackend, SlurmConfig
 from computeport.gateway.follow import follow, launch
 from computeport.gateway.keys import register_deployment
 from computeport.models.award import Award
+from computeport.models.inference import ModelDeployment, ModelUpstream
+from computeport.worker.duties import FollowDeployments
 from tests.gateway.rig import GatewayRig, build_rig
 from tests.support.databases import require
 from tests.support.processes import free_port, poll
@@ -67,6 +70,17 @@ def slurm_rig(gateway_engine: Engine, backend: SlurmBackend) -> Iterator[Gateway
     )
     yield served
     served.stop()
+
+
+def _upstreams(rig: GatewayRig) -> list[str]:
+    with rig.sessions() as s:
+        return sorted(
+            s.scalars(
+                select(ModelUpstream.base_url)
+                .join(ModelDeployment, ModelDeployment.id == ModelUpstream.deployment_id)
+                .where(ModelDeployment.name == MODEL)
+            )
+        )
 
 
 def test_a_deployment_job_is_found_used_and_dropped(
@@ -117,12 +131,14 @@ def test_a_deployment_job_is_found_used_and_dropped(
         assert launched.account == account
         endpoint = f"http://{socket.gethostname().split('.')[0]}:{port}/v1"
 
+        duty = FollowDeployments(rig.sessions, backend)  # the worker's duty, run by hand
+
         def served() -> bool:
             if backend.job(launched.job_id).state.finished:
                 logs = "\n".join(p.read_text() for p in workdir.glob("slurm-*.out"))
                 raise AssertionError(f"job {launched.job_id} ended:\n{logs}")
-            with rig.sessions.begin() as s:
-                return follow(s, backend).get(MODEL, ()) == (endpoint,)
+            duty.run(rig.clock.now())
+            return _upstreams(rig) == [endpoint]
 
         assert poll(served, 120), f"no endpoint reported by job {job_id}"
         job = backend.job(job_id)

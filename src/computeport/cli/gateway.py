@@ -150,7 +150,7 @@ def launch_command(
     timeout: TimeoutOption = 30.0,
 ) -> None:
     """Run a deployment's server as a Slurm job under its award's account (docs/gateway.md,
-    "On Slurm"); `gateway follow` then points the deployment at it."""
+    "On Slurm"); the worker (or `gateway follow`) then points the deployment at it."""
     import getpass
 
     from computeport.gateway.follow import launch
