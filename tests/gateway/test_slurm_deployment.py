@@ -27,15 +27,15 @@ import pytest
 from sqlalchemy import Engine, select
 
 from computeport.backends import AwardAllocation, DesiredState, JobState, reconcile
-from computeport.backends.slurm import RetryPolicy, SlurmBackend, SlurmConfig
+from computeport.backends.slurm import SlurmBackend
 from computeport.gateway.follow import follow, launch
 from computeport.gateway.keys import register_deployment
 from computeport.models.award import Award
 from computeport.models.inference import ModelDeployment, ModelUpstream
 from computeport.worker.duties import FollowDeployments
 from tests.gateway.rig import GatewayRig, build_rig
-from tests.support.databases import require
 from tests.support.processes import free_port, poll
+from tests.support.slurm import local_slurm_backend
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
@@ -47,20 +47,7 @@ another user (``nobody``, as in tests/integration) may not be able to read."""
 
 @pytest.fixture(scope="module")
 def backend() -> SlurmBackend:
-    raw = os.environ.get("COMPUTEPORT_TEST_SLURM_DIR", "")
-    conf = Path(raw) / "etc" / "slurm.conf" if raw else None
-    require(
-        conf is not None and conf.exists(), "the local Slurm test cluster (scripts/slurm-cluster)"
-    )
-    assert conf is not None
-    name = next(
-        line.split("=", 1)[1].strip()
-        for line in conf.read_text().splitlines()
-        if line.startswith("ClusterName=")
-    )
-    return SlurmBackend(
-        SlurmConfig(cluster=name, slurm_conf=conf, timeout_seconds=20, retry=RetryPolicy(3, 0.5))
-    )
+    return local_slurm_backend()
 
 
 @pytest.fixture(scope="module")
