@@ -11,13 +11,15 @@ Run as a process (``python -m computeport.gateway.llama_server PORT --alias NAME
 ``READY http://127.0.0.1:PORT`` once the model is loaded and serves chat (plain and SSE, with
 ``stream_options.include_usage``), completions, embeddings and llama.cpp's ``/tokenize``
 until SIGTERM.  One thread per instance: two instances on two cores answer concurrently
-without oversubscription.
+without oversubscription.  Started by :func:`start`, it exits when the process that started
+it is gone (``--parent``), so a demo or test killed outright leaves no server behind.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -60,6 +62,8 @@ def start(
             host,
             "--parallel",
             str(parallel),
+            "--parent",
+            str(os.getpid()),
         ],
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -76,6 +80,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--ctx", type=int, default=2048)
+    ap.add_argument("--parent", type=int, default=0, help="exit when this process is gone")
     a = ap.parse_args()
     p = xlc.CommonParams()
     p.model.path = str(model_path())
@@ -92,7 +97,9 @@ def main() -> None:
     print(f"READY {server.listening_address}", flush=True)  # noqa: T201 - the parent reads it
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
+    while not stop.wait(1.0):
+        if a.parent and os.getppid() != a.parent:
+            break  # the demo (or test) that started it is gone, even by SIGKILL: no orphan
     sys.exit(0)
 
 
