@@ -16,8 +16,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from computeport.models.identity import Organisation, OrganisationCategory
+from computeport.models.identity import Organisation, OrganisationCategory, Role
 from computeport.models.inference import TokenUsage
+
+FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
+"""Who reads the figures: the centre's operators, the scheme officer and the funder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +122,4 @@ def inference_figures(session: Session, period: str, start: datetime, end: datet
     return out
 
 
-__all__ = ["Figures", "Slice", "inference_figures", "percentiles"]
+__all__ = ["FIGURE_READERS", "Figures", "Slice", "inference_figures", "percentiles"]

@@ -52,6 +52,9 @@ class ModelDeployment(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     owned_by: Mapped[str] = mapped_column(String(100), default="computeport")
     """What ``/v1/models`` shows as ``owned_by``."""
+    slurm_cluster: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Set when it runs as Slurm jobs on that cluster: its upstreams follow the jobs
+    (:mod:`computeport.gateway.follow`); ``None``: listed by hand."""
 
 
 class ModelUpstream(IdMixin, Base):

@@ -274,6 +274,31 @@ class PostTokenUsage(PostUsage):
     name = "post-token-usage"
 
 
+class FollowDeployments(Periodic):
+    """Point the deployments launched as Slurm jobs at the endpoints their running jobs
+    report, and drop those of ended jobs (:mod:`computeport.gateway.follow`)."""
+
+    name = "follow-deployments"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        backend: ClusterBackend,
+        every: timedelta = timedelta(minutes=1),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.backend = backend
+
+    def run(self, now: datetime) -> str | None:
+        from computeport.gateway.follow import follow
+
+        with unit_of_work(self.sessions) as session:
+            changed = follow(session, self.backend)
+        summary = [f"{model}: {len(urls)} upstream(s)" for model, urls in changed.items()]
+        return "; ".join(summary) or None
+
+
 class ClosePeriods(Periodic):
     """Close every month that ended ``grace`` ago and has charges no close covered yet.
 

@@ -27,6 +27,7 @@ from computeport.worker.duties import (
     ClosePeriods,
     DispatchOutbox,
     ExpireAwards,
+    FollowDeployments,
     IngestUsage,
     PostTokenUsage,
     PostUsage,
@@ -91,6 +92,8 @@ def build_loops(
                 db(ReconcileAwards.name), backend, desired_state, audit=audit_applied_plan
             )
         )
+        if not isinstance(backend, Advancing):  # a real cluster: deployments may run on it
+            loops.append(FollowDeployments(db(FollowDeployments.name), backend))
         epoch = getattr(backend, "epoch", None)
         loops.append(
             IngestUsage(
