@@ -78,6 +78,10 @@ def _key(by: str, c: UsageCharge, r: UsageRecord, o: Organisation) -> str:
         "qos": r.qos,
         "accelerator": c.accelerator_type,
         "month": c.period,
+        # no inventory loaded here: a cluster is its own site
+        "site": r.cluster,
+        "cluster": r.cluster,
+        "site_accelerator": f"{r.cluster} · {c.accelerator_type}",
     }[by]
     return str(getattr(value, "value", value))
 

@@ -13,6 +13,7 @@ from computeport.inventory.declaration import parse_inventory
 from computeport.inventory.loader import load_inventory
 from computeport.kit.clock import ManualClock
 from computeport.models.metering import UsageRecord
+from computeport.web.views.reports import usage_report
 from computeport.web.views.site_use import nearest_rank, site_type_use
 from tests.award.share_centre import CENTRE
 from tests.web.fixtures import Browser, People
@@ -129,3 +130,38 @@ def test_the_operator_reads_the_sites_on_the_ops_page_in_both_languages(
     zh = browser.get("/ops?days=7").text
     assert "按站點及加速器類型" in zh
     assert "沙嶺" in zh
+
+
+def test_the_usage_explorer_groups_by_site_cluster_and_site_and_type(
+    session: Session, clock: ManualClock, people: People
+) -> None:
+    _centre_with_jobs(session, clock, people)
+    by_site = {r.key: (r.jobs, r.gpu_seconds // 3600) for r in usage_report(session, "site")}
+    assert by_site == {"cyberport": (3, 90), "sandy-ridge": (2, 96), "aisc": (1, 4)}
+    pairs = usage_report(session, "site_accelerator")
+    assert [(r.key, r.gpu_seconds // 3600) for r in pairs] == [
+        ("cyberport · h800", 90),
+        ("sandy-ridge · h800", 80),
+        ("sandy-ridge · cn-accel-a", 16),
+        ("aisc · h800", 4),
+    ]
+    clusters = {r.key: r.mean_wait_seconds for r in usage_report(session, "cluster")}
+    assert clusters["alpha"] == 3 * 3600 // 2  # waits of 1 h and 2 h
+    assert clusters["domestic"] == 0
+    # an organisation sees only its own usage by site
+    assert usage_report(session, "site", organisation_id=people.org_b.id) == []
+    mine = usage_report(session, "site", organisation_id=people.org_a.id)
+    assert {r.key for r in mine} == set(by_site)
+
+
+def test_the_reports_page_offers_the_site_dimensions(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _centre_with_jobs(session, clock, people)
+    browser.login(people.operator.email)
+    page = browser.get("/reports?by=site_accelerator")
+    assert page.status_code == 200
+    assert "sandy-ridge · cn-accel-a" in page.text
+    csv = browser.get("/reports/usage.csv?by=site").text.splitlines()
+    assert csv[0].startswith("site,jobs,gpu_seconds")
+    assert csv[1].startswith("sandy-ridge,2,")
