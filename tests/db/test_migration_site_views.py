@@ -47,8 +47,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def _snapshot(engine: Engine) -> dict[str, set[tuple[object, ...]]]:
     with engine.connect() as connection:
         return {
-            t: {tuple(r) for r in connection.execute(sa.text(f"SELECT * FROM {t}"))}
-            for t in TABLES
+            t: {tuple(r) for r in connection.execute(sa.text(f"SELECT * FROM {t}"))} for t in TABLES
         }
 
 

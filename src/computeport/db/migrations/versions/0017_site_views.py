@@ -5,6 +5,8 @@ Revision ID: 0017_site_views
 Revises: 0011_award_shares
 Create Date: 2026-12-04 21:00:00
 
+Also ``document_line.site`` (nullable): an invoice line per site and accelerator type.
+
 Expand only: two new tables (``cluster_usage_rollup``, ``cluster_wait_rollup``) with a cursor
 of their own, filled here from the rating rows already there, so an existing database reports
 per site the moment it is migrated. The previous version, still running during the upgrade,
@@ -117,9 +119,15 @@ def upgrade() -> None:
         ),
     )
     _fill(op.get_bind())
+    # A plain ADD COLUMN (nullable), not a batch copy: on SQLite a batch would rebuild the table
+    # without the append-only triggers that guard it.
+    op.add_column("document_line", sa.Column("site", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
+    # Native DROP COLUMN on both engines (SQLite ≥ 3.35): a batch rebuild would lose the
+    # append-only triggers.
+    op.execute("ALTER TABLE document_line DROP COLUMN site")
     op.execute(sa.text("DELETE FROM billing_cursor WHERE name = :name").bindparams(name=CURSOR))
     op.drop_table("cluster_wait_rollup")
     op.drop_table("cluster_usage_rollup")
