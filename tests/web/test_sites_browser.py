@@ -117,3 +117,37 @@ def test_an_operator_reads_both_sites_in_english_and_in_chinese(
         page.select_option("#lang-select", "en")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_an_operator_reads_use_and_wait_per_site_on_the_operations_page(
+    operator_page: Page, demo: RunningDemo
+) -> None:
+    """The live demo's rated history is on its ``aisc`` cluster (no site in the loaded file);
+    the file's clusters in service give Cyberport its installed H800."""
+    page = operator_page
+    with page.expect_navigation():
+        page.click("nav.mainnav a[href='/ops']")
+    page.wait_for_load_state("networkidle")
+    table = page.locator("#by-site")
+    assert table.locator("h2").inner_text() == "By site and accelerator type"
+    cyberport = table.locator('tr[data-site="cyberport"][data-accelerator="h800"]')
+    cells = cyberport.locator("td").all_inner_texts()
+    assert cells[0] == "Cyberport"
+    assert cells[2] == "cyberport-h800"
+    assert cells[3] == "3,040"
+    unplaced = table.locator('tr[data-site=""][data-accelerator="h800"]')
+    history = unplaced.locator("td").all_inner_texts()
+    assert history[2] == "aisc"
+    assert int(history[6].replace(",", "")) > 0  # the replayed, rated jobs
+    assert history[7] != "—"  # their median wait
+    _shot(page, "ops-sites-en")
+
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-Hant")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#by-site h2").inner_text() == "按站點及加速器類型"
+    assert "數碼港" in cyberport.locator("td").first.inner_text()
+    _shot(page, "ops-sites-zh-hant")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    page.wait_for_load_state("networkidle")
