@@ -47,6 +47,14 @@ def plan_command(
     traces: Annotated[
         Path | None, typer.Option("--traces", help="Folder for relative trace paths.")
     ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="The centre's inventory TOML: its clusters are the supply (the scenario's "
+            "sites are not read). Default: COMPUTEPORT_INVENTORY_FILE, if set.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate every month of SCENARIO_PATH's horizon and recommend what to build."""
     from computeport.capacity.fanout import LocalRunner
@@ -57,6 +65,7 @@ def plan_command(
         raise fail(f"{scenario_path}: no such file")
     with domain_errors():
         scenario = load_scenario(scenario_path)
+    scenario = _supply_from_inventory(scenario, inventory)
     traces_dir = str(traces) if traces is not None else _traces_for(scenario_path, scenario)
     columns = (
         TextColumn("{task.description}"),
@@ -96,6 +105,24 @@ def plan_command(
 
         plot_plan(data, plot)
         console.print(f"plot written to [bold]{plot}[/]")
+
+
+def _supply_from_inventory(scenario: Scenario, path: Path | None) -> Scenario:
+    """The scenario with the inventory's clusters as its supply, when one is given (or set in
+    ``COMPUTEPORT_INVENTORY_FILE``); as it is otherwise."""
+    from computeport.capacity.inventory_supply import scenario_from_inventory
+    from computeport.cli.clusters import read_inventory
+    from computeport.settings import Settings
+
+    path = path if path is not None else Settings().inventory_file
+    if path is None:
+        return scenario
+    decl = read_inventory(path)
+    with domain_errors():
+        planned = scenario_from_inventory(scenario, decl, path.name)
+    sites = ", ".join(s.name for s in planned.sites)
+    console.print(f"supply: the clusters of {path} ({sites})", highlight=False)
+    return planned
 
 
 def _traces_for(scenario_path: Path, scenario: Scenario) -> str | None:
