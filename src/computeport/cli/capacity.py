@@ -174,7 +174,7 @@ def _supply_from_inventory(scenario: Scenario, path: Path | None) -> Scenario:
     with domain_errors():
         planned = scenario_from_inventory(scenario, decl, path.name)
     sites = ", ".join(s.name for s in planned.sites)
-    console.print(f"supply: the clusters of {path} ({sites})", highlight=False)
+    console.print(f"supply: the clusters of {path} ({sites})", highlight=False, soft_wrap=True)
     return planned
 
 
