@@ -146,6 +146,7 @@ def register_deployment(
         accelerator_type=body.accelerator_type,
         upstreams=body.upstreams,
         award_id=body.award_id,
+        modality=body.modality,
     )
     return _deployment(session, d)
 
@@ -169,6 +170,7 @@ def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
         award_id=d.award_id,
         accelerator_type=d.accelerator_type,
         upstreams=list(urls),
+        modality=d.modality,
     )
 
 

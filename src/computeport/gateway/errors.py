@@ -81,6 +81,12 @@ def too_large(limit: int) -> GatewayError:
     )
 
 
+def upstream_failed(message: str) -> GatewayError:
+    """The upstream failed after it got the request (a bare 500, a dropped connection): a 502
+    problem, never the upstream's bare 500 passed on; nothing is billed."""
+    return GatewayError(502, message, "api_error", "upstream_error")
+
+
 def no_upstream(model: str) -> GatewayError:
     return GatewayError(
         503,
@@ -98,4 +104,5 @@ __all__ = [
     "too_large",
     "unauthorised",
     "unknown_model",
+    "upstream_failed",
 ]

@@ -32,6 +32,8 @@ from computeport.models.inference import (
 
 KEY_SCHEME = "cpk"
 _KEY_RE = re.compile(r"^cpk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
+MODALITIES = ("text", "speech")
+"""What a deployment serves: chat/completions/embeddings, or transcription and translation."""
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 
 
@@ -112,8 +114,14 @@ def register_deployment(
     accelerator_type: str,
     upstreams: Sequence[str],
     award_id: uuid.UUID | None = None,
+    modality: str = "text",
 ) -> ModelDeployment:
-    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``)."""
+    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``);
+    ``modality`` ``speech`` for a transcription model (``/v1/audio/…``), else ``text``."""
+    if modality not in MODALITIES:
+        raise ValidationFailed(
+            f"modality: {modality!r} is not one of {', '.join(MODALITIES)}", field="modality"
+        )
     if not _MODEL_NAME.match(name):
         raise ValidationFailed(
             f"name: {name!r} is not a model name (letters, digits, . _ : / -)", field="name"
@@ -130,6 +138,7 @@ def register_deployment(
         organisation_id=organisation_id,
         award_id=award_id,
         accelerator_type=accelerator_type.strip().lower(),
+        modality=modality,
         created_at=clock.now(),
     )
     session.add(deployment)

@@ -52,6 +52,8 @@ class DeploymentInfo:
     owned_by: str
     created: int
     upstreams: tuple[str, ...]
+    modality: str = "text"
+    """``text`` or ``speech``: which of the gateway's routes may reach it."""
 
 
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:
@@ -157,6 +159,7 @@ class Lookups:
                 deployment.owned_by,
                 int(deployment.created_at.timestamp()),
                 urls,
+                deployment.modality,
             )
         self._deployments = (time.monotonic(), found)
         return found

@@ -28,10 +28,12 @@ from starlette.types import Receive, Scope, Send
 from computeport.gateway.checks import CHECKS, completion_bound, parse_body, prompt_estimate
 from computeport.gateway.errors import (
     GatewayError,
+    bad_request,
     no_upstream,
     too_large,
     unauthorised,
     unknown_model,
+    upstream_failed,
 )
 from computeport.gateway.keys import looks_like_key
 from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
@@ -43,7 +45,14 @@ from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
 from computeport.settings import Settings
 
-_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+_RETRYABLE: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+)
+NOT_REACHED: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+"""Failures that prove the upstream never got the request (a request that is expensive to
+answer twice — a transcription — moves to the next upstream only on these)."""
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -123,8 +132,10 @@ class Gateway:
             found = await run_in_threadpool(self.lookups.load_deployments)
         return found
 
-    async def read_body(self, request: Request) -> bytes:
-        limit = self.settings.gateway_max_body_bytes
+    async def read_body(self, request: Request, limit: int | None = None) -> bytes:
+        """The body, refused with 413 as soon as it passes ``limit`` (by default
+        ``Settings.gateway_max_body_bytes``) — declared or streamed — never read whole first."""
+        limit = limit or self.settings.gateway_max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise too_large(limit)
@@ -137,6 +148,19 @@ class Gateway:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def deployment_for(self, model: str, modality: str) -> DeploymentInfo:
+        """The deployment serving ``model``: 404 if none, 400 if it serves the other kind."""
+        deployment = (await self.deployments()).get(model)
+        if deployment is None:
+            raise unknown_model(model)
+        if deployment.modality != modality:
+            route = "/v1/audio/transcriptions" if deployment.modality == "speech" else "/v1/chat"
+            raise bad_request(
+                f"model: {model!r} is a {deployment.modality} model; send it to {route}.",
+                "model",
+            )
+        return deployment
+
     # -- the request ----------------------------------------------------------------------
 
     async def handle(self, request: Request, endpoint: str) -> Response:
@@ -145,9 +169,7 @@ class Gateway:
             raw = await self.read_body(request)
             body = parse_body(raw)
             model = body["model"]
-            deployment = (await self.deployments()).get(model)
-            if deployment is None:
-                raise unknown_model(model)
+            deployment = await self.deployment_for(model, "text")
             CHECKS[endpoint](body)
             bound = completion_bound(body) if endpoint != "embeddings" else 0
             estimate = prompt_estimate(raw)
@@ -164,21 +186,35 @@ class Gateway:
                 return await self._stream(call, deployment, path, body)
             return await self._plain(call, deployment, path, raw)
         except GatewayError as exc:
-            self._finish(call, exc.status, 0, 0, estimated=False)
+            self.finish(call, exc.status, 0, 0, estimated=False)
             exc.headers["x-request-id"] = call.request_id
             return exc.response()
 
-    async def _send(
-        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, content: bytes, stream: bool
+    async def send(
+        self,
+        call: ProxiedCall,
+        deployment: DeploymentInfo,
+        path: str,
+        content: bytes | None,
+        stream: bool,
+        *,
+        form: tuple[dict[str, str], dict[str, tuple[str, bytes, str]]] | None = None,
+        retryable: tuple[type[Exception], ...] = _RETRYABLE,
     ) -> httpx.Response:
         """The upstream's response (headers read), trying the next upstream on a failure
-        before anything was sent; 503 when none answers."""
-        headers = {"content-type": "application/json", "x-request-id": call.request_id}
+        before anything was sent; 503 when none answers.  ``content`` is JSON; ``form``
+        (fields, files) is sent as multipart instead."""
+        headers = {"x-request-id": call.request_id}
+        if form is None:
+            headers["content-type"] = "application/json"
+        data, files = form if form is not None else (None, None)
         for url in self.pool.order(call.model, deployment.upstreams):
-            req = self.client.build_request("POST", url + path, content=content, headers=headers)
+            req = self.client.build_request(
+                "POST", url + path, content=content, data=data, files=files, headers=headers
+            )
             try:
                 response = await self.client.send(req, stream=stream)
-            except _RETRYABLE:
+            except retryable:
                 self.pool.mark_down(url)
                 continue
             self.pool.mark_up(url)
@@ -189,11 +225,9 @@ class Gateway:
         self, call: ProxiedCall, deployment: DeploymentInfo, path: str, raw: bytes
     ) -> Response:
         try:
-            response = await self._send(call, deployment, path, raw, stream=False)
+            response = await self.send(call, deployment, path, raw, stream=False)
         except httpx.HTTPError as exc:
-            raise GatewayError(
-                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
-            ) from None
+            raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
         content = response.content
         prompt, completion, estimated = call.prompt_estimate, 0, True
         if response.status_code < 400:
@@ -206,7 +240,7 @@ class Gateway:
         else:
             prompt = 0  # refused upstream: nothing billed
             estimated = False
-        self._finish(call, response.status_code, prompt, completion, estimated=estimated)
+        self.finish(call, response.status_code, prompt, completion, estimated=estimated)
         return Response(
             content,
             status_code=response.status_code,
@@ -224,15 +258,13 @@ class Gateway:
         forwarded["stream_options"] = {**(options or {}), "include_usage": True}
         content = json.dumps(forwarded).encode()
         try:
-            response = await self._send(call, deployment, path, content, stream=True)
+            response = await self.send(call, deployment, path, content, stream=True)
         except httpx.HTTPError as exc:
-            raise GatewayError(
-                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
-            ) from None
+            raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
         if response.status_code >= 400:
             error = await response.aread()
             await response.aclose()
-            self._finish(call, response.status_code, 0, 0, estimated=False)
+            self.finish(call, response.status_code, 0, 0, estimated=False)
             return Response(
                 error,
                 status_code=response.status_code,
@@ -257,7 +289,7 @@ class Gateway:
                 (prompt, completion), estimated = tally.usage, False
             else:
                 prompt, completion, estimated = call.prompt_estimate, tally.text_events, True
-            self._finish(
+            self.finish(
                 call,
                 200 if completed else 499,
                 prompt,
@@ -272,7 +304,7 @@ class Gateway:
 
     # -- metering -------------------------------------------------------------------------
 
-    def _finish(
+    def finish(
         self,
         call: ProxiedCall,
         status: int,
@@ -281,6 +313,7 @@ class Gateway:
         *,
         estimated: bool,
         ttft_ms: int | None = None,
+        audio_ms: int = 0,
     ) -> None:
         """Meter the request once and settle its quota hold (no I/O on this path)."""
         self.meter.record(
@@ -299,6 +332,7 @@ class Gateway:
                 latency_ms=round((time.perf_counter() - call.t0) * 1000),
                 ttft_ms=ttft_ms,
                 status=status,
+                audio_ms=audio_ms,
             )
         )
         self._spawn(self.quotas.settle(call.hold, prompt + completion))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +42,8 @@ class DeploymentIn(BaseModel):
     award_id: uuid.UUID | None = None
     accelerator_type: str = Field(min_length=1, max_length=32)
     upstreams: list[str] = Field(min_length=1, max_length=64)
+    modality: Literal["text", "speech"] = "text"
+    """``speech``: a transcription model, reached by ``/v1/audio/…`` only."""
 
 
 class DeploymentRead(BaseModel):
@@ -50,6 +53,7 @@ class DeploymentRead(BaseModel):
     award_id: uuid.UUID | None
     accelerator_type: str
     upstreams: list[str]
+    modality: str
 
 
 class UsageRow(BaseModel):

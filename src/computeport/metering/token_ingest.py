@@ -45,13 +45,14 @@ _COLUMNS = (
     "latency_ms",
     "ttft_ms",
     "status",
+    "audio_ms",
     "ingested_at",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class TokenUsageEvent:
-    """One request through the gateway: counts and timings only, never text."""
+    """One request through the gateway: counts and timings only, never text or audio."""
 
     request_id: str
     organisation_id: uuid.UUID
@@ -67,6 +68,8 @@ class TokenUsageEvent:
     latency_ms: int
     ttft_ms: int | None
     status: int
+    audio_ms: int = 0
+    """Audio served, for the speech routes (billed per audio minute instead of tokens)."""
 
 
 def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsageEvent]) -> int:
@@ -92,6 +95,7 @@ def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsa
             e.latency_ms,
             e.ttft_ms,
             e.status,
+            max(0, e.audio_ms),
             now,
         )
         for e in events
