@@ -79,12 +79,13 @@ class SpeechUpstream:
         return f"http://127.0.0.1:{self.port}/v1"
 
 
-def start_whisper(workdir: Path) -> SpeechUpstream:
-    """faster-whisper-server on a free port, the model loaded (one warm-up request)."""
+def start_whisper(workdir: Path, name: str = "whisper-1") -> SpeechUpstream:
+    """faster-whisper-server on a free port serving the model as ``name`` (the deployment's
+    name: the gateway forwards it as ``model_name``); the model loads on the first request."""
     config = workdir / "whisper.yaml"
     config.write_text(
         "models:\n"
-        "  - name: whisper-1\n"
+        f"  - name: {name}\n"
         f"    path: {model_dir()}\n"
         "    model_options: {compute_type: int8, cpu_threads: 2}\n"
     )

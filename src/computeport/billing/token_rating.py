@@ -267,8 +267,8 @@ __all__ = [
     "AudioPriceLookup",
     "TokenPostReport",
     "TokenPriceLookup",
+    "audio_charge_minor",
     "post_all_tokens",
     "post_token_usage",
-    "audio_charge_minor",
     "token_charge_minor",
 ]
