@@ -61,8 +61,10 @@ def award_in_force(
 def usage_by_day_and_model(
     session: Session, organisation_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
-    """(UTC day, model, requests, prompt tokens, completion tokens, list, subsidy, co-payment)
-    of the organisation's requests in ``[start, end)``; money from their ratings so far."""
+    """(UTC day, model, requests, prompt tokens, completion tokens, audio milliseconds, list,
+    subsidy, co-payment) of the organisation's requests in ``[start, end)``; money from their
+    ratings so far.  Chat and transcription side by side: a speech model's row has audio, a
+    text model's tokens."""
     day = func.date(TokenUsage.started_at)
     rows = session.execute(
         select(
@@ -71,6 +73,7 @@ def usage_by_day_and_model(
             func.count(),
             func.sum(TokenUsage.prompt_tokens),
             func.sum(TokenUsage.completion_tokens),
+            func.coalesce(func.sum(TokenUsage.audio_ms), 0),
             func.coalesce(func.sum(TokenCharge.list_minor), 0),
             func.coalesce(func.sum(TokenCharge.subsidy_minor), 0),
             func.coalesce(func.sum(TokenCharge.copay_minor), 0),

@@ -62,6 +62,8 @@ class UsageRow(BaseModel):
     requests: int
     prompt_tokens: int
     completion_tokens: int
+    audio_seconds: float
+    """Audio transcribed or translated (speech models; 0 for text models)."""
     list_minor: int
     subsidy_minor: int
     copay_minor: int
@@ -72,6 +74,17 @@ class SliceRead(BaseModel):
     requests: int
     prompt_tokens: int
     completion_tokens: int
+
+
+class CategoryRead(BaseModel):
+    """One organisation category's month: tokens served, audio hours transcribed, and the
+    subsidy paid (HK$ cents) for each."""
+
+    category: str
+    tokens: int
+    audio_hours: float
+    token_subsidy_minor: int
+    audio_subsidy_minor: int
 
 
 class FiguresRead(BaseModel):
@@ -89,6 +102,12 @@ class FiguresRead(BaseModel):
     government_total: int
     government_share: float
     """Government departments that used the service in the month, over all of them."""
+    government_chat_share: float
+    """… that used chat (a text model), over all government departments."""
+    government_transcription_share: float
+    government_both_share: float
+    """… that used both chat and transcription."""
+    by_category: list[CategoryRead]
 
 
 class AllowanceIn(BaseModel):

@@ -1,5 +1,6 @@
-"""The department's inference page: its gateway keys and its usage, spend and subsidy by day
-and model this month (the same read as ``GET /api/v1/inference-usage``)."""
+"""The department's inference page: its gateway keys and its usage (tokens of chat, seconds of
+transcribed audio), spend and subsidy by day and model this month (the same read as
+``GET /api/v1/inference-usage``)."""
 
 from __future__ import annotations
 
@@ -37,11 +38,12 @@ def inference_page(
             "requests": int(n),
             "prompt_tokens": int(p or 0),
             "completion_tokens": int(c or 0),
+            "audio_seconds": round(int(ms) / 1000),
             "list_minor": int(lst),
             "subsidy_minor": int(sub),
             "copay_minor": int(cop),
         }
-        for day, model, n, p, c, lst, sub, cop in rows
+        for day, model, n, p, c, ms, lst, sub, cop in rows
     ]
     page["totals"] = {
         k: sum(int(str(r[k])) for r in page["usage"])
@@ -49,6 +51,7 @@ def inference_page(
             "requests",
             "prompt_tokens",
             "completion_tokens",
+            "audio_seconds",
             "list_minor",
             "subsidy_minor",
             "copay_minor",
