@@ -92,8 +92,11 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> N
     raise SystemExit(f"{url}: not ready in {timeout:.0f} s")
 
 
-def serve_gateway(upstream: str, port: int, db: Path) -> None:
-    """``--serve``: one deployment and one key on a fresh SQLite file, then uvicorn."""
+def serve_gateway(
+    upstream: str, port: int, db: Path, model: str = MODEL, modality: str = "text"
+) -> None:
+    """``--serve``: one deployment (``model``, of ``modality``) and one key on a fresh SQLite
+    file, then uvicorn (bench_speech.py serves a speech model the same way)."""
     import uvicorn
 
     from computeport.api.app import create_app
@@ -130,10 +133,11 @@ def serve_gateway(upstream: str, port: int, db: Path) -> None:
         register_deployment(
             s,
             clock,
-            name=MODEL,
+            name=model,
             organisation_id=org.id,
             accelerator_type="h800",
             upstreams=[upstream],
+            modality=modality,
         )
         key = issue_key(s, clock, org.id, "bench").plaintext
     state = AppState(settings, engine, sessions, clock, None)

@@ -32,7 +32,7 @@ from computeport.gateway.repository import usage_by_day_and_model
 from computeport.gateway.schemas import (
     AllowanceIn,
     AllowanceRead,
-    CategoryRead,
+    CategoryFiguresRead,
     DeploymentIn,
     DeploymentRead,
     FiguresRead,
@@ -234,7 +234,7 @@ def inference_figures(
         government_transcription_share=_share(f.government_transcription, f.government_total),
         government_both_share=_share(f.government_both, f.government_total),
         by_category=[
-            CategoryRead(
+            CategoryFiguresRead(
                 category=c.category,
                 tokens=c.tokens,
                 audio_hours=round(c.audio_hours, 4),

@@ -76,7 +76,7 @@ class SliceRead(BaseModel):
     completion_tokens: int
 
 
-class CategoryRead(BaseModel):
+class CategoryFiguresRead(BaseModel):
     """One organisation category's month: tokens served, audio hours transcribed, and the
     subsidy paid (HK$ cents) for each."""
 
@@ -107,7 +107,7 @@ class FiguresRead(BaseModel):
     government_transcription_share: float
     government_both_share: float
     """… that used both chat and transcription."""
-    by_category: list[CategoryRead]
+    by_category: list[CategoryFiguresRead]
 
 
 class AllowanceIn(BaseModel):
