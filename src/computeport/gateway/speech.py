@@ -85,7 +85,7 @@ async def handle_speech(gateway: Gateway, request: Request, endpoint: str) -> Re
             form=_upstream_form(form),
             retryable=NOT_REACHED,
         )
-        verbose = _answer(response)
+        verbose = upstream_answer(response)
     except httpx.HTTPError as exc:
         return _failed(
             gateway, call, upstream_failed(f"The speech upstream failed: {type(exc).__name__}")
@@ -134,7 +134,7 @@ def _upstream_form(form: SpeechForm) -> tuple[dict[str, str], dict[str, tuple[st
     return fields, {"file": (form.filename, form.audio, form.content_type)}
 
 
-def _answer(response: httpx.Response) -> dict[str, Any]:
+def upstream_answer(response: httpx.Response) -> dict[str, Any]:
     """The upstream's verbose_json, or the error the client gets instead."""
     status = response.status_code
     if status >= 500:
@@ -171,4 +171,4 @@ def _failed(gateway: Gateway, call: ProxiedCall, exc: GatewayError) -> Response:
     return exc.response()
 
 
-__all__ = ["ENDPOINTS", "admit_speech", "handle_speech"]
+__all__ = ["ENDPOINTS", "admit_speech", "handle_speech", "upstream_answer"]
