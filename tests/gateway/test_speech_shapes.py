@@ -74,3 +74,31 @@ def test_an_upstream_failure_is_a_502_and_a_refusal_a_400() -> None:
         upstream_answer(_response(200, {"segments": []}))
     assert empty.value.status == 502
     assert upstream_answer(_response(200, VERBOSE))["duration"] == 3661.5
+
+
+def test_an_upload_over_a_megabyte_stays_in_memory() -> None:
+    import asyncio
+    from collections.abc import AsyncGenerator
+
+    from starlette.datastructures import Headers, UploadFile
+
+    from computeport.gateway.speech_form import InMemoryParts
+
+    request = httpx.Request(
+        "POST", "http://gw/", files={"file": ("a.wav", bytes(3 << 20), "audio/wav")}
+    )
+    body = request.read()
+
+    async def parse() -> bool:
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            yield body
+
+        headers = Headers({"content-type": request.headers["content-type"]})
+        form = await InMemoryParts(headers, chunks(), max_files=1, max_fields=32).parse()
+        upload = form["file"]
+        assert isinstance(upload, UploadFile)
+        rolled = bool(getattr(upload.file, "_rolled", True))  # spooled to a temporary file?
+        await form.close()
+        return rolled
+
+    assert asyncio.run(parse()) is False

@@ -12,11 +12,12 @@ nearest language the model takes (``yue`` → ``zh``, whose written output is Ch
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
-from starlette.types import Message
 
 from computeport.gateway.errors import bad_request
 from computeport.gateway.speech_formats import FORMATS
@@ -57,16 +58,24 @@ def language_for(model: str, requested: str) -> str:
     return LANGUAGE_FALLBACKS.get(requested, requested)
 
 
+class InMemoryParts(MultiPartParser):
+    """Starlette's multipart parser with its files kept in memory: its default spools a part
+    over 1 MB to a temporary file on disk, and audio is never to touch a disk here (privacy).
+    The body it parses is already bounded (``Settings.gateway_max_audio_bytes``)."""
+
+    spool_max_size = 1 << 40
+
+
 async def read_form(request: Request, raw: bytes, translation: bool) -> SpeechForm:
     """Parse the (already bounded) body ``raw`` as the multipart form of ``request``."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise bad_request("The body must be multipart/form-data with a file field.", "file")
 
-    async def replay() -> Message:
-        return {"type": "http.request", "body": raw, "more_body": False}
+    async def replay() -> AsyncGenerator[bytes, None]:
+        yield raw
 
     try:
-        form = await Request(request.scope, replay).form(max_files=1, max_fields=32)
+        form = await InMemoryParts(request.headers, replay(), max_files=1, max_fields=32).parse()
     except Exception as exc:  # the multipart parser's own errors (malformed boundary, …)
         raise bad_request(f"The multipart body cannot be read: {exc}", "file") from None
     try:
