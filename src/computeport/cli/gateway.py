@@ -47,6 +47,9 @@ def deploy(
     ],
     accelerator: Annotated[str, typer.Option(help="The accelerator type it runs on.")] = "h800",
     award: Annotated[str | None, typer.Option(help="The award running it (reference).")] = None,
+    modality: Annotated[
+        str, typer.Option(help="text (chat, completions, embeddings) or speech (/v1/audio/…).")
+    ] = "text",
 ) -> None:
     """Register a model deployment and its upstream endpoints."""
     clock = SystemClock()
@@ -65,8 +68,12 @@ def deploy(
             accelerator_type=accelerator,
             upstreams=upstream,
             award_id=award_id,
+            modality=modality,
         )
-        console.print(f"deployment {d.name} on {d.accelerator_type}: {len(upstream)} upstream(s)")
+        console.print(
+            f"deployment {d.name} ({d.modality}) on {d.accelerator_type}: "
+            f"{len(upstream)} upstream(s)"
+        )
 
 
 @key_app.command("issue")
