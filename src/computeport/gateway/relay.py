@@ -195,23 +195,18 @@ class Gateway:
         call: ProxiedCall,
         deployment: DeploymentInfo,
         path: str,
-        content: bytes | None,
+        content: bytes,
         stream: bool,
         *,
-        form: tuple[dict[str, str], dict[str, tuple[str, bytes, str]]] | None = None,
+        content_type: str = "application/json",
         retryable: tuple[type[Exception], ...] = _RETRYABLE,
     ) -> httpx.Response:
         """The upstream's response (headers read), trying the next upstream on a failure
-        before anything was sent; 503 when none answers.  ``content`` is JSON; ``form``
-        (fields, files) is sent as multipart instead."""
-        headers = {"x-request-id": call.request_id}
-        if form is None:
-            headers["content-type"] = "application/json"
-        data, files = form if form is not None else (None, None)
+        before anything was sent; 503 when none answers.  ``content`` is sent whole (one
+        write: a multipart upload too, encoded once by the caller)."""
+        headers = {"content-type": content_type, "x-request-id": call.request_id}
         for url in self.pool.order(call.model, deployment.upstreams):
-            req = self.client.build_request(
-                "POST", url + path, content=content, data=data, files=files, headers=headers
-            )
+            req = self.client.build_request("POST", url + path, content=content, headers=headers)
             try:
                 response = await self.client.send(req, stream=stream)
             except retryable:

@@ -40,7 +40,7 @@ from computeport.gateway.quotas import Hold
 from computeport.gateway.relay import NOT_REACHED, Gateway, ProxiedCall
 from computeport.gateway.speech_form import SpeechForm, read_form
 from computeport.gateway.speech_formats import render
-from computeport.gateway.speech_probe import NotAudio, audio_seconds
+from computeport.gateway.speech_probe import NotAudio, decoded_seconds, header_seconds
 
 ENDPOINTS = {
     "audio.transcriptions": "/audio/transcriptions",
@@ -76,13 +76,14 @@ async def handle_speech(gateway: Gateway, request: Request, endpoint: str) -> Re
         uuid.uuid4().hex, key, form.model, endpoint, now, time.perf_counter(), hold, 0
     )
     try:
+        content, content_type = upstream_body(form)
         response = await gateway.send(
             call,
             deployment,
             ENDPOINTS[endpoint],
-            None,
+            content,
             stream=False,
-            form=_upstream_form(form),
+            content_type=content_type,
             retryable=NOT_REACHED,
         )
         verbose = upstream_answer(response)
@@ -108,7 +109,9 @@ async def handle_speech(gateway: Gateway, request: Request, endpoint: str) -> Re
 
 async def _duration(gateway: Gateway, form: SpeechForm) -> float:
     try:
-        seconds = await run_in_threadpool(audio_seconds, form.audio)
+        seconds = header_seconds(form.audio)
+        if seconds is None:
+            seconds = await run_in_threadpool(decoded_seconds, form.audio)
     except NotAudio as exc:
         raise bad_request(f"file: {form.filename!r} is not audio: {exc}.", "file") from None
     limit = gateway.settings.gateway_max_audio_seconds
@@ -123,7 +126,9 @@ async def _duration(gateway: Gateway, form: SpeechForm) -> float:
     return seconds
 
 
-def _upstream_form(form: SpeechForm) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+def upstream_body(form: SpeechForm) -> tuple[bytes, str]:
+    """(multipart body, its content type) for the upstream, encoded once: sent as one write,
+    not in httpx's 8 KB chunks (a third of the gateway's cost on an 11 s WAV, measured)."""
     fields = {"model": form.model, "model_name": form.model, "response_format": "verbose_json"}
     if form.language is not None:
         fields["language"] = form.language
@@ -131,7 +136,9 @@ def _upstream_form(form: SpeechForm) -> tuple[dict[str, str], dict[str, tuple[st
         fields["prompt"] = form.prompt
     if form.temperature is not None:
         fields["temperature"] = repr(form.temperature)
-    return fields, {"file": (form.filename, form.audio, form.content_type)}
+    files = {"file": (form.filename, form.audio, form.content_type)}
+    encoded = httpx.Request("POST", "http://upstream/", data=fields, files=files)
+    return encoded.read(), encoded.headers["content-type"]
 
 
 def upstream_answer(response: httpx.Response) -> dict[str, Any]:
