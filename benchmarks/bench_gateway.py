@@ -24,14 +24,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -102,12 +108,15 @@ def serve_gateway(
     from computeport.api.app import create_app
     from computeport.db.engine import make_engine, make_session_factory
     from computeport.db.schema import create_schema
+    from computeport.gateway.budget_admin import set_budget
     from computeport.gateway.keys import issue_key, register_deployment
     from computeport.gateway.routes import open_gateway
     from computeport.http.state import AppState
     from computeport.identity.service import create_organisation
     from computeport.kit.clock import SystemClock
     from computeport.models.identity import OrganisationCategory
+    from computeport.models.inference import BudgetScope
+    from computeport.pricing.service import set_token_price
     from computeport.settings import Settings
 
     url = f"sqlite:///{db}"
@@ -139,11 +148,40 @@ def serve_gateway(
             upstreams=[upstream],
             modality=modality,
         )
-        key = issue_key(s, clock, org.id, "bench").plaintext
+        issued = issue_key(s, clock, org.id, "bench")
+        key = issued.plaintext
+        # Budgets on (issue 21): a price, and a budget on every level, so each request holds
+        # and settles money on three levels as a department's would.
+        set_token_price(s, clock, MODEL, Decimal("2"), Decimal("6"), clock.now() - timedelta(1))
+        big = 10**15
+        set_budget(s, clock, org.id, BudgetScope.DEPARTMENT, big)
+        set_budget(s, clock, org.id, BudgetScope.APPLICATION, big, application="bench")
+        set_budget(s, clock, org.id, BudgetScope.KEY, big, key_id=issued.key.id)
     state = AppState(settings, engine, sessions, clock, None)
     app = create_app(settings, state)
     app.state.gateway = open_gateway(state, clock)
     print(f"KEY {key}", flush=True)
+    # COMPUTEPORT_BENCH_PROFILE=FILE: the gateway process runs under cProfile and writes its
+    # stats to FILE when it stops (read them with ``python -m pstats FILE``).
+    # (Written at the app's shutdown: uvicorn re-raises the SIGTERM once it has shut down.)
+    profile_to = os.environ.get("COMPUTEPORT_BENCH_PROFILE")
+    if profile_to:
+        profiler = cProfile.Profile()
+
+        def dump() -> None:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+
+        serving = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def profiled(app_: Any) -> AsyncIterator[Any]:
+            async with serving(app_) as state:
+                yield state
+            dump()
+
+        app.router.lifespan_context = profiled
+        profiler.enable()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

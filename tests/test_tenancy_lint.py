@@ -24,6 +24,10 @@ ALLOWED: dict[str, str] = {
     "award/desired.py": "the back ends' desired state: an award's members, no subject reads",
     "billing/adjustments.py": "staff write: checks the award belongs to the named organisation",
     "billing/payments.py": "staff/system dunning and matching keyed by an organisation id",
+    "gateway/lookups.py": (
+        "drops an organisation's keys from the process's in-memory cache when its data policy "
+        "changes; reads nothing"
+    ),
     "identity/service.py": "membership administration: who may grant or revoke in which org",
     "notification/outbox.py": "recipients of a notice about an organisation already chosen",
     "review/service.py": "conflict of interest: a reviewer's own organisation, not a read",

@@ -153,9 +153,16 @@ class Settings(BaseSettings):
     gateway_upstream_timeout: float = Field(
         default=300.0, gt=0, description="Seconds an upstream may take to answer a request."
     )
+    gateway_hold_seconds: float = Field(
+        default=900.0,
+        ge=10,
+        description="How long a request's budget hold lasts: a request still running then is "
+        "ended by the gateway, and the hold of a process that died is released after it.",
+    )
     gateway_budget_timezone: str = Field(
         default="Asia/Hong_Kong",
-        description="The time zone whose calendar months the monthly token budgets follow.",
+        description="The time zone whose calendar months the monthly token and money budgets "
+        "follow.",
     )
 
     @property

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from computeport.cli.main import app
+from computeport.db.engine import make_engine
+from computeport.kit.clock import ManualClock
+from computeport.models.application import ApplicationStatus
+from computeport.models.rollup import UsageRollup
+from tests.factories import award as fw
+from tests.support.cli import run, sqlite_cli
 
 SCENARIO = """\
 name = "tiny"
@@ -142,3 +152,81 @@ status = "pending"
     assert "1 pending award(s)" in flat
     # 40,000 GPU-h in February against 32 GPUs × 672 h × 95 % = 20,428.8
     assert "does not fit from 2025-02" in flat
+
+
+FLOWS = """
+[demand.flows]
+envelope_hkd = 1_000_000_000
+list_price_hkd_per_gpu_hour = 30
+subsidy_rate = 0.7
+copay_elasticity = 0.5
+approval_rates = { default = 0.33 }
+decision_lead_months = 4.0
+renewal_share = 0.5
+entrant_award_share = 0.2
+entrant_gpu_hours_month = 5_000
+entrant_sigma = 0.5
+entrant_months = 12
+"""
+
+
+def test_plan_from_the_database_fits_what_it_can_and_says_what_it_assumed(
+    tmp_path: Path, small_trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = sqlite_cli(tmp_path, monkeypatch)
+    engine = make_engine(os.environ["COMPUTEPORT_DATABASE_URL"])
+    with Session(engine) as session:
+        scheme = fw.scheme(session)
+        clock = ManualClock(datetime(2025, 11, 20, tzinfo=UTC))
+        award = fw.approved_award(
+            session, clock, scheme, gpu_hours=120_000, months=12,
+            starts_at=datetime(2025, 12, 1, tzinfo=UTC),
+        )  # fmt: skip
+        for period, hours in (("2026-01", 5_000), ("2026-02", 9_000), ("2026-03", 10_000)):
+            session.add(
+                UsageRollup(
+                    period=period,
+                    organisation_id=award.organisation_id,
+                    award_id=award.id,
+                    qos="normal",
+                    accelerator_type="h800",
+                    gpu_seconds=hours * 3600,
+                )
+            )
+        waiting = fw.application(session, scheme, status=ApplicationStatus.UNDER_REVIEW)
+        waiting.submitted_at = datetime(2026, 2, 2, tzinfo=UTC)
+        session.commit()
+        open_app = waiting.reference
+    engine.dispose()
+    scenario = write(tmp_path, "400")
+    scenario.write_text(scenario.read_text() + FLOWS)
+    out = tmp_path / "plan.json"
+    args = ["capacity", "plan", str(scenario), "--db", "--today", "2026-05-10"]
+    text = run(cli, *args, "--seeds", "10", "--no-recommend", "--out", str(out))
+    plan = json.loads(out.read_text())
+    assert plan["start"] == "2026-05-01"  # the horizon starts at the database's today
+    flows = plan["flows"]
+    # no decided application on record (the factory decides without a submission) and no
+    # ended award: too thin to measure a rate
+    assert flows["approval_rates"] == {"default": 0.33}
+    assert flows["decision_lead_months"] == 4.0
+    assert "renewal share" in text
+    why = {r["name"]: (r["fitted"], r["why"]) for r in plan["rate_sources"]}
+    assert why["renewal share"] == (False, "0 ended awards (< 3): the scenario's assumption")
+    assert why["decision lead time"] == (False, "0 decisions (< 5): the scenario's assumption")
+    # the open application, expected from its decision (submitted + 4 months): June
+    pipeline = [m["flows"]["pipeline"]["p90"] for m in plan["months"]]
+    assert pipeline[0] == 0
+    assert pipeline[1] > 0
+    assert open_app
+
+
+def test_plan_from_the_database_refuses_a_bad_today_and_a_scenario_without_flows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = sqlite_cli(tmp_path, monkeypatch)
+    scenario = write(tmp_path)
+    text = run(cli, "capacity", "plan", str(scenario), "--db", "--today", "2026-13-01", code=2)
+    assert "--today" in text
+    text = run(cli, "capacity", "plan", str(scenario), "--db", code=2)
+    assert "demand.flows" in text

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from computeport.models.inference import GatewayKey, ModelDeployment
+from computeport.models.inference import GatewayBudget, GatewayKey, ModelDeployment
 from tests.support.cli import count_rows, run, sqlite_cli
 
 
@@ -59,3 +59,26 @@ def test_bad_input_is_named_and_nothing_is_written(cli: CliRunner) -> None:
     assert "no award" in run(cli, "gateway", "allowance", "AISS-0", "--monthly-tokens", "5",
                              code=2)  # fmt: skip
     assert "is not an id" in run(cli, "gateway", "key", "revoke", "xyz", code=2)
+
+
+def test_budgets_set_shown_and_bad_amounts_refused(cli: CliRunner) -> None:
+    run(cli, "org", "create", "Dept", "--category", "government")
+    run(cli, "gateway", "key", "issue", "--org", "Dept", "--application", "assistant")
+    out = run(cli, "gateway", "budget", "set", "--org", "Dept", "--scope", "application",
+              "--application", "assistant", "--hkd", "1500.50")  # fmt: skip
+    assert "HK$1,500.50 a month" in out
+    shown = run(cli, "gateway", "budget", "show", "--org", "Dept")
+    assert "HK$1,500.50" in shown
+    assert "Asia/Hong_Kong" in shown
+    assert "resets at" in shown
+    out = run(cli, "gateway", "budget", "set", "--org", "Dept", "--scope", "department",
+              "--hkd", "1.005", code=2)  # fmt: skip
+    assert "--hkd" in out
+    assert "fraction of a cent" in out
+    out = run(cli, "gateway", "budget", "set", "--org", "Dept", "--scope", "key",
+              "--hkd", "10", code=2)  # fmt: skip
+    assert "key_id" in out
+    assert count_rows(GatewayBudget) == 1
+    run(cli, "gateway", "budget", "set", "--org", "Dept", "--scope", "application",
+        "--application", "assistant", "--remove")  # fmt: skip
+    assert count_rows(GatewayBudget) == 0

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
-from tests.api.fixtures import actors, api_settings, app, client
+from tests.api.fixtures import actors, api_settings, app, client, world
 from tests.gateway.rig import GatewayRig, Upstream, build_rig, start_upstream, stop_process
 from tests.gateway.whisper_upstream import (
     CANTONESE,
@@ -27,7 +27,7 @@ from tests.support.databases import (
     worker_suffix,
 )
 
-__all__ = ["actors", "api_settings", "app", "client"]
+__all__ = ["actors", "api_settings", "app", "client", "world"]
 
 
 @pytest.fixture(scope="session")

@@ -116,6 +116,8 @@ def _routers() -> list[APIRouter]:
 
     routers.append(lab_router)
     from computeport.gateway.endpoints import router as gateway_api_router
+    from computeport.gateway.policy_endpoints import router as data_policy_router
 
     routers.append(gateway_api_router)  # /v1: the OpenAI-compatible inference gateway
+    routers.append(data_policy_router)
     return routers

@@ -284,6 +284,11 @@ class MonthPlan:
     """Demand by flow (scenarios with ``[demand.flows]``), each with its band over seeds."""
     exhausted_share: float = 0.0
     """Share of seeds in which the envelope has run out by this month."""
+    simulated_seeds: int = 0
+    """Seeds simulated for the service bands (utilisation, waits, unmet); demand has them all."""
+    saturated: bool = False
+    """Settled on its first seeds: every seed offers ``saturated_ratio`` × supply or more and
+    every simulated one broke the utilisation target (see ``Evaluation.saturated_ratio``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,8 +331,14 @@ def evaluate_months(
     awards: Sequence[AwardDemand] | None = None,
     chunks_per_seed: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    verdict_only: bool = False,
 ) -> PlanEvaluation:
-    """Simulate the chosen months (default: all) for every seed and summarise them in bands."""
+    """Simulate the chosen months (default: all) for every seed and summarise them in bands.
+
+    ``verdict_only``: the caller needs each month's broken flag, not its bands (the build
+    search): with a ``p50`` band and an odd number of seeds, a month whose first majority of
+    seeds decides the flag is not simulated on the others (its bands come from that majority).
+    """
     months = horizon(scenario.start, scenario.months)
     chosen = [
         months[i] for i in (month_indices if month_indices is not None else range(len(months)))
@@ -337,11 +348,82 @@ def evaluate_months(
         s: demand_series(scenario, months, s, awards) for s in seeds
     }
     settings = SimSettings.of(scenario)
+    runner = runner or SequentialRunner()
+    order = list(seeds)
+    ev, targets = scenario.evaluation, scenario.targets
+    # Months simulated first on fewer seeds, and settled on them when those decide the month
+    # (``_decided``): saturated months always, every month when only the verdict is asked.
+    early: dict[int, list[int]] = {}
+    saturated: set[int] = set()
+    majority = len(order) // 2 + 1
+    for m in chosen:
+        if (
+            ev.saturated_ratio > 0
+            and ev.saturated_seeds < len(order)
+            and min(d[m.index].total for d in demands.values())
+            >= ev.saturated_ratio * supplies[m.index].gpu_hours
+        ):
+            saturated.add(m.index)
+            early[m.index] = order[: ev.saturated_seeds]
+        elif (
+            verdict_only and len(order) % 2 == 1 and majority < len(order) and targets.band == "p50"
+        ):
+            early[m.index] = order[:majority]
+    first = {s: [m for m in chosen if s in early.get(m.index, order)] for s in order}
+    outcomes = _simulate(
+        settings, model, first, supplies, demands, runner, chunks_per_seed, progress
+    )
+    by_month: dict[int, list[MonthOutcome]] = {}
+    for o in outcomes:
+        by_month.setdefault(o.month, []).append(o)
+    unsettled = {
+        i
+        for i in early
+        if not _decided(by_month.get(i, []), len(order), targets, saturated=i in saturated)
+    }
+    if unsettled:
+        rest = {
+            s: [m for m in chosen if m.index in unsettled and s not in early[m.index]]
+            for s in order
+        }
+        outcomes += _simulate(settings, model, rest, supplies, demands, runner, chunks_per_seed)
+    return summarise(scenario, chosen, supplies, demands, outcomes, settled=saturated - unsettled)
+
+
+def _decided(got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated: bool) -> bool:
+    """Whether a month's first seeds settle it.
+
+    A saturated month: when every one of them breaks the utilisation target (load being higher
+    in every other seed, so would they); its bands then come from those seeds. Otherwise (a
+    verdict is all that is asked, ``p50`` over an odd ``n``): the median of ``n`` values passes
+    a target exactly when a majority does, so a majority of seeds that all break a target, or
+    that break none by more than the seeds still to come could outvote, decide the verdict
+    exactly as all ``n`` would.
+    """
+    util = sum(o.utilisation > targets.max_utilisation for o in got)
+    if saturated:
+        return bool(got) and util == len(got)
+    wait = sum(o.wait_p50_h > targets.max_median_wait_hours for o in got)
+    need, left = n // 2 + 1, n - len(got)
+    return util >= need or wait >= need or (util + left < need and wait + left < need)
+
+
+def _simulate(
+    settings: SimSettings,
+    model: WorkloadModel,
+    todo_by_seed: dict[int, list[Month]],
+    supplies: dict[int, MonthSupply],
+    demands: dict[int, list[MonthDemand]],
+    runner: Runner,
+    chunks_per_seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[MonthOutcome]:
+    """Each seed's months, from the memo or fanned out to the runner."""
     model_dict = model_to_dict(model)
     tasks: list[dict[str, Any]] = []
     context = json.dumps([asdict(settings), model_dict], sort_keys=True, default=str)
     known: list[MonthOutcome] = []
-    for s in seeds:
+    for s, chosen in todo_by_seed.items():
         todo = []
         for m in chosen:
             row = [m.index, m.days, supplies[m.index].reference_gpus, demands[s][m.index].total]
@@ -360,7 +442,6 @@ def evaluate_months(
                     "months": todo[k : k + per],
                 }
             )
-    runner = runner or SequentialRunner()
     if progress is not None:
         progress(0, len(tasks))
     results = runner.map(run_seed_task, tasks, progress=progress) if tasks else []
@@ -372,7 +453,7 @@ def evaluate_months(
             outcome = MonthOutcome(**o)
             _MEMO[(context, int(r["seed"]), *row)] = outcome
             outcomes.append(outcome)
-    return summarise(scenario, chosen, supplies, demands, outcomes)
+    return outcomes
 
 
 # Months already simulated in this process, keyed by everything simulate_month reads. A month's
@@ -395,6 +476,7 @@ def summarise(
     supplies: dict[int, MonthSupply],
     demands: dict[int, list[MonthDemand]],
     outcomes: Sequence[MonthOutcome],
+    settled: set[int] | frozenset[int] = frozenset(),
 ) -> PlanEvaluation:
     by_month: dict[int, list[MonthOutcome]] = {}
     for o in outcomes:
@@ -423,6 +505,8 @@ def summarise(
                 reasons=reasons,
                 flows=_flow_bands([d[m.index] for d in demands.values()]),
                 exhausted_share=float(np.mean([d[m.index].exhausted for d in demands.values()])),
+                simulated_seeds=len(got),
+                saturated=m.index in settled,
             )
         )
     return PlanEvaluation(plans, len(demands), list(outcomes))

@@ -112,6 +112,7 @@ def recommend_build(
             runner=runner,
             awards=awards,
             chunks_per_seed=min(chunks, len(indices)),
+            verdict_only=True,  # the search reads broken flags and demand, never service bands
         ).months
 
     def trial(gpus: int, *, at: dt.date, month: int) -> bool:

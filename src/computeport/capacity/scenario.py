@@ -228,6 +228,13 @@ class Evaluation(_Model):
     bundle_gpu_hours: PositiveFloat = 16.0
     max_sim_gpus: int = Field(default=0, ge=0)
     """Coarse model: simulate a pool of at most this many GPUs at the same load (0: no cap)."""
+    saturated_ratio: float = Field(default=0.0, ge=0)
+    """A month where every seed's demand is at least this × supply is *saturated*: its service
+    bands come from its first ``saturated_seeds`` seeds when each of them breaks the utilisation
+    target (0: every month gets every seed). Such months are broken whatever the other seeds
+    do; simulating them is most of a plan's cost (a growing queue), and fewer seeds there only
+    widen the sampling error of bands that say "full"."""
+    saturated_seeds: int = Field(default=5, ge=1, le=1000)
 
 
 class Recommendation(_Model):

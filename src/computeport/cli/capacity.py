@@ -47,16 +47,40 @@ def plan_command(
     traces: Annotated[
         Path | None, typer.Option("--traces", help="Folder for relative trace paths.")
     ] = None,
+    from_db: Annotated[
+        bool,
+        typer.Option("--db", help="Fit the flows from the configured database's history."),
+    ] = False,
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="Fit the flows from this database (a URL)."),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="The database's today (YYYY-MM-DD; default: the date)."),
+    ] = None,
 ) -> None:
-    """Simulate every month of SCENARIO_PATH's horizon and recommend what to build."""
+    """Simulate every month of SCENARIO_PATH's horizon and recommend what to build.
+
+    With --db or --database the horizon starts at today's month, today's awards and open
+    applications come from the database, and every flow rate the history can measure is
+    measured (the rest stay the scenario's labelled assumptions; the plan lists which).
+    """
     from computeport.capacity.fanout import LocalRunner
     from computeport.capacity.scenario import load_scenario
     from computeport.capacity.service import plan_capacity
 
     if not scenario_path.exists():
         raise fail(f"{scenario_path}: no such file")
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise fail(f"--today: not a date (YYYY-MM-DD): {today!r}") from None
     with domain_errors():
         scenario = load_scenario(scenario_path)
+    sources: list[dict[str, object]] = []
+    if from_db or database is not None:
+        scenario, sources = _fitted(scenario_path, scenario, database, day)
     traces_dir = str(traces) if traces is not None else _traces_for(scenario_path, scenario)
     columns = (
         TextColumn("{task.description}"),
@@ -87,6 +111,8 @@ def plan_command(
                 progress=progress,
             )
     data = plan.to_dict()
+    if sources:
+        data["rate_sources"] = sources  # which flow rates the database measured
     _summary(data)
     if out is not None:
         out.write_text(json.dumps(data, indent=1))
@@ -96,6 +122,33 @@ def plan_command(
 
         plot_plan(data, plot)
         console.print(f"plot written to [bold]{plot}[/]")
+
+
+def _fitted(
+    scenario_path: Path, scenario: Scenario, url: str | None, today: dt.date
+) -> tuple[Scenario, list[dict[str, object]]]:
+    """The scenario with its flows fitted from the database; prints where each rate came from."""
+    from dataclasses import asdict
+
+    from computeport.capacity.fitted_scenario import fit_scenario
+    from computeport.capacity.history_source import history_from_db
+    from computeport.cli.common import command_session
+    from computeport.settings import Settings
+
+    if scenario.demand.flows is None:
+        raise fail(f"{scenario_path}: demand.flows: fitting from a database needs the flows")
+    settings = Settings(database_url=url) if url is not None else None
+    with console.status("Reading the history…"), command_session(settings) as session:
+        history = history_from_db(session, scenario, today)
+    with domain_errors():
+        fitted = fit_scenario(scenario, history, today)
+    table = Table(title=f"flow rates as of {today.replace(day=1).isoformat()}")
+    for col in ("rate", "value", "from", "evidence"):
+        table.add_column(col)
+    for src in fitted.sources:
+        table.add_row(src.name, src.value, "database" if src.fitted else "scenario", src.why)
+    console.print(table)
+    return fitted.scenario, [asdict(src) for src in fitted.sources]
 
 
 def _traces_for(scenario_path: Path, scenario: Scenario) -> str | None:

@@ -16,19 +16,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.cli.common import command_session, console, fail
+from computeport.cli.gateway_budgets import app as budget_app
 from computeport.gateway import keys as service
+from computeport.gateway.data_policy import set_policy
+from computeport.gateway.repository import policy_of
 from computeport.kit.clock import SystemClock
 from computeport.models.award import Award
+from computeport.models.data_policy import DataPolicy
 from computeport.models.identity import Organisation
+from computeport.models.inference import ModelDeployment, ModelUpstream
 
 app = typer.Typer(
     help="The inference gateway: deployments, keys, allowances.", no_args_is_help=True
 )
 key_app = typer.Typer(help="Gateway keys (shown once).", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+policy_app = typer.Typer(
+    help="Data policies: redaction and allowed sites, per organisation.", no_args_is_help=True
+)
+app.add_typer(policy_app, name="policy")
+app.add_typer(budget_app, name="budget")
 
 
-def _organisation(session: Session, name_or_id: str) -> Organisation:
+def organisation_named(session: Session, name_or_id: str) -> Organisation:
     try:
         found = session.get(Organisation, uuid.UUID(name_or_id))
     except ValueError:
@@ -43,18 +53,25 @@ def deploy(
     name: Annotated[str, typer.Argument(help="The model name clients send.")],
     org: Annotated[str, typer.Option(help="The owning organisation (name or id).")],
     upstream: Annotated[
-        list[str], typer.Option(help="An OpenAI-compatible base URL ending in /v1 (repeatable).")
+        list[str],
+        typer.Option(
+            help="An OpenAI-compatible base URL ending in /v1, or SITE=URL for an upstream at "
+            "a site of its own (repeatable)."
+        ),
     ],
     accelerator: Annotated[str, typer.Option(help="The accelerator type it runs on.")] = "h800",
     award: Annotated[str | None, typer.Option(help="The award running it (reference).")] = None,
     modality: Annotated[
         str, typer.Option(help="text (chat, completions, embeddings) or speech (/v1/audio/…).")
     ] = "text",
+    site: Annotated[
+        str | None, typer.Option(help="The inventory site of the plain URLs (residency).")
+    ] = None,
 ) -> None:
-    """Register a model deployment and its upstream endpoints."""
+    """Register a model deployment and its upstream endpoints (tagged with their sites)."""
     clock = SystemClock()
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         award_id = None
         if award is not None:
             award_id = session.scalar(select(Award.id).where(Award.reference == award))
@@ -66,14 +83,46 @@ def deploy(
             name=name,
             organisation_id=owner.id,
             accelerator_type=accelerator,
-            upstreams=upstream,
+            upstreams=[_placed(u) for u in upstream],
             award_id=award_id,
             modality=modality,
+            site=site,
         )
         console.print(
             f"deployment {d.name} ({d.modality}) on {d.accelerator_type}: "
             f"{len(upstream)} upstream(s)"
         )
+
+
+@app.command("site")
+def site(
+    name: Annotated[str, typer.Argument(help="The deployment's model name.")],
+    site_key: Annotated[str, typer.Option("--site", help="The inventory site they run at.")],
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(help="One of its upstream URLs (repeatable; none: all of them)."),
+    ] = None,
+) -> None:
+    """Tag a deployment's upstreams with the site they run at (data residency)."""
+    with command_session() as session:
+        d = session.scalar(select(ModelDeployment).where(ModelDeployment.name == name))
+        if d is None:
+            raise fail(f"no deployment {name!r}")
+        urls = upstream or list(
+            session.scalars(
+                select(ModelUpstream.base_url).where(ModelUpstream.deployment_id == d.id)
+            )
+        )
+        service.tag_upstreams(session, SystemClock(), d.id, dict.fromkeys(urls, site_key), None)
+        console.print(f"deployment {name}: {len(urls)} upstream(s) at {site_key}")
+
+
+def _placed(value: str) -> str | tuple[str, str | None]:
+    """``SITE=URL`` as (URL, SITE); a plain URL as it is."""
+    at, sep, url = value.partition("=")
+    if sep and "://" not in at:
+        return (url, at)
+    return value
 
 
 @key_app.command("issue")
@@ -83,7 +132,7 @@ def issue(
 ) -> None:
     """Issue a key; it is printed once and never shown again."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         issued = service.issue_key(session, SystemClock(), owner.id, application)
         console.print(f"key id={issued.key.id} for {owner.name} / {application}")
         console.print(issued.plaintext, soft_wrap=True)
@@ -93,7 +142,7 @@ def issue(
 def list_keys(org: Annotated[str, typer.Option(help="The organisation (name or id).")]) -> None:
     """The organisation's keys (prefix only)."""
     with command_session() as session:
-        owner = _organisation(session, org)
+        owner = organisation_named(session, org)
         table = Table("application", "prefix", "created", "revoked", "id")
         for k in service.organisation_keys(session, owner.id):
             revoked = k.revoked_at.isoformat() if k.revoked_at else ""
@@ -134,3 +183,49 @@ def allowance(
             tokens_per_minute=tpm,
         )
         console.print(f"award {award}: {monthly_tokens} tokens a month")
+
+
+@policy_app.command("set")
+def set_data_policy(
+    org: Annotated[str, typer.Argument(help="The organisation (name or id).")],
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact/--no-redact",
+            help="Replace HKID numbers, phone numbers and e-mail addresses in its prompts.",
+        ),
+    ] = False,
+    site: Annotated[
+        list[str] | None,
+        typer.Option(help="An inventory site whose deployments may serve it (repeatable)."),
+    ] = None,
+) -> None:
+    """Replace an organisation's data policy (no --site: any site may serve it)."""
+    with command_session() as session:
+        owner = organisation_named(session, org)
+        row = set_policy(
+            session,
+            SystemClock(),
+            owner.id,
+            redact=redact,
+            allowed_sites=site or None,
+            actor_id=None,
+        )
+        console.print(_describe(owner.name, row))
+
+
+@policy_app.command("show")
+def show_data_policy(
+    org: Annotated[str, typer.Argument(help="The organisation (name or id).")],
+) -> None:
+    """An organisation's data policy."""
+    with command_session() as session:
+        owner = organisation_named(session, org)
+        console.print(_describe(owner.name, policy_of(session, owner.id)))
+
+
+def _describe(name: str, row: DataPolicy | None) -> str:
+    redact = row is not None and row.redact
+    sites = row.sites if row is not None else None
+    where = ", ".join(sites) if sites is not None else "any site"
+    return f"{name}: redaction {'on' if redact else 'off'}; served from {where}"

@@ -82,10 +82,28 @@ def prompt_estimate(raw: bytes) -> int:
     return len(raw) // 4 + 1
 
 
+TEMPLATE_ALLOWANCE = 64
+"""Tokens a chat template may add around the messages (role markers, a default system prompt)."""
+
+
+def prompt_bound(raw: bytes) -> int:
+    """A prompt's tokens at most, for the money hold: a byte-level tokenizer never makes more
+    tokens than the text has bytes, the text is within the body, and the template adds at
+    most :data:`TEMPLATE_ALLOWANCE`.  (:func:`prompt_estimate` is the rate limits' guess.)"""
+    return len(raw) + TEMPLATE_ALLOWANCE
+
+
 CHECKS = {
     "chat.completions": check_chat,
     "completions": check_completion,
     "embeddings": check_embedding,
 }
 
-__all__ = ["CHECKS", "completion_bound", "parse_body", "prompt_estimate"]
+__all__ = [
+    "CHECKS",
+    "TEMPLATE_ALLOWANCE",
+    "completion_bound",
+    "parse_body",
+    "prompt_bound",
+    "prompt_estimate",
+]

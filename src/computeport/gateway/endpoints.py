@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from computeport.gateway import figures
 from computeport.gateway import keys as service
+from computeport.gateway.budget_endpoints import router as budget_router
 from computeport.gateway.repository import usage_by_day_and_model
 from computeport.gateway.schemas import (
     AllowanceIn,
@@ -146,25 +147,29 @@ def register_deployment(
         name=body.name,
         organisation_id=body.organisation_id,
         accelerator_type=body.accelerator_type,
-        upstreams=body.upstreams,
+        upstreams=[u if isinstance(u, str) else (u.url, u.site) for u in body.upstreams],
         award_id=body.award_id,
         modality=body.modality,
+        site=body.site,
     )
-    return _deployment(session, d)
+    return deployment_read(session, d)
 
 
 @router.get("/model-deployments", response_model=list[DeploymentRead])
 def list_deployments(subject: CurrentSubject, session: SessionDep) -> list[DeploymentRead]:
     rows = session.scalars(select(ModelDeployment).order_by(ModelDeployment.name))
-    return [_deployment(session, d) for d in rows]
+    return [deployment_read(session, d) for d in rows]
 
 
-def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
-    urls = session.scalars(
-        select(ModelUpstream.base_url)
-        .where(ModelUpstream.deployment_id == d.id)
-        .order_by(ModelUpstream.base_url)
-    )
+def deployment_read(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
+    urls = {
+        url: site
+        for url, site in session.execute(
+            select(ModelUpstream.base_url, ModelUpstream.site_key)
+            .where(ModelUpstream.deployment_id == d.id)
+            .order_by(ModelUpstream.base_url)
+        )
+    }
     return DeploymentRead(
         id=d.id,
         name=d.name,
@@ -173,6 +178,7 @@ def _deployment(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
         accelerator_type=d.accelerator_type,
         upstreams=list(urls),
         modality=d.modality,
+        sites=urls,
     )
 
 
@@ -293,3 +299,6 @@ def put_allowance(
         requests_per_minute=row.requests_per_minute,
         tokens_per_minute=row.tokens_per_minute,
     )
+
+
+router.include_router(budget_router)  # /api/v1/gateway-budgets

@@ -97,12 +97,36 @@ def no_upstream(model: str) -> GatewayError:
     )
 
 
+def limits_unavailable() -> GatewayError:
+    return GatewayError(
+        503,
+        "The gateway cannot check its limits and budgets right now; try again shortly.",
+        "service_unavailable_error",
+        "limits_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def unpriced(model: str, budget: str, kind: str = "token") -> GatewayError:
+    """``kind``: the price the route needs (``token``, or ``audio-minute`` for speech)."""
+    return GatewayError(
+        403,
+        f"The model {model!r} has no {kind} price on the rate card, so its cost cannot be held "
+        f"against the budget of {budget}; ask the centre to price it.",
+        "insufficient_quota",
+        "model_not_priced",
+        "model",
+    )
+
+
 __all__ = [
     "GatewayError",
     "bad_request",
+    "limits_unavailable",
     "no_upstream",
     "too_large",
     "unauthorised",
     "unknown_model",
+    "unpriced",
     "upstream_failed",
 ]

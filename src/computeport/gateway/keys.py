@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.audit.service import record_event
+from computeport.gateway.data_policy import known_sites
 from computeport.gateway.repository import key_of, keys_of
 from computeport.identity.tokens import hash_token
 from computeport.kit.clock import Clock
@@ -112,11 +114,13 @@ def register_deployment(
     name: str,
     organisation_id: uuid.UUID,
     accelerator_type: str,
-    upstreams: Sequence[str],
+    upstreams: Sequence[str | tuple[str, str | None]],
     award_id: uuid.UUID | None = None,
     modality: str = "text",
+    site: str | None = None,
 ) -> ModelDeployment:
-    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``);
+    """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``), each
+    a URL (at ``site``) or a (URL, site key) pair; sites are the inventory's (residency).
     ``modality`` ``speech`` for a transcription model (``/v1/audio/…``), else ``text``."""
     if modality not in MODALITIES:
         raise ValidationFailed(
@@ -128,7 +132,10 @@ def register_deployment(
         )
     if not upstreams:
         raise ValidationFailed("upstreams: at least one endpoint", field="upstreams")
-    for url in upstreams:
+    placed = [(u, site) if isinstance(u, str) else u for u in upstreams]
+    tagged = [s for _, s in placed if s is not None]
+    known_sites(session, tagged, "site")
+    for url, _ in placed:
         if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
             raise ValidationFailed(f"upstreams: {url!r} is not an http(s) URL", field="upstreams")
     if session.scalar(select(ModelDeployment.id).where(ModelDeployment.name == name)):
@@ -143,9 +150,49 @@ def register_deployment(
     )
     session.add(deployment)
     session.flush()
-    for url in dict.fromkeys(u.rstrip("/") for u in upstreams):
-        session.add(ModelUpstream(deployment_id=deployment.id, base_url=url))
+    for url, at in {u.rstrip("/"): s for u, s in placed}.items():
+        session.add(
+            ModelUpstream(
+                deployment_id=deployment.id,
+                base_url=url,
+                site_key=at.strip() if at is not None else None,
+            )
+        )
     session.flush()
+    return deployment
+
+
+def tag_upstreams(
+    session: Session,
+    clock: Clock,
+    deployment_id: uuid.UUID,
+    sites: Mapping[str, str | None],
+    actor_id: uuid.UUID | None,
+) -> ModelDeployment:
+    """Tag the deployment's upstreams (by URL) with inventory sites (None: untag) and audit it;
+    how an operator places upstreams registered before residency existed."""
+    deployment = session.get(ModelDeployment, deployment_id)
+    if deployment is None:
+        raise NotFound(f"model deployment {deployment_id} not found", field="deployment_id")
+    if not sites:
+        raise ValidationFailed("sites: name at least one upstream", field="sites")
+    known_sites(session, [s for s in sites.values() if s is not None], "sites")
+    rows = {
+        u.base_url: u
+        for u in session.scalars(
+            select(ModelUpstream).where(ModelUpstream.deployment_id == deployment_id)
+        )
+    }
+    for url, site in sites.items():
+        row = rows.get(url.rstrip("/"))
+        if row is None:
+            raise ValidationFailed(
+                f"sites: {url!r} is not an upstream of {deployment.name!r}", field="sites"
+            )
+        row.site_key = site.strip() if site is not None else None
+    session.flush()
+    placed = "; ".join(f"{u} at {s or 'no site'}" for u, s in sorted(sites.items()))
+    record_event(session, deployment, "upstream_sites_set", actor_id, placed, clock.now())
     return deployment
 
 
@@ -181,4 +228,5 @@ __all__ = [
     "register_deployment",
     "revoke_key",
     "set_allowance",
+    "tag_upstreams",
 ]

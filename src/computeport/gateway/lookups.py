@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,9 +20,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.gateway.repository import award_in_force
+from computeport.gateway.budgets import BudgetLine, period_label, period_start, usage_pricer
+from computeport.gateway.repository import award_in_force, budgets_of_key, policy_of, spent_minor
 from computeport.identity.tokens import hash_token
-from computeport.models.inference import GatewayKey, ModelDeployment, ModelUpstream, TokenUsage
+from computeport.models.inference import (
+    BudgetScope,
+    GatewayBudget,
+    GatewayKey,
+    ModelDeployment,
+    ModelUpstream,
+    TokenUsage,
+)
+from computeport.pricing.book import AudioPrice, PriceBook, TokenPrice
 from computeport.settings import Settings
 
 MAX_CACHED_KEYS = 50_000
@@ -44,6 +54,14 @@ class KeyInfo:
     """The award's monthly budget; None when the organisation has no allowance (no cap)."""
     month_used: int
     """Tokens already metered this month on the award (seeds the shared counter)."""
+    redact: bool = False
+    """The organisation's data policy: redact identifiers in prompts."""
+    allowed_sites: frozenset[str] | None = None
+    """The organisation's data policy: the sites that may serve it; None: any."""
+    budgets: tuple[BudgetLine, ...] = ()
+    """The money budgets its requests draw on (key, application, department), if set."""
+    budget_period: str = ""
+    """The period (``YYYY-MM``, Hong Kong) the budgets' ``spent_minor`` were read for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +72,8 @@ class DeploymentInfo:
     upstreams: tuple[str, ...]
     modality: str = "text"
     """``text`` or ``speech``: which of the gateway's routes may reach it."""
+    sites: tuple[str | None, ...] = ()
+    """Each upstream's site key, in the order of ``upstreams`` (None: not tagged)."""
 
 
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:
@@ -76,6 +96,7 @@ class Lookups:
         self.zone = ZoneInfo(settings.gateway_budget_timezone)
         self._keys: dict[str, tuple[float, KeyInfo | None]] = {}
         self._deployments: tuple[float, dict[str, DeploymentInfo]] | None = None
+        self._book = PriceBook([])
 
     def cached_key(self, plaintext: str) -> tuple[bool, KeyInfo | None]:
         """(hit, info) from the cache only: no I/O, for the event loop."""
@@ -95,8 +116,16 @@ class Lookups:
         return info
 
     def forget_key(self, key_id: uuid.UUID) -> None:
+        self._forget(lambda info: info.id == key_id)
+
+    def forget_organisation(self, organisation_id: uuid.UUID) -> None:
+        """Drop the organisation's cached keys (its data policy changed): this process reads
+        the new policy on its next request, the others within ``ttl``."""
+        self._forget(lambda info: info.organisation_id == organisation_id)
+
+    def _forget(self, matches: Callable[[KeyInfo], bool]) -> None:
         for digest, (_, info) in list(self._keys.items()):
-            if info is not None and info.id == key_id:
+            if info is not None and matches(info):
                 del self._keys[digest]
 
     def _read_key(self, session: Session, digest: str, now: datetime) -> KeyInfo | None:
@@ -121,6 +150,8 @@ class Lookups:
                 )
                 or 0
             )
+        policy = policy_of(session, key.organisation_id)
+        sites = policy.sites if policy is not None else None
         return KeyInfo(
             id=key.id,
             organisation_id=key.organisation_id,
@@ -133,7 +164,45 @@ class Lookups:
             org_tpm=(allowance.tokens_per_minute if allowance else None) or s.gateway_org_tpm,
             monthly_tokens=allowance.monthly_tokens if allowance is not None else None,
             month_used=used,
+            redact=policy.redact if policy is not None else False,
+            allowed_sites=frozenset(sites) if sites is not None else None,
+            budgets=self._budget_lines(session, key, now),
+            budget_period=period_label(now, self.zone),
         )
+
+    def forget_deployments(self) -> None:
+        """Read the deployments again on the next request (their upstreams changed)."""
+        self._deployments = None
+
+    def _budget_lines(
+        self, session: Session, key: GatewayKey, now: datetime
+    ) -> tuple[BudgetLine, ...]:
+        rows = budgets_of_key(session, key.organisation_id, key.id, key.application)
+        if not rows:
+            return ()
+        price = usage_pricer(PriceBook.load(session))
+        since = period_start(now, self.zone)
+
+        org = key.organisation_id
+        lines = []
+        for b in sorted(rows, key=lambda r: _SCOPE_ORDER[r.scope]):
+            lines.append(
+                BudgetLine(
+                    b.scope,
+                    _label(b, key),
+                    _slot(b, org.hex),
+                    b.monthly_minor,
+                    spent_minor(
+                        session,
+                        org,
+                        since,
+                        price,
+                        key_id=key.id if b.scope == BudgetScope.KEY else None,
+                        application=b.subject if b.scope == BudgetScope.APPLICATION else None,
+                    ),
+                )
+            )
+        return tuple(lines)
 
     def cached_deployments(self) -> dict[str, DeploymentInfo] | None:
         cached = self._deployments
@@ -144,25 +213,58 @@ class Lookups:
     def load_deployments(self) -> dict[str, DeploymentInfo]:
         """Every active deployment with its enabled upstreams (blocking: call from a thread)."""
         with self.sessions() as session:
+            book = PriceBook.load(session)
             rows = session.execute(
-                select(ModelDeployment, ModelUpstream.base_url)
+                select(ModelDeployment, ModelUpstream.base_url, ModelUpstream.site_key)
                 .join(ModelUpstream, ModelUpstream.deployment_id == ModelDeployment.id)
                 .where(ModelDeployment.is_active.is_(True), ModelUpstream.is_enabled.is_(True))
                 .order_by(ModelDeployment.name, ModelUpstream.base_url)
             ).all()
         found: dict[str, DeploymentInfo] = {}
-        for deployment, url in rows:
+        for deployment, url, site in rows:
             d = found.get(deployment.name)
             urls = (*d.upstreams, url) if d is not None else (url,)
+            sites = (*d.sites, site) if d is not None else (site,)
             found[deployment.name] = DeploymentInfo(
                 deployment.name,
                 deployment.owned_by,
                 int(deployment.created_at.timestamp()),
                 urls,
                 deployment.modality,
+                sites,
             )
+        self._book = book
         self._deployments = (time.monotonic(), found)
         return found
+
+    def token_price(self, model: str, at: datetime) -> TokenPrice | None:
+        """The model's token price in force at ``at``, from the rate card read with the
+        deployments (no I/O: the book is refreshed with them every ``ttl``)."""
+        return self._book.token_price(model, at.timestamp())
+
+    def audio_price(self, model: str, at: datetime) -> AudioPrice | None:
+        """The speech model's price per audio minute in force at ``at`` (no I/O, as above)."""
+        return self._book.audio_price(model, at.timestamp())
+
+
+_SCOPE_ORDER = {BudgetScope.KEY: 0, BudgetScope.APPLICATION: 1, BudgetScope.DEPARTMENT: 2}
+
+
+def _label(budget: GatewayBudget, key: GatewayKey) -> str:
+    if budget.scope == BudgetScope.KEY:
+        return f"key cpk_{key.prefix}"
+    if budget.scope == BudgetScope.APPLICATION:
+        return f"application {budget.subject!r}"
+    return "the department"
+
+
+def _slot(budget: GatewayBudget, org: str) -> str:
+    """The budget's counter, shared by every key it covers (the month is added by admission)."""
+    if budget.scope == BudgetScope.KEY:
+        return f"k:{budget.subject}"
+    if budget.scope == BudgetScope.APPLICATION:
+        return f"a:{org}:{budget.subject}"
+    return f"d:{org}"
 
 
 __all__ = ["DeploymentInfo", "KeyInfo", "Lookups", "month_label", "month_start"]

@@ -20,15 +20,17 @@ class UpstreamPool:
     def __init__(self, cooldown: float = 5.0, now: Callable[[], float] = time.monotonic) -> None:
         self.cooldown = cooldown
         self._now = now
-        self._turns: dict[str, Iterator[int]] = {}
+        self._turns: dict[tuple[str, tuple[str, ...]], Iterator[int]] = {}
         self._down_until: dict[str, float] = {}
 
     def order(self, model: str, upstreams: tuple[str, ...]) -> list[str]:
         """The upstreams to try, in order: healthy ones from this request's turn, then at most
-        one that is down (the earliest back)."""
-        turn = self._turns.get(model)
+        one that is down (the earliest back).  The rotation is per (model, upstreams): a
+        department restricted to some sites turns over its own upstreams evenly."""
+        turns = (model, upstreams)
+        turn = self._turns.get(turns)
         if turn is None:
-            turn = self._turns[model] = itertools.count()
+            turn = self._turns[turns] = itertools.count()
         start = next(turn) % len(upstreams)
         rotated = upstreams[start:] + upstreams[:start]
         now = self._now()

@@ -1,13 +1,15 @@
-"""Requests and tokens per minute per key and per organisation, and the monthly token budget.
+"""The gateway's one admission: requests and tokens per minute, the monthly token budget, and
+the money budgets of the key, its application and its department.
 
 How a request is admitted (before anything is forwarded):
 
 1. its cost is *reserved* on every counter at once — one request on the two requests-per-minute
-   counters, and a bound of its tokens (the prompt's estimate plus ``max_tokens``, or a default
-   bound) on the two tokens-per-minute counters and on the award's month — and refused whole if
-   any counter would pass its limit (429 with Retry-After, or 403 naming the budget);
+   counters, a bound of its tokens (the prompt's estimate plus ``max_tokens``, or a default
+   bound) on the two tokens-per-minute counters and on the award's month, and a hold of its
+   bound in HK cents on each money budget set (:mod:`computeport.gateway.budgets`) — and
+   refused whole if any would pass its limit (429 with Retry-After, or 403 naming the budget);
 2. when the answer is done, the reservation is *settled*: each token counter moves by the actual
-   tokens minus the reserved bound.
+   tokens minus the reserved bound, each money hold is released and the actual cost counted.
 
 So concurrent requests can never overshoot a limit by more than the holds in flight (the lesson
 of the best-known gateway's budget bugs, notes/inference-upstream.md), and a streamed request
@@ -20,11 +22,19 @@ in this process.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from computeport.gateway.budgets import budget_refused, period_label
+from computeport.gateway.counters import (
+    BudgetDraw,
+    Counter,
+    CounterStore,
+    HoldOutcome,
+    Release,
+)
 from computeport.gateway.errors import GatewayError
 from computeport.gateway.lookups import KeyInfo, month_label
 from computeport.settings import Settings
@@ -32,125 +42,40 @@ from computeport.settings import Settings
 MONTH_TTL_S = 40 * 24 * 3600
 MINUTE_TTL_S = 120
 
-_RESERVE_LUA = """
-local n = #KEYS
-for i = 1, n do
-  local limit = tonumber(ARGV[4*i-3])
-  local add = tonumber(ARGV[4*i-2])
-  local seed = ARGV[4*i]
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('SET', KEYS[i], seed, 'EX', ARGV[4*i-1])
-  end
-  if limit >= 0 and tonumber(redis.call('GET', KEYS[i])) + add > limit then
-    return i
-  end
-end
-for i = 1, n do
-  redis.call('INCRBY', KEYS[i], ARGV[4*i-2])
-end
-return 0
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Counter:
-    """One counter to reserve on: its key, limit (−1: none), amount, lifetime, start value."""
-
-    key: str
-    limit: int
-    add: int
-    ttl: int
-    seed: int = 0
-
-
-class CounterStore(Protocol):
-    async def reserve(self, counters: list[Counter]) -> int:
-        """0 when all were reserved, else the 1-based index of the first that refused."""
-
-    async def adjust(self, changes: list[tuple[str, int]]) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class MemoryCounters:
-    """Counters in this process (one API process, the embedded default)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
-
-    async def reserve(self, counters: list[Counter]) -> int:
-        for i, c in enumerate(counters, 1):
-            current = self.values.setdefault(c.key, c.seed)
-            if c.limit >= 0 and current + c.add > c.limit:
-                return i
-        for c in counters:
-            self.values[c.key] += c.add
-        if len(self.values) > 100_000:  # old minutes: keep the store bounded
-            self.values = {k: v for k, v in self.values.items() if ":m:" not in k}
-        return 0
-
-    async def adjust(self, changes: list[tuple[str, int]]) -> None:
-        for key, delta in changes:
-            self.values[key] = self.values.get(key, 0) + delta
-
-    async def close(self) -> None:
-        return None
-
-
-class RedisCounters:
-    """Counters in Redis, shared by every API process (one script call per admission)."""
-
-    def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis
-
-        self.redis: Any = Redis.from_url(url)
-        self._script: Any = self.redis.register_script(_RESERVE_LUA)
-
-    async def reserve(self, counters: list[Counter]) -> int:
-        args: list[int] = []
-        for c in counters:
-            args += [c.limit, c.add, c.ttl, c.seed]
-        return int(await self._script(keys=[c.key for c in counters], args=args))
-
-    async def adjust(self, changes: list[tuple[str, int]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for key, delta in changes:
-            if delta:
-                pipe.incrby(key, delta)
-        await pipe.execute()
-
-    async def close(self) -> None:
-        await self.redis.aclose()
-
-
-def open_counters(settings: Settings) -> CounterStore:
-    url = settings.gateway_limits_url
-    if url.startswith("memory://"):
-        return MemoryCounters()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisCounters(url)
-    raise ValueError(f"COMPUTEPORT_GATEWAY_LIMITS_URL: {url!r} is neither memory:// nor redis://")
-
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """What a request reserved, to settle once its tokens are known."""
+    """What a request reserved, to settle once its tokens and cost are known."""
 
     token_keys: tuple[str, ...]
     reserved_tokens: int
+    hold_id: str = ""
+    budget_keys: tuple[str, ...] = ()
+    reserved_minor: int = 0
 
 
 class Quotas:
-    """Admits or refuses requests against the counters in one store."""
+    """The one admission of every gateway route: rate limits and money budgets, at once.
 
-    def __init__(self, store: CounterStore, settings: Settings, prefix: str = "cpgw") -> None:
+    :meth:`admit` takes a bound in tokens (for the per-minute and monthly token counters) and a
+    bound in HK cents (for the budgets); :meth:`settle` takes the actuals.  A route that meters
+    no tokens (audio) passes ``tokens=0`` and its bound in cents, and settles with its cents.
+    """
+
+    def __init__(
+        self, store: CounterStore, settings: Settings, prefix: str = "cpgw", hold_seconds: float = 0
+    ) -> None:
         self.store = store
         self.settings = settings
         self.prefix = prefix
+        self.hold_seconds = hold_seconds or settings.gateway_hold_seconds
         self._zone = ZoneInfo(settings.gateway_budget_timezone)
 
-    async def admit(self, key: KeyInfo, tokens: int, now: datetime) -> Hold:
-        """Reserve one request and ``tokens`` for ``key``, or raise the refusal."""
+    async def admit(
+        self, key: KeyInfo, tokens: int, now: datetime, *, bound_minor: int = 0
+    ) -> Hold:
+        """Reserve one request, ``tokens`` and ``bound_minor`` cents for ``key``, or raise the
+        refusal (429 rate or in-flight budget, 403 spent budget)."""
         epoch = int(now.timestamp())
         minute = epoch // 60
         p = self.prefix
@@ -172,9 +97,40 @@ class Quotas:
                     key.month_used,
                 )
             )
-        refused = await self.store.reserve(counters)
-        if refused == 0:
-            return Hold(tuple(c.key for c in counters[2:]), tokens)
+        period = period_label(now, self._zone)
+        fresh = key.budget_period == period  # a seed from last month does not count now
+        draws = [
+            BudgetDraw(
+                f"{p}:budget:{period}:{line.slot}",
+                line.monthly_minor,
+                bound_minor,
+                line.spent_minor if fresh else 0,
+            )
+            for line in key.budgets
+        ]
+        hold_id = uuid.uuid4().hex
+        found = await self.store.reserve(
+            counters, draws, hold_id, now.timestamp(), now.timestamp() + self.hold_seconds
+        )
+        if found.outcome == HoldOutcome.ADMITTED:
+            return Hold(
+                tuple(c.key for c in counters[2:]),
+                tokens,
+                hold_id,
+                tuple(d.key for d in draws),
+                bound_minor,
+            )
+        if found.outcome != HoldOutcome.RATE:
+            raise budget_refused(
+                key.budgets[found.index - 1],
+                spent=found.spent,
+                held=found.held,
+                bound=bound_minor,
+                in_flight=found.outcome == HoldOutcome.IN_FLIGHT,
+                now=now,
+                zone=self._zone,
+            )
+        refused = found.index
         retry = str(60 - epoch % 60)
         if refused == 5:
             raise GatewayError(
@@ -202,10 +158,11 @@ class Quotas:
     async def close(self) -> None:
         await self.store.close()
 
-    async def settle(self, hold: Hold, actual_tokens: int) -> None:
+    async def settle(self, hold: Hold, actual_tokens: int, actual_minor: int = 0) -> None:
+        """Release the hold and count what the request actually used (one store call)."""
         delta = actual_tokens - hold.reserved_tokens
-        if delta:
-            await self.store.adjust([(k, delta) for k in hold.token_keys])
+        releases = [Release(k, hold.reserved_minor, actual_minor) for k in hold.budget_keys]
+        await self.store.settle(list(hold.token_keys), delta, releases, hold.hold_id)
 
 
-__all__ = ["Counter", "Hold", "MemoryCounters", "Quotas", "RedisCounters", "open_counters"]
+__all__ = ["Hold", "Quotas"]

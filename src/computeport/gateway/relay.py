@@ -1,8 +1,11 @@
 """The gateway proper: authenticate, check, admit, forward, meter — one request at a time.
 
-Privacy: nothing here logs or stores a prompt or an answer.  Bodies are held in memory only
-while they pass; what is kept of a request is the :class:`~computeport.metering.token_ingest.
-TokenUsageEvent` (who, which model, token counts, timings, status).
+Privacy: nothing here logs or stores a prompt or an answer.  The organisation's data policy
+(residency, redaction: :func:`~computeport.gateway.privacy.apply_data_policy`) is applied once,
+after the checks and before the quota hold, so what leaves is what the policy let out.  Bodies
+are held in memory only while they pass; what is kept of a request is the
+:class:`~computeport.metering.token_ingest.TokenUsageEvent` (who, which model, token counts,
+timings, status, how many identifiers were redacted).
 
 Retries: a request moves to the next upstream only on a failure *before the first byte was
 sent* (connection refused, connect timeout, a kept-alive connection the upstream had closed),
@@ -12,11 +15,14 @@ so an upstream never answers — and bills — one request twice.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -25,26 +31,40 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from computeport.gateway.checks import CHECKS, completion_bound, parse_body, prompt_estimate
+from computeport.gateway.budgets import audio_cost_minor, token_bound_minor, token_cost_minor
+from computeport.gateway.checks import (
+    CHECKS,
+    completion_bound,
+    parse_body,
+    prompt_bound,
+    prompt_estimate,
+)
 from computeport.gateway.errors import (
     GatewayError,
     bad_request,
+    limits_unavailable,
     no_upstream,
     too_large,
     unauthorised,
     unknown_model,
+    unpriced,
     upstream_failed,
 )
 from computeport.gateway.keys import looks_like_key
 from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
 from computeport.gateway.meter import Meter
 from computeport.gateway.pool import UpstreamPool
+from computeport.gateway.privacy import apply_data_policy
 from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
 from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
+from computeport.pricing.book import AudioPrice, TokenPrice
 from computeport.settings import Settings
 
+log = logging.getLogger(__name__)
+POOL_SHARDS = 8
+"""Upstream HTTP clients per process (see :attr:`Gateway.client`)."""
 _RETRYABLE: tuple[type[Exception], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -68,7 +88,13 @@ class ProxiedCall:
     t0: float
     hold: Hold
     prompt_estimate: int
+    upstreams: tuple[str, ...]
+    """The upstreams the organisation's data policy lets serve it (residency)."""
+    redactions: int = 0
+    price: TokenPrice | None = None
     streamed: bool = False
+    audio_price: AudioPrice | None = None
+    """A speech request's price per audio minute: it settles by its audio, not its tokens."""
 
 
 class Gateway:
@@ -89,27 +115,38 @@ class Gateway:
         self.meter = meter
         self.clock = clock
         self.pool = pool or UpstreamPool()
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._turn = itertools.count()
         self._background: set[asyncio.Task[None]] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+        """One of :data:`POOL_SHARDS` HTTP clients, in turn.
+
+        Why several: httpcore's pool looks at every pooled connection (a ``poll`` on each idle
+        socket) to place each request, so one pool of 64+ connections costs O(connections) per
+        request — a third of the gateway's CPU at 64 concurrent clients (cProfile,
+        benchmarks/bench_gateway.py).  Shards of a few connections each keep that scan short.
+        """
+        if not self._clients:
             t = self.settings.gateway_upstream_timeout
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(t, connect=5.0),
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=256),
-            )
-        return self._client
+            self._clients = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(t, connect=5.0),
+                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+                )
+                for _ in range(POOL_SHARDS)
+            ]
+        return self._clients[next(self._turn) % POOL_SHARDS]
 
     async def close(self) -> None:
         await self.meter.close()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.quotas.close()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
     # -- who and what --------------------------------------------------------------------
 
@@ -161,6 +198,18 @@ class Gateway:
             )
         return deployment
 
+    async def admit(self, key: KeyInfo, tokens: int, now: datetime, bound_minor: int) -> Hold:
+        """The one admission of every route: rate limits and a money hold of ``bound_minor``
+        cents (:meth:`Quotas.admit`); 503 when the limits store does not answer (refused
+        rather than served unheld)."""
+        try:
+            return await self.quotas.admit(key, tokens, now, bound_minor=bound_minor)
+        except GatewayError:
+            raise
+        except Exception:
+            log.exception("gateway: the limits store did not answer")
+            raise limits_unavailable() from None
+
     # -- the request ----------------------------------------------------------------------
 
     async def handle(self, request: Request, endpoint: str) -> Response:
@@ -171,14 +220,30 @@ class Gateway:
             model = body["model"]
             deployment = await self.deployment_for(model, "text")
             CHECKS[endpoint](body)
+            admitted = apply_data_policy(key, deployment, endpoint, body, raw)
+            body, raw = admitted.body, admitted.raw
             bound = completion_bound(body) if endpoint != "embeddings" else 0
             estimate = prompt_estimate(raw)
             now = self.clock.now()
-            hold = await self.quotas.admit(key, estimate + bound, now)
+            price = self.lookups.token_price(model, now)
+            if key.budgets and price is None:
+                raise unpriced(model, key.budgets[0].label)
+            most = token_bound_minor(price, prompt_bound(raw), bound)
+            hold = await self.admit(key, estimate + bound, now, most)
         except GatewayError as exc:
             return exc.response()
         call = ProxiedCall(
-            uuid.uuid4().hex, key, model, endpoint, now, time.perf_counter(), hold, estimate
+            uuid.uuid4().hex,
+            key,
+            model,
+            endpoint,
+            now,
+            time.perf_counter(),
+            hold,
+            estimate,
+            admitted.upstreams,
+            admitted.redactions,
+            price,
         )
         path = "/" + endpoint.replace(".", "/")
         try:
@@ -203,12 +268,14 @@ class Gateway:
     ) -> httpx.Response:
         """The upstream's response (headers read), trying the next upstream on a failure
         before anything was sent; 503 when none answers.  ``content`` is sent whole (one
-        write: a multipart upload too, encoded once by the caller)."""
+        write: a multipart upload too, encoded once by the caller), only to the upstreams the
+        organisation's data policy allows (``call.upstreams``)."""
         headers = {"content-type": content_type, "x-request-id": call.request_id}
-        for url in self.pool.order(call.model, deployment.upstreams):
-            req = self.client.build_request("POST", url + path, content=content, headers=headers)
+        for url in self.pool.order(call.model, call.upstreams):
+            client = self.client
+            req = client.build_request("POST", url + path, content=content, headers=headers)
             try:
-                response = await self.client.send(req, stream=stream)
+                response = await client.send(req, stream=stream)
             except retryable:
                 self.pool.mark_down(url)
                 continue
@@ -267,10 +334,13 @@ class Gateway:
                 headers={"x-request-id": call.request_id},
             )
         tally = StreamTally(wants_usage, started=call.t0)
+        deadline = call.t0 + self.quotas.hold_seconds - 1
 
         async def events() -> AsyncIterator[bytes]:
             rest = b""
             async for chunk in response.aiter_raw():
+                if time.perf_counter() > deadline:  # its hold would lapse: end it here
+                    return
                 complete, rest = split_events(rest + chunk)
                 for event in complete:
                     out = tally.see(event)
@@ -310,7 +380,8 @@ class Gateway:
         ttft_ms: int | None = None,
         audio_ms: int = 0,
     ) -> None:
-        """Meter the request once and settle its quota hold (no I/O on this path)."""
+        """Meter the request once and settle its quota hold (no I/O on this path) with its
+        cost as billing will rate it: tokens, or for speech ``audio_ms`` of audio."""
         self.meter.record(
             TokenUsageEvent(
                 request_id=call.request_id,
@@ -327,14 +398,21 @@ class Gateway:
                 latency_ms=round((time.perf_counter() - call.t0) * 1000),
                 ttft_ms=ttft_ms,
                 status=status,
+                redactions=call.redactions,
                 audio_ms=audio_ms,
             )
         )
-        self._spawn(self.quotas.settle(call.hold, prompt + completion))
+        cost = token_cost_minor(call.price, prompt, completion) + audio_cost_minor(
+            call.audio_price, audio_ms
+        )
+        self._spawn(self.quotas.settle(call.hold, prompt + completion, cost))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
-            await work
+            try:
+                await work
+            except Exception:  # a hold left unsettled expires (gateway_hold_seconds)
+                log.exception("gateway: background work failed (a settlement or a close)")
 
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)

@@ -7,14 +7,23 @@ unless staff) and the key lookup (the award in force that pays for an organisati
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from computeport.models.award import Award, AwardStatus
-from computeport.models.inference import GatewayKey, InferenceAllowance, TokenCharge, TokenUsage
+from computeport.models.data_policy import DataPolicy
+from computeport.models.inference import (
+    BudgetScope,
+    GatewayBudget,
+    GatewayKey,
+    InferenceAllowance,
+    TokenCharge,
+    TokenUsage,
+)
 
 
 def keys_of(session: Session, organisation_id: uuid.UUID) -> list[GatewayKey]:
@@ -58,6 +67,123 @@ def award_in_force(
     return None if row is None else (row[0], row[1], row[2])
 
 
+def policy_of(session: Session, organisation_id: uuid.UUID) -> DataPolicy | None:
+    """The organisation's data policy; None: the defaults (no redaction, any site)."""
+    return session.scalar(select(DataPolicy).where(DataPolicy.organisation_id == organisation_id))
+
+
+def redactions_since(session: Session, organisation_id: uuid.UUID, start: datetime) -> int:
+    """How many identifiers were redacted from the organisation's prompts since ``start``."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(TokenUsage.redactions), 0)).where(
+                TokenUsage.organisation_id == organisation_id, TokenUsage.started_at >= start
+            )
+        )
+        or 0
+    )
+
+
+def budgets_of_key(
+    session: Session, organisation_id: uuid.UUID, key_id: uuid.UUID, application: str
+) -> list[GatewayBudget]:
+    """The budgets a key's requests draw on: its own, its application's, its department's."""
+    return list(
+        session.scalars(
+            select(GatewayBudget)
+            .where(
+                GatewayBudget.organisation_id == organisation_id,
+                or_(
+                    (GatewayBudget.scope == BudgetScope.KEY)
+                    & (GatewayBudget.subject == key_id.hex),
+                    (GatewayBudget.scope == BudgetScope.APPLICATION)
+                    & (GatewayBudget.subject == application),
+                    GatewayBudget.scope == BudgetScope.DEPARTMENT,
+                ),
+            )
+            .order_by(GatewayBudget.scope)
+        )
+    )
+
+
+def budget_row(
+    session: Session, organisation_id: uuid.UUID, scope: BudgetScope, subject: str
+) -> GatewayBudget | None:
+    return session.scalar(
+        select(GatewayBudget).where(
+            GatewayBudget.organisation_id == organisation_id,
+            GatewayBudget.scope == scope,
+            GatewayBudget.subject == subject,
+        )
+    )
+
+
+def application_has_key(session: Session, organisation_id: uuid.UUID, application: str) -> bool:
+    """Whether any key of the organisation (revoked ones too) is for ``application``."""
+    found = session.scalar(
+        select(GatewayKey.id)
+        .where(GatewayKey.organisation_id == organisation_id, GatewayKey.application == application)
+        .limit(1)
+    )
+    return found is not None
+
+
+def budgets_of(session: Session, organisation_id: uuid.UUID) -> list[GatewayBudget]:
+    return list(
+        session.scalars(
+            select(GatewayBudget)
+            .where(GatewayBudget.organisation_id == organisation_id)
+            .order_by(GatewayBudget.scope, GatewayBudget.subject)
+        )
+    )
+
+
+PriceUsage = Callable[[str, datetime, int, int, int], int]
+"""(model, started, prompt, completion, audio ms) → cents, as billing rates it."""
+
+
+def spent_minor(
+    session: Session,
+    organisation_id: uuid.UUID,
+    since: datetime,
+    price: PriceUsage,
+    *,
+    key_id: uuid.UUID | None = None,
+    application: str | None = None,
+) -> int:
+    """Cents the organisation's requests since ``since`` cost (narrowed to one key or one
+    application): rated ones at their charge, the ones not rated yet priced as they will be."""
+    scope = [TokenUsage.organisation_id == organisation_id, TokenUsage.started_at >= since]
+    if key_id is not None:
+        scope.append(TokenUsage.key_id == key_id)
+    if application is not None:
+        scope.append(
+            TokenUsage.key_id.in_(
+                select(GatewayKey.id).where(
+                    GatewayKey.organisation_id == organisation_id,
+                    GatewayKey.application == application,
+                )
+            )
+        )
+    rated = session.scalar(
+        select(func.coalesce(func.sum(TokenCharge.list_minor), 0))
+        .join(TokenUsage, TokenUsage.id == TokenCharge.usage_id)
+        .where(*scope)
+    )
+    unrated = session.execute(
+        select(
+            TokenUsage.model,
+            TokenUsage.started_at,
+            TokenUsage.prompt_tokens,
+            TokenUsage.completion_tokens,
+            TokenUsage.audio_ms,
+        )
+        .outerjoin(TokenCharge, TokenCharge.usage_id == TokenUsage.id)
+        .where(*scope, TokenCharge.id.is_(None))
+    ).all()
+    return int(rated or 0) + sum(price(m, t, p, c, a) for m, t, p, c, a in unrated)
+
+
 def usage_by_day_and_model(
     session: Session, organisation_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
@@ -90,4 +216,17 @@ def usage_by_day_and_model(
     return [tuple(r) for r in rows]
 
 
-__all__ = ["award_in_force", "key_of", "keys_of", "usage_by_day_and_model"]
+__all__ = [
+    "PriceUsage",
+    "application_has_key",
+    "award_in_force",
+    "budget_row",
+    "budgets_of",
+    "budgets_of_key",
+    "key_of",
+    "keys_of",
+    "policy_of",
+    "redactions_since",
+    "spent_minor",
+    "usage_by_day_and_model",
+]

@@ -10,10 +10,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
+from computeport.gateway.counters import open_counters
 from computeport.gateway.errors import GatewayError
 from computeport.gateway.lookups import Lookups
 from computeport.gateway.meter import Meter
-from computeport.gateway.quotas import Quotas, open_counters
+from computeport.gateway.privacy import may_serve
+from computeport.gateway.quotas import Quotas
 from computeport.gateway.relay import Gateway
 from computeport.gateway.speech import handle_speech
 from computeport.http.state import AppState
@@ -48,13 +50,14 @@ def gateway_of(request: Request) -> Gateway:
 async def list_models(request: Request) -> Response:
     gateway = gateway_of(request)
     try:
-        await gateway.authenticate(request)
+        key = await gateway.authenticate(request)
     except GatewayError as exc:
         return exc.response()
     found = await gateway.deployments()
     data = [
         {"id": d.name, "object": "model", "created": d.created, "owned_by": d.owned_by}
         for d in found.values()
+        if may_serve(key, d)
     ]
     return JSONResponse({"object": "list", "data": data})
 

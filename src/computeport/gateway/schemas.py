@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from computeport.models.inference import BudgetScope
+
 
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,6 +36,15 @@ class KeyIssued(KeyRead):
     """The key itself: shown in this answer only, never again."""
 
 
+class UpstreamIn(BaseModel):
+    """An upstream at a site of its own (a model served at several sites)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=300)
+    site: str = Field(min_length=1, max_length=40)
+
+
 class DeploymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,9 +52,11 @@ class DeploymentIn(BaseModel):
     organisation_id: uuid.UUID
     award_id: uuid.UUID | None = None
     accelerator_type: str = Field(min_length=1, max_length=32)
-    upstreams: list[str] = Field(min_length=1, max_length=64)
+    upstreams: list[str | UpstreamIn] = Field(min_length=1, max_length=64)
     modality: Literal["text", "speech"] = "text"
     """``speech``: a transcription model, reached by ``/v1/audio/…`` only."""
+    site: str | None = Field(default=None, min_length=1, max_length=40)
+    """The inventory site of the upstreams given as plain URLs (data residency)."""
 
 
 class DeploymentRead(BaseModel):
@@ -54,6 +67,28 @@ class DeploymentRead(BaseModel):
     accelerator_type: str
     upstreams: list[str]
     modality: str
+    sites: dict[str, str | None] = Field(default_factory=dict)
+    """Each upstream's site key (None: not tagged, never serves a site-restricted department)."""
+
+
+class UpstreamSitesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sites: dict[str, str | None] = Field(min_length=1, max_length=64)
+    """Upstream URL → inventory site key (null: not tagged)."""
+
+
+class DataPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    redact: bool = False
+    """Replace HKID numbers, phone numbers and e-mail addresses in prompts."""
+    allowed_sites: list[str] | None = Field(default=None, min_length=1, max_length=32)
+    """Inventory site keys whose deployments may serve the organisation; null: any site."""
+
+
+class DataPolicyRead(DataPolicyIn):
+    organisation_id: uuid.UUID
 
 
 class UsageRow(BaseModel):
@@ -120,3 +155,36 @@ class AllowanceIn(BaseModel):
 
 class AllowanceRead(AllowanceIn):
     award_id: uuid.UUID
+
+
+class BudgetIn(BaseModel):
+    """A monthly money budget for a key, an application or a department (None: remove it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    scope: BudgetScope
+    key_id: uuid.UUID | None = None
+    application: str | None = Field(default=None, min_length=1, max_length=100)
+    monthly_minor: int | None = Field(ge=0, description="HK cents per calendar month (HKT).")
+
+
+class BudgetLineRead(BaseModel):
+    id: uuid.UUID
+    scope: BudgetScope
+    subject: str
+    """The key's id (hex), the application's name, or empty for the department."""
+    monthly_minor: int
+    spent_minor: int
+    left_minor: int
+
+
+class BudgetsRead(BaseModel):
+    organisation_id: uuid.UUID
+    currency: str = "HKD"
+    period: str
+    """The budget period in force: ``YYYY-MM`` in Hong Kong time."""
+    period_rule: str
+    period_starts_at: datetime
+    resets_at: datetime
+    budgets: list[BudgetLineRead]

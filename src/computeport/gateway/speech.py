@@ -5,14 +5,17 @@ One request, in order (nothing is forwarded or billed before step 5):
 1. the key, as for chat (401 for an unknown or revoked one);
 2. the upload, read with a bound (``Settings.gateway_max_audio_bytes``: 413 as soon as it is
    passed) and parsed as OpenAI's multipart form (:mod:`speech_form`: 400 naming the field);
-3. the model must be a ``speech`` deployment (404 unknown, 400 a text model);
+3. the model must be a ``speech`` deployment (404 unknown, 400 a text model) served at a site
+   the organisation's data policy allows (403, :func:`~computeport.gateway.privacy.
+   allowed_upstreams`: residency applies to audio; its content is sound, never redacted);
 4. the audio's duration, read from its header (:mod:`speech_probe`): a file FFmpeg cannot read
    as audio is a 400 on ``file`` (the upstream would answer a bare 500), one longer than
    ``Settings.gateway_max_audio_seconds`` a 422;
-5. admission (:func:`admit_speech`, the one place the budgets' hold plugs in), then the upload is
-   forwarded as multipart with ``model_name`` (what faster-whisper-server reads) beside
-   ``model``, always asking for ``verbose_json``; it moves to another upstream only when the
-   first was never reached (a transcription is not worth risking twice);
+5. admission (:func:`admit_speech`: rate limits and the money hold of duration × price), then
+   the upload is forwarded, only to the allowed upstreams, as multipart with ``model_name``
+   (what faster-whisper-server reads) beside ``model``, always asking for ``verbose_json``;
+   it moves to another upstream only when the first was never reached (a transcription is not
+   worth risking twice);
 6. an upstream 5xx or a connection dropped mid-request is a 502 problem, a 4xx a 400 with the
    upstream's message; the answer is rendered in the format asked (:mod:`speech_formats`) and
    metered by the upstream's ``duration`` (else the probe's), in milliseconds, through the
@@ -27,6 +30,7 @@ import json
 import time
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -34,13 +38,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from computeport.gateway.errors import GatewayError, bad_request, upstream_failed
+from computeport.gateway.budgets import audio_bound_minor
+from computeport.gateway.errors import GatewayError, bad_request, unpriced, upstream_failed
 from computeport.gateway.lookups import KeyInfo
+from computeport.gateway.privacy import allowed_upstreams
 from computeport.gateway.quotas import Hold
 from computeport.gateway.relay import NOT_REACHED, Gateway, ProxiedCall
 from computeport.gateway.speech_form import SpeechForm, read_form
 from computeport.gateway.speech_formats import render
 from computeport.gateway.speech_probe import NotAudio, decoded_seconds, header_seconds
+from computeport.pricing.book import AudioPrice
 
 ENDPOINTS = {
     "audio.transcriptions": "/audio/transcriptions",
@@ -48,15 +55,22 @@ ENDPOINTS = {
 }
 
 
-async def admit_speech(gateway: Gateway, key: KeyInfo, seconds: float, now: datetime) -> Hold:
+async def admit_speech(
+    gateway: Gateway, key: KeyInfo, model: str, seconds: float, now: datetime
+) -> tuple[Hold, AudioPrice | None]:
     """Admit one speech request of ``seconds`` of audio for ``key``, or raise the refusal.
 
-    Today: the request counts on the per-minute request limits (its tokens are none).  This is
-    the one function to swap for a money hold of ``seconds`` × the model's audio-minute price
-    (the budgets work, issue 21); it is settled by :meth:`Gateway.finish` as chat's is.
+    The same admission as chat's (:meth:`Gateway.admit`): the per-minute request limits (its
+    tokens are none) and a money hold of its bound, ``seconds`` × the model's audio-minute
+    price rounded up (:func:`audio_bound_minor`), against every budget that applies.  A model
+    without an audio price cannot be held: refused where a budget applies.  The price comes
+    back so that :meth:`Gateway.finish` settles with the audio's rated cost, the invoice's.
     """
-    del seconds  # the hold's bound, once holds are in money
-    return await gateway.quotas.admit(key, 0, now)
+    price = gateway.lookups.audio_price(model, now)
+    if key.budgets and price is None:
+        raise unpriced(model, key.budgets[0].label, "audio-minute")
+    bound = audio_bound_minor(price, Decimal(repr(seconds))) if price is not None else 0
+    return await gateway.admit(key, 0, now, bound), price
 
 
 async def handle_speech(gateway: Gateway, request: Request, endpoint: str) -> Response:
@@ -67,13 +81,23 @@ async def handle_speech(gateway: Gateway, request: Request, endpoint: str) -> Re
         form = await read_form(request, raw, translation=endpoint == "audio.translations")
         del raw
         deployment = await gateway.deployment_for(form.model, "speech")
+        upstreams = allowed_upstreams(key, deployment)
         seconds = await _duration(gateway, form)
         now = gateway.clock.now()
-        hold = await admit_speech(gateway, key, seconds, now)
+        hold, price = await admit_speech(gateway, key, form.model, seconds, now)
     except GatewayError as exc:
         return exc.response()
     call = ProxiedCall(
-        uuid.uuid4().hex, key, form.model, endpoint, now, time.perf_counter(), hold, 0
+        uuid.uuid4().hex,
+        key,
+        form.model,
+        endpoint,
+        now,
+        time.perf_counter(),
+        hold,
+        0,
+        upstreams,
+        audio_price=price,
     )
     try:
         content, content_type = upstream_body(form)

@@ -46,6 +46,7 @@ _COLUMNS = (
     "ttft_ms",
     "status",
     "audio_ms",
+    "redactions",
     "ingested_at",
 )
 
@@ -70,6 +71,8 @@ class TokenUsageEvent:
     status: int
     audio_ms: int = 0
     """Audio served, for the speech routes (billed per audio minute instead of tokens)."""
+    redactions: int = 0
+    """Identifiers replaced in the prompt under the organisation's data policy (a count)."""
 
 
 def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsageEvent]) -> int:
@@ -96,6 +99,7 @@ def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsa
             e.ttft_ms,
             e.status,
             max(0, e.audio_ms),
+            e.redactions,
             now,
         )
         for e in events

@@ -21,6 +21,7 @@ No prompt or completion text is ever stored, anywhere (the privacy statement in 
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -69,6 +70,9 @@ class ModelUpstream(IdMixin, Base):
     )
     base_url: Mapped[str] = mapped_column(String(300))
     is_enabled: Mapped[bool] = mapped_column(default=True)
+    site_key: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The inventory site (``centre_site.key``) where it runs; None: not tagged, which a
+    department restricted to some sites never gets (data residency)."""
 
 
 class GatewayKey(IdMixin, TimestampMixin, Base):
@@ -139,6 +143,9 @@ class TokenUsage(Base):
     ttft_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[int] = mapped_column(Integer)
     """The HTTP status the client got (499: the client went away mid-answer)."""
+    redactions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Identifiers the gateway replaced in the prompt (its organisation's data policy): a
+    count only, never what they were."""
     ingested_at: Mapped[datetime]
 
 
@@ -169,3 +176,33 @@ class TokenCharge(Base):
     """Which price version rated it (the rate card's id, or the named fallback)."""
     journal_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     rated_at: Mapped[datetime]
+
+
+class BudgetScope(enum.StrEnum):
+    """The three levels a money budget is set at (a request draws on all that are set)."""
+
+    KEY = "key"
+    APPLICATION = "application"
+    DEPARTMENT = "department"
+
+
+class GatewayBudget(IdMixin, TimestampMixin, Base):
+    """A monthly money budget, in HK cents, for one key, application or department.
+
+    ``subject`` names what within the organisation: the key's id (hex) for a key, the
+    application's name for an application, the empty string for the department itself.  The
+    month is the centre's calendar month (``Settings.gateway_budget_timezone``, Hong Kong).
+    """
+
+    __tablename__ = "gateway_budget"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "scope", "subject"),
+        CheckConstraint("monthly_minor >= 0", name="monthly_non_negative"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
+    scope: Mapped[BudgetScope]
+    subject: Mapped[str] = mapped_column(String(100), default="")
+    monthly_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="HKD")
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,386 @@
+"""The shared counters behind admission: per-minute counters and money budgets with holds.
+
+Why one store with two operations: a request must be admitted against every limit at once —
+its rate counters *and* the key's, application's and department's money budgets — or against
+none, across every API process.  In Redis that is one Lua script (atomic, one round trip);
+settling is a second script.  So an admitted request costs two round trips in all, whatever
+number of limits apply.
+
+A budget level is a hash (``spent``: settled cents this month, ``held``: cents reserved by
+requests in flight) and a sorted set of its holds (member ``<hold id>:<cents>``, score: when
+the hold expires).  Admission first *reconciles* the level (``spent`` never reads below what
+the database's meter says was spent, so a lost or flushed Redis can never under-count), then
+releases holds whose process died (their expiry passed), then refuses when the settled spend
+plus the bound does not fit (``SPENT``: waiting will not help) or when the holds in flight
+leave no room (``IN_FLIGHT``: they settle within seconds).  Settling removes the hold — if it
+is still there: one that expired was released already — and adds the actual cost to
+``spent``.  Hence: settled spend ≤ limit + the holds in flight that settled above their bound
+(none, when bounds hold), and ``held`` never goes negative.
+
+:class:`MemoryCounters` is the same algorithm in this process (one API process, and the
+property tests of the arithmetic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from computeport.settings import Settings
+
+BUDGET_TTL_S = 40 * 24 * 3600
+"""Budget keys carry their month in the name; Redis drops them some days after it ends."""
+
+# (Lua's ``-x`` of a zero is ``-0``, which Redis refuses as an integer: the scripts write
+# ``0 - x``.)
+_ADMIT_LUA = """
+local n = tonumber(ARGV[1])
+local m = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local rid = ARGV[4]
+local bttl = tonumber(ARGV[5])
+local expires = tonumber(ARGV[6])
+local a = 6
+for i = 1, n do
+  local limit = tonumber(ARGV[a + 1])
+  local add = tonumber(ARGV[a + 2])
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('SET', KEYS[i], ARGV[a + 4], 'EX', ARGV[a + 3])
+  end
+  if limit >= 0 and tonumber(redis.call('GET', KEYS[i])) + add > limit then
+    return {1, i, 0, 0}
+  end
+  a = a + 4
+end
+local b = a
+for j = 1, m do
+  local h = KEYS[n + 2 * j - 1]
+  local z = KEYS[n + 2 * j]
+  local limit = tonumber(ARGV[b + 1])
+  local add = tonumber(ARGV[b + 2])
+  local seed = tonumber(ARGV[b + 3])
+  local spent = tonumber(redis.call('HGET', h, 'spent') or '0')
+  if seed > spent then
+    redis.call('HSET', h, 'spent', seed)
+    spent = seed
+  end
+  local expired = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+  if #expired > 0 then
+    local freed = 0
+    for _, member in ipairs(expired) do
+      freed = freed + tonumber(string.match(member, ':(%d+)$'))
+    end
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+    redis.call('HINCRBY', h, 'held', 0 - freed)
+  end
+  local held = tonumber(redis.call('HGET', h, 'held') or '0')
+  if spent + add > limit then
+    return {2, j, spent, held}
+  end
+  if spent + held + add > limit then
+    return {3, j, spent, held}
+  end
+  b = b + 3
+end
+a = 6
+for i = 1, n do
+  redis.call('INCRBY', KEYS[i], ARGV[a + 2])
+  a = a + 4
+end
+for j = 1, m do
+  local h = KEYS[n + 2 * j - 1]
+  local z = KEYS[n + 2 * j]
+  local add = ARGV[a + 3 * (j - 1) + 2]
+  redis.call('ZADD', z, expires, rid .. ':' .. add)
+  redis.call('HINCRBY', h, 'held', add)
+  redis.call('EXPIRE', h, bttl)
+  redis.call('EXPIRE', z, bttl)
+end
+return {0, 0, 0, 0}
+"""
+
+_SETTLE_LUA = """
+local n = tonumber(ARGV[1])
+local m = tonumber(ARGV[2])
+local delta = tonumber(ARGV[3])
+local rid = ARGV[4]
+if delta ~= 0 then
+  for i = 1, n do
+    redis.call('INCRBY', KEYS[i], delta)
+  end
+end
+for j = 1, m do
+  local h = KEYS[n + 2 * j - 1]
+  local z = KEYS[n + 2 * j]
+  local held = ARGV[3 + 2 * j]
+  local actual = tonumber(ARGV[4 + 2 * j])
+  if redis.call('ZREM', z, rid .. ':' .. held) == 1 then
+    redis.call('HINCRBY', h, 'held', 0 - tonumber(held))
+  end
+  redis.call('HINCRBY', h, 'spent', actual)
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One counter to reserve on: its key, limit (−1: none), amount, lifetime, start value."""
+
+    key: str
+    limit: int
+    add: int
+    ttl: int
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetDraw:
+    """A hold of ``add`` cents to reserve on one budget level (``key`` names its month)."""
+
+    key: str
+    limit: int
+    add: int
+    seed: int = 0
+    """Cents the database's meter says were spent this month (a floor for ``spent``)."""
+
+
+class HoldOutcome(enum.IntEnum):
+    ADMITTED = 0
+    RATE = 1
+    """A per-minute counter refused (``index``: which)."""
+    SPENT = 2
+    """A budget's settled spend leaves no room for the bound (``index``: which level)."""
+    IN_FLIGHT = 3
+    """A budget's holds in flight leave no room for now."""
+
+
+@dataclass(frozen=True, slots=True)
+class HoldAnswer:
+    """What the store answered: admitted, or which limit refused with the level's state."""
+
+    outcome: HoldOutcome
+    index: int = 0
+    spent: int = 0
+    held: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Settle one hold: remove ``held`` cents from a level's holds, add ``actual`` spent."""
+
+    key: str
+    held: int
+    actual: int
+
+
+class CounterStore(Protocol):
+    async def reserve(
+        self,
+        counters: list[Counter],
+        draws: list[BudgetDraw],
+        hold_id: str,
+        now: float,
+        expires: float,
+    ) -> HoldAnswer: ...
+
+    async def settle(
+        self, token_keys: list[str], delta: int, releases: list[Release], hold_id: str
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class _Level:
+    spent: int = 0
+    held: int = 0
+    holds: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """hold id → (cents, expiry)."""
+
+
+class MemoryCounters:
+    """Counters in this process (one API process, the embedded default)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        self.levels: dict[str, _Level] = {}
+
+    async def reserve(
+        self,
+        counters: list[Counter],
+        draws: list[BudgetDraw],
+        hold_id: str,
+        now: float,
+        expires: float,
+    ) -> HoldAnswer:
+        for i, c in enumerate(counters, 1):
+            current = self.values.setdefault(c.key, c.seed)
+            if c.limit >= 0 and current + c.add > c.limit:
+                return HoldAnswer(HoldOutcome.RATE, i)
+        for j, d in enumerate(draws, 1):
+            level = self.levels.setdefault(d.key, _Level())
+            level.spent = max(level.spent, d.seed)
+            for hid, (cents, until) in list(level.holds.items()):
+                if until <= now:
+                    del level.holds[hid]
+                    level.held -= cents
+            if level.spent + d.add > d.limit:
+                return HoldAnswer(HoldOutcome.SPENT, j, level.spent, level.held)
+            if level.spent + level.held + d.add > d.limit:
+                return HoldAnswer(HoldOutcome.IN_FLIGHT, j, level.spent, level.held)
+        for c in counters:
+            self.values[c.key] += c.add
+        for d in draws:
+            level = self.levels[d.key]
+            level.holds[hold_id] = (d.add, expires)
+            level.held += d.add
+        if len(self.values) > 100_000:  # old minutes: keep the store bounded
+            self.values = {k: v for k, v in self.values.items() if ":m:" not in k}
+        return HoldAnswer(HoldOutcome.ADMITTED)
+
+    async def settle(
+        self, token_keys: list[str], delta: int, releases: list[Release], hold_id: str
+    ) -> None:
+        for key in token_keys:
+            self.values[key] = self.values.get(key, 0) + delta
+        for r in releases:
+            level = self.levels.setdefault(r.key, _Level())
+            if level.holds.pop(hold_id, None) is not None:
+                level.held -= r.held
+            level.spent += r.actual
+
+    async def close(self) -> None:
+        return None
+
+
+_Call = tuple[str, list[str], list[Any], "asyncio.Future[Any]"]
+"""One script call waiting for the next batch: (script, keys, args, its caller's future)."""
+
+
+class RedisCounters:
+    """Counters in Redis, shared by every API process (one script call per admission, one
+    per settlement).
+
+    Why a batcher: at 64 concurrent requests a round trip each is 64 socket writes and reads
+    per turn of the event loop, the bulk of the cost on a busy machine.  Calls made in the same
+    turn go out as one pipeline (``EVALSHA`` each, by the scripts' digests loaded once), and
+    each caller gets its own answer: every script still runs atomically on its own.
+    """
+
+    def __init__(self, url: str) -> None:
+        from redis.asyncio import Redis
+
+        self.redis: Any = Redis.from_url(url)
+        self._digests: dict[str, str] = {}
+        self._pending: list[_Call] = []
+
+    async def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((script, keys, args, future))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        _IN_FLIGHT.add(task)
+        task.add_done_callback(_IN_FLIGHT.discard)
+
+    async def _send(
+        self, batch: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]]
+    ) -> None:
+        from redis.exceptions import NoScriptError
+
+        try:
+            for script, *_ in batch:
+                if script not in self._digests:
+                    self._digests[script] = await self.redis.script_load(script)
+            pipe = self.redis.pipeline(transaction=False)
+            for script, keys, args, _ in batch:
+                pipe.evalsha(self._digests[script], len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+            for (script, keys, args, future), result in zip(batch, results, strict=True):
+                if isinstance(result, NoScriptError):  # Redis restarted: load again, once
+                    self._digests[script] = await self.redis.script_load(script)
+                    result = await self.redis.evalsha(
+                        self._digests[script], len(keys), *keys, *args
+                    )
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+        except Exception as exc:  # the connection failed: every caller hears it
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+
+    async def reserve(
+        self,
+        counters: list[Counter],
+        draws: list[BudgetDraw],
+        hold_id: str,
+        now: float,
+        expires: float,
+    ) -> HoldAnswer:
+        keys = [c.key for c in counters]
+        args: list[int | float | str] = [
+            len(counters),
+            len(draws),
+            now,
+            hold_id,
+            BUDGET_TTL_S,
+            expires,
+        ]
+        for c in counters:
+            args += [c.limit, c.add, c.ttl, c.seed]
+        for d in draws:
+            keys += [d.key, d.key + ":holds"]
+            args += [d.limit, d.add, d.seed]
+        found = await self._call(_ADMIT_LUA, keys, args)
+        return HoldAnswer(HoldOutcome(int(found[0])), *(int(v) for v in found[1:]))
+
+    async def settle(
+        self, token_keys: list[str], delta: int, releases: list[Release], hold_id: str
+    ) -> None:
+        if not releases and not delta:
+            return
+        keys = list(token_keys)
+        args: list[int | str] = [len(token_keys), len(releases), delta, hold_id]
+        for r in releases:
+            keys += [r.key, r.key + ":holds"]
+            args += [r.held, r.actual]
+        await self._call(_SETTLE_LUA, keys, args)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+_IN_FLIGHT: set[asyncio.Task[None]] = set()
+"""Batches being sent (a reference, so the loop does not drop a running task)."""
+
+
+def open_counters(settings: Settings) -> CounterStore:
+    url = settings.gateway_limits_url
+    if url.startswith("memory://"):
+        return MemoryCounters()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisCounters(url)
+    raise ValueError(f"COMPUTEPORT_GATEWAY_LIMITS_URL: {url!r} is neither memory:// nor redis://")
+
+
+__all__ = [
+    "BUDGET_TTL_S",
+    "BudgetDraw",
+    "Counter",
+    "CounterStore",
+    "HoldAnswer",
+    "HoldOutcome",
+    "MemoryCounters",
+    "RedisCounters",
+    "Release",
+    "open_counters",
+]
