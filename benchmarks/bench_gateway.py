@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_gateway.py --clients 64 --requests 640 --rounds 3
 
 Starts a real upstream (llama.cpp's server from the ``xllamacpp`` wheel serving SmolLM2-135M,
-``tests/gateway/llama_upstream.py``) and the gateway as ``computeport serve`` builds it (this
+:mod:`computeport.gateway.llama_server`) and the gateway as ``computeport serve`` builds it (this
 script with ``--serve``: the app from ``create_app`` on a temporary SQLite database with one
 deployment and one key, under uvicorn, in its own process).  Then, for each round, the same
 load of ``--requests`` chat requests from ``--clients`` concurrent keep-alive connections
@@ -331,7 +331,7 @@ def main() -> None:
             argv = (
                 [
                     "-m",
-                    "tests.gateway.llama_upstream",
+                    "computeport.gateway.llama_server",
                     str(up_port),
                     "--alias",
                     MODEL,

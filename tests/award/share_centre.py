@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from computeport.award.shares import move_hours
 from computeport.inventory.declaration import parse_inventory
 from computeport.inventory.loader import load_inventory
 from computeport.kit.clock import Clock
+from computeport.models.award import Award
 from tests.inventory.inventory_files import BETA, SMALL
 
 SECOND_SITE = """
@@ -40,6 +42,17 @@ nodes = 2
 
 CENTRE = SMALL + BETA + SECOND_SITE
 """alpha and beta (h800) at cyberport; ridge (h800) and domestic (cn-accel-a) at sandy-ridge."""
+
+
+def move(
+    session: Session, award: Award, clock: Clock, src: str, dst: str, h: int, reason: str = "r"
+) -> None:
+    """Move ``h`` hours of the award's only line from ``src`` to ``dst`` (``reserve`` or a
+    cluster), as an operator would, without an actor."""
+    move_hours(
+        session, award.id, source=src, target=dst, hours=h, reason=reason, actor_id=None,
+        clock=clock,
+    )  # fmt: skip
 
 
 def load_centre(session: Session, clock: Clock) -> None:

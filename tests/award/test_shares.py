@@ -17,29 +17,21 @@ from computeport.kit.errors import Conflict, DomainError, ValidationFailed
 from computeport.models.award import AmendmentKind, Award, AwardAmendment
 from computeport.models.award_share import AwardShareMove
 from tests.award.share_centre import load_centre
+from tests.award.share_centre import move as move_any
 from tests.factories import award as fw
 
 HOURS = 100_000
 PLACES = (RESERVE, "alpha", "beta", "ridge")
 
 
+def move(session: Session, award: Award, clock: ManualClock, src: str, dst: str, h: int) -> None:
+    move_any(session, award, clock, src, dst, h, "rebalance")
+
+
 @pytest.fixture
 def award(session: Session, clock: ManualClock) -> Award:
     load_centre(session, clock)
     return fw.approved_award(session, clock, fw.scheme(session), gpu_hours=HOURS)
-
-
-def move(session: Session, award: Award, clock: ManualClock, src: str, dst: str, h: int) -> None:
-    move_hours(
-        session,
-        award.id,
-        source=src,
-        target=dst,
-        hours=h,
-        reason="rebalance",
-        actor_id=None,
-        clock=clock,
-    )
 
 
 def split(session: Session, award: Award) -> tuple[int, dict[str, int]]:

@@ -82,3 +82,17 @@ def test_budgets_set_shown_and_bad_amounts_refused(cli: CliRunner) -> None:
     run(cli, "gateway", "budget", "set", "--org", "Dept", "--scope", "application",
         "--application", "assistant", "--remove")  # fmt: skip
     assert count_rows(GatewayBudget) == 0
+
+
+def test_launch_names_what_is_missing_before_anything_is_submitted(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("ClusterName=nowhere\n")  # no daemon: nothing may reach it
+    slurm = ["--conf", str(conf), "--model-path", "m"]
+    out = run(cli, "gateway", "launch", "ghost", *slurm, code=2)
+    assert "no deployment 'ghost'" in out
+    run(cli, "org", "create", "Dept", "--category", "government")
+    run(cli, "gateway", "deploy", "m", "--org", "Dept", "--upstream", "http://x/v1")
+    out = run(cli, "gateway", "launch", "m", *slurm, code=2)
+    assert "needs an active award" in out

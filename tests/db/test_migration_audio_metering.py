@@ -1,4 +1,4 @@
-"""Migration 0012 on a database with gateway usage: down to 0013 drops the audio columns and
+"""Migration 0012 on a database with gateway usage: down to 0014 drops the audio columns and
 keeps every row; up again gives the existing rows no audio and existing deployments ``text``."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.support.databases import drop_postgres_database, fresh_postgres_datab
 from computeport.db.engine import make_engine
 from computeport.db.migrate import downgrade, upgrade
 
-PREVIOUS = "0013_gateway_budgets"
+PREVIOUS = "0014_gateway_demo"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,16 +1,16 @@
 """The gateway tests' rig: real llama.cpp upstreams, a real database, the app under uvicorn.
 
-Upstreams are processes (``llama_upstream``); the gateway is the application ``computeport
-serve`` builds (``create_app``), served by uvicorn in a thread on a free port, on its own
-database (SQLite file or a fresh PostgreSQL database: the data is committed, as in
-production).  Its gateway clock is a :class:`~computeport.kit.clock.ManualClock`, so minute
-windows and months are the test's to move.
+Upstreams are processes (:mod:`computeport.gateway.llama_server`); the gateway is the
+application ``computeport serve`` builds (``create_app``), served by uvicorn in a thread on a
+free port, on its own database (SQLite file or a fresh PostgreSQL database: the data is
+committed, as in production).  Its gateway clock is a
+:class:`~computeport.kit.clock.ManualClock`, so minute windows and months are the test's to
+move.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.api.app import create_app
 from computeport.db.engine import make_session_factory
+from computeport.gateway import llama_server
 from computeport.gateway.keys import issue_key, register_deployment, set_allowance
 from computeport.gateway.routes import open_gateway
 from computeport.http.state import AppState
@@ -37,7 +38,6 @@ from tests.factories import award as award_factory
 from tests.factories import identity as identity_factory
 from tests.support.processes import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 
 
@@ -54,22 +54,7 @@ class Upstream:
 
 def start_upstream(alias: str, log: Path, parallel: int = 1) -> Upstream:
     port = free_port()
-    out = log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.gateway.llama_upstream",
-            str(port),
-            "--alias",
-            alias,
-            "--parallel",
-            str(parallel),
-        ],
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    process = llama_server.start(port, alias, log, parallel=parallel)
     poll(f"upstream {alias} ready", lambda: _healthy(port), process=process, log=log)
     return Upstream(alias, port, process)
 
@@ -202,9 +187,13 @@ def add_department(
 
 
 def serve(
-    engine: Engine, clock: ManualClock, settings: dict[str, Any] | None = None
+    engine: Engine,
+    clock: ManualClock,
+    settings: dict[str, Any] | None = None,
+    build: Callable[[Settings, AppState], Any] = create_app,
 ) -> tuple[str, Any, uvicorn.Server, threading.Thread]:
-    """The app on ``engine`` under uvicorn in a thread: (url, app, server, thread)."""
+    """The app on ``engine`` under uvicorn in a thread: (url, app, server, thread); ``build``
+    makes the app (the API alone, or ``build_app``'s API and portal)."""
     port = free_port()
     config = Settings(
         database_url=str(engine.url.render_as_string(hide_password=False)),
@@ -212,7 +201,7 @@ def serve(
         **(settings or {}),
     )
     state = AppState(config, engine, make_session_factory(engine), clock, None)
-    app = create_app(config, state)
+    app = build(config, state)
     app.state.gateway = open_gateway(state, clock)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -1,11 +1,12 @@
 """Upstream failures and clients that leave: round robin, retries, 503, a stream cut short.
 
 Real parts: two llama.cpp upstreams, plus addresses where nothing listens (connection refused,
-the way a killed upstream looks).
+the way a killed upstream looks); a stream left early is counted by the model's tokenizer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from openai import OpenAI
 from sqlalchemy import Engine
 
+from computeport.gateway.token_count import tokenize_url
 from tests.gateway.rig import GatewayRig, Upstream, build_rig
 from tests.support.processes import free_port
 
@@ -64,7 +66,9 @@ def test_no_healthy_upstream_is_a_503_in_the_openai_shape(rig: GatewayRig) -> No
     assert (row.model, row.status, row.prompt_tokens, row.completion_tokens) == ("down", 503, 0, 0)
 
 
-def test_a_client_leaving_mid_stream_is_billed_once_for_what_was_sent(rig: GatewayRig) -> None:
+def test_a_client_leaving_mid_stream_is_billed_once_for_what_was_sent(
+    rig: GatewayRig, upstreams: list[Upstream]
+) -> None:
     before = len(rig.settle())
     body = {
         "model": "smollm2",
@@ -91,5 +95,17 @@ def test_a_client_leaving_mid_stream_is_billed_once_for_what_was_sent(rig: Gatew
     row = rows[-1]
     assert row.status == 499
     assert row.estimated
+    # No usage event came: the model's own tokenizer (llama.cpp's /tokenize) counted the
+    # prompt's text and the answer sent so far, not the body's bytes / 4.
+    prompt = _tokens(upstreams[0].base_url, "Tell me a long story")
+    assert row.prompt_tokens == prompt
+    assert row.prompt_tokens != len(json.dumps(body)) // 4 + 1
     assert 5 <= row.completion_tokens < 400
-    assert row.prompt_tokens > 0
+
+
+def _tokens(upstream: str, text: str) -> int:
+    """The upstream model's token count of ``text`` (both upstreams serve the same model)."""
+    answer = httpx.post(tokenize_url(upstream), json={"content": text}, timeout=30)
+    tokens = answer.json()["tokens"]
+    assert isinstance(tokens, list)
+    return len(tokens)

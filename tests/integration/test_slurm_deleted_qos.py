@@ -33,12 +33,12 @@ from computeport.backends import (
     JobState,
     reconcile,
 )
-from computeport.backends.slurm import RetryPolicy, SlurmBackend, SlurmConfig
+from computeport.backends.slurm import SlurmBackend
 from computeport.backends.slurm.sacct import parse_sacct_json
 from computeport.kit.clock import SystemClock
 from computeport.metering.accounting import FileCursorStore, InMemoryUsageSink, ingest_accounting
-from tests.support.databases import require
 from tests.support.processes import poll
+from tests.support.slurm import local_slurm_backend
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
@@ -47,20 +47,7 @@ MEMBER = "nobody"
 
 @pytest.fixture
 def backend() -> SlurmBackend:
-    raw = os.environ.get("COMPUTEPORT_TEST_SLURM_DIR", "")
-    conf = Path(raw) / "etc" / "slurm.conf" if raw else None
-    require(
-        conf is not None and conf.exists(), "the local Slurm test cluster (scripts/slurm-cluster)"
-    )
-    assert conf is not None
-    name = next(
-        line.split("=", 1)[1].strip()
-        for line in conf.read_text().splitlines()
-        if line.startswith("ClusterName=")
-    )
-    return SlurmBackend(
-        SlurmConfig(cluster=name, slurm_conf=conf, timeout_seconds=20, retry=RetryPolicy(3, 0.5))
-    )
+    return local_slurm_backend()
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ test removes what it made (reconcile to nothing) however it ends.
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
@@ -22,32 +20,19 @@ from sqlalchemy.orm import Session
 import computeport.kit.ids
 from computeport.award.desired import desired_state_from_awards
 from computeport.backends import DesiredState, reconcile
-from computeport.backends.slurm import RetryPolicy, SlurmBackend, SlurmConfig
+from computeport.backends.slurm import SlurmBackend
 from computeport.identity.service import create_organisation
 from computeport.kit.clock import ManualClock
 from computeport.models.identity import OrganisationCategory
 from tests.factories import award as builders
-from tests.support.databases import require
+from tests.support.slurm import local_slurm_backend
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 
 @pytest.fixture
 def backend() -> SlurmBackend:
-    raw = os.environ.get("COMPUTEPORT_TEST_SLURM_DIR", "")
-    conf = Path(raw) / "etc" / "slurm.conf" if raw else None
-    require(
-        conf is not None and conf.exists(), "the local Slurm test cluster (scripts/slurm-cluster)"
-    )
-    assert conf is not None
-    name = next(
-        line.split("=", 1)[1].strip()
-        for line in conf.read_text().splitlines()
-        if line.startswith("ClusterName=")
-    )
-    return SlurmBackend(
-        SlurmConfig(cluster=name, slurm_conf=conf, timeout_seconds=20, retry=RetryPolicy(3, 0.5))
-    )
+    return local_slurm_backend()
 
 
 def test_two_organisations_seeded_together_get_two_parents(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 CYBERPORT = Path(__file__).resolve().parents[2] / "deploy" / "inventory" / "cyberport.toml"
 
-SMALL = """\
+H800_AT_CYBERPORT = """\
 [accelerators.h800]
 vendor = "NVIDIA"
 model = "H800"
@@ -15,7 +15,12 @@ peak_pflops = 0.99
 
 [sites.cyberport]
 name = "Cyberport"
+"""
+"""The accelerator type and the site, without a cluster (tests add their own)."""
 
+SMALL = (
+    H800_AT_CYBERPORT
+    + """
 [clusters.alpha]
 site = "cyberport"
 backend = "sim"
@@ -25,6 +30,7 @@ accelerator = "h800"
 gpus_per_node = 8
 nodes = 4
 """
+)
 """One site, one virtual cluster of 32 H800 (31.68 PF)."""
 
 BETA = """

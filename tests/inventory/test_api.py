@@ -75,3 +75,34 @@ class TestInventoryApi(PermissionSuite):
     def test_an_empty_inventory_is_an_empty_list(self, world: World, client: TestClient) -> None:
         operator = world.actors.staff(Role.OPERATOR)
         assert client.get("/api/v1/sites", headers=operator.headers).json() == []
+
+
+def test_cluster_health_says_which_is_down_since_when(world: World, client: TestClient) -> None:
+    from datetime import timedelta
+
+    from computeport.inventory.health import mark_down, mark_up
+
+    start = world.clock.now()
+    mark_down(world.session, "sandy-ridge-a", start, "BackendUnavailable: no answer", "i@s")
+    mark_down(world.session, "sandy-ridge-a", start + timedelta(minutes=5), "again", "r@s")
+    mark_up(world.session, "cyberport-h800", start)
+    operator = world.actors.staff(Role.OPERATOR)
+    body = client.get("/api/v1/clusters/health", headers=operator.headers).json()
+    assert [(h["cluster"], h["state"]) for h in body] == [
+        ("cyberport-h800", "up"),
+        ("sandy-ridge-a", "down"),
+    ]
+    down = body[1]
+    assert down["down_since"].startswith(start.strftime("%Y-%m-%dT%H:%M"))
+    assert (down["last_error"], down["failing_duties"]) == ("again", ["i@s", "r@s"])
+    # One duty answers again: still down while the other fails (e.g. the controller is down
+    # while its accounting answers); both answer: up, the outage over, the error not shown.
+    mark_up(world.session, "sandy-ridge-a", start + timedelta(minutes=8), "i@s")
+    still = client.get("/api/v1/clusters/health", headers=operator.headers).json()[1]
+    assert (still["state"], still["failing_duties"]) == ("down", ["r@s"])
+    mark_up(world.session, "sandy-ridge-a", start + timedelta(minutes=9), "r@s")
+    again = client.get("/api/v1/clusters/health", headers=operator.headers).json()[1]
+    assert (again["state"], again["down_since"], again["last_error"]) == ("up", None, None)
+    assert again["failing_duties"] == []
+    applicant = world.actors.applicant()
+    assert client.get("/api/v1/clusters/health", headers=applicant.headers).status_code == 403

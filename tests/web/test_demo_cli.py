@@ -24,9 +24,9 @@ def test_setup_is_idempotent_and_prices_usage(tmp_path: Path) -> None:
     try:
         with make_session_factory(engine)() as session:
             prices = session.scalars(select(PriceVersion)).all()
-            # The scenario's rate card, once: H800, four QOS factors, a token and an audio
-            # price, every one labelled an assumption.
-            assert len(prices) == 7
+            # The scenario's rate card, once: H800, four QOS factors, two token prices (the
+            # assistant's model and the demo's own) and an audio price, all assumptions.
+            assert len(prices) == 8
             assert all(p.is_assumption for p in prices)
             h800 = next(p for p in prices if p.subject == "h800")
             assert h800.unit_price == Decimal(30)

@@ -1,19 +1,26 @@
 """The department's inference page: its keys (never the secret) and its usage by day and
-model, tokens and audio seconds side by side; another organisation's member gets 404."""
+model, tokens and audio seconds side by side; another organisation's member gets 404; the
+admin (or an operator) issues a key per application, shown once, and revokes it; a member may
+not, nor a form without its token."""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy.orm import Session
 
 from computeport.gateway.budget_admin import set_budget
 from computeport.gateway.data_policy import set_policy
-from computeport.gateway.keys import issue_key
+from computeport.gateway.keys import issue_key, organisation_keys
+from computeport.identity.tokens import hash_token
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
 from computeport.models.centre import CentreSite
+from computeport.models.identity import Role
 from computeport.models.inference import BudgetScope
+from tests.factories import identity as identity_factory
 from tests.factories.inference import audio_event, event
-from tests.web.fixtures import Browser, People
+from tests.web.fixtures import Browser, People, with_password
 
 
 def test_keys_and_usage_on_the_department_page(
@@ -87,3 +94,95 @@ def test_budgets_on_the_department_page_with_their_hong_kong_month(
     assert "calendar month, Hong Kong time" in page.text
     assert "1,500.50" in page.text
     assert "2026-11-01 00:00 HKT" in page.text  # the clock's October resets on 1 November
+
+
+def test_the_admin_issues_a_key_shown_once_and_revokes_it(
+    browser: Browser, people: People, session: Session
+) -> None:
+    browser.login(people.applicant_a.email)
+    page = f"/orgs/{people.org_a.id}/inference"
+    answer = browser.post_form(
+        f"{page}/keys", {"application": "Flood bulletin drafter"}, from_page=page
+    )
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
+    shown = re.search(r"<code>(cpk_[0-9a-f]{8}_[A-Za-z0-9_-]{43})</code>", answer.text)
+    assert shown is not None
+    (key,) = organisation_keys(session, people.org_a.id)
+    assert key.application == "Flood bulletin drafter"
+    assert key.key_hash == hash_token(shown[1])  # the key shown is the key stored
+    again = browser.get(page).text
+    assert shown[1] not in again  # shown once
+    assert f"cpk_{key.prefix}_" in again
+    revoked = browser.post_form(f"{page}/keys/{key.id}/revoke", {}, from_page=page)
+    assert revoked.status_code == 303
+    session.refresh(key)
+    assert key.revoked_at is not None
+
+
+def test_a_bad_application_name_is_refused_at_its_field_and_nothing_is_issued(
+    browser: Browser, people: People, session: Session
+) -> None:
+    browser.login(people.applicant_a.email)
+    page = f"/orgs/{people.org_a.id}/inference"
+    answer = browser.post_form(f"{page}/keys", {"application": "  "}, from_page=page)
+    assert answer.status_code == 400
+    assert 'id="application-error"' in answer.text
+    answer = browser.post_form(f"{page}/keys", {"application": "x" * 101}, from_page=page)
+    assert answer.status_code == 400
+    assert "At most 100 characters." in answer.text
+    assert organisation_keys(session, people.org_a.id) == []
+
+
+def test_without_the_forms_token_nothing_is_issued(
+    browser: Browser, people: People, session: Session
+) -> None:
+    browser.login(people.applicant_a.email)
+    answer = browser.client.post(
+        f"/orgs/{people.org_a.id}/inference/keys",
+        data={"application": "Forged"},
+        follow_redirects=False,
+    )
+    assert answer.status_code in (400, 403)
+    assert organisation_keys(session, people.org_a.id) == []
+
+
+def test_a_member_sees_keys_but_may_not_issue_or_revoke(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    member = with_password(
+        identity_factory.user(
+            session, roles=(Role.MEMBER,), organisation=people.org_a, at=clock.now()
+        )
+    )
+    issued = issue_key(session, clock, people.org_a.id, "Chat")
+    browser.login(member.email)
+    page = f"/orgs/{people.org_a.id}/inference"
+    text = browser.get(page).text
+    assert f"cpk_{issued.key.prefix}_" in text
+    assert 'id="issue-key"' not in text
+    assert "/revoke" not in text
+    refused = browser.post_form(f"{page}/keys", {"application": "Mine"}, from_page=page)
+    assert refused.status_code == 403
+    refused = browser.post_form(f"{page}/keys/{issued.key.id}/revoke", {}, from_page=page)
+    assert refused.status_code == 403
+    session.refresh(issued.key)
+    assert issued.key.revoked_at is None
+    assert len(organisation_keys(session, people.org_a.id)) == 1
+
+
+def test_an_operator_manages_any_departments_keys_another_admin_none(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    issued = issue_key(session, clock, people.org_a.id, "Chat")
+    browser.login(people.applicant_b.email)
+    page = f"/orgs/{people.org_a.id}/inference"
+    foreign = browser.post_form(f"{page}/keys/{issued.key.id}/revoke", {}, from_page="/login")
+    assert foreign.status_code == 404
+    browser.client.cookies.clear()
+    browser.login(people.operator.email)
+    assert 'id="issue-key"' in browser.get(page).text
+    done = browser.post_form(f"{page}/keys/{issued.key.id}/revoke", {}, from_page=page)
+    assert done.status_code == 303
+    session.refresh(issued.key)
+    assert issued.key.revoked_at is not None

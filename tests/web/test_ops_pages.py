@@ -143,3 +143,41 @@ def test_ops_without_a_cluster_says_what_it_waits_for(browser: Browser, people: 
 def test_applicant_cannot_open_ops(browser: Browser, people: People) -> None:
     browser.login(people.applicant_a.email)
     assert browser.client.get("/ops").status_code == 403
+
+
+def test_a_cluster_that_is_down_is_named_with_since_when_in_both_languages(
+    browser: Browser, people: People, session: Session
+) -> None:
+    from computeport.inventory.health import mark_down, mark_up
+
+    mark_up(session, "cyberport-h800", T)
+    mark_down(session, "sandy-ridge-a", T, "BackendUnavailable: slurmctld did not answer", "x")
+    mark_down(session, "sandy-ridge-a", T + timedelta(hours=1), "still down", "ingest-usage@s")
+    browser.login(people.operator.email)
+    page = browser.client.get("/ops")
+    assert page.status_code == 200
+    # The outage started at the first failure (HKT, 08:00), the latest error is shown.
+    assert "Cluster sandy-ridge-a is down since 2026-10-01 08:00 HKT" in page.text
+    assert "ingest-usage@s, x: still down" in page.text
+    assert page.text.count('class="badge badge-active"') == 1  # cyberport-h800 is up
+    browser.post_form("/lang", {"locale": "zh-Hant", "next": "/ops"}, from_page="/ops")
+    page = browser.client.get("/ops")
+    assert "叢集 sandy-ridge-a 自 2026-10-01 08:00 HKT 起無法連線" in page.text
+    assert "叢集狀態" in page.text
+
+
+def test_the_page_shows_history_when_the_live_cluster_is_down(
+    browser: Browser, people: People, portal_app: FastAPI, clock: ManualClock
+) -> None:
+    from computeport.backends import BackendUnavailable
+    from computeport.web.deps import cluster_backend
+
+    class Down(FakeCluster):
+        def jobs(self, *, account: str | None = None) -> list:  # type: ignore[type-arg]
+            raise BackendUnavailable("slurmctld did not answer")
+
+    portal_app.dependency_overrides[cluster_backend] = lambda: Down(clock.now())
+    browser.login(people.operator.email)
+    page = browser.client.get("/ops")
+    assert page.status_code == 200
+    assert "Waiting for the" in page.text

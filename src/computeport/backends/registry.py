@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from computeport.backends.protocol import ClusterBackend
+from computeport.backends.types.accounting import AccountingRecord
+from computeport.backends.types.changes import ProvisioningPlan
 from computeport.backends.types.connection import ClusterConnection, PartitionShape
 from computeport.backends.types.desired import DesiredState
+from computeport.backends.types.inventory import NodeInfo, PartitionInfo
+from computeport.backends.types.jobs import JobInfo, JobSpec
 from computeport.kit.clock import Clock, SystemClock
 from computeport.kit.errors import ValidationFailed
 from computeport.settings import Settings
@@ -29,7 +33,7 @@ from computeport.settings import Settings
 if TYPE_CHECKING:
     from computeport.backends.sim.inventory import SimInventory
 
-__all__ = ["BackendRegistry", "build_backend", "default_connection"]
+__all__ = ["BackendRegistry", "LazyBackend", "build_backend", "default_connection"]
 
 DEFAULT_SIM_CLUSTER = "aisc"
 """The embedded virtual cluster's name when no inventory names it (its journal is keyed by it)."""
@@ -167,3 +171,51 @@ class BackendRegistry:
                 self.connection(name), self._sessions, self._clock, desired=self._desired
             )
         return self._built[name]
+
+    def handle(self, name: str) -> ClusterBackend:
+        """Cluster ``name``'s back end, built on its first call (so a worker starts even when
+        one cluster's back end cannot be built yet: that cluster's duties fail, alone)."""
+        self.connection(name)  # an unknown name fails now, naming the field
+        return LazyBackend(self, name)
+
+
+class LazyBackend:
+    """A :class:`ClusterBackend` that opens the real one through its registry when first used."""
+
+    def __init__(self, registry: BackendRegistry, name: str) -> None:
+        self._registry = registry
+        self._name = name
+
+    @property
+    def cluster(self) -> str:
+        return self._name
+
+    def _real(self) -> ClusterBackend:
+        return self._registry.open(self._name)[0]
+
+    def plan(self, desired: DesiredState) -> ProvisioningPlan:
+        return self._real().plan(desired)
+
+    def apply(self, plan: ProvisioningPlan) -> None:
+        self._real().apply(plan)
+
+    def submit(self, spec: JobSpec) -> str:
+        return self._real().submit(spec)
+
+    def cancel(self, job_id: str) -> None:
+        self._real().cancel(job_id)
+
+    def jobs(self, *, account: str | None = None) -> list[JobInfo]:
+        return self._real().jobs(account=account)
+
+    def job(self, job_id: str) -> JobInfo:
+        return self._real().job(job_id)
+
+    def nodes(self) -> list[NodeInfo]:
+        return self._real().nodes()
+
+    def partitions(self) -> list[PartitionInfo]:
+        return self._real().partitions()
+
+    def accounting(self, since: datetime, until: datetime) -> list[AccountingRecord]:
+        return self._real().accounting(since, until)

@@ -5,6 +5,10 @@ opens the embedded virtual cluster (a few months of history replayed from a work
 the Philly trace, then live in accelerated time), starts the background worker (advance the
 cluster, ingest and rate usage, post to the ledger, expire awards), serves the portal and the
 API at http://127.0.0.1:8000 and prints the ready-made demo logins for each role.
+
+It also runs the centre's inference service (:mod:`computeport.cli.demo_gateway`): a served
+model, a government department with an award, and its application's gateway key, printed with
+the lines that call the demo's gateway with the ``openai`` client.
 """
 
 from __future__ import annotations
@@ -24,9 +28,18 @@ from rich.table import Table
 from sqlalchemy import inspect
 
 from computeport.cli.common import console, fail
+from computeport.cli.demo_gateway import (
+    EXTERNAL_UPSTREAM,
+    LocalModel,
+    gateway_panel,
+    setup_gateway,
+    start_local_model,
+)
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
+from computeport.gateway.routes import open_gateway
 from computeport.http.state import AppState
+from computeport.seed.gateway_demo import DEMO_MODEL
 from computeport.settings import Settings
 from computeport.web.views.capacity_plan import SCENARIO, plan_path
 
@@ -97,6 +110,14 @@ def demo_logins() -> list[DemoLoginRow]:
     from computeport.seed.demo import demo_logins as seeded
 
     return [DemoLoginRow(d.role.value, d.email, d.password) for d in seeded()]
+
+
+def department_row() -> DemoLoginRow:
+    """The department admin's login (the gateway's customer), shown with the others."""
+    from computeport.seed.demo import department_login
+
+    login = department_login()
+    return DemoLoginRow("department_admin", login.email, login.password)
 
 
 def logins_table(rows: list[DemoLoginRow], url: str) -> Table:
@@ -238,6 +259,17 @@ def demo(
     history_days: Annotated[
         int, typer.Option(help="Simulated past a new cluster starts with, in days.")
     ] = 90,
+    model_upstream: Annotated[
+        str | None,
+        typer.Option(
+            help="An OpenAI-compatible server (base URL ending in /v1) for the demo's model, "
+            "instead of starting llama.cpp here."
+        ),
+    ] = None,
+    model: Annotated[str, typer.Option(help="The model name the department calls.")] = DEMO_MODEL,
+    model_port: Annotated[
+        int, typer.Option(help="Port of the local model server (default: --port + 1).")
+    ] = 0,
 ) -> None:
     """Seed the Cyberport scenario, start the virtual cluster and serve the portal."""
     if speed <= 0:
@@ -253,23 +285,49 @@ def demo(
     with console.status("Preparing the database…"):
         console.print(f"• {prepare_database(settings)} ({directory / DEMO_DB.name})")
         console.print(f"• {seed(settings)}")
+    local, upstream = _model_server(directory, model_upstream, model, model_port or port + 1)
+    gateway = setup_gateway(settings, [upstream], model)
     with console.status("Opening the virtual cluster and replaying its history…"):
         state = open_state(settings, timedelta(days=history_days))
         worker = start_worker(state)
     app = build_app(settings, state)
+    # The gateway now, not at the first request: the department's and the operator's pages
+    # read its (wall) clock for the month, not the simulated cluster's, which runs ahead.
+    app.state.gateway = open_gateway(state)
     if start_capacity_plan(settings, today=state.clock.now().date()) is not None:
         console.print(
             f"• writing a {DEMO_PLAN_SEEDS}-seed capacity plan in the background "
             f"({plan_path(settings)}; the capacity page fills in when it is done)"
         )
-    rows = demo_logins()
+    rows = [*demo_logins(), department_row()]
     app.state.demo_logins = rows
     url = f"http://{host}:{port}"
     console.print(f"• ready in {time.monotonic() - started:.0f} s")
     console.print(logins_table(rows, url))
+    console.print(gateway_panel(gateway, url, local=local is not None))
     console.print("Press Ctrl+C to stop. The centre lives a simulated day a minute.", style="dim")
     try:
         run_server(app, host, port)
     finally:
         if worker is not None:
             worker.stop()
+        if local is not None:
+            local.stop()
+
+
+def _model_server(
+    directory: Path, upstream: str | None, model: str, port: int
+) -> tuple[LocalModel | None, str]:
+    """The local model server (started here) and the upstream URL the deployment gets."""
+    if upstream is not None:
+        return None, upstream
+    with console.status(f"Starting the model server ({model}, llama.cpp on port {port})…"):
+        started = start_local_model(directory, port, model)
+    if isinstance(started, LocalModel):
+        console.print(f"• model server {started.base_url} (log: {started.log})")
+        return started, started.base_url
+    console.print(
+        f"• no local model server: {started}; the deployment points at {EXTERNAL_UPSTREAM}",
+        style="yellow",
+    )
+    return None, EXTERNAL_UPSTREAM

@@ -1,5 +1,6 @@
 """``computeport gateway``: deployments, keys and allowances of the inference gateway.
 
+Deployments run as Slurm jobs are launched (``launch``) and followed (``follow``) here too.
 The same services as the management API (``/api/v1/model-deployments``, ``/gateway-keys``,
 ``/awards/{id}/inference-allowance``), for an operator at the console: bad input is a message
 naming the field and exit code 2, with nothing written.
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from computeport.cli.common import command_session, console, fail
 from computeport.cli.gateway_budgets import app as budget_app
+from computeport.cli.slurm import ClusterOption, ConfOption, TimeoutOption, slurm_backend
 from computeport.gateway import keys as service
 from computeport.gateway.data_policy import set_policy
 from computeport.gateway.repository import policy_of
@@ -229,3 +231,62 @@ def _describe(name: str, row: DataPolicy | None) -> str:
     sites = row.sites if row is not None else None
     where = ", ".join(sites) if sites is not None else "any site"
     return f"{name}: redaction {'on' if redact else 'off'}; served from {where}"
+
+
+@app.command("launch")
+def launch_command(
+    name: Annotated[str, typer.Argument(help="The deployment (registered, with its award).")],
+    model_path: Annotated[
+        str, typer.Option(help="What the server loads: a Hugging Face id or a directory.")
+    ],
+    port: Annotated[int, typer.Option(help="Port the server listens on, on its node.")] = 8000,
+    gpus: Annotated[int, typer.Option(help="GPUs (vLLM's tensor parallelism).")] = 1,
+    template: Annotated[str, typer.Option(help="Batch template: vllm, or llama (CPU).")] = "vllm",
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="Time limit in hours.")] = 168,
+    user: Annotated[
+        str | None, typer.Option(help="The POSIX user the job runs as (default: you).")
+    ] = None,
+    workdir: Annotated[str | None, typer.Option(help="Where the job writes its log.")] = None,
+    conf: ConfOption = None,
+    cluster: ClusterOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Run a deployment's server as a Slurm job under its award's account (docs/gateway.md,
+    "On Slurm"); the worker (or `gateway follow`) then points the deployment at it."""
+    import getpass
+
+    from computeport.gateway.follow import launch
+
+    with command_session() as session:
+        launched = launch(
+            session,
+            slurm_backend(conf, cluster, timeout),
+            name,
+            user=user or getpass.getuser(),
+            template=template,
+            model_path=model_path,
+            port=port,
+            gpus=gpus,
+            time_limit_minutes=hours * 60,
+            workdir=workdir,
+        )
+        console.print(
+            f"deployment {name}: job {launched.job_id} under account {launched.account} on "
+            f"{launched.cluster}; its endpoint becomes the upstream once the server answers"
+        )
+
+
+@app.command("follow")
+def follow_command(
+    conf: ConfOption = None, cluster: ClusterOption = None, timeout: TimeoutOption = 30.0
+) -> None:
+    """Point every launched deployment at the endpoints its running jobs report (ended jobs'
+    endpoints are removed)."""
+    from computeport.gateway.follow import follow
+
+    with command_session() as session:
+        changed = follow(session, slurm_backend(conf, cluster, timeout))
+    for model, upstreams in changed.items():
+        console.print(f"{model}: {', '.join(upstreams) or 'no running job: no upstream'}")
+    if not changed:
+        console.print("no change")

@@ -55,7 +55,8 @@ TimeoutOption = Annotated[
 ]
 
 
-def _backend(conf: Path | None, cluster: str | None, timeout: float) -> SlurmBackend:
+def slurm_backend(conf: Path | None, cluster: str | None, timeout: float) -> SlurmBackend:
+    """The Slurm back end of ``--conf`` (else the settings, else $SLURM_CONF)."""
     settings = Settings()
     conf = conf or settings.slurm_conf
     if conf is None and os.environ.get("SLURM_CONF"):
@@ -127,7 +128,7 @@ def reconcile(
 ) -> None:
     """Make Slurm's accounts, QOS and users match the awards (or show what would change)."""
     with domain_errors():
-        backend = _backend(conf, cluster, timeout)
+        backend = slurm_backend(conf, cluster, timeout)
         if desired is not None:
             state = load_desired_file(desired)
         else:
@@ -192,7 +193,7 @@ def ingest(
     clock = SystemClock()
     overlap = timedelta(minutes=overlap_minutes)
     with domain_errors():
-        backend = _backend(conf, cluster, timeout)
+        backend = slurm_backend(conf, cluster, timeout)
         store = FileCursorStore(cursor)
         if out is not None:
             result = ingest_accounting(
@@ -230,7 +231,7 @@ def status(
 ) -> None:
     """Partitions, nodes and the queue of the cluster."""
     with domain_errors():
-        backend = _backend(conf, cluster, timeout)
+        backend = slurm_backend(conf, cluster, timeout)
         try:
             nodes = backend.nodes()
             partitions = backend.partitions()

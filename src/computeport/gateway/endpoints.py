@@ -68,12 +68,6 @@ def _read(key: GatewayKey) -> KeyRead:
     )
 
 
-def _may_manage(subject: Subject, organisation_id: uuid.UUID) -> bool:
-    return subject.has_role(Role.OPERATOR) or subject.has_organisation_role(
-        organisation_id, Role.ORG_ADMIN
-    )
-
-
 def _visible(subject: Subject, organisation_id: uuid.UUID) -> None:
     if not subject.can_see_organisation(organisation_id):
         raise NotFound(f"organisation {organisation_id} not found", field="organisation_id")
@@ -89,7 +83,7 @@ def issue_key(
     body: KeyIn, subject: CurrentSubject, session: SessionDep, clock: ClockDep
 ) -> KeyIssued:
     _visible(subject, body.organisation_id)
-    if not _may_manage(subject, body.organisation_id):
+    if not service.may_manage_keys(subject, body.organisation_id):
         raise PermissionDenied("only the organisation's admin or an operator issues keys")
     issued = service.issue_key(
         session,
@@ -122,7 +116,7 @@ def revoke_key(
     key = session.get(GatewayKey, key_id)
     if key is None or not subject.can_see_organisation(key.organisation_id):
         raise NotFound(f"gateway key {key_id} not found", field="key_id")
-    if not _may_manage(subject, key.organisation_id):
+    if not service.may_manage_keys(subject, key.organisation_id):
         raise PermissionDenied("only the organisation's admin or an operator revokes keys")
     revoked = service.revoke_key(session, clock, key_id, None)
     gateway = getattr(request.app.state, "gateway", None)
@@ -209,9 +203,6 @@ def inference_usage(
     ]
 
 
-FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
-
-
 @router.get("/inference-figures", response_model=FiguresRead, responses={403: {}})
 def inference_figures(
     period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
@@ -219,7 +210,7 @@ def inference_figures(
     session: SessionDep,
 ) -> FiguresRead:
     """The operator's and the funder's figures of one month (UTC)."""
-    subject.require(*FIGURE_READERS)
+    subject.require(*figures.FIGURE_READERS)
     start, end = parse_period(period)
     f = figures.inference_figures(session, period, start, end)
     return FiguresRead(

@@ -19,8 +19,11 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from computeport.models.identity import Organisation, OrganisationCategory
+from computeport.models.identity import Organisation, OrganisationCategory, Role
 from computeport.models.inference import TokenCharge, TokenUsage
+
+FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
+"""Who reads the figures: the centre's operators, the scheme officer and the funder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,4 +197,11 @@ def _by_category(session: Session, period: str, in_month: tuple[Any, ...]) -> li
     return sorted(slices.values(), key=lambda c: c.category)
 
 
-__all__ = ["CategorySlice", "Figures", "Slice", "inference_figures", "percentiles"]
+__all__ = [
+    "FIGURE_READERS",
+    "CategorySlice",
+    "Figures",
+    "Slice",
+    "inference_figures",
+    "percentiles",
+]

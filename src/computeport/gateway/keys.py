@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from computeport.audit.service import record_event
 from computeport.gateway.data_policy import known_sites
 from computeport.gateway.repository import key_of, keys_of
+from computeport.identity.subject import Subject
 from computeport.identity.tokens import hash_token
 from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, NotFound, ValidationFailed
-from computeport.models.identity import Organisation
+from computeport.models.identity import Organisation, Role
 from computeport.models.inference import (
     GatewayKey,
     InferenceAllowance,
@@ -47,6 +48,14 @@ class IssuedKey:
     plaintext: str
 
 
+def may_manage_keys(subject: Subject, organisation_id: uuid.UUID) -> bool:
+    """Who issues and revokes an organisation's keys: its admin, or an operator (a key spends
+    the department's award, so its members may see keys but not make them)."""
+    return subject.has_role(Role.OPERATOR) or subject.has_organisation_role(
+        organisation_id, Role.ORG_ADMIN
+    )
+
+
 def looks_like_key(value: str) -> bool:
     return _KEY_RE.match(value) is not None
 
@@ -60,8 +69,14 @@ def issue_key(
     created_by: uuid.UUID | None = None,
     requests_per_minute: int | None = None,
     tokens_per_minute: int | None = None,
+    plaintext: str | None = None,
 ) -> IssuedKey:
-    """A key for ``application`` of the organisation (its name 1–100 characters)."""
+    """A key for ``application`` of the organisation (its name 1–100 characters).
+
+    ``plaintext`` is for the demo only: its published, derived key (as the demo logins'
+    passwords are), so that the README's steps work after a restart; everywhere else the
+    secret is drawn here and never known to anyone before it is shown.
+    """
     application = application.strip()
     if not 1 <= len(application) <= 100:
         raise ValidationFailed("application: 1 to 100 characters", field="application")
@@ -73,8 +88,11 @@ def issue_key(
             raise ValidationFailed(f"{name}: at least 1, got {value}", field=name)
     if session.get(Organisation, organisation_id) is None:
         raise NotFound(f"organisation {organisation_id} not found", field="organisation_id")
-    prefix = secrets.token_hex(4)
-    plaintext = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    if plaintext is None:
+        plaintext = f"{KEY_SCHEME}_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+    elif not looks_like_key(plaintext):
+        raise ValidationFailed("plaintext: not a cpk_<prefix>_<secret> key", field="plaintext")
+    prefix = plaintext.split("_")[1]
     key = GatewayKey(
         organisation_id=organisation_id,
         application=application,
@@ -107,6 +125,12 @@ def organisation_keys(session: Session, organisation_id: uuid.UUID) -> list[Gate
     return keys_of(session, organisation_id)
 
 
+def _check_urls(upstreams: Sequence[str]) -> None:
+    for url in upstreams:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
+            raise ValidationFailed(f"upstreams: {url!r} is not an http(s) URL", field="upstreams")
+
+
 def register_deployment(
     session: Session,
     clock: Clock,
@@ -135,9 +159,7 @@ def register_deployment(
     placed = [(u, site) if isinstance(u, str) else u for u in upstreams]
     tagged = [s for _, s in placed if s is not None]
     known_sites(session, tagged, "site")
-    for url, _ in placed:
-        if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
-            raise ValidationFailed(f"upstreams: {url!r} is not an http(s) URL", field="upstreams")
+    _check_urls([url for url, _ in placed])
     if session.scalar(select(ModelDeployment.id).where(ModelDeployment.name == name)):
         raise Conflict(f"a deployment named {name!r} exists", field="name")
     deployment = ModelDeployment(
@@ -196,6 +218,29 @@ def tag_upstreams(
     return deployment
 
 
+def replace_upstreams(
+    session: Session, deployment: ModelDeployment, upstreams: Sequence[str]
+) -> None:
+    """Point ``deployment`` at exactly ``upstreams`` (a server moved: the demo's local one
+    on a new port, a Slurm job that ended or started); the gateway follows within its
+    cache time."""
+    _check_urls(upstreams)
+    urls = list(dict.fromkeys(u.rstrip("/") for u in upstreams))
+    existing = {
+        u.base_url: u
+        for u in session.scalars(
+            select(ModelUpstream).where(ModelUpstream.deployment_id == deployment.id)
+        )
+    }
+    for url, row in existing.items():
+        if url not in urls:
+            session.delete(row)
+    for url in urls:
+        if url not in existing:
+            session.add(ModelUpstream(deployment_id=deployment.id, base_url=url))
+    session.flush()
+
+
 def set_allowance(
     session: Session,
     clock: Clock,
@@ -224,8 +269,10 @@ __all__ = [
     "IssuedKey",
     "issue_key",
     "looks_like_key",
+    "may_manage_keys",
     "organisation_keys",
     "register_deployment",
+    "replace_upstreams",
     "revoke_key",
     "set_allowance",
     "tag_upstreams",

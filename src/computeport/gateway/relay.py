@@ -57,6 +57,7 @@ from computeport.gateway.pool import UpstreamPool
 from computeport.gateway.privacy import apply_data_policy
 from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
+from computeport.gateway.token_count import answer_text, count_tokens, prompt_text, streamed_text
 from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
 from computeport.pricing.book import AudioPrice, TokenPrice
@@ -95,6 +96,10 @@ class ProxiedCall:
     streamed: bool = False
     audio_price: AudioPrice | None = None
     """A speech request's price per audio minute: it settles by its audio, not its tokens."""
+    body: dict[str, Any] | None = None
+    """The parsed request, in memory while the call lasts (counting tokens needs its text)."""
+    upstream: str | None = None
+    """The upstream that answered (its tokenizer counts when it reported no usage)."""
 
 
 class Gateway:
@@ -140,9 +145,11 @@ class Gateway:
         return self._clients[next(self._turn) % POOL_SHARDS]
 
     async def close(self) -> None:
+        # Background work first: a count still under way meters its request, which spawns
+        # the settling of its hold; then the meter writes what it holds.
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
         await self.meter.close()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
         await self.quotas.close()
         clients, self._clients = self._clients, []
         for client in clients:
@@ -245,6 +252,7 @@ class Gateway:
             admitted.redactions,
             price,
         )
+        call.body = body
         path = "/" + endpoint.replace(".", "/")
         try:
             if body.get("stream") is True and endpoint != "embeddings":
@@ -280,6 +288,7 @@ class Gateway:
                 self.pool.mark_down(url)
                 continue
             self.pool.mark_up(url)
+            call.upstream = url
             return response
         raise no_upstream(call.model)
 
@@ -291,18 +300,22 @@ class Gateway:
         except httpx.HTTPError as exc:
             raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
         content = response.content
-        prompt, completion, estimated = call.prompt_estimate, 0, True
         if response.status_code < 400:
             try:
-                found = usage_of(json.loads(content))
+                payload = json.loads(content)
             except ValueError:
-                found = None
+                payload = None
+            found = usage_of(payload)
             if found is not None:
-                (prompt, completion), estimated = found, False
-        else:
-            prompt = 0  # refused upstream: nothing billed
-            estimated = False
-        self.finish(call, response.status_code, prompt, completion, estimated=estimated)
+                self.finish(call, response.status_code, *found, estimated=False)
+            else:  # no usage: the model's tokenizer counts, after the answer is sent
+                self._spawn(
+                    self._finish_counted(
+                        call, response.status_code, answer_text(payload), call.prompt_estimate, 0
+                    )
+                )
+        else:  # refused upstream: nothing billed
+            self.finish(call, response.status_code, 0, 0, estimated=False)
         return Response(
             content,
             status_code=response.status_code,
@@ -350,18 +363,20 @@ class Gateway:
                 yield tally.see(rest)
 
         def ended(completed: bool) -> None:
+            status = 200 if completed else 499
             if tally.usage is not None:
-                (prompt, completion), estimated = tally.usage, False
-            else:
-                prompt, completion, estimated = call.prompt_estimate, tally.text_events, True
-            self.finish(
-                call,
-                200 if completed else 499,
-                prompt,
-                completion,
-                estimated=estimated,
-                ttft_ms=tally.ttft_ms,
-            )
+                self.finish(call, status, *tally.usage, estimated=False, ttft_ms=tally.ttft_ms)
+            else:  # e.g. the client left before the usage event: the tokenizer counts
+                self._spawn(
+                    self._finish_counted(
+                        call,
+                        status,
+                        streamed_text(tally.texts),
+                        call.prompt_estimate,
+                        tally.text_events,
+                        ttft_ms=tally.ttft_ms,
+                    )
+                )
             self._spawn(_close(stream, response))
 
         stream = events()
@@ -406,6 +421,28 @@ class Gateway:
             call.audio_price, audio_ms
         )
         self._spawn(self.quotas.settle(call.hold, prompt + completion, cost))
+
+    async def _finish_counted(
+        self,
+        call: ProxiedCall,
+        status: int,
+        answer: str,
+        prompt: int,
+        completion: int,
+        *,
+        ttft_ms: int | None = None,
+    ) -> None:
+        """Meter a request whose upstream reported no usage: its prompt and answer counted by
+        the upstream's tokenizer where it has one (else ``prompt`` and ``completion``, the
+        rough estimates), marked estimated either way."""
+        if call.upstream is not None and call.body is not None:
+            text = prompt_text(call.body)
+            counted = await count_tokens(self.client, call.upstream, text)
+            prompt = counted if counted is not None else prompt
+            counted = await count_tokens(self.client, call.upstream, answer)
+            completion = counted if counted is not None else completion
+        call.body = None
+        self.finish(call, status, prompt, completion, estimated=True, ttft_ms=ttft_ms)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

@@ -61,11 +61,15 @@ class StreamTally:
     usage: tuple[int, int] | None = None
     text_events: int = 0
     first_token_at: float | None = None
+    texts: list[bytes] = field(default_factory=list)
+    """The events that carried text (kept by reference, parsed only when the upstream's
+    usage never came: :mod:`computeport.gateway.token_count`)."""
 
     def see(self, event: bytes) -> bytes:
         """The bytes to forward for ``event`` (empty: drop it)."""
         if b'"content":"' in event or b'"text":"' in event:
             self.text_events += 1
+            self.texts.append(event)
             if self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
         if b'"usage"' in event:

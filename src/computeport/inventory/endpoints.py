@@ -1,4 +1,4 @@
-"""GET /api/v1/sites, /api/v1/clusters, /api/v1/clusters/{name}: the inventory, for staff.
+"""GET /api/v1/sites, /api/v1/clusters(/{name}, /health): the inventory and its health, for staff.
 
 Read-only: the inventory changes only by loading its file (``computeport clusters load``), so
 the file stays the operator's record.  Every signed-in staff member may read it (reviewers and
@@ -13,8 +13,9 @@ from pydantic import TypeAdapter
 from computeport.http.deps import SessionDep, json_response
 from computeport.identity.auth import CurrentSubject
 from computeport.inventory.errors import ClusterNotFound
+from computeport.inventory.health import cluster_states
 from computeport.inventory.repository import all_clusters, all_sites, cluster_named
-from computeport.inventory.schemas import ClusterRead, SiteRead
+from computeport.inventory.schemas import ClusterHealthRead, ClusterRead, SiteRead
 from computeport.models.identity import STAFF_ROLES
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
@@ -23,6 +24,7 @@ READERS = tuple(sorted(STAFF_ROLES))
 SITES = TypeAdapter(list[SiteRead])
 CLUSTERS = TypeAdapter(list[ClusterRead])
 CLUSTER = TypeAdapter(ClusterRead)
+HEALTH = TypeAdapter(list[ClusterHealthRead])
 
 
 @router.get("/sites", response_model=list[SiteRead], responses={403: {}})
@@ -37,6 +39,17 @@ def list_clusters(subject: CurrentSubject, session: SessionDep) -> Response:
     """Every cluster with its back end, connection settings and partitions."""
     subject.require(*READERS)
     return json_response(CLUSTERS, [ClusterRead.of(c) for c in all_clusters(session)])
+
+
+@router.get("/clusters/health", response_model=list[ClusterHealthRead], responses={403: {}})
+def list_cluster_health(subject: CurrentSubject, session: SessionDep) -> Response:
+    """Every cluster the worker has spoken to: up, or down since when, and the last error.
+
+    Declared before ``/clusters/{name}`` so that ``health`` is never read as a cluster's name
+    (names are checked to start with a letter and hold no ``/``, but ``health`` is one).
+    """
+    subject.require(*READERS)
+    return json_response(HEALTH, [ClusterHealthRead.of(h) for h in cluster_states(session)])
 
 
 @router.get("/clusters/{name}", response_model=ClusterRead, responses={403: {}, 404: {}})

@@ -7,12 +7,13 @@ stored: paths, timeouts and the *names* of the environment variables holding sec
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
+from computeport.inventory.health import ClusterHealthView
 from computeport.models.centre import AcceleratorType, CentreCluster, CentrePartition, CentreSite
 
 
@@ -122,4 +123,36 @@ class SiteRead(BaseModel):
         )
 
 
-__all__ = ["AcceleratorTypeRead", "ClusterPartitionRead", "ClusterRead", "SiteRead"]
+__all__ = [
+    "AcceleratorTypeRead",
+    "ClusterHealthRead",
+    "ClusterPartitionRead",
+    "ClusterRead",
+    "SiteRead",
+]
+
+
+class ClusterHealthRead(BaseModel):
+    """Whether a cluster answered the worker's last duty; ``down_since`` is the outage's start."""
+
+    cluster: str
+    state: str
+    """``up`` or ``down``."""
+    checked_at: datetime
+    last_ok_at: datetime | None
+    down_since: datetime | None
+    last_error: str | None
+    failing_duties: list[str]
+    """The duties whose last run on the cluster failed (empty while up)."""
+
+    @classmethod
+    def of(cls, view: ClusterHealthView) -> ClusterHealthRead:
+        return cls(
+            cluster=view.cluster,
+            state=view.state,
+            checked_at=view.checked_at,
+            last_ok_at=view.last_ok_at,
+            down_since=view.down_since,
+            last_error=view.last_error if view.state == "down" else None,
+            failing_duties=list(view.failing_duties),
+        )

@@ -57,6 +57,9 @@ class ModelDeployment(IdMixin, TimestampMixin, Base):
     modality: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
     """``text`` (chat, completions, embeddings) or ``speech`` (``/v1/audio/…``): which routes
     may reach it, so a transcription is never forwarded to a chat model or the reverse."""
+    slurm_cluster: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Set when it runs as Slurm jobs on that cluster: its upstreams follow the jobs
+    (:mod:`computeport.gateway.follow`); ``None``: listed by hand."""
 
 
 class ModelUpstream(IdMixin, Base):

@@ -26,7 +26,7 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import select
@@ -62,7 +62,7 @@ from computeport.progress.service import (
     submit_report,
 )
 from computeport.scheme.service import create_call, create_scheme
-from computeport.seed.demo import DEMO_DOMAIN, DEMO_ORGANISATION, demo_logins
+from computeport.seed.demo import DEMO_DOMAIN, DEMO_ORGANISATION, DemoLogin, demo_logins
 from computeport.seed.names import organisation_names
 from computeport.seed.reviews import seed_reviews
 from computeport.seed.spec import ProjectEntry, load_cyberport, utc_midnight
@@ -182,7 +182,14 @@ def _organisations(session: Session, result: SeedResult) -> dict[Cat, list[Organ
 def _grant(
     session: Session, result: SeedResult, user: User, role: Role, org: Organisation | None
 ) -> None:
-    org_id = org.id if org is not None else None
+    made = grant_once(session, user, role, org.id if org is not None else None, LAUNCH)
+    result.count("membership", made)
+
+
+def grant_once(
+    session: Session, user: User, role: Role, org_id: uuid.UUID | None, at: datetime
+) -> bool:
+    """Grant ``role`` (in ``org_id``) unless the user holds it; whether it was granted."""
     found = session.scalar(
         select(Membership.id).where(
             Membership.user_id == user.id,
@@ -193,8 +200,8 @@ def _grant(
         )
     )
     if found is None:
-        identity.grant_role(session, user_id=user.id, role=role, organisation_id=org_id, at=LAUNCH)
-    result.count("membership", found is None)
+        identity.grant_role(session, user_id=user.id, role=role, organisation_id=org_id, at=at)
+    return found is None
 
 
 @functools.cache
@@ -205,18 +212,7 @@ def _demo_password_hash(password: str) -> str:
 
 def _demo_users(session: Session, result: SeedResult, demo_org: Organisation) -> None:
     for login in demo_logins():
-        user = user_by_email(session, login.email)
-        made = user is None
-        if user is None:
-            user = identity.create_user(
-                session,
-                email=login.email,
-                display_name=login.display_name,
-                posix_username=login.posix_username,
-                password=None,
-                at=LAUNCH,
-            )
-            user.password_hash = _demo_password_hash(login.password)
+        user, made = demo_user(session, login, LAUNCH)
         result.count("user", made)
         org = demo_org if login.role in (Role.ORG_ADMIN, Role.MEMBER) else None
         _grant(session, result, user, login.role, org)
@@ -233,6 +229,23 @@ def _demo_users(session: Session, result: SeedResult, demo_org: Organisation) ->
             )
         result.count("token", token is None)
     session.flush()
+
+
+def demo_user(session: Session, login: DemoLogin, at: datetime) -> tuple[User, bool]:
+    """The demo login's user, made with its public password if missing; (user, made)."""
+    user = user_by_email(session, login.email)
+    if user is not None:
+        return user, False
+    user = identity.create_user(
+        session,
+        email=login.email,
+        display_name=login.display_name,
+        posix_username=login.posix_username,
+        password=None,
+        at=at,
+    )
+    user.password_hash = _demo_password_hash(login.password)
+    return user, True
 
 
 def _reviewer(session: Session, result: SeedResult, email: str, name: str, posix: str) -> User:
@@ -470,4 +483,11 @@ def awards_total_minor(session: Session, scheme_id: uuid.UUID) -> int:
     )
 
 
-__all__ = ["ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR", "PROJECTS", "SeedResult", "seed_cyberport"]
+__all__ = [
+    "ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR",
+    "PROJECTS",
+    "SeedResult",
+    "demo_user",
+    "grant_once",
+    "seed_cyberport",
+]

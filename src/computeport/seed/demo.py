@@ -69,4 +69,26 @@ def demo_logins() -> list[DemoLogin]:
     ]
 
 
-__all__ = ["DEMO_DOMAIN", "DEMO_ORGANISATION", "DemoLogin", "demo_logins"]
+def department_login() -> DemoLogin:
+    """The admin of the demo's government department (the gateway's customer): not among
+    :func:`demo_logins`, whose applicant roles belong to :data:`DEMO_ORGANISATION`; the
+    demo's gateway step grants it (:mod:`computeport.seed.gateway_demo`)."""
+    return _login(Role.ORG_ADMIN, "department", "Dora Department")
+
+
+def demo_gateway_key() -> str:
+    """The department application's gateway key: public and derived, like the tokens above,
+    so the README's ``openai`` steps work after every restart of the demo."""
+    digest = hashlib.sha256(b"computeport-demo-gateway-key").digest()
+    prefix = hashlib.sha256(b"computeport-demo-gateway-prefix").hexdigest()[:8]
+    return f"cpk_{prefix}_{base64.urlsafe_b64encode(digest).decode().rstrip('=')}"
+
+
+__all__ = [
+    "DEMO_DOMAIN",
+    "DEMO_ORGANISATION",
+    "DemoLogin",
+    "demo_gateway_key",
+    "demo_logins",
+    "department_login",
+]

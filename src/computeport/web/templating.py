@@ -95,6 +95,7 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
         items.append(NavItem("Awards", f"{organisation_path}/awards", "awards"))
         items.append(NavItem("Jobs", f"{organisation_path}/jobs", "jobs"))
         items.append(NavItem("Invoices", f"{organisation_path}/invoices", "invoices"))
+        items.append(NavItem("Inference", f"{organisation_path}/inference", "inference"))
     if viewer.has(Role.REVIEWER):
         items.append(NavItem("Review", "/review", "review"))
     if viewer.has(Role.COMMITTEE_MEMBER, Role.SCHEME_OFFICER):
@@ -109,6 +110,8 @@ def navigation(viewer: Viewer | None, organisation_path: str | None) -> list[Nav
         items.append(NavItem("Sites", "/sites", "sites"))
     if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.COMMITTEE_MEMBER):
         items.append(NavItem("Policy lab", "/lab", "lab"))
+    if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER):
+        items.append(NavItem("Inference gateway", "/inference", "inference-figures"))
     if viewer.has(Role.OPERATOR, Role.SCHEME_OFFICER, Role.FUNDER, Role.COMMITTEE_MEMBER):
         items.append(NavItem("Reports", "/reports", "reports"))
     items.append(NavItem("Rate card", "/prices", "prices"))

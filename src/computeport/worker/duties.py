@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from computeport.backends import (
     AccountingRecord,
     AccountingSource,
+    BackendError,
     ClusterBackend,
     DesiredState,
     ProvisioningPlan,
@@ -37,6 +38,7 @@ from computeport.metering.accounting import ingest_accounting
 from computeport.metering.reservations import reservation_records
 from computeport.worker.cursor import DbCursorStore
 from computeport.worker.loop import Periodic
+from computeport.worker.watch import ClusterWatch
 
 __all__ = [
     "AdvanceCluster",
@@ -44,6 +46,7 @@ __all__ = [
     "DispatchOutbox",
     "ExpireAwards",
     "IngestUsage",
+    "LimitBook",
     "PostTokenUsage",
     "PostUsage",
     "ReconcileAwards",
@@ -92,6 +95,9 @@ class ReconcileAwards(Periodic):
         desired: Callable[[Session, datetime], DesiredState],
         every: timedelta = timedelta(hours=1),
         audit: Callable[[Session, ProvisioningPlan, datetime], object] | None = None,
+        *,
+        watch: ClusterWatch | None = None,
+        limits: LimitBook | None = None,
     ) -> None:
         super().__init__(every)
         self.sessions = sessions
@@ -99,17 +105,47 @@ class ReconcileAwards(Periodic):
         self.desired = desired
         self.audit = audit
         """Records an applied plan (organisation moves) in its own unit of work."""
+        self.watch = watch
+        """One cluster of several: its duty is named after it and marks it up or down."""
+        self.limits = limits
+        """Shrink-first bookkeeping of the limits each cluster may act on (several clusters)."""
+        if watch is not None:
+            self.name = f"{type(self).name}@{watch.cluster}"
 
     def run(self, now: datetime) -> str | None:
         with self.sessions() as session:
             wanted = self.desired(session, now)
-        plan = reconcile(self.backend, wanted)
+        cluster = self.watch.cluster if self.watch is not None else ""
+        if self.limits is not None:
+            with unit_of_work(self.sessions) as session:  # committed before the cluster acts
+                self.limits.hold(session, cluster, wanted, now)
+        try:
+            plan = reconcile(self.backend, wanted)
+        except BackendError as exc:
+            if self.watch is not None:
+                self.watch.failed(now, exc, self.name)
+            raise
+        if self.limits is not None:
+            with unit_of_work(self.sessions) as session:  # the cluster confirmed every change
+                self.limits.confirm(session, cluster, wanted, now)
+        if self.watch is not None:
+            self.watch.answered(now, self.name)
         if self.audit is not None and not plan.empty:
             with unit_of_work(self.sessions) as session:
                 self.audit(session, plan, now)
         said = [f"{len(plan.changes)} change(s) applied"] if not plan.empty else []
         said += [d.describe() for d in plan.deferred]  # retried by the next run
         return "; ".join(said) or None
+
+
+class LimitBook(Protocol):
+    """The award domain's shrink-first bookkeeping (:mod:`computeport.award.cluster_limits`)."""
+
+    def hold(self, session: Session, cluster: str, state: DesiredState, at: datetime) -> None:
+        """Before applying: record the raises ``state`` makes as held."""
+
+    def confirm(self, session: Session, cluster: str, state: DesiredState, at: datetime) -> None:
+        """After the cluster applied all of ``state``: record its limits as confirmed."""
 
 
 class IngestUsage(Periodic):
@@ -127,6 +163,7 @@ class IngestUsage(Periodic):
         every: timedelta = timedelta(hours=1),
         first_since: datetime | None = None,
         window: timedelta = timedelta(days=1),
+        watch: ClusterWatch | None = None,
     ) -> None:
         super().__init__(every)
         self.sessions = sessions
@@ -135,8 +172,23 @@ class IngestUsage(Periodic):
         self.sink = sink
         self.first_since = first_since
         self.window = window
+        self.watch = watch
+        """One cluster of several: its duty is named after it and marks it up or down."""
+        if watch is not None:
+            self.name = f"{type(self).name}@{watch.cluster}"
 
     def run(self, now: datetime) -> str | None:
+        try:
+            said = self._ingest()
+        except BackendError as exc:  # the cluster did not answer: nothing was written
+            if self.watch is not None:
+                self.watch.failed(now, exc, self.name)
+            raise
+        if self.watch is not None:
+            self.watch.answered(now, self.name)
+        return said
+
+    def _ingest(self) -> str | None:
         upto = self.clock.now()  # one instant for the whole run: the read covers every window
         with unit_of_work(self.sessions) as session:
             store = DbCursorStore(session)
@@ -220,6 +272,31 @@ class PostTokenUsage(PostUsage):
     """Rate the gateway's token usage (at the rate card's token prices) and post it."""
 
     name = "post-token-usage"
+
+
+class FollowDeployments(Periodic):
+    """Point the deployments launched as Slurm jobs at the endpoints their running jobs
+    report, and drop those of ended jobs (:mod:`computeport.gateway.follow`)."""
+
+    name = "follow-deployments"
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        backend: ClusterBackend,
+        every: timedelta = timedelta(minutes=1),
+    ) -> None:
+        super().__init__(every)
+        self.sessions = sessions
+        self.backend = backend
+
+    def run(self, now: datetime) -> str | None:
+        from computeport.gateway.follow import follow
+
+        with unit_of_work(self.sessions) as session:
+            changed = follow(session, self.backend)
+        summary = [f"{model}: {len(urls)} upstream(s)" for model, urls in changed.items()]
+        return "; ".join(summary) or None
 
 
 class ClosePeriods(Periodic):

@@ -4,7 +4,8 @@ The worker (:func:`computeport.worker.main.build_worker`, for ``computeport work
 the demo) calls it with the app's state (anything with ``settings``, ``sessions``, ``clock``
 and ``backend``, e.g. ``computeport.http.state.AppState``).  What runs depends only on what
 was injected: a back end that must be advanced (the virtual cluster) gets the advance loop;
-every back end gets reconcile and ingest; posting, closing and expiry need no back end;
+every back end gets reconcile and ingest (with an inventory loaded, every active cluster its
+own, :mod:`computeport.worker.clusters`); posting, closing and expiry need no back end;
 e-mail goes out only when SMTP is enabled.
 """
 
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from computeport.backends import ClusterBackend
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
+from computeport.worker.clusters import cluster_loops, inventory_connections
 from computeport.worker.duties import (
     AdvanceCluster,
     Advancing,
     ClosePeriods,
     DispatchOutbox,
     ExpireAwards,
+    FollowDeployments,
     IngestUsage,
     PostTokenUsage,
     PostUsage,
@@ -76,7 +79,12 @@ def build_loops(
 
     loops: list[Loop] = []
     backend = state.backend
-    if backend is not None:
+    several = inventory_connections(state.sessions) if backend is not None else []
+    if backend is not None and several:
+        loops += cluster_loops(
+            several, state.sessions, backend, state.clock, db, usage_every=USAGE_EVERY
+        )
+    elif backend is not None:
         if isinstance(backend, Advancing):
             loops.append(AdvanceCluster(backend))
         loops.append(
@@ -84,6 +92,8 @@ def build_loops(
                 db(ReconcileAwards.name), backend, desired_state, audit=audit_applied_plan
             )
         )
+        if not isinstance(backend, Advancing):  # a real cluster: deployments may run on it
+            loops.append(FollowDeployments(db(FollowDeployments.name), backend))
         epoch = getattr(backend, "epoch", None)
         loops.append(
             IngestUsage(

@@ -111,6 +111,7 @@ def parse_squeue_json(data: Mapping[str, Any]) -> list[JobInfo]:
                 exit_code=wait_status_exit_code(int(job.get("exit_code") or 0))
                 if state.finished
                 else None,
+                comment=str(job.get("comment") or "") or None,
             )
         )
     return out

@@ -112,3 +112,5 @@ class JobInfo:
     time_limit_minutes: int | None
     nodes: tuple[str, ...] = ()
     exit_code: int | None = None
+    comment: str | None = None
+    """The job's Comment (a deployment job reports its endpoint there: gateway.batch)."""

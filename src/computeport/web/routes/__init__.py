@@ -11,6 +11,7 @@ from computeport.web.routes import (
     capacity,
     committee,
     home,
+    inference,
     jobs,
     lab,
     ops,
@@ -37,5 +38,6 @@ ROUTERS: list[APIRouter] = [
     sites.router,
     prices.router,
     lab.router,
+    inference.router,
     sso.router,
 ]

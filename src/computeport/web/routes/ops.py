@@ -8,6 +8,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from computeport.backends import BackendError
+from computeport.inventory.health import cluster_states
 from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
 from computeport.web.i18n import translator
@@ -47,7 +49,10 @@ def ops_page(
     step = bucket_for(days)
     until = now
     since = ops.window_start(now, days, step)
-    live = ops.live_cluster(cluster) if cluster is not None else None
+    try:
+        live = ops.live_cluster(cluster) if cluster is not None else None
+    except BackendError:  # the cluster is down: the page still shows history and health
+        live = None
     running = live.running if live else []
     finished = ops.finished_use(session, since, until, step)
     ops.add_spans(
@@ -102,6 +107,7 @@ def ops_page(
         "ops.html",
         {
             "live": live,
+            "health": cluster_states(session),
             "charts": specs,
             "days": days,
             "now": now,

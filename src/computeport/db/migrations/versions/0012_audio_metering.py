@@ -1,7 +1,7 @@
 """audio metering: speech deployments and audio milliseconds on usage and charges (issue 21)
 
 Revision ID: 0012_audio_metering
-Revises: 0013_gateway_budgets
+Revises: 0014_gateway_demo
 Create Date: 2026-12-04 21:00:00
 
 Adds ``model_deployment.modality`` (``text`` for every existing deployment), and
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_audio_metering"
-down_revision: str | Sequence[str] | None = "0013_gateway_budgets"
+down_revision: str | Sequence[str] | None = "0014_gateway_demo"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

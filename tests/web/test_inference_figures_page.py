@@ -1,0 +1,99 @@
+"""The operator's and the funder's gateway page: tokens and requests per model and department,
+latency percentiles, the error rate and the share of government departments that used the
+service in the month; in both languages; refused to applicants; a bad month is refused naming
+the field (422)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from computeport.kit.clock import ManualClock
+from computeport.metering.token_ingest import ingest_token_usage
+from computeport.models.identity import OrganisationCategory
+from tests.factories import identity as identity_factory
+from tests.factories.inference import event
+from tests.web.fixtures import Browser, People, chart_specs
+
+OCTOBER = datetime(2026, 10, 1, 8, tzinfo=UTC)
+
+
+def _usage(session: Session, clock: ManualClock) -> None:
+    """Three government departments, one of which used the service in October (three
+    requests, one failed upstream), and an enterprise that did too."""
+    depts = [
+        identity_factory.organisation(
+            session, name=f"Department {n}", category=OrganisationCategory.GOVERNMENT
+        )
+        for n in (1, 2, 3)
+    ]
+    firm = identity_factory.organisation(session, name="Firm", at=clock.now())
+    ingest_token_usage(
+        session,
+        clock,
+        [
+            event(depts[0].id, None, 100, 20, started_at=OCTOBER, latency_ms=10),
+            event(depts[0].id, None, 300, 40, started_at=OCTOBER, latency_ms=30),
+            event(depts[0].id, None, 0, 0, started_at=OCTOBER, latency_ms=50, status=502),
+            event(firm.id, None, 7, 3, model="qwen", started_at=OCTOBER, latency_ms=20),
+            event(depts[1].id, None, 5, 5, started_at=datetime(2026, 9, 30, tzinfo=UTC)),
+        ],
+    )
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_funder_reads_the_months_figures(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _usage(session, clock)
+    browser.login(people.funder.email)
+    home = browser.get("/").text
+    assert 'href="/inference"' in home  # in the navigation
+    page = browser.get("/inference?period=2026-10")
+    assert page.status_code == 200
+    text = _text(page.text)
+    # One of the three government departments used it in October (September's is not counted).
+    assert "1 of 3 government departments made a request this month" in text
+    assert "33.3%" in text
+    assert "Requests 4 " in text
+    assert "Error rate 25.0%" in text
+    assert "20 / 50 / 50 ms" in text  # nearest-rank p50/p95/p99 of 10, 20, 30, 50
+    model = _text(page.text.split('id="gateway-by-model"')[1].split("</table>")[0])
+    assert "smollm2 3 400 60" in model
+    assert "qwen 1 7 3" in model
+    by_dept = _text(page.text.split('id="gateway-by-department"')[1].split("</table>")[0])
+    assert "Department 1 3 400 60" in by_dept
+    assert "Department 2" not in by_dept
+    spec = chart_specs(page.text)["chart-gateway-departments"]
+    assert spec["data"][0]["y"] == ["Department 1", "Firm"]
+    assert spec["data"][0]["x"] == [400, 7]
+
+
+def test_the_page_in_traditional_chinese(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _usage(session, clock)
+    browser.login(people.operator.email)
+    browser.post_form("/lang", {"locale": "zh-Hant", "next": "/inference"}, from_page="/")
+    text = _text(browser.get("/inference?period=2026-10").text)
+    assert "推理閘道" in text
+    assert "本月 3 個政府部門中有 1 個曾發出請求" in text
+    assert "錯誤率" in text
+
+
+def test_applicants_may_not_and_a_bad_month_is_named(
+    browser: Browser, people: People, session: Session
+) -> None:
+    browser.login(people.applicant_a.email)
+    assert browser.get("/inference").status_code == 403
+    browser.client.cookies.clear()
+    browser.login(people.officer.email)
+    bad = browser.get("/inference?period=2026-13")
+    assert bad.status_code == 422  # the house's ValidationFailed
+    assert "period" in bad.text
+    assert browser.get("/inference").status_code == 200  # this month: empty, not an error
