@@ -116,7 +116,7 @@ def serve_gateway(
     from computeport.kit.clock import SystemClock
     from computeport.models.identity import OrganisationCategory
     from computeport.models.inference import BudgetScope
-    from computeport.pricing.service import set_token_price
+    from computeport.pricing.service import set_audio_price, set_token_price
     from computeport.settings import Settings
 
     url = f"sqlite:///{db}"
@@ -151,8 +151,13 @@ def serve_gateway(
         issued = issue_key(s, clock, org.id, "bench")
         key = issued.plaintext
         # Budgets on (issue 21): a price, and a budget on every level, so each request holds
-        # and settles money on three levels as a department's would.
-        set_token_price(s, clock, MODEL, Decimal("2"), Decimal("6"), clock.now() - timedelta(1))
+        # and settles money on three levels as a department's would (a speech model by the
+        # audio minute, as bench_speech.py's transcriptions are held).
+        since = clock.now() - timedelta(1)
+        if modality == "speech":
+            set_audio_price(s, clock, model, Decimal("0.60"), since)
+        else:
+            set_token_price(s, clock, model, Decimal("2"), Decimal("6"), since)
         big = 10**15
         set_budget(s, clock, org.id, BudgetScope.DEPARTMENT, big)
         set_budget(s, clock, org.id, BudgetScope.APPLICATION, big, application="bench")
