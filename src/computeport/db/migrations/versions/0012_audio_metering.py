@@ -34,8 +34,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Native DROP COLUMN on both engines (SQLite >= 3.35), as in 0006: batch mode's table
+    # rebuild drops ``model_deployment`` and ``token_usage``, and with ``PRAGMA foreign_keys=ON``
+    # that deletes every upstream and every charge by ``ON DELETE CASCADE``.
     for table in ("token_charge", "token_usage"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("audio_ms")
-    with op.batch_alter_table("model_deployment", schema=None) as batch_op:
-        batch_op.drop_column("modality")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN audio_ms")
+    op.execute("ALTER TABLE model_deployment DROP COLUMN modality")
