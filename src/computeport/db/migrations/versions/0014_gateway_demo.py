@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("model_deployment", schema=None) as batch_op:
-        batch_op.drop_column("slurm_cluster")
+    # Native DROP COLUMN on both engines (SQLite >= 3.35), as in 0006: batch mode's rebuild of
+    # ``model_deployment`` deletes every upstream by ON DELETE CASCADE (foreign keys are on).
+    op.execute("ALTER TABLE model_deployment DROP COLUMN slurm_cluster")
