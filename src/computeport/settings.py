@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     slurm_conf: Path | None = Field(
         default=None, description="slurm.conf to use (SLURM_CONF); unset: Slurm's default."
     )
+    inventory_file: Path | None = Field(
+        default=None,
+        description="The centre's inventory TOML (docs/sites.md): when set, the server checks it "
+        "at start (shape, references, a GPU-hour price in force for every accelerator type) "
+        "and refuses to start on a problem, naming its line. Loading it stays "
+        "`computeport clusters load`.",
+    )
     oidc_issuer: str | None = Field(
         default=None,
         description="OpenID Connect issuer URL; set with the client id and secret to enable "

@@ -1,4 +1,4 @@
-"""Migration 0012 on a database with gateway usage: down to 0014 drops the audio columns and
+"""Migration 0012 on a database with gateway usage: down to 0017 drops the audio columns and
 keeps every row (usage, and the deployments' upstreams: no table is rebuilt); up again gives
 the existing rows no audio and existing deployments ``text``."""
 
@@ -21,7 +21,7 @@ from computeport.db.migrate import downgrade, upgrade
 from computeport.gateway.keys import register_deployment
 from computeport.kit.clock import ManualClock
 
-PREVIOUS = "0014_gateway_demo"
+PREVIOUS = "0017_site_views"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,7 +1,10 @@
 """The hold/settle arithmetic of money budgets, on both stores (in-process and real Redis):
 for any sequence of reservations, settlements and crashed holds expiring, the store admits
 exactly what fits, ``held`` is the sum of the live holds (never negative), ``spent`` the sum of
-what settled, and spend plus holds never pass the limit when requests cost at most their bound.
+what settled, and spend plus holds never pass the limit when requests cost at most their bound,
+except by what holds settled after they had expired cost: a request that outlives its hold's
+TTL (``COMPUTEPORT_GATEWAY_HOLD_SECONDS``) gave its room back, which others may have taken,
+and its cost is still charged when it ends (docs/gateway.md, "Budgets").
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from computeport.gateway.counters import (
@@ -41,6 +44,8 @@ class Model:
     now: float = 1_000_000.0
     live: dict[str, tuple[int, float]] = field(default_factory=dict)
     spent: int = 0
+    late: int = 0
+    """What holds settled after the store had released them on expiry cost."""
     ids: list[tuple[str, int]] = field(default_factory=list)
 
     def expire(self) -> None:
@@ -82,7 +87,8 @@ async def play(store: CounterStore, ops: list[tuple[object, ...]]) -> None:
             hold_id, bound = model.ids.pop(int(op[1]) % len(model.ids))  # type: ignore[call-overload]
             actual = int(bound * float(op[2]))  # type: ignore[arg-type]
             await store.settle([], 0, [Release(key, bound, actual)], hold_id)
-            model.live.pop(hold_id, None)  # an expired hold was released already
+            if model.live.pop(hold_id, None) is None:  # expired, and released at an admission
+                model.late += actual
             model.spent += actual
         elif op[0] == "advance":
             model.now += int(op[1])  # type: ignore[call-overload]
@@ -93,11 +99,18 @@ async def play(store: CounterStore, ops: list[tuple[object, ...]]) -> None:
             assert (spent, held) == (model.spent, model.held)
         assert held >= 0
         assert spent == model.spent
-        assert spent + model.held <= LIMIT
+        assert spent + model.held <= LIMIT + model.late
+
+
+# Found by the search: a hold expires and gives its room back, two later holds take it, then
+# the first settles after all; spend plus holds pass the limit by exactly what it cost.
+LATE_SETTLE = [("reserve", 400), ("reserve", 100), ("settle", 1, 0.97), ("advance", 40),
+               ("reserve", 104), ("reserve", 400), ("settle", 0, 1.0)]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
 @given(operations)
+@example(LATE_SETTLE)
 def test_memory_holds_never_negative_never_over(ops: list[tuple[object, ...]]) -> None:
     asyncio.run(play(MemoryCounters(), ops))
 
@@ -112,6 +125,7 @@ def redis_url() -> str:
 
 @settings(max_examples=60, deadline=None)
 @given(ops=operations)
+@example(ops=LATE_SETTLE)
 def test_redis_holds_never_negative_never_over(
     redis_url: str, ops: list[tuple[object, ...]]
 ) -> None:

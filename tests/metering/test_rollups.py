@@ -29,6 +29,8 @@ from computeport.models.metering import UsageCharge, UsageRecord
 from computeport.models.rollup import (
     BUCKET_SECONDS,
     NO_AWARD,
+    ClusterUsageRollup,
+    ClusterWaitRollup,
     UsageRollup,
     UtilisationRollup,
     WaitRollup,
@@ -76,6 +78,10 @@ def _key(by: str, c: UsageCharge, r: UsageRecord, o: Organisation) -> str:
         "qos": r.qos,
         "accelerator": c.accelerator_type,
         "month": c.period,
+        # no inventory loaded here: a cluster is its own site
+        "site": r.cluster,
+        "cluster": r.cluster,
+        "site_accelerator": f"{r.cluster} · {c.accelerator_type}",
     }[by]
     return str(getattr(value, "value", value))
 
@@ -230,6 +236,52 @@ def assert_rollups_match(session: Session, world: fb.World) -> None:
     assert histogram == direct_waits(session)
     window = (datetime(2026, 9, 1, tzinfo=UTC), NOW)
     assert window_waits(session, *window) == direct_wait_stats(session)
+    assert_cluster_rollups_match(session)
+
+
+def assert_cluster_rollups_match(session: Session) -> None:
+    """The per-cluster rollups: money and jobs per (period, organisation, cluster, type), and
+    jobs and GPU-seconds per (day of start, cluster, type, wait)."""
+    usage: dict[tuple[str, uuid.UUID, str, str], list[int]] = defaultdict(lambda: [0] * 7)
+    waits: dict[tuple[int, str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for c, r, _o in _raw(session):
+        row = usage[(c.period, c.organisation_id, r.cluster, c.accelerator_type)]
+        started = r.start_time is not None
+        wait = int((r.start_time - r.submit_time).total_seconds()) if r.start_time else 0
+        for i, v in enumerate(
+            (c.sign, c.gpu_seconds, c.list_minor, c.subsidy_minor, c.copay_minor)
+        ):
+            row[i] += v
+        row[5] += c.sign * wait if started else 0
+        row[6] += 1 if started else 0
+        if r.start_time is not None:
+            local = r.start_time.astimezone(HONG_KONG)
+            day = int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+            cell = waits[(day, r.cluster, c.accelerator_type, max(0, wait))]
+            cell[0] += c.sign
+            cell[1] += c.gpu_seconds
+    u = ClusterUsageRollup
+    stored = {
+        (p, o, cl, t): [j, g, li, su, co, w, st]
+        for p, o, cl, t, j, g, li, su, co, w, st in session.execute(
+            select(
+                u.period, u.organisation_id, u.cluster, u.accelerator_type, u.jobs,
+                u.gpu_seconds, u.list_minor, u.subsidy_minor, u.copay_minor, u.wait_seconds,
+                u.started_rows,
+            )
+        ).all()
+    }  # fmt: skip
+    assert stored == dict(usage)
+    w = ClusterWaitRollup
+    histogram = {
+        (d, cl, t, s): [j, g]
+        for d, cl, t, s, j, g in session.execute(
+            select(
+                w.day_start, w.cluster, w.accelerator_type, w.wait_seconds, w.jobs, w.gpu_seconds
+            )
+        ).all()
+    }
+    assert histogram == dict(waits)
 
 
 # -- random streams through the real poster -----------------------------------------------
@@ -308,7 +360,13 @@ def _tables(session: Session) -> tuple[set[tuple[object, ...]], ...]:
     session.flush()
     return tuple(
         {tuple(r) for r in session.execute(select(table.__table__)).all()}
-        for table in (UsageRollup, UtilisationRollup, WaitRollup)
+        for table in (
+            UsageRollup,
+            UtilisationRollup,
+            WaitRollup,
+            ClusterUsageRollup,
+            ClusterWaitRollup,
+        )
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from fastapi import FastAPI
@@ -148,3 +149,34 @@ def test_funder_dashboard(browser: Browser, people: People, usage: list[Award]) 
     page = browser.client.get("/funder")
     assert page.status_code == 200
     assert 'id="chart-funnel-spec"' in page.text
+
+
+def test_funder_report_per_site_and_accelerator_type(
+    browser: Browser,
+    people: People,
+    usage: list[Award],
+    session: Session,
+    clock: ManualClock,
+    portal_app: FastAPI,
+) -> None:
+    """The usage's cluster placed at a site by the inventory: the yearly report has its line,
+    with the site's installed GPUs of the type and its utilisation."""
+    from computeport.inventory.declaration import parse_inventory
+    from computeport.inventory.loader import load_inventory
+    from computeport.web.views.funder import funder_report
+    from tests.inventory.inventory_files import SMALL
+
+    centre = SMALL.replace("[clusters.alpha", "[clusters.fake")  # 4 nodes × 8 H800
+    load_inventory(session, parse_inventory(centre), actor_id=None, at=clock.now(), source="t")
+    year = (clock.now() - timedelta(days=1)).year
+    report = funder_report(session, year, clock.now())
+    (line,) = report.by_site
+    assert line.usage.key == "cyberport · h800"
+    assert line.installed_gpus == 32
+    assert line.usage.gpu_seconds == report.gpu_seconds  # the one site holds all the usage
+    assert line.utilisation == line.usage.gpu_seconds / Decimal(32 * report.year_seconds)
+    portal_app.state.cp.backend = FakeCluster(clock.now())
+    browser.login(people.funder.email)
+    page = browser.client.get(f"/reports/funder/{year}")
+    assert 'id="funder-sites"' in page.text
+    assert "cyberport · h800" in page.text

@@ -61,7 +61,8 @@ def load_inventory_into(demo: RunningDemo) -> str:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     with demo_for_browser(tmp_path_factory.mktemp("sites-demo")) as running:
         out = load_inventory_into(running)
-        assert "created  cluster cyberport-h800" in out
+        # the demo runs the centre's file with virtual clusters; the real file makes them Slurm
+        assert "updated  cluster cyberport-h800" in out
         yield running
 
 
@@ -117,3 +118,35 @@ def test_an_operator_reads_both_sites_in_english_and_in_chinese(
         page.select_option("#lang-select", "en")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_an_operator_reads_use_and_wait_per_site_on_the_operations_page(
+    operator_page: Page, demo: RunningDemo
+) -> None:
+    """The live demo's virtual cluster is Cyberport's ``cyberport-h800``: its rated history is
+    Cyberport's, beside Sandy Ridge's planned cluster (no GPUs in service yet)."""
+    page = operator_page
+    with page.expect_navigation():
+        page.click("nav.mainnav a[href='/ops']")
+    page.wait_for_load_state("networkidle")
+    table = page.locator("#by-site")
+    assert table.locator("h2").inner_text() == "By site and accelerator type"
+    cyberport = table.locator('tr[data-site="cyberport"][data-accelerator="h800"]')
+    cells = cyberport.locator("td").all_inner_texts()
+    assert cells[0] == "Cyberport"
+    assert cells[2] == "cyberport-h800"
+    assert cells[3] == "3,040"
+    assert int(cells[6].replace(",", "")) > 0  # the replayed, rated jobs
+    assert cells[7] != "—"  # their median wait
+    assert table.locator('tr[data-site=""]').count() == 0  # nothing without a site
+    _shot(page, "ops-sites-en")
+
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-Hant")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#by-site h2").inner_text() == "按站點及加速器類型"
+    assert "數碼港" in cyberport.locator("td").first.inner_text()
+    _shot(page, "ops-sites-zh-hant")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    page.wait_for_load_state("networkidle")

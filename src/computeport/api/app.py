@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
 
 from computeport import __version__
 from computeport.http.openapi_problems import install_problem_openapi
 from computeport.http.problems import install_problem_handlers
 from computeport.http.security_headers import install_security_headers
 from computeport.http.state import AppState
-from computeport.kit.clock import Clock
+from computeport.kit.clock import Clock, SystemClock
 from computeport.settings import Settings
 
 
@@ -75,8 +77,31 @@ def open_app_state(settings: Settings, clock: Clock | None = None) -> AppState:
 
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
+    if settings.inventory_file is not None:
+        try:
+            refuse_bad_inventory(sessions, settings.inventory_file, clock)
+        except BaseException:
+            engine.dispose()
+            raise
     backend, clock = open_backend(settings, sessions, clock, desired=desired_state_reader(sessions))
     return AppState(settings, engine, sessions, clock, backend)
+
+
+def refuse_bad_inventory(
+    sessions: sessionmaker[Session], path: Path, clock: Clock | None = None
+) -> None:
+    """A server with an inventory file configured starts only on a good one.
+
+    The same checks and message as ``computeport clusters check FILE --database-url``: the
+    file's shape and references, and a GPU-hour price in force (in this deployment's rate card)
+    for every accelerator type a cluster runs; :class:`InventoryInvalid` otherwise, before any
+    back end is opened.
+    """
+    from computeport.billing.inventory_prices import check_inventory_file
+
+    today = (clock or SystemClock()).now().date()
+    with sessions() as session:
+        check_inventory_file(session, path, today)
 
 
 def _routers() -> list[APIRouter]:

@@ -40,6 +40,7 @@ __all__ = [
     "SiteEntry",
     "Targets",
     "WorkloadSource",
+    "check_scenario",
     "load_scenario",
     "parse_scenario",
 ]
@@ -340,6 +341,23 @@ def parse_scenario(text: str, fmt: Literal["toml", "yaml"], source: str = "scena
         raise ScenarioError(
             source, [(_path(loc), _with_line(msg, text, fmt, loc)) for loc, msg in cross]
         )
+    return scenario
+
+
+def check_scenario(data: dict[str, Any], source: str) -> Scenario:
+    """Validate a scenario built in code (no text to point into): the model's checks and the
+    cross checks, every problem by its field path."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            (_path(tuple(p for p in e["loc"] if not _is_union_tag(p))), str(e["msg"]))
+            for e in exc.errors()
+        ]
+        raise ScenarioError(source, problems) from None
+    cross = _cross_check(scenario)
+    if cross:
+        raise ScenarioError(source, [(_path(loc), msg) for loc, msg in cross])
     return scenario
 
 

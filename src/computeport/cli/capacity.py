@@ -59,6 +59,14 @@ def plan_command(
         str | None,
         typer.Option("--today", help="The database's today (YYYY-MM-DD; default: the date)."),
     ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="The centre's inventory TOML: its clusters are the supply (the scenario's "
+            "sites are not read). Default: COMPUTEPORT_INVENTORY_FILE, if set.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate every month of SCENARIO_PATH's horizon and recommend what to build.
 
@@ -78,6 +86,7 @@ def plan_command(
         raise fail(f"--today: not a date (YYYY-MM-DD): {today!r}") from None
     with domain_errors():
         scenario = load_scenario(scenario_path)
+    scenario = _supply_from_inventory(scenario, inventory)
     sources: list[dict[str, object]] = []
     if from_db or database is not None:
         scenario, sources = _fitted(scenario_path, scenario, database, day)
@@ -149,6 +158,24 @@ def _fitted(
         table.add_row(src.name, src.value, "database" if src.fitted else "scenario", src.why)
     console.print(table)
     return fitted.scenario, [asdict(src) for src in fitted.sources]
+
+
+def _supply_from_inventory(scenario: Scenario, path: Path | None) -> Scenario:
+    """The scenario with the inventory's clusters as its supply, when one is given (or set in
+    ``COMPUTEPORT_INVENTORY_FILE``); as it is otherwise."""
+    from computeport.capacity.inventory_supply import scenario_from_inventory
+    from computeport.cli.clusters import read_inventory
+    from computeport.settings import Settings
+
+    path = path if path is not None else Settings().inventory_file
+    if path is None:
+        return scenario
+    decl = read_inventory(path)
+    with domain_errors():
+        planned = scenario_from_inventory(scenario, decl, path.name)
+    sites = ", ".join(s.name for s in planned.sites)
+    console.print(f"supply: the clusters of {path} ({sites})", highlight=False)
+    return planned
 
 
 def _traces_for(scenario_path: Path, scenario: Scenario) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from computeport.cli.common import command_session, console, domain_errors, fail
+from computeport.cli.common import command_session, console, domain_errors, err_console, fail
 from computeport.inventory.declaration import InventoryDecl, parse_inventory
 from computeport.inventory.errors import InventoryInvalid
 from computeport.kit.clock import SystemClock
@@ -34,8 +34,27 @@ def read_inventory(path: Path) -> InventoryDecl:
     try:
         return parse_inventory(text, str(path))
     except InventoryInvalid as exc:
-        count = len(exc.problems)
-        raise fail(f"{path}: {count} problem{'s' if count != 1 else ''}\n{exc.message}") from None
+        raise fail(problems_message(exc)) from None
+
+
+def problems_message(exc: InventoryInvalid) -> str:
+    """``FILE: N problems`` and one ``FILE:LINE: key: message`` line each (check and serve)."""
+    count = len(exc.problems)
+    return f"{exc.source}: {count} problem{'s' if count != 1 else ''}\n{exc.message}"
+
+
+def check_prices(path: Path, decl: InventoryDecl, database_url: str) -> None:
+    """Every partition's accelerator type priced in the rate card of ``database_url``, or the
+    unpriced ones with their lines and exit 2."""
+    from computeport.billing.inventory_prices import require_prices
+    from computeport.settings import Settings
+
+    text = path.read_text(encoding="utf-8")
+    with command_session(Settings(database_url=database_url)) as session:
+        try:
+            require_prices(session, decl, text, str(path), SystemClock().now().date())
+        except InventoryInvalid as exc:
+            raise fail(problems_message(exc)) from None
 
 
 def _pf(value: Decimal) -> str:
@@ -78,9 +97,19 @@ def summary_table(decl: InventoryDecl) -> Table:
 
 
 @app.command("check")
-def check(path: Path = FILE_ARG) -> None:
+def check(
+    path: Path = FILE_ARG,
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="Also check that every accelerator type has a GPU-hour price in force, in this "
+        "database's rate card (without it, prices are not checked and a warning says so).",
+    ),
+) -> None:
     """Validate FILE: problems with line and key (exit 2), or a summary table (exit 0)."""
     decl = read_inventory(path)
+    if database_url is not None:
+        check_prices(path, decl, database_url)
     console.print(summary_table(decl))
     console.print(
         f"{path}: valid — {len(decl.sites)} sites, {len(decl.clusters)} clusters, "
@@ -88,6 +117,12 @@ def check(path: Path = FILE_ARG) -> None:
         f"{len(decl.accelerators)} accelerator types",
         highlight=False,
     )
+    if database_url is None:
+        err_console.print(
+            "[yellow]warning:[/] prices not checked: give --database-url to check that every "
+            "accelerator type has a GPU-hour price in force (the server checks at start)",
+            highlight=False,
+        )
 
 
 @app.command("load")

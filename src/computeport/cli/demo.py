@@ -94,15 +94,19 @@ def prepare_database(settings: Settings) -> str:
 def seed(settings: Settings) -> str:
     """Seed the Cyberport scenario (idempotent), its assumed rate card included, so usage can
     be rated; returns a summary."""
+    from computeport.kit.clock import SystemClock
     from computeport.seed.cyberport import seed_cyberport
+    from computeport.seed.demo_centre import seed_demo_centre
 
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             result = seed_cyberport(session)
+            made = sum(result.created.values())
+        with unit_of_work(make_session_factory(engine)) as session:
+            made += seed_demo_centre(session, SystemClock())
     finally:
         engine.dispose()
-    made = sum(result.created.values())
     return f"seeded {made} records" if made else "scenario already seeded"
 
 
@@ -133,12 +137,19 @@ def logins_table(rows: list[DemoLoginRow], url: str) -> Table:
 def open_state(settings: Settings, history: timedelta) -> AppState:
     """The app's state with the virtual cluster opened on ``history`` of simulated past."""
     from computeport.award.desired import desired_state_reader
-    from computeport.backends.factory import open_backend
+    from computeport.backends.registry import build_backend
+    from computeport.backends.types.connection import ClusterConnection
+    from computeport.seed.demo_centre import demo_cluster_name
 
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    backend, clock = open_backend(
-        settings, sessions, desired=desired_state_reader(sessions), history=history
+    with sessions() as session:
+        name = demo_cluster_name(session)
+    # Cyberport's virtual cluster under its inventory name (``aisc`` on a demo from before
+    # sites); no partitions given: the Cyberport shape with its scavenger overlay.
+    connection = ClusterConnection(name, "sim", {"speed": settings.sim_speed})
+    backend, clock = build_backend(
+        connection, sessions, desired=desired_state_reader(sessions), history=history
     )
     return AppState(settings, engine, sessions, clock, backend)
 
@@ -168,7 +179,10 @@ DEMO_PLAN_SEEDS = 3
 
 
 def start_capacity_plan(
-    settings: Settings, scenario: Path = SCENARIO, today: date | None = None
+    settings: Settings,
+    scenario: Path = SCENARIO,
+    today: date | None = None,
+    inventory: Path | None = None,
 ) -> threading.Thread | None:
     """Write a small capacity plan for the capacity page in the background.
 
@@ -178,7 +192,8 @@ def start_capacity_plan(
     reads a half-written file. An existing plan is kept; no scenario file, no plan. Given the
     cluster's ``today``, the backtest of the demo's own history follows (``computeport capacity
     backtest --today``: the virtual cluster's clock runs ahead of the wall clock), so the page
-    shows how well the flows forecast that history beside the plan.
+    shows how well the flows forecast that history beside the plan. Given the demo's
+    ``inventory``, the plan's supply is its clusters (``capacity plan --inventory``).
     """
     target = plan_path(settings)
     if target.exists() or not scenario.is_file():
@@ -199,6 +214,7 @@ def start_capacity_plan(
         "--no-recommend",
         "--out",
         str(partial),
+        *(["--inventory", str(inventory)] if inventory is not None else []),
     ]
 
     def run() -> None:
@@ -294,7 +310,11 @@ def demo(
     # The gateway now, not at the first request: the department's and the operator's pages
     # read its (wall) clock for the month, not the simulated cluster's, which runs ahead.
     app.state.gateway = open_gateway(state)
-    if start_capacity_plan(settings, today=state.clock.now().date()) is not None:
+    from computeport.seed.demo_centre import DEMO_CLUSTER, DEMO_INVENTORY
+
+    ours = state.backend is not None and state.backend.cluster == DEMO_CLUSTER
+    centre = DEMO_INVENTORY if ours else None
+    if start_capacity_plan(settings, today=state.clock.now().date(), inventory=centre) is not None:
         console.print(
             f"• writing a {DEMO_PLAN_SEEDS}-seed capacity plan in the background "
             f"({plan_path(settings)}; the capacity page fills in when it is done)"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from computeport.cli.common import INSECURE_DEV_HELP, console, require_secret
+from computeport.cli.common import INSECURE_DEV_HELP, console, fail, require_secret
 from computeport.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +42,29 @@ def build_app(settings: Settings | None = None, state: AppState | None = None) -
     app = create_app(settings, state)
     mount_portal(app, settings)
     return app
+
+
+def preflight_inventory(settings: Settings) -> None:
+    """With ``COMPUTEPORT_INVENTORY_FILE`` set, exit 2 before serving on a bad file, with every
+    problem and its line: the message ``computeport clusters check FILE --database-url`` prints.
+
+    The app checks again when it opens its state (so does every ``--workers`` process); this
+    check first keeps a bad file from starting a supervisor whose processes would all die.
+    """
+    if settings.inventory_file is None:
+        return
+    from computeport.api.app import refuse_bad_inventory as check
+    from computeport.cli.clusters import problems_message
+    from computeport.db.engine import make_engine, make_session_factory
+    from computeport.inventory.errors import InventoryInvalid
+
+    engine = make_engine(settings.database_url)
+    try:
+        check(make_session_factory(engine), settings.inventory_file)
+    except InventoryInvalid as exc:
+        raise fail(f"refusing to start: {problems_message(exc)}") from None
+    finally:
+        engine.dispose()
 
 
 def app_factory() -> FastAPI:
@@ -124,6 +147,7 @@ def serve(
     refusal = refuse_workers(settings, workers)
     if refusal is not None:
         raise typer.BadParameter(refusal, param_hint="--workers")
+    preflight_inventory(settings)
     if workers > 1:
         # The background duties are not run by API processes: `computeport worker run`.
         console.print(

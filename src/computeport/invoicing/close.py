@@ -47,6 +47,7 @@ from computeport.models.identity import Organisation
 from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
 from computeport.models.metering import UsageCharge, UsageRecord
 from computeport.models.pricing import PriceVersion
+from computeport.pricing.book import cluster_sites
 
 PAYMENT_TERMS_DAYS = 30
 PAYG_LABEL = "pay-as-you-go"
@@ -93,6 +94,17 @@ class _Line:
     """The rate card's version that rated these charges (one line per version)."""
     unit_price: Decimal | None = None
     price_from: datetime | None = None
+    site: str | None = None
+    """The inventory's site of the line's clusters (a line per site and type), or None."""
+
+    def add(self, other: _Line) -> None:
+        """Fold ``other``'s sums in (the same party, type, version and site from two clusters)."""
+        self.jobs += other.jobs
+        self.gpu_seconds += other.gpu_seconds
+        self.list_minor += other.list_minor
+        self.subsidy_minor += other.subsidy_minor
+        self.due_minor += other.due_minor
+        self.credited_minor += other.credited_minor
 
     def empty(self) -> bool:
         return not (
@@ -153,6 +165,7 @@ class _Close:
             key=lambda ln: (
                 ln.label is not None,
                 self.label(ln),
+                ln.site or "",
                 ln.accelerator_type,
                 ln.price_from.timestamp() if ln.price_from is not None else 0.0,
             ),
@@ -251,8 +264,11 @@ def _unposted_records(session: Session, position: int, start: datetime, end: dat
 
 
 def _sum_charges(session: Session, period: str, window: _Window) -> _Lines:
-    """The window's charges summed per organisation → award → type → price version (reserved
-    apart): a price change within the month gives a line per version."""
+    """The window's charges summed per organisation → award → site → type → price version
+    (reserved apart): a price change within the month gives a line per version, and usage at
+    two sites a line per site even when one price (the centre's) rated both.  Clusters the
+    inventory does not place have no site: their lines merge as before sites existed."""
+    sites = cluster_sites(session)
     rows = session.execute(
         select(
             UsageCharge.organisation_id,
@@ -260,6 +276,7 @@ def _sum_charges(session: Session, period: str, window: _Window) -> _Lines:
             UsageCharge.accelerator_type,
             RESERVED,
             UsageCharge.price_version_id,
+            UsageCharge.cluster,
             func.sum(UsageCharge.sign),
             func.sum(UsageCharge.gpu_seconds),
             func.sum(UsageCharge.list_minor),
@@ -278,21 +295,31 @@ def _sum_charges(session: Session, period: str, window: _Window) -> _Lines:
             UsageCharge.accelerator_type,
             RESERVED,
             UsageCharge.price_version_id,
+            UsageCharge.cluster,
         )
+        .order_by(UsageCharge.cluster)
     ).all()
     versions = _versions(session, {r[4] for r in rows if r[4] is not None})
-    out = _Lines()
-    for org_id, award_id, accel, resv, version_id, jobs, gs, lst, sub, cop, cred in rows:
+    merged: dict[tuple[object, ...], tuple[uuid.UUID, _Line]] = {}
+    for org_id, award_id, accel, resv, version_id, cluster, jobs, gs, lst, sub, cop, cred in rows:
         line = _Line(award_id, accel, int(jobs), int(gs), int(lst), int(sub), int(cop), int(cred))
         line.reserved = bool(resv)
+        line.site = sites.get(cluster) if cluster is not None else None
         if version_id is not None:
             line.price_version_id = version_id
             line.unit_price, line.price_from = versions.get(version_id, (None, None))
+        key = (org_id, award_id, accel, bool(resv), version_id, line.site)
+        if key in merged:
+            merged[key][1].add(line)
+        else:
+            merged[key] = (org_id, line)
+    out = _Lines()
+    for org_id, line in merged.values():
         if line.empty():
             continue
         out.by_org[org_id].append(line)
-        if award_id is not None:
-            out.by_award[award_id].append(line)
+        if line.award_id is not None:
+            out.by_award[line.award_id].append(line)
     return out
 
 
@@ -458,6 +485,7 @@ def _issue(
             award_id=ln.award_id,
             award_reference=close.label(ln),
             accelerator_type=ln.accelerator_type,
+            site=ln.site,
             jobs=ln.jobs,
             gpu_seconds=ln.gpu_seconds,
             list_minor=ln.list_minor,

@@ -49,6 +49,8 @@ class _Row:
     price_version: str = ""
     where: str = ""
     """A per-site (or per-cluster) price's site and cluster; empty for the centre's price."""
+    site: str = ""
+    """The site whose clusters ran the line's jobs (a line per site and type)."""
 
 
 def _price(ln: DocumentLine) -> tuple[str, str, str]:
@@ -76,6 +78,12 @@ def scoped(doc: BillingDocument) -> bool:
     """Whether any line was rated by a site's or cluster's price (a document without one keeps
     the layout it had before prices per site, so its stored hash still reproduces)."""
     return any(_where(ln) for ln in doc.lines)
+
+
+def sited(doc: BillingDocument) -> bool:
+    """Whether any line names its site (documents of a centre with no inventory loaded, and
+    those issued before sites, keep their layout, so their stored hashes reproduce)."""
+    return any(ln.site for ln in doc.lines)
 
 
 def priced(doc: BillingDocument) -> bool:
@@ -107,6 +115,7 @@ def _rows(doc: BillingDocument, fmt: object = _amount) -> list[_Row]:
             price_from=_price(ln)[1],
             price_version=_price(ln)[2],
             where=_where(ln),
+            site=ln.site or "",
         )
         for ln in doc.lines
     ]
@@ -127,16 +136,20 @@ def document_csv(doc: BillingDocument) -> str:
     w.writerow([])
     versions = priced(doc)
     sites = scoped(doc)
-    header = ["award", "accelerator", "jobs", "gpu_hours", "list", "subsidy", "amount_due"]
-    header += ["credited", *(["price_per_gpu_hour", "price_from"] if versions else [])]
+    at = sited(doc)
+    header = ["award", *(["site"] if at else []), "accelerator", "jobs", "gpu_hours", "list"]
+    header += ["subsidy", "amount_due", "credited"]
+    header += ["price_per_gpu_hour", "price_from"] if versions else []
     w.writerow([*header, *(["price_applies_to"] if sites else [])])
     for r in _rows(doc):
-        row: list[object] = [r.award, r.accelerator, r.jobs, r.gpu_hours, r.list, r.subsidy]
-        row += [r.due, r.credited, *([r.price, r.price_from] if versions else [])]
+        row: list[object] = [r.award, *([r.site] if at else []), r.accelerator, r.jobs]
+        row += [r.gpu_hours, r.list, r.subsidy, r.due, r.credited]
+        row += [r.price, r.price_from] if versions else []
         w.writerow([*row, *([r.where] if sites else [])])
     w.writerow(
         [
             "total",
+            *([""] if at else []),
             "",
             sum(ln.jobs for ln in doc.lines),
             str(gpu_hours(doc.gpu_seconds)),
@@ -166,6 +179,7 @@ def document_html(doc: BillingDocument) -> str:
         due_date=doc.due_at.date().isoformat(),
         show_due=kind is DocumentKind.INVOICE,
         show_price=priced(doc),
+        show_site=sited(doc),
         lines=_rows(doc, money),
         total=_Row(
             award="",

@@ -22,7 +22,10 @@ priority; numbers in benchmarks/README.md):
   with 2-node jobs this moves some starts by a few seconds either way;
 * what is not explained: in one of six runs Slurm left small jobs submitted a second after the
   rest waiting 20–40 s longer than any backfill rule would (wait −11%); its backfill cycle
-  limits (``bf_max_job_test``, yielding locks to RPCs) are the suspects, not modelled;
+  limits (``bf_max_job_test``, yielding locks to RPCs) are the suspects, not modelled.  Seen
+  again under a load average of 12–16 with every job submitted in the same second: small
+  1-minute jobs started 30–38 s after the model's start (ρ 0.835, wait −25.6%), while sdiag's
+  backfill cycles stayed short (mean 2.3 ms, max 45 ms), so slow cycles are not the cause;
 * priority recalculation does not matter here: every multifactor weight is 0 (FIFO), so
   ``PriorityCalcPeriod`` changes no order; the model's multifactor re-keys every 5 minutes.
 """
@@ -183,7 +186,9 @@ def compare(
     ``release_s`` models what sacct's End hides: the controller frees a job's GPUs only once
     its step daemon has reported and the node has left COMPLETING, and sacct truncates times
     to the second (half a second lost per hand-over on average); measured here, one second of
-    hold after End brings the model's mean wait from −11% to within ±5% of Slurm's.
+    hold after End brings the model's mean wait from −11% to within ±5% of Slurm's.  The check
+    is sensitive to it: on five loaded runs each second of hold moved the wait error by 6–19
+    points (0 s: −19% to −13%, 1 s: −8% to −1%, 2 s: +6% to +11%; benchmarks/README.md).
     """
     rows = list(records)
     held = [replace(r, end_s=r.end_s + release_s) for r in rows]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, select
 
 from computeport.identity.subject import Subject
 from computeport.models.metering import UsageCharge
-from computeport.models.rollup import UsageRollup
+from computeport.models.rollup import ClusterUsageRollup, UsageRollup
 
 
 def charges_readable_by(subject: Subject) -> Select[UsageCharge]:
@@ -27,3 +27,8 @@ def charges_readable_by(subject: Subject) -> Select[UsageCharge]:
 def rollups_of(organisation_id: uuid.UUID) -> ColumnElement[bool]:
     """The condition "usage of this organisation" over the rollup."""
     return UsageRollup.organisation_id == organisation_id
+
+
+def cluster_rollups_of(organisation_id: uuid.UUID) -> ColumnElement[bool]:
+    """The condition "usage of this organisation" over the per-cluster rollup."""
+    return ClusterUsageRollup.organisation_id == organisation_id

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from computeport.metering.cluster_rollups import empty_cluster_rollups, fold_cluster_charges
+from computeport.metering.cluster_rollups import epoch_sql as _epoch
 from computeport.models.rollup import BUCKET_SECONDS, DAY_OFFSET_SECONDS
 
 ROLLUP_CURSOR = "usage_rollup"
@@ -47,13 +49,6 @@ class RollupReport:
     @property
     def advanced(self) -> bool:
         return self.through > self.after
-
-
-def _epoch(dialect: str, column: str) -> str:
-    """Whole epoch seconds of a timestamp column (Slurm times are whole seconds)."""
-    if dialect == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-    return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
 def _usage_sql(dialect: str) -> str:
@@ -155,6 +150,7 @@ def _cursor(connection: Connection) -> int:
 
 def fold_charges(connection: Connection) -> RollupReport:
     """Fold every rating row above the cursor into the rollups and advance the cursor."""
+    fold_cluster_charges(connection)  # its own cursor: see metering.cluster_rollups
     after = _cursor(connection)
     through = connection.execute(text("SELECT MAX(id) FROM usage_charge")).scalar()
     if through is None or int(through) <= after:
@@ -178,6 +174,7 @@ def rebuild_connection(connection: Connection) -> RollupReport:
     connection.execute(text("DELETE FROM usage_rollup"))
     connection.execute(text("DELETE FROM utilisation_rollup"))
     connection.execute(text("DELETE FROM wait_rollup"))
+    empty_cluster_rollups(connection)
     connection.execute(
         text("UPDATE billing_cursor SET position = 0 WHERE name = :name"), {"name": ROLLUP_CURSOR}
     )

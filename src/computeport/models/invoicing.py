@@ -81,6 +81,10 @@ class DocumentLine(IdMixin, Base):
     award_reference: Mapped[str] = mapped_column(String(40))
     """The award's reference, or ``pay-as-you-go``."""
     accelerator_type: Mapped[str] = mapped_column(String(32))
+    site: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The inventory's site of the clusters that ran the line's jobs (one line per site and
+    type); None where the cluster is not in an inventory, on adjustment and token lines, and
+    on lines issued before sites (their documents keep their layout and hash)."""
     jobs: Mapped[int] = mapped_column(Integer)
     gpu_seconds: Mapped[int] = mapped_column(BigInteger)
     list_minor: Mapped[int] = mapped_column(BigInteger)

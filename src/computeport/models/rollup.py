@@ -102,3 +102,41 @@ class WaitRollup(Base):
     wait_seconds: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     """max(0, start − submit), whole seconds."""
     jobs: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ClusterUsageRollup(Base):
+    """Σ of the signed rating rows per (period, organisation, cluster, accelerator type).
+
+    The site dimension of the reports (issue 12): a record names its cluster, and the site is
+    joined from the inventory at read time (a cluster's site is configuration, its usage is
+    history).  A table beside :class:`UsageRollup` rather than a wider key on it, so adding it
+    is an expand-only migration: the previous version keeps writing the rollups it knows.
+    """
+
+    __tablename__ = "cluster_usage_rollup"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
+    accelerator_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    jobs: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    list_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    subsidy_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    copay_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_rows: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ClusterWaitRollup(Base):
+    """Rated jobs and their GPU-seconds per (Hong Kong day of start, cluster, accelerator type,
+    wait in seconds): the operations page's wait percentiles and use per site and type."""
+
+    __tablename__ = "cluster_wait_rollup"
+
+    day_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
+    accelerator_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wait_seconds: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    jobs: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu_seconds: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -17,6 +17,7 @@ from computeport.web.templating import render
 from computeport.web.viewer import OPS_READERS
 from computeport.web.views import ops
 from computeport.web.views.reasons import REASON_LABELS
+from computeport.web.views.site_use import site_type_use
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,6 +70,7 @@ def ops_page(
     by_type = ops.series_of(finished.labels, finished.by_type, step)
     capacity = live.gpus if live else 0
     waits = ops.window_waits(session, since, until)
+    by_site = site_type_use(session, since, until)
     specs = {
         "partition": charts.stacked_area(
             by_partition.x,
@@ -116,6 +118,7 @@ def ops_page(
             "p90_wait": waits.p90[-1] if waits.p90 else None,
             "has_history": bool(total and any(total)),
             "reason_labels": REASON_LABELS,
+            "by_site": by_site,
         },
         viewer=viewer,
         active="ops",

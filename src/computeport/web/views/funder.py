@@ -18,6 +18,7 @@ from computeport.models.rollup import BUCKET_SECONDS, UtilisationRollup
 from computeport.models.scheme import Scheme
 from computeport.web.views.reports import ReportRow, usage_report
 from computeport.web.views.scheme import applications_funnel
+from computeport.web.views.site_reports import installed_by_site_type
 from computeport.web.views.usage import MonthMoney, money_by_month
 
 
@@ -29,6 +30,22 @@ class CategoryProjects:
 
 
 @dataclass(frozen=True)
+class SiteLine:
+    """One site and accelerator type in the year: its usage and its installed GPUs."""
+
+    usage: ReportRow
+    installed_gpus: int | None
+    year_seconds: int
+
+    @property
+    def utilisation(self) -> Decimal | None:
+        """Charged GPU-seconds over the type's installed GPU-seconds at the site."""
+        if not self.installed_gpus or self.year_seconds <= 0:
+            return None
+        return Decimal(self.usage.gpu_seconds) / (self.installed_gpus * self.year_seconds)
+
+
+@dataclass(frozen=True)
 class FunderReport:
     year: int
     scheme: Scheme
@@ -36,6 +53,8 @@ class FunderReport:
     months: list[MonthMoney]
     by_sector: list[ReportRow]
     by_category_usage: list[ReportRow]
+    by_site: list[SiteLine]
+    """Per site and accelerator type (``site · type``), by GPU-hours."""
     projects: list[CategoryProjects]
     funnel: list[tuple[str, int]]
     """Applications submitted in the year, by the furthest stage each reached."""
@@ -124,6 +143,12 @@ def funder_report(
     # Received and approved are the two ends of one cohort's funnel (submitted in the year), so
     # the key figure and the funnel chart beside it count the same applications.
     funnel = applications_funnel(session, scheme, start, end)
+    year_seconds = max(0, int((end - measured_from).total_seconds()))
+    installed = installed_by_site_type(session)
+    by_site = [
+        SiteLine(row, installed.get(row.key), year_seconds)
+        for row in usage_report(session, "site_accelerator", since=first, until=last)
+    ]
     return FunderReport(
         year=year,
         scheme=scheme,
@@ -131,8 +156,9 @@ def funder_report(
         months=months,
         by_sector=usage_report(session, "sector", since=first, until=last),
         by_category_usage=usage_report(session, "category", since=first, until=last),
+        by_site=by_site,
         projects=projects,
         funnel=funnel,
         installed_gpus=installed_gpus,
-        year_seconds=max(0, int((end - measured_from).total_seconds())),
+        year_seconds=year_seconds,
     )

@@ -262,8 +262,8 @@ def window_waits(session: Session, since: datetime, until: datetime) -> WaitStat
     wait locate the minute holding each percentile's rank; then only those minutes' rows are
     read to find the wait itself.
     """
-    first = _day_start(since)
-    stop = _day_start(until) + 86400
+    first = hk_day_start(since)
+    stop = hk_day_start(until) + 86400
     in_window = (
         WaitRollup.day_start >= first,
         WaitRollup.day_start < stop,
@@ -327,7 +327,7 @@ def window_waits(session: Session, since: datetime, until: datetime) -> WaitStat
     return stats
 
 
-def _day_start(at: datetime) -> int:
+def hk_day_start(at: datetime) -> int:
     """Epoch seconds of the Hong Kong midnight starting ``at``'s day."""
     local = int(at.timestamp()) + DAY_OFFSET_SECONDS
     return local - local % 86400 - DAY_OFFSET_SECONDS

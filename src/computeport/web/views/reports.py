@@ -23,6 +23,7 @@ from computeport.kit.errors import ValidationFailed
 from computeport.metering.repository import rollups_of
 from computeport.models.identity import Organisation
 from computeport.models.rollup import UsageRollup
+from computeport.web.views.site_reports import SITE_DIMENSIONS, site_report_sums
 
 DIMENSIONS: Final[dict[str, str]] = {
     "organisation": "Organisation",
@@ -31,6 +32,7 @@ DIMENSIONS: Final[dict[str, str]] = {
     "qos": "QOS",
     "accelerator": "Accelerator",
     "month": "Month",
+    **SITE_DIMENSIONS,
 }
 """Group-by dimensions and their column titles."""
 
@@ -79,9 +81,14 @@ def usage_report(
     organisation_id: Any = None,
 ) -> list[ReportRow]:
     """Rows grouped by ``by`` for periods in [since, until] (``YYYY-MM``, both inclusive)."""
-    column = _dimension(by)
     since = check_period(since, "from")
     until = check_period(until, "to")
+    if by in SITE_DIMENSIONS:
+        sums = site_report_sums(
+            session, by, since=since, until=until, organisation_id=organisation_id
+        )
+        return _sorted(by, [_row(key, *values) for key, values in sorted(sums.items())])
+    column = _dimension(by)
     stmt = (
         select(
             column,
@@ -105,11 +112,27 @@ def usage_report(
         stmt = stmt.where(rollups_of(organisation_id))
     rows: list[ReportRow] = []
     for r in session.execute(stmt).all():
-        jobs, total_wait, started = int(r[1]), int(r[6]), int(r[7])
-        # No wait to report when none of the group's rows had started (as over the raw rows).
-        mean = round(total_wait / jobs) if started > 0 and jobs > 0 else None
         key = r[0].value if hasattr(r[0], "value") else str(r[0])
-        rows.append(ReportRow(key, jobs, int(r[2]), int(r[3]), int(r[4]), int(r[5]), mean))
+        rows.append(_row(key, *(int(v) for v in r[1:])))
+    return _sorted(by, rows)
+
+
+def _row(
+    key: str,
+    jobs: int,
+    gpu_seconds: int,
+    list_minor: int,
+    subsidy_minor: int,
+    copay_minor: int,
+    total_wait: int,
+    started: int,
+) -> ReportRow:
+    # No wait to report when none of the group's rows had started (as over the raw rows).
+    mean = round(total_wait / jobs) if started > 0 and jobs > 0 else None
+    return ReportRow(key, jobs, gpu_seconds, list_minor, subsidy_minor, copay_minor, mean)
+
+
+def _sorted(by: str, rows: list[ReportRow]) -> list[ReportRow]:
     if by != "month":
         rows.sort(key=lambda row: -row.gpu_seconds)
     return rows

@@ -1,7 +1,7 @@
 """audio metering: speech deployments and audio milliseconds on usage and charges (issue 21)
 
 Revision ID: 0012_audio_metering
-Revises: 0014_gateway_demo
+Revises: 0017_site_views
 Create Date: 2026-12-04 21:00:00
 
 Adds ``model_deployment.modality`` (``text`` for every existing deployment), and
@@ -16,21 +16,21 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_audio_metering"
-down_revision: str | Sequence[str] | None = "0014_gateway_demo"
+down_revision: str | Sequence[str] | None = "0017_site_views"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("model_deployment", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("modality", sa.String(length=16), nullable=False, server_default="text")
-        )
+    # Native ADD COLUMN on both engines (no table rebuild: see downgrade).
+    op.add_column(
+        "model_deployment",
+        sa.Column("modality", sa.String(length=16), nullable=False, server_default="text"),
+    )
     for table in ("token_usage", "token_charge"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(
-                sa.Column("audio_ms", sa.BigInteger(), nullable=False, server_default="0")
-            )
+        op.add_column(
+            table, sa.Column("audio_ms", sa.BigInteger(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:

@@ -22,11 +22,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("model_deployment", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("slurm_cluster", sa.String(length=64), nullable=True))
+    # A plain ADD COLUMN (nullable), not a batch copy: on SQLite a batch rebuilds the table, and
+    # dropping the old ``model_deployment`` deletes its upstreams through their ON DELETE CASCADE.
+    op.add_column("model_deployment", sa.Column("slurm_cluster", sa.String(length=64)))
 
 
 def downgrade() -> None:
-    # Native DROP COLUMN on both engines (SQLite >= 3.35), as in 0006: batch mode's rebuild of
-    # ``model_deployment`` deletes every upstream by ON DELETE CASCADE (foreign keys are on).
-    op.execute("ALTER TABLE model_deployment DROP COLUMN slurm_cluster")
+    # Native DROP COLUMN on both engines (SQLite >= 3.35), for the same reason: a batch rebuild
+    # would cascade-delete every upstream of every deployment.
+    op.drop_column("model_deployment", "slurm_cluster")

@@ -1,0 +1,82 @@
+"""The demo's centre: two sites from an inventory, and Sandy Ridge's own, costlier price.
+
+``computeport demo`` loads ``demo_inventory.toml`` beside this module: the centre's inventory
+(``deploy/inventory/cyberport.toml``) with its clusters run by the embedded virtual cluster.
+Cyberport's cluster keeps its production name, ``cyberport-h800``, and the demo's virtual
+cluster is opened under that name, so usage, prices, invoices and the operations page place
+the demo's work at Cyberport.  Sandy Ridge's ``sandy-ridge-a`` is planned, commissioned on
+its date, with its own accelerator type (``cn-accel-a``) priced at the site from that date.
+
+Loaded once, into a database with no inventory yet (an operator's later ``clusters load`` is
+never undone by a restart).  A demo database made before sites (its virtual cluster journaled
+as ``aisc``) is left as it was: renaming a cluster with history would split its records.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from computeport.inventory.declaration import parse_inventory
+from computeport.inventory.loader import load_inventory
+from computeport.inventory.repository import all_clusters
+from computeport.kit.clock import Clock
+from computeport.models.pricing import PriceKind
+from computeport.models.sim_cluster import SimCluster
+from computeport.pricing.service import append_version, latest_version
+
+__all__ = [
+    "DEMO_CLUSTER",
+    "DEMO_INVENTORY",
+    "LEGACY_DEMO_CLUSTER",
+    "SANDY_RIDGE_PRICE",
+    "demo_cluster_name",
+    "seed_demo_centre",
+]
+
+DEMO_INVENTORY = Path(__file__).with_name("demo_inventory.toml")
+DEMO_CLUSTER = "cyberport-h800"
+"""The demo's virtual cluster: Cyberport's cluster, by its name in the inventory."""
+LEGACY_DEMO_CLUSTER = "aisc"
+"""What demo databases made before sites call their virtual cluster."""
+SANDY_RIDGE_TYPE = "cn-accel-a"
+SANDY_RIDGE_PRICE = Decimal("36")
+"""ASSUMPTION: HK$36 per GPU-hour of Sandy Ridge's newer accelerator (the centre's H800 list
+price is assumed at HK$30; neither is public)."""
+
+
+def demo_cluster_name(session: Session) -> str:
+    """The virtual cluster's name: ``aisc`` where a demo made before sites already runs one."""
+    if session.get(SimCluster, LEGACY_DEMO_CLUSTER) is not None:
+        return LEGACY_DEMO_CLUSTER
+    return DEMO_CLUSTER
+
+
+def seed_demo_centre(session: Session, clock: Clock) -> int:
+    """Load the demo inventory and Sandy Ridge's price where nothing stands in the way;
+    returns how many rows were made (0 on a second run, or on a demo from before sites)."""
+    if demo_cluster_name(session) == LEGACY_DEMO_CLUSTER or all_clusters(session):
+        return 0
+    text = DEMO_INVENTORY.read_text(encoding="utf-8")
+    decl = parse_inventory(text, DEMO_INVENTORY.name)
+    source = DEMO_INVENTORY.name
+    report = load_inventory(session, decl, actor_id=None, at=clock.now(), source=source)
+    made = len(report.created)
+    opened = decl.clusters["sandy-ridge-a"].commissioned or clock.now().date()
+    if latest_version(session, PriceKind.GPU_HOUR, SANDY_RIDGE_TYPE, "sandy-ridge", None) is None:
+        append_version(
+            session,
+            clock,
+            PriceKind.GPU_HOUR,
+            SANDY_RIDGE_TYPE,
+            SANDY_RIDGE_PRICE,
+            datetime(opened.year, opened.month, opened.day, tzinfo=UTC),
+            site="sandy-ridge",
+            is_assumption=True,
+            note="ASSUMPTION: Sandy Ridge's accelerator, priced above the H800",
+        )
+        made += 1
+    return made
