@@ -98,8 +98,11 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> N
     raise SystemExit(f"{url}: not ready in {timeout:.0f} s")
 
 
-def serve_gateway(upstream: str, port: int, db: Path) -> None:
-    """``--serve``: one deployment and one key on a fresh SQLite file, then uvicorn."""
+def serve_gateway(
+    upstream: str, port: int, db: Path, model: str = MODEL, modality: str = "text"
+) -> None:
+    """``--serve``: one deployment (``model``, of ``modality``) and one key on a fresh SQLite
+    file, then uvicorn (bench_speech.py serves a speech model the same way)."""
     import uvicorn
 
     from computeport.api.app import create_app
@@ -113,7 +116,7 @@ def serve_gateway(upstream: str, port: int, db: Path) -> None:
     from computeport.kit.clock import SystemClock
     from computeport.models.identity import OrganisationCategory
     from computeport.models.inference import BudgetScope
-    from computeport.pricing.service import set_token_price
+    from computeport.pricing.service import set_audio_price, set_token_price
     from computeport.settings import Settings
 
     url = f"sqlite:///{db}"
@@ -139,16 +142,22 @@ def serve_gateway(upstream: str, port: int, db: Path) -> None:
         register_deployment(
             s,
             clock,
-            name=MODEL,
+            name=model,
             organisation_id=org.id,
             accelerator_type="h800",
             upstreams=[upstream],
+            modality=modality,
         )
         issued = issue_key(s, clock, org.id, "bench")
         key = issued.plaintext
         # Budgets on (issue 21): a price, and a budget on every level, so each request holds
-        # and settles money on three levels as a department's would.
-        set_token_price(s, clock, MODEL, Decimal("2"), Decimal("6"), clock.now() - timedelta(1))
+        # and settles money on three levels as a department's would (a speech model by the
+        # audio minute, as bench_speech.py's transcriptions are held).
+        since = clock.now() - timedelta(1)
+        if modality == "speech":
+            set_audio_price(s, clock, model, Decimal("0.60"), since)
+        else:
+            set_token_price(s, clock, model, Decimal("2"), Decimal("6"), since)
         big = 10**15
         set_budget(s, clock, org.id, BudgetScope.DEPARTMENT, big)
         set_budget(s, clock, org.id, BudgetScope.APPLICATION, big, application="bench")

@@ -47,7 +47,7 @@ KEY = KeyInfo(
     allowed_sites=frozenset({"cyberport"}),
 )
 DEPLOYMENT = DeploymentInfo(
-    "m", "bench", 0, ("http://a/v1", "http://b/v1"), ("cyberport", "sandy-ridge")
+    "m", "bench", 0, ("http://a/v1", "http://b/v1"), sites=("cyberport", "sandy-ridge")
 )
 
 

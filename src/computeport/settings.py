@@ -136,6 +136,16 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the gateway accepts (bigger: 413, nothing forwarded).",
     )
+    gateway_max_audio_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Largest upload /v1/audio/… accepts (OpenAI's 25 MB; bigger: 413).",
+    )
+    gateway_max_audio_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Longest audio /v1/audio/… accepts (longer: 422, nothing forwarded).",
+    )
     gateway_flush_seconds: float = Field(
         default=1.0,
         gt=0,

@@ -24,6 +24,9 @@ def test_deploy_issue_list_revoke(cli: CliRunner) -> None:
     out = run(cli, "gateway", "deploy", "qwen2.5-72b-instruct", "--org", "Digital Policy Office",
               *up)  # fmt: skip
     assert "2 upstream(s)" in out
+    out = run(cli, "gateway", "deploy", "whisper-1", "--org", "Digital Policy Office",
+              "--upstream", "http://10.0.0.7:8000/v1", "--modality", "speech")  # fmt: skip
+    assert "whisper-1 (speech)" in out
     out = run(cli, "gateway", "key", "issue", "--org", "Digital Policy Office",
               "--application", "assistant")  # fmt: skip
     key = re.search(r"cpk_[0-9a-f]{8}_\S{43}", out)
@@ -46,6 +49,9 @@ def test_bad_input_is_named_and_nothing_is_written(cli: CliRunner) -> None:
     run(cli, "gateway", "deploy", "m", "--org", "Dept", "--upstream", "http://x/v1")
     out = run(cli, "gateway", "deploy", "m", "--org", "Dept", "--upstream", "http://y/v1", code=2)
     assert "exists" in out
+    out = run(cli, "gateway", "deploy", "w", "--org", "Dept", "--upstream", "http://z/v1",
+              "--modality", "audio", code=2)  # fmt: skip
+    assert "modality" in out
     assert count_rows(ModelDeployment) == 1
     out = run(cli, "gateway", "key", "issue", "--org", "Dept", "--application", " ", code=2)
     assert "application" in out

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import TokenUsageEvent
 from computeport.models.identity import OrganisationCategory
-from computeport.pricing.service import set_token_price
+from computeport.pricing.service import set_audio_price, set_token_price
 from tests.factories import award as award_factory
 from tests.factories import identity as identity_factory
 
@@ -22,6 +22,23 @@ EPOCH = datetime(2024, 10, 1, tzinfo=UTC)
 def card(session: Session, clock: ManualClock, model: str = "smollm2") -> None:
     """HK$2 in, HK$6 out per million tokens on the rate card (in force since the epoch)."""
     set_token_price(session, clock, model, Decimal("2.00"), Decimal("6.00"), EPOCH)
+
+
+def audio_card(session: Session, clock: ManualClock, model: str = "whisper-1") -> None:
+    """HK$0.60 per audio minute on the rate card (in force since the epoch)."""
+    set_audio_price(session, clock, model, Decimal("0.60"), EPOCH)
+
+
+def audio_event(
+    org: uuid.UUID, award: uuid.UUID | None, audio_ms: int, **kw: object
+) -> TokenUsageEvent:
+    """One transcription's usage: no tokens, ``audio_ms`` of audio."""
+    fields: dict[str, object] = {
+        "model": "whisper-1",
+        "endpoint": "audio.transcriptions",
+        "audio_ms": audio_ms,
+    }
+    return event(org, award, 0, 0, **{**fields, **kw})
 
 
 def event(

@@ -12,6 +12,15 @@ from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
 from tests.api.fixtures import actors, api_settings, app, client, world
 from tests.gateway.rig import GatewayRig, Upstream, build_rig, start_upstream, stop_process
+from tests.gateway.whisper_upstream import (
+    CANTONESE,
+    ENGLISH,
+    MANDARIN_PINYIN,
+    SpeechUpstream,
+    require_speech_tools,
+    speak,
+    start_whisper,
+)
 from tests.support.databases import (
     drop_postgres_database,
     fresh_postgres_database,
@@ -28,6 +37,26 @@ def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Upstrea
     yield started
     for u in started:
         stop_process(u.process)
+
+
+@pytest.fixture(scope="session")
+def whisper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpeechUpstream]:
+    """faster-whisper-server with the multilingual Whisper base (int8, two threads)."""
+    started = start_whisper(tmp_path_factory.mktemp("whisper"))
+    yield started
+    stop_process(started.process)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Speech made offline by espeak-ng: English, Cantonese, Mandarin (16 kHz mono WAV)."""
+    require_speech_tools()
+    d = tmp_path_factory.mktemp("clips")
+    return {
+        "en": speak(ENGLISH, "en-us", d / "en.wav"),
+        "yue": speak(CANTONESE, "yue", d / "yue.wav"),
+        "cmn": speak(MANDARIN_PINYIN, "cmn-latn-pinyin", d / "cmn.wav", speed=110),
+    }
 
 
 @pytest.fixture(

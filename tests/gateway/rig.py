@@ -225,8 +225,10 @@ def build_rig(
     *,
     settings: dict[str, Any] | None = None,
     extra_deployments: dict[str, list[str]] | None = None,
+    speech_deployments: dict[str, list[str]] | None = None,
 ) -> GatewayRig:
-    """Seed deployments and two departments, then serve the app on a free port."""
+    """Seed deployments (``speech_deployments``: transcription models) and two departments,
+    then serve the app on a free port."""
     clock = ManualClock(NOW)
     sessions = make_session_factory(engine)
     with sessions.begin() as s:
@@ -239,6 +241,16 @@ def build_rig(
                 organisation_id=owner.id,
                 accelerator_type="h800",
                 upstreams=urls,
+            )
+        for name, urls in (speech_deployments or {}).items():
+            register_deployment(
+                s,
+                clock,
+                name=name,
+                organisation_id=owner.id,
+                accelerator_type="h800",
+                upstreams=urls,
+                modality="speech",
             )
     departments = {
         "dept": add_department(sessions, clock, rate="1"),

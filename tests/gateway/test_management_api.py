@@ -160,3 +160,40 @@ def test_the_scheme_officer_sets_an_awards_allowance(
     assert bad.status_code == 422
     admin = actors.applicant(org)
     assert client.put(url, json={"monthly_tokens": 1}, headers=admin.headers).status_code == 403
+
+
+def test_figures_split_chat_and_transcription_and_the_subsidy_per_category(
+    client: TestClient, actors: Actors, session: Session, clock: ManualClock
+) -> None:
+    from computeport.billing.token_rating import post_all_tokens
+    from tests.factories.inference import audio_card, audio_event, card, department
+
+    chat_only, chat_award = department(session, clock, "1")
+    speech_only, speech_award = department(session, clock, "1")
+    both, both_award = department(session, clock, "0.5")
+    ingest_token_usage(
+        session,
+        clock,
+        [
+            event(chat_only, chat_award, 1_000_000, 0),  # HK$2.00, all subsidised
+            audio_event(speech_only, speech_award, 5_400_000),  # 1.5 h: HK$54.00
+            event(both, both_award, 500_000, 0),  # HK$1.00, half subsidised
+            audio_event(both, both_award, 1_800_000),  # 0.5 h: HK$18.00, half
+        ],
+    )
+    card(session, clock)
+    audio_card(session, clock)
+    post_all_tokens(session, clock)
+    funder = actors.staff(Role.FUNDER)
+    f = client.get(
+        "/api/v1/inference-figures", params={"period": "2026-10"}, headers=funder.headers
+    ).json()
+    total = f["government_total"]
+    assert round(f["government_chat_share"] * total) == 2
+    assert round(f["government_transcription_share"] * total) == 2
+    assert round(f["government_both_share"] * total) == 1
+    government = next(c for c in f["by_category"] if c["category"] == "government")
+    assert government["tokens"] == 1_500_000
+    assert government["audio_hours"] == 2.0
+    assert government["token_subsidy_minor"] == 200 + 50
+    assert government["audio_subsidy_minor"] == 5400 + 900

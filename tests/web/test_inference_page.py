@@ -1,6 +1,7 @@
 """The department's inference page: its keys (never the secret) and its usage by day and
-model; another organisation's member gets 404; the admin (or an operator) issues a key per
-application, shown once, and revokes it; a member may not, nor a form without its token."""
+model, tokens and audio seconds side by side; another organisation's member gets 404; the
+admin (or an operator) issues a key per application, shown once, and revokes it; a member may
+not, nor a form without its token."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from computeport.models.centre import CentreSite
 from computeport.models.identity import Role
 from computeport.models.inference import BudgetScope
 from tests.factories import identity as identity_factory
-from tests.factories.inference import event
+from tests.factories.inference import audio_event, event
 from tests.web.fixtures import Browser, People, with_password
 
 
@@ -29,7 +30,10 @@ def test_keys_and_usage_on_the_department_page(
     ingest_token_usage(
         session,
         clock,
-        [event(people.org_a.id, None, 1234, 56, started_at=clock.now())],
+        [
+            event(people.org_a.id, None, 1234, 56, started_at=clock.now()),
+            audio_event(people.org_a.id, None, 42_400, started_at=clock.now()),
+        ],
     )
     browser.login(people.applicant_a.email)
     page = browser.get(f"/orgs/{people.org_a.id}/inference")
@@ -39,6 +43,8 @@ def test_keys_and_usage_on_the_department_page(
     assert issued.plaintext not in page.text
     assert ">1234<" in page.text
     assert ">56<" in page.text
+    assert "<code>whisper-1</code>" in page.text  # transcription beside chat
+    assert ">42<" in page.text  # its audio seconds
     other = browser.get(f"/orgs/{people.org_b.id}/inference")
     assert other.status_code == 404
 

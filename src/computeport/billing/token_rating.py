@@ -6,7 +6,9 @@ The same money chain as the GPU-hours (DESIGN.md), for tokens:
    above it in id order — each record is rated exactly once, in one transaction with the cursor;
 2. price: ``prompt × input price + completion × output price`` per million tokens, from the
    rate card's version in force when the request started (:mod:`computeport.pricing`, a
-   ``tokens`` price per model), rounded half-up to the cent; each charge names its version;
+   ``tokens`` price per model), rounded half-up to the cent; each charge names its version.
+   A speech request (``audio_ms`` > 0) is priced instead at the model's ``audio_minute``
+   price × its audio minutes, rounded the same way: one cursor rates every gateway route;
 3. split under the organisation's award by the same rules as a job
    (:mod:`computeport.billing.rating`): within the award's dates and HK$ cap the subsidy is
    charge × rate (half-down) — a department's award may be 100% — and the co-payment the rest;
@@ -46,7 +48,7 @@ from computeport.metering.directory import AccountDirectory
 from computeport.metering.token_ingest import TOKEN_CURSOR
 from computeport.models.inference import TokenCharge, TokenUsage
 from computeport.models.ledger import AccountKind, JournalKind
-from computeport.pricing.book import PriceBook, TokenPrice
+from computeport.pricing.book import AudioPrice, PriceBook, TokenPrice
 
 BATCH = 10_000
 MILLION = 1_000_000
@@ -60,14 +62,20 @@ def token_charge_minor(price: TokenPrice, prompt: int, completion: int) -> int:
     return q + 1 if 2 * r >= den * MILLION else q
 
 
+MS_PER_MINUTE = 60_000
+
+
+def audio_charge_minor(price: AudioPrice, audio_ms: int) -> int:
+    """Cents for ``audio_ms`` of audio at ``price`` per minute, rounded half-up (exact)."""
+    num, den = (price.per_minute * audio_ms * 100).as_integer_ratio()
+    q, r = divmod(num, den * MS_PER_MINUTE)
+    return q + 1 if 2 * r >= den * MS_PER_MINUTE else q
+
+
 TokenPriceLookup = Callable[[str, datetime], TokenPrice | None]
 """(model, when) → the rate card's price in force, or None when the model has none then."""
-
-
-def rate_card(session: Session) -> TokenPriceLookup:
-    """The rate card's token prices (:mod:`computeport.pricing`), loaded once per batch."""
-    book = PriceBook.load(session)
-    return lambda model, at: book.token_price(model, at.timestamp())
+AudioPriceLookup = Callable[[str, datetime], AudioPrice | None]
+"""(speech model, when) → its price per audio minute in force, or None."""
 
 
 @dataclass
@@ -87,10 +95,11 @@ def post_token_usage(
     prices: TokenPriceLookup | None = None,
     *,
     batch_size: int = BATCH,
+    audio_prices: AudioPriceLookup | None = None,
 ) -> TokenPostReport:
     """Rate and post the next batch of token usage (``records == 0``: nothing was left).
 
-    ``prices`` defaults to the rate card in the database.
+    ``prices`` and ``audio_prices`` default to the rate card in the database.
     """
     position = lock_billing(session, TOKEN_CURSOR)
     rows = list(
@@ -105,21 +114,31 @@ def post_token_usage(
     if not rows:
         return report
     directory = AccountDirectory.load(session)
-    prices = prices or rate_card(session)
+    if prices is None or audio_prices is None:
+        book = PriceBook.load(session)
+        prices = prices or (lambda model, at: book.token_price(model, at.timestamp()))
+        audio_prices = audio_prices or (lambda model, at: book.audio_price(model, at.timestamp()))
     awards = {r.award_id for r in rows if r.award_id is not None}
     consumed = dict(consumed_by_award(session, awards))
     now = clock.now()
     charges: list[dict[str, object]] = []
     last = rows[-1].id
     for usage in rows:
-        if usage.prompt_tokens + usage.completion_tokens == 0:
+        if usage.prompt_tokens + usage.completion_tokens + usage.audio_ms == 0:
             continue
-        price = prices(usage.model, usage.started_at)
+        price: TokenPrice | AudioPrice | None
+        if usage.audio_ms:
+            price = audio_prices(usage.model, usage.started_at)
+        else:
+            price = prices(usage.model, usage.started_at)
         if price is None:
             report.unpriced.add(usage.model)
             last = usage.id - 1  # rated in order: the rest waits for a price (reported)
             break
-        cents = token_charge_minor(price, usage.prompt_tokens, usage.completion_tokens)
+        if isinstance(price, AudioPrice):
+            cents = audio_charge_minor(price, usage.audio_ms)
+        else:
+            cents = token_charge_minor(price, usage.prompt_tokens, usage.completion_tokens)
         amounts = _split(usage, cents, directory, consumed)
         award_id = usage.award_id if amounts.kind.value in ("subsidised", "over_cap") else None
         charges.append(
@@ -132,6 +151,7 @@ def post_token_usage(
                 "period": usage.started_at.astimezone(UTC).strftime("%Y-%m"),
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
+                "audio_ms": usage.audio_ms,
                 "list_minor": amounts.list_minor,
                 "subsidy_minor": amounts.subsidy_minor,
                 "copay_minor": amounts.copay_minor,
@@ -223,12 +243,15 @@ def _write_journal(
 
 
 def post_all_tokens(
-    session: Session, clock: Clock, prices: TokenPriceLookup | None = None
+    session: Session,
+    clock: Clock,
+    prices: TokenPriceLookup | None = None,
+    audio_prices: AudioPriceLookup | None = None,
 ) -> TokenPostReport:
     """Post every pending token record in this unit of work (tests, the worker's duty)."""
     total = TokenPostReport()
     while True:
-        report = post_token_usage(session, clock, prices)
+        report = post_token_usage(session, clock, prices, audio_prices=audio_prices)
         total.records += report.records
         total.charges += report.charges
         total.journals += report.journals
@@ -241,10 +264,11 @@ def post_all_tokens(
 
 
 __all__ = [
+    "AudioPriceLookup",
     "TokenPostReport",
     "TokenPriceLookup",
+    "audio_charge_minor",
     "post_all_tokens",
     "post_token_usage",
-    "rate_card",
     "token_charge_minor",
 ]

@@ -63,6 +63,9 @@ def deploy(
     ],
     accelerator: Annotated[str, typer.Option(help="The accelerator type it runs on.")] = "h800",
     award: Annotated[str | None, typer.Option(help="The award running it (reference).")] = None,
+    modality: Annotated[
+        str, typer.Option(help="text (chat, completions, embeddings) or speech (/v1/audio/…).")
+    ] = "text",
     site: Annotated[
         str | None, typer.Option(help="The inventory site of the plain URLs (residency).")
     ] = None,
@@ -84,9 +87,13 @@ def deploy(
             accelerator_type=accelerator,
             upstreams=[_placed(u) for u in upstream],
             award_id=award_id,
+            modality=modality,
             site=site,
         )
-        console.print(f"deployment {d.name} on {d.accelerator_type}: {len(upstream)} upstream(s)")
+        console.print(
+            f"deployment {d.name} ({d.modality}) on {d.accelerator_type}: "
+            f"{len(upstream)} upstream(s)"
+        )
 
 
 @app.command("site")

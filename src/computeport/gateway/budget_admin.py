@@ -24,7 +24,7 @@ from computeport.gateway.budgets import (
     period_end,
     period_label,
     period_start,
-    token_cost_minor,
+    usage_pricer,
 )
 from computeport.gateway.repository import (
     application_has_key,
@@ -155,11 +155,7 @@ def budget_report(
 ) -> BudgetReport:
     """The organisation's budgets with this period's metered spend."""
     since = period_start(now, zone)
-    book = PriceBook.load(session)
-
-    def price(model: str, at: datetime, prompt: int, completion: int) -> int:
-        return token_cost_minor(book.token_price(model, at.timestamp()), prompt, completion)
-
+    price = usage_pricer(PriceBook.load(session))
     states = []
     for b in budgets_of(session, organisation_id):
         spent = spent_minor(

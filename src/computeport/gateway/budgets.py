@@ -16,16 +16,17 @@ and every refusal says when.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from computeport.billing.token_rating import token_charge_minor
+from computeport.billing.token_rating import audio_charge_minor, token_charge_minor
 from computeport.gateway.errors import GatewayError
 from computeport.kit.clock import ensure_aware
 from computeport.models.inference import BudgetScope
-from computeport.pricing.book import AudioPrice, TokenPrice
+from computeport.pricing.book import AudioPrice, PriceBook, TokenPrice
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,27 @@ def audio_bound_minor(price: AudioPrice, seconds: Decimal) -> int:
     return math.ceil(num / (den * 60)) if num >= 0 else 0
 
 
+def audio_cost_minor(price: AudioPrice | None, audio_ms: int) -> int:
+    """Cents ``audio_ms`` of served audio costs, exactly as billing rates it (0 unpriced)."""
+    if price is None or audio_ms <= 0:
+        return 0
+    return audio_charge_minor(price, audio_ms)
+
+
+def usage_pricer(book: PriceBook) -> Callable[[str, datetime, int, int, int], int]:
+    """(model, started, prompt, completion, audio ms) → cents as billing will rate a usage
+    record not rated yet: a speech record by its audio, any other by its tokens (what the
+    budgets' spend is reconciled with)."""
+
+    def price(model: str, at: datetime, prompt: int, completion: int, audio_ms: int) -> int:
+        when = at.timestamp()
+        if audio_ms > 0:
+            return audio_cost_minor(book.audio_price(model, when), audio_ms)
+        return token_cost_minor(book.token_price(model, when), prompt, completion)
+
+    return price
+
+
 def hkd(minor: int) -> str:
     return f"HK${Decimal(minor) / 100:,.2f}"
 
@@ -132,6 +154,7 @@ def budget_refused(
 __all__ = [
     "BudgetLine",
     "audio_bound_minor",
+    "audio_cost_minor",
     "budget_refused",
     "hkd",
     "period_end",
@@ -139,4 +162,5 @@ __all__ = [
     "period_start",
     "token_bound_minor",
     "token_cost_minor",
+    "usage_pricer",
 ]

@@ -12,7 +12,8 @@
   monthly token budget and its organisation's per-minute limits;
 - ``GET /api/v1/inference-figures?period=YYYY-MM`` (operators, the funder, scheme officers):
   tokens and requests per model and department, latency percentiles, the error rate, and the
-  share of government departments that used the service.
+  share of government departments that used the service, and that used chat, transcription or
+  both; per department category the tokens, the audio hours and the subsidy paid for each.
 
 Another organisation's keys or usage are a 404, never a 403.
 """
@@ -32,6 +33,7 @@ from computeport.gateway.repository import usage_by_day_and_model
 from computeport.gateway.schemas import (
     AllowanceIn,
     AllowanceRead,
+    CategoryFiguresRead,
     DeploymentIn,
     DeploymentRead,
     FiguresRead,
@@ -141,6 +143,7 @@ def register_deployment(
         accelerator_type=body.accelerator_type,
         upstreams=[u if isinstance(u, str) else (u.url, u.site) for u in body.upstreams],
         award_id=body.award_id,
+        modality=body.modality,
         site=body.site,
     )
     return deployment_read(session, d)
@@ -168,6 +171,7 @@ def deployment_read(session: SessionDep, d: ModelDeployment) -> DeploymentRead:
         award_id=d.award_id,
         accelerator_type=d.accelerator_type,
         upstreams=list(urls),
+        modality=d.modality,
         sites=urls,
     )
 
@@ -188,11 +192,12 @@ def inference_usage(
             requests=int(n),
             prompt_tokens=int(p or 0),
             completion_tokens=int(c or 0),
+            audio_seconds=int(ms) / 1000,
             list_minor=int(lst),
             subsidy_minor=int(sub),
             copay_minor=int(cop),
         )
-        for day, model, n, p, c, lst, sub, cop in usage_by_day_and_model(
+        for day, model, n, p, c, ms, lst, sub, cop in usage_by_day_and_model(
             session, organisation_id, start, end
         )
     ]
@@ -222,7 +227,24 @@ def inference_figures(
         government_using=f.government_using,
         government_total=f.government_total,
         government_share=f.government_share,
+        government_chat_share=_share(f.government_chat, f.government_total),
+        government_transcription_share=_share(f.government_transcription, f.government_total),
+        government_both_share=_share(f.government_both, f.government_total),
+        by_category=[
+            CategoryFiguresRead(
+                category=c.category,
+                tokens=c.tokens,
+                audio_hours=round(c.audio_hours, 4),
+                token_subsidy_minor=c.token_subsidy_minor,
+                audio_subsidy_minor=c.audio_subsidy_minor,
+            )
+            for c in f.by_category
+        ],
     )
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
 
 
 def _slice(s: figures.Slice) -> SliceRead:

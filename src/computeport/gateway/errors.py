@@ -81,6 +81,12 @@ def too_large(limit: int) -> GatewayError:
     )
 
 
+def upstream_failed(message: str) -> GatewayError:
+    """The upstream failed after it got the request (a bare 500, a dropped connection): a 502
+    problem, never the upstream's bare 500 passed on; nothing is billed."""
+    return GatewayError(502, message, "api_error", "upstream_error")
+
+
 def no_upstream(model: str) -> GatewayError:
     return GatewayError(
         503,
@@ -101,10 +107,11 @@ def limits_unavailable() -> GatewayError:
     )
 
 
-def unpriced(model: str, budget: str) -> GatewayError:
+def unpriced(model: str, budget: str, kind: str = "token") -> GatewayError:
+    """``kind``: the price the route needs (``token``, or ``audio-minute`` for speech)."""
     return GatewayError(
         403,
-        f"The model {model!r} has no token price on the rate card, so its cost cannot be held "
+        f"The model {model!r} has no {kind} price on the rate card, so its cost cannot be held "
         f"against the budget of {budget}; ask the centre to price it.",
         "insufficient_quota",
         "model_not_priced",
@@ -121,4 +128,5 @@ __all__ = [
     "unauthorised",
     "unknown_model",
     "unpriced",
+    "upstream_failed",
 ]

@@ -2,7 +2,9 @@
 
 Tokens and requests per model and per department, latency percentiles, the error rate, and the
 seed's own measure: how many of the government departments (organisations of that category)
-used the service in the month, as a share of all of them.  Read from ``token_usage`` (refused
+used the service in the month, as a share of all of them — and, since transcription (issue 21),
+how many used chat, transcription or both, and per department category the tokens served, the
+hours of audio transcribed and the subsidy paid for each.  Read from ``token_usage`` (refused
 requests — bad key, limits, malformed — never reach it, so the error rate is the share of
 admitted requests that failed upstream, found no upstream, or were left by their client).
 """
@@ -12,12 +14,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from computeport.models.identity import Organisation, OrganisationCategory, Role
-from computeport.models.inference import TokenUsage
+from computeport.models.inference import TokenCharge, TokenUsage
 
 FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
 """Who reads the figures: the centre's operators, the scheme officer and the funder."""
@@ -34,6 +37,17 @@ class Slice:
 
 
 @dataclass
+class CategorySlice:
+    """One department category's month: what it was served and the subsidy paid for it."""
+
+    category: str
+    tokens: int = 0
+    audio_hours: float = 0.0
+    token_subsidy_minor: int = 0
+    audio_subsidy_minor: int = 0
+
+
+@dataclass
 class Figures:
     period: str
     requests: int = 0
@@ -47,6 +61,11 @@ class Figures:
     by_department: list[Slice] = field(default_factory=list)
     government_using: int = 0
     government_total: int = 0
+    government_chat: int = 0
+    """Government departments that used chat (any text model) in the month."""
+    government_transcription: int = 0
+    government_both: int = 0
+    by_category: list[CategorySlice] = field(default_factory=list)
 
     @property
     def error_rate(self) -> float:
@@ -119,7 +138,70 @@ def inference_figures(session: Session, period: str, start: datetime, end: datet
     )
     out.government_total = len(government)
     out.government_using = len(government & {org for org, *_ in orgs})
+    chat, speech = _users_by_kind(session, in_month)
+    out.government_chat = len(government & chat)
+    out.government_transcription = len(government & speech)
+    out.government_both = len(government & chat & speech)
+    out.by_category = _by_category(session, period, in_month)
     return out
 
 
-__all__ = ["FIGURE_READERS", "Figures", "Slice", "inference_figures", "percentiles"]
+def _is_speech() -> Any:
+    return TokenUsage.endpoint.like("audio.%")
+
+
+def _users_by_kind(
+    session: Session, in_month: tuple[Any, ...]
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """(organisations that used chat, organisations that used transcription) in the month."""
+    chat: set[uuid.UUID] = set()
+    speech: set[uuid.UUID] = set()
+    rows = session.execute(
+        select(TokenUsage.organisation_id, _is_speech()).where(*in_month).distinct()
+    )
+    for org, is_speech in rows:
+        (speech if is_speech else chat).add(org)
+    return chat, speech
+
+
+def _by_category(session: Session, period: str, in_month: tuple[Any, ...]) -> list[CategorySlice]:
+    """Tokens and audio hours served per organisation category (from usage), and the subsidy
+    paid for each (from the month's ratings so far)."""
+    slices: dict[str, CategorySlice] = {}
+    served = session.execute(
+        select(
+            Organisation.category,
+            func.coalesce(func.sum(TokenUsage.prompt_tokens + TokenUsage.completion_tokens), 0),
+            func.coalesce(func.sum(TokenUsage.audio_ms), 0),
+        )
+        .join(Organisation, Organisation.id == TokenUsage.organisation_id)
+        .where(*in_month)
+        .group_by(Organisation.category)
+    )
+    for category, tokens, audio_ms in served:
+        c = slices.setdefault(str(category), CategorySlice(str(category)))
+        c.tokens, c.audio_hours = int(tokens), int(audio_ms) / 3_600_000
+    audio = case((TokenCharge.audio_ms > 0, True), else_=False)
+    paid = session.execute(
+        select(Organisation.category, audio, func.coalesce(func.sum(TokenCharge.subsidy_minor), 0))
+        .join(Organisation, Organisation.id == TokenCharge.organisation_id)
+        .where(TokenCharge.period == period)
+        .group_by(Organisation.category, audio)
+    )
+    for category, is_audio, subsidy in paid:
+        c = slices.setdefault(str(category), CategorySlice(str(category)))
+        if is_audio:
+            c.audio_subsidy_minor = int(subsidy)
+        else:
+            c.token_subsidy_minor = int(subsidy)
+    return sorted(slices.values(), key=lambda c: c.category)
+
+
+__all__ = [
+    "FIGURE_READERS",
+    "CategorySlice",
+    "Figures",
+    "Slice",
+    "inference_figures",
+    "percentiles",
+]

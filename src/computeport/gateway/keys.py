@@ -35,6 +35,8 @@ from computeport.models.inference import (
 
 KEY_SCHEME = "cpk"
 _KEY_RE = re.compile(r"^cpk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
+MODALITIES = ("text", "speech")
+"""What a deployment serves: chat/completions/embeddings, or transcription and translation."""
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 
 
@@ -138,10 +140,16 @@ def register_deployment(
     accelerator_type: str,
     upstreams: Sequence[str | tuple[str, str | None]],
     award_id: uuid.UUID | None = None,
+    modality: str = "text",
     site: str | None = None,
 ) -> ModelDeployment:
     """A model served at ``upstreams`` (OpenAI-compatible base URLs ending in ``/v1``), each
-    a URL (at ``site``) or a (URL, site key) pair; sites are the inventory's (residency)."""
+    a URL (at ``site``) or a (URL, site key) pair; sites are the inventory's (residency).
+    ``modality`` ``speech`` for a transcription model (``/v1/audio/…``), else ``text``."""
+    if modality not in MODALITIES:
+        raise ValidationFailed(
+            f"modality: {modality!r} is not one of {', '.join(MODALITIES)}", field="modality"
+        )
     if not _MODEL_NAME.match(name):
         raise ValidationFailed(
             f"name: {name!r} is not a model name (letters, digits, . _ : / -)", field="name"
@@ -159,6 +167,7 @@ def register_deployment(
         organisation_id=organisation_id,
         award_id=award_id,
         accelerator_type=accelerator_type.strip().lower(),
+        modality=modality,
         created_at=clock.now(),
     )
     session.add(deployment)

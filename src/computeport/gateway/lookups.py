@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from computeport.gateway.budgets import BudgetLine, period_label, period_start, token_cost_minor
+from computeport.gateway.budgets import BudgetLine, period_label, period_start, usage_pricer
 from computeport.gateway.repository import award_in_force, budgets_of_key, policy_of, spent_minor
 from computeport.identity.tokens import hash_token
 from computeport.models.inference import (
@@ -31,7 +31,7 @@ from computeport.models.inference import (
     ModelUpstream,
     TokenUsage,
 )
-from computeport.pricing.book import PriceBook, TokenPrice
+from computeport.pricing.book import AudioPrice, PriceBook, TokenPrice
 from computeport.settings import Settings
 
 MAX_CACHED_KEYS = 50_000
@@ -70,6 +70,8 @@ class DeploymentInfo:
     owned_by: str
     created: int
     upstreams: tuple[str, ...]
+    modality: str = "text"
+    """``text`` or ``speech``: which of the gateway's routes may reach it."""
     sites: tuple[str | None, ...] = ()
     """Each upstream's site key, in the order of ``upstreams`` (None: not tagged)."""
 
@@ -178,11 +180,8 @@ class Lookups:
         rows = budgets_of_key(session, key.organisation_id, key.id, key.application)
         if not rows:
             return ()
-        book = PriceBook.load(session)
+        price = usage_pricer(PriceBook.load(session))
         since = period_start(now, self.zone)
-
-        def price(model: str, at: datetime, prompt: int, completion: int) -> int:
-            return token_cost_minor(book.token_price(model, at.timestamp()), prompt, completion)
 
         org = key.organisation_id
         lines = []
@@ -231,6 +230,7 @@ class Lookups:
                 deployment.owned_by,
                 int(deployment.created_at.timestamp()),
                 urls,
+                deployment.modality,
                 sites,
             )
         self._book = book
@@ -241,6 +241,10 @@ class Lookups:
         """The model's token price in force at ``at``, from the rate card read with the
         deployments (no I/O: the book is refreshed with them every ``ttl``)."""
         return self._book.token_price(model, at.timestamp())
+
+    def audio_price(self, model: str, at: datetime) -> AudioPrice | None:
+        """The speech model's price per audio minute in force at ``at`` (no I/O, as above)."""
+        return self._book.audio_price(model, at.timestamp())
 
 
 _SCOPE_ORDER = {BudgetScope.KEY: 0, BudgetScope.APPLICATION: 1, BudgetScope.DEPARTMENT: 2}

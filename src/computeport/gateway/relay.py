@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from computeport.gateway.budgets import token_bound_minor, token_cost_minor
+from computeport.gateway.budgets import audio_cost_minor, token_bound_minor, token_cost_minor
 from computeport.gateway.checks import (
     CHECKS,
     completion_bound,
@@ -40,12 +41,14 @@ from computeport.gateway.checks import (
 )
 from computeport.gateway.errors import (
     GatewayError,
+    bad_request,
     limits_unavailable,
     no_upstream,
     too_large,
     unauthorised,
     unknown_model,
     unpriced,
+    upstream_failed,
 )
 from computeport.gateway.keys import looks_like_key
 from computeport.gateway.lookups import DeploymentInfo, KeyInfo, Lookups
@@ -57,13 +60,20 @@ from computeport.gateway.sse import StreamTally, split_events, usage_of
 from computeport.gateway.token_count import answer_text, count_tokens, prompt_text, streamed_text
 from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
-from computeport.pricing.book import TokenPrice
+from computeport.pricing.book import AudioPrice, TokenPrice
 from computeport.settings import Settings
 
 log = logging.getLogger(__name__)
 POOL_SHARDS = 8
 """Upstream HTTP clients per process (see :attr:`Gateway.client`)."""
-_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+_RETRYABLE: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+)
+NOT_REACHED: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+"""Failures that prove the upstream never got the request (a request that is expensive to
+answer twice — a transcription — moves to the next upstream only on these)."""
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -84,6 +94,8 @@ class ProxiedCall:
     redactions: int = 0
     price: TokenPrice | None = None
     streamed: bool = False
+    audio_price: AudioPrice | None = None
+    """A speech request's price per audio minute: it settles by its audio, not its tokens."""
     body: dict[str, Any] | None = None
     """The parsed request, in memory while the call lasts (counting tokens needs its text)."""
     upstream: str | None = None
@@ -164,8 +176,10 @@ class Gateway:
             found = await run_in_threadpool(self.lookups.load_deployments)
         return found
 
-    async def read_body(self, request: Request) -> bytes:
-        limit = self.settings.gateway_max_body_bytes
+    async def read_body(self, request: Request, limit: int | None = None) -> bytes:
+        """The body, refused with 413 as soon as it passes ``limit`` (by default
+        ``Settings.gateway_max_body_bytes``) — declared or streamed — never read whole first."""
+        limit = limit or self.settings.gateway_max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise too_large(limit)
@@ -178,6 +192,31 @@ class Gateway:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def deployment_for(self, model: str, modality: str) -> DeploymentInfo:
+        """The deployment serving ``model``: 404 if none, 400 if it serves the other kind."""
+        deployment = (await self.deployments()).get(model)
+        if deployment is None:
+            raise unknown_model(model)
+        if deployment.modality != modality:
+            route = "/v1/audio/transcriptions" if deployment.modality == "speech" else "/v1/chat"
+            raise bad_request(
+                f"model: {model!r} is a {deployment.modality} model; send it to {route}.",
+                "model",
+            )
+        return deployment
+
+    async def admit(self, key: KeyInfo, tokens: int, now: datetime, bound_minor: int) -> Hold:
+        """The one admission of every route: rate limits and a money hold of ``bound_minor``
+        cents (:meth:`Quotas.admit`); 503 when the limits store does not answer (refused
+        rather than served unheld)."""
+        try:
+            return await self.quotas.admit(key, tokens, now, bound_minor=bound_minor)
+        except GatewayError:
+            raise
+        except Exception:
+            log.exception("gateway: the limits store did not answer")
+            raise limits_unavailable() from None
+
     # -- the request ----------------------------------------------------------------------
 
     async def handle(self, request: Request, endpoint: str) -> Response:
@@ -186,9 +225,7 @@ class Gateway:
             raw = await self.read_body(request)
             body = parse_body(raw)
             model = body["model"]
-            deployment = (await self.deployments()).get(model)
-            if deployment is None:
-                raise unknown_model(model)
+            deployment = await self.deployment_for(model, "text")
             CHECKS[endpoint](body)
             admitted = apply_data_policy(key, deployment, endpoint, body, raw)
             body, raw = admitted.body, admitted.raw
@@ -199,13 +236,7 @@ class Gateway:
             if key.budgets and price is None:
                 raise unpriced(model, key.budgets[0].label)
             most = token_bound_minor(price, prompt_bound(raw), bound)
-            try:
-                hold = await self.quotas.admit(key, estimate + bound, now, bound_minor=most)
-            except GatewayError:
-                raise
-            except Exception:  # the limits store is down: refuse rather than serve unheld
-                log.exception("gateway: the limits store did not answer")
-                raise limits_unavailable() from None
+            hold = await self.admit(key, estimate + bound, now, most)
         except GatewayError as exc:
             return exc.response()
         call = ProxiedCall(
@@ -228,22 +259,32 @@ class Gateway:
                 return await self._stream(call, deployment, path, body)
             return await self._plain(call, deployment, path, raw)
         except GatewayError as exc:
-            self._finish(call, exc.status, 0, 0, estimated=False)
+            self.finish(call, exc.status, 0, 0, estimated=False)
             exc.headers["x-request-id"] = call.request_id
             return exc.response()
 
-    async def _send(
-        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, content: bytes, stream: bool
+    async def send(
+        self,
+        call: ProxiedCall,
+        deployment: DeploymentInfo,
+        path: str,
+        content: bytes,
+        stream: bool,
+        *,
+        content_type: str = "application/json",
+        retryable: tuple[type[Exception], ...] = _RETRYABLE,
     ) -> httpx.Response:
         """The upstream's response (headers read), trying the next upstream on a failure
-        before anything was sent; 503 when none answers."""
-        headers = {"content-type": "application/json", "x-request-id": call.request_id}
+        before anything was sent; 503 when none answers.  ``content`` is sent whole (one
+        write: a multipart upload too, encoded once by the caller), only to the upstreams the
+        organisation's data policy allows (``call.upstreams``)."""
+        headers = {"content-type": content_type, "x-request-id": call.request_id}
         for url in self.pool.order(call.model, call.upstreams):
             client = self.client
             req = client.build_request("POST", url + path, content=content, headers=headers)
             try:
                 response = await client.send(req, stream=stream)
-            except _RETRYABLE:
+            except retryable:
                 self.pool.mark_down(url)
                 continue
             self.pool.mark_up(url)
@@ -255,11 +296,9 @@ class Gateway:
         self, call: ProxiedCall, deployment: DeploymentInfo, path: str, raw: bytes
     ) -> Response:
         try:
-            response = await self._send(call, deployment, path, raw, stream=False)
+            response = await self.send(call, deployment, path, raw, stream=False)
         except httpx.HTTPError as exc:
-            raise GatewayError(
-                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
-            ) from None
+            raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
         content = response.content
         if response.status_code < 400:
             try:
@@ -268,7 +307,7 @@ class Gateway:
                 payload = None
             found = usage_of(payload)
             if found is not None:
-                self._finish(call, response.status_code, *found, estimated=False)
+                self.finish(call, response.status_code, *found, estimated=False)
             else:  # no usage: the model's tokenizer counts, after the answer is sent
                 self._spawn(
                     self._finish_counted(
@@ -276,7 +315,7 @@ class Gateway:
                     )
                 )
         else:  # refused upstream: nothing billed
-            self._finish(call, response.status_code, 0, 0, estimated=False)
+            self.finish(call, response.status_code, 0, 0, estimated=False)
         return Response(
             content,
             status_code=response.status_code,
@@ -294,15 +333,13 @@ class Gateway:
         forwarded["stream_options"] = {**(options or {}), "include_usage": True}
         content = json.dumps(forwarded).encode()
         try:
-            response = await self._send(call, deployment, path, content, stream=True)
+            response = await self.send(call, deployment, path, content, stream=True)
         except httpx.HTTPError as exc:
-            raise GatewayError(
-                502, f"The upstream failed: {type(exc).__name__}", "api_error", "upstream_error"
-            ) from None
+            raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
         if response.status_code >= 400:
             error = await response.aread()
             await response.aclose()
-            self._finish(call, response.status_code, 0, 0, estimated=False)
+            self.finish(call, response.status_code, 0, 0, estimated=False)
             return Response(
                 error,
                 status_code=response.status_code,
@@ -328,7 +365,7 @@ class Gateway:
         def ended(completed: bool) -> None:
             status = 200 if completed else 499
             if tally.usage is not None:
-                self._finish(call, status, *tally.usage, estimated=False, ttft_ms=tally.ttft_ms)
+                self.finish(call, status, *tally.usage, estimated=False, ttft_ms=tally.ttft_ms)
             else:  # e.g. the client left before the usage event: the tokenizer counts
                 self._spawn(
                     self._finish_counted(
@@ -347,7 +384,7 @@ class Gateway:
 
     # -- metering -------------------------------------------------------------------------
 
-    def _finish(
+    def finish(
         self,
         call: ProxiedCall,
         status: int,
@@ -356,8 +393,10 @@ class Gateway:
         *,
         estimated: bool,
         ttft_ms: int | None = None,
+        audio_ms: int = 0,
     ) -> None:
-        """Meter the request once and settle its quota hold (no I/O on this path)."""
+        """Meter the request once and settle its quota hold (no I/O on this path) with its
+        cost as billing will rate it: tokens, or for speech ``audio_ms`` of audio."""
         self.meter.record(
             TokenUsageEvent(
                 request_id=call.request_id,
@@ -375,9 +414,12 @@ class Gateway:
                 ttft_ms=ttft_ms,
                 status=status,
                 redactions=call.redactions,
+                audio_ms=audio_ms,
             )
         )
-        cost = token_cost_minor(call.price, prompt, completion)
+        cost = token_cost_minor(call.price, prompt, completion) + audio_cost_minor(
+            call.audio_price, audio_ms
+        )
         self._spawn(self.quotas.settle(call.hold, prompt + completion, cost))
 
     async def _finish_counted(
@@ -400,7 +442,7 @@ class Gateway:
             counted = await count_tokens(self.client, call.upstream, answer)
             completion = counted if counted is not None else completion
         call.body = None
-        self._finish(call, status, prompt, completion, estimated=True, ttft_ms=ttft_ms)
+        self.finish(call, status, prompt, completion, estimated=True, ttft_ms=ttft_ms)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

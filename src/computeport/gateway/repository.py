@@ -138,8 +138,8 @@ def budgets_of(session: Session, organisation_id: uuid.UUID) -> list[GatewayBudg
     )
 
 
-PriceUsage = Callable[[str, datetime, int, int], int]
-"""(model, started, prompt, completion) → cents, as billing rates it."""
+PriceUsage = Callable[[str, datetime, int, int, int], int]
+"""(model, started, prompt, completion, audio ms) → cents, as billing rates it."""
 
 
 def spent_minor(
@@ -176,18 +176,21 @@ def spent_minor(
             TokenUsage.started_at,
             TokenUsage.prompt_tokens,
             TokenUsage.completion_tokens,
+            TokenUsage.audio_ms,
         )
         .outerjoin(TokenCharge, TokenCharge.usage_id == TokenUsage.id)
         .where(*scope, TokenCharge.id.is_(None))
     ).all()
-    return int(rated or 0) + sum(price(m, t, p, c) for m, t, p, c in unrated)
+    return int(rated or 0) + sum(price(m, t, p, c, a) for m, t, p, c, a in unrated)
 
 
 def usage_by_day_and_model(
     session: Session, organisation_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
-    """(UTC day, model, requests, prompt tokens, completion tokens, list, subsidy, co-payment)
-    of the organisation's requests in ``[start, end)``; money from their ratings so far."""
+    """(UTC day, model, requests, prompt tokens, completion tokens, audio milliseconds, list,
+    subsidy, co-payment) of the organisation's requests in ``[start, end)``; money from their
+    ratings so far.  Chat and transcription side by side: a speech model's row has audio, a
+    text model's tokens."""
     day = func.date(TokenUsage.started_at)
     rows = session.execute(
         select(
@@ -196,6 +199,7 @@ def usage_by_day_and_model(
             func.count(),
             func.sum(TokenUsage.prompt_tokens),
             func.sum(TokenUsage.completion_tokens),
+            func.coalesce(func.sum(TokenUsage.audio_ms), 0),
             func.coalesce(func.sum(TokenCharge.list_minor), 0),
             func.coalesce(func.sum(TokenCharge.subsidy_minor), 0),
             func.coalesce(func.sum(TokenCharge.copay_minor), 0),

@@ -17,6 +17,7 @@ from computeport.gateway.meter import Meter
 from computeport.gateway.privacy import may_serve
 from computeport.gateway.quotas import Quotas
 from computeport.gateway.relay import Gateway
+from computeport.gateway.speech import handle_speech
 from computeport.http.state import AppState
 from computeport.kit.clock import Clock, SystemClock
 
@@ -74,6 +75,16 @@ async def completions(request: Request) -> Response:
 @router.post("/embeddings")
 async def embeddings(request: Request) -> Response:
     return await gateway_of(request).handle(request, "embeddings")
+
+
+@router.post("/audio/transcriptions")
+async def audio_transcriptions(request: Request) -> Response:
+    return await handle_speech(gateway_of(request), request, "audio.transcriptions")
+
+
+@router.post("/audio/translations")
+async def audio_translations(request: Request) -> Response:
+    return await handle_speech(gateway_of(request), request, "audio.translations")
 
 
 async def close_gateway(app: FastAPI) -> None:

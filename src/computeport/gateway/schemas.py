@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +53,8 @@ class DeploymentIn(BaseModel):
     award_id: uuid.UUID | None = None
     accelerator_type: str = Field(min_length=1, max_length=32)
     upstreams: list[str | UpstreamIn] = Field(min_length=1, max_length=64)
+    modality: Literal["text", "speech"] = "text"
+    """``speech``: a transcription model, reached by ``/v1/audio/…`` only."""
     site: str | None = Field(default=None, min_length=1, max_length=40)
     """The inventory site of the upstreams given as plain URLs (data residency)."""
 
@@ -63,6 +66,7 @@ class DeploymentRead(BaseModel):
     award_id: uuid.UUID | None
     accelerator_type: str
     upstreams: list[str]
+    modality: str
     sites: dict[str, str | None] = Field(default_factory=dict)
     """Each upstream's site key (None: not tagged, never serves a site-restricted department)."""
 
@@ -93,6 +97,8 @@ class UsageRow(BaseModel):
     requests: int
     prompt_tokens: int
     completion_tokens: int
+    audio_seconds: float
+    """Audio transcribed or translated (speech models; 0 for text models)."""
     list_minor: int
     subsidy_minor: int
     copay_minor: int
@@ -103,6 +109,17 @@ class SliceRead(BaseModel):
     requests: int
     prompt_tokens: int
     completion_tokens: int
+
+
+class CategoryFiguresRead(BaseModel):
+    """One organisation category's month: tokens served, audio hours transcribed, and the
+    subsidy paid (HK$ cents) for each."""
+
+    category: str
+    tokens: int
+    audio_hours: float
+    token_subsidy_minor: int
+    audio_subsidy_minor: int
 
 
 class FiguresRead(BaseModel):
@@ -120,6 +137,12 @@ class FiguresRead(BaseModel):
     government_total: int
     government_share: float
     """Government departments that used the service in the month, over all of them."""
+    government_chat_share: float
+    """… that used chat (a text model), over all government departments."""
+    government_transcription_share: float
+    government_both_share: float
+    """… that used both chat and transcription."""
+    by_category: list[CategoryFiguresRead]
 
 
 class AllowanceIn(BaseModel):

@@ -4,7 +4,8 @@ A close covers the token charges of its period not covered by an earlier close o
 period — ids in ``(token_charges_through of the latest document, highest token_charge.id]`` —
 as it does the GPU charges, so a token rated after a close goes on the next adjustment
 document, never twice and never lost.  Lines are per organisation → award → model → price
-version; the line's type reads ``tokens:<model>`` and its count is the requests.
+version; the line's type reads ``tokens:<model>`` (``audio:<model>`` for a speech model's
+audio minutes) and its count is the requests.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from computeport.models.inference import TokenCharge
 from computeport.models.invoicing import BillingDocument
 
 TOKEN_TYPE_PREFIX = "tokens:"  # noqa: S105 - a line type, not a secret
+AUDIO_TYPE_PREFIX = "audio:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class TokenLine:
     line_type: str
     requests: int
     tokens: int
+    audio_ms: int
     list_minor: int
     subsidy_minor: int
     copay_minor: int
@@ -58,14 +61,19 @@ def token_lines(session: Session, period: str, window: TokenWindow) -> list[Toke
     """The window's token charges summed per organisation → award → model → price version."""
     if not window.has_new:
         return []
+    prefix = case((TokenCharge.audio_ms > 0, AUDIO_TYPE_PREFIX), else_=TOKEN_TYPE_PREFIX).label(
+        "prefix"
+    )
     rows = session.execute(
         select(
             TokenCharge.organisation_id,
             TokenCharge.award_id,
+            prefix,
             TokenCharge.model,
             TokenCharge.price_ref,
             func.count(),
             func.sum(TokenCharge.prompt_tokens + TokenCharge.completion_tokens),
+            func.sum(TokenCharge.audio_ms),
             func.sum(TokenCharge.list_minor),
             func.sum(TokenCharge.subsidy_minor),
             func.sum(TokenCharge.copay_minor),
@@ -78,6 +86,7 @@ def token_lines(session: Session, period: str, window: TokenWindow) -> list[Toke
         .group_by(
             TokenCharge.organisation_id,
             TokenCharge.award_id,
+            prefix,
             TokenCharge.model,
             TokenCharge.price_ref,
         )
@@ -86,15 +95,16 @@ def token_lines(session: Session, period: str, window: TokenWindow) -> list[Toke
         TokenLine(
             org,
             award,
-            (TOKEN_TYPE_PREFIX + model)[:32],
+            (str(kind) + model)[:32],
             int(n),
             int(tokens or 0),
+            int(audio or 0),
             int(lst or 0),
             int(sub or 0),
             int(cop or 0),
             _version(ref),
         )
-        for org, award, model, ref, n, tokens, lst, sub, cop in rows
+        for org, award, kind, model, ref, n, tokens, audio, lst, sub, cop in rows
     ]
 
 
@@ -105,4 +115,11 @@ def _version(ref: str) -> uuid.UUID | None:
         return None
 
 
-__all__ = ["TOKEN_TYPE_PREFIX", "TokenLine", "TokenWindow", "token_lines", "token_window"]
+__all__ = [
+    "AUDIO_TYPE_PREFIX",
+    "TOKEN_TYPE_PREFIX",
+    "TokenLine",
+    "TokenWindow",
+    "token_lines",
+    "token_window",
+]

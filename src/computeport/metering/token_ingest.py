@@ -45,6 +45,7 @@ _COLUMNS = (
     "latency_ms",
     "ttft_ms",
     "status",
+    "audio_ms",
     "redactions",
     "ingested_at",
 )
@@ -52,7 +53,7 @@ _COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class TokenUsageEvent:
-    """One request through the gateway: counts and timings only, never text."""
+    """One request through the gateway: counts and timings only, never text or audio."""
 
     request_id: str
     organisation_id: uuid.UUID
@@ -68,6 +69,8 @@ class TokenUsageEvent:
     latency_ms: int
     ttft_ms: int | None
     status: int
+    audio_ms: int = 0
+    """Audio served, for the speech routes (billed per audio minute instead of tokens)."""
     redactions: int = 0
     """Identifiers replaced in the prompt under the organisation's data policy (a count)."""
 
@@ -95,6 +98,7 @@ def ingest_token_usage(session: Session, clock: Clock, events: Sequence[TokenUsa
             e.latency_ms,
             e.ttft_ms,
             e.status,
+            max(0, e.audio_ms),
             e.redactions,
             now,
         )

@@ -11,6 +11,8 @@ Why these shapes (issue 13):
 - a :class:`TokenUsage` is one request as metered: who, which model, tokens in and out, latency,
   status.  Keyed by the gateway's request id (unique), so the same record ingested twice is a
   no-op.  Integer ids double as the rating cursor, as ``usage_record``'s do;
+- a speech request (``/v1/audio/…``) is a :class:`TokenUsage` too, with ``audio_ms`` instead
+  of tokens: one meter, one ingest, one rating cursor for every route of the gateway;
 - a :class:`TokenCharge` is the rating of one record (list price, subsidy, co-payment), posted
   to the ledger in batches; invoices read these rows for their token lines.
 
@@ -52,6 +54,9 @@ class ModelDeployment(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     owned_by: Mapped[str] = mapped_column(String(100), default="computeport")
     """What ``/v1/models`` shows as ``owned_by``."""
+    modality: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    """``text`` (chat, completions, embeddings) or ``speech`` (``/v1/audio/…``): which routes
+    may reach it, so a transcription is never forwarded to a chat model or the reverse."""
     slurm_cluster: Mapped[str | None] = mapped_column(String(64), default=None)
     """Set when it runs as Slurm jobs on that cluster: its upstreams follow the jobs
     (:mod:`computeport.gateway.follow`); ``None``: listed by hand."""
@@ -126,10 +131,13 @@ class TokenUsage(Base):
     key_id: Mapped[uuid.UUID]
     model: Mapped[str] = mapped_column(String(100))
     endpoint: Mapped[str] = mapped_column(String(32))
-    """``chat.completions``, ``completions`` or ``embeddings``."""
+    """``chat.completions``, ``completions``, ``embeddings``, ``audio.transcriptions`` or
+    ``audio.translations``."""
     started_at: Mapped[datetime]
     prompt_tokens: Mapped[int] = mapped_column(BigInteger)
     completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    audio_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Milliseconds of audio a speech request served (0 for text): what it is billed by."""
     estimated: Mapped[bool] = mapped_column(default=False)
     """True when the upstream reported no usage and the gateway counted (client gone, or an
     upstream without ``include_usage``)."""
@@ -162,6 +170,8 @@ class TokenCharge(Base):
     period: Mapped[str] = mapped_column(String(7))
     prompt_tokens: Mapped[int] = mapped_column(BigInteger)
     completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    audio_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Audio priced per minute (its line on the invoice reads ``audio:<model>``)."""
     list_minor: Mapped[int] = mapped_column(BigInteger)
     subsidy_minor: Mapped[int] = mapped_column(BigInteger)
     copay_minor: Mapped[int] = mapped_column(BigInteger)

@@ -1,6 +1,7 @@
 """The department's inference page: its gateway keys, its data policy (redaction, allowed
-sites, how many identifiers were redacted this month), its usage, spend and subsidy by day and
-model this month (the same read as ``GET /api/v1/inference-usage``), its money budgets with the
+sites, how many identifiers were redacted this month), its usage (tokens of chat, seconds of
+transcribed audio), spend and subsidy by day and model this month (the same read as
+``GET /api/v1/inference-usage``), its money budgets with the
 period they follow (the calendar month in Hong Kong time) and when they reset, and the forms
 that issue a key per application and revoke one.
 
@@ -45,6 +46,7 @@ MONEY_AND_TOKENS = (
     "requests",
     "prompt_tokens",
     "completion_tokens",
+    "audio_seconds",
     "list_minor",
     "subsidy_minor",
     "copay_minor",
@@ -72,11 +74,12 @@ def _usage(request: Request, session: Any, organisation_id: uuid.UUID) -> dict[s
             "requests": int(n),
             "prompt_tokens": int(p or 0),
             "completion_tokens": int(c or 0),
+            "audio_seconds": round(int(ms) / 1000),
             "list_minor": int(lst),
             "subsidy_minor": int(sub),
             "copay_minor": int(cop),
         }
-        for day, model, n, p, c, lst, sub, cop in usage_by_day_and_model(
+        for day, model, n, p, c, ms, lst, sub, cop in usage_by_day_and_model(
             session, organisation_id, start, end
         )
     ]
