@@ -155,9 +155,15 @@ class GatewayRig:
             return found
 
     def settle(self) -> list[TokenUsage]:
-        """Every usage row, once the meter has written all it was handed."""
-        meter = self.gateway.meter
-        poll("meter settled", lambda: meter.stored == meter.recorded, timeout_s=30)
+        """Every usage row, once the gateway's background work (a token count after an answer
+        without usage meters its request only when done) is over and the meter has written
+        all it was handed."""
+        gateway, meter = self.gateway, self.gateway.meter
+        poll(
+            "meter settled",
+            lambda: gateway.background_pending == 0 and meter.stored == meter.recorded,
+            timeout_s=30,
+        )
         return self.usage()
 
     def stop(self) -> None:

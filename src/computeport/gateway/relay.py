@@ -144,6 +144,13 @@ class Gateway:
             ]
         return self._clients[next(self._turn) % POOL_SHARDS]
 
+    @property
+    def background_pending(self) -> int:
+        """Work still under way after answers were sent (token counts, settlements, closes):
+        a request is metered only once its count is done, so whoever waits for the meter (a
+        shutdown, a test) waits for this to reach zero first."""
+        return len(self._background)
+
     async def close(self) -> None:
         # Background work first: a count still under way meters its request, which spawns
         # the settling of its hold; then the meter writes what it holds.
