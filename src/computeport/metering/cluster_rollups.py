@@ -26,6 +26,15 @@ def epoch_sql(dialect: str, column: str) -> str:
     return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
+def start_day_and_wait_sql(dialect: str) -> tuple[str, str]:
+    """A rated job's Hong Kong day of start (epoch seconds of its midnight) and its wait in
+    seconds (never negative): the keys of both wait histograms, the centre's and the clusters'."""
+    start, submit = epoch_sql(dialect, "r.start_time"), epoch_sql(dialect, "r.submit_time")
+    day = f"(({start} + {DAY_OFFSET_SECONDS}) / 86400 * 86400 - {DAY_OFFSET_SECONDS})"
+    wait = f"(CASE WHEN {start} > {submit} THEN {start} - {submit} ELSE 0 END)"
+    return day, wait
+
+
 def cluster_usage_sql(dialect: str) -> str:
     start, submit = epoch_sql(dialect, "r.start_time"), epoch_sql(dialect, "r.submit_time")
     sums = ("jobs", "gpu_seconds", "list_minor", "subsidy_minor", "copay_minor", "wait_seconds")
@@ -49,9 +58,7 @@ def cluster_usage_sql(dialect: str) -> str:
 
 def cluster_wait_sql(dialect: str) -> str:
     """Rated jobs per (Hong Kong day of start, cluster, type, wait seconds), with their use."""
-    start, submit = epoch_sql(dialect, "r.start_time"), epoch_sql(dialect, "r.submit_time")
-    day = f"(({start} + {DAY_OFFSET_SECONDS}) / 86400 * 86400 - {DAY_OFFSET_SECONDS})"
-    wait = f"(CASE WHEN {start} > {submit} THEN {start} - {submit} ELSE 0 END)"
+    day, wait = start_day_and_wait_sql(dialect)
     return (
         "INSERT INTO cluster_wait_rollup (day_start, cluster, accelerator_type, wait_seconds, "  # noqa: S608 - constants only
         f"jobs, gpu_seconds) SELECT {day}, r.cluster, c.accelerator_type, {wait}, SUM(c.sign), "
@@ -115,4 +122,5 @@ __all__ = [
     "empty_cluster_rollups",
     "epoch_sql",
     "fold_cluster_charges",
+    "start_day_and_wait_sql",
 ]

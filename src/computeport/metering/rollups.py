@@ -26,9 +26,13 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from computeport.metering.cluster_rollups import empty_cluster_rollups, fold_cluster_charges
+from computeport.metering.cluster_rollups import (
+    empty_cluster_rollups,
+    fold_cluster_charges,
+    start_day_and_wait_sql,
+)
 from computeport.metering.cluster_rollups import epoch_sql as _epoch
-from computeport.models.rollup import BUCKET_SECONDS, DAY_OFFSET_SECONDS
+from computeport.models.rollup import BUCKET_SECONDS
 
 ROLLUP_CURSOR = "usage_rollup"
 """The ``billing_cursor`` row: the last ``usage_charge.id`` folded into the rollups."""
@@ -117,9 +121,7 @@ def _utilisation_sql(dialect: str) -> str:
 
 def _wait_sql(dialect: str) -> str:
     """Rated jobs per (Hong Kong day of start, wait seconds): a histogram for percentiles."""
-    start, submit = _epoch(dialect, "r.start_time"), _epoch(dialect, "r.submit_time")
-    day = f"(({start} + {DAY_OFFSET_SECONDS}) / 86400 * 86400 - {DAY_OFFSET_SECONDS})"
-    wait = f"(CASE WHEN {start} > {submit} THEN {start} - {submit} ELSE 0 END)"
+    day, wait = start_day_and_wait_sql(dialect)
     return (
         "INSERT INTO wait_rollup (day_start, wait_seconds, jobs) "  # noqa: S608 - constants only
         f"SELECT {day}, {wait}, SUM(c.sign) "
