@@ -216,6 +216,16 @@ _EVENTS = b"".join(
 )
 
 
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One HTTP/1.1 request's body (the stub upstreams answer whatever was asked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return await reader.readexactly(length)
+
+
 async def stub_upstream(port: int) -> None:
     """``--stub``: a minimal OpenAI-compatible upstream answering at once (labelled as a stub:
     vLLM's byte layout, usage in a last ``choices: []`` chunk), so that the gateway's own cost
@@ -224,12 +234,7 @@ async def stub_upstream(port: int) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                body = await reader.readexactly(length)
+                body = await read_request(reader)
                 if b'"stream":true' in body.replace(b" ", b""):
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"

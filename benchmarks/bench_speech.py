@@ -44,7 +44,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench_gateway import _cpu_seconds, _free_port, _wait, pct, serve_gateway
+from bench_gateway import _cpu_seconds, _free_port, _wait, pct, read_request, serve_gateway
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "whisper-1"
@@ -62,12 +62,7 @@ async def stub_upstream(port: int) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                await reader.readexactly(length)
+                await read_request(reader)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     b"content-length: %d\r\n\r\n%s" % (len(_VERBOSE), _VERBOSE)
