@@ -76,16 +76,6 @@ class DeploymentInfo:
     """Each upstream's site key, in the order of ``upstreams`` (None: not tagged)."""
 
 
-def month_start(now: datetime, zone: ZoneInfo) -> datetime:
-    """The start of ``now``'s calendar month in the centre's time zone."""
-    local = now.astimezone(zone)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def month_label(now: datetime, zone: ZoneInfo) -> str:
-    return now.astimezone(zone).strftime("%Y-%m")
-
-
 class Lookups:
     """Per-process caches of keys (by hash) and deployments (by model name)."""
 
@@ -145,7 +135,7 @@ class Lookups:
                         )
                     ).where(
                         TokenUsage.award_id == award_id,
-                        TokenUsage.started_at >= month_start(now, self.zone),
+                        TokenUsage.started_at >= period_start(now, self.zone),
                     )
                 )
                 or 0
@@ -267,4 +257,4 @@ def _slot(budget: GatewayBudget, org: str) -> str:
     return f"d:{org}"
 
 
-__all__ = ["DeploymentInfo", "KeyInfo", "Lookups", "month_label", "month_start"]
+__all__ = ["DeploymentInfo", "KeyInfo", "Lookups"]

@@ -36,7 +36,7 @@ from computeport.gateway.counters import (
     Release,
 )
 from computeport.gateway.errors import GatewayError
-from computeport.gateway.lookups import KeyInfo, month_label
+from computeport.gateway.lookups import KeyInfo
 from computeport.settings import Settings
 
 MONTH_TTL_S = 40 * 24 * 3600
@@ -87,7 +87,7 @@ class Quotas:
             Counter(f"{p}:m:{minute}:to:{o}", key.org_tpm, tokens, MINUTE_TTL_S),
         ]
         if key.monthly_tokens is not None and key.award_id is not None:
-            label = month_label(now, self._zone)
+            label = period_label(now, self._zone)
             counters.append(
                 Counter(
                     f"{p}:month:{label}:{key.award_id.hex}",
@@ -136,7 +136,7 @@ class Quotas:
             raise GatewayError(
                 403,
                 f"The monthly token budget of award {key.award_reference} "
-                f"({key.monthly_tokens} tokens in {month_label(now, self._zone)}) is spent; "
+                f"({key.monthly_tokens} tokens in {period_label(now, self._zone)}) is spent; "
                 "it renews on the first of next month.",
                 "insufficient_quota",
                 "monthly_token_budget_exceeded",
