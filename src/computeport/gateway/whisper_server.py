@@ -114,6 +114,17 @@ def healthy(port: int) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the starting thread's process is gone, so a
+    demo or test killed outright leaves no server behind (what ``--parent`` does for
+    llama_server; faster-whisper-server has no such option)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start(
     workdir: Path, port: int, *, name: str = "whisper-1", ready_s: float = READY_S
 ) -> WhisperServer:
@@ -141,6 +152,7 @@ def start(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     server = WhisperServer(port, process, log)
     deadline = time.monotonic() + ready_s
