@@ -7,8 +7,8 @@ refused to applicants; a bad month is refused naming the field (422)."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import UTC, datetime
+from html import unescape
 
 from sqlalchemy.orm import Session
 
