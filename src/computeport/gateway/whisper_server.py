@@ -166,4 +166,30 @@ def start(
     return server
 
 
+def main() -> None:
+    """``python -m computeport.gateway.whisper_server PORT [--name whisper-1]``: a server for
+    an operator's URL (what the demo points at when it cannot start one), until SIGTERM."""
+    import argparse
+    import tempfile
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("port", type=int)
+    ap.add_argument("--name", default="whisper-1")
+    a = ap.parse_args()
+    why = unavailable()
+    if why is not None:
+        raise SystemExit(why)
+    with tempfile.TemporaryDirectory() as workdir:
+        server = start(Path(workdir), a.port, name=a.name)
+        print(f"READY {server.base_url}", flush=True)  # noqa: T201 - for the operator
+        try:
+            server.process.wait()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
+
+
 __all__ = ["WhisperFailed", "WhisperServer", "healthy", "model_dir", "start", "unavailable"]
