@@ -195,7 +195,7 @@ def inference_figures(session: Session, period: str, start: datetime, end: datet
 
 def _spend(session: Session, period: str) -> tuple[int, int]:
     """(chat spend, audio spend) at list price: the month's ratings so far, in cents."""
-    audio = case((TokenCharge.audio_ms > 0, True), else_=False)
+    audio = _is_audio_charge()
     spend = {False: 0, True: 0}
     for is_audio, total in session.execute(
         select(audio, func.coalesce(func.sum(TokenCharge.list_minor), 0))
@@ -208,6 +208,10 @@ def _spend(session: Session, period: str) -> tuple[int, int]:
 
 def _is_speech() -> Any:
     return TokenUsage.endpoint.like("audio.%")
+
+
+def _is_audio_charge() -> Any:
+    return case((TokenCharge.audio_ms > 0, True), else_=False)
 
 
 def _users_by_kind(
@@ -241,7 +245,7 @@ def _by_category(session: Session, period: str, in_month: tuple[Any, ...]) -> li
     for category, tokens, audio_ms in served:
         c = slices.setdefault(str(category), CategorySlice(str(category)))
         c.tokens, c.audio_hours = int(tokens), int(audio_ms) / 3_600_000
-    audio = case((TokenCharge.audio_ms > 0, True), else_=False)
+    audio = _is_audio_charge()
     paid = session.execute(
         select(Organisation.category, audio, func.coalesce(func.sum(TokenCharge.subsidy_minor), 0))
         .join(Organisation, Organisation.id == TokenCharge.organisation_id)
