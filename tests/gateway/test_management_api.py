@@ -197,3 +197,9 @@ def test_figures_split_chat_and_transcription_and_the_subsidy_per_category(
     assert government["audio_hours"] == 2.0
     assert government["token_subsidy_minor"] == 200 + 50
     assert government["audio_subsidy_minor"] == 5400 + 900
+    # Beside the tokens: the audio served and the month's spend on each, at list price.
+    assert f["audio_seconds"] == 7_200.0
+    assert f["transcription_organisations"] == 2
+    assert (f["token_spend_minor"], f["audio_spend_minor"]) == (200 + 100, 5400 + 1800)
+    whisper = next(m for m in f["by_model"] if m["name"] == "whisper-1")
+    assert (whisper["requests"], whisper["audio_seconds"]) == (2, 7_200.0)

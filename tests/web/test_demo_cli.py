@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,12 +12,14 @@ from rich.console import Console
 from sqlalchemy import select
 
 from computeport.cli.demo import demo_logins, demo_settings, logins_table, prepare_database, seed
+from computeport.cli.demo_gateway import EXTERNAL_SPEECH_UPSTREAM, gateway_panel
 from computeport.db.engine import make_engine, make_session_factory
 from computeport.inventory.repository import all_clusters
 from computeport.kit.clock import ManualClock
 from computeport.models.pricing import PriceVersion
 from computeport.models.sim_cluster import SimCluster
 from computeport.seed.demo_centre import demo_cluster_name, seed_demo_centre
+from computeport.seed.gateway_demo import DEMO_MODEL, DEMO_SPEECH_MODEL, GatewayDemo
 
 
 @pytest.mark.slow
@@ -30,10 +33,13 @@ def test_setup_is_idempotent_and_prices_usage(tmp_path: Path) -> None:
         with make_session_factory(engine)() as session:
             prices = session.scalars(select(PriceVersion)).all()
             # The scenario's rate card, once: H800, four QOS factors, two token prices (the
-            # assistant's model and the demo's own), an audio price, and Sandy Ridge's
-            # accelerator at its site, every one an assumption.
-            assert len(prices) == 9
+            # assistant's model and the demo's own), two audio prices (the assistant's
+            # Whisper and the demo's whisper-1), and Sandy Ridge's accelerator at its site,
+            # every one an assumption.
+            assert len(prices) == 10
             assert all(p.is_assumption for p in prices)
+            whisper = next(p for p in prices if p.subject == "whisper-1")
+            assert whisper.unit_price == Decimal("0.06")  # HK$ per audio minute
             h800 = next(p for p in prices if p.subject == "h800")
             assert h800.unit_price == Decimal(30)
             ridge = next(p for p in prices if p.subject == "cn-accel-a")
@@ -78,3 +84,41 @@ def test_logins_table_lists_every_role() -> None:
     for row in rows:
         assert row.email in text
         assert row.password in text
+
+
+def _demo(speech: tuple[str, ...]) -> GatewayDemo:
+    return GatewayDemo(
+        department="Environmental Monitoring Office",
+        organisation_id=uuid.uuid4(),
+        award_reference="AW-1",
+        model=DEMO_MODEL,
+        upstreams=("http://127.0.0.1:8001/v1",),
+        key="cpk_demo",
+        key_revoked=False,
+        speech_upstreams=speech,
+    )
+
+
+def _panel(demo: GatewayDemo, *, local_speech: bool) -> str:
+    console = Console(record=True, width=140)
+    console.print(
+        gateway_panel(demo, "http://127.0.0.1:8000", local=True, local_speech=local_speech)
+    )
+    return console.export_text()
+
+
+def test_the_panel_shows_transcription_beside_chat() -> None:
+    text = _panel(_demo(("http://127.0.0.1:8002/v1",)), local_speech=True)
+    assert "client.chat.completions.create(" in text
+    assert "client.audio.transcriptions.create(" in text
+    assert f'model="{DEMO_SPEECH_MODEL}", file=audio, language="yue"' in text
+    assert "speech    whisper-1 (transcription, same key) at http://127.0.0.1:8002/v1" in text
+    assert "nothing is started here" not in text
+
+
+def test_the_panel_says_how_to_start_an_operators_speech_server() -> None:
+    text = _panel(_demo((EXTERNAL_SPEECH_UPSTREAM,)), local_speech=False)
+    assert "python -m computeport.gateway.whisper_server 8090 --name whisper-1" in text
+    assert EXTERNAL_SPEECH_UPSTREAM in text
+    without = _panel(_demo(()), local_speech=False)  # no speech deployment: chat only
+    assert "transcriptions" not in without

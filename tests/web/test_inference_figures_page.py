@@ -1,20 +1,23 @@
 """The operator's and the funder's gateway page: tokens and requests per model and department,
 latency percentiles, the error rate and the share of government departments that used the
-service in the month; in both languages; refused to applicants; a bad month is refused naming
-the field (422)."""
+service in the month; beside them the audio figures (minutes served, spend, departments that
+transcribed) and the departments' share for chat and for transcription; in both languages;
+refused to applicants; a bad month is refused naming the field (422)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from html import unescape
 
 from sqlalchemy.orm import Session
 
+from computeport.billing.token_rating import post_all_tokens
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
 from computeport.models.identity import OrganisationCategory
 from tests.factories import identity as identity_factory
-from tests.factories.inference import event
+from tests.factories.inference import audio_card, audio_event, card, event
 from tests.web.fixtures import Browser, People, chart_specs
 
 OCTOBER = datetime(2026, 10, 1, 8, tzinfo=UTC)
@@ -44,7 +47,7 @@ def _usage(session: Session, clock: ManualClock) -> None:
 
 
 def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
 def test_the_funder_reads_the_months_figures(
@@ -74,6 +77,61 @@ def test_the_funder_reads_the_months_figures(
     assert spec["data"][0]["x"] == [400, 7]
 
 
+def _chat_and_speech(session: Session, clock: ManualClock) -> None:
+    """Four government departments in October: one chats, one transcribes, one does both,
+    one does nothing; a firm transcribes too.  Rated at HK$2/6 per million tokens and HK$0.60
+    per audio minute."""
+    d = [
+        identity_factory.organisation(
+            session, name=f"Dept {n}", category=OrganisationCategory.GOVERNMENT
+        )
+        for n in (1, 2, 3, 4)
+    ]
+    firm = identity_factory.organisation(session, name="Firm", at=clock.now())
+    ingest_token_usage(
+        session,
+        clock,
+        [
+            event(d[0].id, None, 500_000, 100_000),  # HK$1.60
+            audio_event(d[1].id, None, 90_000),  # 1.5 min: HK$0.90
+            audio_event(d[1].id, None, 30_000),  # HK$0.30
+            event(d[2].id, None, 250_000, 50_000),  # HK$0.80
+            audio_event(d[2].id, None, 60_000),  # HK$0.60
+            audio_event(firm.id, None, 30_000),  # HK$0.30
+        ],
+    )
+    card(session, clock)
+    audio_card(session, clock)
+    post_all_tokens(session, clock)
+
+
+def test_the_funder_reads_chat_and_transcription_side_by_side(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    _chat_and_speech(session, clock)
+    browser.login(people.funder.email)
+    page = browser.get("/inference?period=2026-10").text
+    kpis = _text(page.split('id="gateway-speech-kpis"')[1].split("</section>")[0])
+    assert "Departments' share: chat 50.0% 2 of 4 government departments chatted" in kpis
+    assert (
+        "transcription 50.0% 2 of 4 government departments transcribed this month; 1 used both"
+        in kpis
+    )
+    assert "Audio minutes served 3.5 " in kpis  # 210 s of audio
+    assert "Departments using transcription 3 " in kpis  # the firm counts here, not in the share
+    assert "Transcription spend HK$2.10 " in kpis
+    assert "Chat spend HK$2.40 " in kpis
+    model = _text(page.split('id="gateway-by-model"')[1].split("</table>")[0])
+    assert "whisper-1 4 0 0 3.5" in model
+    assert "smollm2 2 750,000 150,000 0.0" in model
+    by_dept = _text(page.split('id="gateway-by-department"')[1].split("</table>")[0])
+    assert "Dept 2 2 0 0 2.0" in by_dept
+    category = _text(page.split('id="gateway-by-category"')[1].split("</table>")[0])
+    # Unawarded usage is not subsidised: the subsidy columns read zero, the hours are served.
+    assert "government 900,000 HK$0.00 0.05 HK$0.00" in category
+    assert "enterprise 0 HK$0.00 0.01 HK$0.00" in category
+
+
 def test_the_page_in_traditional_chinese(
     browser: Browser, people: People, session: Session, clock: ManualClock
 ) -> None:
@@ -84,6 +142,8 @@ def test_the_page_in_traditional_chinese(
     assert "推理閘道" in text
     assert "本月 3 個政府部門中有 1 個曾發出請求" in text
     assert "錯誤率" in text
+    assert "部門使用比例：語音轉寫" in text
+    assert "已處理音訊分鐘數" in text
 
 
 def test_applicants_may_not_and_a_bad_month_is_named(

@@ -8,7 +8,8 @@ API at http://127.0.0.1:8000 and prints the ready-made demo logins for each role
 
 It also runs the centre's inference service (:mod:`computeport.cli.demo_gateway`): a served
 model, a government department with an award, and its application's gateway key, printed with
-the lines that call the demo's gateway with the ``openai`` client.
+the lines that call the demo's gateway with the ``openai`` client — chat, and transcription
+through a speech server (faster-whisper-server) started beside the model server.
 """
 
 from __future__ import annotations
@@ -29,15 +30,18 @@ from sqlalchemy import inspect
 
 from computeport.cli.common import console, fail
 from computeport.cli.demo_gateway import (
+    EXTERNAL_SPEECH_UPSTREAM,
     EXTERNAL_UPSTREAM,
     LocalModel,
     gateway_panel,
     setup_gateway,
     start_local_model,
+    start_local_speech,
 )
 from computeport.cli.serve import DEFAULT_HOST, DEFAULT_PORT, build_app, run_server
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
 from computeport.gateway.routes import open_gateway
+from computeport.gateway.whisper_server import WhisperServer
 from computeport.http.state import AppState
 from computeport.seed.gateway_demo import DEMO_MODEL
 from computeport.settings import Settings
@@ -286,6 +290,16 @@ def demo(
     model_port: Annotated[
         int, typer.Option(help="Port of the local model server (default: --port + 1).")
     ] = 0,
+    speech_upstream: Annotated[
+        str | None,
+        typer.Option(
+            help="A transcription server (base URL ending in /v1) for whisper-1, instead of "
+            "starting faster-whisper-server here."
+        ),
+    ] = None,
+    speech_port: Annotated[
+        int, typer.Option(help="Port of the local speech server (default: --port + 2).")
+    ] = 0,
 ) -> None:
     """Seed the Cyberport scenario, start the virtual cluster and serve the portal."""
     if speed <= 0:
@@ -302,7 +316,8 @@ def demo(
         console.print(f"• {prepare_database(settings)} ({directory / DEMO_DB.name})")
         console.print(f"• {seed(settings)}")
     local, upstream = _model_server(directory, model_upstream, model, model_port or port + 1)
-    gateway = setup_gateway(settings, [upstream], model)
+    speech, speech_url = _speech_server(directory, speech_upstream, speech_port or port + 2)
+    gateway = setup_gateway(settings, [upstream], model, speech_upstreams=[speech_url])
     with console.status("Opening the virtual cluster and replaying its history…"):
         state = open_state(settings, timedelta(days=history_days))
         worker = start_worker(state)
@@ -324,7 +339,9 @@ def demo(
     url = f"http://{host}:{port}"
     console.print(f"• ready in {time.monotonic() - started:.0f} s")
     console.print(logins_table(rows, url))
-    console.print(gateway_panel(gateway, url, local=local is not None))
+    console.print(
+        gateway_panel(gateway, url, local=local is not None, local_speech=speech is not None)
+    )
     console.print("Press Ctrl+C to stop. The centre lives a simulated day a minute.", style="dim")
     try:
         run_server(app, host, port)
@@ -333,6 +350,8 @@ def demo(
             worker.stop()
         if local is not None:
             local.stop()
+        if speech is not None:
+            speech.stop()
 
 
 def _model_server(
@@ -351,3 +370,21 @@ def _model_server(
         style="yellow",
     )
     return None, EXTERNAL_UPSTREAM
+
+
+def _speech_server(
+    directory: Path, upstream: str | None, port: int
+) -> tuple[WhisperServer | None, str]:
+    """The local speech server (started here) and the URL the speech deployment gets."""
+    if upstream is not None:
+        return None, upstream
+    with console.status(f"Starting the speech server (whisper-1, port {port})…"):
+        started = start_local_speech(directory, port)
+    if isinstance(started, WhisperServer):
+        console.print(f"• speech server {started.base_url} (log: {started.log})")
+        return started, started.base_url
+    console.print(
+        f"• no local speech server: {started}; whisper-1 points at {EXTERNAL_SPEECH_UPSTREAM}",
+        style="yellow",
+    )
+    return None, EXTERNAL_SPEECH_UPSTREAM

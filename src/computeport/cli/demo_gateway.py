@@ -8,6 +8,11 @@ the deployment points at a URL where the operator runs a server of their own (vL
 demo's gateway with the ``openai`` client, its tokens appear on its page within seconds (the
 gateway writes them every second), its spend once the worker rates them (every six simulated
 hours: 15 s at the default speed) and its token lines on the month's invoice.
+
+The same department transcribes speech with the same key (issue 21): where the Whisper wheels
+are installed the demo also starts faster-whisper-server (Whisper base, multilingual: English,
+Cantonese, Mandarin) and registers it as the speech deployment ``whisper-1``, priced per audio
+minute; otherwise, or with ``--speech-upstream``, the deployment points at an operator's URL.
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
-from computeport.gateway import llama_server
+from computeport.gateway import llama_server, whisper_server
 from computeport.kit.clock import Clock, SystemClock
 from computeport.seed.demo import department_login
-from computeport.seed.gateway_demo import GatewayDemo, seed_gateway_demo
+from computeport.seed.gateway_demo import DEMO_SPEECH_MODEL, GatewayDemo, seed_gateway_demo
 from computeport.settings import Settings
 
 EXTERNAL_UPSTREAM = "http://127.0.0.1:8080/v1"
 """Where the demo expects a server of the operator's own when it cannot start one."""
+EXTERNAL_SPEECH_UPSTREAM = "http://127.0.0.1:8090/v1"
+"""Where the demo expects a speech server of the operator's own when it cannot start one."""
 LOCAL_READY_S = 120.0
 """How long the local server may take to load its model (seconds on an idle machine)."""
 
@@ -81,20 +88,66 @@ def start_local_model(directory: Path, port: int, model: str) -> LocalModel | st
     return local
 
 
+def start_local_speech(directory: Path, port: int) -> whisper_server.WhisperServer | str:
+    """Start faster-whisper-server on 127.0.0.1:``port`` as ``whisper-1`` and wait until it
+    answers; or say why it cannot (a missing wheel, a process that exited)."""
+    why = whisper_server.unavailable()
+    if why is not None:
+        return why
+    try:
+        return whisper_server.start(directory, port, name=DEMO_SPEECH_MODEL)
+    except whisper_server.WhisperFailed as failed:
+        return str(failed)
+
+
 def setup_gateway(
-    settings: Settings, upstreams: list[str], model: str, clock: Clock | None = None
+    settings: Settings,
+    upstreams: list[str],
+    model: str,
+    clock: Clock | None = None,
+    speech_upstreams: list[str] | None = None,
 ) -> GatewayDemo:
     """Seed the demo's inference service on the demo database (one transaction)."""
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            return seed_gateway_demo(session, clock or SystemClock(), upstreams, model)
+            return seed_gateway_demo(
+                session, clock or SystemClock(), upstreams, model, speech_upstreams or ()
+            )
     finally:
         engine.dispose()
 
 
-def gateway_panel(demo: GatewayDemo, url: str, *, local: bool) -> Panel:
-    """What a department's developer needs: base URL, key, model, and the lines to run."""
+def _speech_lines(demo: GatewayDemo, *, local: bool) -> Text:
+    lines = Text()
+    lines.append("\nspeech    ")
+    lines.append(demo.speech_model, style="cyan")
+    lines.append(f" (transcription, same key) at {', '.join(demo.speech_upstreams)}")
+    if not local:
+        lines.append(
+            "\n          nothing is started here: run a transcription server there, e.g.\n"
+            "          python -m computeport.gateway.whisper_server 8090 "
+            f"--name {demo.speech_model}\n"
+            "          (faster-whisper-server and the Whisper base wheels: uv sync)",
+            style="yellow",
+        )
+    return lines
+
+
+def _speech_snippet(demo: GatewayDemo) -> str:
+    return (
+        "\n# Transcription: Cantonese (yue), English, Mandarin\n"
+        'with open("clip.wav", "rb") as audio:\n'
+        "    text = client.audio.transcriptions.create(\n"
+        f'        model="{demo.speech_model}", file=audio, language="yue"\n'
+        "    )\n"
+        "print(text.text)"
+    )
+
+
+def gateway_panel(demo: GatewayDemo, url: str, *, local: bool, local_speech: bool = False) -> Panel:
+    """What a department's developer needs: base URL, key, models, and the lines to run (chat,
+    and transcription where a speech deployment is registered)."""
     login = department_login()
     snippet = (
         "from openai import OpenAI\n\n"
@@ -105,6 +158,8 @@ def gateway_panel(demo: GatewayDemo, url: str, *, local: bool) -> Panel:
         ")\n"
         "print(reply.choices[0].message.content, reply.usage)"
     )
+    if demo.speech_upstreams:
+        snippet += _speech_snippet(demo)
     lines = Text()
     lines.append(f"{demo.department}", style="bold")
     lines.append(f" (award {demo.award_reference}) calls ")
@@ -122,6 +177,8 @@ def gateway_panel(demo: GatewayDemo, url: str, *, local: bool) -> Panel:
             f"          (or vllm serve <model> --port 8080 --served-model-name {demo.model})",
             style="yellow",
         )
+    if demo.speech_upstreams:
+        lines.append_text(_speech_lines(demo, local=local_speech))
     lines.append(
         f"\npage      {url}/orgs/{demo.organisation_id}/inference "
         f"(sign in as {login.email} / {login.password})"
@@ -133,4 +190,12 @@ def gateway_panel(demo: GatewayDemo, url: str, *, local: bool) -> Panel:
     )
 
 
-__all__ = ["EXTERNAL_UPSTREAM", "LocalModel", "gateway_panel", "setup_gateway", "start_local_model"]
+__all__ = [
+    "EXTERNAL_SPEECH_UPSTREAM",
+    "EXTERNAL_UPSTREAM",
+    "LocalModel",
+    "gateway_panel",
+    "setup_gateway",
+    "start_local_model",
+    "start_local_speech",
+]

@@ -227,9 +227,9 @@ def inference_figures(
         government_using=f.government_using,
         government_total=f.government_total,
         government_share=f.government_share,
-        government_chat_share=_share(f.government_chat, f.government_total),
-        government_transcription_share=_share(f.government_transcription, f.government_total),
-        government_both_share=_share(f.government_both, f.government_total),
+        government_chat_share=f.government_chat_share,
+        government_transcription_share=f.government_transcription_share,
+        government_both_share=f.government_both_share,
         by_category=[
             CategoryFiguresRead(
                 category=c.category,
@@ -240,11 +240,11 @@ def inference_figures(
             )
             for c in f.by_category
         ],
+        audio_seconds=f.audio_ms / 1000,
+        transcription_organisations=f.transcription_users,
+        token_spend_minor=f.token_spend_minor,
+        audio_spend_minor=f.audio_spend_minor,
     )
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
 
 
 def _slice(s: figures.Slice) -> SliceRead:
@@ -253,6 +253,7 @@ def _slice(s: figures.Slice) -> SliceRead:
         requests=s.requests,
         prompt_tokens=s.prompt_tokens,
         completion_tokens=s.completion_tokens,
+        audio_seconds=s.audio_ms / 1000,
     )
 
 

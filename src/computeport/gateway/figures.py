@@ -4,7 +4,9 @@ Tokens and requests per model and per department, latency percentiles, the error
 seed's own measure: how many of the government departments (organisations of that category)
 used the service in the month, as a share of all of them — and, since transcription (issue 21),
 how many used chat, transcription or both, and per department category the tokens served, the
-hours of audio transcribed and the subsidy paid for each.  Read from ``token_usage`` (refused
+hours of audio transcribed and the subsidy paid for each; the audio minutes served, the
+spend on chat and on transcription (the month's ratings so far) and how many departments
+transcribed.  Read from ``token_usage`` (refused
 requests — bad key, limits, malformed — never reach it, so the error rate is the share of
 admitted requests that failed upstream, found no upstream, or were left by their client).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -26,14 +29,27 @@ FIGURE_READERS = (Role.OPERATOR, Role.FUNDER, Role.SCHEME_OFFICER)
 """Who reads the figures: the centre's operators, the scheme officer and the funder."""
 
 
+MS_PER_MINUTE = 60_000
+
+
+def minutes(audio_ms: int) -> Decimal:
+    """Audio milliseconds as minutes to one decimal (what the page shows)."""
+    return (Decimal(audio_ms) / MS_PER_MINUTE).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 @dataclass(frozen=True, slots=True)
 class Slice:
-    """Requests and tokens of one model or one department."""
+    """Requests, tokens and audio of one model or one department."""
 
     name: str
     requests: int
     prompt_tokens: int
     completion_tokens: int
+    audio_ms: int = 0
+
+    @property
+    def audio_minutes(self) -> Decimal:
+        return minutes(self.audio_ms)
 
 
 @dataclass
@@ -66,14 +82,41 @@ class Figures:
     government_transcription: int = 0
     government_both: int = 0
     by_category: list[CategorySlice] = field(default_factory=list)
+    audio_ms: int = 0
+    """Audio transcribed or translated in the month (every organisation)."""
+    transcription_users: int = 0
+    """Organisations of any category that transcribed in the month."""
+    token_spend_minor: int = 0
+    """List price of the month's chat, completions and embeddings rated so far (cents)."""
+    audio_spend_minor: int = 0
+    """List price of the month's audio rated so far (cents)."""
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.requests if self.requests else 0.0
 
+    def _of_government(self, n: int) -> float:
+        return n / self.government_total if self.government_total else 0.0
+
     @property
     def government_share(self) -> float:
-        return self.government_using / self.government_total if self.government_total else 0.0
+        return self._of_government(self.government_using)
+
+    @property
+    def government_chat_share(self) -> float:
+        return self._of_government(self.government_chat)
+
+    @property
+    def government_transcription_share(self) -> float:
+        return self._of_government(self.government_transcription)
+
+    @property
+    def government_both_share(self) -> float:
+        return self._of_government(self.government_both)
+
+    @property
+    def audio_minutes(self) -> Decimal:
+        return minutes(self.audio_ms)
 
 
 def percentiles(values: list[int]) -> dict[str, int]:
@@ -93,29 +136,31 @@ def inference_figures(session: Session, period: str, start: datetime, end: datet
         func.count(),
         func.coalesce(func.sum(TokenUsage.prompt_tokens), 0),
         func.coalesce(func.sum(TokenUsage.completion_tokens), 0),
+        func.coalesce(func.sum(TokenUsage.audio_ms), 0),
     )
-    for model, n, p, c in session.execute(
+    for model, n, p, c, a in session.execute(
         select(TokenUsage.model, *sums).where(*in_month).group_by(TokenUsage.model)
     ):
-        out.by_model.append(Slice(model, int(n), int(p), int(c)))
+        out.by_model.append(Slice(model, int(n), int(p), int(c), int(a)))
     names: dict[uuid.UUID, str] = {
         org: name for org, name in session.execute(select(Organisation.id, Organisation.name))
     }
-    orgs: list[tuple[uuid.UUID, int, int, int]] = [
-        (org, int(n), int(p), int(c))
-        for org, n, p, c in session.execute(
+    orgs: list[tuple[uuid.UUID, int, int, int, int]] = [
+        (org, int(n), int(p), int(c), int(a))
+        for org, n, p, c, a in session.execute(
             select(TokenUsage.organisation_id, *sums)
             .where(*in_month)
             .group_by(TokenUsage.organisation_id)
         )
     ]
     out.by_department = sorted(
-        (Slice(names.get(org, str(org)), n, p, c) for org, n, p, c in orgs),
+        (Slice(names.get(org, str(org)), n, p, c, a) for org, n, p, c, a in orgs),
         key=lambda s: (-s.requests, s.name),
     )
     out.requests = sum(s.requests for s in out.by_model)
     out.prompt_tokens = sum(s.prompt_tokens for s in out.by_model)
     out.completion_tokens = sum(s.completion_tokens for s in out.by_model)
+    out.audio_ms = sum(s.audio_ms for s in out.by_model)
     out.errors = int(
         session.scalar(select(func.count()).where(*in_month, TokenUsage.status >= 400)) or 0
     )
@@ -142,12 +187,31 @@ def inference_figures(session: Session, period: str, start: datetime, end: datet
     out.government_chat = len(government & chat)
     out.government_transcription = len(government & speech)
     out.government_both = len(government & chat & speech)
+    out.transcription_users = len(speech)
     out.by_category = _by_category(session, period, in_month)
+    out.token_spend_minor, out.audio_spend_minor = _spend(session, period)
     return out
+
+
+def _spend(session: Session, period: str) -> tuple[int, int]:
+    """(chat spend, audio spend) at list price: the month's ratings so far, in cents."""
+    audio = _is_audio_charge()
+    spend = {False: 0, True: 0}
+    for is_audio, total in session.execute(
+        select(audio, func.coalesce(func.sum(TokenCharge.list_minor), 0))
+        .where(TokenCharge.period == period)
+        .group_by(audio)
+    ):
+        spend[bool(is_audio)] = int(total)
+    return spend[False], spend[True]
 
 
 def _is_speech() -> Any:
     return TokenUsage.endpoint.like("audio.%")
+
+
+def _is_audio_charge() -> Any:
+    return case((TokenCharge.audio_ms > 0, True), else_=False)
 
 
 def _users_by_kind(
@@ -181,7 +245,7 @@ def _by_category(session: Session, period: str, in_month: tuple[Any, ...]) -> li
     for category, tokens, audio_ms in served:
         c = slices.setdefault(str(category), CategorySlice(str(category)))
         c.tokens, c.audio_hours = int(tokens), int(audio_ms) / 3_600_000
-    audio = case((TokenCharge.audio_ms > 0, True), else_=False)
+    audio = _is_audio_charge()
     paid = session.execute(
         select(Organisation.category, audio, func.coalesce(func.sum(TokenCharge.subsidy_minor), 0))
         .join(Organisation, Organisation.id == TokenCharge.organisation_id)
@@ -203,5 +267,6 @@ __all__ = [
     "Figures",
     "Slice",
     "inference_figures",
+    "minutes",
     "percentiles",
 ]

@@ -109,6 +109,7 @@ class SliceRead(BaseModel):
     requests: int
     prompt_tokens: int
     completion_tokens: int
+    audio_seconds: float = 0.0
 
 
 class CategoryFiguresRead(BaseModel):
@@ -143,6 +144,14 @@ class FiguresRead(BaseModel):
     government_both_share: float
     """… that used both chat and transcription."""
     by_category: list[CategoryFiguresRead]
+    audio_seconds: float = 0.0
+    """Audio transcribed or translated in the month (every organisation)."""
+    transcription_organisations: int = 0
+    """Organisations of any category that transcribed in the month."""
+    token_spend_minor: int = 0
+    """List price of the month's chat, completions and embeddings rated so far (cents)."""
+    audio_spend_minor: int = 0
+    """List price of the month's audio rated so far (cents)."""
 
 
 class AllowanceIn(BaseModel):

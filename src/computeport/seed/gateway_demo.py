@@ -7,13 +7,16 @@ step adds, idempotently, on top of the Cyberport seed:
 
 * the deployment of :data:`DEMO_MODEL` (owned by the R&D centre, under its award) at the
   given upstream URLs — replaced on every start, because the demo's local server may move;
+* the speech deployment :data:`DEMO_SPEECH_MODEL` (issue 21: the department transcribes
+  Cantonese and English with the same key), likewise;
 * a monthly token allowance on the department's award (kept if an operator changed it);
 * the department's admin login (:func:`~computeport.seed.demo.department_login`);
 * the application's key, the published demo key (:func:`~computeport.seed.demo.
   demo_gateway_key`), never re-issued once revoked (revoking it is part of the demo).
 
-The model's token price is in the scenario's rate card (``cyberport.toml``), so the
-department's requests are rated, split under its award and invoiced like any usage.
+The model's token price and the speech model's audio-minute price are in the scenario's rate
+card (``cyberport.toml``), so the department's requests are rated, split under its award and
+invoiced like any usage (``tokens:`` and ``audio:`` lines).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ from computeport.seed.demo import demo_gateway_key, department_login
 
 DEMO_MODEL = "smollm2-135m-instruct"
 """What the demo serves on this machine (SmolLM2-135M on llama.cpp); priced in the rate card."""
+DEMO_SPEECH_MODEL = "whisper-1"
+"""The demo's transcription model (Whisper base on faster-whisper-server); priced per audio
+minute in the rate card."""
 DEMO_APPLICATION = "Policy assistant (demo)"
 DEMO_MONTHLY_TOKENS = 50_000_000
 SERVING_ORGANISATION = "Harbourview Generative AI R&D Centre (assumed name)"
@@ -59,6 +65,8 @@ class GatewayDemo:
     upstreams: tuple[str, ...]
     key: str
     key_revoked: bool
+    speech_model: str = DEMO_SPEECH_MODEL
+    speech_upstreams: tuple[str, ...] = ()
 
 
 def _in_force(now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -96,7 +104,13 @@ def _department_admin(session: Session, clock: Clock, department: Organisation) 
     grant_once(session, user, Role.ORG_ADMIN, department.id, clock.now())
 
 
-def _deployment(session: Session, clock: Clock, model: str, upstreams: Sequence[str]) -> None:
+def _deployment(
+    session: Session,
+    clock: Clock,
+    model: str,
+    upstreams: Sequence[str],
+    modality: str = "text",
+) -> None:
     found = session.scalar(select(ModelDeployment).where(ModelDeployment.name == model))
     if found is not None:
         replace_upstreams(session, found, upstreams)
@@ -113,15 +127,23 @@ def _deployment(session: Session, clock: Clock, model: str, upstreams: Sequence[
         accelerator_type="h800",
         upstreams=upstreams,
         award_id=award.id if award is not None else None,
+        modality=modality,
     )
 
 
 def seed_gateway_demo(
-    session: Session, clock: Clock, upstreams: Sequence[str], model: str = DEMO_MODEL
+    session: Session,
+    clock: Clock,
+    upstreams: Sequence[str],
+    model: str = DEMO_MODEL,
+    speech_upstreams: Sequence[str] = (),
 ) -> GatewayDemo:
-    """Add the demo's inference service (idempotent; the caller commits)."""
+    """Add the demo's inference service (idempotent; the caller commits); with
+    ``speech_upstreams``, the transcription model too."""
     department, award = demo_department(session, clock)
     _deployment(session, clock, model, upstreams)
+    if speech_upstreams:
+        _deployment(session, clock, DEMO_SPEECH_MODEL, speech_upstreams, modality="speech")
     allowance = session.scalar(
         select(InferenceAllowance.id).where(InferenceAllowance.award_id == award.id)
     )
@@ -141,12 +163,14 @@ def seed_gateway_demo(
         upstreams=tuple(upstreams),
         key=plaintext,
         key_revoked=key.revoked_at is not None,
+        speech_upstreams=tuple(speech_upstreams),
     )
 
 
 __all__ = [
     "DEMO_APPLICATION",
     "DEMO_MODEL",
+    "DEMO_SPEECH_MODEL",
     "GatewayDemo",
     "demo_department",
     "seed_gateway_demo",
