@@ -93,10 +93,12 @@ def prepare_database(settings: Settings) -> str:
 
 def seed(settings: Settings) -> str:
     """Seed the Cyberport scenario (idempotent), its assumed rate card included, so usage can
-    be rated; returns a summary."""
+    be rated, and the year of applications and awards before today (the demo's history,
+    :mod:`computeport.seed.demo_history`); returns a summary."""
     from computeport.kit.clock import SystemClock
     from computeport.seed.cyberport import seed_cyberport
     from computeport.seed.demo_centre import seed_demo_centre
+    from computeport.seed.demo_history import seed_demo_history
 
     engine = make_engine(settings.database_url)
     try:
@@ -105,6 +107,8 @@ def seed(settings: Settings) -> str:
             made = sum(result.created.values())
         with unit_of_work(make_session_factory(engine)) as session:
             made += seed_demo_centre(session, SystemClock())
+        with unit_of_work(make_session_factory(engine)) as session:
+            made += seed_demo_history(session, SystemClock().now().date())
     finally:
         engine.dispose()
     return f"seeded {made} records" if made else "scenario already seeded"
