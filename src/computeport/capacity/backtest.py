@@ -11,12 +11,21 @@ inside p10–p90; a calibrated band covers ~80%), counted over the outcomes that
 
 Utilisation here is demand over capacity, capped at 1 (a fluid reading, not the simulator: a
 backtest draws thousands of plans and the question is whether the *demand* was right).
+
+What is compared with what happened is the demand the centre could serve: usage never exceeds
+what the cluster delivers, so each seed's demand is cut at what the centre delivered when it
+was full (as known before the "as of" month, :func:`served_ceiling`; the capacity itself for a
+centre never yet full) before the month-to-month noise is drawn around it. Without the cut, a
+full centre whose new awards add demand beyond its capacity reads as a forecast error that no
+plan could close (the plan itself reports unmet demand as queueing, not as usage); without the
+noise after it, every seed of a full month would sit exactly at the ceiling and the band would
+have no width.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -25,7 +34,7 @@ from computeport.capacity.flows import FlowParams, flow_series
 from computeport.capacity.history import SchemeHistory, fit_flows, months_from
 from computeport.kit.errors import ValidationFailed
 
-__all__ = ["Backtest", "ForecastOutcome", "HorizonScore", "run_backtest"]
+__all__ = ["Backtest", "ForecastOutcome", "HorizonScore", "run_backtest", "served_ceiling"]
 
 MIN_KNOWN_MONTHS = 2
 """An "as of" month needs two complete months of usage before it (a burn rate to measure)."""
@@ -140,11 +149,20 @@ def run_backtest(
         ahead = [m for m in months_from(month, horizon) if m.label in known]
         if not ahead:
             continue
+        ceiling = served_ceiling(history, month)
+        caps = [history.capacity_gpu_hours.get(m.label, 0.0) for m in ahead]
+        limit = np.array([ceiling * c if c > 0 else np.inf for c in caps])  # unknown: no cut
+        noise = fitted.params.monthly_noise_sigma
+        quiet = replace(fitted.params, monthly_noise_sigma=0.0)
+        rng = np.random.default_rng([k, 0xB7])
         totals = np.zeros((seeds, len(ahead)))
         gone: list[int] = []
         for s in range(seeds):
-            series = flow_series(fitted.awards, fitted.pipeline, fitted.params, ahead, s)
-            totals[s] = np.array(series.total) + fitted.copay_per_month
+            series = flow_series(fitted.awards, fitted.pipeline, quiet, ahead, s)
+            demand = np.array(series.total) + fitted.copay_per_month
+            totals[s] = np.minimum(demand, limit)
+            if noise > 0:
+                totals[s] *= rng.lognormal(-noise * noise / 2, noise, len(ahead))
             gone.append(series.exhausted if series.exhausted is not None else len(ahead))
         mid = int(np.median(gone))
         exhausted[month.label] = ahead[mid].label if mid < len(ahead) else None
@@ -170,6 +188,31 @@ def run_backtest(
             progress(k + 1, len(chosen))
     labels = [m.label for m in chosen]
     return Backtest(labels, seeds, _scores(outcomes, horizon), outcomes, exhausted)
+
+
+FULL_SHARE = 0.85
+"""A month that used 85% or more of the capacity was a full month: a Slurm centre's queue
+rarely lets more through (nodes drain, big jobs wait for whole nodes). ASSUMPTION, stated."""
+FULL_WITHIN = 0.9
+"""...and so was any month within 10% of the busiest month known."""
+
+
+def served_ceiling(history: SchemeHistory, as_of: Month) -> float:
+    """The share of its capacity the centre serves when full, as known before ``as_of``.
+
+    The mean over the full months known (:data:`FULL_SHARE`, :data:`FULL_WITHIN`): a mean, not
+    the busiest month, because the month-to-month noise is drawn around it. A centre that has
+    never been full has not shown where its ceiling is: its demand is cut at the capacity (1).
+    """
+    shares = [
+        history.used(m.label) / cap
+        for m in history.months
+        if m.first < as_of.first and (cap := history.capacity_gpu_hours.get(m.label, 0.0)) > 0
+    ]
+    if not shares or max(shares) < FULL_SHARE:
+        return 1.0
+    full = [x for x in shares if x >= max(FULL_SHARE, FULL_WITHIN * max(shares))]
+    return float(np.mean(full))
 
 
 def _coverage(outcomes: Sequence[ForecastOutcome]) -> float:
