@@ -194,9 +194,11 @@ def start_capacity_plan(
     priority, no build search) so it neither holds the server's GIL nor starves the live
     cluster; a thread waits for it and moves the finished plan into place, so the page never
     reads a half-written file. An existing plan is kept; no scenario file, no plan. Given the
-    cluster's ``today``, the backtest of the demo's own history follows (``computeport capacity
-    backtest --today``: the virtual cluster's clock runs ahead of the wall clock), so the page
-    shows how well the flows forecast that history beside the plan. Given the demo's
+    cluster's ``today``, the plan's flows are fitted from the demo's own history as of that day
+    (``capacity plan --db --today``: the page lists each rate with its source), and the
+    backtest of that history follows (``computeport capacity backtest --today``: the virtual
+    cluster's clock runs ahead of the wall clock), so the page shows how well the flows
+    forecast that history beside the plan. Given the demo's
     ``inventory``, the plan's supply is its clusters (``capacity plan --inventory``).
     """
     target = plan_path(settings)
@@ -219,6 +221,7 @@ def start_capacity_plan(
         "--out",
         str(partial),
         *(["--inventory", str(inventory)] if inventory is not None else []),
+        *(["--db", "--today", today.isoformat()] if today is not None else []),
     ]
 
     def run() -> None:
@@ -227,6 +230,7 @@ def start_capacity_plan(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_lowest_priority if os.name == "posix" else None,
+            env=os.environ | {"COMPUTEPORT_DATABASE_URL": settings.database_url},
             check=False,
         )
         if done.returncode == 0 and partial.exists():
