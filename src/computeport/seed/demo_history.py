@@ -17,7 +17,7 @@ Rates (every one an ASSUMPTION, stated here and in the scheme's notes):
   government departments apply) and approval rate per category :data:`APPROVAL` (fact: 10 of
   20+ approved by mid-2025, i.e. about half);
 * subsidy cap: log-normal, median :data:`CAP_MEDIAN_HKD`, σ :data:`CAP_SIGMA` (fact: ten awards
-  over HK$300M, so ~HK$30M each), durations 12, 18 or 24 months;
+  over HK$300M, so ~HK$30M each), durations 6, 12, 18 or 24 months;
 * follow-ons: an award that ends comes back as a follow-on application of its organisation
   with :data:`FOLLOW_ON_SHARE`, within a month of its end;
 * the decision takes the seed's path (about ten weeks from the first draft) and an award
@@ -41,7 +41,7 @@ from computeport.models.application import Application, ApplicationStatus
 from computeport.models.award import Award
 from computeport.models.identity import Organisation, OrganisationCategory
 from computeport.progress.schedule import add_months
-from computeport.seed.cyberport import SeedResult, seeded_panel
+from computeport.seed.cyberport import DATA, SeedResult, seeded_panel
 from computeport.seed.names import PLACES
 from computeport.seed.spec import ProjectEntry, utc_midnight
 
@@ -52,15 +52,16 @@ Cat = OrganisationCategory
 
 SEED = 2025
 HISTORY_DAYS = 365
-LEAD_DAYS = 120
-"""Applications are drawn from this long before the history, so awards are running when it
-starts (the seed's own awards alone run dry within months at a busy centre)."""
+LEAD_DAYS = 365
+"""Applications are drawn from a year before the history (never before the scheme's launch),
+so awards are running when it starts (the seed's own awards alone run dry within months at a
+busy centre) and awards made then end during it (the renewals have evidence)."""
 FIRST_APPLICATIONS_PER_MONTH = 2.5
 CATEGORY_MIX = {Cat.ENTERPRISE: 0.5, Cat.UNIVERSITY: 0.2, Cat.RD_CENTRE: 0.15, Cat.GOVERNMENT: 0.15}
 APPROVAL = {Cat.ENTERPRISE: 0.5, Cat.UNIVERSITY: 0.7, Cat.RD_CENTRE: 0.7, Cat.GOVERNMENT: 0.8}
 CAP_MEDIAN_HKD = 28_000_000
 CAP_SIGMA = 0.45
-MONTHS = (12, 18, 24)
+MONTHS = (6, 12, 18, 24)
 FOLLOW_ON_SHARE = 0.5
 DECISION_DAYS = 70
 """Draft to decision along the seed's path (submitted +7 days, review, recommendation, the
@@ -110,22 +111,28 @@ def _award_end(created: dt.date, months: int) -> dt.date:
 
 
 def draw_history(today: dt.date, seeded_ends: list[tuple[str, Cat, dt.date]]) -> list[HistoryEvent]:
-    """The applications of the year before ``today`` (and :data:`LEAD_DAYS` before it).
+    """The applications of the year before ``today`` (and :data:`LEAD_DAYS` before it), each
+    where it stands at ``today`` (drafts younger than a week are not shown).
 
     ``seeded_ends``: the seed's awards (organisation, category, end) that may come back as
-    follow-ons. Pure: the same ``today``'s month and awards give the same history.
+    follow-ons. Pure: the same month and awards draw the same applications; a later ``today``
+    shows more of them, further along.
     """
     month = today.replace(day=1)
     rng = np.random.default_rng([SEED, month.year, month.month])
-    start = today - dt.timedelta(days=HISTORY_DAYS + LEAD_DAYS)
+    # Whole months from the month's first, every month drawn in full: a later day of the
+    # same month draws the same applications (and shows more of them, further along).
+    start = (utc_midnight(month) - dt.timedelta(days=HISTORY_DAYS + LEAD_DAYS)).date()
+    start = max(start.replace(day=1), DATA.scheme.launch)
+    end_of_month = add_months(utc_midnight(month), 1).date()
     cats = list(CATEGORY_MIX)
     weights = np.array([CATEGORY_MIX[c] for c in cats])
     out: list[HistoryEvent] = []
     ends = list(seeded_ends)
     day = start
     k = 0
-    while day < today:
-        nxt = min(today, add_months(utc_midnight(day), 1).date())
+    while day < end_of_month:
+        nxt = add_months(utc_midnight(day), 1).date()
         for _ in range(int(rng.poisson(FIRST_APPLICATIONS_PER_MONTH))):
             created = day + dt.timedelta(days=int(rng.integers(0, max(1, (nxt - day).days))))
             cat = cats[int(rng.choice(len(cats), p=weights / weights.sum()))]
@@ -139,10 +146,9 @@ def draw_history(today: dt.date, seeded_ends: list[tuple[str, Cat, dt.date]]) ->
     while i < len(ends):
         org, cat, end = ends[i]
         i += 1
-        if end >= today or rng.random() >= FOLLOW_ON_SHARE:
-            continue
+        comes_back = rng.random() < FOLLOW_ON_SHARE
         created = end + dt.timedelta(days=int(rng.integers(0, 30)))
-        if created >= today:
+        if not comes_back or created >= end_of_month:
             continue
         more = _add(out, rng, org, cat, created, today, follow_on=True)
         ends += more
