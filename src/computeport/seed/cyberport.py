@@ -442,7 +442,7 @@ def seed_cyberport(session: Session) -> SeedResult:
 
 
 @dataclass(frozen=True)
-class Panel:
+class SeedPanel:
     """The scheme, its calls and the people who move an application to its decision."""
 
     scheme: Scheme
@@ -471,7 +471,7 @@ class Panel:
         )
 
 
-def _panel(session: Session, result: SeedResult, scheme: Scheme, calls: list[Call]) -> Panel:
+def _panel(session: Session, result: SeedResult, scheme: Scheme, calls: list[Call]) -> SeedPanel:
     logins = {d.role: d for d in demo_logins()}
     committee = user_by_email(session, logins[Role.COMMITTEE_MEMBER].email)
     officer = user_by_email(session, logins[Role.SCHEME_OFFICER].email)
@@ -488,10 +488,10 @@ def _panel(session: Session, result: SeedResult, scheme: Scheme, calls: list[Cal
                 f"demo_reviewer{n}",
             )
         )
-    return Panel(scheme, calls, committee, officer, reviewers)
+    return SeedPanel(scheme, calls, committee, officer, reviewers)
 
 
-def seeded_panel(session: Session) -> Panel:
+def seeded_panel(session: Session) -> SeedPanel:
     """The panel of a database :func:`seed_cyberport` has seeded (it finds, never makes)."""
     scheme = session.scalars(select(Scheme).where(Scheme.code == SCHEME_CODE)).one()
     calls = list(
@@ -529,7 +529,7 @@ def awards_total_minor(session: Session, scheme_id: uuid.UUID) -> int:
 __all__ = [
     "ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR",
     "PROJECTS",
-    "Panel",
+    "SeedPanel",
     "SeedResult",
     "demo_user",
     "grant_once",
