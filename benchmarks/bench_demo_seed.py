@@ -9,7 +9,7 @@ regression (a slower decision path, a query per row) shows up as seconds.
 
 Measured 2026-12-05 on the 2-core machine shared with five other helpers (under load): the
 seed without the history 1.4–4.2 s, the history 2.7–3.7 s (147 records: 51 applications, 33
-approved); a backtest of the demo's year (``capacity backtest --history-days 365``) 51 s wall.
+approved); a backtest of the demo's year (``capacity backtest --history-days 365``) 51–77 s wall.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def _with_capacity(history: SchemeHistory, gpu_hours: float) -> SchemeHistory:
 def test_a_centre_never_full_is_cut_only_at_its_capacity() -> None:
     history = synthetic_history()
     assert max(history.used(m.label) for m in history.months) < FULL_SHARE * 2_000_000
-    assert served_ceiling(history, history.months[-1]) == 1.0
+    assert served_ceiling(history, history.months[-1]).share == 1.0
 
 
 def test_a_full_centre_is_forecast_at_what_it_served_when_full() -> None:
@@ -121,12 +121,15 @@ def test_a_full_centre_is_forecast_at_what_it_served_when_full() -> None:
         for m in history.months
         if m.first < as_of.first
     ]
-    full = [x for x in known if x >= max(FULL_SHARE, 0.9 * max(known))]
-    assert served_ceiling(history, as_of) == pytest.approx(float(np.mean(full)))
-    result = run_backtest(history, FlowParams(), horizon=3, seeds=100, as_of=[as_of.label])
+    full = [x for x in known if x >= max(FULL_SHARE, 0.95 * max(known))]
+    assert served_ceiling(history, as_of).share == pytest.approx(float(np.mean(full)))
+    late = [m.label for m in history.months[12:20]]
+    result = run_backtest(history, FlowParams(), horizon=3, seeds=200, as_of=late)
     for o in result.outcomes:
         cap = history.capacity_gpu_hours[o.month]
         assert o.p50 <= cap  # usage is never forecast beyond the capacity
     three = result.score(3)
     assert three is not None
     assert three.demand_error < 0.1
+    # 24 outcomes: a calibrated p10-p90 band covers ~80%, give or take 8 points a sd
+    assert 0.6 <= result.coverage <= 0.95
