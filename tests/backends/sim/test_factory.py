@@ -72,8 +72,9 @@ def test_an_award_that_starts_during_the_history_runs_only_from_its_start(
             return DesiredState((early,))
         return DesiredState((early, award("late", gpu_minutes=10**9)))
 
+    journal = MemoryJournal()
     cluster = open_virtual_cluster(
-        MemoryJournal(),
+        journal,
         speed=1440,
         desired=desired,
         history=timedelta(days=45),
@@ -88,6 +89,8 @@ def test_an_award_that_starts_during_the_history_runs_only_from_its_start(
     assert late_starts
     assert min(late_starts) >= late
     assert any(r.account == "early" and r.submit_time < late for r in records)
+    again = open_virtual_cluster(journal, speed=1440, monotonic=ManualClock(T0), desired=desired)
+    assert again.accounting(again.epoch, T0) == records  # the restart replays the same history
 
 
 def test_settings_choose_the_back_end(tmp_path: Path) -> None:
