@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from computeport.capacity.backtest import run_backtest
+from computeport.capacity.backtest import FULL_SHARE, run_backtest, served_ceiling
 from computeport.capacity.calendar import Month, horizon
 from computeport.capacity.flows import FlowParams
 from computeport.capacity.history import HistApplication, HistAward, SchemeHistory, fit_flows
@@ -82,3 +83,53 @@ def test_a_month_outside_the_history_is_refused_by_its_option() -> None:
         run_backtest(history, FlowParams(), as_of=["2031-01"])
     assert err.value.field == "as_of"
     assert "2031-01" in str(err.value)
+
+
+def _with_capacity(history: SchemeHistory, gpu_hours: float) -> SchemeHistory:
+    """``history`` on a centre of ``gpu_hours`` a month that serves at most 95% of it (±2%
+    from month to month): each month's usage cut to what such a centre delivers."""
+    rng = np.random.default_rng(11)
+    served = {
+        m.label: min(history.used(m.label), 0.95 * gpu_hours * float(rng.lognormal(0, 0.02)))
+        for m in history.months
+    }
+    awards = [
+        replace(
+            a,
+            usage={k: v * served[k] / history.used(k) for k, v in a.usage.items() if k in served},
+        )
+        for a in history.awards
+    ]
+    capacity = dict.fromkeys(history.capacity_gpu_hours, gpu_hours)
+    return SchemeHistory(history.months, capacity, awards, history.applications)
+
+
+def test_a_centre_never_full_is_cut_only_at_its_capacity() -> None:
+    history = synthetic_history()
+    assert max(history.used(m.label) for m in history.months) < FULL_SHARE * 2_000_000
+    assert served_ceiling(history, history.months[-1]).share == 1.0
+
+
+def test_a_full_centre_is_forecast_at_what_it_served_when_full() -> None:
+    """A centre that fills in its first year: the flows ask for more than it serves (the
+    pipeline keeps coming); the forecast of usage is cut at the mean of its full months and
+    misses what it served by little."""
+    history = _with_capacity(synthetic_history(), 400_000.0)
+    as_of = history.months[18]
+    known = [
+        history.used(m.label) / history.capacity_gpu_hours[m.label]
+        for m in history.months
+        if m.first < as_of.first
+    ]
+    full = [x for x in known if x >= max(FULL_SHARE, 0.95 * max(known))]
+    assert served_ceiling(history, as_of).share == pytest.approx(float(np.mean(full)))
+    late = [m.label for m in history.months[12:20]]
+    result = run_backtest(history, FlowParams(), horizon=3, seeds=200, as_of=late)
+    for o in result.outcomes:
+        cap = history.capacity_gpu_hours[o.month]
+        assert o.p50 <= cap  # usage is never forecast beyond the capacity
+    three = result.score(3)
+    assert three is not None
+    assert three.demand_error < 0.1
+    # 24 outcomes: a calibrated p10-p90 band covers ~80%, give or take 8 points a sd
+    assert 0.6 <= result.coverage <= 0.95

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from computeport.kit.clock import ManualClock
 from computeport.models.application import ApplicationStatus
 from computeport.models.rollup import UsageRollup
 from tests.factories import award as fw
-from tests.support.cli import run, sqlite_cli
+from tests.support.cli import database_cli, run, sqlite_cli
+from tests.support.databases import drop_postgres_database, fresh_postgres_database, worker_suffix
 
 SCENARIO = """\
 name = "tiny"
@@ -170,10 +172,26 @@ entrant_months = 12
 """
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db_cli(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CliRunner]:
+    """The CLI on a fresh database of each engine (the command opens its own connection, so a
+    rolled-back test transaction would not do)."""
+    if request.param == "sqlite":
+        yield sqlite_cli(tmp_path, monkeypatch)
+        return
+    url = fresh_postgres_database(f"cp_cli_{worker_suffix()}")
+    try:
+        yield database_cli(url, monkeypatch)
+    finally:
+        drop_postgres_database(url)
+
+
 def test_plan_from_the_database_fits_what_it_can_and_says_what_it_assumed(
-    tmp_path: Path, small_trace: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_trace: Path, any_db_cli: CliRunner
 ) -> None:
-    cli = sqlite_cli(tmp_path, monkeypatch)
+    cli = any_db_cli
     engine = make_engine(os.environ["COMPUTEPORT_DATABASE_URL"])
     with Session(engine) as session:
         scheme = fw.scheme(session)

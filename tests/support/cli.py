@@ -24,7 +24,11 @@ from computeport.db.schema import create_schema
 
 def sqlite_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, width: int = 220) -> CliRunner:
     """A runner whose commands use a fresh schema in ``tmp_path``; one table row per line."""
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    return database_cli(f"sqlite:///{tmp_path / 'cli.sqlite3'}", monkeypatch, width=width)
+
+
+def database_cli(url: str, monkeypatch: pytest.MonkeyPatch, *, width: int = 220) -> CliRunner:
+    """A runner whose commands use the empty database at ``url`` (either engine), schema made."""
     engine = make_engine(url)
     create_schema(engine)
     engine.dispose()

@@ -10,6 +10,7 @@ Skipped where Chromium is missing, except in CI where that fails the run.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import pytest
 
 from computeport.seed.demo import demo_logins
+from computeport.web.views.capacity_plan import PLAN_FILE
 from tests.web.browser_support import (
     SCREENSHOTS,
     CspWatch,
@@ -25,6 +27,7 @@ from tests.web.browser_support import (
     chromium,
     demo_for_browser,
 )
+from tests.web.capacity_samples import RATE_SOURCES, sample_backtest, sample_plan
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -169,6 +172,35 @@ def test_language_switch_to_traditional_chinese(page_as: SignIn, demo: RunningDe
         page.select_option("#lang-select", "en")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_capacity_page_shows_the_fitted_rates_and_the_backtest_beside_the_plan(
+    page_as: SignIn, demo: RunningDemo
+) -> None:
+    """A plan fitted from the database (``capacity plan --db``) and its backtest, as the demo
+    writes them beside its database: the page lists each rate with its source, the backtest's
+    scores beside the plan, in English and in Traditional Chinese. (The demo's own background
+    plan may land meanwhile: it is a ``--db`` plan too, so the same tables show.)"""
+    folder = demo.directory / PLAN_FILE.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = sample_plan() | {"rate_sources": RATE_SOURCES}
+    (folder / "backtest.json").write_text(json.dumps(sample_backtest()), encoding="utf-8")
+    (folder / PLAN_FILE.name).write_text(json.dumps(plan), encoding="utf-8")
+    page = page_as("operator")
+    page.goto(demo.url + "/capacity")
+    rates = page.locator("#plan-rate-sources")
+    rates.wait_for()
+    assert rates.locator("tbody tr").count() >= 2
+    assert rates.get_by_text("fitted from the history").count() >= 1
+    assert page.locator("#backtest-scores tbody tr").count() >= 1
+    shot(page, "operator-capacity-rates")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-Hant")
+    page.wait_for_load_state("networkidle")
+    assert "流量參數" in page.content()
+    assert "回溯測試" in page.content()
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
 
 
 def test_applicant_cannot_open_another_organisations_pages(

@@ -15,6 +15,7 @@ from computeport.kit.clock import ManualClock
 from computeport.settings import Settings
 from computeport.web.views.capacity import installed_pflops, level_on, quarters
 from computeport.web.views.capacity_plan import plan_path, saved_plan
+from tests.web.capacity_samples import RATE_SOURCES, sample_backtest, sample_plan
 from tests.web.fakes import FakeCluster
 from tests.web.fixtures import Browser, People, chart_specs
 
@@ -53,63 +54,8 @@ def test_applicant_cannot_see_capacity(browser: Browser, people: People) -> None
     assert browser.client.get("/capacity").status_code == 403
 
 
-def _plan(months: int = 4, broken_at: int | None = 2) -> dict[str, object]:
-    """A small plan dict shaped like ``CapacityPlan.to_dict()``."""
-
-    def band(p50: float) -> dict[str, float]:
-        return {"p10": p50 * 0.8, "p50": p50, "p90": p50 * 1.2}
-
-    rows = [
-        {
-            "index": i,
-            "label": f"2025-{i + 1:02d}",
-            "gpus": 1_300,
-            "pflops": 1286.4,
-            "supply_gpu_hours": 900_000.0,
-            "demand_gpu_hours": band(700_000.0 + 100_000.0 * i),
-            "committed_gpu_hours": 500_000.0,
-            "utilisation": band(0.7 + 0.05 * i),
-            "wait_p50_h": band(1.0 + i),
-            "wait_p90_h": band(4.0 + i),
-            "unmet_gpu_hours": band(0.0),
-            "broken": broken_at is not None and i >= broken_at,
-            "reasons": ["median wait over 2 h"] if broken_at is not None and i >= broken_at else [],
-        }
-        for i in range(months)
-    ]
-    return {
-        "scenario": "tiny",
-        "start": "2025-01-01",
-        "seeds": 3,
-        "targets": {"max_utilisation": 0.9, "max_median_wait_hours": 2.0},
-        "answer": "Capacity runs out in 2025-03: median wait over 2 h. Add 512 H800 GPUs "
-        "(507 PF) at Sandy Ridge by 2025-02-01.",
-        "supply_steps": [],
-        "assumptions": [{"what": "Demand grows 4% a month", "why": "the 2025 trend"}],
-        "months": rows,
-        "first_broken": None
-        if broken_at is None
-        else {"label": f"2025-{broken_at + 1:02d}", "reasons": ["median wait over 2 h"]},
-        "recommendation": {
-            "steps": [
-                {
-                    "site": "Sandy Ridge",
-                    "accelerator": "H800",
-                    "date": "2025-02-01",
-                    "gpus": 512,
-                    "pflops": 506.6,
-                }
-            ],
-            "unresolved": None,
-            "probes": [],
-            "verified": None,
-        },
-        "wall_s": 12.5,
-    }
-
-
 def test_saved_plan_gives_answer_charts_with_bands_and_recommendation() -> None:
-    plan = saved_plan(_plan())
+    plan = saved_plan(sample_plan())
     assert plan.first_broken == "2025-03"
     assert plan.months == 4
     assert set(plan.figures) == {"supply_demand", "utilisation", "wait"}
@@ -130,7 +76,7 @@ def test_capacity_page_shows_the_saved_plan(
     browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
 ) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps(_plan()), encoding="utf-8")
+    path.write_text(json.dumps(sample_plan()), encoding="utf-8")
     portal_app.state.capacity_plan_path = path
     browser.login(people.operator.email)
     page = browser.client.get("/capacity")
@@ -177,7 +123,7 @@ def test_demo_plan_is_written_in_the_background_only_when_missing(tmp_path: Path
 def test_capacity_page_shows_the_flows_and_the_latest_backtest_beside_the_plan(
     browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
 ) -> None:
-    plan: dict[str, Any] = _plan()
+    plan: dict[str, Any] = sample_plan()
     for row in plan["months"]:
         row["flows"] = {
             name: {"p10": 1.0, "p50": 2.0, "p90": 3.0}
@@ -187,25 +133,7 @@ def test_capacity_page_shows_the_flows_and_the_latest_backtest_beside_the_plan(
     plan["city_target"] = {"pflops": 15000, "by": "2030-01-01", "gpu_hours_month": 1e7}
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan), encoding="utf-8")
-    (tmp_path / "backtest.json").write_text(
-        json.dumps(
-            {
-                "as_of": ["2026-03", "2026-04"],
-                "seeds": 50,
-                "coverage": 0.8,
-                "scores": [
-                    {
-                        "horizon": 3,
-                        "cases": 2,
-                        "demand_error": 0.0734,
-                        "utilisation_error_points": 2.5,
-                        "coverage": 0.5,
-                    }
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
+    (tmp_path / "backtest.json").write_text(json.dumps(sample_backtest()), encoding="utf-8")
     portal_app.state.capacity_plan_path = path
     browser.login(people.operator.email)
     page = browser.client.get("/capacity")
@@ -218,3 +146,22 @@ def test_capacity_page_shows_the_flows_and_the_latest_backtest_beside_the_plan(
     (tmp_path / "backtest.json").unlink()
     page = browser.client.get("/capacity")
     assert "computeport capacity backtest scenarios/cyberport.toml" in page.text
+
+
+def test_capacity_page_lists_each_flow_rate_with_its_source(
+    browser: Browser, people: People, portal_app: FastAPI, tmp_path: Path
+) -> None:
+    plan: dict[str, Any] = sample_plan()
+    plan["rate_sources"] = RATE_SOURCES
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    portal_app.state.capacity_plan_path = path
+    browser.login(people.operator.email)
+    page = browser.client.get("/capacity")
+    assert "plan-rate-sources" in page.text
+    assert "approval rate (enterprise)" in page.text
+    assert "fitted from the history" in page.text
+    assert "2 ended awards (&lt; 3): the scenario&#39;s assumption" in page.text
+    del plan["rate_sources"]  # a plan from the scenario alone measured nothing: no table
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    assert "plan-rate-sources" not in browser.client.get("/capacity").text

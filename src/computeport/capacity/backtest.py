@@ -11,12 +11,21 @@ inside p10–p90; a calibrated band covers ~80%), counted over the outcomes that
 
 Utilisation here is demand over capacity, capped at 1 (a fluid reading, not the simulator: a
 backtest draws thousands of plans and the question is whether the *demand* was right).
+
+What is compared with what happened is the demand the centre could serve: usage never exceeds
+what the cluster delivers, so each seed's month is the lesser of its demand (with the demand's
+measured month-to-month noise) and what the centre serves when full (as known before the "as
+of" month, with the spread of its full months: :func:`served_ceiling`; the capacity itself
+for a centre never yet full). Without the cut, a full centre whose new awards add demand beyond
+its capacity reads as a forecast error that no plan could close (the plan itself reports unmet
+demand as queueing, not as usage); without the ceiling's own spread, every seed of a full month
+would sit exactly at the ceiling and the band would have no width.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -25,7 +34,14 @@ from computeport.capacity.flows import FlowParams, flow_series
 from computeport.capacity.history import SchemeHistory, fit_flows, months_from
 from computeport.kit.errors import ValidationFailed
 
-__all__ = ["Backtest", "ForecastOutcome", "HorizonScore", "run_backtest"]
+__all__ = [
+    "Backtest",
+    "Ceiling",
+    "ForecastOutcome",
+    "HorizonScore",
+    "run_backtest",
+    "served_ceiling",
+]
 
 MIN_KNOWN_MONTHS = 2
 """An "as of" month needs two complete months of usage before it (a burn rate to measure)."""
@@ -140,11 +156,23 @@ def run_backtest(
         ahead = [m for m in months_from(month, horizon) if m.label in known]
         if not ahead:
             continue
+        full = served_ceiling(history, month)
+        noise = fitted.params.monthly_noise_sigma
+        # A few full months, picked by their nearness to the busiest, understate their own
+        # spread: it is never taken below the month-to-month noise of the whole history.
+        full_noise = max(full.sigma or 0.0, noise)
+        caps = [history.capacity_gpu_hours.get(m.label, 0.0) for m in ahead]
+        limit = np.array([full.share * c if c > 0 else np.inf for c in caps])  # unknown: no cut
+        quiet = replace(fitted.params, monthly_noise_sigma=0.0)
+        rng = np.random.default_rng([k, 0xB7])
         totals = np.zeros((seeds, len(ahead)))
         gone: list[int] = []
         for s in range(seeds):
-            series = flow_series(fitted.awards, fitted.pipeline, fitted.params, ahead, s)
-            totals[s] = np.array(series.total) + fitted.copay_per_month
+            series = flow_series(fitted.awards, fitted.pipeline, quiet, ahead, s)
+            demand = np.array(series.total) + fitted.copay_per_month
+            totals[s] = np.minimum(
+                demand * _noise(rng, noise, len(ahead)), limit * _noise(rng, full_noise, len(ahead))
+            )
             gone.append(series.exhausted if series.exhausted is not None else len(ahead))
         mid = int(np.median(gone))
         exhausted[month.label] = ahead[mid].label if mid < len(ahead) else None
@@ -170,6 +198,51 @@ def run_backtest(
             progress(k + 1, len(chosen))
     labels = [m.label for m in chosen]
     return Backtest(labels, seeds, _scores(outcomes, horizon), outcomes, exhausted)
+
+
+FULL_SHARE = 0.85
+"""A month that used 85% or more of the capacity was a full month: a Slurm centre's queue
+rarely lets more through (nodes drain, big jobs wait for whole nodes). ASSUMPTION, stated."""
+FULL_WITHIN = 0.95
+"""...and so was any month within 5% of the busiest month known."""
+MIN_FULL_MONTHS = 3
+"""Full months before their spread is measured (else the demand's month-to-month noise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ceiling:
+    """What a full centre serves: ``share`` of its capacity, spread ``sigma`` (log) from month
+    to month (``None``: too few full months to say)."""
+
+    share: float
+    sigma: float | None = None
+
+
+def served_ceiling(history: SchemeHistory, as_of: Month) -> Ceiling:
+    """What the centre serves when full, as known before ``as_of``.
+
+    The mean share over the full months known (:data:`FULL_SHARE`, :data:`FULL_WITHIN`) and
+    their spread: a mean, not the busiest month, because the spread is drawn around it. A
+    centre that has never been full has not shown where its ceiling is: its demand is cut at
+    the capacity (share 1).
+    """
+    shares = [
+        history.used(m.label) / cap
+        for m in history.months
+        if m.first < as_of.first and (cap := history.capacity_gpu_hours.get(m.label, 0.0)) > 0
+    ]
+    if not shares or max(shares) < FULL_SHARE:
+        return Ceiling(1.0)
+    full = [x for x in shares if x >= max(FULL_SHARE, FULL_WITHIN * max(shares))]
+    sigma = float(np.std(np.log(full), ddof=1)) if len(full) >= MIN_FULL_MONTHS else None
+    return Ceiling(float(np.mean(full)), sigma)
+
+
+def _noise(rng: np.random.Generator, sigma: float, n: int) -> np.ndarray:
+    """Mean-one log-normal factors (ones when there is no spread)."""
+    if sigma <= 0:
+        return np.ones(n)
+    return rng.lognormal(-sigma * sigma / 2, sigma, n)
 
 
 def _coverage(outcomes: Sequence[ForecastOutcome]) -> float:

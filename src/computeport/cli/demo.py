@@ -97,10 +97,12 @@ def prepare_database(settings: Settings) -> str:
 
 def seed(settings: Settings) -> str:
     """Seed the Cyberport scenario (idempotent), its assumed rate card included, so usage can
-    be rated; returns a summary."""
+    be rated, and the year of applications and awards before today (the demo's history,
+    :mod:`computeport.seed.demo_history`); returns a summary."""
     from computeport.kit.clock import SystemClock
     from computeport.seed.cyberport import seed_cyberport
     from computeport.seed.demo_centre import seed_demo_centre
+    from computeport.seed.demo_history import seed_demo_history
 
     engine = make_engine(settings.database_url)
     try:
@@ -109,6 +111,8 @@ def seed(settings: Settings) -> str:
             made = sum(result.created.values())
         with unit_of_work(make_session_factory(engine)) as session:
             made += seed_demo_centre(session, SystemClock())
+        with unit_of_work(make_session_factory(engine)) as session:
+            made += seed_demo_history(session, SystemClock().now().date())
     finally:
         engine.dispose()
     return f"seeded {made} records" if made else "scenario already seeded"
@@ -194,9 +198,11 @@ def start_capacity_plan(
     priority, no build search) so it neither holds the server's GIL nor starves the live
     cluster; a thread waits for it and moves the finished plan into place, so the page never
     reads a half-written file. An existing plan is kept; no scenario file, no plan. Given the
-    cluster's ``today``, the backtest of the demo's own history follows (``computeport capacity
-    backtest --today``: the virtual cluster's clock runs ahead of the wall clock), so the page
-    shows how well the flows forecast that history beside the plan. Given the demo's
+    cluster's ``today``, the plan's flows are fitted from the demo's own history as of that day
+    (``capacity plan --db --today``: the page lists each rate with its source), and the
+    backtest of that history follows (``computeport capacity backtest --today``: the virtual
+    cluster's clock runs ahead of the wall clock), so the page shows how well the flows
+    forecast that history beside the plan. Given the demo's
     ``inventory``, the plan's supply is its clusters (``capacity plan --inventory``).
     """
     target = plan_path(settings)
@@ -219,6 +225,7 @@ def start_capacity_plan(
         "--out",
         str(partial),
         *(["--inventory", str(inventory)] if inventory is not None else []),
+        *(["--db", "--today", today.isoformat()] if today is not None else []),
     ]
 
     def run() -> None:
@@ -227,6 +234,7 @@ def start_capacity_plan(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_lowest_priority if os.name == "posix" else None,
+            env=os.environ | {"COMPUTEPORT_DATABASE_URL": settings.database_url},
             check=False,
         )
         if done.returncode == 0 and partial.exists():

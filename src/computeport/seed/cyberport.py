@@ -426,6 +426,52 @@ def seed_cyberport(session: Session) -> SeedResult:
     orgs = _organisations(session, result)
     demo_org = next(o for o in orgs[Cat.ENTERPRISE] if o.name == DEMO_ORGANISATION)
     _demo_users(session, result, demo_org)
+    panel = _panel(session, result, scheme, calls)
+    next_of: dict[Cat, int] = dict.fromkeys(Cat, 0)
+    for n, spec in enumerate(PROJECTS, start=1):
+        named = DEMO_ORGANISATION if spec.demo_organisation else spec.organisation
+        if named is not None:
+            org = next(o for o in orgs[spec.category] if o.name == named)
+        else:
+            org = orgs[spec.category][next_of[spec.category]]
+            next_of[spec.category] += 1
+        panel.project(session, result, org, n, spec)
+    _prices(session, result)
+    session.flush()
+    return result
+
+
+@dataclass(frozen=True)
+class SeedPanel:
+    """The scheme, its calls and the people who move an application to its decision."""
+
+    scheme: Scheme
+    calls: list[Call]
+    committee: User
+    officer: User
+    reviewers: list[User]
+
+    def project(
+        self, session: Session, result: SeedResult, org: Organisation, n: int, spec: ProjectEntry
+    ) -> None:
+        """One application of ``org`` through the domain services to ``spec.status`` (and
+        its award, where approved); ``n`` numbers the contact's POSIX name."""
+        contact = _contact(session, result, org, n)
+        _project(
+            session,
+            result,
+            self.scheme,
+            self.calls,
+            org,
+            contact,
+            self.committee,
+            self.officer,
+            self.reviewers,
+            spec,
+        )
+
+
+def _panel(session: Session, result: SeedResult, scheme: Scheme, calls: list[Call]) -> SeedPanel:
     logins = {d.role: d for d in demo_logins()}
     committee = user_by_email(session, logins[Role.COMMITTEE_MEMBER].email)
     officer = user_by_email(session, logins[Role.SCHEME_OFFICER].email)
@@ -442,19 +488,16 @@ def seed_cyberport(session: Session) -> SeedResult:
                 f"demo_reviewer{n}",
             )
         )
-    next_of: dict[Cat, int] = dict.fromkeys(Cat, 0)
-    for n, spec in enumerate(PROJECTS, start=1):
-        named = DEMO_ORGANISATION if spec.demo_organisation else spec.organisation
-        if named is not None:
-            org = next(o for o in orgs[spec.category] if o.name == named)
-        else:
-            org = orgs[spec.category][next_of[spec.category]]
-            next_of[spec.category] += 1
-        contact = _contact(session, result, org, n)
-        _project(session, result, scheme, calls, org, contact, committee, officer, reviewers, spec)
-    _prices(session, result)
-    session.flush()
-    return result
+    return SeedPanel(scheme, calls, committee, officer, reviewers)
+
+
+def seeded_panel(session: Session) -> SeedPanel:
+    """The panel of a database :func:`seed_cyberport` has seeded (it finds, never makes)."""
+    scheme = session.scalars(select(Scheme).where(Scheme.code == SCHEME_CODE)).one()
+    calls = list(
+        session.scalars(select(Call).where(Call.scheme_id == scheme.id).order_by(Call.opens_at))
+    )
+    return _panel(session, SeedResult(), scheme, calls)
 
 
 def _prices(session: Session, result: SeedResult) -> None:
@@ -486,8 +529,10 @@ def awards_total_minor(session: Session, scheme_id: uuid.UUID) -> int:
 __all__ = [
     "ASSUMED_LIST_PRICE_HKD_PER_GPU_HOUR",
     "PROJECTS",
+    "SeedPanel",
     "SeedResult",
     "demo_user",
     "grant_once",
     "seed_cyberport",
+    "seeded_panel",
 ]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +82,9 @@ class SimBackend(SimProvisioning, SimBackground, SimViews, SimAccounting, SimRep
         journal: where outside actions are kept; an existing journal is replayed (restart).
         initial: the desired state provisioned at time 0 of a *new* journal (history mode:
             the awards exist from the start of the replayed months).
+        schedule: later desired states of a *new* journal, at their engine seconds (history
+            mode: awards that start or end during the replayed months); the history up to the
+            last of them is replayed here, each provisioning journalled at its instant.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class SimBackend(SimProvisioning, SimBackground, SimViews, SimAccounting, SimRep
         background: BackgroundConfig | None = None,
         journal: Journal | None = None,
         initial: DesiredState | None = None,
+        schedule: Sequence[tuple[int, DesiredState]] = (),
         policy: PolicyConfig | None = None,
         recent_s: int = RECENT_S,
     ) -> None:
@@ -153,6 +158,9 @@ class SimBackend(SimProvisioning, SimBackground, SimViews, SimAccounting, SimRep
             if initial is not None:
                 book = self._book_after(initial).to_json()
                 self._record("provision", {"book": book, "initial": True})
+            for t_s, desired in schedule:
+                self._advance_to(t_s)
+                self._record("provision", {"book": self._book_after(desired).to_json()})
         else:
             self._replay(state.events, state.position_s)
         self.journal.flush()

@@ -2,8 +2,10 @@
 
 ``open_virtual_cluster`` is what ``computeport serve`` / ``demo`` call (through
 :func:`computeport.backends.factory.open_backend`).  On the first start it creates the journal
-with the engine's time 0 ``history`` before now (the history replays at full speed on the first
-advance, so the charts are full) and provisions the awards as they are now; on a later start it
+with the engine's time 0 ``history`` before now (the history replays at full speed, so the
+charts are full) and provisions the awards as they were at each month's start over that history
+(:func:`history_schedule`: an award that started or ended during the history runs only while it
+ran), then as they are now; on a later start it
 replays the journal and the clock resumes where the cluster stopped.  The returned backend's
 ``clock`` is the centre's clock: the whole application should run on it.
 """
@@ -21,7 +23,7 @@ from computeport.backends.sim.workload import BackgroundConfig, workload_model
 from computeport.backends.types.desired import DesiredState
 from computeport.kit.clock import AcceleratedClock, Clock, from_epoch_seconds, utc_now
 
-__all__ = ["DEFAULT_HISTORY", "default_traces_dir", "open_virtual_cluster"]
+__all__ = ["DEFAULT_HISTORY", "default_traces_dir", "history_schedule", "open_virtual_cluster"]
 
 DEFAULT_HISTORY = timedelta(days=90)
 
@@ -64,11 +66,45 @@ def open_virtual_cluster(
     now = (start or utc_now()).replace(microsecond=0)
     model, _source = workload_model(traces_dir if traces_dir is not None else default_traces_dir())
     clock = AcceleratedClock(now, speed, monotonic)
+    epoch = now - history
+    schedule = history_schedule(desired, epoch, now) if desired is not None else []
     return SimBackend(
         inventory,
         clock,
-        epoch=now - history,
+        epoch=epoch,
         background=BackgroundConfig(model=model, load=load, seed=seed),
         journal=journal,
-        initial=desired(now) if desired is not None else None,
+        initial=schedule[0][1] if schedule else None,
+        schedule=schedule[1:],
     )
+
+
+def history_schedule(
+    desired: Callable[[datetime], DesiredState], epoch: datetime, now: datetime
+) -> list[tuple[int, DesiredState]]:
+    """The awards' desired state at ``epoch``, at each first of a month after it, and at
+    ``now``, as (engine seconds, state), each only where it changed.
+
+    Why monthly: the scheme's awards start on the first of a month (a decision starts the
+    award the month after), so the first of each month catches every start and end the
+    committee makes; an award dated mid-month is provisioned at the next first (the replayed
+    history only: the worker reconciles live time exactly). Reading the state a dozen times
+    costs far less than the replay itself.
+    """
+    times = [epoch]
+    first = datetime(epoch.year, epoch.month, 1, tzinfo=epoch.tzinfo)
+    while True:
+        first = datetime(
+            first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=first.tzinfo
+        )
+        if first >= now:
+            break
+        times.append(first)
+    if now > epoch:
+        times.append(now)
+    out: list[tuple[int, DesiredState]] = []
+    for t in times:
+        state = desired(t)
+        if not out or state != out[-1][1]:
+            out.append((int((t - epoch).total_seconds()), state))
+    return out

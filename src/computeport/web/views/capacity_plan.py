@@ -11,7 +11,7 @@ point elsewhere with ``app.state.capacity_plan_path``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class SavedPlan:
     assumptions: list[dict[str, Any]]
     supply_steps: list[dict[str, Any]]
     wall_s: float | None
+    rate_sources: list[dict[str, Any]] = field(default_factory=list)
+    """The flow rates a ``--db`` plan measured (or kept as assumptions), each with its source."""
 
 
 class PlanUnreadable(Exception):
@@ -99,4 +101,5 @@ def saved_plan(data: dict[str, Any]) -> SavedPlan:
         assumptions=list(data.get("assumptions", [])),
         supply_steps=list(data.get("supply_steps", [])),
         wall_s=data.get("wall_s"),
+        rate_sources=[dict(r) for r in data.get("rate_sources", [])],
     )
