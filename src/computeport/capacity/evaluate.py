@@ -297,6 +297,9 @@ class MonthPlan:
     saturated: bool = False
     """Settled on its first seeds: every seed offers ``saturated_ratio`` × supply or more and
     every simulated one broke the utilisation target (see ``Evaluation.saturated_ratio``)."""
+    idle: bool = False
+    """Settled on its first seeds: every seed offers at most ``idle_ratio`` × supply and every
+    simulated one kept every target (see ``Evaluation.idle_ratio``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,16 +366,25 @@ def evaluate_months(
     # (``_decided``): saturated months always, every month when only the verdict is asked.
     early: dict[int, list[int]] = {}
     saturated: set[int] = set()
+    idle: set[int] = set()
     majority = len(order) // 2 + 1
     for m in chosen:
+        loads = [d[m.index].total for d in demands.values()]
+        supply_h = supplies[m.index].gpu_hours
         if (
             ev.saturated_ratio > 0
             and ev.saturated_seeds < len(order)
-            and min(d[m.index].total for d in demands.values())
-            >= ev.saturated_ratio * supplies[m.index].gpu_hours
+            and min(loads) >= ev.saturated_ratio * supply_h
         ):
             saturated.add(m.index)
             early[m.index] = order[: ev.saturated_seeds]
+        elif (
+            ev.idle_ratio > 0
+            and ev.idle_seeds < len(order)
+            and max(loads) <= ev.idle_ratio * supply_h
+        ):
+            idle.add(m.index)
+            early[m.index] = order[: ev.idle_seeds]
         elif (
             verdict_only and len(order) % 2 == 1 and majority < len(order) and targets.band == "p50"
         ):
@@ -387,7 +399,9 @@ def evaluate_months(
     unsettled = {
         i
         for i in early
-        if not _decided(by_month.get(i, []), len(order), targets, saturated=i in saturated)
+        if not _decided(
+            by_month.get(i, []), len(order), targets, saturated=i in saturated, idle=i in idle
+        )
     }
     if unsettled:
         rest = {
@@ -395,14 +409,26 @@ def evaluate_months(
             for s in order
         }
         outcomes += _simulate(settings, model, rest, supplies, demands, runner, chunks_per_seed)
-    return summarise(scenario, chosen, supplies, demands, outcomes, settled=saturated - unsettled)
+    return summarise(
+        scenario,
+        chosen,
+        supplies,
+        demands,
+        outcomes,
+        settled=saturated - unsettled,
+        idle=idle - unsettled,
+    )
 
 
-def _decided(got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated: bool) -> bool:
+def _decided(
+    got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated: bool, idle: bool = False
+) -> bool:
     """Whether a month's first seeds settle it.
 
     A saturated month: when every one of them breaks the utilisation target (load being higher
-    in every other seed, so would they); its bands then come from those seeds. Otherwise (a
+    in every other seed, so would they); its bands then come from those seeds. An idle month,
+    the mirror image: when every one of them keeps both targets (load being at most
+    ``idle_ratio`` × supply in every other seed too). Otherwise (a
     verdict is all that is asked, ``p50`` over an odd ``n``): the median of ``n`` values passes
     a target exactly when a majority does, so a majority of seeds that all break a target, or
     that break none by more than the seeds still to come could outvote, decide the verdict
@@ -412,6 +438,8 @@ def _decided(got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated
     if saturated:
         return bool(got) and util == len(got)
     wait = sum(o.wait_p50_h > targets.max_median_wait_hours for o in got)
+    if idle:
+        return bool(got) and util == 0 and wait == 0
     need, left = n // 2 + 1, n - len(got)
     return util >= need or wait >= need or (util + left < need and wait + left < need)
 
@@ -485,6 +513,7 @@ def summarise(
     demands: dict[int, list[MonthDemand]],
     outcomes: Sequence[MonthOutcome],
     settled: set[int] | frozenset[int] = frozenset(),
+    idle: set[int] | frozenset[int] = frozenset(),
 ) -> PlanEvaluation:
     by_month: dict[int, list[MonthOutcome]] = {}
     for o in outcomes:
@@ -515,6 +544,7 @@ def summarise(
                 exhausted_share=float(np.mean([d[m.index].exhausted for d in demands.values()])),
                 simulated_seeds=len(got),
                 saturated=m.index in settled,
+                idle=m.index in idle,
             )
         )
     return PlanEvaluation(plans, len(demands), list(outcomes))
