@@ -103,13 +103,14 @@ class Engine:
         """Submit jobs (a replay): they arrive at their submit times, ties in input order."""
         state = self.state
         start_ix = len(state.runs)
-        for job in jobs:
-            run = state.new_run(job, 0)
-            self._by_id[job.job_id] = run.ix
-        new = range(start_ix, len(state.runs))
+        state.new_runs(jobs)
+        runs = state.runs
+        new = range(start_ix, len(runs))
         if not new:
             return
-        runs = state.runs
+        by_id = self._by_id
+        for ix in new:
+            by_id[runs[ix].job.job_id] = ix
         now = self.now_s
         pairs = sorted((max(runs[ix].job.submit_s, now), ix) for ix in new)
         pending_t = self._arr_t[self._arr_next :]
