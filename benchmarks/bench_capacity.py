@@ -12,6 +12,11 @@ full month, per offered load. ``plan`` runs the whole ``computeport capacity pla
 CPU seconds of the process and its workers (steadier than wall time on a shared machine); issue
 #14 asks for at most 60 s on the 2-core machine.
 
+Measured 2026-12-05 00:10–00:45 UTC (issue #14, second round: idle months on 5 seeds, a lean
+month, tasks that fill both workers; see benchmarks/README.md), ``plan --seeds 20 --workers
+2``: main 136 CPU-s / 79.9 s wall on a quiet machine, this branch 113–116 CPU-s at load 2–9,
+the same answer, probes and check. ``--save plan.json`` writes the plan to diff two runs.
+
 Measured 2026-12-04 20:50–21:35 UTC (issue #14: saturated months settled on 5 seeds, the
 search on verdicts; see benchmarks/README.md), 2-core machine at load 8–19, ``plan --seeds 20
 --workers 2``: main 321 CPU-s (813 s wall), saturated at ≥ 1.25 × supply 220 CPU-s (1,139 s
