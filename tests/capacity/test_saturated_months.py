@@ -3,9 +3,12 @@ utilisation target (saturated) or all keep every target (idle)."""
 
 from __future__ import annotations
 
+import pytest
+
 from computeport.capacity.calendar import horizon
 from computeport.capacity.demand import demand_series
 from computeport.capacity.evaluate import evaluate_months, forget_simulated_months
+from computeport.capacity.fanout import SequentialRunner
 from computeport.capacity.scenario import Scenario
 from computeport.capacity.supply import supply_plan
 from tests.capacity.conftest import SMALL_MODEL, small_scenario
@@ -72,8 +75,16 @@ def test_a_month_whose_first_seeds_keep_the_target_gets_every_seed() -> None:
         assert m.simulated_seeds == 6
 
 
-def test_a_verdict_only_evaluation_flags_every_month_as_all_seeds_would() -> None:
-    # Demand from below to far above the 64 GPUs over six months; five seeds, p50 band.
+class _TwoWorkers(SequentialRunner):
+    workers = 2
+
+
+@pytest.mark.parametrize(("runner", "first_wave"), [(SequentialRunner(), 3), (_TwoWorkers(), 4)])
+def test_a_verdict_only_evaluation_flags_every_month_as_all_seeds_would(
+    runner: SequentialRunner, first_wave: int
+) -> None:
+    # Demand from below to far above the 64 GPUs over six months; five seeds, p50 band. The
+    # first wave is a majority (3), or with two workers two whole rounds (4).
     s = small_scenario(
         months=6,
         evaluation=COARSE | {"seeds": 5},
@@ -91,13 +102,15 @@ def test_a_verdict_only_evaluation_flags_every_month_as_all_seeds_would() -> Non
     )
     supply = supply_plan(s)
     forget_simulated_months()
-    quick = evaluate_months(s, supply, SMALL_MODEL, seeds=range(5), verdict_only=True)
+    quick = evaluate_months(
+        s, supply, SMALL_MODEL, seeds=range(5), verdict_only=True, runner=runner
+    )
     forget_simulated_months()
     full = evaluate_months(s, supply, SMALL_MODEL, seeds=range(5))
     assert [m.broken for m in quick.months] == [m.broken for m in full.months]
     assert {m.broken for m in full.months} == {True, False}  # both verdicts are exercised
     assert all(m.simulated_seeds == 5 for m in full.months)
-    assert any(m.simulated_seeds == 3 for m in quick.months)  # decided on a majority
+    assert any(m.simulated_seeds == first_wave for m in quick.months)  # decided early
 
 
 def _loads(s: Scenario, seeds: int) -> list[float]:

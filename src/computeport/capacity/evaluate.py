@@ -348,7 +348,10 @@ def evaluate_months(
 
     ``verdict_only``: the caller needs each month's broken flag, not its bands (the build
     search): with a ``p50`` band and an odd number of seeds, a month whose first majority of
-    seeds decides the flag is not simulated on the others (its bands come from that majority).
+    seeds decides the flag is not simulated on the others (its bands come from those seeds).
+    The first wave is the majority rounded up to whole rounds of the runner's workers (4 of 5
+    seeds on 2 workers): the extra seed costs no wall time, and it decides the months where
+    the first three split, which otherwise wait a third round for the last two.
     """
     months = horizon(scenario.start, scenario.months)
     chosen = [
@@ -368,6 +371,8 @@ def evaluate_months(
     saturated: set[int] = set()
     idle: set[int] = set()
     majority = len(order) // 2 + 1
+    workers = max(1, runner.workers)
+    first_wave = min(len(order), -(-majority // workers) * workers)
     for m in chosen:
         loads = [d[m.index].total for d in demands.values()]
         supply_h = supplies[m.index].gpu_hours
@@ -386,9 +391,12 @@ def evaluate_months(
             idle.add(m.index)
             early[m.index] = order[: ev.idle_seeds]
         elif (
-            verdict_only and len(order) % 2 == 1 and majority < len(order) and targets.band == "p50"
+            verdict_only
+            and len(order) % 2 == 1
+            and first_wave < len(order)
+            and targets.band == "p50"
         ):
-            early[m.index] = order[:majority]
+            early[m.index] = order[:first_wave]
     first = {s: [m for m in chosen if s in early.get(m.index, order)] for s in order}
     outcomes = _simulate(
         settings, model, first, supplies, demands, runner, chunks_per_seed, progress
