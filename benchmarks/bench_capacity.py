@@ -12,6 +12,11 @@ full month, per offered load. ``plan`` runs the whole ``computeport capacity pla
 CPU seconds of the process and its workers (steadier than wall time on a shared machine); issue
 #14 asks for at most 60 s on the 2-core machine.
 
+Measured 2026-12-05 00:10–00:45 UTC (issue #14, second round: idle months on 5 seeds, a lean
+month, tasks that fill both workers; see benchmarks/README.md), ``plan --seeds 20 --workers
+2``: main 136 CPU-s / 79.9 s wall on a quiet machine, this branch 113–116 CPU-s at load 2–9,
+the same answer, probes and check. ``--save plan.json`` writes the plan to diff two runs.
+
 Measured 2026-12-04 20:50–21:35 UTC (issue #14: saturated months settled on 5 seeds, the
 search on verdicts; see benchmarks/README.md), 2-core machine at load 8–19, ``plan --seeds 20
 --workers 2``: main 321 CPU-s (813 s wall), saturated at ≥ 1.25 × supply 220 CPU-s (1,139 s
@@ -58,6 +63,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import resource
 import sys
 import time
@@ -148,7 +154,7 @@ def error(gpus: int, seeds: int, loads: list[float]) -> None:
     print("largest |Δ utilisation|: " + ", ".join(f"{k} {v:.3f}" for k, v in worst.items()))
 
 
-def plan(seeds: int, workers: int | None) -> None:
+def plan(seeds: int, workers: int | None, save: str | None = None) -> None:
     scenario = load_scenario(SCENARIO)
     phases: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -157,12 +163,14 @@ def plan(seeds: int, workers: int | None) -> None:
         phases.setdefault(phase, time.perf_counter() - t0)
 
     cpu0 = _cpu()
+    own0 = _cpu(children=False)
     with LocalRunner(workers) as runner:
         result = plan_capacity(
             scenario, seeds=seeds, runner=runner, traces_dir=str(TRACES), progress=progress
         )
     wall = time.perf_counter() - t0
     cpu = _cpu() - cpu0
+    own = _cpu(children=False) - own0
     data = result.to_dict()
     starts = sorted([("fit", 0.0), *phases.items()], key=lambda kv: kv[1])
     print(
@@ -175,12 +183,16 @@ def plan(seeds: int, workers: int | None) -> None:
         print(f"{name:<10} {start:>8.1f} {end:>8.1f} {end - start:>8.1f}")
     print(f"{'total':<10} {'':>8} {'':>8} {wall:>8.1f}   (issue #14: ≤ 60 s on 2 cores)")
     print(
-        f"CPU seconds (this process and its workers): {cpu:.1f}; on a shared machine the "
-        "wall time includes other processes' share of the cores"
+        f"CPU seconds (this process and its workers): {cpu:.1f} (this process {own:.1f}); on a "
+        "shared machine the wall time includes other processes' share of the cores"
     )
     probes = len(data["recommendation"]["probes"]) if data["recommendation"] else 0
     print(f"search probes: {probes}")
     print(data["answer"])
+    if save:
+        data.pop("wall_s")
+        Path(save).write_text(json.dumps(data, indent=1, sort_keys=True))
+        print(f"plan saved to {save} (compare two runs' months and probes with diff)")
 
 
 def flows(seeds: int) -> None:
@@ -219,10 +231,11 @@ def flows(seeds: int) -> None:
         )
 
 
-def _cpu() -> float:
+def _cpu(children: bool = True) -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    own = me.ru_utime + me.ru_stime
+    return own + kids.ru_utime + kids.ru_stime if children else own
 
 
 def main(argv: list[str]) -> None:
@@ -232,13 +245,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--loads", default="0.8,0.9,1.0,1.1")
+    parser.add_argument("--save", default=None, help="plan: write the plan's JSON here")
     args = parser.parse_args(argv)
     if args.what == "error":
         error(args.gpus, args.seeds or 3, [float(x) for x in args.loads.split(",")])
     elif args.what == "flows":
         flows(args.seeds or 200)
     else:
-        plan(args.seeds or 20, args.workers)
+        plan(args.seeds or 20, args.workers, args.save)
 
 
 if __name__ == "__main__":

@@ -231,3 +231,33 @@ class TestMemo:
         assert sorted(fresh_then_memo.outcomes, key=lambda o: (o.seed, o.month)) == sorted(
             reference.outcomes, key=lambda o: (o.seed, o.month)
         )
+
+
+class TwoWorkers(SequentialRunner):
+    """A sequential runner that claims two workers and records each map's task count."""
+
+    workers = 2
+
+    def __init__(self) -> None:
+        self.tasks: list[int] = []
+
+    def map(
+        self, fn: TaskFn, payloads: Sequence[Payload], progress: Progress | None = None
+    ) -> list[Payload]:
+        self.tasks.append(len(payloads))
+        return super().map(fn, payloads, progress)
+
+
+def test_tasks_fill_every_worker_and_the_grouping_changes_no_month() -> None:
+    # Three seeds of five months on two workers: six tasks, not three (one worker idle last).
+    s = small_scenario(
+        months=5, evaluation={"seeds": 3, "model": "coarse", "sample_days": 2, "warmup_days": 0.5}
+    )
+    supply = supply_plan(s)
+    forget_simulated_months()
+    two = TwoWorkers()
+    balanced = evaluate_months(s, supply, SMALL_MODEL, seeds=range(3), runner=two)
+    assert two.tasks == [6]
+    forget_simulated_months()
+    one = evaluate_months(s, supply, SMALL_MODEL, seeds=range(3), runner=SequentialRunner())
+    assert balanced.months == one.months

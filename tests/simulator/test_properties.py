@@ -118,3 +118,24 @@ def test_index_agrees_with_scan_and_runs_are_deterministic(
     again = replay(jobs, policy, per_node, q, indexed=True).results()
     assert fast == scan
     assert fast == again
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    jobs=workloads(qos=True, limits_cover_run=True),
+    policy=policies,
+    cut=st.integers(0, 400),
+    cancel=st.booleans(),
+)
+def test_starts_are_the_starts_results_report(
+    jobs: list[Job], policy: PolicyConfig, cut: int, cancel: bool
+) -> None:
+    # Mid-run (running, pending, preempted-and-requeued scavengers, cancelled) and at the end.
+    engine = Engine(ClusterSpec.homogeneous(GPUS, 4), policy)
+    engine.submit_many(jobs)
+    engine.run_until(cut)
+    if cancel and jobs:
+        engine.cancel(jobs[0].job_id)
+    for _ in range(2):
+        assert engine.starts() == [-1 if r.start_s is None else r.start_s for r in engine.results()]
+        engine.run()

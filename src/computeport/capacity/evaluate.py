@@ -14,6 +14,7 @@ them out: a local process pool, or one Slurm array element per seed.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -166,26 +167,33 @@ def simulate_month(
             seed, month, gpus, offered, 0.0, offered, 0.0, wait, wait, wait, n_measured, 0
         )
     cluster = ClusterSpec.homogeneous(sim_gpus, settings.gpus_per_node)
-    engine = Engine(cluster, settings.policy(), keep_accounting=False)
-    engine.submit_many(mj.jobs)
-    engine.run_until(m1)
+    collecting = gc.isenabled()
+    gc.disable()  # jobs and engine records hold no cycles: ~10 % of a month was GC rescans
+    try:
+        engine = Engine(cluster, settings.policy(), keep_accounting=False)
+        engine.submit_many(mj.jobs)
+        engine.run_until(m1)
+        starts = engine.starts()
+    finally:
+        if collecting:
+            gc.enable()
     busy = 0.0
     waits: list[int] = []
     weights: list[int] = []
     offered = unmet = 0
     members = mj.members
-    for r in engine.results():
-        start = r.start_s
-        if start is not None:
-            busy += r.gpus * max(0, min(start + r.run_s, m1) - max(start, m0))
-        n = members.get(r.job_id)
+    for job, start in zip(mj.jobs, starts, strict=True):
+        width, run_s = job.gpus, job.run_s
+        if start >= 0:
+            busy += width * max(0, min(start + run_s, m1) - max(start, m0))
+        n = members.get(job.job_id)
         if n is None:
             continue
-        offered += r.gpus * r.run_s
-        if start is None:
-            unmet += r.gpus * r.run_s
+        offered += width * run_s
+        if start < 0:
+            unmet += width * run_s
             start = m1
-        waits.append(start - r.submit_s)
+        waits.append(start - job.submit_s)
         weights.append(n)
     if waits:
         w = np.repeat(np.array(waits, dtype=np.float64), np.array(weights, dtype=np.int64))
@@ -289,6 +297,9 @@ class MonthPlan:
     saturated: bool = False
     """Settled on its first seeds: every seed offers ``saturated_ratio`` × supply or more and
     every simulated one broke the utilisation target (see ``Evaluation.saturated_ratio``)."""
+    idle: bool = False
+    """Settled on its first seeds: every seed offers at most ``idle_ratio`` × supply and every
+    simulated one kept every target (see ``Evaluation.idle_ratio``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +348,10 @@ def evaluate_months(
 
     ``verdict_only``: the caller needs each month's broken flag, not its bands (the build
     search): with a ``p50`` band and an odd number of seeds, a month whose first majority of
-    seeds decides the flag is not simulated on the others (its bands come from that majority).
+    seeds decides the flag is not simulated on the others (its bands come from those seeds).
+    The first wave is the majority rounded up to whole rounds of the runner's workers (4 of 5
+    seeds on 2 workers): the extra seed costs no wall time, and it decides the months where
+    the first three split, which otherwise wait a third round for the last two.
     """
     months = horizon(scenario.start, scenario.months)
     chosen = [
@@ -355,20 +369,34 @@ def evaluate_months(
     # (``_decided``): saturated months always, every month when only the verdict is asked.
     early: dict[int, list[int]] = {}
     saturated: set[int] = set()
+    idle: set[int] = set()
     majority = len(order) // 2 + 1
+    workers = max(1, runner.workers)
+    first_wave = min(len(order), -(-majority // workers) * workers)
     for m in chosen:
+        loads = [d[m.index].total for d in demands.values()]
+        supply_h = supplies[m.index].gpu_hours
         if (
             ev.saturated_ratio > 0
             and ev.saturated_seeds < len(order)
-            and min(d[m.index].total for d in demands.values())
-            >= ev.saturated_ratio * supplies[m.index].gpu_hours
+            and min(loads) >= ev.saturated_ratio * supply_h
         ):
             saturated.add(m.index)
             early[m.index] = order[: ev.saturated_seeds]
         elif (
-            verdict_only and len(order) % 2 == 1 and majority < len(order) and targets.band == "p50"
+            ev.idle_ratio > 0
+            and ev.idle_seeds < len(order)
+            and max(loads) <= ev.idle_ratio * supply_h
         ):
-            early[m.index] = order[:majority]
+            idle.add(m.index)
+            early[m.index] = order[: ev.idle_seeds]
+        elif (
+            verdict_only
+            and len(order) % 2 == 1
+            and first_wave < len(order)
+            and targets.band == "p50"
+        ):
+            early[m.index] = order[:first_wave]
     first = {s: [m for m in chosen if s in early.get(m.index, order)] for s in order}
     outcomes = _simulate(
         settings, model, first, supplies, demands, runner, chunks_per_seed, progress
@@ -379,7 +407,9 @@ def evaluate_months(
     unsettled = {
         i
         for i in early
-        if not _decided(by_month.get(i, []), len(order), targets, saturated=i in saturated)
+        if not _decided(
+            by_month.get(i, []), len(order), targets, saturated=i in saturated, idle=i in idle
+        )
     }
     if unsettled:
         rest = {
@@ -387,14 +417,26 @@ def evaluate_months(
             for s in order
         }
         outcomes += _simulate(settings, model, rest, supplies, demands, runner, chunks_per_seed)
-    return summarise(scenario, chosen, supplies, demands, outcomes, settled=saturated - unsettled)
+    return summarise(
+        scenario,
+        chosen,
+        supplies,
+        demands,
+        outcomes,
+        settled=saturated - unsettled,
+        idle=idle - unsettled,
+    )
 
 
-def _decided(got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated: bool) -> bool:
+def _decided(
+    got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated: bool, idle: bool = False
+) -> bool:
     """Whether a month's first seeds settle it.
 
     A saturated month: when every one of them breaks the utilisation target (load being higher
-    in every other seed, so would they); its bands then come from those seeds. Otherwise (a
+    in every other seed, so would they); its bands then come from those seeds. An idle month,
+    the mirror image: when every one of them keeps both targets (load being at most
+    ``idle_ratio`` × supply in every other seed too). Otherwise (a
     verdict is all that is asked, ``p50`` over an odd ``n``): the median of ``n`` values passes
     a target exactly when a majority does, so a majority of seeds that all break a target, or
     that break none by more than the seeds still to come could outvote, decide the verdict
@@ -404,6 +446,8 @@ def _decided(got: Sequence[MonthOutcome], n: int, targets: Targets, *, saturated
     if saturated:
         return bool(got) and util == len(got)
     wait = sum(o.wait_p50_h > targets.max_median_wait_hours for o in got)
+    if idle:
+        return bool(got) and util == 0 and wait == 0
     need, left = n // 2 + 1, n - len(got)
     return util >= need or wait >= need or (util + left < need and wait + left < need)
 
@@ -423,8 +467,9 @@ def _simulate(
     tasks: list[dict[str, Any]] = []
     context = json.dumps([asdict(settings), model_dict], sort_keys=True, default=str)
     known: list[MonthOutcome] = []
+    todos: dict[int, list[list[Any]]] = {}
     for s, chosen in todo_by_seed.items():
-        todo = []
+        todo = todos[s] = []
         for m in chosen:
             row = [m.index, m.days, supplies[m.index].reference_gpus, demands[s][m.index].total]
             hit = _MEMO.get((context, s, *row))
@@ -432,7 +477,11 @@ def _simulate(
                 todo.append(row)
             else:
                 known.append(hit)
-        per = max(1, math.ceil(len(todo) / max(1, chunks_per_seed)))
+    chunks = _balanced_chunks(
+        [len(t) for t in todos.values() if t], max(1, chunks_per_seed), runner.workers
+    )
+    for s, todo in todos.items():
+        per = max(1, math.ceil(len(todo) / chunks))
         for k in range(0, len(todo), per):
             tasks.append(
                 {
@@ -456,6 +505,23 @@ def _simulate(
     return outcomes
 
 
+def _balanced_chunks(lengths: Sequence[int], chunks: int, workers: int) -> int:
+    """Chunks per seed, raised until the tasks fill every worker in each round.
+
+    Three seeds of 11 months on two workers as three tasks leave one worker idle for the
+    last (a third of the wall time of the search's window checks); as six tasks of 5–6
+    months they keep both busy. Grouping never changes a month's outcome.
+    """
+
+    def tasks(c: int) -> int:
+        return sum(math.ceil(n / math.ceil(n / c)) for n in lengths)
+
+    most = max(lengths, default=1)
+    while workers > 1 and chunks < most and tasks(chunks) % workers:
+        chunks += 1
+    return chunks
+
+
 # Months already simulated in this process, keyed by everything simulate_month reads. A month's
 # outcome depends only on (settings, job model, seed, month, days, GPUs, demand), so the plan,
 # every search probe and the check share the months they have in common (the check re-runs
@@ -477,6 +543,7 @@ def summarise(
     demands: dict[int, list[MonthDemand]],
     outcomes: Sequence[MonthOutcome],
     settled: set[int] | frozenset[int] = frozenset(),
+    idle: set[int] | frozenset[int] = frozenset(),
 ) -> PlanEvaluation:
     by_month: dict[int, list[MonthOutcome]] = {}
     for o in outcomes:
@@ -507,6 +574,7 @@ def summarise(
                 exhausted_share=float(np.mean([d[m.index].exhausted for d in demands.values()])),
                 simulated_seeds=len(got),
                 saturated=m.index in settled,
+                idle=m.index in idle,
             )
         )
     return PlanEvaluation(plans, len(demands), list(outcomes))

@@ -236,6 +236,13 @@ class Evaluation(_Model):
     do; simulating them is most of a plan's cost (a growing queue), and fewer seeds there only
     widen the sampling error of bands that say "full"."""
     saturated_seeds: int = Field(default=5, ge=1, le=1000)
+    idle_ratio: float = Field(default=0.0, ge=0, le=1)
+    """The mirror image: a month where every seed's demand is at most this × supply is *idle*:
+    its service bands come from its first ``idle_seeds`` seeds when each of them keeps every
+    target (0: every month gets every seed). Measured on the seed scenario, loads up to 0.8 ×
+    supply stay far inside the targets in every seed (benchmarks/README.md); a month that
+    comes close in any of its first seeds gets every seed."""
+    idle_seeds: int = Field(default=5, ge=1, le=1000)
 
 
 class Recommendation(_Model):

@@ -182,7 +182,9 @@ def month_jobs(
         )
     ):
         name = f"j{i}"
-        jobs.append(Job(name, t, g, r, lim, group=_GROUPS[gr], project=_GROUPS[gr]))
+        group_name = _GROUPS[gr]
+        # positional (…, nodes, org, project, user, group): a third cheaper than keywords
+        jobs.append(Job(name, t, g, r, lim, 0, "", group_name, "", group_name))
         if t >= warm_s:
             counted[name] = m
     return MonthJobs(jobs, counted, warm_s, end_s)

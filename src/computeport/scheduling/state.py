@@ -14,7 +14,7 @@ from typing import cast
 from computeport.scheduling.decision import CoreJobState, format_instant
 from computeport.scheduling.fairshare import DecayedUsage
 from computeport.scheduling.inventory import ClusterSpec
-from computeport.scheduling.job import Job, Qos, estimate_s
+from computeport.scheduling.job import Estimates, Job, Qos, estimate_s
 from computeport.scheduling.policy import Placement, PolicyConfig, QueueOrder, make_order
 from computeport.scheduling.pools import GpuPool, NodePool
 from computeport.scheduling.queue import PendingQueue, QueueEntry
@@ -51,7 +51,11 @@ class JobRun(QueueEntry):
     )
 
     def __init__(self, ix: int, job: Job, rank: int, part: int, g: int, k: int, est: int) -> None:
-        super().__init__(0, g, k, est)
+        # QueueEntry's fields set here, not through super().__init__: one call fewer per job
+        self.key = 0
+        self.g = g
+        self.k = k
+        self.est = est
         self.ix = ix
         self.job = job
         self.rank = rank
@@ -121,6 +125,37 @@ class ClusterState:
                 run.part = -1
         self.runs.append(run)
         return run
+
+    def new_runs(self, jobs: Iterable[Job]) -> None:
+        """Register many jobs (a replay) exactly as :meth:`new_run` does, one by one.
+
+        The route and shape of each distinct request are worked out once: a replay repeats a
+        handful of them over tens of thousands of jobs (capacity planning registers every
+        simulated month's jobs this way).
+        """
+        runs = self.runs
+        pools = self.pools
+        route = self.spec.route
+        limit = self.policy.estimates is Estimates.LIMIT
+        routes: dict[tuple[str | None, str | None], int | None] = {}
+        shapes: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        for job in jobs:
+            where = (job.partition, job.gpu_type)
+            if where in routes:
+                part = routes[where]
+            else:
+                part = routes[where] = route(*where)
+            est = job.time_limit_s if limit and job.time_limit_s > 0 else max(1, job.run_s)
+            if part is None:
+                runs.append(JobRun(len(runs), job, 0, -1, job.gpus, 0, est))
+                continue
+            request = (part, job.gpus, job.nodes)
+            shape = shapes.get(request)
+            if shape is None:
+                pool = pools[part]
+                g, k = pool.shape(job.gpus, job.nodes)
+                shape = shapes[request] = (g, k, part if pool.capacity_for(g, k) else -1)
+            runs.append(JobRun(len(runs), job, 0, shape[2], shape[0], shape[1], est))
 
     def enqueue(self, run: JobRun, now_s: int) -> None:
         """Put a job in its partition's queue (arrival or requeue)."""
