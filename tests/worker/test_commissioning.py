@@ -70,9 +70,7 @@ class State:
 
 
 def _later(loops: list[object]) -> SimBackend:
-    advance = next(
-        loop for loop in loops if getattr(loop, "name", "") == "advance-cluster@later"
-    )
+    advance = next(loop for loop in loops if getattr(loop, "name", "") == "advance-cluster@later")
     assert isinstance(advance, Deferred)
     opening = advance.inner.cluster  # type: ignore[attr-defined]
     backend, _clock = opening.registry.open("later")
