@@ -5,6 +5,7 @@ its history starting at its commissioning: advanced, reconciled and ingested lik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -69,7 +70,7 @@ class State:
     backend: SimBackend | None
 
 
-def _later(loops: list[object]) -> SimBackend:
+def _later(loops: Sequence[object]) -> SimBackend:
     advance = next(loop for loop in loops if getattr(loop, "name", "") == "advance-cluster@later")
     assert isinstance(advance, Deferred)
     opening = advance.inner.cluster  # type: ignore[attr-defined]
