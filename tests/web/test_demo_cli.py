@@ -44,7 +44,11 @@ def test_setup_is_idempotent_and_prices_usage(tmp_path: Path) -> None:
             assert h800.unit_price == Decimal(30)
             ridge = next(p for p in prices if p.subject == "cn-accel-a")
             assert (ridge.site, ridge.unit_price) == ("sandy-ridge", Decimal(36))
-            assert ridge.valid_from.date().isoformat() == "2027-07-01"  # its commissioning
+            # its commissioning: a simulated week after the demo is seeded (the scenario)
+            ridge_cluster = next(c for c in all_clusters(session) if c.name == "sandy-ridge-a")
+            assert ridge.valid_from.date() == ridge_cluster.commissioned
+            assert ridge_cluster.commissioned is not None
+            assert ridge_cluster.commissioned > datetime.now(UTC).date()
             # Both sites, the demo's virtual cluster under Cyberport's inventory name.
             clusters = {c.name: (c.site.key, c.backend, c.status) for c in all_clusters(session)}
             assert clusters == {

@@ -9,14 +9,22 @@ split). Bad input is a problem+json naming the field (``from``, ``to``, ``hours`
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from computeport.award import repository
 from computeport.award.places import set_places
-from computeport.award.shares import SHARE_MOVERS, AwardShares, move_hours, show_shares
-from computeport.http.deps import ClockDep, SessionDep
+from computeport.award.shares import (
+    SHARE_MOVERS,
+    AwardShares,
+    committed_hours,
+    move_hours,
+    show_shares,
+)
+from computeport.http.deps import ClockDep, SessionDep, app_state
+from computeport.http.state import AppState
 from computeport.identity.auth import CurrentSubject
 
 router = APIRouter(prefix="/api/v1", tags=["awards"])
@@ -98,20 +106,28 @@ def post_share_move(
     subject: CurrentSubject,
     session: SessionDep,
     clock: ClockDep,
+    state: Annotated[AppState, Depends(app_state)],
 ) -> AwardSharesRead:
-    """Move hours shrink-first between clusters and the reserve; recorded as an amendment."""
+    """Move hours shrink-first between clusters and the reserve; recorded as an amendment.
+    A share of this deployment's cluster keeps what the award's queued and running jobs there
+    reserved (the shrink floor)."""
     subject.require(*SHARE_MOVERS)
     award = repository.get_readable(session, subject, award_id)
+    source = body.source.strip()
+    committed: dict[str, int] = {}
+    if state.backend is not None and state.backend.cluster == source:
+        committed[source] = committed_hours(state.backend.jobs(account=award.slurm_account))
     move_hours(
         session,
         award.id,
-        source=body.source.strip(),
+        source=source,
         target=body.to.strip(),
         hours=body.hours,
         reason=body.reason,
         actor_id=subject.user_id,
         clock=clock,
         accelerator_type=body.accelerator_type,
+        committed=committed,
     )
     return _read(show_shares(session, award.id))
 

@@ -16,6 +16,7 @@ reason (``award_share_move`` and ``award_amendment``) and an audit event.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,12 +25,14 @@ from sqlalchemy.orm import Session
 from computeport.audit.service import record_event
 from computeport.award.repository import lock_award
 from computeport.award.workflow import OPEN_STATES
+from computeport.backends import JobInfo, JobState
 from computeport.kit.clock import Clock
 from computeport.kit.errors import Conflict, IllegalTransition, ValidationFailed
 from computeport.models.award import AmendmentKind, Award, AwardAmendment, AwardLine
 from computeport.models.award_share import RESERVE, AwardPlace, AwardShare, AwardShareMove
 from computeport.models.centre import AcceleratorType, CentreCluster, CentrePartition
 from computeport.models.identity import Role
+from computeport.models.metering import UsageRecord
 
 RETIRED = "retired"
 
@@ -217,11 +220,17 @@ def move_hours(
     actor_id: uuid.UUID | None,
     clock: Clock,
     accelerator_type: str | None = None,
+    committed: Mapping[str, int] | None = None,
 ) -> AwardShareMove:
     """Move ``hours`` GPU-hours of one award line from ``source`` to ``target`` (a cluster's
     name or ``reserve``): shrink first, then grow; refused, with nothing changed, when the
-    source holds less than ``hours`` (Conflict, field ``hours``) or the target is not eligible
-    (ValidationFailed, field ``to``)."""
+    source holds less than ``hours`` or would shrink below its floor (Conflict, field
+    ``hours``) or the target is not eligible (ValidationFailed, field ``to``).
+
+    The floor of a cluster's share is what the award has used there (its ingested usage of the
+    line's type, whole hours rounded up) plus ``committed[source]``: the GPU-hours its running
+    and queued jobs there have reserved, which only the caller that can ask the cluster knows.
+    Below it the cluster's limit would fall under work it already accepted."""
     _check_input(source, target, hours, reason)
     award = lock_award(session, award_id)
     if award.status not in OPEN_STATES:
@@ -246,6 +255,15 @@ def move_hours(
             f"{award.reference}; cannot move {hours}",
             field="hours",
         )
+    if source != RESERVE:
+        floor = share_floor(session, award, line, source, committed)
+        if available - hours < floor:
+            raise Conflict(
+                f"{source} has used or committed {floor} {line.accelerator_type} GPU-hours of "
+                f"award {award.reference}; its share of {available} can shrink by at most "
+                f"{max(0, available - floor)}, not {hours}",
+                field="hours",
+            )
     # Shrink first …
     if source == RESERVE:
         line.reserve_hours -= hours
@@ -265,6 +283,49 @@ def move_hours(
     session.flush()
     check_invariant(line, _shares_of_line(session, line))
     return _record(session, award, line, source, target, hours, reason, actor_id, clock)
+
+
+def share_floor(
+    session: Session,
+    award: Award,
+    line: AwardLine,
+    cluster: str,
+    committed: Mapping[str, int] | None = None,
+) -> int:
+    """The least ``cluster``'s share of ``line`` may hold: the hours used there (the latest
+    version of each usage record of the award's account and the line's type, rounded up to
+    whole hours: a share is in whole hours) plus the hours ``committed`` there."""
+    rows = session.execute(
+        select(
+            UsageRecord.id, UsageRecord.job_id, UsageRecord.submit_time, UsageRecord.gpu_seconds
+        ).where(
+            UsageRecord.cluster == cluster,
+            UsageRecord.account == award.slurm_account,
+            UsageRecord.accelerator_type == line.accelerator_type,
+        )
+    )
+    latest: dict[tuple[str, object], tuple[int, int]] = {}
+    for rid, job_id, submit, seconds in rows:
+        key = (job_id, submit)
+        if key not in latest or rid > latest[key][0]:
+            latest[key] = (rid, int(seconds))
+    used_seconds = sum(seconds for _, seconds in latest.values())
+    return -(-used_seconds // 3600) + max(0, (committed or {}).get(cluster, 0))
+
+
+_COMMITTING = frozenset(
+    {JobState.PENDING, JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING}
+)
+
+
+def committed_hours(jobs: Iterable[JobInfo]) -> int:
+    """The GPU-hours ``jobs`` (one award's, on one cluster) have reserved and not yet been
+    ingested for: GPUs × time limit of each pending or running job, rounded up to whole hours
+    (a job without a limit reserves nothing it declared)."""
+    minutes = sum(
+        job.gpus * (job.time_limit_minutes or 0) for job in jobs if job.state in _COMMITTING
+    )
+    return -(-minutes // 60)
 
 
 def _record(
@@ -312,7 +373,9 @@ __all__ = [
     "LineShares",
     "SharesBroken",
     "check_invariant",
+    "committed_hours",
     "eligible_clusters",
     "move_hours",
+    "share_floor",
     "show_shares",
 ]

@@ -96,12 +96,14 @@ def build_backend(
     desired: Callable[[datetime], DesiredState],
     history: timedelta | None = None,
     traces_dir: Path | None = None,
+    follow: bool = False,
 ) -> tuple[ClusterBackend, Clock]:
     """The back end of one cluster and the clock it runs on.
 
     With ``slurm`` the clock is the wall clock (or the one given); with ``sim`` it is the virtual
     cluster's accelerated clock, resumed from its journal (keyed by the cluster's name);
     ``traces_dir`` is where its background workload is fitted from (default: the shared traces).
+    With ``follow`` (a further virtual cluster of a centre), it runs on ``clock`` itself.
     """
     if connection.backend == "slurm":
         return _slurm(connection), clock or SystemClock()
@@ -122,6 +124,7 @@ def build_backend(
         start=None if clock is None else clock.now(),
         inventory=shape,
         traces_dir=traces_dir,
+        follow=clock if follow else None,
     )
     return backend, backend.clock
 

@@ -8,13 +8,20 @@ returns.  Slurm back ends are opened on first use
 (:meth:`~computeport.backends.registry.BackendRegistry.handle`); the app state's own back end
 is reused for the cluster it names, so a virtual cluster never runs twice.
 
+A *planned* virtual cluster with a commissioning date (the demo's Sandy Ridge) gets the same
+duties, deferred (:class:`~computeport.worker.loop.Deferred`) until the centre's clock reaches
+that date: then it opens, following the centre's clock, with its history starting at its
+commissioning (its background load and its awards' jobs begin there), and is advanced,
+reconciled and ingested like the others.  A planned Slurm cluster has no controller to call yet:
+it waits for the operator to make it active.
+
 Without an inventory nothing changes: the settings' one back end, the duty names of old.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,10 +32,10 @@ from computeport.backends.registry import BackendRegistry, build_backend
 from computeport.backends.types.connection import ClusterConnection
 from computeport.kit.clock import Clock
 from computeport.worker.duties import AdvanceCluster, Advancing, IngestUsage, ReconcileAwards
-from computeport.worker.loop import Loop
+from computeport.worker.loop import Deferred, Loop
 from computeport.worker.watch import ClusterWatch
 
-__all__ = ["ClusterLimits", "cluster_loops", "inventory_connections"]
+__all__ = ["ClusterLimits", "cluster_loops", "inventory_connections", "planned_virtual"]
 
 
 def inventory_connections(sessions: sessionmaker[Session]) -> list[ClusterConnection]:
@@ -38,6 +45,23 @@ def inventory_connections(sessions: sessionmaker[Session]) -> list[ClusterConnec
 
     with sessions() as session:
         return [connection_of(c) for c in all_clusters(session) if c.status == "active"]
+
+
+def planned_virtual(sessions: sessionmaker[Session]) -> list[tuple[ClusterConnection, datetime]]:
+    """The planned virtual clusters with a commissioning date, and when they take work
+    (midnight UTC of that date)."""
+    from computeport.inventory.connections import connection_of
+    from computeport.inventory.repository import all_clusters
+
+    with sessions() as session:
+        return [
+            (
+                connection_of(c),
+                datetime(c.commissioned.year, c.commissioned.month, c.commissioned.day, tzinfo=UTC),
+            )
+            for c in all_clusters(session)
+            if c.status == "planned" and c.backend == "sim" and c.commissioned is not None
+        ]
 
 
 class ClusterLimits:
@@ -65,8 +89,10 @@ def cluster_loops(
     db: Callable[[str], sessionmaker[Session]],
     *,
     usage_every: timedelta,
+    starts: Mapping[str, datetime] | None = None,
 ) -> list[Loop]:
-    """Advance (virtual clusters), reconcile and ingest for every cluster in ``connections``."""
+    """Advance (virtual clusters), reconcile and ingest for every cluster in ``connections``;
+    a cluster named in ``starts`` only from that moment of the centre's time."""
     from computeport.award.cluster_audit import audit_applied_plan
     from computeport.metering.ingest import BillingUsageSink
 
@@ -75,7 +101,22 @@ def cluster_loops(
     ) -> tuple[ClusterBackend, Clock]:
         if own is not None and connection.name == own.cluster:
             return own, clock
-        return build_backend(connection, *args, **kwargs)  # type: ignore[arg-type]
+        if connection.backend != "sim":
+            return build_backend(connection, *args, **kwargs)  # type: ignore[arg-type]
+        # A further virtual cluster: on the centre's clock, provisioned with its own share of
+        # the awards, its history from its commissioning (a planned one) or the default.
+        start = begins.get(connection.name)
+        history = max(timedelta(0), clock.now() - start) if start is not None else None
+        return build_backend(
+            connection,
+            sessions,
+            clock,
+            desired=_desired_reader(sessions, connection.name),
+            history=history,
+            follow=True,
+        )
+
+    begins = dict(starts or {})
 
     registry = BackendRegistry(
         connections, sessions, desired=desired_state_reader(sessions), clock=clock, build=build
@@ -83,16 +124,24 @@ def cluster_loops(
     loops: list[Loop] = []
     for connection in connections:
         name = connection.name
-        if connection.backend == "sim":
+        here: list[Loop] = []
+        first_since: datetime | None = begins.get(name)
+        if connection.backend == "sim" and name in begins:
+            backend = registry.handle(name)  # opened when its first duty runs
+            advance = AdvanceCluster(_Opening(registry, name))
+            advance.name = f"{AdvanceCluster.name}@{name}"
+            here.append(advance)
+        elif connection.backend == "sim":
             backend, _own_clock = registry.open(name)  # it lives in this worker's memory
             if isinstance(backend, Advancing):
                 advance = AdvanceCluster(backend)
                 advance.name = f"{AdvanceCluster.name}@{name}"
-                loops.append(advance)
+                here.append(advance)
+            first_since = getattr(backend, "epoch", None)
         else:
             backend = registry.handle(name)
         reconcile_name = f"{ReconcileAwards.name}@{name}"
-        loops.append(
+        here.append(
             ReconcileAwards(
                 db(reconcile_name),
                 backend,
@@ -103,15 +152,42 @@ def cluster_loops(
             )
         )
         ingest_name = f"{IngestUsage.name}@{name}"
-        loops.append(
+        here.append(
             IngestUsage(
                 db(ingest_name),
                 backend,
                 clock,
                 BillingUsageSink,
                 every=usage_every,
-                first_since=getattr(backend, "epoch", None),
+                first_since=first_since,
                 watch=ClusterWatch(db(ingest_name), name),
             )
         )
+        start = begins.get(name)
+        loops += here if start is None else [Deferred(loop, start) for loop in here]
     return loops
+
+
+def _desired_reader(
+    sessions: sessionmaker[Session], cluster: str
+) -> Callable[[datetime], DesiredState]:
+    """``desired(now)`` of one cluster: what a new virtual cluster provisions when it opens."""
+
+    def desired(now: datetime) -> DesiredState:
+        with sessions() as session:
+            return desired_for_cluster(session, now, cluster)
+
+    return desired
+
+
+class _Opening:
+    """A deferred virtual cluster, opened through the registry at its first advance."""
+
+    def __init__(self, registry: BackendRegistry, name: str) -> None:
+        self.registry = registry
+        self.name = name
+
+    def advance(self, *, mark: bool = True) -> datetime:
+        backend, _clock = self.registry.open(self.name)
+        assert isinstance(backend, Advancing), f"{self.name} is not a virtual cluster"
+        return backend.advance(mark=mark)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from computeport.kit.errors import ValidationFailed
 
-__all__ = ["Loop", "Periodic"]
+__all__ = ["Deferred", "Loop", "Periodic"]
 
 
 class Loop(Protocol):
@@ -45,3 +45,45 @@ class Periodic(ABC):
 
     @abstractmethod
     def run(self, now: datetime) -> str | None: ...
+
+
+class Deferred:
+    """A duty that starts at a moment of the centre's time: a cluster commissioned then.
+
+    Before ``start`` it is never due (no run row, no lease work), so a planned virtual cluster
+    costs nothing until the simulated clock reaches its commissioning date; from then on it is
+    exactly its ``inner`` duty.  Its ``name`` is the inner duty's, so its lease exists from the
+    worker's start and any worker may take it up.
+    """
+
+    def __init__(self, inner: Loop, start: datetime) -> None:
+        self.inner = inner
+        self.start = start
+        self.name = inner.name
+        self.ran = False
+
+    @property
+    def periodic(self) -> Periodic | None:
+        return self.inner if isinstance(self.inner, Periodic) else None
+
+    def due(self, now: datetime) -> bool:
+        if now < self.start:
+            return False
+        inner = self.periodic
+        return inner is None or inner.next_due is None or now >= inner.next_due
+
+    def started(self, now: datetime) -> bool:
+        return now >= self.start
+
+    def tick(self, now: datetime) -> str | None:
+        if now < self.start:
+            return None
+        self.ran = True
+        return self.inner.tick(now)
+
+    def close(self) -> None:
+        """At shutdown: close the inner duty only if it ever ran (a cluster never opened has
+        no journal to write)."""
+        close = getattr(self.inner, "close", None)
+        if self.ran and close is not None:
+            close()

@@ -26,7 +26,7 @@ from datetime import timedelta
 from computeport.kit.clock import Clock, SystemClock
 from computeport.kit.errors import ValidationFailed
 from computeport.worker.leases import LeaseLost, Leases
-from computeport.worker.loop import Loop, Periodic
+from computeport.worker.loop import Deferred, Loop, Periodic
 from computeport.worker.metrics import WorkerMetrics
 from computeport.worker.runner import Closing
 from computeport.worker.start import WorkerContext, build_loops
@@ -51,8 +51,18 @@ class WorkerRound:
     lost: list[str] = field(default_factory=list)
 
 
+def _periodic(loop: Loop) -> Periodic | None:
+    """The periodic duty ``loop`` is (or defers), whose runs get history rows."""
+    if isinstance(loop, Deferred):
+        return loop.periodic
+    return loop if isinstance(loop, Periodic) else None
+
+
 def _due(loop: Loop, clock: Clock) -> bool:
-    """Whether a tick would do work worth a history row (every tick, for non-periodic loops)."""
+    """Whether a tick would do work worth a history row (every tick, for non-periodic loops;
+    never before a deferred duty's start)."""
+    if isinstance(loop, Deferred):
+        return loop.due(clock.now())
     if isinstance(loop, Periodic):
         return loop.next_due is None or clock.now() >= loop.next_due
     return True
@@ -127,7 +137,7 @@ class Worker:
             self.leases.release(surplus)
 
     def _run_one(self, loop: Loop, result: WorkerRound) -> None:
-        periodic = isinstance(loop, Periodic)
+        periodic = _periodic(loop) is not None
         try:
             run_id = self.leases.run_started(loop.name) if periodic else None
         except LeaseLost as exc:
@@ -254,6 +264,7 @@ def build_worker(
         if pace <= timedelta(0):
             raise ValidationFailed("the pace must be positive", field="pace")
         for loop in loops:
-            if isinstance(loop, Periodic):
-                loop.every = min(loop.every, pace)
+            periodic = _periodic(loop)
+            if periodic is not None:
+                periodic.every = min(periodic.every, pace)
     return Worker(loops, leases, state.clock, interval=interval, metrics=metrics)

@@ -5,7 +5,8 @@ the demo) calls it with the app's state (anything with ``settings``, ``sessions`
 and ``backend``, e.g. ``computeport.http.state.AppState``).  What runs depends only on what
 was injected: a back end that must be advanced (the virtual cluster) gets the advance loop;
 every back end gets reconcile and ingest (with an inventory loaded, every active cluster its
-own, :mod:`computeport.worker.clusters`); posting, closing and expiry need no back end;
+own, and a planned virtual cluster its own from its commissioning date,
+:mod:`computeport.worker.clusters`); posting, closing and expiry need no back end;
 e-mail goes out only when SMTP is enabled.
 """
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from computeport.backends import ClusterBackend
 from computeport.kit.clock import Clock
 from computeport.settings import Settings
-from computeport.worker.clusters import cluster_loops, inventory_connections
+from computeport.worker.clusters import cluster_loops, inventory_connections, planned_virtual
 from computeport.worker.duties import (
     AdvanceCluster,
     Advancing,
@@ -80,9 +81,16 @@ def build_loops(
     loops: list[Loop] = []
     backend = state.backend
     several = inventory_connections(state.sessions) if backend is not None else []
+    planned = planned_virtual(state.sessions) if several else []
     if backend is not None and several:
         loops += cluster_loops(
-            several, state.sessions, backend, state.clock, db, usage_every=USAGE_EVERY
+            [*several, *(c for c, _at in planned)],
+            state.sessions,
+            backend,
+            state.clock,
+            db,
+            usage_every=USAGE_EVERY,
+            starts={c.name: at for c, at in planned},
         )
     elif backend is not None:
         if isinstance(backend, Advancing):

@@ -45,6 +45,7 @@ def open_virtual_cluster(
     seed: int = 2024,
     start: datetime | None = None,
     monotonic: Clock | None = None,
+    follow: Clock | None = None,
 ) -> SimBackend:
     """The deployment's virtual cluster on an :class:`AcceleratedClock` of ``speed``.
 
@@ -56,16 +57,22 @@ def open_virtual_cluster(
         traces_dir: where ``philly.csv`` is (fitted when present; built-in parameters if not).
         start: the centre's "now" for a new cluster (default: the wall clock).
         monotonic: the wall-time source of the accelerated clock (tests: a ManualClock).
+        follow: the centre's clock, for a further virtual cluster of a centre that already
+            runs one: it follows that clock instead of keeping its own, so all the centre's
+            virtual clusters live at one simulated time (a new one's epoch: ``follow``'s now
+            less ``history``).
     """
     inventory = inventory or cyberport_inventory()
     state = journal.load(inventory.cluster)
     if state is not None:
+        if follow is not None:
+            return SimBackend(inventory, follow, journal=journal)
         resume = from_epoch_seconds(int(state.meta["origin_s"]) + state.position_s)
-        clock = AcceleratedClock(resume, speed, monotonic)
+        clock: Clock = AcceleratedClock(resume, speed, monotonic)
         return SimBackend(inventory, clock, journal=journal)
-    now = (start or utc_now()).replace(microsecond=0)
+    now = (start or (follow.now() if follow is not None else utc_now())).replace(microsecond=0)
     model, _source = workload_model(traces_dir if traces_dir is not None else default_traces_dir())
-    clock = AcceleratedClock(now, speed, monotonic)
+    clock = follow if follow is not None else AcceleratedClock(now, speed, monotonic)
     epoch = now - history
     schedule = history_schedule(desired, epoch, now) if desired is not None else []
     return SimBackend(
