@@ -336,10 +336,11 @@ class Gateway:
                 if time.perf_counter() > deadline:  # its hold would lapse: end it here
                     return
                 complete, rest = split_events(rest + chunk)
-                for event in complete:
-                    out = tally.see(event)
-                    if out:
-                        yield out
+                # The events that arrived together leave together: one write to the client,
+                # not one per event (nothing waits for it: they were all here already).
+                out = b"".join([tally.see(event) for event in complete])
+                if out:
+                    yield out
             if rest:
                 yield tally.see(rest)
 

@@ -21,13 +21,17 @@ What the relay relies on, kept here in one place:
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
+from aiohttp.payload import TOO_LARGE_BYTES_BODY
 
 CONNECT_TIMEOUT_S = 5.0
 KEEPALIVE_S = 4.0
 """Seconds an idle upstream connection is kept (below the upstreams' own keep-alive)."""
+ONE_WRITE_BYTES = TOO_LARGE_BYTES_BODY
+"""The largest body sent in one write (aiohttp's own bound, 1 MiB)."""
 CONNECTIONS = 512
 """Connections per process across all upstreams (httpx's eight pools of 64 before)."""
 
@@ -110,7 +114,13 @@ class UpstreamClient:
         *,
         read_timeout: float | None = None,
     ) -> UpstreamResponse:
-        """POST ``content`` in one write; the response once its headers are in."""
+        """POST ``content``; the response once its headers are in.  A body up to
+        :data:`ONE_WRITE_BYTES` goes in one write (a chat request, a short clip); a larger one
+        as a stream of 64 KB writes, as aiohttp asks (it warns that one large write can hold
+        the event loop)."""
+        data: bytes | io.BytesIO = (
+            content if len(content) <= ONE_WRITE_BYTES else io.BytesIO(content)
+        )
         timeout = (
             self._timeout
             if read_timeout is None
@@ -119,7 +129,7 @@ class UpstreamClient:
             )
         )
         try:
-            response = await self.session.post(url, data=content, headers=headers, timeout=timeout)
+            response = await self.session.post(url, data=data, headers=headers, timeout=timeout)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _sorted(exc) from None
         return UpstreamResponse(response)
