@@ -240,7 +240,7 @@ class Gateway:
         path = "/" + endpoint.replace(".", "/")
         try:
             if body.get("stream") is True and endpoint != "embeddings":
-                return await self._stream(call, deployment, path, body)
+                return await self._stream(call, deployment, path, body, raw)
             return await self._plain(call, deployment, path, raw)
         except GatewayError as exc:
             self.finish(call, exc.status, 0, 0, estimated=False)
@@ -306,14 +306,22 @@ class Gateway:
         )
 
     async def _stream(
-        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, body: dict[str, Any]
+        self,
+        call: ProxiedCall,
+        deployment: DeploymentInfo,
+        path: str,
+        body: dict[str, Any],
+        raw: bytes,
     ) -> Response:
         call.streamed = True
         options = body.get("stream_options")
         wants_usage = isinstance(options, dict) and options.get("include_usage") is True
-        forwarded = dict(body)
-        forwarded["stream_options"] = {**(options or {}), "include_usage": True}
-        content = json.dumps(forwarded).encode()
+        if wants_usage:  # the client asked for usage itself: its bytes pass as they came
+            content = raw
+        else:
+            forwarded = dict(body)
+            forwarded["stream_options"] = {**(options or {}), "include_usage": True}
+            content = json.dumps(forwarded).encode()
         try:
             response = await self.send(call, deployment, path, content)
             error = await response.read() if response.status >= 400 else None
@@ -359,7 +367,10 @@ class Gateway:
                         ttft_ms=tally.ttft_ms,
                     )
                 )
-            self._spawn(_close(stream, response))
+            if completed:  # read to its end: the connection goes back to the pool now
+                response.close()
+            else:  # abandoned mid-answer: the generator is closed first, in a task
+                self._spawn(_close(stream, response))
 
         stream = events()
         return RelayedStream(stream, ended, call.request_id)
