@@ -56,24 +56,22 @@ def test_cantonese_is_mapped_only_for_models_without_it() -> None:
     assert language_for("whisper-large-v3", "yue") == "yue"
 
 
-def _response(status: int, body: object) -> httpx.Response:
-    return httpx.Response(
-        status, content=json.dumps(body).encode() if body is not None else b"Internal Server Error"
-    )
+def _response(status: int, body: object) -> tuple[int, bytes]:
+    return status, json.dumps(body).encode() if body is not None else b"Internal Server Error"
 
 
 def test_an_upstream_failure_is_a_502_and_a_refusal_a_400() -> None:
     with pytest.raises(GatewayError) as bare:
-        upstream_answer(_response(500, None))
+        upstream_answer(*_response(500, None))
     assert (bare.value.status, bare.value.code) == (502, "upstream_error")
     with pytest.raises(GatewayError) as refused:
-        upstream_answer(_response(400, {"detail": {"error": {"message": "unknown model"}}}))
+        upstream_answer(*_response(400, {"detail": {"error": {"message": "unknown model"}}}))
     assert refused.value.status == 400
     assert refused.value.message.endswith("unknown model")
     with pytest.raises(GatewayError) as empty:
-        upstream_answer(_response(200, {"segments": []}))
+        upstream_answer(*_response(200, {"segments": []}))
     assert empty.value.status == 502
-    assert upstream_answer(_response(200, VERBOSE))["duration"] == 3661.5
+    assert upstream_answer(*_response(200, VERBOSE))["duration"] == 3661.5
 
 
 def test_an_upload_over_a_megabyte_stays_in_memory() -> None:

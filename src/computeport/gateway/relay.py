@@ -15,7 +15,6 @@ so an upstream never answers — and bills — one request twice.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import time
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,20 +56,21 @@ from computeport.gateway.privacy import apply_data_policy
 from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
 from computeport.gateway.token_count import answer_text, count_tokens, prompt_text, streamed_text
+from computeport.gateway.upstream import (
+    Dropped,
+    NotReached,
+    UpstreamClient,
+    UpstreamError,
+    UpstreamResponse,
+)
 from computeport.kit.clock import Clock
 from computeport.metering.token_ingest import TokenUsageEvent
 from computeport.pricing.book import AudioPrice, TokenPrice
 from computeport.settings import Settings
 
 log = logging.getLogger(__name__)
-POOL_SHARDS = 8
-"""Upstream HTTP clients per process (see :attr:`Gateway.client`)."""
-_RETRYABLE: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.RemoteProtocolError,
-)
-NOT_REACHED: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
+_RETRYABLE: tuple[type[UpstreamError], ...] = (NotReached, Dropped)
+NOT_REACHED: tuple[type[UpstreamError], ...] = (NotReached,)
 """Failures that prove the upstream never got the request (a request that is expensive to
 answer twice — a transcription — moves to the next upstream only on these)."""
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -120,29 +119,9 @@ class Gateway:
         self.meter = meter
         self.clock = clock
         self.pool = pool or UpstreamPool()
-        self._clients: list[httpx.AsyncClient] = []
-        self._turn = itertools.count()
+        self.client = UpstreamClient(settings.gateway_upstream_timeout)
+        """The one upstream HTTP client of this process (:mod:`~computeport.gateway.upstream`)."""
         self._background: set[asyncio.Task[None]] = set()
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """One of :data:`POOL_SHARDS` HTTP clients, in turn.
-
-        Why several: httpcore's pool looks at every pooled connection (a ``poll`` on each idle
-        socket) to place each request, so one pool of 64+ connections costs O(connections) per
-        request — a third of the gateway's CPU at 64 concurrent clients (cProfile,
-        benchmarks/bench_gateway.py).  Shards of a few connections each keep that scan short.
-        """
-        if not self._clients:
-            t = self.settings.gateway_upstream_timeout
-            self._clients = [
-                httpx.AsyncClient(
-                    timeout=httpx.Timeout(t, connect=5.0),
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-                )
-                for _ in range(POOL_SHARDS)
-            ]
-        return self._clients[next(self._turn) % POOL_SHARDS]
 
     @property
     def background_pending(self) -> int:
@@ -158,9 +137,7 @@ class Gateway:
             await asyncio.gather(*list(self._background), return_exceptions=True)
         await self.meter.close()
         await self.quotas.close()
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.aclose()
+        await self.client.close()
 
     # -- who and what --------------------------------------------------------------------
 
@@ -263,7 +240,7 @@ class Gateway:
         path = "/" + endpoint.replace(".", "/")
         try:
             if body.get("stream") is True and endpoint != "embeddings":
-                return await self._stream(call, deployment, path, body)
+                return await self._stream(call, deployment, path, body, raw)
             return await self._plain(call, deployment, path, raw)
         except GatewayError as exc:
             self.finish(call, exc.status, 0, 0, estimated=False)
@@ -276,21 +253,18 @@ class Gateway:
         deployment: DeploymentInfo,
         path: str,
         content: bytes,
-        stream: bool,
         *,
         content_type: str = "application/json",
-        retryable: tuple[type[Exception], ...] = _RETRYABLE,
-    ) -> httpx.Response:
+        retryable: tuple[type[UpstreamError], ...] = _RETRYABLE,
+    ) -> UpstreamResponse:
         """The upstream's response (headers read), trying the next upstream on a failure
         before anything was sent; 503 when none answers.  ``content`` is sent whole (one
         write: a multipart upload too, encoded once by the caller), only to the upstreams the
         organisation's data policy allows (``call.upstreams``)."""
         headers = {"content-type": content_type, "x-request-id": call.request_id}
         for url in self.pool.order(call.model, call.upstreams):
-            client = self.client
-            req = client.build_request("POST", url + path, content=content, headers=headers)
             try:
-                response = await client.send(req, stream=stream)
+                response = await self.client.post(url + path, content, headers)
             except retryable:
                 self.pool.mark_down(url)
                 continue
@@ -303,54 +277,62 @@ class Gateway:
         self, call: ProxiedCall, deployment: DeploymentInfo, path: str, raw: bytes
     ) -> Response:
         try:
-            response = await self.send(call, deployment, path, raw, stream=False)
-        except httpx.HTTPError as exc:
-            raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
-        content = response.content
-        if response.status_code < 400:
+            response = await self.send(call, deployment, path, raw)
+            content = await response.read()
+        except UpstreamError as exc:
+            raise upstream_failed(f"The upstream failed: {exc.kind}") from None
+        status = response.status
+        if status < 400:
             try:
                 payload = json.loads(content)
             except ValueError:
                 payload = None
             found = usage_of(payload)
             if found is not None:
-                self.finish(call, response.status_code, *found, estimated=False)
+                self.finish(call, status, *found, estimated=False)
             else:  # no usage: the model's tokenizer counts, after the answer is sent
                 self._spawn(
                     self._finish_counted(
-                        call, response.status_code, answer_text(payload), call.prompt_estimate, 0
+                        call, status, answer_text(payload), call.prompt_estimate, 0
                     )
                 )
         else:  # refused upstream: nothing billed
-            self.finish(call, response.status_code, 0, 0, estimated=False)
+            self.finish(call, status, 0, 0, estimated=False)
         return Response(
             content,
-            status_code=response.status_code,
-            media_type=response.headers.get("content-type", "application/json"),
+            status_code=status,
+            media_type=response.content_type,
             headers={"x-request-id": call.request_id},
         )
 
     async def _stream(
-        self, call: ProxiedCall, deployment: DeploymentInfo, path: str, body: dict[str, Any]
+        self,
+        call: ProxiedCall,
+        deployment: DeploymentInfo,
+        path: str,
+        body: dict[str, Any],
+        raw: bytes,
     ) -> Response:
         call.streamed = True
         options = body.get("stream_options")
         wants_usage = isinstance(options, dict) and options.get("include_usage") is True
-        forwarded = dict(body)
-        forwarded["stream_options"] = {**(options or {}), "include_usage": True}
-        content = json.dumps(forwarded).encode()
+        if wants_usage:  # the client asked for usage itself: its bytes pass as they came
+            content = raw
+        else:
+            forwarded = dict(body)
+            forwarded["stream_options"] = {**(options or {}), "include_usage": True}
+            content = json.dumps(forwarded).encode()
         try:
-            response = await self.send(call, deployment, path, content, stream=True)
-        except httpx.HTTPError as exc:
-            raise upstream_failed(f"The upstream failed: {type(exc).__name__}") from None
-        if response.status_code >= 400:
-            error = await response.aread()
-            await response.aclose()
-            self.finish(call, response.status_code, 0, 0, estimated=False)
+            response = await self.send(call, deployment, path, content)
+            error = await response.read() if response.status >= 400 else None
+        except UpstreamError as exc:
+            raise upstream_failed(f"The upstream failed: {exc.kind}") from None
+        if error is not None:
+            self.finish(call, response.status, 0, 0, estimated=False)
             return Response(
                 error,
-                status_code=response.status_code,
-                media_type=response.headers.get("content-type", "application/json"),
+                status_code=response.status,
+                media_type=response.content_type,
                 headers={"x-request-id": call.request_id},
             )
         tally = StreamTally(wants_usage, started=call.t0)
@@ -358,14 +340,15 @@ class Gateway:
 
         async def events() -> AsyncIterator[bytes]:
             rest = b""
-            async for chunk in response.aiter_raw():
+            async for chunk in response.chunks():
                 if time.perf_counter() > deadline:  # its hold would lapse: end it here
                     return
                 complete, rest = split_events(rest + chunk)
-                for event in complete:
-                    out = tally.see(event)
-                    if out:
-                        yield out
+                # The events that arrived together leave together: one write to the client,
+                # not one per event (nothing waits for it: they were all here already).
+                out = b"".join([tally.see(event) for event in complete])
+                if out:
+                    yield out
             if rest:
                 yield tally.see(rest)
 
@@ -384,7 +367,10 @@ class Gateway:
                         ttft_ms=tally.ttft_ms,
                     )
                 )
-            self._spawn(_close(stream, response))
+            if completed:  # read to its end: the connection goes back to the pool now
+                response.close()
+            else:  # abandoned mid-answer: the generator is closed first, in a task
+                self._spawn(_close(stream, response))
 
         stream = events()
         return RelayedStream(stream, ended, call.request_id)
@@ -463,7 +449,7 @@ class Gateway:
         task.add_done_callback(self._background.discard)
 
 
-async def _close(stream: AsyncIterator[bytes], response: httpx.Response) -> None:
+async def _close(stream: AsyncIterator[bytes], response: UpstreamResponse) -> None:
     """Close what a finished or abandoned stream holds (the upstream connection first)."""
     aclose = getattr(stream, "aclose", None)
     try:
@@ -471,7 +457,7 @@ async def _close(stream: AsyncIterator[bytes], response: httpx.Response) -> None
             await aclose()
     except RuntimeError:  # still running in a task being torn down: it closes itself
         pass
-    await response.aclose()
+    response.close()
 
 
 class RelayedStream(Response):

@@ -47,6 +47,7 @@ from computeport.gateway.relay import NOT_REACHED, Gateway, ProxiedCall
 from computeport.gateway.speech_form import SpeechForm, read_form
 from computeport.gateway.speech_formats import render
 from computeport.gateway.speech_probe import NotAudio, decoded_seconds, header_seconds
+from computeport.gateway.upstream import UpstreamError
 from computeport.pricing.book import AudioPrice
 
 ENDPOINTS = {
@@ -106,15 +107,12 @@ async def handle_speech(gateway: Gateway, request: Request, endpoint: str) -> Re
             deployment,
             ENDPOINTS[endpoint],
             content,
-            stream=False,
             content_type=content_type,
             retryable=NOT_REACHED,
         )
-        verbose = upstream_answer(response)
-    except httpx.HTTPError as exc:
-        return _failed(
-            gateway, call, upstream_failed(f"The speech upstream failed: {type(exc).__name__}")
-        )
+        verbose = upstream_answer(response.status, await response.read())
+    except UpstreamError as exc:
+        return _failed(gateway, call, upstream_failed(f"The speech upstream failed: {exc.kind}"))
     except GatewayError as exc:
         return _failed(gateway, call, exc)
     duration = verbose.get("duration")
@@ -165,13 +163,13 @@ def upstream_body(form: SpeechForm) -> tuple[bytes, str]:
     return encoded.read(), encoded.headers["content-type"]
 
 
-def upstream_answer(response: httpx.Response) -> dict[str, Any]:
-    """The upstream's verbose_json, or the error the client gets instead."""
-    status = response.status_code
+def upstream_answer(status: int, content: bytes) -> dict[str, Any]:
+    """The upstream's verbose_json (its status and body), or the error the client gets
+    instead."""
     if status >= 500:
         raise upstream_failed(f"The speech upstream failed (HTTP {status}).")
     try:
-        found = json.loads(response.content)
+        found = json.loads(content)
     except ValueError:
         found = None
     if status >= 400:

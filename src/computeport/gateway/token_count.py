@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
+from computeport.gateway.upstream import UpstreamClient, UpstreamError
 
 TOKENIZE_TIMEOUT_S = 5.0
 
@@ -89,7 +89,7 @@ def tokenize_url(upstream: str) -> str:
     return upstream.rstrip("/").removesuffix("/v1") + "/tokenize"
 
 
-async def count_tokens(client: httpx.AsyncClient, upstream: str, text: str) -> int | None:
+async def count_tokens(client: UpstreamClient, upstream: str, text: str) -> int | None:
     """The model's token count of ``text`` from ``upstream``'s ``/tokenize``, or ``None``
     when it has none (or fails): the caller keeps its estimate then."""
     if not text:
@@ -97,13 +97,15 @@ async def count_tokens(client: httpx.AsyncClient, upstream: str, text: str) -> i
     try:
         response = await client.post(
             tokenize_url(upstream),
-            json={"content": text, "add_special": False},
-            timeout=TOKENIZE_TIMEOUT_S,
+            json.dumps({"content": text, "add_special": False}).encode(),
+            {"content-type": "application/json"},
+            read_timeout=TOKENIZE_TIMEOUT_S,
         )
-        if response.status_code != 200:
+        answer = await response.read()
+        if response.status != 200:
             return None
-        tokens = response.json().get("tokens")
-    except (httpx.HTTPError, ValueError, AttributeError):
+        tokens = json.loads(answer).get("tokens")
+    except (UpstreamError, ValueError, AttributeError):
         return None
     return len(tokens) if isinstance(tokens, list) else None
 
