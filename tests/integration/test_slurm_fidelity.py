@@ -4,7 +4,8 @@ Submits :data:`JOBS` short jobs of mixed sizes and run times to the local Slurm 
 (scripts/slurm-cluster), reads their starts from sacct, replays the same jobs in the simulator
 with the policy the cluster runs (read from ``scontrol show config``: FIFO priority — every
 multifactor weight is 0 there — and sched/backfill, modelled as conservative backfill on whole
-nodes planned every ``bf_interval``; one second of GPU hold after each sacct End) and checks
+nodes planned every ``bf_interval``, reservations on the ``bf_resolution`` grid; one second
+of GPU hold after each sacct End) and checks
 the goals of issue 14: start-order rank correlation ≥ 0.9 and mean wait within 10%. The
 numbers are printed (run with ``-s``) and attached to the test report.
 
