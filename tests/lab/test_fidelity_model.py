@@ -71,6 +71,7 @@ def test_the_policy_is_read_from_slurms_config() -> None:
     [
         ("sacct-bf-interval-2.txt", "sched_interval=2,bf_interval=2"),
         ("sacct-bf-interval-1.txt", "sched_interval=1,bf_interval=1,bf_resolution=1"),
+        ("sacct-soak-bf-resolution-60.txt", "sched_interval=2,bf_interval=2"),
     ],
 )
 def test_the_model_predicts_the_recorded_slurm_runs(recording: str, params: str) -> None:
@@ -91,10 +92,15 @@ def test_easy_backfill_misses_the_recorded_run() -> None:
     assert report.wait_error < -0.10
 
 
-def test_slurms_time_grid_explains_the_recorded_starts_better_than_exact_times() -> None:
-    """The recording ran at Slurm's default bf_resolution (60 s): replayed with reservations
+@pytest.mark.parametrize(
+    "recording", ["sacct-bf-interval-2.txt", "sacct-soak-bf-resolution-60.txt"]
+)
+def test_slurms_time_grid_explains_the_recorded_starts_better_than_exact_times(
+    recording: str,
+) -> None:
+    """The recordings ran at Slurm's default bf_resolution (60 s): replayed with reservations
     rounded to it, start order and per-job starts come closer than with exact reservations."""
-    records = parse_sacct((DATA / "sacct-bf-interval-2.txt").read_text())
+    records = parse_sacct((DATA / recording).read_text())
     cluster = ClusterSpec.homogeneous(32, 8)
     grid = compare(records, cluster, policy_of_slurm_config(CONFIG))
     exact = compare(
