@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,8 +203,7 @@ def soak(
             console.print(
                 f"run {n:>2}/{runs}: {mark}  {run.passed} passed, {run.failed} failed, "
                 f"{run.errors} errors, {run.skipped} skipped in {run.seconds:.0f} s "
-                f"(load {load:.1f}); fidelity: {run.fidelity or '-'}",
-                markup=False,
+                f"(load {load:.1f}); fidelity: {escape(run.fidelity or '-')}"
             )
             if not run.green and not run.failures:
                 console.print(proc.stdout[-2000:] + proc.stderr[-2000:], markup=False)
