@@ -4,7 +4,8 @@ Submits :data:`JOBS` short jobs of mixed sizes and run times to the local Slurm 
 (scripts/slurm-cluster), reads their starts from sacct, replays the same jobs in the simulator
 with the policy the cluster runs (read from ``scontrol show config``: FIFO priority — every
 multifactor weight is 0 there — and sched/backfill, modelled as conservative backfill on whole
-nodes planned every ``bf_interval``; one second of GPU hold after each sacct End) and checks
+nodes planned every ``bf_interval``, reservations on the ``bf_resolution`` grid; one second
+of GPU hold after each sacct End) and checks
 the goals of issue 14: start-order rank correlation ≥ 0.9 and mean wait within 10%. The
 numbers are printed (run with ``-s``) and attached to the test report.
 
@@ -12,6 +13,9 @@ CI starts the cluster and exports ``COMPUTEPORT_TEST_SLURM_DIR``; locally, e.g.:
 
     SLURM_CI_DIR=/tmp/lab-slurm ... scripts/slurm-cluster start
     COMPUTEPORT_TEST_SLURM_DIR=/tmp/lab-slurm .venv/bin/pytest -s -m slurm tests/integration
+
+With ``COMPUTEPORT_TEST_FIDELITY_RECORD=<file>`` the sacct lines are kept there (the soak,
+benchmarks/soak_slurm_tests.py, keeps one per run), so a failure can be replayed afterwards.
 
 It runs in the ``slurm`` xdist group (never beside the other Slurm tests, which would share its
 GPUs) under an account of its own, and waits for the queue to be empty before it starts.
@@ -117,6 +121,9 @@ def test_the_simulator_predicts_slurms_starts(
         return len(records) == JOBS
 
     _poll("every job in sacct", accounted, 60)
+    keep = os.environ.get("COMPUTEPORT_TEST_FIDELITY_RECORD")
+    if keep:  # the soak keeps each run's recording, to replay a failure afterwards
+        Path(keep).write_text(runner.run(argv, environment=env).stdout)
 
     config = runner.run(["scontrol", "show", "config"]).stdout
     report = compare(records, cluster, policy_of_slurm_config(config))

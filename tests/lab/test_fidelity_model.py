@@ -53,7 +53,11 @@ def test_the_policy_is_read_from_slurms_config() -> None:
     policy = policy_of_slurm_config(CONFIG)
     assert policy.backfill is Backfill.CONSERVATIVE
     assert policy.backfill_interval_s == 2
-    assert policy_of_slurm_config(CONFIG.replace("bf_interval=2", "x=1")).backfill_interval_s == 30
+    assert policy.backfill_resolution_s == 60  # Slurm's default bf_resolution
+    defaults = policy_of_slurm_config(CONFIG.replace("bf_interval=2", "x=1"))
+    assert (defaults.backfill_interval_s, defaults.backfill_resolution_s) == (30, 60)
+    fine = policy_of_slurm_config(CONFIG.replace("bf_interval=2", "bf_interval=1,bf_resolution=1"))
+    assert (fine.backfill_interval_s, fine.backfill_resolution_s) == (1, 1)
     builtin = policy_of_slurm_config(CONFIG.replace("sched/backfill", "sched/builtin"))
     assert builtin.backfill is Backfill.NONE
     with pytest.raises(ValidationFailed, match="FIFO priority"):
@@ -63,12 +67,18 @@ def test_the_policy_is_read_from_slurms_config() -> None:
 
 
 @pytest.mark.parametrize(
-    ("recording", "interval"), [("sacct-bf-interval-2.txt", 2), ("sacct-bf-interval-1.txt", 1)]
+    ("recording", "params"),
+    [
+        ("sacct-bf-interval-2.txt", "sched_interval=2,bf_interval=2"),
+        ("sacct-bf-interval-1.txt", "sched_interval=1,bf_interval=1,bf_resolution=1"),
+        ("sacct-soak-bf-resolution-60.txt", "sched_interval=2,bf_interval=2"),
+    ],
 )
-def test_the_model_predicts_the_recorded_slurm_runs(recording: str, interval: int) -> None:
+def test_the_model_predicts_the_recorded_slurm_runs(recording: str, params: str) -> None:
+    """Each recording replayed with the scheduler parameters it was recorded under."""
     records = parse_sacct((DATA / recording).read_text())
     assert len(records) == 64
-    config = CONFIG.replace("bf_interval=2", f"bf_interval={interval}")
+    config = CONFIG.replace("sched_interval=2,bf_interval=2", params)
     report = compare(records, ClusterSpec.homogeneous(32, 8), policy_of_slurm_config(config))
     assert report.rank_correlation >= 0.9
     assert abs(report.wait_error) <= 0.10
@@ -80,3 +90,21 @@ def test_easy_backfill_misses_the_recorded_run() -> None:
     policy = replace(policy_of_slurm_config(CONFIG), backfill=Backfill.EASY)
     report = compare(records, ClusterSpec.homogeneous(32, 8), policy)
     assert report.wait_error < -0.10
+
+
+@pytest.mark.parametrize(
+    "recording", ["sacct-bf-interval-2.txt", "sacct-soak-bf-resolution-60.txt"]
+)
+def test_slurms_time_grid_explains_the_recorded_starts_better_than_exact_times(
+    recording: str,
+) -> None:
+    """The recordings ran at Slurm's default bf_resolution (60 s): replayed with reservations
+    rounded to it, start order and per-job starts come closer than with exact reservations."""
+    records = parse_sacct((DATA / recording).read_text())
+    cluster = ClusterSpec.homogeneous(32, 8)
+    grid = compare(records, cluster, policy_of_slurm_config(CONFIG))
+    exact = compare(
+        records, cluster, replace(policy_of_slurm_config(CONFIG), backfill_resolution_s=0)
+    )
+    assert grid.rank_correlation > exact.rank_correlation
+    assert grid.mean_abs_start_error_s < exact.mean_abs_start_error_s

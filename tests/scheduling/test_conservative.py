@@ -56,3 +56,13 @@ def test_a_job_added_last_never_delays_the_others(jobs: list[Job], gpus: int, ru
     before = _starts(jobs, POOL, 16)
     after = _starts([*jobs, extra], POOL, 16)
     assert {k: v for k, v in after.items() if k != "extra"} == before
+
+
+def test_reservations_on_slurms_time_grid_hold_back_a_job_that_fits_exactly() -> None:
+    # 8 GPUs; A holds 6 until 70, so H (all 8) is planned at 70. T (2 GPUs, 65 s) fits before
+    # H exactly (it ends at 67). Slurm's bf_resolution of 60 s stores H's reservation from 60
+    # (its start rounded down) to 120 (its end rounded down, at least one step): T would run
+    # into it, so it waits for H's end, as small jobs on the real cluster did.
+    jobs = [Job("A", 0, 6, 70), Job("H", 1, 8, 10), Job("T", 2, 2, 65)]
+    assert _starts(jobs, POOL) == {"A": 0, "H": 70, "T": 2}
+    assert _starts(jobs, replace(POOL, backfill_resolution_s=60)) == {"A": 0, "H": 70, "T": 80}

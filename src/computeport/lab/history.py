@@ -87,15 +87,20 @@ def history_of_records(
     cluster: ClusterSpec,
     policy: PolicyConfig,
     members: Mapping[str, Member] | None = None,
+    *,
+    align_s: int = 1,
 ) -> History:
     """A history from accounting records, rebased so the first submission is time 0.
 
+    With ``align_s``, time 0 is the first submission rounded down to a multiple of ``align_s``
+    epoch seconds instead, so the simulated clock's multiples of it fall where the wall clock's
+    do (Slurm's backfill rounds its reservations on the wall clock: ``bf_resolution``).
     Ties in submit time keep the record order (submit order on Slurm: job id order).
     """
     rows = sorted(records, key=lambda r: r.submit_s)
     if not rows:
         raise ValidationFailed("no jobs in the window", field="from")
-    t0 = rows[0].submit_s
+    t0 = rows[0].submit_s - rows[0].submit_s % max(1, align_s)
     jobs = tuple(
         Job(
             r.job_id,

@@ -13,6 +13,12 @@ node(s) free over its whole estimated run, as on Slurm. Jobs past their estimate
 end one second from now. The walk looks at ``max_jobs`` pending jobs per pass (Slurm's
 ``bf_max_job_test``). Reservations and drains are respected when a job starts now (through the
 scheduler's fit); the profile itself ignores them.
+
+With the policy's ``backfill_resolution_s`` (Slurm's ``bf_resolution``), a job that cannot start
+now is planned at its exact earliest start but held in the profile from that start rounded down
+to the grid until its end rounded down (at least one step), as Slurm stores it: a job after it
+fits before it only if it ends before the rounded start, so small jobs wait up to one step
+longer than exact planning would let them.
 """
 
 from __future__ import annotations
@@ -112,6 +118,7 @@ def conservative_backfill(
             times.append(at)
             rows.append(list(row))
     profile = _Profile(times, rows)
+    step = state.policy.backfill_resolution_s
     keys = queue.keys
     entries = queue.entries
     quotas = state.quotas
@@ -141,4 +148,8 @@ def conservative_backfill(
                 continue
             # a reservation keeps it off those GPUs now: plan it at the next instant
             at = profile.times[1] if len(profile.times) > 1 else now + 1
-        profile.take(where if node else (0,), per_node if node else g, at, at + run.est)
+        start, end = at, at + run.est
+        if step:
+            start = max(start - start % step, now)
+            end = max(end - end % step, start + step)
+        profile.take(where if node else (0,), per_node if node else g, start, end)

@@ -157,6 +157,12 @@ class PolicyConfig:
     """Conservative backfill plans at most once per this many seconds per partition (Slurm's
     ``bf_interval``); 0: at every pass. Passes come with events (an arrival, an end), so a
     skipped plan is made at the first event after the interval, not on a timer."""
+    backfill_resolution_s: int = 0
+    """Conservative backfill's time grid (Slurm's ``bf_resolution``, 60 s by default there): the
+    reservation of a job that cannot start now begins and ends at multiples of this many seconds
+    of the clock, both rounded down (at least one step long), as sched/backfill's node-space map
+    does. A reservation that begins before its job could is what holds back small jobs that
+    would fit before it; 0: exact times."""
 
     def __post_init__(self) -> None:
         if self.order not in ("fifo", "sjf", "multifactor"):
