@@ -25,7 +25,7 @@ import numpy as np
 
 from computeport.capacity.calendar import Month, horizon
 from computeport.capacity.demand import AwardDemand, MonthDemand, demand_series
-from computeport.capacity.fanout import Runner, SequentialRunner
+from computeport.capacity.fanout import Runner, SequentialRunner, balanced_chunks
 from computeport.capacity.scenario import Scenario, Targets
 from computeport.capacity.supply import MonthSupply, SupplyPlan
 from computeport.capacity.workload import (
@@ -477,7 +477,7 @@ def _simulate(
                 todo.append(row)
             else:
                 known.append(hit)
-    chunks = _balanced_chunks(
+    chunks = balanced_chunks(
         [len(t) for t in todos.values() if t], max(1, chunks_per_seed), runner.workers
     )
     for s, todo in todos.items():
@@ -503,23 +503,6 @@ def _simulate(
             _MEMO[(context, int(r["seed"]), *row)] = outcome
             outcomes.append(outcome)
     return outcomes
-
-
-def _balanced_chunks(lengths: Sequence[int], chunks: int, workers: int) -> int:
-    """Chunks per seed, raised until the tasks fill every worker in each round.
-
-    Three seeds of 11 months on two workers as three tasks leave one worker idle for the
-    last (a third of the wall time of the search's window checks); as six tasks of 5–6
-    months they keep both busy. Grouping never changes a month's outcome.
-    """
-
-    def tasks(c: int) -> int:
-        return sum(math.ceil(n / math.ceil(n / c)) for n in lengths)
-
-    most = max(lengths, default=1)
-    while workers > 1 and chunks < most and tasks(chunks) % workers:
-        chunks += 1
-    return chunks
 
 
 # Months already simulated in this process, keyed by everything simulate_month reads. A month's
