@@ -91,9 +91,6 @@ def run(
             duties=duty,
             pace=None if pace is None else timedelta(seconds=pace),
         )
-        worker.open()
-    except SecondWorker as exc:
-        raise fail(str(exc)) from exc
     except ValidationFailed as exc:
         raise fail(f"{exc.field}: {exc}") from exc
 
@@ -104,8 +101,16 @@ def run(
             raise KeyboardInterrupt
         worker.stopping.set()
 
+    # The handlers go in before the worker registers: once its row is visible, a supervisor
+    # (or the chaos test) may send SIGTERM, and it must stop gracefully, not die by default.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    try:
+        worker.open()
+    except SecondWorker as exc:
+        raise fail(str(exc)) from exc
+    except ValidationFailed as exc:
+        raise fail(f"{exc.field}: {exc}") from exc
     if metrics is not None and metrics_port is not None:
         metrics.serve(metrics_port, metrics_addr)
     console.print(
