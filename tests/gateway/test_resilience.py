@@ -15,7 +15,9 @@ import pytest
 from openai import OpenAI
 from sqlalchemy import Engine
 
+from computeport.gateway.keys import register_deployment
 from computeport.gateway.token_count import tokenize_url
+from tests.gateway.closing_proxy import ClosingProxy
 from tests.gateway.rig import GatewayRig, Upstream, build_rig
 from tests.support.processes import free_port
 
@@ -109,3 +111,35 @@ def _tokens(upstream: str, text: str) -> int:
     tokens = answer.json()["tokens"]
     assert isinstance(tokens, list)
     return len(tokens)
+
+
+def test_a_connection_closed_before_any_answer_is_tried_again_on_the_same_upstream(
+    rig: GatewayRig, upstreams: list[Upstream]
+) -> None:
+    """The only upstream's first connection closes unanswered (a kept-alive connection it had
+    just closed): that says nothing of its health, so the gateway tries it again on a new
+    connection and the client gets its answer, billed once — not a 503."""
+    port = int(upstreams[0].base_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = ClosingProxy(port).start()
+    try:
+        with rig.sessions.begin() as s:
+            register_deployment(
+                s,
+                rig.clock,
+                name="flaky",
+                organisation_id=rig.departments["dept"].organisation_id,
+                accelerator_type="h800",
+                upstreams=[proxy.base_url],
+            )
+        rig.gateway.lookups.load_deployments()
+        answer = client(rig).chat.completions.create(
+            model="flaky", messages=[{"role": "user", "content": "hi"}], max_tokens=1
+        )
+        assert answer.usage is not None
+        assert proxy.connections == 2  # closed once, answered on the second connection
+        assert not rig.gateway.pool.is_down(proxy.base_url)
+        row = rig.settle()[-1]
+        assert (row.model, row.status) == ("flaky", 200)
+        assert row.completion_tokens == answer.usage.completion_tokens
+    finally:
+        proxy.stop()

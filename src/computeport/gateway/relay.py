@@ -71,6 +71,8 @@ from computeport.settings import Settings
 log = logging.getLogger(__name__)
 _RETRYABLE: tuple[type[UpstreamError], ...] = (NotReached, Dropped)
 NOT_REACHED: tuple[type[UpstreamError], ...] = (NotReached,)
+DROPPED_RETRIES = 2
+"""Tries again on the same upstream after a connection broke before any answer."""
 """Failures that prove the upstream never got the request (a request that is expensive to
 answer twice — a transcription — moves to the next upstream only on these)."""
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -263,15 +265,38 @@ class Gateway:
         organisation's data policy allows (``call.upstreams``)."""
         headers = {"content-type": content_type, "x-request-id": call.request_id}
         for url in self.pool.order(call.model, call.upstreams):
-            try:
-                response = await self.client.post(url + path, content, headers)
-            except retryable:
+            response = await self._post(url + path, content, headers, retryable)
+            if response is None:
                 self.pool.mark_down(url)
                 continue
             self.pool.mark_up(url)
             call.upstream = url
             return response
         raise no_upstream(call.model)
+
+    async def _post(
+        self,
+        url: str,
+        content: bytes,
+        headers: dict[str, str],
+        retryable: tuple[type[UpstreamError], ...],
+    ) -> UpstreamResponse | None:
+        """The upstream's response, or ``None`` after a ``retryable`` failure (the caller
+        moves on).  A connection that broke before any answer (:class:`Dropped`: mostly a
+        kept-alive one the upstream had closed) says nothing of the upstream's health, so it
+        is tried again on this upstream, on another connection, up to
+        :data:`DROPPED_RETRIES` times, before the upstream counts as failed."""
+        for attempt in range(DROPPED_RETRIES + 1):
+            try:
+                return await self.client.post(url, content, headers)
+            except Dropped:
+                if Dropped not in retryable:
+                    raise
+                if attempt == DROPPED_RETRIES:
+                    return None
+            except retryable:
+                return None
+        return None
 
     async def _plain(
         self, call: ProxiedCall, deployment: DeploymentInfo, path: str, raw: bytes

@@ -50,7 +50,9 @@ class NotReached(UpstreamError):
 
 
 class Dropped(UpstreamError):
-    """A kept-alive connection was found closed before any answer began."""
+    """The connection broke before any answer began: most often a kept-alive connection the
+    upstream had just closed (llama.cpp's server closes one after a few requests), found when
+    the request was written to it.  Nothing was answered, so nothing can be billed twice."""
 
 
 class UpstreamResponse:
@@ -130,6 +132,10 @@ class UpstreamClient:
         )
         try:
             response = await self.session.post(url, data=data, headers=headers, timeout=timeout)
+        except aiohttp.ClientOSError as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):
+                raise NotReached(type(exc).__name__) from None
+            raise Dropped(type(exc).__name__) from None  # writing failed, or reset: no answer
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _sorted(exc) from None
         return UpstreamResponse(response)
