@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 
 from computeport.db.engine import make_engine
 from computeport.db.schema import create_schema
+from computeport.gateway.local_process import stop as stop_process
 from tests.api.fixtures import actors, api_settings, app, client, world
-from tests.gateway.rig import GatewayRig, Upstream, build_rig, start_upstream, stop_process
+from tests.gateway.rig import GatewayRig, Upstream, build_rig, start_upstream
 from tests.gateway.whisper_upstream import (
     CANTONESE,
     ENGLISH,

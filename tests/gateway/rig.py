@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +27,7 @@ from computeport.api.app import create_app
 from computeport.db.engine import make_session_factory
 from computeport.gateway import llama_server
 from computeport.gateway.keys import issue_key, register_deployment, set_allowance
+from computeport.gateway.local_process import answers_health
 from computeport.gateway.routes import open_gateway
 from computeport.http.state import AppState
 from computeport.kit.clock import ManualClock
@@ -55,15 +55,14 @@ class Upstream:
 def start_upstream(alias: str, log: Path, parallel: int = 1) -> Upstream:
     port = free_port()
     process = llama_server.start(port, alias, log, parallel=parallel)
-    poll(f"upstream {alias} ready", lambda: _healthy(port), process=process, log=log)
-    return Upstream(alias, port, process)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    upstream = Upstream(alias, port, process)
+    poll(
+        f"upstream {alias} ready",
+        lambda: answers_health(upstream.base_url),
+        process=process,
+        log=log,
+    )
+    return upstream
 
 
 def poll(
@@ -82,16 +81,6 @@ def poll(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not reached in {timeout_s:.0f} s")
         time.sleep(0.05)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass

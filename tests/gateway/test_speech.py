@@ -29,11 +29,12 @@ from sqlalchemy import Engine, select
 
 from computeport.billing.token_rating import post_all_tokens
 from computeport.gateway.keys import register_deployment
+from computeport.gateway.local_process import stop as stop_process
 from computeport.invoicing.close import close_period
 from computeport.kit.clock import ManualClock
 from computeport.models.invoicing import BillingDocument, DocumentKind, DocumentLine
 from tests.factories.inference import audio_card
-from tests.gateway.rig import GatewayRig, add_department, build_rig, poll, stop_process
+from tests.gateway.rig import GatewayRig, add_department, build_rig, poll
 from tests.gateway.whisper_upstream import SpeechUpstream, start_whisper
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -18,18 +18,16 @@ minute; otherwise, or with ``--speech-upstream``, the deployment points at an op
 from __future__ import annotations
 
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from rich.console import Group
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
 from computeport.db.engine import make_engine, make_session_factory, unit_of_work
-from computeport.gateway import llama_server, whisper_server
+from computeport.gateway import llama_server, local_process, whisper_server
 from computeport.kit.clock import Clock, SystemClock
 from computeport.seed.demo import department_login
 from computeport.seed.gateway_demo import DEMO_SPEECH_MODEL, GatewayDemo, seed_gateway_demo
@@ -52,20 +50,7 @@ class LocalModel:
     log: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        return httpx.get(base_url.removesuffix("/v1") + "/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        local_process.stop(self.process)
 
 
 def start_local_model(directory: Path, port: int, model: str) -> LocalModel | str:
@@ -77,15 +62,10 @@ def start_local_model(directory: Path, port: int, model: str) -> LocalModel | st
     log = directory / "model-server.log"
     process = llama_server.start(port, model, log)
     local = LocalModel(process, f"http://127.0.0.1:{port}/v1", log)
-    deadline = time.monotonic() + LOCAL_READY_S
-    while not _healthy(local.base_url):
-        if process.poll() is not None:
-            return f"the model server exited (see {log})"
-        if time.monotonic() > deadline:
-            local.stop()
-            return f"the model server did not load in {LOCAL_READY_S:.0f} s (see {log})"
-        time.sleep(0.2)
-    return local
+    why = local_process.wait_ready(
+        process, local.base_url, ready_s=LOCAL_READY_S, log=log, what="model server"
+    )
+    return local if why is None else why
 
 
 def start_local_speech(directory: Path, port: int) -> whisper_server.WhisperServer | str:

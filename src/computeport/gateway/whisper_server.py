@@ -22,11 +22,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from computeport.gateway import local_process
 
 MODEL_BYTES = 145_217_607
 """The joined model.bin's size (the parts' wheels are hash-pinned; this checks the join)."""
@@ -98,20 +97,7 @@ class WhisperServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        local_process.stop(self.process)
 
 
 def _die_with_parent() -> None:
@@ -155,14 +141,11 @@ def start(
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     server = WhisperServer(port, process, log)
-    deadline = time.monotonic() + ready_s
-    while not healthy(port):
-        if process.poll() is not None:
-            raise WhisperFailed(f"the speech server exited (see {log})")
-        if time.monotonic() > deadline:
-            server.stop()
-            raise WhisperFailed(f"the speech server did not answer in {ready_s:.0f} s (see {log})")
-        time.sleep(0.2)
+    why = local_process.wait_ready(
+        process, server.base_url, ready_s=ready_s, log=log, what="speech server"
+    )
+    if why is not None:
+        raise WhisperFailed(why)
     return server
 
 
@@ -192,4 +175,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["WhisperFailed", "WhisperServer", "healthy", "model_dir", "start", "unavailable"]
+__all__ = ["WhisperFailed", "WhisperServer", "model_dir", "start", "unavailable"]
