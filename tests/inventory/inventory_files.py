@@ -18,6 +18,22 @@ name = "Cyberport"
 """
 """The accelerator type and the site, without a cluster (tests add their own)."""
 
+WTEST_AT_CYBERPORT = (
+    H800_AT_CYBERPORT
+    + """
+[clusters.wtest]
+site = "cyberport"
+backend = "sim"
+
+[clusters.wtest.partitions.gpu]
+accelerator = "h800"
+gpus_per_node = 8
+nodes = 4
+"""
+)
+"""The worker tests' centre: its virtual cluster ``wtest`` (the name the worker fixtures open),
+32 H800 at Cyberport; tests add the clusters they are about."""
+
 SMALL = (
     H800_AT_CYBERPORT
     + """

@@ -18,7 +18,7 @@ from computeport.kit.clock import ManualClock
 from computeport.settings import Settings
 from computeport.worker.runner import WorkerThread
 from computeport.worker.start import build_loops
-from tests.inventory.inventory_files import H800_AT_CYBERPORT
+from tests.inventory.inventory_files import WTEST_AT_CYBERPORT
 from tests.worker.test_loops import Centre, centre
 
 __all__ = ["centre"]
@@ -35,17 +35,8 @@ AccountingStoragePort=1
 (A missing slurm.conf would not: Slurm's commands retry reading it for a minute.)"""
 
 TWO = (
-    H800_AT_CYBERPORT
+    WTEST_AT_CYBERPORT
     + """
-[clusters.wtest]
-site = "cyberport"
-backend = "sim"
-
-[clusters.wtest.partitions.gpu]
-accelerator = "h800"
-gpus_per_node = 8
-nodes = 4
-
 [clusters.gone]
 site = "cyberport"
 backend = "slurm"

@@ -25,7 +25,7 @@ from computeport.settings import Settings
 from computeport.worker.loop import Deferred
 from computeport.worker.runner import WorkerThread
 from computeport.worker.start import build_loops
-from tests.inventory.inventory_files import H800_AT_CYBERPORT
+from tests.inventory.inventory_files import WTEST_AT_CYBERPORT
 from tests.worker.test_loops import Centre, centre
 
 __all__ = ["centre"]
@@ -33,20 +33,11 @@ __all__ = ["centre"]
 
 def _inventory(commissioned: str) -> str:
     return (
-        H800_AT_CYBERPORT
+        WTEST_AT_CYBERPORT
         + f"""
 [sites.sandy-ridge]
 name = "Sandy Ridge"
 status = "planned"
-
-[clusters.wtest]
-site = "cyberport"
-backend = "sim"
-
-[clusters.wtest.partitions.gpu]
-accelerator = "h800"
-gpus_per_node = 8
-nodes = 4
 
 [clusters.later]
 site = "sandy-ridge"
@@ -86,26 +77,20 @@ def test_a_planned_virtual_cluster_takes_work_from_its_commissioning(centre: Cen
         decl = parse_inventory(_inventory(opens.isoformat()))
         load_inventory(session, decl, actor_id=None, at=centre.clock.now(), source="t")
         award = session.scalars(select(Award)).one()
-        move_hours(
-            session,
-            award.id,
-            source="reserve",
-            target="later",
-            hours=400,
-            reason="half to the new site",
-            actor_id=None,
-            clock=centre.clock,
-        )
-        move_hours(
-            session,
-            award.id,
-            source="reserve",
-            target="wtest",
-            hours=600,
-            reason="the rest here",
-            actor_id=None,
-            clock=centre.clock,
-        )
+        for target, hours, reason in (
+            ("later", 400, "half to the new site"),
+            ("wtest", 600, "the rest here"),
+        ):
+            move_hours(
+                session,
+                award.id,
+                source="reserve",
+                target=target,
+                hours=hours,
+                reason=reason,
+                actor_id=None,
+                clock=centre.clock,
+            )
     loops = build_loops(State(centre.settings, centre.sessions, centre.clock, centre.backend))
     names = [loop.name for loop in loops]
     assert names[:6] == [
