@@ -24,6 +24,7 @@ from tests.support.databases import (
     fresh_postgres_database,
     worker_suffix,
 )
+from tests.support.xdist_groups import pytest_collection_modifyitems  # noqa: F401 (a hook)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRACES = SHARED / "traces"
