@@ -17,6 +17,7 @@ from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import ingest_token_usage
 from computeport.models.identity import OrganisationCategory
 from tests.factories import identity as identity_factory
+from tests.factories import scheme as scheme_factory
 from tests.factories.inference import audio_card, audio_event, card, event
 from tests.web.fixtures import Browser, People, chart_specs
 
@@ -61,7 +62,7 @@ def test_the_funder_reads_the_months_figures(
     assert page.status_code == 200
     text = _text(page.text)
     # One of the three government departments used it in October (September's is not counted).
-    assert "1 of 3 government departments made a request this month" in text
+    assert "1 of 3 government departments made a request in 2026-10" in text
     assert "33.3%" in text
     assert "Requests 4 " in text
     assert "Error rate 25.0%" in text
@@ -112,9 +113,9 @@ def test_the_funder_reads_chat_and_transcription_side_by_side(
     browser.login(people.funder.email)
     page = browser.get("/inference?period=2026-10").text
     kpis = _text(page.split('id="gateway-speech-kpis"')[1].split("</section>")[0])
-    assert "Departments' share: chat 50.0% 2 of 4 government departments chatted" in kpis
+    assert "Departments' share: chat 50.0% 2 of 4 government departments chatted in 2026-10" in kpis
     assert (
-        "transcription 50.0% 2 of 4 government departments transcribed this month; 1 used both"
+        "transcription 50.0% 2 of 4 government departments transcribed in 2026-10; 1 used both"
         in kpis
     )
     assert "Audio minutes served 3.5 " in kpis  # 210 s of audio
@@ -140,7 +141,7 @@ def test_the_page_in_traditional_chinese(
     browser.post_form("/lang", {"locale": "zh-Hant", "next": "/inference"}, from_page="/")
     text = _text(browser.get("/inference?period=2026-10").text)
     assert "推理閘道" in text
-    assert "本月 3 個政府部門中有 1 個曾發出請求" in text
+    assert "2026-10 3 個政府部門中有 1 個曾發出請求" in text
     assert "錯誤率" in text
     assert "部門使用比例：語音轉寫" in text
     assert "已處理音訊分鐘數" in text
@@ -157,3 +158,35 @@ def test_applicants_may_not_and_a_bad_month_is_named(
     assert bad.status_code == 422  # the house's ValidationFailed
     assert "period" in bad.text
     assert browser.get("/inference").status_code == 200  # this month: empty, not an error
+
+
+def test_the_funder_page_shows_the_services_month_as_the_gateway_page_does(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    """The funder's own page answers the seed's question too: the departments' share for chat
+    and for transcription, and each category's tokens and audio hours with the subsidy paid,
+    for the month it names, in the very figures of the gateway's page (one template)."""
+    _chat_and_speech(session, clock)
+    scheme_factory.scheme(session)
+    browser.login(people.funder.email)
+    funder = browser.get("/funder")
+    assert funder.status_code == 200
+    section = funder.text.split('id="funder-government-service"')[1].split(
+        "</section>\n</section>"
+    )[0]
+    assert "Government AI service · 2026-10" in _text(section)  # the period is stated
+    kpis = _text(section.split('id="funder-service-kpis"')[1].split("</section>")[0])
+    assert "Departments' share: chat 50.0% 2 of 4 government departments chatted in 2026-10" in kpis
+    assert "transcription 50.0% 2 of 4 government departments transcribed" in kpis
+    gateway = browser.get("/inference?period=2026-10").text
+    same = _text(gateway.split('id="gateway-speech-kpis"')[1].split("</section>")[0])
+    assert kpis == same
+    category = _text(section.split('id="funder-service-by-category"')[1].split("</table>")[0])
+    assert "government 900,000 HK$0.00 0.05 HK$0.00" in category
+    assert 'href="/inference?period=2026-10"' in section  # the funder may read the gateway page
+    # A committee member sees the funder page, not the gateway's: no link to a page they lack.
+    browser.client.cookies.clear()
+    browser.login(people.committee.email)
+    page = browser.get("/funder").text
+    assert 'id="funder-service-kpis"' in page
+    assert 'href="/inference' not in page.split('id="funder-government-service"')[1]

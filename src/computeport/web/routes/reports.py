@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from computeport.backends import ClusterBackend
+from computeport.gateway.figures import FIGURE_READERS, inference_figures
 from computeport.kit.errors import NotFound
+from computeport.kit.periods import parse_period, period_of
 from computeport.models.identity import Role
 from computeport.web import charts
 from computeport.web.deps import CurrentViewer, PageClock, PageCluster, PageSession
@@ -155,6 +157,9 @@ def funder_dashboard(
     year = now.astimezone(HONG_KONG).year
     board = scheme_dashboard(session, now)
     report = funder_report(session, year, now, installed_gpus=_installed(cluster))
+    # The government service's month beside the year: the same read as the gateway's page.
+    period = period_of(now)
+    service = inference_figures(session, period, *parse_period(period))
     _ = translator(viewer.locale)
     return render(
         request,
@@ -162,6 +167,9 @@ def funder_dashboard(
         {
             "board": board,
             "report": report,
+            "service": service,
+            "service_period": period,
+            "service_link": viewer.has(*FIGURE_READERS),
             # The funnel counts the report year's applications, as the key figures above it do.
             "charts": {
                 **scheme_charts(board, _),
