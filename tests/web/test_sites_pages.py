@@ -63,3 +63,24 @@ def test_an_applicant_cannot_see_the_inventory(browser: Browser, people: People)
     browser.login(people.applicant_a.email)
     assert browser.client.get("/sites").status_code == 403
     assert 'href="/sites"' not in browser.client.get("/").text
+
+
+def test_the_demo_sandy_ridge_counts_as_in_service_from_its_date(
+    browser: Browser, people: People, session: Session, clock: ManualClock
+) -> None:
+    from datetime import UTC, datetime
+
+    from computeport.seed.demo_centre import DEMO_INVENTORY
+
+    decl = parse_inventory(DEMO_INVENTORY.read_text(encoding="utf-8"))
+    load_inventory(session, decl, actor_id=None, at=clock.now(), source="demo_inventory.toml")
+    browser.login(people.operator.email)
+    before = browser.client.get("/sites").text
+    assert "Opens 2027-07-01" in before
+    assert "1,024.0 PF" in before  # planned
+    clock.set(datetime(2027, 7, 1, tzinfo=UTC))
+    after = browser.client.get("/sites").text
+    assert "Opened 2027-07-01" in after
+    assert "4,033.6 PF" in after  # in service: Cyberport's 3,009.6 and Sandy Ridge's 1,024
+    ridge = after.split('id="site-sandy-ridge"')[1].split("</section>")[0]
+    assert "planned" not in ridge

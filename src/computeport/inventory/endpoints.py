@@ -7,15 +7,18 @@ the funder plan with it too); applicants get 403.
 
 from __future__ import annotations
 
+from datetime import UTC, date
+
 from fastapi import APIRouter, Path, Response
 from pydantic import TypeAdapter
 
-from computeport.http.deps import SessionDep, json_response
+from computeport.http.deps import ClockDep, SessionDep, json_response
 from computeport.identity.auth import CurrentSubject
 from computeport.inventory.errors import ClusterNotFound
 from computeport.inventory.health import cluster_states
 from computeport.inventory.repository import all_clusters, all_sites, cluster_named
 from computeport.inventory.schemas import ClusterHealthRead, ClusterRead, SiteRead
+from computeport.kit.clock import Clock
 from computeport.models.identity import STAFF_ROLES
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
@@ -27,18 +30,25 @@ CLUSTER = TypeAdapter(ClusterRead)
 HEALTH = TypeAdapter(list[ClusterHealthRead])
 
 
+def utc_day(clock: Clock) -> date:
+    """The centre's day: commissioning dates take effect at midnight UTC, as the worker's do."""
+    return clock.now().astimezone(UTC).date()
+
+
 @router.get("/sites", response_model=list[SiteRead], responses={403: {}})
-def list_sites(subject: CurrentSubject, session: SessionDep) -> Response:
-    """Every site with its clusters' names and its GPUs and peak PFLOPS."""
+def list_sites(subject: CurrentSubject, session: SessionDep, clock: ClockDep) -> Response:
+    """Every site with its clusters' names and its GPUs and peak PFLOPS; its status today."""
     subject.require(*READERS)
-    return json_response(SITES, [SiteRead.of(s) for s in all_sites(session)])
+    today = utc_day(clock)
+    return json_response(SITES, [SiteRead.of(s, today) for s in all_sites(session)])
 
 
 @router.get("/clusters", response_model=list[ClusterRead], responses={403: {}})
-def list_clusters(subject: CurrentSubject, session: SessionDep) -> Response:
-    """Every cluster with its back end, connection settings and partitions."""
+def list_clusters(subject: CurrentSubject, session: SessionDep, clock: ClockDep) -> Response:
+    """Every cluster with its back end, connection settings, partitions and status today."""
     subject.require(*READERS)
-    return json_response(CLUSTERS, [ClusterRead.of(c) for c in all_clusters(session)])
+    today = utc_day(clock)
+    return json_response(CLUSTERS, [ClusterRead.of(c, today) for c in all_clusters(session)])
 
 
 @router.get("/clusters/health", response_model=list[ClusterHealthRead], responses={403: {}})
@@ -56,6 +66,7 @@ def list_cluster_health(subject: CurrentSubject, session: SessionDep) -> Respons
 def get_cluster(
     subject: CurrentSubject,
     session: SessionDep,
+    clock: ClockDep,
     name: str = Path(min_length=1, max_length=40),
 ) -> Response:
     """One cluster by name."""
@@ -63,7 +74,7 @@ def get_cluster(
     cluster = cluster_named(session, name)
     if cluster is None:
         raise ClusterNotFound(f"no cluster named {name!r}", field="name")
-    return json_response(CLUSTER, ClusterRead.of(cluster))
+    return json_response(CLUSTER, ClusterRead.of(cluster, utc_day(clock)))
 
 
 __all__ = ["router"]

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from computeport.inventory.health import ClusterHealthView
+from computeport.inventory.service_status import cluster_status_on, site_status_on
 from computeport.models.centre import AcceleratorType, CentreCluster, CentrePartition, CentreSite
 
 
@@ -79,13 +80,14 @@ class ClusterRead(BaseModel):
     assumption: str | None
 
     @classmethod
-    def of(cls, row: CentreCluster) -> ClusterRead:
+    def of(cls, row: CentreCluster, today: date) -> ClusterRead:
+        """``status`` as of ``today``: a planned virtual cluster past its date is active."""
         gpus, pflops = _totals(row.partitions)
         return cls(
             name=row.name,
             site=row.site.key,
             backend=row.backend,
-            status=row.status,
+            status=cluster_status_on(row, today),
             commissioned=row.commissioned,
             connection=dict(row.connection),
             partitions=[ClusterPartitionRead.of(p) for p in row.partitions],
@@ -108,13 +110,14 @@ class SiteRead(BaseModel):
     assumption: str | None
 
     @classmethod
-    def of(cls, row: CentreSite) -> SiteRead:
+    def of(cls, row: CentreSite, today: date) -> SiteRead:
+        """``status`` as of ``today``: active once one of its clusters is."""
         gpus, pflops = _totals([p for c in row.clusters for p in c.partitions])
         return cls(
             key=row.key,
             name=row.name,
             name_zh=row.name_zh,
-            status=row.status,
+            status=site_status_on(row, today),
             opened=row.opened,
             clusters=[c.name for c in row.clusters],
             gpus=gpus,

@@ -52,6 +52,7 @@ def planned_virtual(sessions: sessionmaker[Session]) -> list[tuple[ClusterConnec
     (midnight UTC of that date)."""
     from computeport.inventory.connections import connection_of
     from computeport.inventory.repository import all_clusters
+    from computeport.inventory.service_status import opens_by_itself
 
     with sessions() as session:
         return [
@@ -60,7 +61,7 @@ def planned_virtual(sessions: sessionmaker[Session]) -> list[tuple[ClusterConnec
                 datetime(c.commissioned.year, c.commissioned.month, c.commissioned.day, tzinfo=UTC),
             )
             for c in all_clusters(session)
-            if c.status == "planned" and c.backend == "sim" and c.commissioned is not None
+            if opens_by_itself(c) and c.commissioned is not None
         ]
 
 

@@ -8,11 +8,13 @@ that is not retired.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from computeport.inventory.repository import all_accelerators, all_sites
+from computeport.inventory.service_status import cluster_status_on, site_status_on
 from computeport.models.centre import AcceleratorType, CentreCluster, CentreSite
 
 
@@ -21,6 +23,8 @@ class ClusterLine:
     cluster: CentreCluster
     gpus: int
     pflops: Decimal
+    status: str
+    """As of the page's day (``inventory/service_status``), not the file's word."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class SiteBlock:
     clusters: list[ClusterLine]
     gpus: int
     pflops: Decimal
+    status: str
 
 
 @dataclass(frozen=True)
@@ -44,29 +49,31 @@ class SitesPage:
         return sum(len(s.clusters) for s in self.sites)
 
 
-def _line(cluster: CentreCluster) -> ClusterLine:
+def _line(cluster: CentreCluster, today: date) -> ClusterLine:
     gpus = sum(p.gpus for p in cluster.partitions)
-    return ClusterLine(cluster, gpus, sum((p.pflops for p in cluster.partitions), Decimal(0)))
+    pflops = sum((p.pflops for p in cluster.partitions), Decimal(0))
+    return ClusterLine(cluster, gpus, pflops, cluster_status_on(cluster, today))
 
 
-def sites_page(session: Session) -> SitesPage:
-    """Every site, its clusters with totals, and the centre's totals."""
+def sites_page(session: Session, today: date) -> SitesPage:
+    """Every site, its clusters with totals, and the centre's totals, in service ``today``."""
     blocks: list[SiteBlock] = []
     gpus_in_service, in_service, planned = 0, Decimal(0), Decimal(0)
     for site in all_sites(session):
-        lines = [_line(c) for c in site.clusters]
+        lines = [_line(c, today) for c in site.clusters]
         blocks.append(
             SiteBlock(
                 site,
                 lines,
                 sum(x.gpus for x in lines),
                 sum((x.pflops for x in lines), Decimal(0)),
+                site_status_on(site, today),
             )
         )
         for line in lines:
-            if line.cluster.status == "active":
+            if line.status == "active":
                 gpus_in_service += line.gpus
                 in_service += line.pflops
-            elif line.cluster.status == "planned":
+            elif line.status == "planned":
                 planned += line.pflops
     return SitesPage(blocks, all_accelerators(session), gpus_in_service, in_service, planned)
