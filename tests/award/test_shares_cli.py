@@ -17,6 +17,7 @@ from computeport.db.engine import make_engine, make_session_factory
 from computeport.db.schema import create_schema
 from computeport.kit.clock import ManualClock
 from computeport.models.award_share import AwardShare, AwardShareMove
+from computeport.models.centre import CentreCluster
 from computeport.models.identity import Role
 from tests.award.share_centre import load_centre
 from tests.factories import award as fw
@@ -166,3 +167,41 @@ def test_limit_to_a_site_then_moves_outside_it_are_refused(award_ref: str) -> No
         "award", "shares", "limit", award_ref, "--reason", "open again", "--as", OPERATOR
     )
     assert (code, "open (any cluster)" in out) == (0, True)
+
+
+def test_a_move_off_a_slurm_cluster_asks_its_controller_and_stops_when_it_is_silent(
+    award_ref: str, database: sessionmaker[Session]
+) -> None:
+    """The CLI keeps the floor as the API does: it asks the source's controller what the
+    award's queued and running jobs reserve there.  beta's controller (a slurm.conf that does
+    not exist) cannot be asked, so nothing moves on a guess."""
+    with database() as session, session.begin():  # a short timeout, so the test is quick
+        beta = session.scalars(select(CentreCluster).where(CentreCluster.name == "beta")).one()
+        beta.connection = {**beta.connection, "timeout_seconds": 0.5}
+    code, out = move(
+        award_ref, "--from", "reserve", "--to", "beta", "--hours", "100", "--reason", "r"
+    )
+    assert code == 0, out  # growing a share asks nobody
+    code, out = move(award_ref, "--from", "beta", "--to", "ridge", "--hours", "10", "--reason", "r")
+    text = " ".join(out.split())
+    assert code == 2, out
+    assert "error: --from: beta's controller did not answer" in text
+    assert "nothing moved" in text
+    assert counts(database) == (1, 1)  # the first move only
+
+
+def test_a_move_off_a_virtual_cluster_says_what_it_cannot_see(
+    award_ref: str, database: sessionmaker[Session]
+) -> None:
+    code, out = move(
+        award_ref, "--from", "reserve", "--to", "alpha", "--hours", "100", "--reason", "r"
+    )
+    assert code == 0, out
+    code, out = move(
+        award_ref, "--from", "alpha", "--to", "ridge", "--hours", "10", "--reason", "r"
+    )
+    assert code == 0, out
+    text = " ".join(out.split())
+    assert "note: alpha is a virtual cluster run by the API process" in text
+    assert "moved 10 h800 GPU-hours" in text
+    assert counts(database) == (2, 2)

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from computeport.award import repository
 from computeport.award.places import set_places
+from computeport.award.share_commitments import committed_on_source
 from computeport.award.shares import (
     SHARE_MOVERS,
     AwardShares,
-    committed_hours,
     move_hours,
     show_shares,
 )
@@ -109,14 +109,14 @@ def post_share_move(
     state: Annotated[AppState, Depends(app_state)],
 ) -> AwardSharesRead:
     """Move hours shrink-first between clusters and the reserve; recorded as an amendment.
-    A share of this deployment's cluster keeps what the award's queued and running jobs there
-    reserved (the shrink floor)."""
+    A share keeps what the award's queued and running jobs on its cluster reserved (the shrink
+    floor), asked of the deployment's own back end or the cluster's Slurm controller."""
     subject.require(*SHARE_MOVERS)
     award = repository.get_readable(session, subject, award_id)
     source = body.source.strip()
-    committed: dict[str, int] = {}
-    if state.backend is not None and state.backend.cluster == source:
-        committed[source] = committed_hours(state.backend.jobs(account=award.slurm_account))
+    # A source whose jobs this process cannot see (another virtual cluster) keeps the floor of
+    # its ingested usage; a controller that does not answer refuses the move (503).
+    committed = committed_on_source(session, award, source, state.backend, state.settings) or {}
     move_hours(
         session,
         award.id,

@@ -33,7 +33,13 @@ from computeport.settings import Settings
 if TYPE_CHECKING:
     from computeport.backends.sim.inventory import SimInventory
 
-__all__ = ["BackendRegistry", "LazyBackend", "build_backend", "default_connection"]
+__all__ = [
+    "BackendRegistry",
+    "LazyBackend",
+    "build_backend",
+    "default_connection",
+    "slurm_backend",
+]
 
 DEFAULT_SIM_CLUSTER = "aisc"
 """The embedded virtual cluster's name when no inventory names it (its journal is keyed by it)."""
@@ -47,7 +53,9 @@ def default_connection(settings: Settings) -> ClusterConnection:
     return ClusterConnection(DEFAULT_SIM_CLUSTER, "sim", {"speed": settings.sim_speed})
 
 
-def _slurm(connection: ClusterConnection) -> ClusterBackend:
+def slurm_backend(connection: ClusterConnection) -> ClusterBackend:
+    """A Slurm cluster's back end: cheap to build (it keeps settings; every call runs a
+    command), so a one-shot command may build one to ask a controller a question."""
     from computeport.backends.slurm import SlurmBackend, SlurmConfig
 
     given = connection.settings
@@ -106,7 +114,7 @@ def build_backend(
     With ``follow`` (a further virtual cluster of a centre), it runs on ``clock`` itself.
     """
     if connection.backend == "slurm":
-        return _slurm(connection), clock or SystemClock()
+        return slurm_backend(connection), clock or SystemClock()
     if connection.backend != "sim":
         raise ValidationFailed(f"unknown back end {connection.backend!r}", field="backend")
 

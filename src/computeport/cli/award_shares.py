@@ -11,13 +11,18 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from computeport.award.places import set_places
+from computeport.award.share_commitments import committed_on_source
 from computeport.award.shares import RESERVE, SHARE_MOVERS, move_hours, show_shares
+from computeport.backends import BackendUnavailable
 from computeport.cli.acting import acting
 from computeport.cli.award import _award, clock_for
 from computeport.cli.common import command_session, console, fail
 from computeport.kit.errors import DomainError
+from computeport.models.award import Award
+from computeport.settings import Settings
 
 app = typer.Typer(help="An award's GPU-hours per cluster and its reserve.", no_args_is_help=True)
 
@@ -74,6 +79,7 @@ def move_command(
         subject = acting(session, as_user)
         subject.require(*SHARE_MOVERS)
         the_award = _award(session, award)
+        committed = _committed(session, the_award, source.strip())
         try:
             move = move_hours(
                 session,
@@ -85,6 +91,7 @@ def move_command(
                 actor_id=subject.user_id,
                 clock=clock,
                 accelerator_type=accelerator_type,
+                committed=committed,
             )
         except DomainError as exc:
             option = OPTION_OF_FIELD.get(exc.field or "", exc.field or "award")
@@ -93,6 +100,27 @@ def move_command(
             f"moved {move.gpu_hours:,} {move.accelerator_type} GPU-hours of "
             f"{the_award.reference}: {move.source} → {move.target}"
         )
+
+
+def _committed(session: Session, award: Award, source: str) -> dict[str, int]:
+    """What the award's queued and running jobs on ``source`` reserve (the floor's live part),
+    asked as the API asks (``award/share_commitments``); a controller that does not answer
+    stops the move, a virtual cluster (run inside the API process) is said to be unseen."""
+    try:
+        committed = committed_on_source(session, award, source, None, Settings())
+    except BackendUnavailable as exc:
+        raise fail(
+            f"--from: {source}'s controller did not answer, so the award's queued and running "
+            f"jobs there are unknown; nothing moved ({exc.message})"
+        ) from None
+    if committed is None:
+        console.print(
+            f"[yellow]note:[/] {source} is a virtual cluster run by the API process: its queued "
+            "and running jobs are not visible here, so its floor is its ingested usage; move "
+            "through the API or the portal to keep them"
+        )
+        return {}
+    return committed
 
 
 @app.command("limit")
