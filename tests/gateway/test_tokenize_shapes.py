@@ -29,6 +29,7 @@ from computeport.gateway.token_count import (
 )
 from computeport.gateway.upstream import UpstreamClient
 from computeport.kit.clock import ManualClock
+from tests.gateway.closing_proxy import ClosingProxy
 from tests.gateway.rig import Upstream
 
 TEXT = "Tell me a long story about the harbour"
@@ -132,6 +133,22 @@ def test_the_real_llama_cpp_server_is_asked_in_its_own_shape_once(
         assert counter.requests == 2
 
     run(work)
+
+
+def test_a_connection_closed_unanswered_is_asked_once_more(upstreams: list[Upstream]) -> None:
+    """llama.cpp closes kept-alive connections after a few requests: one found closed before
+    any answer costs a second try, not the count."""
+    proxy = ClosingProxy(upstreams[0].port).start()
+
+    async def work(counter: TokenCounter, _: ManualClock) -> None:
+        assert await counter.count(proxy.base_url, "Hi") == 1
+        assert (counter.requests, proxy.connections) == (2, 2)
+        assert counter.shape_of(proxy.base_url) == "llama.cpp"
+
+    try:
+        run(work)
+    finally:
+        proxy.stop()
 
 
 def test_vllm_is_asked_in_its_shape_after_refusing_llama_cpps_and_it_is_remembered() -> None:

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from computeport.gateway.upstream import UpstreamClient, UpstreamError
+from computeport.gateway.upstream import Dropped, UpstreamClient, UpstreamError
 from computeport.kit.clock import Clock
 
 TOKENIZE_TIMEOUT_S = 5.0
@@ -178,23 +178,34 @@ class TokenCounter:
         self._none_until[url] = self._clock.now() + timedelta(seconds=NO_TOKENIZER_RECHECK_S)
         return None
 
+    async def _post(self, url: str, body: bytes) -> tuple[int, bytes] | None:
+        """The status and body of one ``/tokenize`` answer, ``None`` when none came.  Asking
+        twice costs nothing but time, so a connection found closed before any answer (llama.cpp
+        closes kept-alive ones after a few requests) is tried once more."""
+        for attempt in range(2):
+            self.requests += 1
+            try:
+                response = await self._client.post(
+                    url, body, {"content-type": "application/json"}, read_timeout=TOKENIZE_TIMEOUT_S
+                )
+                return response.status, await response.read()
+            except Dropped:
+                if attempt:
+                    return None
+            except UpstreamError:
+                return None
+        return None
+
     async def _ask(self, url: str, index: int, text: str) -> int | None:
         """One ``/tokenize`` request with body ``index``: its count, ``None`` when the upstream
         failed (nothing learnt), :class:`_Refused` when it does not take that body."""
-        self.requests += 1
-        try:
-            response = await self._client.post(
-                url,
-                json.dumps(TOKENIZE_SHAPES[index][1](text)).encode(),
-                {"content-type": "application/json"},
-                read_timeout=TOKENIZE_TIMEOUT_S,
-            )
-            answer = await response.read()
-        except UpstreamError:
+        answered = await self._post(url, json.dumps(TOKENIZE_SHAPES[index][1](text)).encode())
+        if answered is None:
             return None
-        if response.status >= 500 or response.status in _TRANSIENT:
+        status, answer = answered
+        if status >= 500 or status in _TRANSIENT:
             return None
-        if response.status >= 400:
+        if status >= 400:
             raise _Refused
         try:
             counted = count_in(json.loads(answer))
