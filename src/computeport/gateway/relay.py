@@ -55,7 +55,12 @@ from computeport.gateway.pool import UpstreamPool
 from computeport.gateway.privacy import apply_data_policy
 from computeport.gateway.quotas import Hold, Quotas
 from computeport.gateway.sse import StreamTally, split_events, usage_of
-from computeport.gateway.token_count import answer_text, count_tokens, prompt_text, streamed_text
+from computeport.gateway.token_count import (
+    TokenCounter,
+    answer_text,
+    prompt_text,
+    streamed_text,
+)
 from computeport.gateway.upstream import (
     Dropped,
     NotReached,
@@ -123,6 +128,8 @@ class Gateway:
         self.pool = pool or UpstreamPool()
         self.client = UpstreamClient(settings.gateway_upstream_timeout)
         """The one upstream HTTP client of this process (:mod:`~computeport.gateway.upstream`)."""
+        self.tokens = TokenCounter(self.client, clock)
+        """Counts with the upstreams' tokenizers when they report no usage."""
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -455,9 +462,9 @@ class Gateway:
         rough estimates), marked estimated either way."""
         if call.upstream is not None and call.body is not None:
             text = prompt_text(call.body)
-            counted = await count_tokens(self.client, call.upstream, text)
+            counted = await self.tokens.count(call.upstream, text)
             prompt = counted if counted is not None else prompt
-            counted = await count_tokens(self.client, call.upstream, answer)
+            counted = await self.tokens.count(call.upstream, answer)
             completion = counted if counted is not None else completion
         call.body = None
         self.finish(call, status, prompt, completion, estimated=True, ttft_ms=ttft_ms)
