@@ -16,6 +16,7 @@ from computeport.award.accelerators import ensure_known_lines
 from computeport.award.commitments import change_commitment
 from computeport.award.repository import lock_award
 from computeport.award.schemas import AmendmentIn
+from computeport.award.shares import place_on_sole_clusters
 from computeport.award.term import check_term
 from computeport.award.workflow import OPEN_STATES
 from computeport.envelope.service import ensure_headroom, lock_scheme
@@ -67,7 +68,7 @@ def top_up(
         )
     if data.ends_at is not None:
         raise ValidationFailed("a top-up does not change the end date", field="ends_at")
-    ensure_known_lines(line.accelerator_type for line in data.lines)
+    ensure_known_lines((line.accelerator_type for line in data.lines), session)
     scheme_id = lock_award(session, award_id, lock=False).scheme_id
     scheme = lock_scheme(session, scheme_id)
     award = lock_award(session, award_id)
@@ -79,7 +80,7 @@ def top_up(
     for line in data.lines:
         if line.accelerator_type in existing:
             existing[line.accelerator_type].gpu_hours += line.gpu_hours
-            # Added hours are unplaced until an operator moves them (award.shares).
+            # Added hours land in the reserve; placed below where one cluster alone may hold them.
             existing[line.accelerator_type].reserve_hours += line.gpu_hours
         else:
             session.add(
@@ -123,6 +124,7 @@ def top_up(
     )
     session.flush()
     session.refresh(award, ["lines"])
+    place_on_sole_clusters(session, [award.id], clock, actor_id=actor_id)
     return amendment
 
 

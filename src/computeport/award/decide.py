@@ -24,6 +24,7 @@ from computeport.award.application_link import (
 )
 from computeport.award.commitments import change_commitment
 from computeport.award.schemas import DecisionIn
+from computeport.award.shares import place_on_sole_clusters
 from computeport.award.term import check_term
 from computeport.envelope.service import ensure_headroom, lock_scheme
 from computeport.kit.clock import Clock
@@ -74,10 +75,10 @@ def resolve_rate(scheme: Scheme, data: DecisionIn) -> Decimal:
     return rate
 
 
-def _validate_approval(scheme: Scheme, data: DecisionIn) -> tuple[Decimal, int]:
+def _validate_approval(session: Session, scheme: Scheme, data: DecisionIn) -> tuple[Decimal, int]:
     if not data.lines:
         raise ValidationFailed("an award needs at least one line of GPU-hours", field="lines")
-    ensure_known_lines(line.accelerator_type for line in data.lines)
+    ensure_known_lines((line.accelerator_type for line in data.lines), session)
     if data.starts_at is None:
         raise ValidationFailed("starts_at is required to approve", field="starts_at")
     if data.ends_at is None:
@@ -121,7 +122,7 @@ def decide(
         return None
 
     ensure_decidable(application, ApplicationStatus.APPROVED)
-    rate, cap = _validate_approval(scheme, data)
+    rate, cap = _validate_approval(session, scheme, data)
     assert data.starts_at is not None
     assert data.ends_at is not None
     # Everything that can refuse runs before the first write, so a refusal leaves no trace
@@ -180,6 +181,7 @@ def decide(
         session, clock, application, award, data.reason, tranches=len(data.tranche_shares_bp)
     )
     session.flush()
+    place_on_sole_clusters(session, [award.id], clock, actor_id=actor_id)
     return award
 
 

@@ -285,6 +285,51 @@ def move_hours(
     return _record(session, award, line, source, target, hours, reason, actor_id, clock)
 
 
+SOLE_CLUSTER_REASON = "placed on the only cluster with its accelerator type"
+
+
+def place_on_sole_clusters(
+    session: Session,
+    award_ids: Iterable[uuid.UUID],
+    clock: Clock,
+    *,
+    actor_id: uuid.UUID | None = None,
+) -> int:
+    """Move each open award line's reserve to the one cluster that may hold it, where there is
+    exactly one (today's Cyberport for ``h800``); returns how many moves were made.
+
+    Why: a new line's hours land in the reserve, and a cluster spends only its share, so with
+    an inventory loaded a decision would otherwise leave the award unable to run anywhere until
+    an operator placed it.  Where only one cluster could take the hours there is nothing to
+    decide: they go there, as migration ``0011_award_shares`` placed existing awards.  Where
+    several could (two sites of one type), the hours stay in the reserve for the operator.
+    Each placement is an ordinary audited move (:func:`move_hours`)."""
+    moves = 0
+    for award_id in award_ids:
+        award = session.get(Award, award_id)
+        if award is None or award.status not in OPEN_STATES:
+            continue
+        for line in _lines(session, award_id, lock=False):
+            if line.reserve_hours <= 0:
+                continue
+            eligible = eligible_clusters(session, award_id, line.accelerator_type)
+            if len(eligible) != 1:
+                continue
+            move_hours(
+                session,
+                award_id,
+                source=RESERVE,
+                target=eligible[0],
+                hours=line.reserve_hours,
+                reason=SOLE_CLUSTER_REASON,
+                actor_id=actor_id,
+                clock=clock,
+                accelerator_type=line.accelerator_type,
+            )
+            moves += 1
+    return moves
+
+
 def share_floor(
     session: Session,
     award: Award,
@@ -376,6 +421,7 @@ __all__ = [
     "committed_hours",
     "eligible_clusters",
     "move_hours",
+    "place_on_sole_clusters",
     "share_floor",
     "show_shares",
 ]

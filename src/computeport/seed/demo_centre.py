@@ -15,18 +15,26 @@ as ``aisc``) is left as it was: renaming a cluster with history would split its 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from computeport.award.amend import top_up
+from computeport.award.schemas import AmendmentIn, AwardLineIn
+from computeport.award.shares import place_on_sole_clusters
+from computeport.award.workflow import OPEN_STATES
 from computeport.inventory.declaration import parse_inventory
 from computeport.inventory.loader import load_inventory
 from computeport.inventory.repository import all_clusters
 from computeport.kit.clock import Clock
+from computeport.models.award import Award
+from computeport.models.identity import Organisation
 from computeport.models.pricing import PriceKind
 from computeport.models.sim_cluster import SimCluster
 from computeport.pricing.service import append_version, latest_version
+from computeport.seed.demo import DEMO_ORGANISATION
 
 __all__ = [
     "DEMO_CLUSTER",
@@ -51,6 +59,10 @@ default day a minute); the inventory file, and so the capacity plan, keep the pl
 2027-07-01, which the demo would reach only after hours."""
 """ASSUMPTION: HK$36 per GPU-hour of Sandy Ridge's newer accelerator (the centre's H800 list
 price is assumed at HK$30; neither is public)."""
+SANDY_RIDGE_HOURS = 4_000
+"""ASSUMPTION (the demo's scenario): the demo applicant's award gains 4,000 GPU-hours of
+Sandy Ridge's accelerator (a top-up, subsidised at the award's rate), placed on its only
+cluster, so the demo shows one award, one invoice, two sites."""
 
 
 def demo_cluster_name(session: Session) -> str:
@@ -88,4 +100,38 @@ def seed_demo_centre(session: Session, clock: Clock) -> int:
             note="ASSUMPTION: Sandy Ridge's accelerator, priced above the H800",
         )
         made += 1
-    return made
+    made += _sandy_ridge_hours(session, clock)
+    # Awards seeded before the inventory hold their hours in the reserve; where one cluster
+    # alone may take them (Cyberport for H800) they go there, as a decision now places them.
+    awards = session.scalars(select(Award.id).order_by(Award.reference)).all()
+    return made + place_on_sole_clusters(session, awards, clock)
+
+
+def _sandy_ridge_hours(session: Session, clock: Clock) -> int:
+    """Top up the demo applicant's award with Sandy Ridge's accelerator, so one award runs at
+    both sites once Sandy Ridge opens and its invoice has a line for each (0 when it has none
+    or already holds the type)."""
+    award = session.scalars(
+        select(Award)
+        .join(Organisation, Organisation.id == Award.organisation_id)
+        .where(Organisation.name == DEMO_ORGANISATION, Award.status.in_(OPEN_STATES))
+        .order_by(Award.reference)
+    ).first()
+    if award is None or any(line.accelerator_type == SANDY_RIDGE_TYPE for line in award.lines):
+        return 0
+    subsidy = SANDY_RIDGE_HOURS * SANDY_RIDGE_PRICE * award.subsidy_rate
+    cap = int((subsidy * 100).to_integral_value(rounding=ROUND_HALF_UP))
+    top_up(
+        session,
+        award.id,
+        AmendmentIn(
+            kind="top_up",
+            reason="ASSUMPTION (the demo's scenario): the project also trains on Sandy Ridge's "
+            "accelerator once it opens",
+            cap_delta_minor=cap,
+            lines=[AwardLineIn(accelerator_type=SANDY_RIDGE_TYPE, gpu_hours=SANDY_RIDGE_HOURS)],
+        ),
+        None,
+        clock,
+    )
+    return 1
