@@ -150,3 +150,67 @@ def test_an_operator_reads_use_and_wait_per_site_on_the_operations_page(
     with page.expect_navigation():
         page.select_option("#lang-select", "en")
     page.wait_for_load_state("networkidle")
+
+
+def _demo_award(demo: RunningDemo) -> str:
+    """The demo applicant's open award (it holds H800 at Cyberport and Sandy Ridge's type)."""
+    from sqlalchemy import create_engine, select
+
+    from computeport.award.workflow import OPEN_STATES
+    from computeport.models.award import Award
+    from computeport.models.identity import Organisation
+    from computeport.seed.demo import DEMO_ORGANISATION
+
+    engine = create_engine(f"sqlite:///{demo.database}")
+    try:
+        with engine.connect() as conn:
+            return str(
+                conn.execute(
+                    select(Award.id)
+                    .join(Organisation, Organisation.id == Award.organisation_id)
+                    .where(Organisation.name == DEMO_ORGANISATION, Award.status.in_(OPEN_STATES))
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_an_operator_moves_an_awards_hours_between_its_clusters(
+    operator_page: Page, demo: RunningDemo
+) -> None:
+    """The award page lists the award's GPU-hours per cluster at both sites; the form moves
+    ten H800 hours from Cyberport back to the reserve (an audited amendment) and the table
+    says so; a move past what the source holds is refused at its field."""
+    page = operator_page
+    award = _demo_award(demo)
+    page.goto(f"{demo.url}/awards/{award}")
+    table = page.locator("#shares-table")
+    text = table.inner_text()
+    assert "cyberport-h800" in text
+    assert "sandy-ridge-a" in text
+    assert "cn-accel-a" in text
+
+    def reserve_of(kind: str) -> int:
+        row = table.locator("tbody tr", has_text=kind).filter(has_text="reserve")
+        return int(row.locator("td").nth(2).inner_text().replace(",", ""))
+
+    before = reserve_of("h800")
+    page.select_option("#accelerator_type", "h800")
+    page.select_option("#from", "cyberport-h800")
+    page.select_option("#to", "reserve")
+    page.fill("#hours", "10")
+    page.fill("#reason", "held back for the next phase")
+    with page.expect_navigation():
+        page.click("#move-hours button[type=submit]")
+    assert reserve_of("h800") == before + 10
+    _shot(page, "award-shares-en")
+
+    page.select_option("#accelerator_type", "cn-accel-a")
+    page.select_option("#from", "sandy-ridge-a")
+    page.select_option("#to", "reserve")
+    page.fill("#hours", "999999")
+    page.fill("#reason", "too many")
+    with page.expect_navigation():
+        page.click("#move-hours button[type=submit]")
+    assert "cannot move 999999" in page.locator("#hours-error").inner_text()
+    assert reserve_of("h800") == before + 10  # nothing else moved

@@ -12,9 +12,6 @@ raises :class:`~computeport.backends.BackendUnavailable`, so nothing moves on a 
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from computeport.award.shares import RESERVE, committed_hours
@@ -22,9 +19,7 @@ from computeport.backends import ClusterBackend
 from computeport.backends.registry import default_connection, slurm_backend
 from computeport.inventory.connections import connection_of
 from computeport.inventory.repository import all_clusters, cluster_named
-from computeport.models.award import Award, AwardLine
-from computeport.models.award_share import AwardShare
-from computeport.models.centre import CentreCluster
+from computeport.models.award import Award
 from computeport.settings import Settings
 
 __all__ = ["committed_on_source", "source_backend"]
@@ -45,17 +40,6 @@ def source_backend(
     return None
 
 
-def _holds_share(session: Session, award_id: uuid.UUID, cluster: str) -> bool:
-    found = session.scalar(
-        select(AwardShare.id)
-        .join(AwardLine, AwardLine.id == AwardShare.award_line_id)
-        .join(CentreCluster, CentreCluster.id == AwardShare.cluster_id)
-        .where(AwardLine.award_id == award_id, CentreCluster.name == cluster)
-        .limit(1)
-    )
-    return found is not None
-
-
 def committed_on_source(
     session: Session,
     award: Award,
@@ -64,11 +48,10 @@ def committed_on_source(
     settings: Settings,
 ) -> dict[str, int] | None:
     """``move_hours``' ``committed`` for a move off ``source``: the GPU-hours the award's
-    queued and running jobs there reserve; ``{}`` where nothing can shrink below them (the
-    reserve; a cluster holding no share of the award, which ``move_hours`` refuses by name
-    without a controller being asked); ``None`` when ``source``'s jobs cannot be asked from
-    this process."""
-    if source == RESERVE or not _holds_share(session, award.id, source):
+    queued and running jobs there reserve; ``{}`` for the reserve (no jobs run on it); ``None``
+    when ``source``'s jobs cannot be asked from this process.  Pass it to ``move_hours`` as a
+    callable, so it is asked only when a move reaches the floor check."""
+    if source == RESERVE:
         return {}
     backend = source_backend(session, source, own, settings)
     if backend is None:

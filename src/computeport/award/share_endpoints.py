@@ -114,9 +114,13 @@ def post_share_move(
     subject.require(*SHARE_MOVERS)
     award = repository.get_readable(session, subject, award_id)
     source = body.source.strip()
+
     # A source whose jobs this process cannot see (another virtual cluster) keeps the floor of
     # its ingested usage; a controller that does not answer refuses the move (503).
-    committed = committed_on_source(session, award, source, state.backend, state.settings) or {}
+    def committed() -> dict[str, int]:
+        found = committed_on_source(session, award, source, state.backend, state.settings)
+        return found or {}
+
     move_hours(
         session,
         award.id,

@@ -16,7 +16,7 @@ reason (``award_share_move`` and ``award_amendment``) and an audit event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -220,7 +220,7 @@ def move_hours(
     actor_id: uuid.UUID | None,
     clock: Clock,
     accelerator_type: str | None = None,
-    committed: Mapping[str, int] | None = None,
+    committed: Mapping[str, int] | Callable[[], Mapping[str, int]] | None = None,
 ) -> AwardShareMove:
     """Move ``hours`` GPU-hours of one award line from ``source`` to ``target`` (a cluster's
     name or ``reserve``): shrink first, then grow; refused, with nothing changed, when the
@@ -229,7 +229,9 @@ def move_hours(
 
     The floor of a cluster's share is what the award has used there (its ingested usage of the
     line's type, whole hours rounded up) plus ``committed[source]``: the GPU-hours its running
-    and queued jobs there have reserved, which only the caller that can ask the cluster knows.
+    and queued jobs there have reserved, which only the caller that can ask the cluster knows
+    (a callable is asked only once the cheaper checks passed, so a refusal never waits on a
+    controller).
     Below it the cluster's limit would fall under work it already accepted."""
     _check_input(source, target, hours, reason)
     award = lock_award(session, award_id)
@@ -256,7 +258,9 @@ def move_hours(
             field="hours",
         )
     if source != RESERVE:
-        floor = share_floor(session, award, line, source, committed)
+        # Asked only now, when every cheaper refusal has passed: it may call a controller.
+        held = committed() if callable(committed) else committed
+        floor = share_floor(session, award, line, source, held)
         if available - hours < floor:
             raise Conflict(
                 f"{source} has used or committed {floor} {line.accelerator_type} GPU-hours of "

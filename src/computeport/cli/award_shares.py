@@ -79,7 +79,6 @@ def move_command(
         subject = acting(session, as_user)
         subject.require(*SHARE_MOVERS)
         the_award = _award(session, award)
-        committed = _committed(session, the_award, source.strip())
         try:
             move = move_hours(
                 session,
@@ -91,7 +90,7 @@ def move_command(
                 actor_id=subject.user_id,
                 clock=clock,
                 accelerator_type=accelerator_type,
-                committed=committed,
+                committed=lambda: _committed(session, the_award, source.strip()),
             )
         except DomainError as exc:
             option = OPTION_OF_FIELD.get(exc.field or "", exc.field or "award")
