@@ -86,9 +86,10 @@ def plan_command(
         raise fail(f"--today: not a date (YYYY-MM-DD): {today!r}") from None
     with domain_errors():
         scenario = load_scenario(scenario_path)
-    scenario = _supply_from_inventory(scenario, inventory)
+    use_db = from_db or database is not None
+    scenario = _supply_from_inventory(scenario, inventory, database if use_db else None, use_db)
     sources: list[dict[str, object]] = []
-    if from_db or database is not None:
+    if use_db:
         scenario, sources = _fitted(scenario_path, scenario, database, day)
     traces_dir = str(traces) if traces is not None else _traces_for(scenario_path, scenario)
     columns = (
@@ -160,13 +161,29 @@ def _fitted(
     return fitted.scenario, [asdict(src) for src in fitted.sources]
 
 
-def _supply_from_inventory(scenario: Scenario, path: Path | None) -> Scenario:
-    """The scenario with the inventory's clusters as its supply, when one is given (or set in
-    ``COMPUTEPORT_INVENTORY_FILE``); as it is otherwise."""
+def _supply_from_inventory(
+    scenario: Scenario, path: Path | None, url: str | None, from_db: bool
+) -> Scenario:
+    """The scenario with the centre's clusters as its supply: an ``--inventory`` file's when
+    given; else, with ``--db``/``--database``, the database's loaded inventory (the centre as it
+    runs: dates and clusters changed since the file was loaded); else the file of
+    ``COMPUTEPORT_INVENTORY_FILE``, if set; the scenario as it is otherwise."""
     from computeport.capacity.inventory_supply import scenario_from_inventory
     from computeport.cli.clusters import read_inventory
+    from computeport.cli.common import command_session
+    from computeport.inventory.export import declaration_of
     from computeport.settings import Settings
 
+    if path is None and from_db:
+        settings = Settings(database_url=url) if url is not None else None
+        with command_session(settings) as session:
+            decl = declaration_of(session)
+        if decl is not None:
+            with domain_errors():
+                planned = scenario_from_inventory(scenario, decl, "the database")
+            sites = ", ".join(s.name for s in planned.sites)
+            console.print(f"supply: the clusters in the database ({sites})", highlight=False)
+            return planned
     path = path if path is not None else Settings().inventory_file
     if path is None:
         return scenario

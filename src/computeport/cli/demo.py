@@ -333,11 +333,9 @@ def demo(
     # The gateway now, not at the first request: the department's and the operator's pages
     # read its (wall) clock for the month, not the simulated cluster's, which runs ahead.
     app.state.gateway = open_gateway(state)
-    from computeport.seed.demo_centre import DEMO_CLUSTER, DEMO_INVENTORY
-
-    ours = state.backend is not None and state.backend.cluster == DEMO_CLUSTER
-    centre = DEMO_INVENTORY if ours else None
-    if start_capacity_plan(settings, today=state.clock.now().date(), inventory=centre) is not None:
+    # The plan runs with --db: its supply is the centre in the database (Sandy Ridge on the
+    # day the demo commissions it), not the inventory file's planning date.
+    if start_capacity_plan(settings, today=state.clock.now().date()) is not None:
         console.print(
             f"• writing a {DEMO_PLAN_SEEDS}-seed capacity plan in the background "
             f"({plan_path(settings)}; the capacity page fills in when it is done)"
