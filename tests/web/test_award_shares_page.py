@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -19,6 +20,9 @@ from tests.factories import award as builders
 from tests.web.fakes import FakeCluster, job_info
 from tests.web.fixtures import Browser, People
 
+if TYPE_CHECKING:
+    from httpx2 import Response
+
 
 @dataclass
 class RidgeCluster(FakeCluster):
@@ -27,6 +31,25 @@ class RidgeCluster(FakeCluster):
     @property
     def cluster(self) -> str:
         return "ridge"
+
+
+def _move(
+    browser: Browser,
+    award_id: object,
+    kind: str,
+    source: str,
+    target: str,
+    hours: str,
+    reason: str,
+    *,
+    from_page: str | None = None,
+) -> Response:
+    """Post the award page's move form as a person would (its CSRF token from ``from_page``)."""
+    return browser.post_form(
+        f"/awards/{award_id}/shares",
+        {"accelerator_type": kind, "from": source, "to": target, "hours": hours, "reason": reason},
+        from_page=from_page or f"/awards/{award_id}",
+    )  # fmt: skip
 
 
 def _moves(session: Session) -> int:
@@ -44,12 +67,7 @@ def test_an_operator_moves_hours_and_the_floor_of_running_jobs_holds(
     page = browser.get(f"/awards/{award.id}")
     assert page.status_code == 200
     assert 'id="move-hours"' in page.text  # three H800 clusters: the hours wait in the reserve
-    moved = browser.post_form(
-        f"/awards/{award.id}/shares",
-        {"accelerator_type": "h800", "from": "reserve", "to": "ridge", "hours": "600",
-         "reason": "team moved to Sandy Ridge"},
-        from_page=f"/awards/{award.id}",
-    )  # fmt: skip
+    moved = _move(browser, award.id, "h800", "reserve", "ridge", "600", "team moved to Sandy Ridge")
     assert moved.status_code == 303
     session.expire_all()
     (line,) = show_shares(session, award.id).lines
@@ -61,23 +79,13 @@ def test_an_operator_moves_hours_and_the_floor_of_running_jobs_holds(
         job_info(str(i), now - timedelta(minutes=5), account=award.slurm_account) for i in (1, 2)
     ]
     portal_app.state.cp.backend = RidgeCluster(now, job_list=jobs)
-    refused = browser.post_form(
-        f"/awards/{award.id}/shares",
-        {"accelerator_type": "h800", "from": "ridge", "to": "reserve", "hours": "590",
-         "reason": "give back"},
-        from_page=f"/awards/{award.id}",
-    )  # fmt: skip
+    refused = _move(browser, award.id, "h800", "ridge", "reserve", "590", "give back")
     assert refused.status_code == 400
     error = refused.text.split('id="hours-error"')[1].split("</p>")[0]
     assert "used or committed 16" in error
     assert "at most 584" in error
     assert _moves(session) == 1  # nothing moved
-    ok = browser.post_form(
-        f"/awards/{award.id}/shares",
-        {"accelerator_type": "h800", "from": "ridge", "to": "reserve", "hours": "584",
-         "reason": "give back"},
-        from_page=f"/awards/{award.id}",
-    )  # fmt: skip
+    ok = _move(browser, award.id, "h800", "ridge", "reserve", "584", "give back")
     assert ok.status_code == 303
     assert _moves(session) == 2
 
@@ -90,12 +98,7 @@ def test_bad_input_is_named_and_others_may_not_move(
         session, clock, builders.scheme(session), organisation=people.org_a, gpu_hours=1000
     )
     browser.login(people.officer.email)
-    bad = browser.post_form(
-        f"/awards/{award.id}/shares",
-        {"accelerator_type": "h800", "from": "reserve", "to": "domestic", "hours": "ten",
-         "reason": ""},
-        from_page=f"/awards/{award.id}",
-    )  # fmt: skip
+    bad = _move(browser, award.id, "h800", "reserve", "domestic", "ten", "")
     assert bad.status_code == 400
     assert 'id="hours-error"' in bad.text
     assert 'id="reason-error"' in bad.text
@@ -103,10 +106,6 @@ def test_bad_input_is_named_and_others_may_not_move(
     assert _moves(session) == 0
     browser.client.cookies.clear()
     browser.login(people.funder.email)
-    refused = browser.post_form(
-        f"/awards/{award.id}/shares",
-        {"accelerator_type": "h800", "from": "reserve", "to": "ridge", "hours": "1", "reason": "r"},
-        from_page="/funder",
-    )
+    refused = _move(browser, award.id, "h800", "reserve", "ridge", "1", "r", from_page="/funder")
     assert refused.status_code == 403  # the funder reads the scheme, places no hours
     assert _moves(session) == 0

@@ -194,23 +194,20 @@ def test_an_operator_moves_an_awards_hours_between_its_clusters(
         row = table.locator("tbody tr", has_text=kind).filter(has_text="reserve")
         return int(row.locator("td").nth(2).inner_text().replace(",", ""))
 
+    def move(kind: str, source: str, hours: str, reason: str) -> None:
+        page.select_option("#accelerator_type", kind)
+        page.select_option("#from", source)
+        page.select_option("#to", "reserve")
+        page.fill("#hours", hours)
+        page.fill("#reason", reason)
+        with page.expect_navigation():
+            page.click("#move-hours button[type=submit]")
+
     before = reserve_of("h800")
-    page.select_option("#accelerator_type", "h800")
-    page.select_option("#from", "cyberport-h800")
-    page.select_option("#to", "reserve")
-    page.fill("#hours", "10")
-    page.fill("#reason", "held back for the next phase")
-    with page.expect_navigation():
-        page.click("#move-hours button[type=submit]")
+    move("h800", "cyberport-h800", "10", "held back for the next phase")
     assert reserve_of("h800") == before + 10
     _shot(page, "award-shares-en")
 
-    page.select_option("#accelerator_type", "cn-accel-a")
-    page.select_option("#from", "sandy-ridge-a")
-    page.select_option("#to", "reserve")
-    page.fill("#hours", "999999")
-    page.fill("#reason", "too many")
-    with page.expect_navigation():
-        page.click("#move-hours button[type=submit]")
+    move("cn-accel-a", "sandy-ridge-a", "999999", "too many")
     assert "cannot move 999999" in page.locator("#hours-error").inner_text()
     assert reserve_of("h800") == before + 10  # nothing else moved
