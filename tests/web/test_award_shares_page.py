@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -35,7 +36,7 @@ class RidgeCluster(FakeCluster):
 
 def _move(
     browser: Browser,
-    award_id: object,
+    award_id: UUID,
     kind: str,
     source: str,
     target: str,
