@@ -14,11 +14,21 @@ end one second from now. The walk looks at ``max_jobs`` pending jobs per pass (S
 ``bf_max_job_test``). Reservations and drains are respected when a job starts now (through the
 scheduler's fit); the profile itself ignores them.
 
-With the policy's ``backfill_resolution_s`` (Slurm's ``bf_resolution``), a job that cannot start
-now is planned at its exact earliest start but held in the profile from that start rounded down
-to the grid until its end rounded down (at least one step), as Slurm stores it: a job after it
-fits before it only if it ends before the rounded start, so small jobs wait up to one step
-longer than exact planning would let them.
+With the policy's ``backfill_resolution_s`` (Slurm's ``bf_resolution``) the profile is kept as
+Slurm's node-space map is (``_attempt_backfill`` and ``_add_reservation`` in
+``plugins/sched/backfill/backfill.c``, measured against a real cluster in benchmarks/README.md):
+
+* a job that cannot start now is planned at its exact earliest start but held from that start
+  rounded down to the grid (on the wall clock) until its end rounded down, at least one step:
+  a job after it fits before it only if it ends before the rounded start;
+* it holds its node(s) *whole* there, whatever share of their GPUs it will use: the map is a
+  bitmap of nodes, so a planned 1-GPU job keeps every other job's plan off its node;
+* a job starting now must end before the next planned job on its node begins (Slurm's test is
+  ``begin <= end``, one second stricter than exact), while a job planned later is tested for
+  overlap with its end on the grid, so it may run up to a step into the next plan.
+
+With ``start_window_s`` (Slurm's will-run test) the running jobs are released in batches, not
+at their own estimated ends: :func:`batched_ends`.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ if TYPE_CHECKING:
     from computeport.scheduling.reservation import Reservation
     from computeport.scheduling.scheduler import Scheduler
 
-__all__ = ["MAX_JOBS", "conservative_backfill"]
+__all__ = ["MAX_JOBS", "batched_ends", "conservative_backfill"]
 
 MAX_JOBS = 500
 BACKFILLED = "started: backfilled"
@@ -64,12 +74,20 @@ class _Profile:
             for n in nodes:
                 row[n] -= per_node
 
-    def earliest(self, g: int, k: int, G: int, est: int) -> tuple[int, tuple[int, ...]] | None:
+    def earliest(
+        self, g: int, k: int, G: int, est: int, step: int = 0, origin: int = 0
+    ) -> tuple[int, tuple[int, ...]] | None:
         """The earliest row start where the job fits throughout ``est`` seconds, and where."""
         times, rows = self.times, self.rows
         width = len(rows[0])
         for i, t in enumerate(times):
-            hi = bisect_left(times, t + est, i + 1)
+            e = t + est
+            if not step:  # exact: a row that begins as the job ends is no conflict
+                hi = bisect_left(times, e, i + 1)
+            elif i == 0:  # starting now, Slurm also refuses a reservation from its end on
+                hi = bisect_right(times, e, 1)
+            else:  # a planned start: Slurm tests its overlap with the end on the grid
+                hi = max(i + 1, bisect_left(times, e - (e + origin) % step, i + 1))
             span = rows[i:hi]
             if k:
                 whole = [n for n in range(width) if all(r[n] >= G for r in span)]
@@ -84,6 +102,24 @@ class _Profile:
             if best >= 0:
                 return t, (best,)
         return None
+
+
+def batched_ends(ends: list[int], origin: int, window: int, growth: int = 0) -> list[int]:
+    """Estimated ends (ascending) as Slurm's will-run test releases them: in batches, each at
+    its last end (see ``PolicyConfig.start_window_s``; ``origin`` puts them on the clock)."""
+    out: list[int] = []
+    anchor = ends[0] + window - (ends[0] + origin) % window
+    i, n = 0, len(ends)
+    while i < n:
+        j = i + 1
+        while j < n and ends[j] <= anchor + window:
+            j += 1
+        out.extend([ends[j - 1]] * (j - i))
+        window = window + growth if growth else window * 2
+        while j < n and ends[j] > anchor + window:
+            window = window + growth if growth else window * 2
+        i = j
+    return out
 
 
 def conservative_backfill(
@@ -104,8 +140,14 @@ def conservative_backfill(
     current = list(pool.free) if isinstance(pool, NodePool) else [pool.free_total]
     times, rows = [now], [current]
     row = list(current)
-    for est_end, ix in state.running[part]:
-        at = max(est_end, now + 1)
+    policy = state.policy
+    running = state.running[part]
+    ends = [max(est_end, now + 1) for est_end, _ in running]
+    if policy.start_window_s and ends:
+        ends = batched_ends(
+            ends, state.origin_s, policy.start_window_s, policy.start_window_growth_s
+        )
+    for at, (_, ix) in zip(ends, running, strict=True):
         r = runs[ix]
         if node:
             for n in r.nodes:
@@ -118,7 +160,8 @@ def conservative_backfill(
             times.append(at)
             rows.append(list(row))
     profile = _Profile(times, rows)
-    step = state.policy.backfill_resolution_s
+    step = policy.backfill_resolution_s
+    origin = state.origin_s
     keys = queue.keys
     entries = queue.entries
     quotas = state.quotas
@@ -136,12 +179,15 @@ def conservative_backfill(
             continue
         g, k = run.g, run.k
         per_node = G if k else g
-        plan = profile.earliest(g, k, G, run.est)
+        plan = profile.earliest(g, k, G, run.est, step, origin)
         if plan is None:
             continue
         at, where = plan
         if at == now:
-            nodes = scheduler._fit(pool, run, reservations, now)
+            # on the node(s) the plan found free throughout, not any that is free now: another
+            # could be promised to an earlier job's reservation within this job's estimate
+            others = [n for n in range(len(current)) if n not in where] if node else []
+            nodes = scheduler._fit(pool, run, reservations, now, others)
             if nodes is not None:
                 scheduler._start(run, nodes, now, BACKFILLED, out)
                 profile.take(nodes if node else (0,), per_node if node else g, now, now + run.est)
@@ -149,7 +195,9 @@ def conservative_backfill(
             # a reservation keeps it off those GPUs now: plan it at the next instant
             at = profile.times[1] if len(profile.times) > 1 else now + 1
         start, end = at, at + run.est
-        if step:
-            start = max(start - start % step, now)
-            end = max(end - end % step, start + step)
+        if step:  # on the wall clock's grid (engine time + origin), as Slurm rounds
+            start = max(start - (start + origin) % step, now)
+            end = max(end - (end + origin) % step, start + step)
+            # Slurm's node-space map holds a planned job's nodes whole, whatever it uses of them
+            per_node = G
         profile.take(where if node else (0,), per_node if node else g, start, end)

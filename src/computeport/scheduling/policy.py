@@ -155,14 +155,25 @@ class PolicyConfig:
     """Fair-share shares per account (empty: equal shares)."""
     backfill_interval_s: int = 0
     """Conservative backfill plans at most once per this many seconds per partition (Slurm's
-    ``bf_interval``); 0: at every pass. Passes come with events (an arrival, an end), so a
-    skipped plan is made at the first event after the interval, not on a timer."""
+    ``bf_interval``); 0: at every pass. A pass that skips the plan asks the engine to wake when
+    it is due, as Slurm's backfill thread plans on its own timer once anything has changed."""
     backfill_resolution_s: int = 0
     """Conservative backfill's time grid (Slurm's ``bf_resolution``, 60 s by default there): the
     reservation of a job that cannot start now begins and ends at multiples of this many seconds
     of the clock, both rounded down (at least one step long), as sched/backfill's node-space map
     does. A reservation that begins before its job could is what holds back small jobs that
     would fit before it; 0: exact times."""
+    start_window_s: int = 0
+    """How conservative backfill estimates when running jobs free a pending job's GPUs: 0, at
+    each running job's estimated end; else as Slurm's select plugin does (its will-run test,
+    first window 30 s): running jobs are released in batches by estimated end — the first batch
+    reaches one window past the first end rounded up to the window on the clock, each later one
+    a window further, the window doubling (or growing by ``start_window_growth_s``) each time —
+    and a job that fits after a batch is planned at the batch's *last* end. So when many jobs
+    end on whole minutes (a burst submitted at a minute's start, limits in minutes) Slurm plans
+    reservations up to a minute later than the GPUs are free, and lets more small jobs by."""
+    start_window_growth_s: int = 0
+    """Seconds each will-run window grows by (Slurm's ``bf_window_linear``); 0: it doubles."""
 
     def __post_init__(self) -> None:
         if self.order not in ("fifo", "sjf", "multifactor"):

@@ -64,6 +64,10 @@ class Scheduler:
         self.conservative = state.policy.backfill is Backfill.CONSERVATIVE
         self.next_backfill = [0] * len(state.pools)
         """Per partition: the earliest time conservative backfill plans again (bf_interval)."""
+        self.wake_s = -1
+        """When a plan was skipped for ``bf_interval``: the instant it is due (−1: none); the
+        engine wakes then, as Slurm's backfill thread plans on its own timer once anything
+        changed since its last plan, not only when the next job ends or arrives."""
         self.started: list[JobRun] = []
 
     def run_pass(self, now_s: int) -> list[Decision]:
@@ -98,9 +102,12 @@ class Scheduler:
         head = self._strict(part, queue, reservations, now, out)
         if head is not None and self.conservative:
             state.heads[part] = (head.ix, -1, now)
-            if now >= self.next_backfill[part]:
+            due = self.next_backfill[part]
+            if now >= due:
                 self.next_backfill[part] = now + state.policy.backfill_interval_s
                 conservative_backfill(self, part, queue, reservations, now, out)
+            elif self.wake_s < 0 or due < self.wake_s:
+                self.wake_s = due
             return
         if head is None or not self.easy:
             return

@@ -220,6 +220,7 @@ class Engine:
             for run in started:
                 self._push(run.end, _COMPLETION, run.ix, run.attempts)
             started.clear()
+            self._wake_when_asked()
         while True:
             if heap:
                 t = heap[0][0]
@@ -295,12 +296,21 @@ class Engine:
                         push(heap, (run.end, _COMPLETION, seq, run.ix, run.attempts))
                     self._seq = seq
                     started.clear()
+                if scheduler.wake_s >= 0:
+                    self._wake_when_asked()
             if self.on_instant is not None:
                 self.on_instant(self)
             n_arr = len(arr_t)
         self._arr_next = p
         if t_s < FOREVER and t_s > self.now_s:
             self.now_s = t_s
+
+    def _wake_when_asked(self) -> None:
+        """A pass that skipped a backfill plan (``bf_interval``) asked to be woken when due."""
+        scheduler = self.scheduler
+        if scheduler.wake_s >= 0:
+            self._push(scheduler.wake_s, _WAKE, -1, 0)
+            scheduler.wake_s = -1
 
     def _push(self, t: int, kind: int, ix: int, attempt: int) -> None:
         self._seq += 1
