@@ -87,7 +87,7 @@ class _Profile:
             elif i == 0:  # starting now, Slurm also refuses a reservation from its end on
                 hi = bisect_right(times, e, 1)
             else:  # a planned start: Slurm tests its overlap with the end on the grid
-                hi = max(i + 1, bisect_left(times, e - (e + origin) % step, i + 1))
+                hi = max(i + 1, bisect_left(times, on_grid(e, step, origin), i + 1))
             span = rows[i:hi]
             if k:
                 whole = [n for n in range(width) if all(r[n] >= G for r in span)]
@@ -102,6 +102,11 @@ class _Profile:
             if best >= 0:
                 return t, (best,)
         return None
+
+
+def on_grid(t: int, step: int, origin: int) -> int:
+    """``t`` rounded down to a multiple of ``step`` seconds of the clock (``origin`` + ``t``)."""
+    return t - (t + origin) % step
 
 
 def batched_ends(ends: list[int], origin: int, window: int, growth: int = 0) -> list[int]:
@@ -196,8 +201,8 @@ def conservative_backfill(
             at = profile.times[1] if len(profile.times) > 1 else now + 1
         start, end = at, at + run.est
         if step:  # on the wall clock's grid (engine time + origin), as Slurm rounds
-            start = max(start - (start + origin) % step, now)
-            end = max(end - (end + origin) % step, start + step)
+            start = max(on_grid(start, step, origin), now)
+            end = max(on_grid(end, step, origin), start + step)
             # Slurm's node-space map holds a planned job's nodes whole, whatever it uses of them
             per_node = G
         profile.take(where if node else (0,), per_node if node else g, start, end)
