@@ -6,19 +6,31 @@ process, deployments once per ``ttl``; a key revoked in this process is dropped 
 (:meth:`Lookups.forget_key`), in another process within ``ttl`` (``Settings.
 gateway_cache_seconds``, the documented bound).  Reads run in a worker thread on a read-only
 session, never on the event loop.
+
+Why one read at a time and ahead of time: at 64 requests in flight, an entry that expired
+sent every one of them to the database at once — 64 identical reads, each summing the
+month's spend three times — and stalled them all behind it.  Now concurrent requests share
+one read (:meth:`Lookups.key`, :meth:`Lookups.deployments`), and an entry past half its
+``ttl`` is read again in the background while requests go on with it, so a steady key never
+waits for the database and its answer is never older than ``ttl``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from computeport.gateway.budgets import BudgetLine, period_label, period_start, usage_pricer
 from computeport.gateway.repository import award_in_force, budgets_of_key, policy_of, spent_minor
@@ -34,7 +46,10 @@ from computeport.models.inference import (
 from computeport.pricing.book import AudioPrice, PriceBook, TokenPrice
 from computeport.settings import Settings
 
+log = logging.getLogger(__name__)
 MAX_CACHED_KEYS = 50_000
+_DEPLOYMENTS = "deployments"
+"""The name deployments' read goes under among the reads under way (keys go by digest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,30 +94,96 @@ class DeploymentInfo:
 class Lookups:
     """Per-process caches of keys (by hash) and deployments (by model name)."""
 
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sessions = sessions
+        self.monotonic = monotonic
+        """The cache's clock (an entry's age), injected by tests."""
         self.settings = settings
         self.ttl = settings.gateway_cache_seconds
         self.zone = ZoneInfo(settings.gateway_budget_timezone)
         self._keys: dict[str, tuple[float, KeyInfo | None]] = {}
         self._deployments: tuple[float, dict[str, DeploymentInfo]] | None = None
         self._book = PriceBook([])
+        self._reading: dict[str, asyncio.Task[Any]] = {}
+        """Reads under way, by key digest (or :data:`_DEPLOYMENTS`): one each at a time."""
+        self._generation = 0
+        """Bumped when entries are dropped (a key revoked, a policy or upstream changed): a
+        read begun before then answers its own request but is not cached."""
 
-    def cached_key(self, plaintext: str) -> tuple[bool, KeyInfo | None]:
-        """(hit, info) from the cache only: no I/O, for the event loop."""
-        hit = self._keys.get(hash_token(plaintext))
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
-            return False, None
-        return True, hit[1]
-
-    def load_key(self, plaintext: str, now: datetime) -> KeyInfo | None:
-        """Read the key from the database (blocking: call from a thread) and cache it."""
+    async def key(self, plaintext: str, now: datetime) -> KeyInfo | None:
+        """The key's limits, budgets and policy (None: unknown or revoked), from the cache
+        while it is fresh; read once for every request waiting when it is missing or expired."""
         digest = hash_token(plaintext)
+        hit = self._keys.get(digest)
+        if self._fresh(hit, lambda: self._load_key(digest, now), digest):
+            assert hit is not None
+            return hit[1]
+        info: KeyInfo | None = await self._read_once(digest, lambda: self._load_key(digest, now))
+        return info
+
+    async def deployments(self) -> dict[str, DeploymentInfo]:
+        """Every active deployment by model name, cached as keys are."""
+        hit = self._deployments
+        if self._fresh(hit, self.load_deployments, _DEPLOYMENTS):
+            assert hit is not None
+            return hit[1]
+        found: dict[str, DeploymentInfo] = await self._read_once(
+            _DEPLOYMENTS, self.load_deployments
+        )
+        return found
+
+    def _fresh(self, hit: tuple[float, Any] | None, read: Callable[[], Any], name: str) -> bool:
+        """Whether ``hit`` may be served; past half its ``ttl`` it is read again meanwhile."""
+        age = self.monotonic() - hit[0] if hit is not None else math.inf
+        if age > self.ttl:
+            return False
+        if age > self.ttl / 2 and name not in self._reading:
+            self._start_read(name, read).add_done_callback(_log_failure)
+        return True
+
+    async def _read_once(self, name: str, read: Callable[[], Any]) -> Any:
+        """``read``'s answer, sharing a read already under way (with a ``ttl`` of 0 every
+        request reads for itself: an answer begun before it arrived could be stale)."""
+        task = self._reading.get(name) if self.ttl > 0 else None
+        if task is None:
+            task = self._start_read(name, read)
+        return await asyncio.shield(task)
+
+    def _start_read(self, name: str, read: Callable[[], Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(run_in_threadpool(read))
+        self._reading[name] = task
+
+        def done(_: asyncio.Task[Any]) -> None:
+            if self._reading.get(name) is task:
+                del self._reading[name]
+
+        task.add_done_callback(done)
+        return task
+
+    def _dropped(self) -> None:
+        """Entries were dropped: reads under way may hold what was dropped, so later
+        requests do not join them and their answers are not cached."""
+        self._generation += 1
+        self._reading.clear()
+
+    async def close(self) -> None:
+        """Wait for the reads under way (before the engine they use is disposed)."""
+        await asyncio.gather(*list(self._reading.values()), return_exceptions=True)
+
+    def _load_key(self, digest: str, now: datetime) -> KeyInfo | None:
+        """Read the key from the database (blocking: runs in a thread) and cache it."""
+        generation, read_at = self._generation, self.monotonic()
         with self.sessions() as session:
             info = self._read_key(session, digest, now)
-        if len(self._keys) >= MAX_CACHED_KEYS:  # random bad keys must not grow it forever
-            self._keys.clear()
-        self._keys[digest] = (time.monotonic(), info)
+        if generation == self._generation:
+            if len(self._keys) >= MAX_CACHED_KEYS:  # random bad keys must not grow it forever
+                self._keys.clear()
+            self._keys[digest] = (read_at, info)
         return info
 
     def forget_key(self, key_id: uuid.UUID) -> None:
@@ -114,6 +195,7 @@ class Lookups:
         self._forget(lambda info: info.organisation_id == organisation_id)
 
     def _forget(self, matches: Callable[[KeyInfo], bool]) -> None:
+        self._dropped()
         for digest, (_, info) in list(self._keys.items()):
             if info is not None and matches(info):
                 del self._keys[digest]
@@ -162,6 +244,7 @@ class Lookups:
 
     def forget_deployments(self) -> None:
         """Read the deployments again on the next request (their upstreams changed)."""
+        self._dropped()
         self._deployments = None
 
     def _budget_lines(
@@ -194,14 +277,9 @@ class Lookups:
             )
         return tuple(lines)
 
-    def cached_deployments(self) -> dict[str, DeploymentInfo] | None:
-        cached = self._deployments
-        if cached is None or time.monotonic() - cached[0] > self.ttl:
-            return None
-        return cached[1]
-
     def load_deployments(self) -> dict[str, DeploymentInfo]:
         """Every active deployment with its enabled upstreams (blocking: call from a thread)."""
+        generation, read_at = self._generation, self.monotonic()
         with self.sessions() as session:
             book = PriceBook.load(session)
             rows = session.execute(
@@ -223,8 +301,9 @@ class Lookups:
                 deployment.modality,
                 sites,
             )
-        self._book = book
-        self._deployments = (time.monotonic(), found)
+        if generation == self._generation:
+            self._book = book
+            self._deployments = (read_at, found)
         return found
 
     def token_price(self, model: str, at: datetime) -> TokenPrice | None:
@@ -235,6 +314,16 @@ class Lookups:
     def audio_price(self, model: str, at: datetime) -> AudioPrice | None:
         """The speech model's price per audio minute in force at ``at`` (no I/O, as above)."""
         return self._book.audio_price(model, at.timestamp())
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    """A background read that failed leaves the cached entry to expire (then a request reads
+    and hears the failure itself)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "gateway: a cached key or deployment list could not be read again",
+            exc_info=task.exception(),
+        )
 
 
 _SCOPE_ORDER = {BudgetScope.KEY: 0, BudgetScope.APPLICATION: 1, BudgetScope.DEPARTMENT: 2}

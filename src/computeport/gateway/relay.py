@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -144,6 +143,7 @@ class Gateway:
         # the settling of its hold; then the meter writes what it holds.
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.lookups.close()
         await self.meter.close()
         await self.quotas.close()
         await self.client.close()
@@ -156,18 +156,13 @@ class Gateway:
         plaintext = plaintext.strip()
         if scheme.lower() != "bearer" or not looks_like_key(plaintext):
             raise unauthorised("Send a gateway key: Authorization: Bearer cpk_…")
-        hit, info = self.lookups.cached_key(plaintext)
-        if not hit:
-            info = await run_in_threadpool(self.lookups.load_key, plaintext, self.clock.now())
+        info = await self.lookups.key(plaintext, self.clock.now())
         if info is None:
             raise unauthorised("The key is unknown or revoked.")
         return info
 
     async def deployments(self) -> dict[str, DeploymentInfo]:
-        found = self.lookups.cached_deployments()
-        if found is None:
-            found = await run_in_threadpool(self.lookups.load_deployments)
-        return found
+        return await self.lookups.deployments()
 
     async def read_body(self, request: Request, limit: int | None = None) -> bytes:
         """The body, refused with 413 as soon as it passes ``limit`` (by default
