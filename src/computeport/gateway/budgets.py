@@ -16,7 +16,7 @@ and every refusal says when.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +26,7 @@ from computeport.billing.token_rating import audio_charge_minor, token_charge_mi
 from computeport.gateway.errors import GatewayError
 from computeport.kit.clock import ensure_aware
 from computeport.models.inference import BudgetScope
+from computeport.models.pricing import PriceKind
 from computeport.pricing.book import AudioPrice, PriceBook, TokenPrice
 
 
@@ -88,18 +89,33 @@ def audio_cost_minor(price: AudioPrice | None, audio_ms: int) -> int:
     return audio_charge_minor(price, audio_ms)
 
 
-def usage_pricer(book: PriceBook) -> Callable[[str, datetime, int, int, int], int]:
-    """(model, started, prompt, completion, audio ms) → cents as billing will rate a usage
-    record not rated yet: a speech record by its audio, any other by its tokens (what the
-    budgets' spend is reconciled with)."""
+class UsagePricer:
+    """Prices usage records not rated yet as billing will rate them: a speech record by its
+    audio, any other by its tokens (what the budgets' spend is reconciled with)."""
 
-    def price(model: str, at: datetime, prompt: int, completion: int, audio_ms: int) -> int:
+    def __init__(self, book: PriceBook) -> None:
+        self.book = book
+
+    def __call__(
+        self, model: str, at: datetime, prompt: int, completion: int, audio_ms: int
+    ) -> int:
+        """Cents the record (model, started, prompt, completion, audio ms) will be rated at."""
         when = at.timestamp()
         if audio_ms > 0:
-            return audio_cost_minor(book.audio_price(model, when), audio_ms)
-        return token_cost_minor(book.token_price(model, when), prompt, completion)
+            return audio_cost_minor(self.book.audio_price(model, when), audio_ms)
+        return token_cost_minor(self.book.token_price(model, when), prompt, completion)
 
-    return price
+    def version(self, model: str, at: datetime, audio: bool) -> uuid.UUID | None:
+        """The rate card's version that prices ``model``'s record started ``at``: records
+        between two instants priced by the same version cost the same for the same usage
+        (the version in force only changes when a newer one starts)."""
+        kind = PriceKind.AUDIO_MINUTE if audio else PriceKind.TOKENS
+        entry = self.book.resolve(kind, model, at.timestamp())[0]
+        return entry.id if entry is not None else None
+
+
+def usage_pricer(book: PriceBook) -> UsagePricer:
+    return UsagePricer(book)
 
 
 def hkd(minor: int) -> str:
@@ -153,6 +169,7 @@ def budget_refused(
 
 __all__ = [
     "BudgetLine",
+    "UsagePricer",
     "audio_bound_minor",
     "audio_cost_minor",
     "budget_refused",
