@@ -26,6 +26,9 @@ from tests.support.processes import free_port
 
 WORDS = ["Once", " upon", " a", " time", " there", " was"]
 """What the stand-in streams before it waits (the client leaves after five of them)."""
+SPLIT = ["Once", " up", "on", " a", " ti", "me"]
+"""What it streams when the prompt asks for ``split`` words: six decoding steps whose text
+its one-token-a-word tokenizer counts as four tokens."""
 
 
 class VllmStandIn:
@@ -48,7 +51,8 @@ class VllmStandIn:
         assert body["stream"] is True
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
-        for word in WORDS:
+        split = "split" in body["messages"][-1]["content"]
+        for word in SPLIT if split else WORDS:
             chunk = {
                 "id": "chatcmpl-standin",
                 "object": "chat.completion.chunk",
@@ -139,3 +143,32 @@ def test_a_stream_left_early_on_vllm_is_counted_by_vllms_tokenizer(
     assert "".join(WORDS).startswith(answer["prompt"])
     assert len(standin.tokenize_bodies) == 3
     assert rig.gateway.tokens.shape_of(standin.base_url) == "vllm"
+
+
+def test_a_stream_left_early_is_billed_at_least_the_steps_the_client_was_sent(
+    rig: GatewayRig,
+) -> None:
+    """The tokenizer counts the streamed text as four tokens; the client was sent five
+    decoding steps (events), so five or six are billed, never four."""
+    body = {
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": "Tell me a story in split words"}],
+        "max_tokens": 400,
+        "stream": True,
+    }
+    headers = {"Authorization": f"Bearer {rig.departments['dept'].key}"}
+    before = len(rig.settle())
+    received = 0
+    with (
+        httpx.Client(timeout=60) as http,
+        http.stream("POST", rig.base_url + "/chat/completions", json=body, headers=headers) as r,
+    ):
+        for line in r.iter_lines():
+            received += '"content":"' in line
+            if received == 5:
+                break
+    rig.wait_for_usage(before + 1)
+    row = rig.settle()[-1]
+    assert (row.status, row.estimated) == (499, True)
+    assert len("".join(SPLIT).split()) == 4  # what the tokenizer makes of the text
+    assert 5 <= row.completion_tokens <= len(SPLIT)

@@ -460,7 +460,9 @@ class Gateway:
             counted = await self.tokens.count(call.upstream, text)
             prompt = counted if counted is not None else prompt
             counted = await self.tokens.count(call.upstream, answer)
-            completion = counted if counted is not None else completion
+            # Never fewer than the text events sent: a server streams each decoding step as
+            # an event, and the text of two steps can tokenise again as one.
+            completion = max(counted, completion) if counted is not None else completion
         call.body = None
         self.finish(call, status, prompt, completion, estimated=True, ttft_ms=ttft_ms)
 
