@@ -26,14 +26,16 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import functools
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -204,30 +206,36 @@ def serve_gateway(
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-_CHAT = (
-    b'{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"stub",'
-    b'"choices":[{"index":0,"finish_reason":"length","message":{"role":"assistant",'
-    b'"content":"one two three four"}}],'
-    b'"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}'
-)
-_EVENTS = b"".join(
-    [
+@functools.cache
+def _chat(n: int) -> bytes:
+    """A plain answer of ``n`` tokens, usage included (vLLM's layout)."""
+    return (
+        b'{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"stub",'
+        b'"choices":[{"index":0,"finish_reason":"length","message":{"role":"assistant",'
+        b'"content":"%s"}}],'
+        b'"usage":{"prompt_tokens":12,"completion_tokens":%d,"total_tokens":%d}}'
+        % (b" w" * n, n, 12 + n)
+    )
+
+
+@functools.cache
+def _events(n: int) -> tuple[bytes, ...]:
+    """A stream of ``n`` tokens: role, one event a token, finish, usage in a last
+    ``choices: []`` event, ``[DONE]``."""
+    return (
         b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
-        b'{"role":"assistant","content":null}}]}\n\n'
-    ]
-    + [
-        b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
-        b'{"content":"w"}}]}\n\n'
-    ]
-    * 4
-    + [
+        b'{"role":"assistant","content":null}}]}',
+        *[
+            b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
+            b'{"content":" w"}}]}'
+        ]
+        * n,
         b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,'
-        b'"finish_reason":"length","delta":{}}]}\n\n',
+        b'"finish_reason":"length","delta":{}}]}',
         b'data: {"id":"c","object":"chat.completion.chunk","choices":[],'
-        b'"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}\n\n',
-        b"data: [DONE]\n\n",
-    ]
-)
+        b'"usage":{"prompt_tokens":12,"completion_tokens":%d,"total_tokens":%d}}' % (n, 12 + n),
+        b"data: [DONE]",
+    )
 
 
 async def read_request(reader: asyncio.StreamReader) -> bytes:
@@ -240,28 +248,52 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
-async def stub_upstream(port: int) -> None:
-    """``--stub``: a minimal OpenAI-compatible upstream answering at once (labelled as a stub:
-    vLLM's byte layout, usage in a last ``choices: []`` chunk), so that the gateway's own cost
-    is what the comparison shows, not the model's."""
+async def stub_upstream(
+    port: int, ttft: float = 0.0, itl: float = 0.0, jitter: float = 0.0
+) -> None:
+    """``--stub-serve``: a minimal OpenAI-compatible upstream (labelled as a stub: vLLM's byte
+    layout, usage in a last ``choices: []`` chunk), so that the gateway's own cost is what the
+    comparison shows, not the model's.  With ``ttft``/``itl`` (seconds) it keeps a served
+    model's pace without spending CPU: the first token after ``ttft``, each further token
+    ``itl`` later, a plain answer when its last token would have come (``--upstream paced``),
+    each request's pace drawn within ± ``jitter`` of it (a served model's latency varies; a
+    fixed one lines 64 closed-loop clients up in waves that no real load has)."""
+    pace = random.Random(port)
+
+    def chunked(events: Sequence[bytes]) -> bytes:
+        return b"".join(b"%x\r\n%s\n\n\r\n" % (len(e) + 2, e) for e in events)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                body = await read_request(reader)
-                if b'"stream":true' in body.replace(b" ", b""):
+                body = json.loads(await read_request(reader))
+                n = max(1, int(body.get("max_tokens") or 4))
+                f = pace.uniform(1 - jitter, 1 + jitter)
+                if body.get("stream") is True:
+                    # Role and first token go together at TTFT; each further token waits.
+                    events = _events(n)
+                    first, later, tail = events[:2], events[2 : n + 1], events[n + 1 :]
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                         b"transfer-encoding: chunked\r\n\r\n"
                     )
-                    for event in _EVENTS.split(b"\n\n")[:-1]:
-                        chunk = event + b"\n\n"
-                        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    writer.write(b"0\r\n\r\n")
+                    if ttft:
+                        await writer.drain()
+                        await asyncio.sleep(ttft * f)
+                    writer.write(chunked(first))
+                    for event in later:
+                        if itl:
+                            await writer.drain()
+                            await asyncio.sleep(itl * f)
+                        writer.write(chunked([event]))
+                    writer.write(chunked(tail) + b"0\r\n\r\n")
                 else:
+                    if ttft or itl:
+                        await asyncio.sleep((ttft + itl * (n - 1)) * f)
+                    answer = _chat(n)
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                        b"content-length: %d\r\n\r\n%s" % (len(_CHAT), _CHAT)
+                        b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
                     )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -334,16 +366,30 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=4, help="the upstream's slots")
     ap.add_argument(
         "--upstream",
-        choices=("llama", "stub"),
+        choices=("llama", "stub", "paced"),
         default="llama",
         help="llama: llama.cpp serving SmolLM2 (real; the model bounds the load); stub: a "
-        "minimal protocol-speaking upstream that answers at once (shows the gateway's cost)",
+        "minimal protocol-speaking upstream that answers at once (shows the gateway's cost); "
+        "paced: the stub at a served model's pace (--ttft-ms, --itl-ms), as a model on its "
+        "own accelerator host would answer, without taking the gateway's CPU",
+    )
+    ap.add_argument("--ttft-ms", type=float, default=40.0, help="paced: time to first token")
+    ap.add_argument("--itl-ms", type=float, default=15.0, help="paced: time between tokens")
+    ap.add_argument(
+        "--jitter", type=float, default=0.25, help="paced: each request's pace within ± this"
+    )
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="give the gateway a core of its own (the last one) and run the upstream and the "
+        "load generator on the others, so that the gateway's latency is not its neighbours'",
     )
     ap.add_argument("--serve", nargs=3, metavar=("UPSTREAM", "PORT", "DB"), help=argparse.SUPPRESS)
-    ap.add_argument("--stub-serve", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--stub-serve", nargs=4, type=float, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.stub_serve:
-        asyncio.run(stub_upstream(a.stub_serve))
+        port, ttft, itl, jitter = a.stub_serve
+        asyncio.run(stub_upstream(int(port), ttft, itl, jitter))
         return
     if a.serve:
         serve_gateway(a.serve[0], int(a.serve[1]), Path(a.serve[2]))
@@ -365,8 +411,9 @@ def main() -> None:
                     str(a.parallel),
                 ]
                 if a.upstream == "llama"
-                else [__file__, "--stub-serve", str(up_port)]
+                else [__file__, "--stub-serve", str(up_port), *_pace(a)]
             )
+            cores = _cores(a.pin)
             upstream = subprocess.Popen(
                 [sys.executable, *argv],
                 cwd=ROOT,
@@ -375,6 +422,9 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             procs.append(upstream)
+            if cores:
+                os.sched_setaffinity(upstream.pid, cores[0])
+                os.sched_setaffinity(0, cores[0])
             assert upstream.stdout is not None
             upstream.stdout.readline()  # READY
             if a.upstream == "llama":
@@ -388,6 +438,8 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             procs.append(gateway)
+            if cores:
+                os.sched_setaffinity(gateway.pid, cores[1])
             assert gateway.stdout is not None
             key = gateway.stdout.readline().decode().split()[-1]
             unbudgeted = gateway.stdout.readline().decode().split()[-1]
@@ -419,6 +471,29 @@ def main() -> None:
                 p.terminate()
                 p.wait(timeout=30)
     report(console, a, results, loads)
+
+
+def _pace(a: argparse.Namespace) -> list[str]:
+    """The stub's time to first token and between tokens, in seconds (0 for ``stub``)."""
+    if a.upstream != "paced":
+        return ["0", "0", "0"]
+    return [str(a.ttft_ms / 1000), str(a.itl_ms / 1000), str(a.jitter)]
+
+
+def _paced_title(a: argparse.Namespace) -> str:
+    if a.upstream != "paced":
+        return ""
+    return f", TTFT {a.ttft_ms:g} ms, {a.itl_ms:g} ms/token ± {a.jitter:.0%}"
+
+
+def _cores(pin: bool) -> tuple[set[int], set[int]] | None:
+    """With ``--pin``: (the load generator's and upstream's cores, the gateway's core)."""
+    if not pin:
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        raise SystemExit("--pin needs at least two cores")
+    return set(allowed[:-1]), {allowed[-1]}
 
 
 DIRECT, GATEWAY, UNBUDGETED = "direct", "gateway", "gateway, no budget"
@@ -458,8 +533,9 @@ def report(
     """The table per path, then the issues' figures against their budgets (issue 13: ratio
     ≥ 0.8, added p50 ≤ 2 ms, TTFT ≤ direct + 5 ms; issue 21: hold + settle ≤ 1 ms p50)."""
     table = Table(
-        title=f"Gateway overhead ({a.upstream} upstream): {a.clients} clients, "
+        title=f"Gateway overhead ({a.upstream} upstream{_paced_title(a)}): {a.clients} clients, "
         f"{a.requests} requests × {a.rounds} rounds per mode, max_tokens={a.tokens}"
+        + (", gateway on a core of its own" if a.pin else "")
     )
     for col in ("mode", "path", "req/s", "p50 ms", "p99 ms", "TTFT p50 ms", "CPU ms/req", "errors"):
         table.add_column(col, justify="right")
