@@ -111,6 +111,8 @@ class Lookups:
         self._book = PriceBook([])
         self._reading: dict[str, asyncio.Task[Any]] = {}
         """Reads under way, by key digest (or :data:`_DEPLOYMENTS`): one each at a time."""
+        self._dropped_reads: set[asyncio.Task[Any]] = set()
+        """Reads under way when entries were dropped: no request joins them; shutdown waits."""
         self._generation = 0
         """Bumped when entries are dropped (a key revoked, a policy or upstream changed): a
         read begun before then answers its own request but is not cached."""
@@ -169,11 +171,15 @@ class Lookups:
         """Entries were dropped: reads under way may hold what was dropped, so later
         requests do not join them and their answers are not cached."""
         self._generation += 1
+        for task in self._reading.values():
+            self._dropped_reads.add(task)
+            task.add_done_callback(self._dropped_reads.discard)
         self._reading.clear()
 
     async def close(self) -> None:
         """Wait for the reads under way (before the engine they use is disposed)."""
-        await asyncio.gather(*list(self._reading.values()), return_exceptions=True)
+        reads = [*self._reading.values(), *self._dropped_reads]
+        await asyncio.gather(*reads, return_exceptions=True)
 
     def _load_key(self, digest: str, now: datetime) -> KeyInfo | None:
         """Read the key from the database (blocking: runs in a thread) and cache it."""
