@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from computeport.billing.token_rating import post_all_tokens
-from computeport.gateway.budgets import audio_cost_minor, token_cost_minor, usage_pricer
+from computeport.gateway.budgets import UsagePricer, audio_cost_minor, token_cost_minor
 from computeport.gateway.repository import spent_minor
 from computeport.kit.clock import ManualClock
 from computeport.metering.token_ingest import TokenUsageEvent, ingest_token_usage
@@ -89,7 +89,7 @@ def test_the_spend_is_each_requests_own_charge_summed(
             expected[None] += cost
             expected[e.key_id] += cost
 
-        price = usage_pricer(book)
+        price = UsagePricer(book)
         assert spent_minor(session, org, MONTH, price) == expected[None]
         for k in keys:
             assert spent_minor(session, org, MONTH, price, key_id=k) == expected[k]

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from computeport.audit.service import record_event
 from computeport.gateway.budgets import (
+    UsagePricer,
     period_end,
     period_label,
     period_start,
-    usage_pricer,
 )
 from computeport.gateway.repository import (
     application_has_key,
@@ -155,7 +155,7 @@ def budget_report(
 ) -> BudgetReport:
     """The organisation's budgets with this period's metered spend."""
     since = period_start(now, zone)
-    price = usage_pricer(PriceBook.load(session))
+    price = UsagePricer(PriceBook.load(session))
     states = []
     for b in budgets_of(session, organisation_id):
         spent = spent_minor(

@@ -114,10 +114,6 @@ class UsagePricer:
         return entry.id if entry is not None else None
 
 
-def usage_pricer(book: PriceBook) -> UsagePricer:
-    return UsagePricer(book)
-
-
 def hkd(minor: int) -> str:
     return f"HK${Decimal(minor) / 100:,.2f}"
 
@@ -179,5 +175,4 @@ __all__ = [
     "period_start",
     "token_bound_minor",
     "token_cost_minor",
-    "usage_pricer",
 ]

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from computeport.gateway.budgets import BudgetLine, period_label, period_start, usage_pricer
+from computeport.gateway.budgets import BudgetLine, UsagePricer, period_label, period_start
 from computeport.gateway.repository import award_in_force, budgets_of_key, policy_of, spent_minor
 from computeport.identity.tokens import hash_token
 from computeport.models.inference import (
@@ -122,10 +122,14 @@ class Lookups:
         while it is fresh; read once for every request waiting when it is missing or expired."""
         digest = hash_token(plaintext)
         hit = self._keys.get(digest)
-        if self._fresh(hit, lambda: self._load_key(digest, now), digest):
+
+        def read() -> KeyInfo | None:
+            return self._load_key(digest, now)
+
+        if self._fresh(hit, read, digest):
             assert hit is not None
             return hit[1]
-        info: KeyInfo | None = await self._read_once(digest, lambda: self._load_key(digest, now))
+        info: KeyInfo | None = await self._read_once(digest, read)
         return info
 
     async def deployments(self) -> dict[str, DeploymentInfo]:
@@ -259,7 +263,7 @@ class Lookups:
         rows = budgets_of_key(session, key.organisation_id, key.id, key.application)
         if not rows:
             return ()
-        price = usage_pricer(PriceBook.load(session))
+        price = UsagePricer(PriceBook.load(session))
         since = period_start(now, self.zone)
 
         org = key.organisation_id
