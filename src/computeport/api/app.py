@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.state.cp = state or open_app_state(settings)
     install_problem_handlers(app)
     install_problem_openapi(app)
+    install_gateway_relay(app)  # inside the security headers: its answers get them too
     install_security_headers(app, settings)  # the portal's pages, when mounted, get them too
 
     @app.get("/healthz", tags=["ops"])
@@ -63,6 +64,15 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     for router in _routers():
         app.include_router(router)
     return app
+
+
+def install_gateway_relay(app: FastAPI) -> None:
+    """The gateway's relay routes, served ahead of FastAPI's stack (see
+    :mod:`computeport.http.direct_routes`)."""
+    from computeport.gateway.routes import RELAY_ROUTES
+    from computeport.http.direct_routes import install_direct_routes
+
+    install_direct_routes(app, RELAY_ROUTES)
 
 
 def open_app_state(settings: Settings, clock: Clock | None = None) -> AppState:
