@@ -23,12 +23,12 @@ property tests of the arithmetic).
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from computeport.gateway.redis_pipe import PipelinedConnection
 from computeport.settings import Settings
 
 BUDGET_TTL_S = 40 * 24 * 3600
@@ -249,70 +249,38 @@ class MemoryCounters:
         return None
 
 
-_Call = tuple[str, list[bytes], list[bytes], "asyncio.Future[Any]"]
-"""One script call waiting for the next batch: (script, keys, args, its caller's future)."""
-
-
 class RedisCounters:
     """Counters in Redis, shared by every API process (one script call per admission, one
     per settlement).
 
-    Why a batcher: at 64 concurrent requests a round trip each is 64 socket writes and reads
-    per turn of the event loop, the bulk of the cost on a busy machine.  Calls made in the same
-    turn go out as one pipeline (``EVALSHA`` each, by the scripts' digests loaded once), and
-    each caller gets its own answer: every script still runs atomically on its own.
+    Why one pipelined connection (:class:`PipelinedConnection`): at 64 concurrent requests a
+    connection and a round trip each would be 64 socket reads per turn of the event loop;
+    on one connection the calls of a turn go out back to back and their replies come back
+    together, and each caller wakes as soon as its own reply is read.  Every script still
+    runs atomically on its own (``EVALSHA``, by the scripts' digests loaded once).
     """
 
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis
 
         self.redis: Any = Redis.from_url(url)
+        self._pipe = PipelinedConnection(self.redis.connection_pool)
         self._digests: dict[str, str] = {}
-        self._pending: list[_Call] = []
 
     async def _call(self, script: str, keys: list[bytes], args: list[bytes]) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((script, keys, args, future))
-        if len(self._pending) == 1:
-            # The batch leaves when the task first runs, in the loop's next turn: every call
-            # made in this turn joins it.  (Sending from the task's first step, not from a
-            # callback that starts the task, saves a turn of the loop per call: under load a
-            # turn is milliseconds.)
-            task = loop.create_task(self._send_pending())
-            _IN_FLIGHT.add(task)
-            task.add_done_callback(_IN_FLIGHT.discard)
-        return await future
-
-    async def _send_pending(self) -> None:
-        batch, self._pending = self._pending, []
-        await self._send(batch)
-
-    async def _send(self, batch: list[_Call]) -> None:
         from redis.exceptions import NoScriptError
 
+        digest = self._digests.get(script) or await self._load(script)
         try:
-            for script, *_ in batch:
-                if script not in self._digests:
-                    self._digests[script] = await self.redis.script_load(script)
-            pipe = self.redis.pipeline(transaction=False)
-            for script, keys, args, _ in batch:
-                pipe.evalsha(self._digests[script], len(keys), *keys, *args)
-            results = await pipe.execute(raise_on_error=False)
-            for (script, keys, args, future), result in zip(batch, results, strict=True):
-                if isinstance(result, NoScriptError):  # Redis restarted: load again, once
-                    self._digests[script] = await self.redis.script_load(script)
-                    result = await self.redis.evalsha(
-                        self._digests[script], len(keys), *keys, *args
-                    )
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
-        except Exception as exc:  # the connection failed: every caller hears it
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            return await self._pipe.execute("EVALSHA", digest, len(keys), *keys, *args)
+        except NoScriptError:  # Redis restarted (or flushed its scripts): load again, once
+            digest = await self._load(script)
+            return await self._pipe.execute("EVALSHA", digest, len(keys), *keys, *args)
+
+    async def _load(self, script: str) -> str:
+        digest: str = await self.redis.script_load(script)
+        self._digests[script] = digest
+        return digest
 
     async def reserve(
         self,
@@ -348,6 +316,7 @@ class RedisCounters:
         await self._call(_SETTLE_LUA, keys, _packed(numbers))
 
     async def close(self) -> None:
+        await self._pipe.close()
         await self.redis.aclose()
 
 
@@ -361,10 +330,6 @@ def _level_keys(key: str) -> list[bytes]:
     """A budget level's two keys: its hash and the sorted set of its holds."""
     name = key.encode()
     return [name, name + b":holds"]
-
-
-_IN_FLIGHT: set[asyncio.Task[None]] = set()
-"""Batches being sent (a reference, so the loop does not drop a running task)."""
 
 
 def open_counters(settings: Settings) -> CounterStore:
