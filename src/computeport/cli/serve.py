@@ -78,13 +78,33 @@ def app_factory() -> FastAPI:
     settings = Settings()
     insecure_dev = os.environ.get("COMPUTEPORT_INSECURE_DEV", "").lower() in ("1", "true", "yes")
     require_production_secret(settings, insecure_dev=insecure_dev)
-    return build_app(settings)
+    app = build_app(settings)
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now (modules, the app, its routes, SQLAlchemy's mappers) out of
+    the cyclic garbage collector's reach, once a serving process has built its app.
+
+    Why: those quarter-million objects live as long as the process, yet each full collection
+    walked them all: under the gateway's load a full collection came every few seconds and
+    stopped the event loop for 110-160 ms, every request in flight waiting (the p99).  Frozen
+    (:func:`gc.freeze`), they are never scanned again; what requests allocate is collected as
+    before.  Only serving processes call this: a test process builds and drops apps by the
+    hundred, and frozen garbage cycles would never be freed.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def run_server(app: FastAPI, host: str, port: int, *, log_level: str = "warning") -> None:
     """Serve ``app`` until interrupted (uvicorn, one process: SQLite allows one writer)."""
     import uvicorn
 
+    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
 
 
