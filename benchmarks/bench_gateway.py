@@ -30,6 +30,7 @@ import functools
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,9 @@ MODEL = "smollm2"
 class Sample:
     latencies: list[float] = field(default_factory=list)
     ttft: list[float] = field(default_factory=list)
+    beyond_pace: list[float] = field(default_factory=list)
+    """Paced upstream: each latency less the time the upstream was told to take for it."""
+    ttft_beyond_pace: list[float] = field(default_factory=list)
     wall: float = 0.0
     errors: int = 0
     gateway_cpu: float = 0.0
@@ -109,6 +113,7 @@ def serve_gateway(
     import uvicorn
 
     from computeport.api.app import create_app
+    from computeport.cli.serve import freeze_startup_heap
     from computeport.db.engine import make_engine, make_session_factory
     from computeport.db.schema import create_schema
     from computeport.gateway.budget_admin import set_budget
@@ -203,14 +208,20 @@ def serve_gateway(
 
         app.router.lifespan_context = profiled
         profiler.enable()
+    freeze_startup_heap()  # as `computeport serve` does
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+PACE_ID = re.compile(rb'"id":"pace-([0-9.]+)"')
+"""The paced stub's answer names its pace factor in its ``id`` (which the gateway passes as it
+is): the client takes the time the upstream was told to take out of what it measured."""
 
 
 @functools.cache
 def _chat(n: int) -> bytes:
     """A plain answer of ``n`` tokens, usage included (vLLM's layout)."""
     return (
-        b'{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"stub",'
+        b'{"id":"pace-1.000000","object":"chat.completion","created":0,"model":"stub",'
         b'"choices":[{"index":0,"finish_reason":"length","message":{"role":"assistant",'
         b'"content":"%s"}}],'
         b'"usage":{"prompt_tokens":12,"completion_tokens":%d,"total_tokens":%d}}'
@@ -223,8 +234,8 @@ def _events(n: int) -> tuple[bytes, ...]:
     """A stream of ``n`` tokens: role, one event a token, finish, usage in a last
     ``choices: []`` event, ``[DONE]``."""
     return (
-        b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
-        b'{"role":"assistant","content":null}}]}',
+        b'data: {"id":"pace-1.000000","object":"chat.completion.chunk","choices":[{"index":0,'
+        b'"delta":{"role":"assistant","content":null}}]}',
         *[
             b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
             b'{"content":" w"}}]}'
@@ -269,10 +280,12 @@ async def stub_upstream(
                 body = json.loads(await read_request(reader))
                 n = max(1, int(body.get("max_tokens") or 4))
                 f = pace.uniform(1 - jitter, 1 + jitter)
+                paced_id = b'"id":"pace-%.6f"' % f
                 if body.get("stream") is True:
                     # Role and first token go together at TTFT; each further token waits.
                     events = _events(n)
                     first, later, tail = events[:2], events[2 : n + 1], events[n + 1 :]
+                    first = (first[0].replace(b'"id":"pace-1.000000"', paced_id), first[1])
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                         b"transfer-encoding: chunked\r\n\r\n"
@@ -290,7 +303,7 @@ async def stub_upstream(
                 else:
                     if ttft or itl:
                         await asyncio.sleep((ttft + itl * (n - 1)) * f)
-                    answer = _chat(n)
+                    answer = _chat(n).replace(b'"id":"pace-1.000000"', paced_id)
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                         b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
@@ -305,10 +318,19 @@ async def stub_upstream(
         await server.serve_forever()
 
 
-async def drive(base: str, key: str, clients: int, total: int, stream: bool, tokens: int) -> Sample:
+async def drive(
+    base: str,
+    key: str,
+    clients: int,
+    total: int,
+    stream: bool,
+    tokens: int,
+    pace: tuple[float, float] = (0.0, 0.0),
+) -> Sample:
     """``total`` requests from ``clients`` concurrent keep-alive connections (aiohttp: with
     httpx as the load generator, its own pool scan capped the direct path near 130 req/s on
-    this machine, so the load tool, not the gateway, set the ratio)."""
+    this machine, so the load tool, not the gateway, set the ratio).  ``pace``: the paced
+    upstream's (TTFT, time per further token) in seconds, for the figures beyond the pace."""
     import aiohttp
 
     body = json.dumps(
@@ -333,23 +355,33 @@ async def drive(base: str, key: str, clients: int, total: int, stream: bool, tok
                 left[0] -= 1
                 t0 = time.perf_counter()
                 first = None
+                factor = None
                 try:
                     async with http.post(url, data=body, headers=headers) as r:
                         if stream:
                             async for chunk in r.content.iter_any():
+                                if factor is None and (m := PACE_ID.search(chunk)):
+                                    factor = float(m[1])
                                 if first is None and b'"content":"' in chunk:
                                     first = time.perf_counter() - t0
                         else:
-                            await r.read()
+                            m = PACE_ID.search(await r.read())
+                            factor = float(m[1]) if m else None
                         if r.status != 200:
                             sample.errors += 1
                             continue
                 except aiohttp.ClientError:
                     sample.errors += 1
                     continue
+                latency = time.perf_counter() - t0
                 if first is not None:
                     sample.ttft.append(first)
-                sample.latencies.append(time.perf_counter() - t0)
+                sample.latencies.append(latency)
+                if factor is not None and pace[0]:
+                    told = (pace[0] + pace[1] * (tokens - 1)) * factor
+                    sample.beyond_pace.append(latency - told)
+                    if first is not None:
+                        sample.ttft_beyond_pace.append(first - pace[0] * factor)
 
         start = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(clients)))
@@ -459,7 +491,15 @@ def main() -> None:
                     for name, stream in modes:
                         before = _cpu_seconds(gateway.pid)
                         s = asyncio.run(
-                            drive(urls[name], keys[name], a.clients, a.requests, stream, a.tokens)
+                            drive(
+                                urls[name],
+                                keys[name],
+                                a.clients,
+                                a.requests,
+                                stream,
+                                a.tokens,
+                                _told_pace(a),
+                            )
                         )
                         if name != DIRECT:
                             s.gateway_cpu = _cpu_seconds(gateway.pid) - before
@@ -478,6 +518,11 @@ def _pace(a: argparse.Namespace) -> list[str]:
     if a.upstream != "paced":
         return ["0", "0", "0"]
     return [str(a.ttft_ms / 1000), str(a.itl_ms / 1000), str(a.jitter)]
+
+
+def _told_pace(a: argparse.Namespace) -> tuple[float, float]:
+    """The paced upstream's TTFT and time per further token in seconds ((0, 0): not paced)."""
+    return (a.ttft_ms / 1000, a.itl_ms / 1000) if a.upstream == "paced" else (0.0, 0.0)
 
 
 def _paced_title(a: argparse.Namespace) -> str:
@@ -510,6 +555,8 @@ class Figures:
     ttft: float
     errors: int
     cpu_per_request: float
+    p50_beyond_pace: float
+    ttft_beyond_pace: float
 
 
 def figures(runs: list[Sample]) -> Figures:
@@ -521,6 +568,8 @@ def figures(runs: list[Sample]) -> Figures:
         pct([x for r in runs for x in r.ttft], 0.5),
         sum(r.errors for r in runs),
         sum(r.gateway_cpu for r in runs) / max(1, len(lat)),
+        pct([x for r in runs for x in r.beyond_pace], 0.5),
+        pct([x for r in runs for x in r.ttft_beyond_pace], 0.5),
     )
 
 
@@ -539,7 +588,11 @@ def report(
     )
     for col in ("mode", "path", "req/s", "p50 ms", "p99 ms", "TTFT p50 ms", "CPU ms/req", "errors"):
         table.add_column(col, justify="right")
-    verdicts = Table(title="The issues' figures (gateway with budgets against direct)")
+    paced = a.upstream == "paced"
+    verdicts = Table(
+        title="The issues' figures (gateway with budgets against direct"
+        + ("; latencies less the pace the upstream was told, request by request)" if paced else ")")
+    )
     for col in (
         "mode",
         "ratio",
@@ -547,6 +600,7 @@ def report(
         "TTFT added ms",
         "hold+settle added p50 ms",
         "hold+settle CPU ms/req",
+        *(["raw added p50 / TTFT ms"] if paced else []),
     ):
         verdicts.add_column(col, justify="right")
     for stream in (False, True):
@@ -565,9 +619,15 @@ def report(
             )
         d, g, u = found[DIRECT], found[GATEWAY], found[UNBUDGETED]
         ratio = g.rps / d.rps
-        added = (g.p50 - d.p50) * 1000
-        ttft = (g.ttft - d.ttft) * 1000
-        holds = (g.p50 - u.p50) * 1000
+        raw_added, raw_ttft = (g.p50 - d.p50) * 1000, (g.ttft - d.ttft) * 1000
+        if paced:  # the same differences with each request's drawn pace taken out: the
+            # jitter that spreads the raw medians by milliseconds from run to run cancels
+            added = (g.p50_beyond_pace - d.p50_beyond_pace) * 1000
+            ttft = (g.ttft_beyond_pace - d.ttft_beyond_pace) * 1000
+            holds = (g.p50_beyond_pace - u.p50_beyond_pace) * 1000
+        else:
+            added, ttft, holds = raw_added, raw_ttft, (g.p50 - u.p50) * 1000
+        raw = f"{raw_added:+.1f} / {raw_ttft:+.1f}" if stream else f"{raw_added:+.1f}"
         verdicts.add_row(
             mode,
             _judged(f"{ratio:.2f}", ratio >= 0.8),
@@ -575,6 +635,7 @@ def report(
             _judged(f"{ttft:+.1f}", ttft <= 5) if stream else "",
             _judged(f"{holds:+.1f}", holds <= 1),
             f"{(g.cpu_per_request - u.cpu_per_request) * 1000:+.2f}",
+            *([raw] if paced else []),
         )
     console.print(table)
     console.print(verdicts)
