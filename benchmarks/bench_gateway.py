@@ -13,7 +13,9 @@ non-streaming and streaming, and prints per mode: requests/s, the ratio gateway/
 p50/p99 latency, the added p50, time to first token (streaming), and the CPU the gateway
 process spent per request (from ``/proc``: the one figure a busy machine does not distort).
 Budgets (issue 13): added p50 ≤ 2 ms, throughput ≥ 80% of direct, TTFT through the gateway
-≤ direct + 5 ms.
+≤ direct + 5 ms.  With ``--upstream paced`` the latency figures are judged with each request's
+drawn pace taken out (the stub names it in the answer's ``id``); the raw difference of the
+p50s is printed beside them (benchmarks/README.md says why the two differ).
 
 On a shared 2-core machine the upstream, the gateway and the load generator compete for the
 same cores, so the upstream's inference dominates and the numbers move with the machine's
