@@ -107,6 +107,18 @@ def test_a_broken_connection_fails_its_waiters_and_the_next_call_reconnects(
     _run(redis_url, body)
 
 
+def test_closing_answers_a_caller_still_waiting(redis_url: str) -> None:
+    async def body(redis: Redis, pipe: PipelinedConnection, key: str) -> None:
+        assert await pipe.execute("PING") == b"PONG"
+        waiting = asyncio.ensure_future(pipe.execute("BLPOP", key, 30))  # blocks: no reply
+        await asyncio.sleep(0)  # (a turn of the loop: it has written its command)
+        await pipe.close()
+        with pytest.raises(RedisConnectionError, match="closed"):
+            await waiting
+
+    _run(redis_url, body)
+
+
 def test_the_scripts_are_loaded_again_after_redis_lost_them(redis_url: str) -> None:
     async def run() -> None:
         store = RedisCounters(redis_url)

@@ -90,10 +90,13 @@ class PipelinedConnection:
             reader.cancel()  # (redis-py closed the socket when the read or write failed)
 
     async def close(self) -> None:
+        """Close the connection; a caller still waiting hears that it closed."""
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         conn, reader = self._conn, self._reader
-        self._conn = self._reader = None
+        if conn is not None:
+            self._broken(conn, RedisConnectionError("the limits' connection was closed"))
         if reader is not None:
-            reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
         if conn is not None:
             await conn.disconnect()
