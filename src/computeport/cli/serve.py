@@ -88,8 +88,8 @@ def freeze_startup_heap() -> None:
     the cyclic garbage collector's reach, once a serving process has built its app.
 
     Why: those quarter-million objects live as long as the process, yet each full collection
-    walked them all: under the gateway's load a full collection came every few seconds and
-    stopped the event loop for 110-160 ms, every request in flight waiting (the p99).  Frozen
+    walked them all: under the gateway's load one came about every 20 seconds and stopped the
+    event loop for 110-160 ms, every request in flight waiting (the p99).  Frozen
     (:func:`gc.freeze`), they are never scanned again; what requests allocate is collected as
     before.  Only serving processes call this: a test process builds and drops apps by the
     hundred, and frozen garbage cycles would never be freed.

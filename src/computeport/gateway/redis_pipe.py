@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from typing import Any
 
 
@@ -75,6 +76,8 @@ class PipelinedConnection:
             raise
         except Exception as exc:  # the connection broke (or Redis closed it while idle)
             self._broken(conn, exc)
+            with contextlib.suppress(Exception):  # (closed already unless the reply was odd)
+                await conn.disconnect(nowait=True)
 
     def _broken(self, conn: Any, exc: Exception) -> None:
         """``conn`` is unusable: every caller waiting on it hears ``exc``; the next opens anew."""
