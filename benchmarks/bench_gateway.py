@@ -526,10 +526,10 @@ def main() -> None:
 
 
 def _pace(a: argparse.Namespace) -> list[str]:
-    """The stub's time to first token and between tokens, in seconds (0 for ``stub``)."""
-    if a.upstream != "paced":
-        return ["0", "0", "0"]
-    return [str(a.ttft_ms / 1000), str(a.itl_ms / 1000), str(a.jitter)]
+    """The stub's arguments: time to first token and between tokens in seconds, and the
+    jitter (all 0 for ``stub``)."""
+    jitter = a.jitter if a.upstream == "paced" else 0
+    return [*(str(t) for t in _told_pace(a)), str(jitter)]
 
 
 def _told_pace(a: argparse.Namespace) -> tuple[float, float]:

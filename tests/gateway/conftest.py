@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +26,21 @@ from tests.gateway.whisper_upstream import (
 from tests.support.databases import (
     drop_postgres_database,
     fresh_postgres_database,
+    require,
     worker_suffix,
 )
 
 __all__ = ["actors", "api_settings", "app", "client", "world"]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (``COMPUTEPORT_TEST_REDIS_URL``): skipped where it is absent, a
+    failure under CI (:func:`~tests.support.databases.require`)."""
+    url = os.environ.get("COMPUTEPORT_TEST_REDIS_URL")
+    require(url is not None, "Redis (COMPUTEPORT_TEST_REDIS_URL)")
+    assert url is not None
+    return url
 
 
 @pytest.fixture(scope="session")

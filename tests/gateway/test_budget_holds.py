@@ -10,11 +10,9 @@ and its cost is still charged when it ends (docs/gateway.md, "Budgets").
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from dataclasses import dataclass, field
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +24,6 @@ from computeport.gateway.counters import (
     RedisCounters,
     Release,
 )
-from tests.support.databases import require
 
 LIMIT = 1_000
 TTL = 30.0
@@ -113,14 +110,6 @@ LATE_SETTLE = [("reserve", 400), ("reserve", 100), ("settle", 1, 0.97), ("advanc
 @example(LATE_SETTLE)
 def test_memory_holds_never_negative_never_over(ops: list[tuple[object, ...]]) -> None:
     asyncio.run(play(MemoryCounters(), ops))
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    url = os.environ.get("COMPUTEPORT_TEST_REDIS_URL")
-    require(url is not None, "Redis (COMPUTEPORT_TEST_REDIS_URL)")
-    assert url is not None
-    return url
 
 
 @settings(max_examples=60, deadline=None)

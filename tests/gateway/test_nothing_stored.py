@@ -13,7 +13,6 @@ keys, the gateway's own log lines), so an empty search cannot pass for a clean o
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +25,6 @@ from sqlalchemy import Engine, MetaData, select
 
 from computeport.gateway.data_policy import set_policy
 from tests.gateway.rig import GatewayRig, Upstream, build_rig
-from tests.support.databases import require
 
 
 class Everything(logging.Handler):
@@ -40,14 +38,6 @@ class Everything(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
         self.lines.append(repr(vars(record)))
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    url = os.environ.get("COMPUTEPORT_TEST_REDIS_URL")
-    require(url is not None, "Redis (COMPUTEPORT_TEST_REDIS_URL)")
-    assert url is not None
-    return url
 
 
 @pytest.fixture(scope="module")

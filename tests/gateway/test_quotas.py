@@ -3,7 +3,6 @@ process and across two API processes sharing Redis; refused requests cost nothin
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,7 +12,6 @@ import pytest
 from openai import OpenAI
 
 from tests.gateway.rig import GatewayRig, add_department, serve
-from tests.support.databases import require
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -65,14 +63,6 @@ def test_the_monthly_budget_is_refused_by_name(rig: GatewayRig) -> None:
         if r.organisation_id == dept.organisation_id
     )
     assert used <= 80
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("COMPUTEPORT_TEST_REDIS_URL")
-    require(url is not None, "Redis (COMPUTEPORT_TEST_REDIS_URL)")
-    assert url is not None
-    return url
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ and the scripts are loaded again after Redis lost them."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -17,15 +16,6 @@ from redis.exceptions import ResponseError
 
 from computeport.gateway.counters import BudgetDraw, Counter, HoldOutcome, RedisCounters, Release
 from computeport.gateway.redis_pipe import PipelinedConnection
-from tests.support.databases import require
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("COMPUTEPORT_TEST_REDIS_URL")
-    require(url is not None, "Redis (COMPUTEPORT_TEST_REDIS_URL)")
-    assert url is not None
-    return url
 
 
 def _run(
