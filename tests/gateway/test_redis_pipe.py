@@ -130,3 +130,56 @@ def test_the_scripts_are_loaded_again_after_redis_lost_them(redis_url: str) -> N
             await store.close()
 
     asyncio.run(run())
+
+
+def test_the_connection_keeps_what_its_url_says(redis_url: str) -> None:
+    """The pipe takes over a connection redis-py opened: the database the URL selects and
+    the client's decoding survive the takeover."""
+
+    async def run() -> None:
+        other_db = "/14" if not redis_url.endswith("/14") else "/13"
+        decoding = Redis.from_url(redis_url, decode_responses=True)
+        elsewhere = Redis.from_url(redis_url.rsplit("/", 1)[0] + other_db)
+        pipe = PipelinedConnection(decoding.connection_pool)
+        key = f"test:pipe:{uuid.uuid4().hex}"
+        try:
+            assert await pipe.execute("SET", key, "here") == "OK"
+            assert await pipe.execute("GET", key) == "here"
+            assert await decoding.get(key) == "here"
+            assert await elsewhere.get(key) is None
+            await decoding.delete(key)
+        finally:
+            await pipe.close()
+            await decoding.aclose()
+            await elsewhere.aclose()
+
+    asyncio.run(run())
+
+
+def test_replies_that_arrive_in_pieces_are_put_together(redis_url: str) -> None:
+    async def body(redis: Redis, pipe: PipelinedConnection, key: str) -> None:
+        blobs = [bytes([65 + i]) * 300_000 for i in range(8)]  # each many socket reads long
+        assert await asyncio.gather(*(pipe.execute("ECHO", b) for b in blobs)) == blobs
+
+    _run(redis_url, body)
+
+
+def test_a_reply_nobody_asked_for_closes_the_connection(redis_url: str) -> None:
+    """Out of step is the one thing a pipelined connection cannot be: a message no caller
+    waits for (here, one published to a channel the pipe was made to subscribe to) ends
+    that connection, and the next call opens a new one."""
+
+    async def body(redis: Redis, pipe: PipelinedConnection, key: str) -> None:
+        subscribed = await pipe.execute("SUBSCRIBE", key)
+        assert subscribed[0] == b"subscribe"
+        behind = asyncio.ensure_future(pipe.execute("PING"))  # (in subscribe mode: a list)
+        assert await behind == [b"pong", b""]
+        assert await redis.publish(key, "unasked") == 1
+        for _ in range(1000):  # (each a round trip to Redis: the pipe reads in between)
+            if (await redis.pubsub_numsub(key))[0][1] == 0:
+                break
+        else:
+            pytest.fail("the connection that got an unasked message is still open")
+        assert await pipe.execute("ECHO", "fresh") == b"fresh"  # a new connection answers
+
+    _run(redis_url, body)

@@ -1,5 +1,5 @@
-"""One Redis connection, pipelined: each command is written as it is called, one reader
-answers the callers in order.
+"""One Redis connection, pipelined: each command is written as it is called, and each reply
+is handed to its caller by the connection's own receive callback.
 
 Why not redis-py's pipeline per batch (what the limits used before): a batch waited for the
 next turn of the event loop to leave, then took a connection from the pool (a lock, a
@@ -7,21 +7,91 @@ health poll of the socket, metrics hooks), and its callers woke only after the w
 was read.  Under the gateway's load a turn of the loop is a millisecond or more, and admission
 paid two or three of them.  Redis answers the commands of one connection in the order they
 came, so a queue of futures matched reply by reply is all the bookkeeping a pipelined
-connection needs: the caller's own step writes its command (no task, no pool), and the one
-reader wakes each caller with its reply as soon as it is read.
+connection needs.
 
-redis-py still does the protocol: packing (:meth:`Connection.pack_command`), the socket,
-and parsing replies (hiredis when installed).  A cancelled caller's reply is read and
-dropped, so the queue stays in step; a broken connection fails every caller waiting on it,
-and the next call opens a new one.
+Why the replies are read in the protocol callback, not by a reader task: a reader task is
+woken by the socket, and only then wakes the caller: two turns of the loop per reply.  Here
+the transport's ``data_received`` feeds the bytes to ``hiredis``'s parser and resolves the
+callers' futures there and then, so a caller runs in the very next turn.  Writing is a plain
+``transport.write`` in the caller's own step: no task, no pool, no await.
+
+redis-py still opens the connection, so everything its URL can say (password and user, the
+database, TLS, a Unix socket, RESP version) is handled by the code that handles it everywhere
+else; once it is open the pipe takes the transport over.  redis-py's packing and its error
+classes (``NoScriptError``…) are used as they are.  A cancelled caller's reply is parsed
+and dropped, so the queue stays in step; a broken connection fails every caller waiting on
+it, and the next call opens a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 from typing import Any
+
+import hiredis
+
+_INCOMPLETE = object()  # hiredis's answer while a reply is still partly on its way
+
+
+class _Link(asyncio.Protocol):
+    """One open connection: the transport redis-py opened, now answered by this protocol."""
+
+    def __init__(self, pipe: PipelinedConnection, conn: Any) -> None:
+        from redis._parsers import BaseParser
+        from redis.exceptions import InvalidResponse
+
+        self.pipe = pipe
+        self.conn = conn  # kept: its stream writer would close the transport if collected
+        self.transport: asyncio.Transport = conn._writer.transport
+        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        encoder = conn.encoder
+        decoding = (
+            {"encoding": encoder.encoding, "errors": encoder.encoding_errors}
+            if encoder.decode_responses
+            else {}
+        )
+        self.parser = hiredis.Reader(
+            protocolError=InvalidResponse,
+            replyError=BaseParser.parse_error,  # Redis's error codes as redis-py's classes
+            notEnoughData=_INCOMPLETE,
+            **decoding,
+        )
+        self.transport.set_protocol(self)
+
+    def send(self, args: tuple[bytes | str | int, ...]) -> asyncio.Future[Any]:
+        """Write one command now; the future its reply will resolve."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        self.transport.writelines(self.conn.pack_command(*args))
+        return future
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed(data)
+        try:
+            while (reply := self.parser.gets()) is not _INCOMPLETE:
+                future = self.waiting.popleft()
+                if future.done():  # its caller was cancelled
+                    continue
+                if isinstance(reply, Exception):
+                    future.set_exception(reply)
+                else:
+                    future.set_result(reply)
+        except Exception as exc:  # not Redis's protocol, or a reply nobody asked for
+            self.pipe._broken(self, exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        self.pipe._broken(self, exc or RedisConnectionError("Redis closed the connection"))
+
+    def fail(self, exc: Exception) -> None:
+        """Close the connection; every caller still waiting on it hears ``exc``."""
+        waiting, self.waiting = self.waiting, collections.deque()
+        for future in waiting:
+            if not future.done():
+                future.set_exception(exc)
+        self.conn._close()  # closes the transport, and redis-py no longer counts it open
 
 
 class PipelinedConnection:
@@ -29,80 +99,35 @@ class PipelinedConnection:
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
-        self._conn: Any = None
-        self._reader: asyncio.Task[None] | None = None
-        self._waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self._link: _Link | None = None
         self._connecting = asyncio.Lock()
 
     async def execute(self, *args: bytes | str | int) -> Any:
         """Send one command; its reply (a Redis error reply is raised as redis-py raises it)."""
-        conn = self._conn if self._conn is not None else await self._open()
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)  # before the write: the reader may see the reply next
-        try:
-            await conn.send_packed_command(conn.pack_command(*args), check_health=False)
-        except Exception as exc:  # redis-py has closed the socket: this caller hears it too
-            self._broken(conn, exc)
-            if not future.done():
-                future.set_exception(exc)
-        return await future
+        link = self._link if self._link is not None else await self._open()
+        return await link.send(args)
 
-    async def _open(self) -> Any:
+    async def _open(self) -> _Link:
         async with self._connecting:  # callers arriving while it connects share it
-            if self._conn is None:
+            link = self._link
+            if link is None:
                 conn = self.pool.make_connection()
-                await conn.connect()
-                self._conn = conn
-                self._reader = asyncio.get_running_loop().create_task(self._read(conn))
-            return self._conn
+                await conn.connect()  # redis-py's handshake: AUTH, SELECT, HELLO, TLS
+                link = self._link = _Link(self, conn)
+            return link
 
-    async def _read(self, conn: Any) -> None:
-        from redis.exceptions import ResponseError
-
-        try:
-            while True:
-                try:
-                    reply: Any = await conn.read_response()
-                except ResponseError as exc:  # this command's error reply, not the socket's
-                    reply = exc
-                future = self._waiting.popleft()
-                if future.done():  # its caller was cancelled
-                    continue
-                if isinstance(reply, Exception):
-                    future.set_exception(reply)
-                else:
-                    future.set_result(reply)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the connection broke (or Redis closed it while idle)
-            self._broken(conn, exc)
-            with contextlib.suppress(Exception):  # (closed already unless the reply was odd)
-                await conn.disconnect(nowait=True)
-
-    def _broken(self, conn: Any, exc: Exception) -> None:
-        """``conn`` is unusable: every caller waiting on it hears ``exc``; the next opens anew."""
-        if self._conn is not conn:
-            return
-        self._conn = None
-        waiting, self._waiting = self._waiting, collections.deque()
-        for future in waiting:
-            if not future.done():
-                future.set_exception(exc)
-        reader, self._reader = self._reader, None
-        if reader is not None and reader is not asyncio.current_task():
-            reader.cancel()  # (redis-py closed the socket when the read or write failed)
+    def _broken(self, link: _Link, exc: Exception) -> None:
+        """``link`` is unusable: every caller waiting on it hears ``exc``; the next opens anew."""
+        if self._link is link:
+            self._link = None
+        link.fail(exc)
 
     async def close(self) -> None:
         """Close the connection; a caller still waiting hears that it closed."""
         from redis.exceptions import ConnectionError as RedisConnectionError
 
-        conn, reader = self._conn, self._reader
-        if conn is not None:
-            self._broken(conn, RedisConnectionError("the limits' connection was closed"))
-        if reader is not None:
-            await asyncio.gather(reader, return_exceptions=True)
-        if conn is not None:
-            await conn.disconnect()
+        if self._link is not None:
+            self._broken(self._link, RedisConnectionError("the limits' connection was closed"))
 
 
 __all__ = ["PipelinedConnection"]
