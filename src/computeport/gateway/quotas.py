@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from computeport.gateway.budgets import budget_refused, period_label
+from computeport.gateway.budgets import budget_refused, period_end, period_label, period_start
 from computeport.gateway.counters import (
     BudgetDraw,
     Counter,
@@ -70,6 +70,18 @@ class Quotas:
         self.prefix = prefix
         self.hold_seconds = hold_seconds or settings.gateway_hold_seconds
         self._zone = ZoneInfo(settings.gateway_budget_timezone)
+        self._month: tuple[str, float, float] = ("", 0.0, 0.0)
+        """The budget period last seen: its label and its bounds as epoch seconds."""
+
+    def _period(self, now: datetime) -> str:
+        """``now``'s budget period (``2026-12``), worked out again only when a month ends:
+        the time-zone conversion and formatting were a visible share of an admission."""
+        label, start, end = self._month
+        if not start <= now.timestamp() < end:
+            label = period_label(now, self._zone)
+            start = period_start(now, self._zone).timestamp()
+            self._month = (label, start, period_end(now, self._zone).timestamp())
+        return label
 
     async def admit(
         self, key: KeyInfo, tokens: int, now: datetime, *, bound_minor: int = 0
@@ -86,18 +98,17 @@ class Quotas:
             Counter(f"{p}:m:{minute}:tk:{k}", key.key_tpm, tokens, MINUTE_TTL_S),
             Counter(f"{p}:m:{minute}:to:{o}", key.org_tpm, tokens, MINUTE_TTL_S),
         ]
+        period = self._period(now)
         if key.monthly_tokens is not None and key.award_id is not None:
-            label = period_label(now, self._zone)
             counters.append(
                 Counter(
-                    f"{p}:month:{label}:{key.award_id.hex}",
+                    f"{p}:month:{period}:{key.award_id.hex}",
                     key.monthly_tokens,
                     tokens,
                     MONTH_TTL_S,
                     key.month_used,
                 )
             )
-        period = period_label(now, self._zone)
         fresh = key.budget_period == period  # a seed from last month does not count now
         draws = [
             BudgetDraw(
@@ -136,7 +147,7 @@ class Quotas:
             raise GatewayError(
                 403,
                 f"The monthly token budget of award {key.award_reference} "
-                f"({key.monthly_tokens} tokens in {period_label(now, self._zone)}) is spent; "
+                f"({key.monthly_tokens} tokens in {period}) is spent; "
                 "it renews on the first of next month.",
                 "insufficient_quota",
                 "monthly_token_budget_exceeded",

@@ -365,19 +365,23 @@ class Gateway:
         tally = StreamTally(wants_usage, started=call.t0)
         deadline = call.t0 + self.quotas.hold_seconds - 1
 
-        async def events() -> AsyncIterator[bytes]:
+        async def events() -> AsyncIterator[tuple[bytes, bool]]:
             rest = b""
             async for chunk in response.chunks():
                 if time.perf_counter() > deadline:  # its hold would lapse: end it here
                     return
                 complete, rest = split_events(rest + chunk)
                 # The events that arrived together leave together: one write to the client,
-                # not one per event (nothing waits for it: they were all here already).
+                # not one per event (nothing waits for it: they were all here already).  The
+                # last of them carries the end of the response, when the upstream's has come.
                 out = b"".join([tally.see(event) for event in complete])
+                last = not rest and response.ended()
                 if out:
-                    yield out
+                    yield out, last
+                if last:
+                    return
             if rest:
-                yield tally.see(rest)
+                yield tally.see(rest), False
 
         def ended(completed: bool) -> None:
             status = 200 if completed else 499
@@ -478,7 +482,7 @@ class Gateway:
         task.add_done_callback(self._background.discard)
 
 
-async def _close(stream: AsyncIterator[bytes], response: UpstreamResponse) -> None:
+async def _close(stream: AsyncIterator[Any], response: UpstreamResponse) -> None:
     """Close what a finished or abandoned stream holds (the upstream connection first)."""
     aclose = getattr(stream, "aclose", None)
     try:
@@ -490,14 +494,18 @@ async def _close(stream: AsyncIterator[bytes], response: UpstreamResponse) -> No
 
 
 class RelayedStream(Response):
-    """Server-sent events passed on one by one; ``ended`` is called exactly once, with
+    """Server-sent events passed on as they come (``events``: each write and whether it is the
+    response's last); ``ended`` is called exactly once, with
     whether the client got the whole answer — also when the client goes away mid-answer
     (the stream is cancelled then, and what was sent so far is metered)."""
 
     media_type = "text/event-stream"
 
     def __init__(
-        self, events: AsyncIterator[bytes], ended: Callable[[bool], None], request_id: str
+        self,
+        events: AsyncIterator[tuple[bytes, bool]],
+        ended: Callable[[bool], None],
+        request_id: str,
     ) -> None:
         self.events = events
         self.ended = ended
@@ -521,9 +529,12 @@ class RelayedStream(Response):
                 await send(
                     {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
                 )
-                async for chunk in self.events:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                closed = False  # (the last events and the end of the body go in one write)
+                async for chunk, closed in self.events:
+                    message = {"type": "http.response.body", "body": chunk, "more_body": not closed}
+                    await send(message)
+                if not closed:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
                 completed = True
                 group.cancel_scope.cancel()
         finally:

@@ -80,6 +80,10 @@ class UpstreamResponse:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _sorted(exc) from None
 
+    def ended(self) -> bool:
+        """Whether the whole body has been read (its end arrived with the last chunk)."""
+        return self._response.content.at_eof()
+
     def close(self) -> None:
         """Give the connection back: kept alive if the body was read to its end, else closed
         (an abandoned stream must not be reused mid-answer)."""
