@@ -43,6 +43,8 @@ class _Link(asyncio.Protocol):
 
         self.pipe = pipe
         self.conn = conn  # kept: its stream writer would close the transport if collected
+        # (``_writer`` and ``_close`` are redis-py's own: the version is locked, and every test
+        # of tests/gateway/test_redis_pipe.py goes through them.)
         self.transport: asyncio.Transport = conn._writer.transport
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         encoder = conn.encoder
