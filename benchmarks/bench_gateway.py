@@ -219,6 +219,8 @@ def serve_gateway(
 PACE_ID = re.compile(rb'"id":"pace-([0-9.]+)"')
 """The paced stub's answer names its pace factor in its ``id`` (which the gateway passes as it
 is): the client takes the time the upstream was told to take out of what it measured."""
+UNPACED_ID = b'"id":"pace-1.000000"'
+"""The id the stub's answers are built with, replaced by each request's own pace factor."""
 
 
 @functools.cache
@@ -289,7 +291,7 @@ async def stub_upstream(
                     # Role and first token go together at TTFT; each further token waits.
                     events = _events(n)
                     first, later, tail = events[:2], events[2 : n + 1], events[n + 1 :]
-                    first = (first[0].replace(b'"id":"pace-1.000000"', paced_id), first[1])
+                    first = (first[0].replace(UNPACED_ID, paced_id), first[1])
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                         b"transfer-encoding: chunked\r\n\r\n"
@@ -307,7 +309,7 @@ async def stub_upstream(
                 else:
                     if ttft or itl:
                         await asyncio.sleep((ttft + itl * (n - 1)) * f)
-                    answer = _chat(n).replace(b'"id":"pace-1.000000"', paced_id)
+                    answer = _chat(n).replace(UNPACED_ID, paced_id)
                     writer.write(
                         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                         b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
