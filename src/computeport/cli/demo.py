@@ -43,6 +43,7 @@ from computeport.db.engine import make_engine, make_session_factory, unit_of_wor
 from computeport.gateway.routes import open_gateway
 from computeport.gateway.whisper_server import WhisperServer
 from computeport.http.state import AppState
+from computeport.kit.child_process import lowest_priority_dying_with_parent
 from computeport.seed.gateway_demo import DEMO_MODEL
 from computeport.settings import Settings
 from computeport.web.views.capacity_plan import SCENARIO, plan_path
@@ -233,7 +234,7 @@ def start_capacity_plan(
             command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_lowest_priority if os.name == "posix" else None,
+            preexec_fn=lowest_priority_dying_with_parent if os.name == "posix" else None,
             env=os.environ | {"COMPUTEPORT_DATABASE_URL": settings.database_url},
             check=False,
         )
@@ -264,14 +265,10 @@ def _backtest(settings: Settings, scenario: Path, today: date, out: Path) -> Non
         command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_lowest_priority if os.name == "posix" else None,
+        preexec_fn=lowest_priority_dying_with_parent if os.name == "posix" else None,
         env=os.environ | {"COMPUTEPORT_DATABASE_URL": settings.database_url},
         check=False,
     )
-
-
-def _lowest_priority() -> None:
-    os.nice(19)
 
 
 def demo(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from computeport.gateway import local_process
+from computeport.kit.child_process import die_with_parent
 
 MODEL_BYTES = 145_217_607
 """The joined model.bin's size (the parts' wheels are hash-pinned; this checks the join)."""
@@ -100,17 +101,6 @@ class WhisperServer:
         local_process.stop(self.process)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the starting thread's process is gone, so a
-    demo or test killed outright leaves no server behind (what ``--parent`` does for
-    llama_server; faster-whisper-server has no such option)."""
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def start(
     workdir: Path, port: int, *, name: str = "whisper-1", ready_s: float = READY_S
 ) -> WhisperServer:
@@ -138,7 +128,7 @@ def start(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        preexec_fn=die_with_parent,  # a demo or test killed outright leaves no server
     )
     server = WhisperServer(port, process, log)
     why = local_process.wait_ready(
